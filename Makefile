@@ -1,0 +1,70 @@
+# ngx_http_hangar_module: build against Debian's nginx (see README).
+
+SHELL      := /bin/bash
+TOP        := $(CURDIR)
+BUILD      := $(TOP)/build
+NGX_SRC    := /usr/share/nginx/src
+NGINX      := /usr/sbin/nginx
+MODULE     := $(BUILD)/ngx_http_hangar_module.so
+SOURCES    := config ngx_http_hangar_module.c $(wildcard src/*.c src/*.h)
+
+DEB_PKGS   := nginx nginx-dev libyajl-dev libyaml-dev libpcre2-dev libssl-dev \
+              zlib1g-dev libtest-base-perl libipc-run-perl libwww-perl \
+              libjson-pp-perl libjson-xs-perl libtext-diff-perl liburi-perl \
+              libprotocol-websocket-perl libanyevent-websocket-client-perl \
+              wrk valgrind curl procps
+
+PROVE_ARGS ?= -r
+
+.PHONY: all deps build run test test-valgrind bench clean
+
+all: build
+
+# Installs only what is missing; does nothing (and needs no network) when
+# every package is there.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/Makefile: config
+	mkdir -p $(BUILD)
+	cd $(NGX_SRC) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$$(dpkg-buildflags --get CFLAGS) -fPIC $$(dpkg-buildflags --get CPPFLAGS)" \
+	    --with-ld-opt="$$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(TOP) --builddir=$(BUILD) > $(BUILD)/configure.log 2>&1 \
+	    || { tail -20 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(BUILD)/Makefile $(SOURCES)
+	$(MAKE) -s -f $(BUILD)/Makefile -C $(NGX_SRC) modules
+
+build: deps $(MODULE)
+	@printf 'load_module %s;\nevents{}\n' "$(MODULE)" > $(BUILD)/load-test.conf
+	@$(NGINX) -g 'error_log /dev/null; pid /dev/null;' -t -q -c $(BUILD)/load-test.conf
+
+# Foreground nginx on 127.0.0.1:8000 with conf/nginx.conf and conf/hangar.yaml;
+# runtime files under run/ (git ignores it).  Ctrl-C stops it.
+run: build
+	mkdir -p run/tmp run/state
+	$(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -t -q
+	exec $(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -g 'daemon off;'
+
+test: build
+	prove $(PROVE_ARGS) -It/lib t/
+
+test-valgrind: build
+	HANGAR_TEST_VALGRIND=1 prove $(PROVE_ARGS) -It/lib t/
+
+bench: build
+	bash bench/rest.sh
+
+clean:
+	rm -rf $(BUILD) run t/servroot-*

@@ -1,0 +1,448 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * MCP Hangar for nginx: directives, configuration and init hooks.  The
+ * work is done in src/ (one concern per file).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_hangar.h"
+#include "ngx_http_hangar_registry.h"
+#include "ngx_http_hangar_api.h"
+
+
+static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_hangar_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_hangar_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hangar_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
+static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
+static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_hangar_commands[] = {
+
+    { ngx_string("hangar_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_hangar_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hangar_config"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hangar_path,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hangar_main_conf_t, config_file),
+      NULL },
+
+    { ngx_string("hangar_state"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hangar_path,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hangar_main_conf_t, state_dir),
+      NULL },
+
+    { ngx_string("hangar_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hangar_handler_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HANGAR_API,
+      NULL },
+
+    { ngx_string("hangar_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hangar_handler_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HANGAR_HEALTH,
+      NULL },
+
+    { ngx_string("hangar_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hangar_handler_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HANGAR_METRICS,
+      NULL },
+
+    { ngx_string("hangar_body_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, body_limit),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hangar_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_hangar_postconfiguration,     /* postconfiguration */
+
+    ngx_http_hangar_create_main_conf,      /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_hangar_create_loc_conf,       /* create location configuration */
+    ngx_http_hangar_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hangar_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hangar_module_ctx,           /* module context */
+    ngx_http_hangar_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_hangar_init_module,           /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_hangar_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hangar_main_conf_t  *hmcf;
+
+    hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hangar_main_conf_t));
+    if (hmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hmcf->shm_zone = NULL;
+     *     hmcf->config_file = { 0, NULL };
+     *     hmcf->state_dir = { 0, NULL };
+     */
+
+    hmcf->log = cf->log;
+
+    return hmcf;
+}
+
+
+static void *
+ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    hlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hangar_loc_conf_t));
+    if (hlcf == NULL) {
+        return NULL;
+    }
+
+    hlcf->body_limit = NGX_CONF_UNSET_SIZE;
+
+    return hlcf;
+}
+
+
+static char *
+ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_hangar_loc_conf_t *prev = parent;
+    ngx_http_hangar_loc_conf_t *conf = child;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    ngx_conf_merge_size_value(conf->body_limit, prev->body_limit,
+                              1024 * 1024);
+
+    /*
+     * The API answers an oversized body itself, with a JSON 413, so
+     * nginx's own client_max_body_size check (an HTML page, before the
+     * handler runs) is turned off in API locations.
+     */
+
+    if (conf->handler == NGX_HTTP_HANGAR_API) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->client_max_body_size = 0;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* hangar_zone name size; */
+
+static char *
+ngx_http_hangar_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hangar_main_conf_t *hmcf = conf;
+
+    ssize_t                      size;
+    ngx_str_t                   *value;
+    ngx_http_hangar_registry_t  *reg;
+
+    if (hmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\", at least %uz bytes",
+                           &value[2], 8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
+
+    reg = ngx_pcalloc(cf->pool, sizeof(ngx_http_hangar_registry_t));
+    if (reg == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    reg->name = value[1];
+    reg->hmcf = hmcf;
+
+    hmcf->shm_zone = ngx_shared_memory_add(cf, &value[1], size,
+                                           &ngx_http_hangar_module);
+    if (hmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->shm_zone->init = ngx_http_hangar_registry_init_zone;
+    hmcf->shm_zone->data = reg;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hangar_config file; hangar_state dir; -- relative to the prefix */
+
+static char *
+ngx_http_hangar_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t  *field, *value;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    *field = value[1];
+
+    while (field->len > 1 && field->data[field->len - 1] == '/') {
+        field->data[--field->len] = '\0';
+    }
+
+    if (ngx_conf_full_name(cf->cycle, field, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hangar_loc_conf_t *hlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (hlcf->handler) {
+        return "is duplicate";
+    }
+
+    hlcf->handler = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_hangar_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_hangar_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hangar_module);
+
+    if (hmcf->shm_zone == NULL) {
+        if (hmcf->config_file.len || hmcf->state_dir.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"hangar_config\" and \"hangar_state\" need "
+                               "a \"hangar_zone\"");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (hmcf->state_dir.len == 0) {
+        ngx_str_set(&hmcf->state_dir, "/var/lib/hangar");
+    }
+
+    ngx_http_hangar_cors_env(cf, hmcf);
+
+    if (ngx_http_hangar_config_load(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hangar_state_merge(cf, hmcf);
+}
+
+
+/*
+ * MCP_CORS_ORIGINS (comma list, each http(s)://host...; default
+ * http://localhost:5173) and MCP_CORS_CREDENTIALS, read by the master.
+ */
+
+static void
+ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
+{
+    u_char     *p, *start, *end, *last;
+    char       *env;
+    ngx_str_t  *o;
+
+    if (ngx_array_init(&hmcf->cors_origins, cf->pool, 4, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return;
+    }
+
+    env = getenv("MCP_CORS_CREDENTIALS");
+    hmcf->cors_credentials = env && (ngx_strcasecmp((u_char *) env,
+                                                    (u_char *) "true") == 0
+                                     || ngx_strcmp(env, "1") == 0);
+
+    env = getenv("MCP_CORS_ORIGINS");
+    if (env == NULL || *env == '\0') {
+        env = "http://localhost:5173";
+    }
+
+    p = (u_char *) env;
+    last = p + ngx_strlen(p);
+
+    while (p < last) {
+        start = p;
+        end = ngx_strlchr(p, last, ',');
+        if (end == NULL) {
+            end = last;
+        }
+        p = end + 1;
+
+        while (start < end && *start == ' ') { start++; }
+        while (end > start && end[-1] == ' ') { end--; }
+
+        /* "*" is allowed only without credentials; others need a scheme */
+        if (!(end - start == 1 && *start == '*')
+            && !((end - start > 7 && ngx_strncmp(start, "http://", 7) == 0)
+                 || (end - start > 8
+                     && ngx_strncmp(start, "https://", 8) == 0)))
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "MCP_CORS_ORIGINS: \"%*s\" ignored",
+                               end - start, start);
+            continue;
+        }
+
+        if (*start == '*' && hmcf->cors_credentials) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "MCP_CORS_ORIGINS: \"*\" ignored because "
+                               "MCP_CORS_CREDENTIALS is on");
+            continue;
+        }
+
+        o = ngx_array_push(&hmcf->cors_origins);
+        if (o == NULL) {
+            return;
+        }
+
+        o->len = end - start;
+        o->data = ngx_pstrdup(cf->pool, &(ngx_str_t) { end - start, start });
+    }
+}
+
+
+/* the master (still root) creates the state directory for the workers */
+
+static ngx_int_t
+ngx_http_hangar_init_module(ngx_cycle_t *cycle)
+{
+    ngx_core_conf_t              *ccf;
+    ngx_file_info_t               fi;
+    ngx_http_hangar_main_conf_t  *hmcf;
+
+    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module)
+        == NULL)
+    {
+        return NGX_OK;
+    }
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module);
+
+    if (hmcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_create_full_path(hmcf->state_dir.data, 0700) != 0
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "hangar: cannot create the state directory \"%V\"",
+                      &hmcf->state_dir);
+        return NGX_ERROR;
+    }
+
+    if (ngx_create_dir(hmcf->state_dir.data, 0700) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_create_dir_n " \"%V\" failed", &hmcf->state_dir);
+        return NGX_ERROR;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+        && ngx_file_info(hmcf->state_dir.data, &fi) != NGX_FILE_ERROR
+        && fi.st_uid != ccf->user)
+    {
+        if (chown((char *) hmcf->state_dir.data, ccf->user, ccf->group)
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%V\", %d) failed",
+                          &hmcf->state_dir, ccf->user);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

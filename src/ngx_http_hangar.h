@@ -1,0 +1,63 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_hangar_value.h"
+#include "ngx_http_hangar_out.h"
+#include "ngx_http_hangar_spec.h"
+
+
+#define NGX_HTTP_HANGAR_VERSION       "0.1.0"
+#define NGX_HTTP_HANGAR_STATE_FILE    "hangar-state.json"
+
+/* wall clock in milliseconds (cached time) */
+#define ngx_http_hangar_now_ms()                                             \
+    ((ngx_msec_t) (ngx_timeofday())->sec * 1000                              \
+     + (ngx_timeofday())->msec)
+
+
+/* a server or group declared in hangar.yaml or kept in the state file */
+typedef struct {
+    ngx_str_t                    id;
+    ngx_http_hangar_value_t     *spec;      /* canonical */
+    unsigned                     group:1;
+    unsigned                     api:1;
+    unsigned                     declared:1;
+} ngx_http_hangar_decl_t;
+
+
+typedef struct {
+    ngx_shm_zone_t              *shm_zone;
+    ngx_str_t                    config_file;
+    ngx_str_t                    state_dir;
+    ngx_array_t                  decls;     /* ngx_http_hangar_decl_t */
+    ngx_str_t                    deleted;   /* JSON array, state file */
+    ngx_array_t                  cors_origins;  /* ngx_str_t */
+    ngx_flag_t                   cors_credentials;
+    ngx_log_t                   *log;
+} ngx_http_hangar_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                   handler;   /* what the location serves */
+    size_t                       body_limit;
+} ngx_http_hangar_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_hangar_module;
+
+
+ngx_int_t ngx_http_hangar_config_load(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
+
+
+#endif /* _NGX_HTTP_HANGAR_H_INCLUDED_ */

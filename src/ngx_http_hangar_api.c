@@ -1,0 +1,687 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_hangar_api.h"
+
+
+#define NGX_HTTP_HANGAR_ALL_METHODS                                          \
+    (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH    \
+     |NGX_HTTP_DELETE|NGX_HTTP_OPTIONS)
+
+#define NGX_HTTP_HANGAR_CORS_METHODS  "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+#define NGX_HTTP_HANGAR_CORS_HEADERS                                         \
+    "Authorization, Content-Type, X-API-Key, X-Correlation-ID, "             \
+    "X-Requested-With"
+
+
+static ngx_int_t ngx_http_hangar_api(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_route(ngx_http_hangar_req_t *hr,
+    ngx_str_t *path, ngx_uint_t *allow);
+static ngx_uint_t ngx_http_hangar_match(const char *pattern, ngx_str_t *path,
+    ngx_str_t *params);
+static ngx_int_t ngx_http_hangar_method_not_allowed(ngx_http_hangar_req_t *hr,
+    ngx_uint_t allow);
+static void ngx_http_hangar_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_cors(ngx_http_hangar_req_t *hr,
+    ngx_uint_t *preflight);
+static ngx_table_elt_t *ngx_http_hangar_header_in(ngx_http_request_t *r,
+    const char *name);
+static ngx_int_t ngx_http_hangar_header_out(ngx_http_request_t *r,
+    const char *name, u_char *value, size_t len);
+
+
+/*
+ * The route table.  Patterns are relative to the location ("/api/"); a
+ * "{name}" segment is a parameter.  The permission column is what the
+ * auth issue enforces (hangar-core.md §1.11).
+ */
+
+ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers", "mcp_servers:read",
+      ngx_http_hangar_servers_list, 0 },
+
+    { NGX_HTTP_POST, "/mcp_servers", "mcp_servers:write",
+      ngx_http_hangar_servers_create, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}", "mcp_servers:read",
+      ngx_http_hangar_servers_get, 0 },
+
+    { NGX_HTTP_PUT|NGX_HTTP_PATCH, "/mcp_servers/{id}", "mcp_servers:write",
+      ngx_http_hangar_servers_update, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/mcp_servers/{id}", "mcp_servers:write",
+      ngx_http_hangar_servers_delete, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system", "authenticated",
+      ngx_http_hangar_system, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system/me", "authenticated",
+      ngx_http_hangar_system_me, 0 },
+
+    { 0, NULL, NULL, NULL, 0 }
+};
+
+
+static const char  *ngx_http_hangar_method_names[] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL
+};
+
+static ngx_uint_t  ngx_http_hangar_method_bits[] = {
+    NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_POST, NGX_HTTP_PUT, NGX_HTTP_PATCH,
+    NGX_HTTP_DELETE, NGX_HTTP_OPTIONS, 0
+};
+
+
+ngx_int_t
+ngx_http_hangar_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                   preflight;
+    ngx_http_hangar_req_t       *hr;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+
+    hr = ngx_pcalloc(r->pool, sizeof(ngx_http_hangar_req_t));
+    if (hr == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    hr->r = r;
+    hr->reg = ngx_http_hangar_registry();
+    ngx_http_set_ctx(r, hr, ngx_http_hangar_module);
+    ngx_http_hangar_out_init(&hr->out, r->pool, 2048);
+
+    if (hr->reg == NULL) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_hangar_error(hr, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "ConfigurationError",
+                                     "no \"hangar_zone\" is configured");
+    }
+
+    if (ngx_http_hangar_cors(hr, &preflight) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (preflight) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_hangar_send(hr, NGX_HTTP_NO_CONTENT);
+    }
+
+    switch (hlcf->handler) {
+
+    case NGX_HTTP_HANGAR_HEALTH:
+        return ngx_http_hangar_health_handler(r);
+
+    case NGX_HTTP_HANGAR_METRICS:
+        return ngx_http_hangar_metrics_handler(r);
+
+    default:
+        return ngx_http_hangar_api(hr);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    path;
+    ngx_uint_t                   allow;
+    ngx_http_request_t          *r;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    r = hr->r;
+
+    /* the path below the location: "/api/mcp_servers/" -> "/mcp_servers" */
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    path = r->uri;
+
+    if (clcf->name.len && path.len >= clcf->name.len
+        && ngx_strncmp(path.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        path.data += clcf->name.len;
+        path.len -= clcf->name.len;
+
+        if (clcf->name.data[clcf->name.len - 1] == '/') {
+            path.data--;
+            path.len++;
+        }
+    }
+
+    if (path.len > 1 && path.data[path.len - 1] == '/') {
+        path.len--;
+    }
+
+    rc = ngx_http_hangar_route(hr, &path, &allow);
+
+    if (rc == NGX_DECLINED) {
+        (void) ngx_http_discard_request_body(r);
+
+        if (allow) {
+            return ngx_http_hangar_method_not_allowed(hr, allow);
+        }
+
+        return ngx_http_hangar_error(hr, NGX_HTTP_NOT_FOUND, "NotFoundError",
+                                     "no API route for %V", &r->uri);
+    }
+
+    if (!(hr->route->flags & NGX_HTTP_HANGAR_BODY)) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return hr->route->handler(hr);
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+
+    if (r->headers_in.content_length_n > (off_t) hlcf->body_limit) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_hangar_error(hr, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "PayloadTooLargeError",
+                                     "request body is larger than %uz bytes",
+                                     hlcf->body_limit);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_hangar_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_route(ngx_http_hangar_req_t *hr, ngx_str_t *path,
+    ngx_uint_t *allow)
+{
+    ngx_uint_t                method;
+    ngx_str_t                 params[NGX_HTTP_HANGAR_MAX_PARAMS];
+    ngx_http_hangar_route_t  *rt;
+
+    *allow = 0;
+    method = hr->r->method;
+
+    for (rt = ngx_http_hangar_routes; rt->pattern; rt++) {
+
+        if (!ngx_http_hangar_match(rt->pattern, path, params)) {
+            continue;
+        }
+
+        if (!(rt->methods & method)) {
+            *allow |= rt->methods;
+            continue;
+        }
+
+        hr->route = rt;
+        ngx_memcpy(hr->params, params, sizeof(params));
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_http_hangar_match(const char *pattern, ngx_str_t *path,
+    ngx_str_t *params)
+{
+    u_char      *p, *last, *seg;
+    ngx_uint_t   n;
+
+    p = path->data;
+    last = p + path->len;
+    n = 0;
+
+    while (*pattern) {
+
+        if (*pattern != '/' || p == last || *p != '/') {
+            return 0;
+        }
+
+        pattern++;
+        p++;
+
+        seg = p;
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (*pattern == '{') {
+            if (p == seg || n == NGX_HTTP_HANGAR_MAX_PARAMS) {
+                return 0;
+            }
+
+            params[n].data = seg;
+            params[n].len = p - seg;
+            n++;
+
+            while (*pattern && *pattern != '/') {
+                pattern++;
+            }
+
+            continue;
+        }
+
+        while (*pattern && *pattern != '/') {
+            if (seg == p || *seg != (u_char) *pattern) {
+                return 0;
+            }
+
+            seg++;
+            pattern++;
+        }
+
+        if (seg != p) {
+            return 0;
+        }
+    }
+
+    return p == last;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_method_not_allowed(ngx_http_hangar_req_t *hr,
+    ngx_uint_t allow)
+{
+    u_char      buf[64], *p;
+    ngx_uint_t  i;
+
+    p = buf;
+
+    for (i = 0; ngx_http_hangar_method_names[i]; i++) {
+        if (allow & ngx_http_hangar_method_bits[i]) {
+            p = ngx_sprintf(p, "%s%s", p == buf ? "" : ", ",
+                            ngx_http_hangar_method_names[i]);
+        }
+    }
+
+    if (ngx_http_hangar_header_out(hr->r, "Allow", buf, p - buf) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hangar_error(hr, NGX_HTTP_NOT_ALLOWED,
+                                 "MethodNotAllowedError",
+                                 "method %V is not allowed here; allowed: %*s",
+                                 &hr->r->method_name, p - buf, buf);
+}
+
+
+static void
+ngx_http_hangar_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_http_hangar_req_t  *hr;
+
+    hr = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
+
+    rc = ngx_http_hangar_body_parse(hr);
+
+    if (rc == NGX_OK) {
+        rc = hr->route->handler(hr);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* NGX_OK with hr->body set (NULL for an empty body), or a response code */
+
+static ngx_int_t
+ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr)
+{
+    u_char                      *p, *data;
+    size_t                       len;
+    ssize_t                      n;
+    ngx_str_t                    err;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_request_t          *r;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    r = hr->r;
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
+                          : (size_t) (b->last - b->pos);
+    }
+
+    /* chunked bodies have no Content-Length to check up front */
+    if (len > hlcf->body_limit) {
+        return ngx_http_hangar_error(hr, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "PayloadTooLargeError",
+                                     "request body is larger than %uz bytes",
+                                     hlcf->body_limit);
+    }
+
+    data = ngx_pnalloc(r->pool, len + 1);
+    if (data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+        if (n != b->file_last - b->file_pos) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p += n;
+    }
+
+    while (p > data && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\r'
+                        || p[-1] == '\t'))
+    {
+        p--;
+    }
+
+    if (p == data) {
+        return NGX_OK;
+    }
+
+    ngx_str_null(&err);
+
+    hr->body = ngx_http_hangar_json_parse(r->pool, data, p - data, &err);
+
+    if (hr->body == NULL) {
+        return ngx_http_hangar_error(hr, NGX_HTTP_BAD_REQUEST,
+                                     "InvalidJSONError", "%V", &err);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * CORS as the REST guide describes it: MCP_CORS_ORIGINS and
+ * MCP_CORS_CREDENTIALS; a preflight is answered here, before any auth.
+ */
+
+static ngx_int_t
+ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
+{
+    ngx_str_t                    *o;
+    ngx_uint_t                    i, wildcard;
+    ngx_table_elt_t              *origin;
+    ngx_http_request_t           *r;
+    ngx_http_hangar_main_conf_t  *hmcf;
+
+    r = hr->r;
+    *preflight = 0;
+
+    origin = ngx_http_hangar_header_in(r, "Origin");
+    if (origin == NULL) {
+        return NGX_OK;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hangar_module);
+
+    o = hmcf->cors_origins.elts;
+    wildcard = 0;
+
+    for (i = 0; i < hmcf->cors_origins.nelts; i++) {
+        if (o[i].len == 1 && o[i].data[0] == '*') {
+            wildcard = 1;
+            break;
+        }
+
+        if (o[i].len == origin->value.len
+            && ngx_strncasecmp(o[i].data, origin->value.data, o[i].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_hangar_header_out(r, "Vary", (u_char *) "Origin", 6)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (i == hmcf->cors_origins.nelts) {
+        return NGX_OK;
+    }
+
+    /* credentials are never combined with a wildcard (checked at start) */
+    if (ngx_http_hangar_header_out(r, "Access-Control-Allow-Origin",
+                                   wildcard ? (u_char *) "*"
+                                            : origin->value.data,
+                                   wildcard ? 1 : origin->value.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (hmcf->cors_credentials
+        && ngx_http_hangar_header_out(r, "Access-Control-Allow-Credentials",
+                                      (u_char *) "true", 4)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (r->method != NGX_HTTP_OPTIONS
+        || ngx_http_hangar_header_in(r, "Access-Control-Request-Method")
+           == NULL)
+    {
+        return NGX_OK;
+    }
+
+    *preflight = 1;
+
+    if (ngx_http_hangar_header_out(r, "Access-Control-Allow-Methods",
+                                   (u_char *) NGX_HTTP_HANGAR_CORS_METHODS,
+                                   sizeof(NGX_HTTP_HANGAR_CORS_METHODS) - 1)
+        != NGX_OK
+        || ngx_http_hangar_header_out(r, "Access-Control-Allow-Headers",
+                                   (u_char *) NGX_HTTP_HANGAR_CORS_HEADERS,
+                                   sizeof(NGX_HTTP_HANGAR_CORS_HEADERS) - 1)
+           != NGX_OK
+        || ngx_http_hangar_header_out(r, "Access-Control-Max-Age",
+                                      (u_char *) "600", 3)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_hangar_header_in(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_header_out(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = ngx_pnalloc(r->pool, len);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(h->value.data, value, len);
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = hr->r;
+
+    if (hr->out.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = hr->out.size;
+
+    if (r->headers_out.content_type.len == 0
+        && (hr->out.size || status != NGX_HTTP_NO_CONTENT))
+    {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+    }
+
+    if (hr->out.size == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    hr->out.b->last_buf = (r == r->main) ? 1 : 0;
+    hr->out.b->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, hr->out.first);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_envelope(ngx_http_hangar_req_t *hr, ngx_uint_t status,
+    const char *error, ngx_str_t *message, ngx_str_t *field)
+{
+    ngx_http_hangar_out_t  *out;
+
+    out = &hr->out;
+
+    /* drop anything a handler rendered before it failed */
+    ngx_http_hangar_out_init(out, hr->r->pool, 512);
+
+    ngx_http_hangar_out_lit(out, "{\"error\":");
+    ngx_http_hangar_out_str(out, (u_char *) error, ngx_strlen(error));
+    ngx_http_hangar_out_lit(out, ",\"message\":");
+    ngx_http_hangar_out_ngx_str(out, message);
+    ngx_http_hangar_out_printf(out, ",\"status_code\":%ui", status);
+
+    if (field) {
+        ngx_http_hangar_out_lit(out, ",\"details\":{\"field\":");
+        ngx_http_hangar_out_ngx_str(out, field);
+        ngx_http_hangar_out_lit(out, "}");
+    }
+
+    ngx_http_hangar_out_lit(out, "}");
+
+    return ngx_http_hangar_send(hr, status);
+}
+
+
+/* {"error":"<Class>","message":"...","status_code":N} */
+
+ngx_int_t
+ngx_http_hangar_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
+    const char *error, const char *fmt, ...)
+{
+    u_char     buf[1024];
+    va_list    args;
+    ngx_str_t  message;
+
+    va_start(args, fmt);
+    message.data = buf;
+    message.len = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args) - buf;
+    va_end(args);
+
+    return ngx_http_hangar_envelope(hr, status, error, &message, NULL);
+}
+
+
+ngx_int_t
+ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr, ngx_str_t *field,
+    ngx_str_t *message)
+{
+    return ngx_http_hangar_envelope(hr, 422, "ValidationError", message,
+                                    field);
+}
+
+
+/* ids in messages are cut, so a long path cannot make a long answer */
+
+ngx_int_t
+ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id)
+{
+    return ngx_http_hangar_error(hr, NGX_HTTP_NOT_FOUND,
+                                 "McpServerNotFoundError",
+                                 "MCP Server '%*s' not found",
+                                 ngx_min(id->len, 128), id->data);
+}

@@ -1,0 +1,79 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * The REST API: one route table (method, path pattern, permission,
+ * handler) drives /api/; handlers render JSON into an out buffer and
+ * answer through ngx_http_hangar_send() or ngx_http_hangar_error().
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_API_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_API_H_INCLUDED_
+
+
+#include "ngx_http_hangar.h"
+#include "ngx_http_hangar_registry.h"
+
+
+#define NGX_HTTP_HANGAR_API      1
+#define NGX_HTTP_HANGAR_HEALTH   2
+#define NGX_HTTP_HANGAR_METRICS  3
+
+#define NGX_HTTP_HANGAR_MAX_PARAMS  3
+
+/* route flags */
+#define NGX_HTTP_HANGAR_BODY     1    /* takes a JSON body */
+
+
+typedef struct ngx_http_hangar_req_s  ngx_http_hangar_req_t;
+
+typedef ngx_int_t (*ngx_http_hangar_route_pt)(ngx_http_hangar_req_t *hr);
+
+
+typedef struct {
+    ngx_uint_t                   methods;
+    const char                  *pattern;     /* "/mcp_servers/{id}/start" */
+    /* "resource:action"; "authenticated" = any authenticated principal */
+    const char                  *permission;
+    ngx_http_hangar_route_pt     handler;
+    ngx_uint_t                   flags;
+} ngx_http_hangar_route_t;
+
+
+struct ngx_http_hangar_req_s {
+    ngx_http_request_t          *r;
+    ngx_http_hangar_route_t     *route;
+    ngx_str_t                    params[NGX_HTTP_HANGAR_MAX_PARAMS];
+    ngx_http_hangar_value_t     *body;        /* NULL: no or empty body */
+    ngx_http_hangar_registry_t  *reg;
+    ngx_http_hangar_out_t        out;
+};
+
+
+extern ngx_http_hangar_route_t  ngx_http_hangar_routes[];
+
+
+ngx_int_t ngx_http_hangar_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status);
+ngx_int_t ngx_http_hangar_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
+    const char *error, const char *fmt, ...);
+ngx_int_t ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr,
+    ngx_str_t *field, ngx_str_t *message);
+ngx_int_t ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id);
+
+/* route handlers */
+ngx_int_t ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_system(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_system_me(ngx_http_hangar_req_t *hr);
+
+ngx_int_t ngx_http_hangar_health_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_hangar_metrics_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_HANGAR_API_H_INCLUDED_ */

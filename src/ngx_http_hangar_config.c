@@ -1,0 +1,344 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * hangar.yaml -> declarations.  Runs at configuration time in the master
+ * (and for "nginx -t"), so every error carries file, line and column.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_hangar.h"
+
+
+static ngx_int_t ngx_http_hangar_config_servers(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *map,
+    const char *section, ngx_uint_t groups);
+static ngx_int_t ngx_http_hangar_config_decl(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *id,
+    ngx_http_hangar_value_t *in, const char *section, ngx_uint_t group);
+static ngx_int_t ngx_http_hangar_config_members(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *gid,
+    ngx_http_hangar_value_t *in);
+static ngx_http_hangar_decl_t *ngx_http_hangar_config_find(
+    ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *id, ngx_uint_t group);
+
+
+/* hangar-core.md §4.1; "groups" is our addition (a map of groups) */
+static const char  *ngx_http_hangar_sections[] = {
+    "mcp_servers", "groups", "execution", "rate_limit", "tool_access",
+    "config_reload", "logging", "auth", "discovery", "event_store",
+    "persistence", "coordination", "approvals", "interceptors",
+    "hot_loading", "observability", "retry", "startup_checks", "truncation",
+    "relay_tasks_enabled", "catalog", NULL
+};
+
+/* member keys that belong to the membership, not to a server */
+static const char  *ngx_http_hangar_member_keys[] = {
+    "id", "weight", "priority", "tools", NULL
+};
+
+
+ngx_int_t
+ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_str_t                 err;
+    ngx_uint_t                i, k;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_value_t  *doc, *servers, *groups;
+
+    if (ngx_array_init(&hmcf->decls, cf->pool, 16,
+                       sizeof(ngx_http_hangar_decl_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&hmcf->deleted, "[]");
+
+    if (hmcf->config_file.len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_str_null(&err);
+
+    doc = ngx_http_hangar_yaml_parse(cf->pool, &hmcf->config_file, &err);
+
+    if (doc == NULL
+        || ngx_http_hangar_interpolate(cf->pool, doc, &err) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %s%V",
+                           doc ? "" : "", &err);
+        return NGX_ERROR;
+    }
+
+    pair = doc->u.obj.elts;
+
+    for (i = 0; i < doc->u.obj.nelts; i++) {
+        for (k = 0; ngx_http_hangar_sections[k]; k++) {
+            if (ngx_strlen(ngx_http_hangar_sections[k]) == pair[i].key.len
+                && ngx_strncmp(ngx_http_hangar_sections[k], pair[i].key.data,
+                               pair[i].key.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_hangar_sections[k] == NULL) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "hangar_config: %V:%ui:%ui: unknown key "
+                               "\"%V\", ignored", &hmcf->config_file,
+                               pair[i].value->line, pair[i].value->col,
+                               &pair[i].key);
+        }
+    }
+
+    servers = ngx_http_hangar_get(doc, "mcp_servers");
+    groups = ngx_http_hangar_get(doc, "groups");
+
+    if (ngx_http_hangar_config_servers(cf, hmcf, servers, "mcp_servers", 0)
+        != NGX_OK
+        || ngx_http_hangar_config_servers(cf, hmcf, groups, "groups", 1)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_config_servers(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *map,
+    const char *section, ngx_uint_t groups)
+{
+    ngx_uint_t                i;
+    ngx_http_hangar_pair_t   *pair;
+
+    if (map == NULL || map->type == NGX_HTTP_HANGAR_NULL) {
+        return NGX_OK;
+    }
+
+    if (map->type != NGX_HTTP_HANGAR_OBJ) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hangar_config: %V:%ui:%ui: %s: must be a mapping "
+                           "of ids to entries", &hmcf->config_file,
+                           map->line, map->col, section);
+        return NGX_ERROR;
+    }
+
+    pair = map->u.obj.elts;
+
+    for (i = 0; i < map->u.obj.nelts; i++) {
+
+        if (!ngx_http_hangar_spec_id_valid(&pair[i].key,
+                                           NGX_HTTP_HANGAR_SPEC_CONFIG))
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "hangar_config: %V:%ui:%ui: %s.%V: invalid id "
+                               "(letters, digits, \"_\" and \"-\", starting "
+                               "with a letter, at most 64), entry ignored",
+                               &hmcf->config_file, pair[i].value->line,
+                               pair[i].value->col, section, &pair[i].key);
+            continue;
+        }
+
+        if (ngx_http_hangar_config_decl(cf, hmcf, &pair[i].key,
+                                        pair[i].value, section, groups)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_config_decl(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf,
+    ngx_str_t *id, ngx_http_hangar_value_t *in, const char *section,
+    ngx_uint_t group)
+{
+    u_char                      *p;
+    ngx_http_hangar_decl_t      *d;
+    ngx_http_hangar_value_t     *spec, *mode;
+    ngx_http_hangar_spec_ctx_t   ctx;
+
+    /* an entry under "groups:" is a group whether it says so or not */
+    if (group && ngx_http_hangar_is(in, NGX_HTTP_HANGAR_OBJ)
+        && ngx_http_hangar_get(in, "mode") == NULL)
+    {
+        mode = ngx_http_hangar_value_str(cf->pool, (u_char *) "group", 5);
+        if (mode == NULL
+            || ngx_http_hangar_set(cf->pool, in, (u_char *) "mode", 4, mode)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+    ctx.pool = cf->pool;
+    ctx.log = cf->log;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_CONFIG;
+    ctx.file = hmcf->config_file;
+
+    p = ngx_pnalloc(cf->pool, ngx_strlen(section) + id->len + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx.prefix.data = p;
+    ctx.prefix.len = ngx_sprintf(p, "%s.%V.", section, id) - p;
+
+    if (ngx_http_hangar_spec_server(&ctx, id, in, &spec) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V",
+                           &ctx.message);
+        return NGX_ERROR;
+    }
+
+    group = (ngx_http_hangar_spec_mode(spec) == NGX_HTTP_HANGAR_MODE_GROUP);
+
+    if (ngx_http_hangar_config_find(hmcf, id, group)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "hangar_config: %V:%ui:%ui: %s.%V: declared "
+                           "twice, the last one wins", &hmcf->config_file,
+                           in->line, in->col, section, id);
+    }
+
+    d = ngx_http_hangar_config_find(hmcf, id, group);
+    if (d == NULL) {
+        d = ngx_array_push(&hmcf->decls);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_memzero(d, sizeof(ngx_http_hangar_decl_t));
+    d->id = *id;
+    d->spec = spec;
+    d->group = group;
+    d->declared = 1;
+
+    if (group) {
+        return ngx_http_hangar_config_members(cf, hmcf, id, in);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A member entry with server keys (mode, command, endpoint, ...) declares
+ * that server too, unless it was declared before (hangar-core §3.1).
+ */
+
+static ngx_int_t
+ngx_http_hangar_config_members(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *gid,
+    ngx_http_hangar_value_t *in)
+{
+    u_char                    *p;
+    ngx_uint_t                 i, k, j, server;
+    ngx_http_hangar_pair_t    *pair;
+    ngx_http_hangar_value_t   *members, **items, *id, *s;
+
+    members = ngx_http_hangar_get(in, "members");
+    if (!ngx_http_hangar_is(members, NGX_HTTP_HANGAR_ARR)) {
+        return NGX_OK;
+    }
+
+    items = members->u.arr.elts;
+
+    for (i = 0; i < members->u.arr.nelts; i++) {
+        if (items[i]->type != NGX_HTTP_HANGAR_OBJ) {
+            continue;
+        }
+
+        id = ngx_http_hangar_get(items[i], "id");
+
+        if (ngx_http_hangar_config_find(hmcf, &id->u.s, 0)) {
+            continue;
+        }
+
+        s = ngx_http_hangar_value_new(cf->pool, NGX_HTTP_HANGAR_OBJ);
+        if (s == NULL) {
+            return NGX_ERROR;
+        }
+
+        s->line = items[i]->line;
+        s->col = items[i]->col;
+
+        server = 0;
+        pair = items[i]->u.obj.elts;
+
+        for (j = 0; j < items[i]->u.obj.nelts; j++) {
+            for (k = 0; ngx_http_hangar_member_keys[k]; k++) {
+                if (ngx_strlen(ngx_http_hangar_member_keys[k])
+                    == pair[j].key.len
+                    && ngx_strncmp(ngx_http_hangar_member_keys[k],
+                                   pair[j].key.data, pair[j].key.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (ngx_http_hangar_member_keys[k]) {
+                continue;
+            }
+
+            server = 1;
+
+            if (ngx_http_hangar_set(cf->pool, s, pair[j].key.data,
+                                    pair[j].key.len, pair[j].value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        if (!server) {
+            continue;
+        }
+
+        p = ngx_pnalloc(cf->pool, gid->len + sizeof(".members"));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        *ngx_sprintf(p, "%V.members", gid) = '\0';
+
+        if (ngx_http_hangar_config_decl(cf, hmcf, &id->u.s, s, (char *) p, 0)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_http_hangar_decl_t *
+ngx_http_hangar_config_find(ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *id,
+    ngx_uint_t group)
+{
+    ngx_uint_t               i;
+    ngx_http_hangar_decl_t  *d;
+
+    d = hmcf->decls.elts;
+
+    for (i = 0; i < hmcf->decls.nelts; i++) {
+        if (d[i].group == group
+            && ngx_memn2cmp(d[i].id.data, id->data, d[i].id.len, id->len) == 0)
+        {
+            return &d[i];
+        }
+    }
+
+    return NULL;
+}

@@ -1,0 +1,166 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * The registry: servers and groups in one shared-memory zone.  Every
+ * worker sees a change at once.  A record's variable parts are "blobs"
+ * replaced as a whole (copy on write) under the slab mutex, so a reader
+ * holding the mutex always sees a complete record and no request can
+ * leave a half-made one.  Hot counters are atomics read without the lock.
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_REGISTRY_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_REGISTRY_H_INCLUDED_
+
+
+#include "ngx_http_hangar.h"
+
+
+typedef enum {
+    NGX_HTTP_HANGAR_COLD = 0,
+    NGX_HTTP_HANGAR_INITIALIZING,
+    NGX_HTTP_HANGAR_READY,
+    NGX_HTTP_HANGAR_DEGRADED,
+    NGX_HTTP_HANGAR_DEAD
+} ngx_http_hangar_state_e;
+
+#define NGX_HTTP_HANGAR_NSTATES  5
+
+
+typedef struct {
+    size_t                       len;
+    u_char                       data[1];
+} ngx_http_hangar_blob_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t            node;      /* key: crc32 of the id */
+    ngx_queue_t                  queue;     /* declaration order */
+
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
+    size_t                       id_len;
+    ngx_uint_t                   mode;
+    u_char                       mode_name[16];   /* as configured */
+
+    unsigned                     api:1;       /* in the state file */
+    unsigned                     declared:1;  /* hangar.yaml has the id */
+    unsigned                     changed:1;   /* spec replaced: restart */
+    unsigned                     tools_predefined:1;
+
+    ngx_atomic_t                 state;
+    ngx_atomic_t                 total_invocations;
+    ngx_atomic_t                 total_failures;
+    ngx_atomic_t                 consecutive_failures;
+    ngx_atomic_t                 last_success;    /* epoch ms, 0 = never */
+    ngx_atomic_t                 last_failure;
+    ngx_atomic_t                 last_used;
+    ngx_atomic_t                 started;
+    ngx_atomic_t                 tools_count;
+
+    ngx_http_hangar_blob_t      *spec;      /* canonical spec, JSON */
+    ngx_http_hangar_blob_t      *desc;      /* description, raw text */
+    ngx_http_hangar_blob_t      *tools;     /* JSON array of tool objects */
+    ngx_http_hangar_blob_t      *meta;      /* JSON object */
+} ngx_http_hangar_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;
+    ngx_uint_t                   count;
+} ngx_http_hangar_tree_t;
+
+
+typedef struct {
+    ngx_http_hangar_tree_t       servers;
+    ngx_http_hangar_tree_t       groups;
+    ngx_http_hangar_blob_t      *deleted;   /* JSON array of ids */
+    ngx_atomic_t                 generation;
+    ngx_shmtx_sh_t               state_lock;
+    ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
+    u_char                       instance_id[96];
+} ngx_http_hangar_shctx_t;
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_hangar_shctx_t     *sh;
+    ngx_shmtx_t                  state_mutex;
+    ngx_http_hangar_main_conf_t *hmcf;
+} ngx_http_hangar_registry_t;
+
+
+/* what a record is made of, computed in a pool before touching shm */
+typedef struct {
+    ngx_str_t                    id;
+    ngx_uint_t                   mode;
+    ngx_str_t                    mode_name;
+    ngx_str_t                    spec;
+    ngx_str_t                    desc;
+    ngx_str_t                    tools;     /* empty: no predefined tools */
+    ngx_uint_t                   tools_count;
+} ngx_http_hangar_record_t;
+
+
+/* blobs allocated ahead of a change, linked by commit (which cannot fail) */
+typedef struct {
+    ngx_http_hangar_node_t      *node;      /* a new node, when creating */
+    ngx_http_hangar_blob_t      *spec;
+    ngx_http_hangar_blob_t      *desc;
+    ngx_http_hangar_blob_t      *tools;
+} ngx_http_hangar_prep_t;
+
+
+ngx_int_t ngx_http_hangar_registry_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_http_hangar_registry_t *ngx_http_hangar_registry(void);
+
+#define ngx_http_hangar_lock(reg)    ngx_shmtx_lock(&(reg)->shpool->mutex)
+#define ngx_http_hangar_unlock(reg)  ngx_shmtx_unlock(&(reg)->shpool->mutex)
+
+ngx_int_t ngx_http_hangar_state_lock(ngx_http_hangar_registry_t *reg,
+    ngx_log_t *log);
+void ngx_http_hangar_state_unlock(ngx_http_hangar_registry_t *reg);
+
+ngx_http_hangar_node_t *ngx_http_hangar_find(ngx_http_hangar_tree_t *tree,
+    u_char *id, size_t len);
+
+ngx_int_t ngx_http_hangar_record(ngx_pool_t *pool, ngx_str_t *id,
+    ngx_http_hangar_value_t *spec, ngx_http_hangar_record_t *rec);
+
+/* with the slab mutex held; NGX_DECLINED when the zone is full */
+ngx_int_t ngx_http_hangar_prepare(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_record_t *rec, ngx_uint_t create,
+    ngx_http_hangar_prep_t *prep);
+void ngx_http_hangar_discard(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_prep_t *prep);
+ngx_http_hangar_node_t *ngx_http_hangar_commit(
+    ngx_http_hangar_registry_t *reg, ngx_http_hangar_tree_t *tree,
+    ngx_http_hangar_node_t *node, ngx_http_hangar_record_t *rec,
+    ngx_http_hangar_prep_t *prep);
+void ngx_http_hangar_remove(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_tree_t *tree, ngx_http_hangar_node_t *node);
+ngx_http_hangar_blob_t *ngx_http_hangar_blob(ngx_http_hangar_registry_t *reg,
+    u_char *data, size_t len);
+void ngx_http_hangar_blob_free(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t *blob);
+void ngx_http_hangar_zone_full(ngx_http_hangar_registry_t *reg,
+    ngx_log_t *log);
+
+const char *ngx_http_hangar_state_name(ngx_uint_t state);
+const char *ngx_http_hangar_mode_name(ngx_uint_t mode);
+
+/* the durable overlay (ngx_http_hangar_state.c) */
+ngx_int_t ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir,
+    ngx_log_t *log, ngx_http_hangar_value_t **doc);
+ngx_int_t ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted,
+    ngx_log_t *log, ngx_str_t *errmsg);
+ngx_int_t ngx_http_hangar_state_merge(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
+
+
+#endif /* _NGX_HTTP_HANGAR_REGISTRY_H_INCLUDED_ */

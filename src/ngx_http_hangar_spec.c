@@ -1,0 +1,1072 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_http_hangar_spec.h"
+
+
+#define NGX_HTTP_HANGAR_PATH_MAX  256
+
+
+typedef enum {
+    NGX_HTTP_HANGAR_F_STR = 0,    /* string */
+    NGX_HTTP_HANGAR_F_INT,        /* integer in [min, max] */
+    NGX_HTTP_HANGAR_F_NUM,        /* number in [min, max] */
+    NGX_HTTP_HANGAR_F_BOOL,
+    NGX_HTTP_HANGAR_F_ENUM,       /* one of enums */
+    NGX_HTTP_HANGAR_F_STRLIST,    /* list of strings, at most max items */
+    NGX_HTTP_HANGAR_F_STRMAP,     /* object of strings */
+    NGX_HTTP_HANGAR_F_OBJ,        /* object checked against sub */
+    NGX_HTTP_HANGAR_F_ANYOBJ,     /* any object, kept as given */
+    NGX_HTTP_HANGAR_F_ANY         /* any value, kept as given */
+} ngx_http_hangar_ftype_e;
+
+
+typedef struct ngx_http_hangar_field_s  ngx_http_hangar_field_t;
+
+typedef ngx_int_t (*ngx_http_hangar_check_pt)(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+
+struct ngx_http_hangar_field_s {
+    const char                  *name;
+    ngx_http_hangar_ftype_e      type;
+    int64_t                      min;
+    int64_t                      max;
+    const char                 **enums;
+    ngx_http_hangar_field_t     *sub;
+    ngx_http_hangar_check_pt     check;
+    const char                  *canonical;   /* alias: stored under this */
+};
+
+
+static ngx_int_t ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_field_t *table, ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_spec_value(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_spec_string(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *in, int64_t max,
+    ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_spec_integer(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_spec_number(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_spec_list(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_spec_map(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_check_endpoint(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_image(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_env(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_command(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_tools(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_members(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_spec_defaults(
+    ngx_http_hangar_spec_ctx_t *ctx, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t *spec);
+
+
+static const char  *ngx_http_hangar_modes[] = {
+    "subprocess", "docker", "container", "podman", "remote", "group", NULL
+};
+
+static const char  *ngx_http_hangar_networks[] = {
+    "none", "bridge", "host", NULL
+};
+
+static const char  *ngx_http_hangar_auth_types[] = {
+    "none", "api_key", "bearer", "basic", NULL
+};
+
+static const char  *ngx_http_hangar_strategies[] = {
+    "round_robin", "weighted_round_robin", "least_connections", "random",
+    "priority", NULL
+};
+
+
+#define F_STR(n, max)      { n, NGX_HTTP_HANGAR_F_STR, 0, max, NULL, NULL,   \
+                             NULL, NULL }
+#define F_INT(n, lo, hi)   { n, NGX_HTTP_HANGAR_F_INT, lo, hi, NULL, NULL,   \
+                             NULL, NULL }
+#define F_NUM(n, lo, hi)   { n, NGX_HTTP_HANGAR_F_NUM, lo, hi, NULL, NULL,   \
+                             NULL, NULL }
+#define F_BOOL(n)          { n, NGX_HTTP_HANGAR_F_BOOL, 0, 0, NULL, NULL,    \
+                             NULL, NULL }
+#define F_ENUM(n, e)       { n, NGX_HTTP_HANGAR_F_ENUM, 0, 0, e, NULL, NULL, \
+                             NULL }
+#define F_OBJ(n, t)        { n, NGX_HTTP_HANGAR_F_OBJ, 0, 0, NULL, t, NULL,  \
+                             NULL }
+#define F_ANYOBJ(n)        { n, NGX_HTTP_HANGAR_F_ANYOBJ, 0, 0, NULL, NULL,  \
+                             NULL, NULL }
+#define F_END              { NULL, 0, 0, 0, NULL, NULL, NULL, NULL }
+
+
+static ngx_http_hangar_field_t  ngx_http_hangar_build_fields[] = {
+    F_STR("dockerfile", 4096),
+    F_STR("context", 4096),
+    F_STR("tag", 256),
+    F_END
+};
+
+static ngx_http_hangar_field_t  ngx_http_hangar_resources_fields[] = {
+    F_STR("memory", 32),
+    F_STR("cpu", 32),
+    F_END
+};
+
+static ngx_http_hangar_field_t  ngx_http_hangar_auth_fields[] = {
+    F_ENUM("type", ngx_http_hangar_auth_types),
+    F_STR("api_key", 4096),
+    F_STR("api_key_header", 256),
+    F_STR("bearer_token", 8192),
+    F_STR("username", 1024),
+    F_STR("password", 4096),
+    F_END
+};
+
+static ngx_http_hangar_field_t  ngx_http_hangar_tls_fields[] = {
+    F_BOOL("verify_ssl"),
+    F_STR("ca_cert_path", 4096),
+    F_END
+};
+
+static ngx_http_hangar_field_t  ngx_http_hangar_http_fields[] = {
+    F_NUM("connect_timeout", 0, 3600),
+    F_NUM("read_timeout", 0, 86400),
+    F_INT("max_retries", 0, 10),
+    F_NUM("retry_backoff_factor", 0, 60),
+    F_BOOL("keep_alive"),
+    { "headers", NGX_HTTP_HANGAR_F_STRMAP, 0, 100, NULL, NULL, NULL, NULL },
+    F_END
+};
+
+static ngx_http_hangar_field_t  ngx_http_hangar_health_fields[] = {
+    F_INT("unhealthy_threshold", 1, 1000),
+    F_INT("healthy_threshold", 1, 1000),
+    F_END
+};
+
+static ngx_http_hangar_field_t  ngx_http_hangar_breaker_fields[] = {
+    F_INT("failure_threshold", 1, 100000),
+    F_NUM("reset_timeout_s", 1, 86400),
+    F_END
+};
+
+
+/* hangar-core.md §2.2 and §4.2: every key a server or group entry takes */
+
+static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
+    F_ENUM("mode", ngx_http_hangar_modes),
+    { "command", NGX_HTTP_HANGAR_F_STRLIST, 1, 100, NULL, NULL,
+      ngx_http_hangar_check_command, NULL },
+    { "args", NGX_HTTP_HANGAR_F_STRLIST, 0, 100, NULL, NULL, NULL, NULL },
+    { "image", NGX_HTTP_HANGAR_F_STR, 0, 512, NULL, NULL,
+      ngx_http_hangar_check_image, NULL },
+    { "endpoint", NGX_HTTP_HANGAR_F_STR, 0, 4096, NULL, NULL,
+      ngx_http_hangar_check_endpoint, NULL },
+    { "env", NGX_HTTP_HANGAR_F_STRMAP, 0, 100, NULL, NULL,
+      ngx_http_hangar_check_env, NULL },
+    F_INT("idle_ttl_s", 1, 86400),
+    F_INT("health_check_interval_s", 5, 3600),
+    F_INT("max_consecutive_failures", 1, 100),
+    F_INT("max_concurrency", 0, 100000),
+    F_STR("description", 4096),
+    { "volumes", NGX_HTTP_HANGAR_F_STRLIST, 0, 100, NULL, NULL, NULL, NULL },
+    F_OBJ("build", ngx_http_hangar_build_fields),
+    F_OBJ("resources", ngx_http_hangar_resources_fields),
+    F_ENUM("network", ngx_http_hangar_networks),
+    { "network_mode", NGX_HTTP_HANGAR_F_ENUM, 0, 0, ngx_http_hangar_networks,
+      NULL, NULL, "network" },
+    F_BOOL("read_only"),
+    F_STR("user", 256),
+    { "tools", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL,
+      ngx_http_hangar_check_tools, NULL },
+    F_OBJ("auth", ngx_http_hangar_auth_fields),
+    F_OBJ("tls", ngx_http_hangar_tls_fields),
+    F_OBJ("http", ngx_http_hangar_http_fields),
+    F_ANYOBJ("capabilities"),
+    F_ANYOBJ("tool_access"),
+    F_ANYOBJ("tool_projection"),
+    F_ANYOBJ("access"),
+    { "transport", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL, NULL, NULL },
+
+    /* groups */
+    F_ENUM("strategy", ngx_http_hangar_strategies),
+    F_INT("min_healthy", 1, 10000),
+    F_BOOL("auto_start"),
+    F_OBJ("health", ngx_http_hangar_health_fields),
+    F_OBJ("circuit_breaker", ngx_http_hangar_breaker_fields),
+    F_ANYOBJ("canary"),
+    { "members", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL,
+      ngx_http_hangar_check_members, NULL },
+    F_END
+};
+
+
+ngx_int_t
+ngx_http_hangar_spec_id_valid(ngx_str_t *id, ngx_uint_t source)
+{
+    size_t   i;
+    u_char   c;
+
+    if (id->len == 0 || id->len > NGX_HTTP_HANGAR_ID_MAX) {
+        return 0;
+    }
+
+    /* the config loader also wants a leading letter (hangar-core §2.2) */
+    if (source == NGX_HTTP_HANGAR_SPEC_CONFIG
+        && !((id->data[0] | 0x20) >= 'a' && (id->data[0] | 0x20) <= 'z'))
+    {
+        return 0;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        c = id->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* records the first error as "[file:line:col: ]<prefix><path>: <text>" */
+
+ngx_int_t
+ngx_http_hangar_spec_error(ngx_http_hangar_spec_ctx_t *ctx,
+    ngx_http_hangar_value_t *at, const char *path, const char *fmt, ...)
+{
+    u_char   *p, *last, buf[NGX_MAX_ERROR_STR];
+    va_list   args;
+
+    if (ctx->message.len) {
+        return NGX_ERROR;
+    }
+
+    p = buf;
+    last = buf + sizeof(buf);
+
+    if (ctx->file.len && at && at->line) {
+        p = ngx_slprintf(p, last, "%V:%ui:%ui: ", &ctx->file, at->line,
+                         at->col);
+    }
+
+    p = ngx_slprintf(p, last, "%V%s: ", &ctx->prefix, path);
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(p, last, fmt, args);
+    va_end(args);
+
+    ctx->message.data = ngx_pnalloc(ctx->pool, p - buf);
+    if (ctx->message.data != NULL) {
+        ctx->message.len = p - buf;
+        ngx_memcpy(ctx->message.data, buf, p - buf);
+    }
+
+    ctx->field.len = ngx_strlen(path);
+    ctx->field.data = ngx_pnalloc(ctx->pool, ctx->field.len);
+    if (ctx->field.data != NULL) {
+        ngx_memcpy(ctx->field.data, path, ctx->field.len);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_hangar_spec_path(char *buf, const char *path, ngx_str_t *name)
+{
+    *ngx_snprintf((u_char *) buf, NGX_HTTP_HANGAR_PATH_MAX - 1, "%s%s%V",
+                  path, path[0] ? "." : "", name) = '\0';
+}
+
+
+ngx_int_t
+ngx_http_hangar_spec_server(ngx_http_hangar_spec_ctx_t *ctx, ngx_str_t *id,
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **out)
+{
+    if (!ngx_http_hangar_is(in, NGX_HTTP_HANGAR_OBJ)) {
+        return ngx_http_hangar_spec_error(ctx, in, "", "must be a mapping");
+    }
+
+    if (ngx_http_hangar_spec_object(ctx, "", in, ngx_http_hangar_server_fields,
+                                    out)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hangar_spec_defaults(ctx, in, *out);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_field_t *table, ngx_http_hangar_value_t **out)
+{
+    char                      sub[NGX_HTTP_HANGAR_PATH_MAX];
+    const char               *name;
+    ngx_uint_t                i;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_field_t  *f;
+    ngx_http_hangar_value_t  *obj, *v;
+
+    obj = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
+    if (obj == NULL) {
+        return NGX_ERROR;
+    }
+
+    pair = in->u.obj.elts;
+
+    for (i = 0; i < in->u.obj.nelts; i++) {
+
+        for (f = table; f->name; f++) {
+            if (ngx_strlen(f->name) == pair[i].key.len
+                && ngx_strncmp(f->name, pair[i].key.data, pair[i].key.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (pair[i].key.len >= NGX_HTTP_HANGAR_PATH_MAX / 2) {
+            return ngx_http_hangar_spec_error(ctx, pair[i].value, path,
+                                              "key too long");
+        }
+
+        ngx_http_hangar_spec_path(sub, path, &pair[i].key);
+
+        if (f->name == NULL) {
+            if (ctx->source == NGX_HTTP_HANGAR_SPEC_API) {
+                return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
+                                                  "unknown field");
+            }
+
+            ngx_log_error(NGX_LOG_WARN, ctx->log, 0,
+                          "hangar: %V:%ui:%ui: %V%s: unknown key, ignored",
+                          &ctx->file, pair[i].value->line,
+                          pair[i].value->col, &ctx->prefix, sub);
+            continue;
+        }
+
+        /* null means "not set" in both YAML and JSON */
+        if (pair[i].value->type == NGX_HTTP_HANGAR_NULL) {
+            continue;
+        }
+
+        if (ngx_http_hangar_spec_value(ctx, sub, f, pair[i].value, &v)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (f->check && f->check(ctx, sub, v) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        name = f->canonical ? f->canonical : f->name;
+
+        if (ngx_http_hangar_set(ctx->pool, obj, (u_char *) name,
+                                ngx_strlen(name), v)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    *out = obj;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_value(ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out)
+{
+    const char  **e;
+
+    switch (f->type) {
+
+    case NGX_HTTP_HANGAR_F_STR:
+        return ngx_http_hangar_spec_string(ctx, path, in, f->max, out);
+
+    case NGX_HTTP_HANGAR_F_INT:
+        return ngx_http_hangar_spec_integer(ctx, path, f, in, out);
+
+    case NGX_HTTP_HANGAR_F_NUM:
+        return ngx_http_hangar_spec_number(ctx, path, f, in, out);
+
+    case NGX_HTTP_HANGAR_F_BOOL:
+        if (in->type == NGX_HTTP_HANGAR_STR
+            && ctx->source == NGX_HTTP_HANGAR_SPEC_CONFIG
+            && (ngx_http_hangar_str_is(&in->u.s, "true")
+                || ngx_http_hangar_str_is(&in->u.s, "false")))
+        {
+            *out = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_BOOL);
+            if (*out == NULL) {
+                return NGX_ERROR;
+            }
+            (*out)->u.b = (in->u.s.data[0] == 't');
+            return NGX_OK;
+        }
+
+        if (in->type != NGX_HTTP_HANGAR_BOOL) {
+            return ngx_http_hangar_spec_error(ctx, in, path,
+                                              "must be a boolean");
+        }
+
+        *out = in;
+        return NGX_OK;
+
+    case NGX_HTTP_HANGAR_F_ENUM:
+        if (in->type == NGX_HTTP_HANGAR_STR) {
+            for (e = f->enums; *e; e++) {
+                if (ngx_strlen(*e) == in->u.s.len
+                    && ngx_strncmp(*e, in->u.s.data, in->u.s.len) == 0)
+                {
+                    *out = in;
+                    return NGX_OK;
+                }
+            }
+        }
+
+        return ngx_http_hangar_spec_error(ctx, in, path, "must be one of %s%s",
+                                          f->enums[0], f->enums[1] ? ", ..."
+                                                                   : "");
+
+    case NGX_HTTP_HANGAR_F_STRLIST:
+        return ngx_http_hangar_spec_list(ctx, path, f, in, out);
+
+    case NGX_HTTP_HANGAR_F_STRMAP:
+        if (ngx_http_hangar_spec_map(ctx, path, in, out) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if ((int64_t) (*out)->u.obj.nelts > f->max) {
+            return ngx_http_hangar_spec_error(ctx, in, path,
+                                              "at most %L entries", f->max);
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_HANGAR_F_OBJ:
+        if (in->type != NGX_HTTP_HANGAR_OBJ) {
+            return ngx_http_hangar_spec_error(ctx, in, path,
+                                              "must be an object");
+        }
+
+        return ngx_http_hangar_spec_object(ctx, path, in, f->sub, out);
+
+    case NGX_HTTP_HANGAR_F_ANYOBJ:
+        if (in->type != NGX_HTTP_HANGAR_OBJ) {
+            return ngx_http_hangar_spec_error(ctx, in, path,
+                                              "must be an object");
+        }
+
+        *out = in;
+        return NGX_OK;
+
+    default: /* NGX_HTTP_HANGAR_F_ANY */
+        *out = in;
+        return NGX_OK;
+    }
+}
+
+
+/* YAML scalars may stand for strings ("cpu: 1.0", "${PORT}") */
+
+static ngx_int_t
+ngx_http_hangar_spec_string(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *in, int64_t max,
+    ngx_http_hangar_value_t **out)
+{
+    ngx_str_t               s;
+    ngx_http_hangar_out_t   o;
+
+    if (in->type != NGX_HTTP_HANGAR_STR) {
+
+        if (ctx->source != NGX_HTTP_HANGAR_SPEC_CONFIG
+            || in->type == NGX_HTTP_HANGAR_ARR
+            || in->type == NGX_HTTP_HANGAR_OBJ)
+        {
+            return ngx_http_hangar_spec_error(ctx, in, path,
+                                              "must be a string");
+        }
+
+        ngx_http_hangar_out_init(&o, ctx->pool, 64);
+        ngx_http_hangar_json_out(&o, in);
+
+        if (ngx_http_hangar_out_flatten(&o, &s) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        *out = ngx_http_hangar_value_str(ctx->pool, s.data, s.len);
+        return *out ? NGX_OK : NGX_ERROR;
+    }
+
+    if ((int64_t) in->u.s.len > max) {
+        return ngx_http_hangar_spec_error(ctx, in, path,
+                                          "at most %L bytes", max);
+    }
+
+    /* strings end up in argv, environ and file names */
+    if (ngx_strlchr(in->u.s.data, in->u.s.data + in->u.s.len, '\0')) {
+        return ngx_http_hangar_spec_error(ctx, in, path,
+                                          "must not contain NUL bytes");
+    }
+
+    *out = in;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_integer(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out)
+{
+    ngx_int_t  n;
+
+    if (in->type == NGX_HTTP_HANGAR_INT) {
+        *out = in;
+
+    } else if (in->type == NGX_HTTP_HANGAR_STR
+               && ctx->source == NGX_HTTP_HANGAR_SPEC_CONFIG
+               && (n = ngx_atoi(in->u.s.data, in->u.s.len)) != NGX_ERROR)
+    {
+        /* "${TTL:-300}" interpolates to a string */
+        *out = ngx_http_hangar_value_int(ctx->pool, n);
+        if (*out == NULL) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        return ngx_http_hangar_spec_error(ctx, in, path,
+                                          "must be an integer %L..%L",
+                                          f->min, f->max);
+    }
+
+    if ((*out)->u.i < f->min || (*out)->u.i > f->max) {
+        return ngx_http_hangar_spec_error(ctx, in, path, "must be %L..%L",
+                                          f->min, f->max);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_number(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out)
+{
+    char     buf[64], *end;
+    double   d;
+
+    if (in->type == NGX_HTTP_HANGAR_INT) {
+        d = (double) in->u.i;
+
+    } else if (in->type == NGX_HTTP_HANGAR_NUM) {
+        d = in->u.n;
+
+    } else if (in->type == NGX_HTTP_HANGAR_STR
+               && ctx->source == NGX_HTTP_HANGAR_SPEC_CONFIG
+               && in->u.s.len > 0 && in->u.s.len < sizeof(buf))
+    {
+        *ngx_cpymem(buf, in->u.s.data, in->u.s.len) = '\0';
+        d = strtod(buf, &end);
+        if (*end != '\0') {
+            goto invalid;
+        }
+
+    } else {
+        goto invalid;
+    }
+
+    if (!(d >= (double) f->min && d <= (double) f->max)) {
+        return ngx_http_hangar_spec_error(ctx, in, path, "must be %L..%L",
+                                          f->min, f->max);
+    }
+
+    *out = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_NUM);
+    if (*out == NULL) {
+        return NGX_ERROR;
+    }
+
+    (*out)->u.n = d;
+
+    return NGX_OK;
+
+invalid:
+
+    return ngx_http_hangar_spec_error(ctx, in, path, "must be a number");
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_list(ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
+    ngx_http_hangar_value_t **out)
+{
+    char                       sub[NGX_HTTP_HANGAR_PATH_MAX];
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t   *list, *s, **items;
+
+    if (in->type != NGX_HTTP_HANGAR_ARR) {
+        return ngx_http_hangar_spec_error(ctx, in, path,
+                                          "must be a list of strings");
+    }
+
+    if ((int64_t) in->u.arr.nelts < f->min) {
+        return ngx_http_hangar_spec_error(ctx, in, path, "must not be empty");
+    }
+
+    if ((int64_t) in->u.arr.nelts > f->max) {
+        return ngx_http_hangar_spec_error(ctx, in, path, "at most %L items",
+                                          f->max);
+    }
+
+    list = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_ARR);
+    if (list == NULL) {
+        return NGX_ERROR;
+    }
+
+    items = in->u.arr.elts;
+
+    for (i = 0; i < in->u.arr.nelts; i++) {
+        *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui]", path, i)
+            = '\0';
+
+        if (ngx_http_hangar_spec_string(ctx, sub, items[i], 32768, &s)
+            != NGX_OK
+            || ngx_http_hangar_push(list, s) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    *out = list;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_map(ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **out)
+{
+    char                       sub[NGX_HTTP_HANGAR_PATH_MAX];
+    ngx_uint_t                 i;
+    ngx_http_hangar_pair_t    *pair;
+    ngx_http_hangar_value_t   *map, *s;
+
+    if (in->type != NGX_HTTP_HANGAR_OBJ) {
+        return ngx_http_hangar_spec_error(ctx, in, path,
+                                          "must be an object of strings");
+    }
+
+    map = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
+    if (map == NULL) {
+        return NGX_ERROR;
+    }
+
+    pair = in->u.obj.elts;
+
+    for (i = 0; i < in->u.obj.nelts; i++) {
+        if (pair[i].key.len > 256) {
+            return ngx_http_hangar_spec_error(ctx, in, path,
+                                              "keys are at most 256 bytes");
+        }
+
+        ngx_http_hangar_spec_path(sub, path, &pair[i].key);
+
+        if (ngx_http_hangar_spec_string(ctx, sub, pair[i].value, 32768, &s)
+            != NGX_OK
+            || ngx_http_hangar_set(ctx->pool, map, pair[i].key.data,
+                                   pair[i].key.len, s)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    *out = map;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_command(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    ngx_http_hangar_value_t  **items;
+
+    items = v->u.arr.elts;
+
+    if (items[0]->u.s.len == 0) {
+        return ngx_http_hangar_spec_error(ctx, items[0], path,
+                                          "the program name is empty");
+    }
+
+    return NGX_OK;
+}
+
+
+/* scheme://host[:port][/path], scheme one of http, https, ws, wss */
+
+static ngx_int_t
+ngx_http_hangar_check_endpoint(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    u_char      *p, *last, *host;
+    ngx_uint_t   i;
+
+    static const char  *schemes[] = { "http://", "https://", "ws://",
+                                      "wss://", NULL };
+
+    p = v->u.s.data;
+    last = p + v->u.s.len;
+
+    for (i = 0; schemes[i]; i++) {
+        if (ngx_strncasecmp(p, (u_char *) schemes[i],
+                            ngx_strlen(schemes[i])) == 0)
+        {
+            break;
+        }
+    }
+
+    if (schemes[i] == NULL) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                                    "must be an http, https, ws or wss URL");
+    }
+
+    host = p + ngx_strlen(schemes[i]);
+
+    for (p = host; p < last && *p != '/' && *p != '?' && *p != '#'; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            return ngx_http_hangar_spec_error(ctx, v, path,
+                                              "must not contain spaces");
+        }
+    }
+
+    if (p == host || *host == ':' || *host == '@') {
+        return ngx_http_hangar_spec_error(ctx, v, path, "has no host");
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            return ngx_http_hangar_spec_error(ctx, v, path,
+                                              "must not contain spaces");
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* registry/name:tag@digest, as the original's value object allows */
+
+static ngx_int_t
+ngx_http_hangar_check_image(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    u_char  *p, *last;
+
+    p = v->u.s.data;
+    last = p + v->u.s.len;
+
+    if (p == last || *p == '-') {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                                          "is not a valid image name");
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (!(isalnum(*p) || *p == '_' || *p == '.' || *p == '-'
+              || *p == '/' || *p == ':' || *p == '@'))
+        {
+            return ngx_http_hangar_spec_error(ctx, v, path,
+                                              "is not a valid image name");
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_env(ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v)
+{
+    char                     sub[NGX_HTTP_HANGAR_PATH_MAX];
+    u_char                  *k;
+    size_t                   j;
+    ngx_uint_t               i;
+    ngx_http_hangar_pair_t  *pair;
+
+    pair = v->u.obj.elts;
+
+    for (i = 0; i < v->u.obj.nelts; i++) {
+        k = pair[i].key.data;
+
+        for (j = 0; j < pair[i].key.len; j++) {
+            if (!(k[j] == '_' || (k[j] >= 'A' && k[j] <= 'Z')
+                  || (k[j] >= 'a' && k[j] <= 'z')
+                  || (j > 0 && k[j] >= '0' && k[j] <= '9')))
+            {
+                break;
+            }
+        }
+
+        if (pair[i].key.len == 0 || j < pair[i].key.len) {
+            ngx_http_hangar_spec_path(sub, path, &pair[i].key);
+            return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
+                         "variable names must match [A-Za-z_][A-Za-z0-9_]*");
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a list of tool schemas (predefined tools) or an access policy object */
+
+static ngx_int_t
+ngx_http_hangar_check_tools(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    char                       sub[NGX_HTTP_HANGAR_PATH_MAX];
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items, *name;
+
+    if (v->type == NGX_HTTP_HANGAR_OBJ) {
+        return NGX_OK;
+    }
+
+    if (v->type != NGX_HTTP_HANGAR_ARR) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                           "must be a list of tools or an access policy");
+    }
+
+    items = v->u.arr.elts;
+
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui].name",
+                      path, i) = '\0';
+
+        name = ngx_http_hangar_get(items[i], "name");
+
+        if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)
+            || name->u.s.len == 0)
+        {
+            return ngx_http_hangar_spec_error(ctx, items[i], sub,
+                                              "a tool needs a name");
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* members: [{id, weight, priority, ...}] or [id, ...] */
+
+static ngx_int_t
+ngx_http_hangar_check_members(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    char                       sub[NGX_HTTP_HANGAR_PATH_MAX];
+    ngx_uint_t                 i, k;
+    ngx_http_hangar_value_t  **items, *id, *n;
+
+    static const char  *ranged[] = { "weight", "priority", NULL };
+
+    if (v->type != NGX_HTTP_HANGAR_ARR) {
+        return ngx_http_hangar_spec_error(ctx, v, path, "must be a list");
+    }
+
+    items = v->u.arr.elts;
+
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui]", path, i)
+            = '\0';
+
+        id = items[i]->type == NGX_HTTP_HANGAR_STR
+             ? items[i] : ngx_http_hangar_get(items[i], "id");
+
+        if (!ngx_http_hangar_is(id, NGX_HTTP_HANGAR_STR)
+            || !ngx_http_hangar_spec_id_valid(&id->u.s,
+                                              NGX_HTTP_HANGAR_SPEC_API))
+        {
+            return ngx_http_hangar_spec_error(ctx, items[i], sub,
+                                    "a member needs a valid id");
+        }
+
+        for (k = 0; ranged[k]; k++) {
+            n = ngx_http_hangar_get(items[i], ranged[k]);
+
+            if (n && !(n->type == NGX_HTTP_HANGAR_INT
+                       && n->u.i >= 1 && n->u.i <= 100))
+            {
+                *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui].%s",
+                              path, i, ranged[k]) = '\0';
+                return ngx_http_hangar_spec_error(ctx, n, sub,
+                                                  "must be 1..100");
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_http_hangar_mode_e
+ngx_http_hangar_spec_mode(ngx_http_hangar_value_t *spec)
+{
+    ngx_http_hangar_value_t  *m;
+
+    m = ngx_http_hangar_get(spec, "mode");
+
+    if (m == NULL || ngx_http_hangar_str_is(&m->u.s, "subprocess")) {
+        return NGX_HTTP_HANGAR_MODE_SUBPROCESS;
+    }
+
+    if (ngx_http_hangar_str_is(&m->u.s, "remote")) {
+        return NGX_HTTP_HANGAR_MODE_REMOTE;
+    }
+
+    if (ngx_http_hangar_str_is(&m->u.s, "group")) {
+        return NGX_HTTP_HANGAR_MODE_GROUP;
+    }
+
+    return NGX_HTTP_HANGAR_MODE_DOCKER;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_spec_default(ngx_http_hangar_spec_ctx_t *ctx,
+    ngx_http_hangar_value_t *spec, const char *key,
+    ngx_http_hangar_value_t *v)
+{
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hangar_get(spec, key) != NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_hangar_set(ctx->pool, spec, (u_char *) key,
+                               ngx_strlen(key), v);
+}
+
+
+/* what each mode requires, and the defaults of hangar-core §2.2 and §3.1 */
+
+static ngx_int_t
+ngx_http_hangar_spec_defaults(ngx_http_hangar_spec_ctx_t *ctx,
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t *spec)
+{
+    ngx_pool_t               *pool;
+    ngx_http_hangar_value_t  *b, *build;
+
+    pool = ctx->pool;
+
+    if (ngx_http_hangar_spec_default(ctx, spec, "mode",
+            ngx_http_hangar_value_str(pool, (u_char *) "subprocess", 10))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    switch (ngx_http_hangar_spec_mode(spec)) {
+
+    case NGX_HTTP_HANGAR_MODE_SUBPROCESS:
+        if (ngx_http_hangar_get(spec, "command") == NULL) {
+            return ngx_http_hangar_spec_error(ctx, in, "command",
+                                 "is required for mode subprocess");
+        }
+        break;
+
+    case NGX_HTTP_HANGAR_MODE_REMOTE:
+        if (ngx_http_hangar_get(spec, "endpoint") == NULL) {
+            return ngx_http_hangar_spec_error(ctx, in, "endpoint",
+                                 "is required for mode remote");
+        }
+        break;
+
+    case NGX_HTTP_HANGAR_MODE_DOCKER:
+        build = ngx_http_hangar_get(spec, "build");
+
+        if (ngx_http_hangar_get(spec, "image") == NULL
+            && ngx_http_hangar_get(build, "dockerfile") == NULL)
+        {
+            return ngx_http_hangar_spec_error(ctx, in, "image",
+                    "is required for mode %V (or build.dockerfile)",
+                    &ngx_http_hangar_get(spec, "mode")->u.s);
+        }
+        break;
+
+    case NGX_HTTP_HANGAR_MODE_GROUP:
+        b = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_BOOL);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->u.b = 1;
+
+        if (ngx_http_hangar_spec_default(ctx, spec, "strategy",
+                ngx_http_hangar_value_str(pool, (u_char *) "round_robin", 11))
+            != NGX_OK
+            || ngx_http_hangar_spec_default(ctx, spec, "min_healthy",
+                   ngx_http_hangar_value_int(pool, 1)) != NGX_OK
+            || ngx_http_hangar_spec_default(ctx, spec, "auto_start", b)
+               != NGX_OK
+            || ngx_http_hangar_spec_default(ctx, spec, "members",
+                   ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR))
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_http_hangar_spec_default(ctx, spec, "idle_ttl_s",
+            ngx_http_hangar_value_int(pool, 300)) != NGX_OK
+        || ngx_http_hangar_spec_default(ctx, spec, "health_check_interval_s",
+               ngx_http_hangar_value_int(pool, 60)) != NGX_OK
+        || ngx_http_hangar_spec_default(ctx, spec, "max_consecutive_failures",
+               ngx_http_hangar_value_int(pool, 3)) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
