@@ -52,6 +52,7 @@ build: deps $(MODULE)
 
 # Foreground nginx on 127.0.0.1:8000 with conf/nginx.conf and conf/hangar.yaml;
 # runtime files under run/ (git ignores it).  Ctrl-C stops it.
+run: export HANGAR_HOME := $(TOP)
 run: build
 	mkdir -p run/tmp run/state
 	$(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -t -q

@@ -48,7 +48,12 @@ struct ngx_http_hangar_req_s {
     ngx_http_hangar_value_t     *body;        /* NULL: no or empty body */
     ngx_http_hangar_registry_t  *reg;
     ngx_http_hangar_out_t        out;
+    ngx_int_t                    rc;          /* of an answer already sent */
 };
+
+
+/* a helper that answered the request: callers return hr->rc */
+#define ngx_http_hangar_answered(hr, call)  ((hr)->rc = (call), NGX_DECLINED)
 
 
 extern ngx_http_hangar_route_t  ngx_http_hangar_routes[];

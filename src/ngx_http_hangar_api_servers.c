@@ -226,7 +226,8 @@ ngx_http_hangar_body_object(ngx_http_hangar_req_t *hr)
         return NGX_OK;
     }
 
-    return ngx_http_hangar_validation_error(hr, &field, &msg);
+    return ngx_http_hangar_answered(hr,
+               ngx_http_hangar_validation_error(hr, &field, &msg));
 }
 
 
@@ -249,11 +250,14 @@ ngx_http_hangar_validate(ngx_http_hangar_req_t *hr, ngx_str_t *id,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_hangar_validation_error(hr, &ctx.field, &ctx.message);
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_validation_error(hr, &ctx.field,
+                                                    &ctx.message));
     }
 
     if (ngx_http_hangar_spec_mode(*spec) == NGX_HTTP_HANGAR_MODE_GROUP) {
-        return ngx_http_hangar_validation_error(hr, &field, &msg);
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_validation_error(hr, &field, &msg));
     }
 
     return NGX_OK;
@@ -272,7 +276,7 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_body_object(hr);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     id = ngx_http_hangar_get(hr->body, "mcp_server_id");
@@ -300,12 +304,12 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_validate(hr, &id->u.s, hr->body, &spec);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     rc = ngx_http_hangar_change(hr, &id->u.s, spec, 1);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     return ngx_http_hangar_answer(hr, NGX_HTTP_CREATED, &id->u.s, "created");
@@ -331,7 +335,7 @@ ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_body_object(hr);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     v = ngx_http_hangar_get(hr->body, "mcp_server_id");
@@ -388,12 +392,12 @@ ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_validate(hr, id, cur, &spec);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     rc = ngx_http_hangar_change(hr, id, spec, 0);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     return ngx_http_hangar_answer(hr, NGX_HTTP_OK, id, "updated");
@@ -409,7 +413,7 @@ ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_change(hr, &hr->params[0], NULL, 0);
     if (rc != NGX_OK) {
-        return rc;
+        return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     return ngx_http_hangar_answer(hr, NGX_HTTP_OK, &hr->params[0], "deleted");
@@ -458,10 +462,11 @@ ngx_http_hangar_change(ngx_http_hangar_req_t *hr, ngx_str_t *id,
     }
 
     if (ngx_http_hangar_state_lock(reg, log) != NGX_OK) {
-        return ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "RegistryBusyError",
-                                     "another change is in progress, "
-                                     "try again");
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "RegistryBusyError",
+                                         "another change is in progress, "
+                                         "try again"));
     }
 
     ngx_memzero(&prep, sizeof(ngx_http_hangar_prep_t));
@@ -473,13 +478,14 @@ ngx_http_hangar_change(ngx_http_hangar_req_t *hr, ngx_str_t *id,
     n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
 
     if (create && n) {
-        rc = ngx_http_hangar_error(hr, 422, "ValidationError",
-                                   "McpServer already exists: %V", id);
+        rc = ngx_http_hangar_answered(hr,
+                 ngx_http_hangar_error(hr, 422, "ValidationError",
+                                       "McpServer already exists: %V", id));
         goto done;
     }
 
     if (!create && n == NULL) {
-        rc = ngx_http_hangar_not_found(hr, id);
+        rc = ngx_http_hangar_answered(hr, ngx_http_hangar_not_found(hr, id));
         goto done;
     }
 
@@ -521,8 +527,9 @@ ngx_http_hangar_change(ngx_http_hangar_req_t *hr, ngx_str_t *id,
         ngx_http_hangar_blob_free(reg, dblob);
 
         rc = (errmsg.len == 0) ? NGX_HTTP_INTERNAL_SERVER_ERROR
-             : ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "StateWriteError", "%V", &errmsg);
+             : ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "StateWriteError", "%V", &errmsg));
         goto done;
     }
 
@@ -558,9 +565,10 @@ full:
 
     ngx_http_hangar_zone_full(reg, log);
 
-    return ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                 "the hangar zone \"%V\" is full; nothing "
-                                 "was changed", &reg->name);
+    return ngx_http_hangar_answered(hr,
+               ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                     "the hangar zone \"%V\" is full; "
+                                     "nothing was changed", &reg->name));
 }
 
 

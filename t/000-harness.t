@@ -9,12 +9,12 @@ BEGIN { $ENV{HANGAR_MODULE} = 'none' }     # tests the harness, not the module
 use Hangar::Test;
 
 # Hand-written part: the exported helpers, and facts the blocks cannot see
-# (worker count, master environment, reload really replacing workers).
-sub worker_count { scalar Hangar::Test::worker_pids(master_pid()) }
+# (worker count, reload really replacing workers).
+sub worker_count { my @w = Hangar::Test::worker_pids(master_pid()); scalar @w }
 
 nginx_start({
     workers     => 2,
-    config      => "location = /t { include $FindBin::Bin/servroot-000-harness/conf/t.conf; }\n",
+    config      => 'location = /t { include $TEST_NGINX_SERVROOT/conf/t.conf; }',
     user_files  => ">>> conf/t.conf\nreturn 200 \"one\\n\";\n",
 });
 like(port(), qr/^\d+$/, 'helpers: port() is a number');

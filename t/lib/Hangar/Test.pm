@@ -1,14 +1,21 @@
 package Hangar::Test;
 
-# Data-driven nginx test harness in the style of Test::Nginx::Socket, built
-# on Debian's Test::Base (libtest-nginx-perl is not packaged).  Sections,
-# pseudo requests and environment variables are described in the report of
-# t/000-harness.t and in the comment above run_block().
+# Data-driven nginx tests in the style of Test::Nginx::Socket, on Debian's
+# Test::Base (Test::Nginx is not packaged).  A .t file starts with
+#     use FindBin; use lib "$FindBin::Bin/lib"; use Hangar::Test;
+# and ends with run_tests(); __DATA__ holds the blocks.
+# Sections: main_config http_config config env user_files workers timeout
+#   request raw_request request_body more_headers error_code response_body
+#   response_body_like response_headers error_log no_error_log must_die
+#   keep_servroot no_user_root skip, and Test::Base's ONLY/SKIP/LAST.
+# Pseudo requests in a request eval array: RELOAD RESTART KILL9 "SLEEP n".
+# Environment: HANGAR_MODULE (path or "none"), NGINX_BIN,
+#   HANGAR_TEST_VALGRIND=1, TEST_NGINX_* (substituted like the built-in
+#   $TEST_NGINX_PORT _SERVROOT _HTML_DIR _STATE_DIR _REPO).
 #
-# Spiffy's -Base source filter turns "sub name {" into a method that starts
-# with "my $self = shift;".  Every sub below therefore carries a prototype,
-# which the filter leaves alone ("()" is stripped, other prototypes stay).
-# Subs are defined before their first use so prototypes are checked.
+# Spiffy's -Base source filter turns "sub name {" into a method starting
+# with "my $self = shift;".  So every sub has a prototype, which the filter
+# leaves alone ("()" is dropped), and comes before its first use.
 
 use Test::Base -Base;
 
@@ -20,46 +27,51 @@ use IO::Select ();
 use IO::Socket::INET ();
 use POSIX ();
 use Scalar::Util ();
-use Time::HiRes ();
+use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(run_tests nginx_start nginx_stop nginx_reload http_request
                  master_pid servroot port);
 
-# Resolved at load time, before any test could chdir: t/lib/Hangar/../../..
+# Resolved at load time, before a test could chdir: t/lib/Hangar/../../..
 my $REPO = Cwd::abs_path(File::Spec->catdir(
     File::Basename::dirname(File::Spec->rel2abs(__FILE__)), ('..') x 3));
 
-my %Nginx;          # the instance of the current block: root, port, pid, ...
-my %Vars;           # $TEST_NGINX_* substitutions of the current block
-my %Has_debug;      # nginx binary => built --with-debug?
+my %Nginx;   # current instance: root port pid child status env timeout workers
+my %Vars;    # $TEST_NGINX_* substitutions of the current block
+my %Has_debug;  # nginx binary => built --with-debug
 
-sub nginx_bin ()   { $ENV{NGINX_BIN} || '/usr/sbin/nginx' }
-sub valgrind_on () { ($ENV{HANGAR_TEST_VALGRIND} // '') eq '1' }
-sub master_pid ()  { $Nginx{pid} }
-sub port ()        { $Nginx{port} }
+sub nginx_bin ()    { $ENV{NGINX_BIN} || '/usr/sbin/nginx' }
+sub valgrind_on ()  { ($ENV{HANGAR_TEST_VALGRIND} // '') eq '1' }
+sub startup_secs () { valgrind_on() ? 60 : 10 }
+sub master_pid ()   { $Nginx{pid} }
+sub port ()         { $Nginx{port} }
 
 sub module_path () {
     my $m = $ENV{HANGAR_MODULE} || "$REPO/build/ngx_http_hangar_module.so";
     return $m eq 'none' ? $m : File::Spec->rel2abs($m);
 }
 
-# One servroot per .t file so "prove -j" can run files side by side.
+# One servroot per .t file, so "prove -j" can run files side by side.
 sub servroot () {
-    return $Nginx{root} if $Nginx{root};
     (my $name = File::Basename::basename($0)) =~ s/\.t\z//;
-    return "$REPO/t/servroot-$name";
+    return $Nginx{root} // "$REPO/t/servroot-$name";
 }
 
 sub slurp ($) {
-    my $file = shift;
-    open my $fh, '<', $file or return '';
+    open my $fh, '<', shift or return '';
     local $/;
-    return scalar <$fh>;
+    return scalar(<$fh>) // '';     # a /proc file of a process that just left
 }
 
-sub sleep_s ($) { Time::HiRes::sleep(shift) }
+sub write_file ($$) {
+    my ($path, $content) = @_;
+    File::Path::make_path(File::Basename::dirname($path));
+    open my $fh, '>', $path or die "cannot write $path: $!\n";
+    print {$fh} $content;
+    close $fh or die "cannot write $path: $!\n";
+}
 
-# ---- blocks: a Test::Base block or, for hand-written tests, a hashref ----
+# ---- sections: of a Test::Base block, or of a hashref (hand-written) ----
 
 sub section ($$) {
     my ($b, $name) = @_;
@@ -68,30 +80,23 @@ sub section ($$) {
 
 sub has_section ($$) { exists $_[0]{ $_[1] } }
 
-sub is_eval ($$) {
-    my ($b, $name) = @_;
-    return 0 unless Scalar::Util::blessed($b);
-    my $map = $b->_section_map || {};
-    return (($map->{$name} || {})->{filters} // '') =~ /\beval\b/;
-}
-
 # A plain section's final newline is layout, not data; eval'd text is kept.
 sub plain_text ($$) {
     my ($b, $name) = @_;
     my $v = section($b, $name);
-    chomp $v if defined $v && !ref $v && !is_eval($b, $name);
+    my $filters = Scalar::Util::blessed($b)
+        ? ($b->_section_map->{$name} || {})->{filters} // '' : '';
+    chomp $v if defined $v && !ref $v && $filters !~ /\beval\b/;
     return $v;
 }
 
-# Expectation for real request $i: an eval'd arrayref is indexed, a scalar
-# applies to every request.
+# Expectation for real request $i: an eval'd arrayref is indexed, anything
+# else applies to every request.
 sub per_request ($$$) {
     my ($b, $name, $i) = @_;
-    my $v = section($b, $name);
+    my $v = plain_text($b, $name);
     return ref $v eq 'ARRAY' ? $v->[$i] : $v;
 }
-
-# ---- substitution -----------------------------------------------------
 
 sub set_vars () {
     my $root = $Nginx{root};
@@ -99,8 +104,7 @@ sub set_vars () {
     @Vars{qw(TEST_NGINX_PORT TEST_NGINX_SERVROOT TEST_NGINX_HTML_DIR
              TEST_NGINX_STATE_DIR TEST_NGINX_REPO)}
         = ($Nginx{port}, $root, "$root/html", "$root/state", $REPO);
-    # eval'd sections and the processes we start see them too
-    $ENV{$_} = $Vars{$_} for keys %Vars;
+    $ENV{$_} = $Vars{$_} for keys %Vars;    # for eval sections and nginx
 }
 
 sub expand ($) {
@@ -111,17 +115,17 @@ sub expand ($) {
     return $text;
 }
 
-# ---- servroot, nginx.conf, user files ---------------------------------
+# ---- servroot, nginx.conf, user files, env --------------------------------
 
 sub free_port () {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1)
+                                  Listen => 1)
         or die "cannot bind a free port: $!\n";
     return $s->sockport;
 }
 
-# A kept servroot keeps everything but logs/, which the previous block has
-# already been judged on.
+# A kept servroot keeps everything but logs/, on which the previous block
+# has already been judged.
 sub prepare_servroot ($) {
     my $keep = shift;
     my $root = $Nginx{root};
@@ -140,29 +144,24 @@ sub nginx_conf ($) {
     my ($root, $port) = @Nginx{qw(root port)};
     my $mod = module_path();
     my $load = $mod eq 'none' ? '' : "load_module $mod;\n";
-    my $user = ($> == 0 && !has_section($b, 'no_user_root'))
-             ? "user root;\n" : '';
+    my $user = $> == 0 && !has_section($b, 'no_user_root') ? "user root;\n" : '';
     my $daemon = valgrind_on() ? 'off' : 'on';
-    my $workers = section($b, 'workers') || 1;
     my $level = log_level();
     my ($main, $http, $config) =
         map { expand(section($b, $_) // '') } qw(main_config http_config config);
+    my $temp = join "\n    ", map { "${_}_temp_path $root/tmp/$_;" }
+                             qw(client_body proxy fastcgi uwsgi scgi);
     return <<"CONF";
 ${load}${user}daemon $daemon;
 master_process on;
-worker_processes $workers;
+worker_processes $Nginx{workers};
 pid $root/logs/nginx.pid;
 error_log $root/logs/error.log $level;
 $main
 events { worker_connections 1024; }
-
 http {
     access_log $root/logs/access.log;
-    client_body_temp_path $root/tmp/client_body;
-    proxy_temp_path $root/tmp/proxy;
-    fastcgi_temp_path $root/tmp/fastcgi;
-    uwsgi_temp_path $root/tmp/uwsgi;
-    scgi_temp_path $root/tmp/scgi;
+    $temp
     default_type application/octet-stream;
 $http
     server {
@@ -174,31 +173,21 @@ $config
 CONF
 }
 
-sub write_file ($$) {
-    my ($path, $content) = @_;
-    File::Path::make_path(File::Basename::dirname($path));
-    open my $fh, '>', $path or die "cannot write $path: $!\n";
-    print {$fh} $content;
-    close $fh or die "cannot write $path: $!\n";
-}
-
 # ">>> relative/path" lines split the text into files under servroot; an
-# eval'd section may instead give [[path, content], ...].
+# eval'd section may give [[path, content], ...] instead.
 sub write_user_files ($) {
     my $spec = shift // return;
     my @files = ref $spec eq 'ARRAY' ? @$spec
-              : map { [ split /\n/, $_, 2 ] } grep { /\S/ } split /^>>>[ \t]*/m, $spec;
+        : map { [split /\n/, $_, 2] } grep { /\S/ } split /^>>>[ \t]*/m, $spec;
     for my $f (@files) {
-        my ($path, $content) = (expand($f->[0]), expand($f->[1] // ''));
-        $path =~ s/\s+\z//;
-        write_file("$Nginx{root}/$path", $content);
+        (my $path = expand($f->[0])) =~ s/\s+\z//;
+        write_file("$Nginx{root}/$path", expand($f->[1] // ''));
     }
 }
 
 sub block_env ($) {
-    my $spec = shift // '';
     my %env;
-    for my $line (grep { /\S/ && !/^\s*#/ } split /\n/, $spec) {
+    for my $line (grep { /\S/ && !/^\s*#/ } split /\n/, $_[0] // '') {
         my ($k, $v) = $line =~ /^\s*(\w+)=(.*)$/
             or die "bad env line '$line' (want NAME=value)\n";
         $env{$k} = expand($v);
@@ -206,17 +195,16 @@ sub block_env ($) {
     return \%env;
 }
 
-# ---- processes ----------------------------------------------------------
+# ---- processes ------------------------------------------------------------
 
 sub proc_state ($) {
-    my $pid = shift;
-    my $stat = slurp("/proc/$pid/stat");
+    my $stat = slurp("/proc/$_[0]/stat");
     return $stat =~ /.*\) (\S) (\d+)/s ? ($1, $2) : ();   # state, ppid
 }
 
-# Gone or a zombie: a daemon's zombie can linger until a slow PID 1 reaps
-# it, so kill -0 is not enough (build-notes §3).  Our own child (valgrind
-# mode) is reaped here, which also records its exit status.
+# Gone or a zombie: a daemon's zombie lingers until a slow PID 1 reaps it,
+# so kill -0 is not enough (build-notes §3).  Our own child (valgrind mode)
+# is reaped here, which records its exit status.
 sub gone ($) {
     my $pid = shift;
     $Nginx{status} = $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
@@ -226,31 +214,30 @@ sub gone ($) {
 
 sub wait_gone ($$) {
     my ($pids, $secs) = @_;
-    my $deadline = Time::HiRes::time() + $secs;
+    my $deadline = time + $secs;
     while (grep { !gone($_) } @$pids) {
-        return 0 if Time::HiRes::time() > $deadline;
-        sleep_s(0.02);
+        return 0 if time > $deadline;
+        sleep 0.02;
     }
     return 1;
 }
 
 # Children of the master running the master's own executable: workers and
-# cache processes.  Programs spawned by the module have exec'd something else.
+# cache processes.  Programs spawned by the module have exec'd another one.
 sub worker_pids ($) {
     my $master = shift // return ();
     my $exe = readlink("/proc/$master/exe") // return ();
     my @kids;
-    for my $dir (glob '/proc/[0-9]*') {
-        my ($pid) = $dir =~ /(\d+)\z/;
+    for my $pid (map { m{(\d+)$} } glob '/proc/[0-9]*') {
         my ($state, $ppid) = proc_state($pid);
         next unless defined $ppid && $ppid == $master && $state ne 'Z';
-        push @kids, $pid if (readlink("$dir/exe") // '') eq $exe;
+        push @kids, $pid if (readlink("/proc/$pid/exe") // '') eq $exe;
     }
     return sort { $a <=> $b } @kids;
 }
 
-# Run a command with the block's environment and stdio in logs/stderr.log,
-# so a daemonised master never holds prove's TAP pipe.
+# Runs a command with the block's environment and its stdio in
+# logs/stderr.log, so a daemonised master never holds prove's TAP pipe.
 sub spawn (@) {
     my @cmd = @_;
     my $pid = fork // die "fork: $!\n";
@@ -274,69 +261,56 @@ sub valgrind_cmd () {
             "--suppressions=$REPO/t/valgrind.supp");
 }
 
-sub startup_secs () { valgrind_on() ? 60 : 10 }
-
-# Starts nginx; returns its exit code if it has already exited (always the
-# case when it daemonises), undef while it runs in the foreground.
+# Starts nginx.  Returns its exit code once it has exited (a daemonising
+# nginx always has), undef while it runs in the foreground (valgrind).
 sub launch () {
     unlink "$Nginx{root}/logs/nginx.pid";   # a stale one would fool wait_ready
-    delete $Nginx{status};
-    my $pid = spawn(valgrind_on() ? (valgrind_cmd(), nginx_cmd()) : nginx_cmd());
-    $Nginx{child} = $pid;
-    unless (valgrind_on()) {
+    my $pid = $Nginx{child} =
+        spawn(valgrind_on() ? (valgrind_cmd(), nginx_cmd()) : nginx_cmd());
+    if (!valgrind_on()) {
         waitpid $pid, 0;
         return $? >> 8;
     }
     my $deadline = time + startup_secs();
     until (gone($pid)) {
         return undef if time > $deadline || -s "$Nginx{root}/logs/nginx.pid";
-        sleep_s(0.05);
+        sleep 0.05;
     }
     return $Nginx{status} >> 8;
 }
 
 sub port_open () {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $Nginx{port}, Timeout => 1);
-    return defined $s;
+    return defined IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => $Nginx{port}, Timeout => 1);
 }
 
-sub read_pid () {
-    my ($pid) = slurp("$Nginx{root}/logs/nginx.pid") =~ /^(\d+)\n/;
-    return $pid;
-}
-
-# The pid file is written after the listening sockets exist, so wait for it
-# too before trusting an open port.
+# The listening socket exists before the pid file is written and before
+# the workers run (slow under valgrind), so wait for all three.
 sub wait_ready () {
     my $deadline = time + startup_secs();
     while (time <= $deadline) {
-        my $pid = read_pid();
-        if ($pid && port_open()) {
-            $Nginx{pid} = $pid;
-            return;
-        }
+        my ($pid) = slurp("$Nginx{root}/logs/nginx.pid") =~ /^(\d+)\n/;
+        my @workers = worker_pids($pid);
+        return $Nginx{pid} = $pid if @workers >= $Nginx{workers} && port_open();
         die "nginx exited during startup\n" if valgrind_on() && gone($Nginx{child});
-        sleep_s(0.05);
+        sleep 0.05;
     }
     die "nginx not accepting on port $Nginx{port} after ${\ startup_secs()} s\n";
 }
 
-sub stderr_tail () {
+sub log_tail () {
     my @l = grep { !/\[debug\]/ } split /\n/,
         slurp("$Nginx{root}/logs/stderr.log") . slurp("$Nginx{root}/logs/error.log");
-    splice @l, 0, @l - 30 if @l > 30;
-    return join "\n", @l;
+    return join "\n", @l > 30 ? @l[-30 .. -1] : @l;
 }
 
 sub start () {
     my $rc = launch();
-    die "nginx failed to start (exit $rc):\n" . stderr_tail() . "\n"
-        if defined $rc && $rc != 0;
+    die "nginx failed to start (exit $rc):\n" . log_tail() . "\n" if $rc;
     wait_ready();
 }
 
-# ---- lifecycle: exported and used by the pseudo requests -------------
+# ---- lifecycle: exported, and the pseudo requests -------------------------
 
 sub require_module () {
     my $mod = module_path();
@@ -345,8 +319,8 @@ sub require_module () {
     plan(skip_all => "module $mod not built (make build, or set HANGAR_MODULE)");
 }
 
-# Stops with QUIT (graceful: workers finish requests and timers first).
-# Returns '' or an error message.  Safe to call when nothing runs.
+# QUIT is the graceful stop: a worker that never exits (say, a module timer
+# that is not cancelable) shows up here.  Returns '' or an error message.
 sub nginx_stop () {
     my $pid = delete $Nginx{pid} // return '';
     kill 'QUIT', $pid;
@@ -354,25 +328,24 @@ sub nginx_stop () {
     my @all = ($pid, worker_pids($pid));
     kill 'KILL', @all;
     wait_gone(\@all, 5);
-    return "nginx $pid did not exit within ${\ startup_secs()} s of SIGQUIT";
+    return "nginx $pid was still running ${\ startup_secs()} s after SIGQUIT";
 }
 
+# Done once no old worker is left and the new full set held still for a
+# poll.
 sub nginx_reload () {
-    my @old = worker_pids($Nginx{pid});
-    my $signaller = spawn(nginx_cmd('-s', 'reload'));
-    waitpid $signaller, 0;
-    die "nginx -s reload failed (exit ${\ ($? >> 8)})\n" if $?;
-    # done once no old worker is left and the new set is stable for a poll
-    my (%old, $last) = map { $_ => 1 } @old;
-    my $deadline = time + 10;
+    my %old = map { $_ => 1 } worker_pids($Nginx{pid});
+    waitpid spawn(nginx_cmd('-s', 'reload')), 0;
+    die "nginx -s reload failed (exit ${\ ($? >> 8)}):\n" . log_tail() . "\n" if $?;
+    my ($deadline, $last) = (time + startup_secs(), '');
     while (time <= $deadline) {
-        sleep_s(0.1);
+        sleep 0.1;
         my @now = worker_pids($Nginx{pid});
-        my $key = "@now";
-        return if @now && !grep({ $old{$_} } @now) && $key eq ($last // '');
-        $last = $key;
+        return if @now >= $Nginx{workers} && !grep({ $old{$_} } @now)
+                  && "@now" eq $last;
+        $last = "@now";
     }
-    die "workers did not change within 10 s of reload (old: @old)\n";
+    die "workers did not change after reload (old: @{[sort keys %old]})\n";
 }
 
 sub nginx_restart () {
@@ -389,15 +362,26 @@ sub nginx_kill9 () {
     start();
 }
 
-# Fresh port, substitutions, servroot, nginx.conf and user files; for
-# Test::Base blocks the filters (eval) run here, after the variables exist.
+# On INT/TERM/HUP stop nginx and leave at once: exiting normally would let
+# Test::Base's END compare sections of an unfinished test.
+sub on_signal () {
+    nginx_stop();
+    POSIX::_exit(1);
+}
+
+# Fresh port, substitutions, servroot, nginx.conf and user files.  Block
+# filters (eval) run here, once $TEST_NGINX_PORT and friends exist.
 sub prepare ($) {
     my $b = shift;
     nginx_stop();
+    for (qw(INT TERM HUP)) {
+        $SIG{$_} = \&on_signal if !$SIG{$_} || $SIG{$_} eq 'DEFAULT';
+    }
     %Nginx = (root => servroot(), port => free_port());
     set_vars();
     $b->run_filters if Scalar::Util::blessed($b) && !$b->is_filtered;
     $Nginx{timeout} = (section($b, 'timeout') // 10) =~ s/s\z//r;
+    $Nginx{workers} = section($b, 'workers') || 1;
     $Nginx{env} = block_env(section($b, 'env'));
     prepare_servroot(has_section($b, 'keep_servroot'));
     write_user_files(section($b, 'user_files'));
@@ -407,31 +391,28 @@ sub prepare ($) {
 sub nginx_start ($) {
     my $b = shift;
     require_module();
-    $SIG{$_} //= sub { exit 1 } for qw(INT TERM HUP);   # so END stops nginx
     prepare($b);
     start();
 }
 
 END {
     local $?;           # keep the test's exit status
-    nginx_stop() if $Nginx{pid};
+    nginx_stop();
 }
 
-# ---- HTTP client --------------------------------------------------------
+# ---- HTTP client ----------------------------------------------------------
 
 sub build_request ($$$$$) {
     my ($method, $uri, $proto, $body, $headers) = @_;   # headers: [[n, v]]
-    my %has = map { lc $_->[0] => 1 } @$headers;
-    my $chunked = grep { lc $_->[0] eq 'transfer-encoding'
-                         && $_->[1] =~ /chunked/i } @$headers;
+    my %has = map { lc $_->[0] => $_->[1] } @$headers;
     my @h = @$headers;
-    unshift @h, ['Host', 'localhost'] unless $has{host};
-    push @h, ['Connection', 'close'] unless $has{connection};
+    unshift @h, ['Host', 'localhost'] unless exists $has{host};
+    push @h, ['Connection', 'close'] unless exists $has{connection};
     $body //= '';
-    if ($chunked) {
+    if (($has{'transfer-encoding'} // '') =~ /chunked/i) {
         $body = (length $body ? sprintf("%x\r\n%s\r\n", length $body, $body) : '')
               . "0\r\n\r\n";
-    } elsif (!$has{'content-length'}
+    } elsif (!exists $has{'content-length'}
              && (length $body || $method =~ /^(POST|PUT|PATCH)$/)) {
         push @h, ['Content-Length', length $body];
     }
@@ -440,23 +421,21 @@ sub build_request ($$$$$) {
 }
 
 sub dechunk ($) {
-    my $rest = shift;
-    my $body = '';
+    my ($rest, $body) = (shift, '');
     while ($rest =~ s/\A([0-9a-fA-F]+)[^\r\n]*\r\n//) {
         my $n = hex $1;
         return $body if $n == 0;            # trailers are ignored
         return undef if length $rest < $n + 2;
-        $body .= substr($rest, 0, $n, '');
-        substr($rest, 0, 2, '');
+        $body .= substr($rest, 0, $n + 2, '') =~ s/\r\n\z//r;
     }
     return undef;
 }
 
 # ($status, \%headers, $body) once $buf holds a whole response, () while
-# more is needed.  Header names are lower-cased; repeats are joined by ", ".
+# more is needed.  Header names are lower-cased, repeats joined by ", ".
 sub parse_response ($$$) {
     my ($buf, $head, $eof) = @_;
-    $buf =~ s{\AHTTP/\d\.\d 1(?!01)\d\d[^\n]*\r\n\r\n}{}; # 100 Continue
+    $buf =~ s{\AHTTP/\d\.\d 1(?!01)\d\d[^\n]*\r\n\r\n}{};   # 100 Continue
     my $end = index($buf, "\r\n\r\n");
     return () if $end < 0;
     my ($line, @lines) = split /\r\n/, substr($buf, 0, $end);
@@ -473,26 +452,29 @@ sub parse_response ($$$) {
         return defined $body ? ($status, \%h, $body) : ();
     }
     my $len = $h{'content-length'};
-    return ($status, \%h, substr($rest, 0, $len)) if defined $len && length $rest >= $len;
+    return ($status, \%h, substr($rest, 0, $len))
+        if defined $len && length $rest >= $len;
     return $eof && !defined $len ? ($status, \%h, $rest) : ();
 }
 
-# Sends raw bytes, reads the response; returns (status, headers, body, error).
+# Sends raw bytes and reads the response within the block's timeout.
+# Returns ($status, \%headers, $body, $error).
 sub exchange ($$) {
     my ($raw, $head) = @_;
-    my $deadline = Time::HiRes::time() + ($Nginx{timeout} // 10);
+    my $secs = $Nginx{timeout} // 10;
+    my $deadline = time + $secs;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => $Nginx{port}, Timeout => 5)
+                                     PeerPort => $Nginx{port}, Timeout => $secs)
         or return (undef, {}, undef, "connect to port $Nginx{port}: $!");
-    local $SIG{PIPE} = 'IGNORE';   # an early response may close our write side
+    local $SIG{PIPE} = 'IGNORE';   # nginx may answer and close before we finish
     while (length $raw) {
         my $n = syswrite($sock, $raw) or last;
         substr($raw, 0, $n, '');
     }
     my ($buf, $sel) = ('', IO::Select->new($sock));
     while (1) {
-        my $left = $deadline - Time::HiRes::time();
-        return (undef, {}, undef, "timeout; got: $buf")
+        my $left = $deadline - time;
+        return (undef, {}, undef, "timeout after $secs s; got: $buf")
             if $left <= 0 || !$sel->can_read($left);
         my $n = sysread($sock, $buf, 65536, length $buf);
         my @res = parse_response($buf, $head, !$n);
@@ -503,20 +485,32 @@ sub exchange ($$) {
 
 sub http_request ($$;$$) {
     my ($method, $uri, $body, $headers) = @_;
-    my @pairs = ref $headers eq 'ARRAY' ? @$headers
-              : map { [ $_, $headers->{$_} ] } sort keys %{ $headers || {} };
+    my @pairs = map { [$_, $headers->{$_}] } sort keys %{ $headers || {} };
     return exchange(build_request($method, $uri, 'HTTP/1.1', $body, \@pairs),
                     $method eq 'HEAD');
 }
 
-# ---- checks -------------------------------------------------------------
+# ---- checks ---------------------------------------------------------------
 
 sub header_pairs ($) {
-    my $text = shift // '';
     return map { /^\s*([^:\s]+):[ \t]*(.*?)\s*$/ ? [$1, $2] : () }
-           split /\n/, $text;
+           split /\n/, $_[0] // '';
 }
 
+sub check_headers ($$$) {
+    my ($spec, $h, $name) = @_;
+    for my $line (grep { /\S/ } split /\n/, $spec // '') {
+        if ($line =~ /^\s*!\s*(\S+)/) {
+            ok(!exists $h->{lc $1}, $name->("header $1 absent"))
+                or diag("got $1: $h->{lc $1}");
+        } else {
+            my ($n, $v) = @{ (header_pairs($line))[0] || [$line, ''] };
+            is($h->{lc $n}, $v, $name->("header $n"));
+        }
+    }
+}
+
+# error_code defaults to 200 for "request" (not for raw_request).
 sub check_response ($$$$) {
     my ($b, $i, $res, $name) = @_;
     my ($status, $h, $body, $err) = @$res;
@@ -534,23 +528,13 @@ sub check_response ($$$$) {
         $re = do { chomp $re; qr/$re/sm } unless ref $re eq 'Regexp';
         like($body // '', $re, $name->('response body like'));
     }
-    for my $line (split /\n/, expand(per_request($b, 'response_headers', $i)) // '') {
-        next unless $line =~ /\S/;
-        if ($line =~ /^\s*!\s*(\S+)/) {
-            ok(!exists $h->{lc $1}, $name->("header $1 absent"))
-                or diag("got $1: $h->{lc $1}");
-        } else {
-            my ($n, $v) = @{ (header_pairs($line))[0] || [$line, ''] };
-            is($h->{lc $n}, $v, $name->("header $n"));
-        }
-    }
+    check_headers(expand(per_request($b, 'response_headers', $i)), $h, $name);
 }
 
 sub log_patterns ($) {
     my $v = shift // return ();
-    return @$v if ref $v eq 'ARRAY';
-    return $v if ref $v;
-    return grep { length } map { s/^\s+|\s+$//gr } split /\n/, expand($v);
+    return ref $v eq 'ARRAY' ? @$v : ref $v ? $v
+         : grep { length } map { s/^\s+|\s+$//gr } split /\n/, expand($v);
 }
 
 sub log_has ($$) {
@@ -558,20 +542,20 @@ sub log_has ($$) {
     return ref $p eq 'Regexp' ? $log =~ $p : index($log, $p) >= 0;
 }
 
+# [alert], [crit] and [emerg] fail a block unless an error_log pattern
+# names the level; must_die blocks exist to produce [emerg].
 sub check_logs ($$$) {
     my ($b, $log, $label) = @_;
     my @want = log_patterns(section($b, 'error_log'));
     ok(log_has($log, $_), "$label - error_log: $_") for @want;
     ok(!log_has($log, $_), "$label - no_error_log: $_")
         for log_patterns(section($b, 'no_error_log'));
-    # [alert]/[crit]/[emerg] fail the block unless an error_log pattern
-    # names the level; must_die blocks exist to produce [emerg].
     my $named = join "\n", map { "$_" =~ s/\\//gr } @want;   # qr// unescaped
     my %allowed = map { $_ => index($named, "[$_]") >= 0 } qw(alert crit emerg);
     $allowed{emerg} = 1 if has_section($b, 'must_die');
     my @bad = grep { /\[(alert|crit|emerg)\]/ && !$allowed{$1} } split /\n/, $log;
     ok(!@bad, "$label - no [alert], [crit] or [emerg] in error.log")
-        or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+        or diag(join "\n", @bad > 10 ? @bad[0 .. 9] : @bad);
 }
 
 sub check_valgrind ($) {
@@ -581,18 +565,17 @@ sub check_valgrind ($) {
         or diag(join '', map { "$_:\n" . slurp($_) } @bad);
 }
 
-# ---- running blocks -----------------------------------------------------
+# ---- running blocks -------------------------------------------------------
 
-# A step is a pseudo request {pseudo, arg}, a raw request {raw} or
-# {method, uri, proto, body}.
+# A step is a pseudo request {pseudo, arg}, {raw} bytes, or
+# {method, uri, proto, body}: "METHOD URI [PROTO]\nbody".
 sub parse_step ($$) {
     my ($text, $raw) = @_;
     $text = expand($text);
     return { pseudo => $1, arg => $2 }
         if $text =~ /\A\s*(RELOAD|RESTART|KILL9|SLEEP)\b\s*(\S*)\s*\z/;
     return { raw => $text } if $raw;
-    $text =~ s/\A\s+//;
-    my ($line, $body) = split /\n/, $text, 2;
+    my ($line, $body) = split /\n/, $text =~ s/\A\s+//r, 2;
     my ($method, $uri, $proto) = split ' ', $line;
     return { method => $method, uri => $uri, proto => $proto // 'HTTP/1.1',
              body => $body };
@@ -608,18 +591,18 @@ sub request_steps ($) {
 sub send_step ($$$) {
     my ($b, $step, $i) = @_;
     return exchange($step->{raw}, 0) if defined $step->{raw};
-    my $body = plain_text($b, 'request_body');
-    $body = ref $body eq 'ARRAY' ? $body->[$i] : $body;
+    my $body = per_request($b, 'request_body', $i);
     $body = defined $body ? expand($body) : $step->{body};
     my @headers = header_pairs(expand(per_request($b, 'more_headers', $i)));
-    my $req = build_request($step->{method}, $step->{uri}, $step->{proto},
-                            $body, \@headers);
-    return exchange($req, $step->{method} eq 'HEAD');
+    return exchange(build_request($step->{method}, $step->{uri}, $step->{proto},
+                                  $body, \@headers),
+                    $step->{method} eq 'HEAD');
 }
 
 my %Pseudo = (RELOAD => \&nginx_reload, RESTART => \&nginx_restart,
               KILL9 => \&nginx_kill9);
 
+# Pseudo requests do not take an index in the per-request expectations.
 sub run_steps ($$) {
     my ($b, $label) = @_;
     my @steps = request_steps($b);
@@ -627,9 +610,10 @@ sub run_steps ($$) {
     my ($i, $k) = (0, 0);
     for my $step (@steps) {
         $k++;
-        if ($step->{pseudo} && $step->{pseudo} eq 'SLEEP') {
-            sleep_s($step->{arg} || 1);
-        } elsif (my $p = $step->{pseudo}) {
+        my $p = $step->{pseudo} // '';
+        if ($p eq 'SLEEP') {
+            sleep($step->{arg} || 1);
+        } elsif ($p) {
             ok(eval { $Pseudo{$p}->(); 1 }, "$label - $p (step $k)") or diag($@);
         } else {
             my $req = $n > 1 ? " (req ${\ ($i + 1)})" : '';
@@ -639,15 +623,14 @@ sub run_steps ($$) {
     }
 }
 
-# nginx must refuse to start; its stderr counts as error log.
+# nginx must refuse to start; one that starts anyway is stopped later.
 sub run_must_die ($) {
     my $label = shift;
     my $rc = launch();
-    ok(defined $rc && $rc != 0, "$label - nginx refused to start")
-        or diag("exit " . ($rc // 'none: still running'));
-    if (!defined $rc || $rc == 0) {
-        $Nginx{pid} = valgrind_on() ? $Nginx{child} : eval { wait_ready(); $Nginx{pid} };
-    }
+    ok($rc, "$label - nginx refused to start")
+        or diag('exit ' . ($rc // 'none: still running'));
+    return if $rc;
+    $Nginx{pid} = valgrind_on() ? $Nginx{child} : eval { wait_ready() };
 }
 
 sub block_label ($) {
@@ -659,34 +642,36 @@ sub block_label ($) {
 sub skip_reason ($) {
     my $b = shift;
     return undef unless has_section($b, 'skip');
-    my $code = $b->original_values->{skip} // $b->{skip}[0];
+    my $code = $b->original_values->{skip};
     my $yes = eval $code;
     die "--- skip: $@" if $@;
     return $yes ? "skip: $code" =~ s/\s+\z//r : undef;
 }
 
-# One block: prepare, skip?, start (or expect a failed start), requests,
-# stop, then judge the logs.  nginx is stopped whatever happened.
+# One block: prepare, maybe skip, start (or expect a failed start), send
+# the requests, stop, then judge the logs.  nginx is stopped in any case.
 sub run_block ($) {
     my $b = shift;
     my $label = block_label($b);
-    my $reason;
+    my $skip;
     my $ok = eval {
         prepare($b);
-        $reason = skip_reason($b);
+        $skip = skip_reason($b);
         if (has_section($b, 'must_die')) {
-            run_must_die($label) unless $reason;
-        } elsif (!$reason) {
+            run_must_die($label) unless $skip;
+        } elsif (!$skip) {
             start();
             run_steps($b, $label);
         }
         1;
     };
     my $err = $@;
+    my $running = $Nginx{pid};
     my $stopped = nginx_stop();
-    return Test::More->builder->skip("$label - $reason") if $reason;
-    ok(0, "$label - harness") or diag($err) unless $ok;
-    ok(!$stopped, "$label - nginx stopped on SIGQUIT") or diag($stopped);
+    return Test::More->builder->skip("$label - $skip") if $skip;
+    ok(0, "$label - harness ran without error") or diag($err) unless $ok;
+    ok(!$stopped, "$label - nginx stopped on SIGQUIT") or diag($stopped)
+        if $running;
     my $log = slurp("$Nginx{root}/logs/error.log");
     $log = slurp("$Nginx{root}/logs/stderr.log") . $log if has_section($b, 'must_die');
     check_logs($b, $log, $label);
@@ -695,32 +680,10 @@ sub run_block ($) {
 
 sub run_tests () {
     require_module();
-    $SIG{$_} //= sub { exit 1 } for qw(INT TERM HUP);
     filters_delay();    # eval sections must see this block's port
     run_block($_) for blocks();
-    # A plan through plan() also tells Test::Base's END not to run_compare.
+    # plan() (unlike done_testing) also keeps Test::Base's END from running
+    # its default section comparison.
     my $tb = Test::More->builder;
     $tb->has_plan ? Test::More::done_testing() : plan(tests => $tb->current_test);
 }
-
-__END__
-
-=head1 NAME
-
-Hangar::Test - Test::Nginx::Socket-style harness for ngx_http_hangar_module
-
-=head1 SYNOPSIS
-
-    use FindBin; use lib "$FindBin::Bin/lib";
-    use Hangar::Test;
-    run_tests();
-    __DATA__
-    === TEST 1: hello
-    --- config
-        location = /t { return 200 "hello\n"; }
-    --- request
-    GET /t
-    --- response_body
-    hello
-
-=cut
