@@ -7,7 +7,8 @@ package Hangar::Test;
 # Sections: main_config http_config config env user_files workers timeout
 #   request raw_request request_body more_headers error_code response_body
 #   response_body_like response_headers error_log no_error_log must_die
-#   keep_servroot no_user_root skip, and Test::Base's ONLY/SKIP/LAST.
+#   keep_servroot no_user_root skip state_file_like state_file_unlike,
+#   and Test::Base's ONLY/SKIP/LAST.
 # Pseudo requests in a request eval array: RELOAD RESTART KILL9 "SLEEP n".
 # Environment: HANGAR_MODULE (path or "none"), NGINX_BIN,
 #   HANGAR_TEST_VALGRIND=1, TEST_NGINX_* (substituted like the built-in
@@ -30,7 +31,7 @@ use Scalar::Util ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(run_tests nginx_start nginx_stop nginx_reload http_request
-                 master_pid servroot port);
+                 master_pid servroot port spec_string);
 
 # Resolved at load time, before a test could chdir: t/lib/Hangar/../../..
 my $REPO = Cwd::abs_path(File::Spec->catdir(
@@ -558,6 +559,20 @@ sub check_logs ($$$) {
         or diag(join "\n", @bad > 10 ? @bad[0 .. 9] : @bad);
 }
 
+# state_file_like / state_file_unlike: the module's durable state file
+# (state/hangar-state.json) after the block; "absent" when there is none.
+sub check_state_file ($$) {
+    my ($b, $label) = @_;
+    my $path = "$Nginx{root}/state/hangar-state.json";
+    my $got = -e $path ? slurp($path) : 'absent';
+    for my $kind (qw(state_file_like state_file_unlike)) {
+        my $re = section($b, $kind) // next;
+        $re = do { chomp $re; qr/$re/sm } unless ref $re eq 'Regexp';
+        $kind eq 'state_file_like' ? like($got, $re, "$label - $kind")
+                                   : unlike($got, $re, "$label - $kind");
+    }
+}
+
 sub check_valgrind ($) {
     my $label = shift;
     my @bad = grep { -s } glob "$Nginx{root}/logs/valgrind.*.log";
@@ -672,6 +687,7 @@ sub run_block ($) {
     ok(0, "$label - harness ran without error") or diag($err) unless $ok;
     ok(!$stopped, "$label - nginx stopped on SIGQUIT") or diag($stopped)
         if $running;
+    check_state_file($b, $label);
     my $log = slurp("$Nginx{root}/logs/error.log");
     $log = slurp("$Nginx{root}/logs/stderr.log") . $log if has_section($b, 'must_die');
     check_logs($b, $log, $label);
