@@ -335,13 +335,19 @@ ngx_http_hangar_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_OK) {
         rc = hr->route->handler(hr);
+
+    } else if (rc == NGX_DECLINED) {
+        rc = hr->rc;
     }
 
     ngx_http_finalize_request(r, rc);
 }
 
 
-/* NGX_OK with hr->body set (NULL for an empty body), or a response code */
+/*
+ * NGX_OK with hr->body set (NULL for an empty body), NGX_DECLINED when an
+ * error was answered, or a response code
+ */
 
 static ngx_int_t
 ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr)
@@ -371,10 +377,12 @@ ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr)
 
     /* chunked bodies have no Content-Length to check up front */
     if (len > hlcf->body_limit) {
-        return ngx_http_hangar_error(hr, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_error(hr,
+                                     NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                      "PayloadTooLargeError",
                                      "request body is larger than %uz bytes",
-                                     hlcf->body_limit);
+                                     hlcf->body_limit));
     }
 
     data = ngx_pnalloc(r->pool, len + 1);
@@ -416,8 +424,9 @@ ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr)
     hr->body = ngx_http_hangar_json_parse(r->pool, data, p - data, &err);
 
     if (hr->body == NULL) {
-        return ngx_http_hangar_error(hr, NGX_HTTP_BAD_REQUEST,
-                                     "InvalidJSONError", "%V", &err);
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_error(hr, NGX_HTTP_BAD_REQUEST,
+                                         "InvalidJSONError", "%V", &err));
     }
 
     return NGX_OK;
