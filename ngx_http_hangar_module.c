@@ -10,9 +10,11 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <sys/prctl.h>
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_lifecycle.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -29,6 +31,8 @@ static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_hangar_init_process(ngx_cycle_t *cycle);
+static void ngx_http_hangar_exit_master(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_hangar_commands[] = {
@@ -108,11 +112,11 @@ ngx_module_t  ngx_http_hangar_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     ngx_http_hangar_init_module,           /* init module */
-    NULL,                                  /* init process */
+    ngx_http_hangar_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_hangar_exit_master,           /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -395,9 +399,14 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 static ngx_int_t
 ngx_http_hangar_init_module(ngx_cycle_t *cycle)
 {
+    ngx_str_t                     path;
+    ngx_uint_t                    i;
     ngx_core_conf_t              *ccf;
     ngx_file_info_t               fi;
+    ngx_http_hangar_registry_t   *reg;
     ngx_http_hangar_main_conf_t  *hmcf;
+
+    static const char  *subdirs[] = { "", "/run", "/home" };
 
     if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module)
         == NULL)
@@ -420,29 +429,63 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_create_dir(hmcf->state_dir.data, 0700) == NGX_FILE_ERROR
-        && ngx_errno != NGX_EEXIST)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      ngx_create_dir_n " \"%V\" failed", &hmcf->state_dir);
-        return NGX_ERROR;
-    }
-
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
-        && ngx_file_info(hmcf->state_dir.data, &fi) != NGX_FILE_ERROR
-        && fi.st_uid != ccf->user)
-    {
-        if (chown((char *) hmcf->state_dir.data, ccf->user, ccf->group)
-            == -1)
+    for (i = 0; i < 3; i++) {
+        path.len = hmcf->state_dir.len + ngx_strlen(subdirs[i]);
+        path.data = ngx_pnalloc(cycle->pool, path.len + 1);
+        if (path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(path.data, "%V%s%Z", &hmcf->state_dir, subdirs[i]);
+
+        if (ngx_create_dir(path.data, 0700) == NGX_FILE_ERROR
+            && ngx_errno != NGX_EEXIST)
         {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                          "chown(\"%V\", %d) failed",
-                          &hmcf->state_dir, ccf->user);
+                          ngx_create_dir_n " \"%V\" failed", &path);
+            return NGX_ERROR;
+        }
+
+        if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+            && ngx_file_info(path.data, &fi) != NGX_FILE_ERROR
+            && fi.st_uid != ccf->user
+            && chown((char *) path.data, ccf->user, ccf->group) == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%V\", %d) failed", &path, ccf->user);
             return NGX_ERROR;
         }
     }
 
+    /*
+     * The master adopts orphans (bridges that outlive a worker) so that
+     * none stays a zombie; and after a crash, bridges left running by the
+     * previous nginx are stopped.
+     */
+    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    reg = hmcf->shm_zone->data;
+
+    if (reg->fresh && !ngx_test_config) {
+        reg->fresh = 0;
+        ngx_http_hangar_lifecycle_reap(reg, cycle->log);
+    }
+
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_hangar_lifecycle_init_process(cycle);
+}
+
+
+static void
+ngx_http_hangar_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_http_hangar_lifecycle_stop_all(cycle);
 }

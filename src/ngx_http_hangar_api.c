@@ -60,6 +60,24 @@ ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
     { NGX_HTTP_DELETE, "/mcp_servers/{id}", "mcp_servers:write",
       ngx_http_hangar_servers_delete, 0 },
 
+    { NGX_HTTP_POST, "/mcp_servers/{id}/start", "mcp_servers:lifecycle",
+      ngx_http_hangar_servers_start, 0 },
+
+    { NGX_HTTP_POST, "/mcp_servers/{id}/stop", "mcp_servers:lifecycle",
+      ngx_http_hangar_servers_stop, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_POST, "/mcp_servers/{id}/block", "mcp_servers:lifecycle",
+      ngx_http_hangar_servers_block, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/tools",
+      "mcp_servers:read", ngx_http_hangar_servers_tools, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/health",
+      "mcp_servers:read", ngx_http_hangar_servers_health, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/logs",
+      "mcp_servers:read", ngx_http_hangar_servers_logs, 0 },
+
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system", "authenticated",
       ngx_http_hangar_system, 0 },
 
@@ -629,7 +647,8 @@ ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status)
 
 static ngx_int_t
 ngx_http_hangar_envelope(ngx_http_hangar_req_t *hr, ngx_uint_t status,
-    const char *error, ngx_str_t *message, ngx_str_t *field)
+    const char *error, ngx_str_t *message, ngx_str_t *field,
+    ngx_str_t *details)
 {
     ngx_http_hangar_out_t  *out;
 
@@ -648,6 +667,10 @@ ngx_http_hangar_envelope(ngx_http_hangar_req_t *hr, ngx_uint_t status,
         ngx_http_hangar_out_lit(out, ",\"details\":{\"field\":");
         ngx_http_hangar_out_ngx_str(out, field);
         ngx_http_hangar_out_lit(out, "}");
+
+    } else if (details) {
+        ngx_http_hangar_out_lit(out, ",\"details\":");
+        ngx_http_hangar_out_raw(out, details->data, details->len);
     }
 
     ngx_http_hangar_out_lit(out, "}");
@@ -671,7 +694,27 @@ ngx_http_hangar_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     message.len = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args) - buf;
     va_end(args);
 
-    return ngx_http_hangar_envelope(hr, status, error, &message, NULL);
+    return ngx_http_hangar_envelope(hr, status, error, &message, NULL, NULL);
+}
+
+
+/* the same, with a details object (raw JSON) */
+
+ngx_int_t
+ngx_http_hangar_error_details(ngx_http_hangar_req_t *hr, ngx_uint_t status,
+    const char *error, ngx_str_t *details, const char *fmt, ...)
+{
+    u_char     buf[2048];
+    va_list    args;
+    ngx_str_t  message;
+
+    va_start(args, fmt);
+    message.data = buf;
+    message.len = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args) - buf;
+    va_end(args);
+
+    return ngx_http_hangar_envelope(hr, status, error, &message, NULL,
+                                    details);
 }
 
 
@@ -680,7 +723,7 @@ ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr, ngx_str_t *field,
     ngx_str_t *message)
 {
     return ngx_http_hangar_envelope(hr, 422, "ValidationError", message,
-                                    field);
+                                    field, NULL);
 }
 
 

@@ -14,6 +14,7 @@
 
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
+#include "ngx_http_hangar_lifecycle.h"
 
 
 #define NGX_HTTP_HANGAR_API      1
@@ -49,6 +50,8 @@ struct ngx_http_hangar_req_s {
     ngx_http_hangar_registry_t  *reg;
     ngx_http_hangar_out_t        out;
     ngx_int_t                    rc;          /* of an answer already sent */
+    ngx_http_hangar_waiter_t     waiter;
+    void                        *call;        /* in flight, for cleanup */
 };
 
 
@@ -64,6 +67,9 @@ ngx_int_t ngx_http_hangar_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status);
 ngx_int_t ngx_http_hangar_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     const char *error, const char *fmt, ...);
+ngx_int_t ngx_http_hangar_error_details(ngx_http_hangar_req_t *hr,
+    ngx_uint_t status, const char *error, ngx_str_t *details,
+    const char *fmt, ...);
 ngx_int_t ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr,
     ngx_str_t *field, ngx_str_t *message);
 ngx_int_t ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id);
@@ -74,6 +80,14 @@ ngx_int_t ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_start(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_stop(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_block(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_tools(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_health(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr);
+void ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_node_t *n, ngx_msec_t now);
 ngx_int_t ngx_http_hangar_system(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_system_me(ngx_http_hangar_req_t *hr);
 

@@ -12,8 +12,6 @@
 #include "ngx_http_hangar_api.h"
 
 
-static void ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_node_t *node, ngx_msec_t now);
 static const char *ngx_http_hangar_health_status(ngx_http_hangar_node_t *n);
 static ngx_int_t ngx_http_hangar_body_object(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_validate(ngx_http_hangar_req_t *hr,
@@ -124,7 +122,7 @@ ngx_http_hangar_render_ago(ngx_http_hangar_out_t *out, ngx_msec_t now,
 }
 
 
-static void
+void
 ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
     ngx_http_hangar_node_t *n, ngx_msec_t now)
 {

@@ -94,6 +94,14 @@ ngx_http_hangar_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         reg->shpool->data = reg->sh;
+        reg->fresh = 1;
+
+        reg->sh->events = ngx_slab_calloc(reg->shpool,
+                                          sizeof(ngx_http_hangar_event_t)
+                                          * NGX_HTTP_HANGAR_EVENTS);
+        if (reg->sh->events == NULL) {
+            return NGX_ERROR;
+        }
 
         ngx_http_hangar_tree_init(&reg->sh->servers);
         ngx_http_hangar_tree_init(&reg->sh->groups);
@@ -419,6 +427,8 @@ ngx_http_hangar_remove(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_free(reg, node->desc);
     ngx_http_hangar_blob_free(reg, node->tools);
     ngx_http_hangar_blob_free(reg, node->meta);
+    ngx_http_hangar_blob_free(reg, node->error);
+    ngx_http_hangar_blob_free(reg, node->session);
     ngx_slab_free_locked(reg->shpool, node);
 
     (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);

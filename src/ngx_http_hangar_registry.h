@@ -58,6 +58,17 @@ typedef struct {
     ngx_atomic_t                 started;
     ngx_atomic_t                 tools_count;
 
+    /* lifecycle (ngx_http_hangar_lifecycle.c) */
+    ngx_atomic_t                 blocked;
+    ngx_atomic_t                 bridge_pid;
+    ngx_atomic_t                 server_pid;
+    ngx_atomic_t                 start_owner;   /* worker pid starting it */
+    ngx_atomic_t                 start_deadline;
+    ngx_atomic_t                 start_seq;     /* attempts, for waiters */
+    ngx_atomic_t                 next_check;    /* epoch ms */
+    ngx_http_hangar_blob_t      *error;     /* last start error, JSON */
+    ngx_http_hangar_blob_t      *session;   /* Mcp-Session-Id of a remote */
+
     ngx_http_hangar_blob_t      *spec;      /* canonical spec, JSON */
     ngx_http_hangar_blob_t      *desc;      /* description, raw text */
     ngx_http_hangar_blob_t      *tools;     /* JSON array of tool objects */
@@ -73,6 +84,19 @@ typedef struct {
 } ngx_http_hangar_tree_t;
 
 
+/* lifecycle events, for the event stream (hangar-core.md §5) */
+#define NGX_HTTP_HANGAR_EVENTS      64
+#define NGX_HTTP_HANGAR_EVENT_DATA  240
+
+typedef struct {
+    ngx_atomic_t                 seq;
+    ngx_msec_t                   time;
+    u_char                       type[32];
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX + 1];
+    u_char                       data[NGX_HTTP_HANGAR_EVENT_DATA];  /* JSON */
+} ngx_http_hangar_event_t;
+
+
 typedef struct {
     ngx_http_hangar_tree_t       servers;
     ngx_http_hangar_tree_t       groups;
@@ -80,6 +104,10 @@ typedef struct {
     ngx_atomic_t                 generation;
     ngx_shmtx_sh_t               state_lock;
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
+    ngx_atomic_t                 lease_pid;     /* worker doing the duties */
+    ngx_atomic_t                 lease_until;   /* epoch ms */
+    ngx_atomic_t                 event_seq;
+    ngx_http_hangar_event_t     *events;    /* ring of EVENTS */
     u_char                       instance_id[96];
 } ngx_http_hangar_shctx_t;
 
@@ -90,6 +118,7 @@ typedef struct {
     ngx_http_hangar_shctx_t     *sh;
     ngx_shmtx_t                  state_mutex;
     ngx_http_hangar_main_conf_t *hmcf;
+    ngx_uint_t                   fresh;     /* zone new: not a reload */
 } ngx_http_hangar_registry_t;
 
 

@@ -11,21 +11,20 @@
 
 
 /*
- * YAML configuration files (libyaml event API) and ${VAR} interpolation.
- * Only ngx_http_hangar_yaml_parse() and ngx_http_hangar_interpolate(),
- * declared in ngx_http_hangar_value.h, are exported; the rest is static.
+ * YAML configuration files (libyaml events) and ${VAR} interpolation.
+ * Exported: ngx_http_hangar_yaml_parse() and ngx_http_hangar_interpolate(),
+ * declared in ngx_http_hangar_value.h; everything else is static.
  */
 
 
 #define NGX_HTTP_HANGAR_YAML_MAX_DEPTH  64
 #define NGX_HTTP_HANGAR_YAML_MAX_NODES  1000000
 #define NGX_HTTP_HANGAR_YAML_TAG        "tag:yaml.org,2002:"
-#define NGX_HTTP_HANGAR_YAML_INT64_MAX  ((uint64_t) 0x7fffffffffffffff)
 
 
 typedef struct {
     ngx_str_t                    name;
-    ngx_str_t                    text;      /* scalars only: the raw text */
+    ngx_str_t                    text;      /* raw text of a scalar */
     ngx_http_hangar_value_t     *value;
     ngx_uint_t                   height;    /* container levels inside */
     ngx_uint_t                   nodes;     /* values, aliases expanded */
@@ -41,7 +40,7 @@ typedef struct {
     size_t                       len;
     ngx_array_t                  anchors;   /* ngx_http_hangar_yaml_anchor_t */
     ngx_uint_t                   depth;
-    ngx_uint_t                   height;
+    ngx_uint_t                   height;    /* deepest level seen */
     ngx_uint_t                   nodes;
 } ngx_http_hangar_yaml_ctx_t;
 
@@ -49,7 +48,7 @@ typedef struct {
 typedef struct {
     ngx_pool_t                  *pool;
     ngx_str_t                   *err;
-    ngx_array_t                  done;      /* ngx_http_hangar_value_t * */
+    ngx_array_t                  done;      /* rewritten string values */
 } ngx_http_hangar_yaml_interp_t;
 
 
@@ -67,9 +66,6 @@ static ngx_http_hangar_value_t *ngx_http_hangar_yaml_scalar(
 static ngx_int_t ngx_http_hangar_yaml_sequence(ngx_http_hangar_yaml_ctx_t *ctx,
     ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_yaml_mapping(ngx_http_hangar_yaml_ctx_t *ctx,
-    ngx_http_hangar_value_t *v);
-static ngx_int_t ngx_http_hangar_yaml_merge_add(
-    ngx_http_hangar_yaml_ctx_t *ctx, ngx_array_t *merges,
     ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_yaml_merge(ngx_http_hangar_yaml_ctx_t *ctx,
     ngx_http_hangar_value_t *v, ngx_array_t *merges);
@@ -108,31 +104,30 @@ ngx_http_hangar_yaml_parse(ngx_pool_t *pool, ngx_str_t *file, ngx_str_t *err)
     ctx.file = file;
     ctx.err = err;
 
-    if (ngx_http_hangar_yaml_read(&ctx) != NGX_OK) {
-        return NULL;
-    }
+    ngx_str_null(err);
+    root = NULL;
 
-    if (ngx_array_init(&ctx.anchors, pool, 4,
-                       sizeof(ngx_http_hangar_yaml_anchor_t))
-        != NGX_OK)
+    if (ngx_http_hangar_yaml_read(&ctx) == NGX_OK
+        && ngx_array_init(&ctx.anchors, pool, 4,
+                          sizeof(ngx_http_hangar_yaml_anchor_t))
+           == NGX_OK
+        && yaml_parser_initialize(&ctx.parser))
     {
-        ngx_http_hangar_yaml_error(&ctx, NULL, "out of memory");
-        return NULL;
+        yaml_parser_set_input_string(&ctx.parser, ctx.data, ctx.len);
+
+        root = ngx_http_hangar_yaml_document(&ctx);
+
+        yaml_parser_delete(&ctx.parser);
+
+        /* scalars are copied: frees the text if it was a large block */
+        (void) ngx_pfree(pool, ctx.data);
     }
 
-    if (!yaml_parser_initialize(&ctx.parser)) {
+    /* the failures that left no message are allocation failures */
+
+    if (root == NULL && err->len == 0) {
         ngx_http_hangar_yaml_error(&ctx, NULL, "out of memory");
-        return NULL;
     }
-
-    yaml_parser_set_input_string(&ctx.parser, ctx.data, ctx.len);
-
-    root = ngx_http_hangar_yaml_document(&ctx);
-
-    yaml_parser_delete(&ctx.parser);
-
-    /* scalars are copied; this frees the text if it was a large block */
-    (void) ngx_pfree(pool, ctx.data);
 
     return root;
 }
@@ -141,7 +136,7 @@ ngx_http_hangar_yaml_parse(ngx_pool_t *pool, ngx_str_t *file, ngx_str_t *err)
 static ngx_int_t
 ngx_http_hangar_yaml_read(ngx_http_hangar_yaml_ctx_t *ctx)
 {
-    u_char           *name, *p, *last;
+    u_char           *name, *p, buf[NGX_MAX_ERROR_STR];
     size_t            size;
     ssize_t           n;
     ngx_fd_t          fd;
@@ -151,70 +146,44 @@ ngx_http_hangar_yaml_read(ngx_http_hangar_yaml_ctx_t *ctx)
     name = ngx_http_hangar_yaml_strdup(ctx->pool, ctx->file->data,
                                        ctx->file->len);
     if (name == NULL) {
-        ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
         return NGX_ERROR;
     }
 
     fd = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
-        e = ngx_errno;
         goto failed;
     }
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        e = ngx_errno;
-        goto close;
-    }
+    n = -1;
 
-    size = (size_t) ngx_file_size(&fi);
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+        size = (size_t) ngx_file_size(&fi);
 
-    ctx->data = ngx_pnalloc(ctx->pool, size + 1);
-    if (ctx->data == NULL) {
-        (void) ngx_close_file(fd);
-        ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-        return NGX_ERROR;
-    }
-
-    while (ctx->len < size) {
-        n = ngx_read_fd(fd, ctx->data + ctx->len, size - ctx->len);
-
-        if (n == -1) {
-            e = ngx_errno;
-            goto close;
+        ctx->data = ngx_pnalloc(ctx->pool, size + 1);
+        if (ctx->data == NULL) {
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
         }
 
-        if (n == 0) {
-            break;
-        }
-
-        ctx->len += n;
+        do {
+            n = ngx_read_fd(fd, ctx->data + ctx->len, size - ctx->len);
+            ctx->len += (n > 0) ? n : 0;
+        } while (n > 0 && ctx->len < size);
     }
 
+    e = ngx_errno;
     (void) ngx_close_file(fd);
 
-    return NGX_OK;
+    if (n != -1) {
+        return NGX_OK;
+    }
 
-close:
-
-    (void) ngx_close_file(fd);
+    ngx_set_errno(e);
 
 failed:
 
-    size = ctx->file->len + NGX_MAX_ERROR_STR;
-
-    p = ngx_pnalloc(ctx->pool, size);
-    if (p == NULL) {
-        ngx_str_set(ctx->err, "out of memory");
-        return NGX_ERROR;
-    }
-
-    last = p + size;
-    ctx->err->data = p;
-
-    p = ngx_slprintf(p, last, "%V: ", ctx->file);
-    p = ngx_strerror(e, p, last - p);
-
-    ctx->err->len = p - ctx->err->data;
+    p = ngx_strerror(ngx_errno, buf, sizeof(buf));
+    ngx_http_hangar_yaml_error(ctx, NULL, "%*s", (size_t) (p - buf), buf);
 
     return NGX_ERROR;
 }
@@ -224,69 +193,58 @@ static ngx_http_hangar_value_t *
 ngx_http_hangar_yaml_document(ngx_http_hangar_yaml_ctx_t *ctx)
 {
     ngx_str_t                 text;
+    ngx_uint_t                i, empty;
     yaml_mark_t               mark;
     yaml_event_t              ev;
     yaml_event_type_t         type;
     ngx_http_hangar_value_t  *root;
 
-    do {
+    /* STREAM-START, then DOCUMENT-START or STREAM-END */
+
+    for (i = 0; i < 2; i++) {
         if (ngx_http_hangar_yaml_next(ctx, &ev) != NGX_OK) {
             return NULL;
         }
 
         type = ev.type;
         yaml_event_delete(&ev);
-
-    } while (type == YAML_STREAM_START_EVENT);
-
-    if (type == YAML_STREAM_END_EVENT) {
-        goto empty;
     }
 
-    /* YAML_DOCUMENT_START_EVENT */
+    if (type == YAML_STREAM_END_EVENT) {
+        return ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
+    }
 
     if (ngx_http_hangar_yaml_next(ctx, &ev) != NGX_OK) {
         return NULL;
     }
 
-    if (ev.type == YAML_SCALAR_EVENT
-        && ev.data.scalar.length == 0
-        && ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE
-        && ev.data.scalar.tag == NULL
-        && ev.data.scalar.anchor == NULL)
-    {
-        yaml_event_delete(&ev);
-        goto empty;
-    }
-
     if (ev.type != YAML_MAPPING_START_EVENT) {
+        empty = (ev.type == YAML_SCALAR_EVENT
+                 && ev.data.scalar.length == 0
+                 && ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                 && ev.data.scalar.tag == NULL
+                 && ev.data.scalar.anchor == NULL);
+
         mark = ev.start_mark;
         yaml_event_delete(&ev);
+
+        if (empty) {
+            return ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
+        }
+
         ngx_http_hangar_yaml_error(ctx, &mark, "top level must be a mapping");
         return NULL;
     }
 
     root = ngx_http_hangar_yaml_node(ctx, &ev, &text);
-    if (root == NULL) {
-        return NULL;
-    }
 
     /* let libyaml check the end of the first document; ignore the rest */
 
-    if (ngx_http_hangar_yaml_next(ctx, &ev) != NGX_OK) {
+    if (root == NULL || ngx_http_hangar_yaml_next(ctx, &ev) != NGX_OK) {
         return NULL;
     }
 
     yaml_event_delete(&ev);
-
-    return root;
-
-empty:
-
-    root = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
-    if (root == NULL) {
-        ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-    }
 
     return root;
 }
@@ -304,12 +262,13 @@ ngx_http_hangar_yaml_next(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev)
 }
 
 
-/* consumes *ev; *text is set to the raw text of a scalar (or alias to one) */
+/* consumes *ev; *text is the raw text of a scalar (or of an alias to one) */
 
 static ngx_http_hangar_value_t *
 ngx_http_hangar_yaml_node(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev,
     ngx_str_t *text)
 {
+    u_char                         *anchor;
     ngx_int_t                       rc;
     ngx_str_t                       name;
     ngx_uint_t                      height, nodes;
@@ -321,101 +280,72 @@ ngx_http_hangar_yaml_node(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev,
     ngx_str_null(text);
     ngx_str_null(&name);
 
-    height = ctx->height;
-    nodes = ctx->nodes;
-    ctx->height = ctx->depth;
+    if (ev->type == YAML_ALIAS_EVENT) {
+        v = ngx_http_hangar_yaml_alias(ctx, ev, text);
+        yaml_event_delete(ev);
+        return v;
+    }
 
     type = ev->type;
     mark = ev->start_mark;
 
-    switch (type) {
-
-    case YAML_ALIAS_EVENT:
-        v = ngx_http_hangar_yaml_alias(ctx, ev, text);
-        break;
-
-    case YAML_SCALAR_EVENT:
-        name.data = ev->data.scalar.anchor;
+    if (type == YAML_SCALAR_EVENT) {
+        anchor = ev->data.scalar.anchor;
         v = ngx_http_hangar_yaml_scalar(ctx, ev, text);
-        break;
 
-    case YAML_SEQUENCE_START_EVENT:
-        name.data = ev->data.sequence_start.anchor;
+    } else if (type == YAML_SEQUENCE_START_EVENT) {
+        anchor = ev->data.sequence_start.anchor;
         v = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_ARR);
-        break;
 
-    case YAML_MAPPING_START_EVENT:
-        name.data = ev->data.mapping_start.anchor;
+    } else {
+        anchor = ev->data.mapping_start.anchor;
         v = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
-        break;
-
-    default:
-        ngx_http_hangar_yaml_error(ctx, &mark, "unexpected YAML event");
-        yaml_event_delete(ev);
-        return NULL;
     }
 
-    if (v != NULL && name.data != NULL) {
-        name.len = ngx_strlen(name.data);
-        name.data = ngx_http_hangar_yaml_strdup(ctx->pool, name.data,
-                                                name.len);
+    if (v != NULL && anchor != NULL) {
+        name.len = ngx_strlen(anchor);
+        name.data = ngx_http_hangar_yaml_strdup(ctx->pool, anchor, name.len);
+        v = name.data ? v : NULL;
     }
 
     yaml_event_delete(ev);
 
     if (v == NULL) {
-        if (type != YAML_ALIAS_EVENT && type != YAML_SCALAR_EVENT) {
-            ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-        }
-
         return NULL;
     }
 
-    if (name.len && name.data == NULL) {
-        ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-        return NULL;
-    }
+    v->line = mark.line + 1;
+    v->col = mark.column + 1;
 
-    if (type != YAML_ALIAS_EVENT) {
-        v->line = mark.line + 1;
-        v->col = mark.column + 1;
+    height = ctx->height;
+    nodes = ctx->nodes++;
+    ctx->depth += (type != YAML_SCALAR_EVENT);
+    ctx->height = ctx->depth;
 
-        if (++ctx->nodes > NGX_HTTP_HANGAR_YAML_MAX_NODES) {
-            ngx_http_hangar_yaml_error(ctx, &mark, "too many nodes");
-            return NULL;
-        }
-    }
-
-    if (type == YAML_SEQUENCE_START_EVENT
-        || type == YAML_MAPPING_START_EVENT)
+    if (ctx->nodes > NGX_HTTP_HANGAR_YAML_MAX_NODES
+        || ctx->depth > NGX_HTTP_HANGAR_YAML_MAX_DEPTH)
     {
-        if (++ctx->depth > NGX_HTTP_HANGAR_YAML_MAX_DEPTH) {
-            ngx_http_hangar_yaml_error(ctx, &mark, "nesting too deep");
-            return NULL;
-        }
+        ngx_http_hangar_yaml_error(ctx, &mark,
+                                   (ctx->nodes > NGX_HTTP_HANGAR_YAML_MAX_NODES)
+                                   ? "too many nodes" : "nesting too deep");
+        return NULL;
+    }
 
-        if (ctx->depth > ctx->height) {
-            ctx->height = ctx->depth;
-        }
-
-        if (type == YAML_SEQUENCE_START_EVENT) {
-            rc = ngx_http_hangar_yaml_sequence(ctx, v);
-
-        } else {
-            rc = ngx_http_hangar_yaml_mapping(ctx, v);
-        }
-
-        ctx->depth--;
+    if (type != YAML_SCALAR_EVENT) {
+        rc = (type == YAML_SEQUENCE_START_EVENT)
+             ? ngx_http_hangar_yaml_sequence(ctx, v)
+             : ngx_http_hangar_yaml_mapping(ctx, v);
 
         if (rc != NGX_OK) {
             return NULL;
         }
+
+        ctx->depth--;
     }
 
     if (name.len) {
         a = ngx_array_push(&ctx->anchors);
         if (a == NULL) {
-            ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
             return NULL;
         }
 
@@ -426,13 +356,13 @@ ngx_http_hangar_yaml_node(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev,
         a->nodes = ctx->nodes - nodes;
     }
 
-    if (height > ctx->height) {
-        ctx->height = height;
-    }
+    ctx->height = ngx_max(ctx->height, height);
 
     return v;
 }
 
+
+/* an alias shares the anchored value */
 
 static ngx_http_hangar_value_t *
 ngx_http_hangar_yaml_alias(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev,
@@ -445,43 +375,35 @@ ngx_http_hangar_yaml_alias(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev,
 
     name = ev->data.alias.anchor;
     len = ngx_strlen(name);
-    a = ctx->anchors.elts;
 
     /* an anchor may be redefined: the latest definition counts */
 
     for (i = ctx->anchors.nelts; i > 0; i--) {
-        if (a[i - 1].name.len == len
-            && ngx_strncmp(a[i - 1].name.data, name, len) == 0)
-        {
-            break;
+        a = (ngx_http_hangar_yaml_anchor_t *) ctx->anchors.elts + i - 1;
+
+        if (a->name.len == len && ngx_strncmp(a->name.data, name, len) == 0) {
+            goto found;
         }
     }
 
-    if (i == 0) {
-        ngx_http_hangar_yaml_error(ctx, &ev->start_mark,
-                                   "unknown alias \"%s\"", name);
-        return NULL;
-    }
+    ngx_http_hangar_yaml_error(ctx, &ev->start_mark, "unknown alias \"%s\"",
+                               name);
+    return NULL;
 
-    a = &a[i - 1];
-
-    if (ctx->depth + a->height > NGX_HTTP_HANGAR_YAML_MAX_DEPTH) {
-        ngx_http_hangar_yaml_error(ctx, &ev->start_mark, "nesting too deep");
-        return NULL;
-    }
-
-    if (ctx->depth + a->height > ctx->height) {
-        ctx->height = ctx->depth + a->height;
-    }
+found:
 
     ctx->nodes += a->nodes;
 
-    if (ctx->nodes > NGX_HTTP_HANGAR_YAML_MAX_NODES) {
+    if (ctx->depth + a->height > NGX_HTTP_HANGAR_YAML_MAX_DEPTH
+        || ctx->nodes > NGX_HTTP_HANGAR_YAML_MAX_NODES)
+    {
         ngx_http_hangar_yaml_error(ctx, &ev->start_mark,
-                                   "too many nodes after alias expansion");
+                                   (ctx->nodes > NGX_HTTP_HANGAR_YAML_MAX_NODES)
+                                   ? "too many nodes" : "nesting too deep");
         return NULL;
     }
 
+    ctx->height = ngx_max(ctx->height, ctx->depth + a->height);
     *text = a->text;
 
     return a->value;
@@ -492,136 +414,94 @@ static ngx_http_hangar_value_t *
 ngx_http_hangar_yaml_scalar(ngx_http_hangar_yaml_ctx_t *ctx, yaml_event_t *ev,
     ngx_str_t *text)
 {
-    u_char                   *p, *tag;
+    u_char                   *p;
     size_t                    len, n;
     ngx_int_t                 rc;
+    ngx_uint_t                k;
     ngx_http_hangar_value_t  *v;
+
+    /* k: 0 "!!str" .. 4 "!!float", 5 for an implicit (or other) tag */
+    static const char        *tags[] = { "str", "null", "bool", "int",
+                                         "float" };
 
     len = ev->data.scalar.length;
 
     p = ngx_http_hangar_yaml_strdup(ctx->pool, ev->data.scalar.value, len);
-    if (p == NULL) {
-        goto nomem;
-    }
-
     v = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_STR);
-    if (v == NULL) {
-        goto nomem;
+
+    if (p == NULL || v == NULL) {
+        return NULL;
     }
 
     v->u.s.data = p;
     v->u.s.len = len;
+    *text = v->u.s;
 
-    text->data = p;
-    text->len = len;
-
-    tag = ev->data.scalar.tag;
     n = sizeof(NGX_HTTP_HANGAR_YAML_TAG) - 1;
+    k = 5;
 
-    if (tag != NULL && ngx_strncmp(tag, NGX_HTTP_HANGAR_YAML_TAG, n) == 0) {
-        tag += n;
-        rc = NGX_OK;
-
-        if (ngx_strcmp(tag, "str") == 0) {
-            v->quoted = 1;
-            return v;
-        }
-
-        if (ngx_strcmp(tag, "null") == 0) {
-            v->type = NGX_HTTP_HANGAR_NULL;
-            return v;
-        }
-
-        if (ngx_strcmp(tag, "bool") == 0) {
-            rc = ngx_http_hangar_yaml_bool(p, len, &v->u.b);
-            v->type = NGX_HTTP_HANGAR_BOOL;
-
-        } else if (ngx_strcmp(tag, "int") == 0) {
-            rc = ngx_http_hangar_yaml_int(p, len, &v->u.i);
-            v->type = NGX_HTTP_HANGAR_INT;
-
-        } else if (ngx_strcmp(tag, "float") == 0) {
-            rc = ngx_http_hangar_yaml_float(ctx->pool, p, len, &v->u.n);
-
-            if (rc == NGX_DECLINED) {
-                rc = ngx_http_hangar_yaml_int(p, len, &v->u.i);
-                v->u.n = (double) v->u.i;
+    if (ev->data.scalar.tag != NULL
+        && ngx_strncmp(ev->data.scalar.tag, NGX_HTTP_HANGAR_YAML_TAG, n) == 0)
+    {
+        for (k = 0; k < 5; k++) {
+            if (ngx_strcmp(ev->data.scalar.tag + n, tags[k]) == 0) {
+                break;
             }
-
-            v->type = NGX_HTTP_HANGAR_NUM;
-
-        } else {
-            /* other standard tags: typed by style as if untagged */
-            tag = NULL;
         }
+    }
 
-        if (rc == NGX_ERROR) {
-            goto nomem;
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_http_hangar_yaml_error(ctx, &ev->start_mark,
-                                       "invalid !!%s value \"%V\"",
-                                       tag, text);
-            return NULL;
-        }
-
-        if (tag != NULL) {
-            return v;
-        }
-
-    } else if (tag != NULL && ngx_strcmp(tag, "!") == 0) {
-        /* the non-specific tag "!" makes a string */
+    if (k == 0
+        || (k == 5 && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE))
+    {
         v->quoted = 1;
         return v;
     }
 
-    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-        v->quoted = 1;
-        return v;
-    }
-
-    if (len == 0
-        || (len == 1 && p[0] == '~')
-        || ngx_http_hangar_yaml_word(p, len, "null"))
+    if (k == 1
+        || (k == 5 && (len == 0 || (len == 1 && p[0] == '~')
+                       || ngx_http_hangar_yaml_word(p, len, "null"))))
     {
         v->type = NGX_HTTP_HANGAR_NULL;
         return v;
     }
 
-    if (ngx_http_hangar_yaml_bool(p, len, &v->u.b) == NGX_OK) {
+    if ((k == 2 || k == 5)
+        && ngx_http_hangar_yaml_bool(p, len, &v->u.b) == NGX_OK)
+    {
         v->type = NGX_HTTP_HANGAR_BOOL;
         return v;
     }
 
-    if (ngx_strchr("-+.0123456789", p[0]) == NULL) {
+    if (k >= 3 && ngx_http_hangar_yaml_int(p, len, &v->u.i) == NGX_OK) {
+        if (k == 4) {
+            v->u.n = (double) v->u.i;
+        }
+
+        v->type = (k == 4) ? NGX_HTTP_HANGAR_NUM : NGX_HTTP_HANGAR_INT;
         return v;
     }
 
-    if (ngx_http_hangar_yaml_int(p, len, &v->u.i) == NGX_OK) {
-        v->type = NGX_HTTP_HANGAR_INT;
-        return v;
-    }
-
-    rc = ngx_http_hangar_yaml_float(ctx->pool, p, len, &v->u.n);
-
-    if (rc == NGX_ERROR) {
-        goto nomem;
-    }
+    rc = (k >= 4) ? ngx_http_hangar_yaml_float(ctx->pool, p, len, &v->u.n)
+                  : NGX_DECLINED;
 
     if (rc == NGX_OK) {
         v->type = NGX_HTTP_HANGAR_NUM;
         return v;
     }
 
+    if (rc == NGX_ERROR) {
+        return NULL;
+    }
+
+    if (k != 5) {
+        ngx_http_hangar_yaml_error(ctx, &ev->start_mark,
+                                   "invalid !!%s value \"%V\"", tags[k], text);
+        return NULL;
+    }
+
     v->u.s = *text;
 
     return v;
-
-nomem:
-
-    ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-    return NULL;
 }
 
 
@@ -644,12 +524,8 @@ ngx_http_hangar_yaml_sequence(ngx_http_hangar_yaml_ctx_t *ctx,
         }
 
         item = ngx_http_hangar_yaml_node(ctx, &ev, &text);
-        if (item == NULL) {
-            return NGX_ERROR;
-        }
 
-        if (ngx_http_hangar_push(v, item) != NGX_OK) {
-            ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
+        if (item == NULL || ngx_http_hangar_push(v, item) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -660,15 +536,14 @@ static ngx_int_t
 ngx_http_hangar_yaml_mapping(ngx_http_hangar_yaml_ctx_t *ctx,
     ngx_http_hangar_value_t *v)
 {
-    u_char                   *tag;
-    ngx_str_t                 key, text;
-    ngx_uint_t                merge;
-    yaml_mark_t               mark;
-    ngx_array_t               merges;
-    yaml_event_t              ev;
-    ngx_http_hangar_value_t  *val;
+    ngx_str_t                  key, text;
+    ngx_uint_t                 merge;
+    yaml_mark_t                mark;
+    ngx_array_t                merges;
+    yaml_event_t               ev;
+    ngx_http_hangar_value_t   *val, **m;
 
-    ngx_memzero(&merges, sizeof(ngx_array_t));
+    merges.nelts = 0;
 
     for ( ;; ) {
         if (ngx_http_hangar_yaml_next(ctx, &ev) != NGX_OK) {
@@ -682,29 +557,28 @@ ngx_http_hangar_yaml_mapping(ngx_http_hangar_yaml_ctx_t *ctx,
 
         mark = ev.start_mark;
 
-        if (ev.type != YAML_SCALAR_EVENT && ev.type != YAML_ALIAS_EVENT) {
-            yaml_event_delete(&ev);
-            goto not_scalar;
-        }
-
-        /* a plain "<<" key is a merge key (YAML 1.1) */
-
-        tag = (ev.type == YAML_SCALAR_EVENT) ? ev.data.scalar.tag : NULL;
+        /* a plain "<<" key merges mappings in (YAML 1.1 merge key) */
 
         merge = (ev.type == YAML_SCALAR_EVENT
                  && ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                 && ev.data.scalar.tag == NULL
                  && ev.data.scalar.length == 2
-                 && ngx_strncmp(ev.data.scalar.value, "<<", 2) == 0
-                 && (tag == NULL
-                     || ngx_strcmp(tag, NGX_HTTP_HANGAR_YAML_TAG "merge")
-                        == 0));
+                 && ngx_strncmp(ev.data.scalar.value, "<<", 2) == 0);
 
-        if (ngx_http_hangar_yaml_node(ctx, &ev, &key) == NULL) {
+        if (ev.type == YAML_SEQUENCE_START_EVENT
+            || ev.type == YAML_MAPPING_START_EVENT)
+        {
+            yaml_event_delete(&ev);
+            ngx_str_null(&key);
+
+        } else if (ngx_http_hangar_yaml_node(ctx, &ev, &key) == NULL) {
             return NGX_ERROR;
         }
 
         if (key.data == NULL) {
-            goto not_scalar;
+            ngx_http_hangar_yaml_error(ctx, &mark,
+                                       "mapping keys must be scalars");
+            return NGX_ERROR;
         }
 
         if (ngx_http_hangar_yaml_next(ctx, &ev) != NGX_OK) {
@@ -716,130 +590,86 @@ ngx_http_hangar_yaml_mapping(ngx_http_hangar_yaml_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        if (merge) {
-            if (ngx_http_hangar_yaml_merge_add(ctx, &merges, val) != NGX_OK) {
+        if (!merge) {
+            if (ngx_http_hangar_set(ctx->pool, v, key.data, key.len, val)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
             continue;
         }
 
-        if (ngx_http_hangar_set(ctx->pool, v, key.data, key.len, val)
-            != NGX_OK)
+        if (merges.nelts == 0
+            && ngx_array_init(&merges, ctx->pool, 2,
+                              sizeof(ngx_http_hangar_value_t *))
+               != NGX_OK)
         {
-            ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
             return NGX_ERROR;
         }
+
+        m = ngx_array_push(&merges);
+        if (m == NULL) {
+            return NGX_ERROR;
+        }
+
+        *m = val;
     }
 
-    if (merges.nelts) {
-        return ngx_http_hangar_yaml_merge(ctx, v, &merges);
-    }
-
-    return NGX_OK;
-
-not_scalar:
-
-    ngx_http_hangar_yaml_error(ctx, &mark, "mapping keys must be scalars");
-    return NGX_ERROR;
+    return merges.nelts ? ngx_http_hangar_yaml_merge(ctx, v, &merges) : NGX_OK;
 }
 
 
 /*
- * Collects merge sources in the order they take effect (later ones win):
- * a sequence is added in reverse, so that its first mapping wins.
+ * Merged keys go first and the mapping's own keys last, so these win
+ * regardless of order; within a "<<" sequence the first mapping wins.
  */
-
-static ngx_int_t
-ngx_http_hangar_yaml_merge_add(ngx_http_hangar_yaml_ctx_t *ctx,
-    ngx_array_t *merges, ngx_http_hangar_value_t *v)
-{
-    ngx_uint_t                 i, n;
-    yaml_mark_t                mark;
-    ngx_http_hangar_value_t  **items, *src, **p;
-
-    if (merges->elts == NULL
-        && ngx_array_init(merges, ctx->pool, 2,
-                          sizeof(ngx_http_hangar_value_t *))
-           != NGX_OK)
-    {
-        goto nomem;
-    }
-
-    if (v->type == NGX_HTTP_HANGAR_OBJ) {
-        n = 1;
-        items = &v;
-
-    } else if (v->type == NGX_HTTP_HANGAR_ARR) {
-        n = v->u.arr.nelts;
-        items = v->u.arr.elts;
-
-    } else {
-        goto invalid;
-    }
-
-    for (i = n; i > 0; i--) {
-        src = items[i - 1];
-
-        if (src == NULL || src->type != NGX_HTTP_HANGAR_OBJ) {
-            v = src ? src : v;
-            goto invalid;
-        }
-
-        p = ngx_array_push(merges);
-        if (p == NULL) {
-            goto nomem;
-        }
-
-        *p = src;
-    }
-
-    return NGX_OK;
-
-invalid:
-
-    ngx_memzero(&mark, sizeof(yaml_mark_t));
-    mark.line = v->line ? v->line - 1 : 0;
-    mark.column = v->col ? v->col - 1 : 0;
-
-    ngx_http_hangar_yaml_error(ctx, &mark,
-                            "expected a mapping or list of mappings for merging");
-    return NGX_ERROR;
-
-nomem:
-
-    ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-    return NGX_ERROR;
-}
-
-
-/* merged keys first, then the explicit ones, which win regardless of order */
 
 static ngx_int_t
 ngx_http_hangar_yaml_merge(ngx_http_hangar_yaml_ctx_t *ctx,
     ngx_http_hangar_value_t *v, ngx_array_t *merges)
 {
-    ngx_uint_t                 i, j;
+    ngx_uint_t                 i, j, k, arr;
+    yaml_mark_t                mark;
     ngx_http_hangar_pair_t    *pair;
-    ngx_http_hangar_value_t   *m, *o, **src;
+    ngx_http_hangar_value_t   *m, *src, *o, **list;
 
     m = ngx_http_hangar_value_new(ctx->pool, NGX_HTTP_HANGAR_OBJ);
     if (m == NULL) {
-        goto nomem;
+        return NGX_ERROR;
     }
 
-    src = merges->elts;
+    list = merges->elts;
 
     for (i = 0; i <= merges->nelts; i++) {
-        o = (i < merges->nelts) ? src[i] : v;
-        pair = o->u.obj.elts;
+        src = (i < merges->nelts) ? list[i] : v;
+        arr = (src->type == NGX_HTTP_HANGAR_ARR);
 
-        for (j = 0; j < o->u.obj.nelts; j++) {
-            if (ngx_http_hangar_set(ctx->pool, m, pair[j].key.data,
-                                    pair[j].key.len, pair[j].value)
-                != NGX_OK)
-            {
-                goto nomem;
+        for (j = arr ? src->u.arr.nelts : 1; j > 0; j--) {
+            o = arr ? ((ngx_http_hangar_value_t **) src->u.arr.elts)[j - 1]
+                    : src;
+
+            if (o == NULL || o->type != NGX_HTTP_HANGAR_OBJ) {
+                o = o ? o : src;
+
+                ngx_memzero(&mark, sizeof(yaml_mark_t));
+                mark.line = o->line - 1;
+                mark.column = o->col - 1;
+
+                ngx_http_hangar_yaml_error(ctx, &mark, "expected a mapping "
+                                           "or list of mappings for merging");
+                return NGX_ERROR;
+            }
+
+            pair = o->u.obj.elts;
+
+            for (k = 0; k < o->u.obj.nelts; k++) {
+                if (ngx_http_hangar_set(ctx->pool, m, pair[k].key.data,
+                                        pair[k].key.len, pair[k].value)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
             }
         }
     }
@@ -847,11 +677,6 @@ ngx_http_hangar_yaml_merge(ngx_http_hangar_yaml_ctx_t *ctx,
     v->u.obj = m->u.obj;
 
     return NGX_OK;
-
-nomem:
-
-    ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
-    return NGX_ERROR;
 }
 
 
@@ -860,8 +685,7 @@ nomem:
 static ngx_uint_t
 ngx_http_hangar_yaml_word(u_char *p, size_t len, const char *word)
 {
-    size_t      i;
-    ngx_uint_t  lower, upper;
+    size_t  i, upper;
 
     if (len != ngx_strlen(word)
         || ngx_strncasecmp(p, (u_char *) word, len) != 0)
@@ -869,28 +693,19 @@ ngx_http_hangar_yaml_word(u_char *p, size_t len, const char *word)
         return 0;
     }
 
-    lower = 1;
-    upper = 1;
-
-    for (i = 1; i < len; i++) {
-        if (p[i] >= 'a' && p[i] <= 'z') {
-            upper = 0;
-
-        } else {
-            lower = 0;
-        }
+    for (i = 1, upper = 0; i < len; i++) {
+        upper += (p[i] >= 'A' && p[i] <= 'Z');
     }
 
-    return lower || (upper && p[0] >= 'A' && p[0] <= 'Z');
+    return upper == 0 || (upper == len - 1 && p[0] >= 'A' && p[0] <= 'Z');
 }
 
 
 static ngx_int_t
 ngx_http_hangar_yaml_bool(u_char *p, size_t len, ngx_flag_t *b)
 {
-    ngx_uint_t           i;
-    static const char   *words[] = { "yes", "true", "on", "no", "false",
-                                     "off" };
+    ngx_uint_t          i;
+    static const char  *words[] = { "yes", "true", "on", "no", "false", "off" };
 
     for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (ngx_http_hangar_yaml_word(p, len, words[i])) {
@@ -903,67 +718,46 @@ ngx_http_hangar_yaml_bool(u_char *p, size_t len, ngx_flag_t *b)
 }
 
 
-/* [-+]? then 0|[1-9][0-9_]*, 0x[0-9a-fA-F_]+, 0o[0-7_]+, 0[0-7_]+, 0b[01_]+ */
+/* [-+]? 0|[1-9][0-9_]*, 0x[0-9a-fA-F_]+, 0o[0-7_]+, 0[0-7_]+, 0b[01_]+ */
 
 static ngx_int_t
 ngx_http_hangar_yaml_int(u_char *p, size_t len, int64_t *i)
 {
     u_char      *end;
-    uint64_t     n, base, d, limit;
+    uint64_t     n, d, base, limit;
     ngx_uint_t   neg, digits;
 
     end = p + len;
-    neg = 0;
+    neg = (len && *p == '-');
+    p += (len && (*p == '-' || *p == '+'));
 
-    if (p < end && (*p == '-' || *p == '+')) {
-        neg = (*p++ == '-');
-    }
-
-    if (p == end) {
+    if (p == end || *p < '0' || *p > '9') {
         return NGX_DECLINED;
     }
 
     base = 10;
+    digits = 0;
 
     if (*p == '0' && end - p > 1) {
-        p++;
-        base = 8;
-
-        if (*p == 'x' || *p == 'o' || *p == 'b') {
-            base = (*p == 'x') ? 16 : (*p == 'o') ? 8 : 2;
-            p++;
-        }
-
-    } else if (*p < '0' || *p > '9') {
-        return NGX_DECLINED;
+        base = (p[1] == 'x') ? 16 : (p[1] == 'b') ? 2 : 8;
+        p += (p[1] == 'x' || p[1] == 'o' || p[1] == 'b') ? 2 : 1;
+        digits = (p[-1] == '0');
     }
 
-    limit = neg ? NGX_HTTP_HANGAR_YAML_INT64_MAX + 1
-                : NGX_HTTP_HANGAR_YAML_INT64_MAX;
-    n = 0;
-    digits = (base == 8 && p[-1] == '0');
+    limit = (uint64_t) 0x7fffffffffffffff + neg;
 
-    for ( /* void */ ; p < end; p++) {
+    for (n = 0; p < end; p++) {
         if (*p == '_') {
             continue;
         }
 
-        if (*p >= '0' && *p <= '9') {
-            d = *p - '0';
+        d = (*p >= '0' && *p <= '9') ? (uint64_t) (*p - '0')
+            : ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+              ? (uint64_t) ((*p | 0x20) - 'a' + 10) : 16;
 
-        } else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f') {
-            d = (*p | 0x20) - 'a' + 10;
+        /* out of the int64 range: left a string */
 
-        } else {
-            return NGX_DECLINED;
-        }
-
-        if (d >= base) {
-            return NGX_DECLINED;
-        }
-
-        if (n > (limit - d) / base) {
-            /* out of int64 range: left as a string */
+        if (d >= base || n > (limit - d) / base) {
             return NGX_DECLINED;
         }
 
@@ -975,108 +769,82 @@ ngx_http_hangar_yaml_int(u_char *p, size_t len, int64_t *i)
         return NGX_DECLINED;
     }
 
-    *i = neg ? (n ? -(int64_t) (n - 1) - 1 : 0) : (int64_t) n;
+    *i = neg ? (int64_t) (0 - n) : (int64_t) n;
 
     return NGX_OK;
 }
 
 
 /*
- * [-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9][0-9_]*)([eE][-+]?[0-9]+)? with a
- * dot or an exponent, [-+]?.inf and .nan (YAML 1.1 and 1.2 spellings)
+ * [-+]?([0-9][0-9_]*)?(\.[0-9_]*)?([eE][-+]?[0-9]+)? with a dot or an
+ * exponent (YAML 1.1 and 1.2 spellings), [-+]?.inf, .nan
  */
 
 static ngx_int_t
 ngx_http_hangar_yaml_float(ngx_pool_t *pool, u_char *p, size_t len,
     double *n)
 {
-    u_char      *s, *end, *buf, *d;
-    ngx_uint_t   mark;
+    u_char      *s, *end, *d, *q, buf[64];
+    ngx_uint_t   digits, dot, exp;
 
-    s = p;
     end = p + len;
+    s = p + (len && (*p == '-' || *p == '+'));
 
-    if (p < end && (*p == '-' || *p == '+')) {
-        p++;
-    }
-
-    if (end - p == 4 && p[0] == '.'
-        && ngx_http_hangar_yaml_word(p + 1, 3, "inf"))
-    {
-        *n = strtod(*s == '-' ? "-inf" : "inf", NULL);
-        return NGX_OK;
-    }
-
-    if (len == 4 && p == s && p[0] == '.'
-        && (ngx_strncmp(p, ".nan", 4) == 0 || ngx_strncmp(p, ".NaN", 4) == 0
-            || ngx_strncmp(p, ".NAN", 4) == 0))
-    {
-        *n = strtod("nan", NULL);
-        return NGX_OK;
-    }
-
-    mark = 0;
-
-    if (p < end && *p >= '0' && *p <= '9') {
-        while (p < end && ((*p >= '0' && *p <= '9') || *p == '_')) {
-            p++;
+    if (end - s == 4 && s[0] == '.') {
+        if (ngx_http_hangar_yaml_word(s + 1, 3, "inf")) {
+            *n = strtod((*p == '-') ? "-inf" : "inf", NULL);
+            return NGX_OK;
         }
 
-        if (p < end && *p == '.') {
-            mark = 1;
-
-            do {
-                p++;
-            } while (p < end && ((*p >= '0' && *p <= '9') || *p == '_'));
-        }
-
-    } else if (end - p > 1 && *p == '.' && p[1] >= '0' && p[1] <= '9') {
-        mark = 1;
-
-        do {
-            p++;
-        } while (p < end && ((*p >= '0' && *p <= '9') || *p == '_'));
-
-    } else {
-        return NGX_DECLINED;
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        mark = 1;
-
-        if (++p < end && (*p == '-' || *p == '+')) {
-            p++;
-        }
-
-        if (p == end) {
-            return NGX_DECLINED;
-        }
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
+        if (s == p
+            && (ngx_strncmp(s, ".nan", 4) == 0 || ngx_strncmp(s, ".NaN", 4) == 0
+                || ngx_strncmp(s, ".NAN", 4) == 0))
+        {
+            *n = strtod("nan", NULL);
+            return NGX_OK;
         }
     }
 
-    if (p != end || !mark) {
-        return NGX_DECLINED;
-    }
-
-    buf = ngx_pnalloc(pool, len + 1);
-    if (buf == NULL) {
+    d = (len < sizeof(buf)) ? buf : ngx_pnalloc(pool, len + 1);
+    if (d == NULL) {
         return NGX_ERROR;
     }
 
-    for (d = buf, p = s; p < end; p++) {
-        if (*p != '_') {
-            *d++ = *p;
+    digits = 0;
+    dot = 0;
+    exp = 0;
+
+    for (q = d; p < end; p++) {
+        if (*p >= '0' && *p <= '9') {
+            digits = 1;
+
+        } else if (*p == '_' && digits && !exp) {
+            continue;
+
+        } else if (*p == '.' && !dot && !exp) {
+            dot = 1;
+
+        } else if ((*p == 'e' || *p == 'E') && digits && !exp) {
+            exp = 1;
+
+        } else if ((*p != '-' && *p != '+')
+                   || (q != d && q[-1] != 'e' && q[-1] != 'E'))
+        {
+            return NGX_DECLINED;
         }
+
+        *q++ = *p;
     }
 
-    *d = '\0';
+    *q = '\0';
 
-    *n = strtod((char *) buf, (char **) &p);
+    if (!dot && !exp) {
+        return NGX_DECLINED;
+    }
 
-    return (p == d) ? NGX_OK : NGX_DECLINED;
+    *n = strtod((char *) d, (char **) &p);
+
+    return (p == q) ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -1142,7 +910,6 @@ ngx_http_hangar_yaml_parser_error(ngx_http_hangar_yaml_ctx_t *ctx)
     parser = &ctx->parser;
 
     if (parser->error == YAML_MEMORY_ERROR || parser->problem == NULL) {
-        ngx_http_hangar_yaml_error(ctx, NULL, "out of memory");
         return;
     }
 
@@ -1153,7 +920,6 @@ ngx_http_hangar_yaml_parser_error(ngx_http_hangar_yaml_ctx_t *ctx)
         /* the reader reports a byte offset only */
 
         ngx_memzero(&mark, sizeof(yaml_mark_t));
-
         end = ctx->data + ngx_min(parser->problem_offset, ctx->len);
 
         for (p = ctx->data; p < end; p++) {
@@ -1167,13 +933,9 @@ ngx_http_hangar_yaml_parser_error(ngx_http_hangar_yaml_ctx_t *ctx)
         }
     }
 
-    if (parser->context) {
-        ngx_http_hangar_yaml_error(ctx, &mark, "%s %s", parser->problem,
-                                   parser->context);
-
-    } else {
-        ngx_http_hangar_yaml_error(ctx, &mark, "%s", parser->problem);
-    }
+    ngx_http_hangar_yaml_error(ctx, &mark, "%s%s%s", parser->problem,
+                               parser->context ? " " : "",
+                               parser->context ? parser->context : "");
 }
 
 
@@ -1181,19 +943,25 @@ ngx_int_t
 ngx_http_hangar_interpolate(ngx_pool_t *pool, ngx_http_hangar_value_t *v,
     ngx_str_t *err)
 {
+    ngx_int_t                      rc;
     ngx_http_hangar_yaml_interp_t  ic;
 
     ic.pool = pool;
     ic.err = err;
 
-    if (ngx_array_init(&ic.done, pool, 4, sizeof(ngx_http_hangar_value_t *))
-        != NGX_OK)
-    {
-        ngx_str_set(err, "out of memory");
-        return NGX_ERROR;
+    ngx_str_null(err);
+
+    rc = ngx_array_init(&ic.done, pool, 4, sizeof(ngx_http_hangar_value_t *));
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_yaml_interp_value(&ic, v);
     }
 
-    return ngx_http_hangar_yaml_interp_value(&ic, v);
+    if (rc != NGX_OK && err->len == 0) {
+        ngx_str_set(err, "out of memory");
+    }
+
+    return rc;
 }
 
 
@@ -1201,46 +969,31 @@ static ngx_int_t
 ngx_http_hangar_yaml_interp_value(ngx_http_hangar_yaml_interp_t *ic,
     ngx_http_hangar_value_t *v)
 {
-    ngx_uint_t                 i;
-    ngx_http_hangar_pair_t    *pair;
-    ngx_http_hangar_value_t  **item;
+    ngx_uint_t                i, n;
+    ngx_http_hangar_value_t  *item;
 
     if (v == NULL) {
         return NGX_OK;
     }
 
-    switch (v->type) {
-
-    case NGX_HTTP_HANGAR_STR:
+    if (v->type == NGX_HTTP_HANGAR_STR) {
         return ngx_http_hangar_yaml_interp_str(ic, v);
-
-    case NGX_HTTP_HANGAR_ARR:
-        item = v->u.arr.elts;
-
-        for (i = 0; i < v->u.arr.nelts; i++) {
-            if (ngx_http_hangar_yaml_interp_value(ic, item[i]) != NGX_OK) {
-                return NGX_ERROR;
-            }
-        }
-
-        return NGX_OK;
-
-    case NGX_HTTP_HANGAR_OBJ:
-        pair = v->u.obj.elts;
-
-        for (i = 0; i < v->u.obj.nelts; i++) {
-            if (ngx_http_hangar_yaml_interp_value(ic, pair[i].value)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-
-        return NGX_OK;
-
-    default:
-        return NGX_OK;
     }
+
+    n = (v->type == NGX_HTTP_HANGAR_ARR) ? v->u.arr.nelts
+        : (v->type == NGX_HTTP_HANGAR_OBJ) ? v->u.obj.nelts : 0;
+
+    for (i = 0; i < n; i++) {
+        item = (v->type == NGX_HTTP_HANGAR_ARR)
+               ? ((ngx_http_hangar_value_t **) v->u.arr.elts)[i]
+               : ((ngx_http_hangar_pair_t *) v->u.obj.elts)[i].value;
+
+        if (ngx_http_hangar_yaml_interp_value(ic, item) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1254,7 +1007,7 @@ ngx_http_hangar_yaml_interp_str(ngx_http_hangar_yaml_interp_t *ic,
     ngx_uint_t                 i, found;
     ngx_http_hangar_value_t  **done;
 
-    /* aliases share values: one that was already rewritten is left alone */
+    /* aliases share values: a string rewritten once is not scanned again */
 
     done = ic->done.elts;
 
@@ -1264,61 +1017,54 @@ ngx_http_hangar_yaml_interp_str(ngx_http_hangar_yaml_interp_t *ic,
         }
     }
 
+    data = NULL;
     len = 0;
-    found = 0;
     end = v->u.s.data + v->u.s.len;
 
-    for (p = v->u.s.data; p < end; p = next) {
-        next = ngx_http_hangar_yaml_var(p, end, &name, &def);
+    /* the first pass counts the length, the second one copies */
 
-        if (next == NULL) {
-            next = p + 1;
-            len++;
-            continue;
+    for ( ;; ) {
+        d = data;
+        found = 0;
+
+        for (p = v->u.s.data; p < end; p = next) {
+            next = ngx_http_hangar_yaml_var(p, end, &name, &def);
+
+            if (next == NULL) {
+                next = p + 1;
+                value.data = p;
+                value.len = 1;
+
+            } else if (ngx_http_hangar_yaml_lookup(ic, v, &name, &def, &value)
+                       != NGX_OK)
+            {
+                return NGX_ERROR;
+
+            } else {
+                found = 1;
+            }
+
+            if (data == NULL) {
+                len += value.len;
+
+            } else {
+                d = ngx_cpymem(d, value.data,
+                               ngx_min(value.len, len - (size_t) (d - data)));
+            }
         }
 
-        if (ngx_http_hangar_yaml_lookup(ic, v, &name, &def, &value)
-            != NGX_OK)
-        {
+        if (!found || data != NULL) {
+            break;
+        }
+
+        data = ngx_pnalloc(ic->pool, len + 1);
+        if (data == NULL) {
             return NGX_ERROR;
         }
-
-        len += value.len;
-        found = 1;
     }
 
     if (!found) {
         return NGX_OK;
-    }
-
-    data = ngx_pnalloc(ic->pool, len + 1);
-    if (data == NULL) {
-        ngx_str_set(ic->err, "out of memory");
-        return NGX_ERROR;
-    }
-
-    d = data;
-
-    for (p = v->u.s.data; p < end; p = next) {
-        next = ngx_http_hangar_yaml_var(p, end, &name, &def);
-
-        if (next == NULL) {
-            next = p + 1;
-
-            if (d < data + len) {
-                *d++ = *p;
-            }
-
-            continue;
-        }
-
-        if (ngx_http_hangar_yaml_lookup(ic, v, &name, &def, &value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        d = ngx_cpymem(d, value.data, ngx_min(value.len, len - (d - data)));
     }
 
     *d = '\0';
@@ -1328,7 +1074,6 @@ ngx_http_hangar_yaml_interp_str(ngx_http_hangar_yaml_interp_t *ic,
 
     done = ngx_array_push(&ic->done);
     if (done == NULL) {
-        ngx_str_set(ic->err, "out of memory");
         return NGX_ERROR;
     }
 
@@ -1338,25 +1083,23 @@ ngx_http_hangar_yaml_interp_str(ngx_http_hangar_yaml_interp_t *ic,
 }
 
 
-/* as in the shell, ":-" uses the default when unset or empty */
+/* as in the shell, ":-" also replaces a variable that is set but empty */
 
 static ngx_int_t
 ngx_http_hangar_yaml_lookup(ngx_http_hangar_yaml_interp_t *ic,
     ngx_http_hangar_value_t *v, ngx_str_t *name, ngx_str_t *def,
     ngx_str_t *value)
 {
-    u_char  *p, *last, buf[128];
+    u_char  *p, buf[128];
     char    *env;
     size_t   size;
 
     p = (name->len < sizeof(buf)) ? buf : ngx_pnalloc(ic->pool, name->len + 1);
     if (p == NULL) {
-        ngx_str_set(ic->err, "out of memory");
         return NGX_ERROR;
     }
 
-    ngx_memcpy(p, name->data, name->len);
-    p[name->len] = '\0';
+    *ngx_cpymem(p, name->data, name->len) = '\0';
 
     env = getenv((char *) p);
 
@@ -1377,16 +1120,14 @@ ngx_http_hangar_yaml_lookup(ngx_http_hangar_yaml_interp_t *ic,
 
     p = ngx_pnalloc(ic->pool, size);
     if (p == NULL) {
-        ngx_str_set(ic->err, "out of memory");
         return NGX_ERROR;
     }
 
-    last = ngx_slprintf(p, p + size, "%ui:%ui: required environment variable "
-                        "'${%V}' is not set and has no default",
-                        v->line, v->col, name);
-
     ic->err->data = p;
-    ic->err->len = last - p;
+    ic->err->len = ngx_slprintf(p, p + size, "%ui:%ui: required environment "
+                                "variable '${%V}' is not set and has no "
+                                "default", v->line, v->col, name)
+                   - p;
 
     return NGX_ERROR;
 }
@@ -1398,22 +1139,18 @@ static u_char *
 ngx_http_hangar_yaml_var(u_char *p, u_char *end, ngx_str_t *name,
     ngx_str_t *def)
 {
-    if (end - p < 4 || p[0] != '$' || p[1] != '{') {
-        return NULL;
-    }
-
-    p += 2;
-    name->data = p;
-
-    if (*p != '_' && ((*p | 0x20) < 'a' || (*p | 0x20) > 'z')) {
-        return NULL;
-    }
-
-    while (p < end
-           && (*p == '_' || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
-               || (*p >= '0' && *p <= '9')))
+    if (end - p < 4 || p[0] != '$' || p[1] != '{'
+        || (p[2] != '_' && ((p[2] | 0x20) < 'a' || (p[2] | 0x20) > 'z')))
     {
-        p++;
+        return NULL;
+    }
+
+    for (p += 2, name->data = p; p < end; p++) {
+        if (*p != '_' && ((*p | 0x20) < 'a' || (*p | 0x20) > 'z')
+            && (*p < '0' || *p > '9'))
+        {
+            break;
+        }
     }
 
     name->len = p - name->data;
@@ -1427,18 +1164,11 @@ ngx_http_hangar_yaml_var(u_char *p, u_char *end, ngx_str_t *name,
         return NULL;
     }
 
-    p += 2;
-    def->data = p;
-
-    while (p < end && *p != '}') {
-        p++;
-    }
-
-    if (p == end) {
-        return NULL;
+    for (p += 2, def->data = p; p < end && *p != '}'; p++) {
+        /* void */
     }
 
     def->len = p - def->data;
 
-    return p + 1;
+    return (p < end) ? p + 1 : NULL;
 }

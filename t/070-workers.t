@@ -42,7 +42,7 @@ is(nginx_stop(), '', 'nginx stopped');
 
 # -- a full zone: 507 envelope, one [alert] naming the zone, nothing half-made
 nginx_start({
-    http_config => "    hangar_zone tiny 32k;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    http_config => "    hangar_zone tiny 64k;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n",
 });
 

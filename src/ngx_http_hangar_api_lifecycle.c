@@ -1,0 +1,583 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * /api/mcp_servers/{id}/start, stop, block, tools, health, logs.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_client.h"
+
+
+static void ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr,
+    ngx_int_t rc);
+static void ngx_http_hangar_req_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr,
+    const char *reason, ngx_uint_t block);
+static void ngx_http_hangar_logs_done(ngx_http_hangar_call_t *call);
+static ngx_int_t ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *logs);
+static ngx_int_t ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr,
+    ngx_int_t lines);
+static ngx_int_t ngx_http_hangar_lines_arg(ngx_http_request_t *r);
+
+
+/* POST /api/mcp_servers/{id}/start: synchronous, like ensure_ready */
+
+ngx_int_t
+ngx_http_hangar_servers_start(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t            rc;
+    ngx_msec_t           retry;
+    ngx_pool_cleanup_t  *cln;
+
+    hr->waiter.id = hr->params[0];
+    hr->waiter.handler = ngx_http_hangar_start_done;
+    hr->waiter.data = hr;
+
+    rc = ngx_http_hangar_ensure_ready(hr->reg, &hr->params[0], 1, &hr->waiter,
+                                      hr->r->connection->log, &retry);
+
+    if (rc == NGX_HTTP_HANGAR_BACKOFF) {
+        ngx_str_t  details;
+        u_char     buf[64];
+
+        details.data = buf;
+        details.len = ngx_sprintf(buf, "{\"time_until_retry_s\":%.1f}",
+                                  (double) retry / 1000) - buf;
+
+        return ngx_http_hangar_error_details(hr, 500,
+                   "CannotStartMcpServerError", &details,
+                   "Cannot start mcp_server: backoff not elapsed, retry in "
+                   "%.1fs", (double) retry / 1000);
+    }
+
+    if (rc != NGX_AGAIN) {
+        return ngx_http_hangar_start_answer(hr, rc);
+    }
+
+    cln = ngx_pool_cleanup_add(hr->r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_hangar_waiter_cancel(&hr->waiter);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hangar_req_cleanup;
+    cln->data = hr;
+
+    hr->r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hangar_req_cleanup(void *data)
+{
+    ngx_http_hangar_req_t  *hr = data;
+
+    ngx_http_hangar_waiter_cancel(&hr->waiter);
+
+    if (hr->call) {
+        ngx_http_hangar_call_destroy(hr->call);
+        hr->call = NULL;
+    }
+}
+
+
+static void
+ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
+{
+    ngx_http_hangar_req_t  *hr = w->data;
+
+    ngx_http_finalize_request(hr->r, ngx_http_hangar_start_answer(hr, rc));
+}
+
+
+static ngx_int_t
+ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr, ngx_int_t rc)
+{
+    ngx_str_t                 err, text, *id;
+    ngx_uint_t                i;
+    ngx_http_hangar_out_t    *out;
+    ngx_http_hangar_node_t   *n;
+    ngx_http_hangar_value_t  *e, *msg, *sugg, *tools, **items, *name;
+
+    id = &hr->params[0];
+    out = &hr->out;
+
+    if (rc == NGX_HTTP_HANGAR_UNKNOWN || rc == NGX_ABORT) {
+        return ngx_http_hangar_not_found(hr, id);
+    }
+
+    ngx_str_null(&text);
+
+    ngx_http_hangar_lock(hr->reg);
+
+    n = ngx_http_hangar_find(&hr->reg->sh->servers, id->data, id->len);
+
+    if (n && rc == NGX_OK && n->tools) {
+        text.len = n->tools->len;
+        text.data = ngx_pnalloc(hr->r->pool, text.len);
+        if (text.data) {
+            ngx_memcpy(text.data, n->tools->data, text.len);
+        }
+
+    } else if (n && rc != NGX_OK && n->error) {
+        text.len = n->error->len;
+        text.data = ngx_pnalloc(hr->r->pool, text.len);
+        if (text.data) {
+            ngx_memcpy(text.data, n->error->data, text.len);
+        }
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    if (n == NULL) {
+        return ngx_http_hangar_not_found(hr, id);
+    }
+
+    if (rc != NGX_OK) {
+        e = text.len ? ngx_http_hangar_json_parse(hr->r->pool, text.data,
+                                                  text.len, &err)
+                     : NULL;
+        msg = ngx_http_hangar_get(e, "message");
+        sugg = ngx_http_hangar_get(e, "suggestion");
+
+        if (e == NULL) {
+            ngx_str_set(&text, "{}");
+        }
+
+        return ngx_http_hangar_error_details(hr, 500, "McpServerStartError",
+                   &text, "Failed to start mcp_server: %V%s%V",
+                   msg ? &msg->u.s
+                       : &(ngx_str_t) ngx_string("start timed out"),
+                   sugg ? ". Suggestion: " : "",
+                   sugg ? &sugg->u.s : &(ngx_str_t) ngx_null_string);
+    }
+
+    /* {"mcp_server":"id","state":"ready","tools":["names"]} */
+    ngx_http_hangar_out_lit(out, "{\"mcp_server\":");
+    ngx_http_hangar_out_str(out, id->data, id->len);
+    ngx_http_hangar_out_lit(out, ",\"state\":\"ready\",\"tools\":[");
+
+    tools = text.len ? ngx_http_hangar_json_parse(hr->r->pool, text.data,
+                                                  text.len, &err)
+                     : NULL;
+
+    if (ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
+        items = tools->u.arr.elts;
+
+        for (i = 0; i < tools->u.arr.nelts; i++) {
+            name = ngx_http_hangar_get(items[i], "name");
+            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
+                continue;
+            }
+
+            if (i) {
+                ngx_http_hangar_out_lit(out, ",");
+            }
+
+            ngx_http_hangar_out_str(out, name->u.s.data, name->u.s.len);
+        }
+    }
+
+    ngx_http_hangar_out_lit(out, "]}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr, const char *reason,
+    ngx_uint_t block)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_hangar_stop(hr->reg, &hr->params[0], reason, block,
+                              hr->r->connection->log);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+    }
+
+    return NGX_OK;
+}
+
+
+/* POST /api/mcp_servers/{id}/stop, optional {"reason": "..."} */
+
+ngx_int_t
+ngx_http_hangar_servers_stop(ngx_http_hangar_req_t *hr)
+{
+    u_char                   *reason;
+    ngx_int_t                 rc;
+    ngx_http_hangar_value_t  *v;
+
+    reason = (u_char *) "user_request";
+
+    v = ngx_http_hangar_get(hr->body, "reason");
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR) && v->u.s.len
+        && v->u.s.len < 128)
+    {
+        reason = v->u.s.data;    /* NUL-terminated by the parser */
+    }
+
+    rc = ngx_http_hangar_stop_common(hr, (char *) reason, 0);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_hangar_out_lit(&hr->out, "{\"stopped\":");
+    ngx_http_hangar_out_str(&hr->out, hr->params[0].data, hr->params[0].len);
+    ngx_http_hangar_out_lit(&hr->out, ",\"reason\":");
+    ngx_http_hangar_out_str(&hr->out, reason, ngx_strlen(reason));
+    ngx_http_hangar_out_lit(&hr->out, "}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* POST /api/mcp_servers/{id}/block: stopped, and no start until asked */
+
+ngx_int_t
+ngx_http_hangar_servers_block(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_hangar_stop_common(hr, "detection_enforcement:block", 1);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_hangar_out_lit(&hr->out, "{\"mcp_server_id\":");
+    ngx_http_hangar_out_str(&hr->out, hr->params[0].data, hr->params[0].len);
+    ngx_http_hangar_out_lit(&hr->out, ",\"blocked\":true}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* GET /api/mcp_servers/{id}/tools: the cached catalog, never a start */
+
+ngx_int_t
+ngx_http_hangar_servers_tools(ngx_http_hangar_req_t *hr)
+{
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
+                             hr->params[0].len);
+    if (n == NULL) {
+        ngx_http_hangar_unlock(hr->reg);
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+    }
+
+    ngx_http_hangar_out_lit(&hr->out, "{\"tools\":");
+
+    if (n->tools) {
+        ngx_http_hangar_out_raw(&hr->out, n->tools->data, n->tools->len);
+
+    } else {
+        ngx_http_hangar_out_lit(&hr->out, "[]");
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    ngx_http_hangar_out_lit(&hr->out, "}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* GET /api/mcp_servers/{id}/health */
+
+ngx_int_t
+ngx_http_hangar_servers_health(ngx_http_hangar_req_t *hr)
+{
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
+                             hr->params[0].len);
+    if (n == NULL) {
+        ngx_http_hangar_unlock(hr->reg);
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+    }
+
+    ngx_http_hangar_render_health(&hr->out, n, ngx_http_hangar_now_ms());
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_lines_arg(ngx_http_request_t *r)
+{
+    ngx_int_t  n;
+    ngx_str_t  arg;
+
+    if (ngx_http_arg(r, (u_char *) "lines", 5, &arg) != NGX_OK) {
+        return 100;
+    }
+
+    n = ngx_atoi(arg.data, arg.len);
+
+    if (n == NGX_ERROR) {
+        return 100;
+    }
+
+    return ngx_max(1, ngx_min(n, 1000));
+}
+
+
+/*
+ * GET /api/mcp_servers/{id}/logs?lines=N: from the bridge while it runs,
+ * else the stderr tail its status file kept.
+ */
+
+ngx_int_t
+ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t                lines;
+    ngx_str_t                sock;
+    ngx_uint_t               running;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_hangar_call_t  *call;
+    ngx_http_hangar_node_t  *n;
+
+    lines = ngx_http_hangar_lines_arg(hr->r);
+
+    ngx_http_hangar_lock(hr->reg);
+    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
+                             hr->params[0].len);
+    running = n && n->bridge_pid;
+    ngx_http_hangar_unlock(hr->reg);
+
+    if (n == NULL) {
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+    }
+
+    if (!running) {
+        return ngx_http_hangar_logs_from_status(hr, lines);
+    }
+
+    call = ngx_http_hangar_call_create(hr->r->connection->log);
+    if (call == NULL
+        || ngx_http_hangar_run_path(call->pool, &hr->reg->hmcf->state_dir,
+                                    hr->params[0].data, hr->params[0].len,
+                                    "sock", &sock)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    call->target.len = sock.len + 5;
+    call->target.data = ngx_pnalloc(call->pool, call->target.len);
+    call->uri.data = ngx_pnalloc(call->pool, 32);
+    if (call->target.data == NULL || call->uri.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(call->target.data, "unix:%V", &sock);
+    call->uri.len = ngx_sprintf(call->uri.data, "/logs?lines=%i", lines)
+                    - call->uri.data;
+    call->method = "GET";
+    call->read_timeout = 5000;
+    call->handler = ngx_http_hangar_logs_done;
+    call->data = hr;
+
+    cln = ngx_pool_cleanup_add(hr->r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_hangar_call_destroy(call);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hangar_req_cleanup;
+    cln->data = hr;
+    hr->call = call;
+
+    hr->r->main->count++;
+
+    (void) ngx_http_hangar_call_start(call);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hangar_logs_done(ngx_http_hangar_call_t *call)
+{
+    ngx_int_t                 rc;
+    ngx_str_t                 err;
+    ngx_http_hangar_req_t    *hr;
+    ngx_http_hangar_value_t  *doc;
+
+    hr = call->data;
+
+    doc = NULL;
+    if (call->rc == NGX_OK && call->status == 200) {
+        doc = ngx_http_hangar_json_parse(hr->r->pool, call->response.data,
+                                         call->response.len, &err);
+    }
+
+    /* the call's pool goes with the request's cleanup */
+    if (doc) {
+        rc = ngx_http_hangar_logs_render(hr, ngx_http_hangar_get(doc, "logs"));
+
+    } else {
+        rc = ngx_http_hangar_logs_from_status(hr,
+                                       ngx_http_hangar_lines_arg(hr->r));
+    }
+
+    ngx_http_finalize_request(hr->r, rc);
+}
+
+
+/* {"logs":[{mcp_server_id, stream, content, recorded_at}], ...} */
+
+static ngx_int_t
+ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *logs)
+{
+    ngx_uint_t                 i, count;
+    ngx_http_hangar_out_t     *out;
+    ngx_http_hangar_value_t  **items, *stream, *content, *at;
+
+    out = &hr->out;
+    count = 0;
+
+    ngx_http_hangar_out_lit(out, "{\"logs\":[");
+
+    if (ngx_http_hangar_is(logs, NGX_HTTP_HANGAR_ARR)) {
+        items = logs->u.arr.elts;
+
+        for (i = 0; i < logs->u.arr.nelts; i++) {
+            stream = ngx_http_hangar_get(items[i], "stream");
+            content = ngx_http_hangar_get(items[i], "content");
+            at = ngx_http_hangar_get(items[i], "recorded_at");
+
+            if (!ngx_http_hangar_is(content, NGX_HTTP_HANGAR_STR)) {
+                continue;
+            }
+
+            ngx_http_hangar_out_lit(out, count ? ",{\"mcp_server_id\":"
+                                               : "{\"mcp_server_id\":");
+            ngx_http_hangar_out_str(out, hr->params[0].data,
+                                    hr->params[0].len);
+            ngx_http_hangar_out_lit(out, ",\"stream\":");
+            if (ngx_http_hangar_is(stream, NGX_HTTP_HANGAR_STR)) {
+                ngx_http_hangar_out_str(out, stream->u.s.data,
+                                        stream->u.s.len);
+            } else {
+                ngx_http_hangar_out_lit(out, "\"stderr\"");
+            }
+
+            ngx_http_hangar_out_lit(out, ",\"content\":");
+            ngx_http_hangar_out_str(out, content->u.s.data, content->u.s.len);
+            ngx_http_hangar_out_lit(out, ",\"recorded_at\":");
+            if (at) {
+                ngx_http_hangar_json_out(out, at);
+            } else {
+                ngx_http_hangar_out_lit(out, "null");
+            }
+            ngx_http_hangar_out_lit(out, "}");
+            count++;
+        }
+    }
+
+    ngx_http_hangar_out_lit(out, "],\"mcp_server_id\":");
+    ngx_http_hangar_out_str(out, hr->params[0].data, hr->params[0].len);
+    ngx_http_hangar_out_printf(out, ",\"count\":%ui}", count);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr, ngx_int_t lines)
+{
+    u_char                   *buf, *p, *last, *eol;
+    ssize_t                   len;
+    ngx_fd_t                  fd;
+    ngx_str_t                 path, err;
+    ngx_int_t                 total, skip;
+    ngx_pool_t               *pool;
+    ngx_http_hangar_value_t  *st, *tail, *logs, *e, *at;
+
+    pool = hr->r->pool;
+    logs = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR);
+    buf = ngx_pnalloc(pool, 65536);
+
+    if (logs == NULL || buf == NULL
+        || ngx_http_hangar_run_path(pool, &hr->reg->hmcf->state_dir,
+                                    hr->params[0].data, hr->params[0].len,
+                                    "json", &path) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st = NULL;
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd != NGX_INVALID_FILE) {
+        len = ngx_read_fd(fd, buf, 65536);
+        ngx_close_file(fd);
+
+        if (len > 0) {
+            st = ngx_http_hangar_json_parse(pool, buf, len, &err);
+        }
+    }
+
+    tail = ngx_http_hangar_get(st, "stderr_tail");
+    at = ngx_http_hangar_get(st, "ready_at");
+
+    if (ngx_http_hangar_is(tail, NGX_HTTP_HANGAR_STR)) {
+        p = tail->u.s.data;
+        last = p + tail->u.s.len;
+
+        for (total = 0, eol = p; eol < last; eol++) {
+            total += (*eol == '\n');
+        }
+        total += (last > p && last[-1] != '\n');
+        skip = total > lines ? total - lines : 0;
+
+        while (p < last) {
+            eol = ngx_strlchr(p, last, '\n');
+            if (eol == NULL) {
+                eol = last;
+            }
+
+            if (skip) {
+                skip--;
+
+            } else {
+                e = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
+                if (e == NULL
+                    || ngx_http_hangar_set(pool, e, (u_char *) "content", 7,
+                           ngx_http_hangar_value_str(pool, p, eol - p))
+                       != NGX_OK
+                    || (at && ngx_http_hangar_set(pool, e,
+                                  (u_char *) "recorded_at", 11, at) != NGX_OK)
+                    || ngx_http_hangar_push(logs, e) != NGX_OK)
+                {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+            }
+
+            p = eol + 1;
+        }
+    }
+
+    return ngx_http_hangar_logs_render(hr, logs);
+}

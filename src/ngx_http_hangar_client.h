@@ -1,0 +1,78 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * A small asynchronous HTTP/1.1 client on nginx's event loop, for MCP
+ * Streamable HTTP over a bridge's unix socket or a remote http endpoint:
+ * one request per connection, JSON or SSE answers, connect and read
+ * timeouts.  Modelled on nginx's OCSP client.
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_CLIENT_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_CLIENT_H_INCLUDED_
+
+
+#include "ngx_http_hangar.h"
+
+
+#define NGX_HTTP_HANGAR_CALL_MAX  (16 * 1024 * 1024)
+
+
+typedef struct ngx_http_hangar_call_s  ngx_http_hangar_call_t;
+
+typedef void (*ngx_http_hangar_call_pt)(ngx_http_hangar_call_t *call);
+
+
+struct ngx_http_hangar_call_s {
+    ngx_pool_t                  *pool;      /* the call lives in it */
+    ngx_log_t                   *log;
+
+    /* request */
+    ngx_str_t                    target;    /* "unix:/p.sock" or "host:port" */
+    ngx_str_t                    host;      /* Host header */
+    ngx_str_t                    uri;       /* "/mcp" */
+    const char                  *method;    /* "POST" */
+    ngx_str_t                    headers;   /* extra "Name: value\r\n" lines */
+    ngx_str_t                    body;
+    ngx_msec_t                   connect_timeout;
+    ngx_msec_t                   read_timeout;
+
+    ngx_http_hangar_call_pt      handler;   /* called once, when done */
+    void                        *data;
+
+    /* result */
+    ngx_int_t                    rc;        /* NGX_OK or NGX_ERROR */
+    ngx_str_t                    error;     /* transport error, when rc */
+    ngx_uint_t                   timedout;
+    ngx_uint_t                   status;
+    ngx_str_t                    content_type;
+    ngx_str_t                    session_id;
+    ngx_str_t                    response;  /* the body, de-chunked */
+
+    /* internal */
+    ngx_peer_connection_t        peer;
+    ngx_buf_t                   *out;
+    ngx_buf_t                   *in;
+    u_char                      *body_start;
+    off_t                        content_length;
+    unsigned                     chunked:1;
+    unsigned                     done:1;
+};
+
+
+ngx_http_hangar_call_t *ngx_http_hangar_call_create(ngx_log_t *log);
+ngx_int_t ngx_http_hangar_call_start(ngx_http_hangar_call_t *call);
+void ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call);
+void ngx_http_hangar_call_destroy(ngx_http_hangar_call_t *call);
+
+/*
+ * The JSON-RPC response with the given id out of a JSON or SSE body.
+ * NGX_OK: *msg is the response object (with "result" or "error").
+ * Progress and other messages of an SSE body are skipped.
+ */
+ngx_int_t ngx_http_hangar_call_message(ngx_http_hangar_call_t *call,
+    int64_t id, ngx_http_hangar_value_t **msg);
+
+
+#endif /* _NGX_HTTP_HANGAR_CLIENT_H_INCLUDED_ */

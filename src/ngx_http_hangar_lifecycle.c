@@ -1,0 +1,1871 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * The state of a server lives in shm; whichever worker wins the change
+ * cold -> initializing (under the slab mutex) runs the start job, every
+ * other caller waits on the shared state.  A stdio server runs behind a
+ * hangar-bridge process (src/hangar_bridge.c): the worker spawns it
+ * detached, reads one status line from a pipe, then does the MCP
+ * handshake over the bridge's unix socket like with any remote server.
+ * Every worker watches every bridge with a pidfd, so an exit is seen at
+ * once; one worker at a time (a lease in shm) runs health checks and idle
+ * shutdown.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <sys/syscall.h>
+#include <dlfcn.h>
+#include "ngx_http_hangar_lifecycle.h"
+#include "ngx_http_hangar_client.h"
+
+
+#define NGX_HTTP_HANGAR_TICK        250
+#define NGX_HTTP_HANGAR_LEASE       2000
+#define NGX_HTTP_HANGAR_START_MS    30000
+#define NGX_HTTP_HANGAR_MAX_WATCH   1024
+#define NGX_HTTP_HANGAR_PROTOCOL    "2025-11-25"
+
+
+typedef struct ngx_http_hangar_job_s  ngx_http_hangar_job_t;
+
+typedef void (*ngx_http_hangar_step_pt)(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
+
+/* a start, or a health check: a chain of JSON-RPC calls to one server */
+struct ngx_http_hangar_job_s {
+    ngx_pool_t                  *pool;
+    ngx_log_t                   *log;
+    ngx_http_hangar_registry_t  *reg;
+    ngx_str_t                    id;
+    ngx_atomic_uint_t            seq;
+    ngx_http_hangar_value_t     *spec;
+    ngx_uint_t                   mode;
+    ngx_msec_t                   begun;
+    ngx_msec_t                   timeout;
+
+    ngx_connection_t            *ready;     /* the bridge's status pipe */
+    ngx_buf_t                   *status;
+    ngx_event_t                  timer;
+    ngx_pid_t                    bridge_pid;
+    ngx_pid_t                    server_pid;
+
+    ngx_http_hangar_call_t      *call;
+    ngx_str_t                    target;
+    ngx_str_t                    host;
+    ngx_str_t                    uri;
+    ngx_str_t                    headers;
+    ngx_str_t                    session;
+    ngx_str_t                    protocol;
+    int64_t                      rpc_id;
+    ngx_http_hangar_step_pt      step;
+
+    ngx_http_hangar_value_t     *init_result;
+    ngx_http_hangar_value_t     *tools;
+    unsigned                     check:1;    /* a health check, not a start */
+    unsigned                     pinged:1;
+};
+
+
+typedef struct {
+    ngx_pid_t                    pid;
+    ngx_connection_t            *c;
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
+    size_t                       id_len;
+} ngx_http_hangar_watch_t;
+
+
+static ngx_int_t ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t check);
+static ngx_int_t ngx_http_hangar_job_target(ngx_http_hangar_job_t *job);
+static ngx_int_t ngx_http_hangar_spawn(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_ready_handler(ngx_event_t *rev);
+static void ngx_http_hangar_job_timeout(ngx_event_t *ev);
+static ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job,
+    const char *method, const char *params, ngx_http_hangar_step_pt step);
+static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_job_done(ngx_http_hangar_job_t *job,
+    ngx_uint_t ok, const char *fmt, ...);
+static void ngx_http_hangar_job_free(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n,
+    ngx_msec_t now);
+static void ngx_http_hangar_waiter_handler(ngx_event_t *ev);
+static void ngx_http_hangar_tick(ngx_event_t *ev);
+static void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
+static void ngx_http_hangar_watch_handler(ngx_event_t *rev);
+static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_watch_t *w);
+static void ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
+static void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
+static ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);
+
+
+static ngx_event_t               ngx_http_hangar_tick_ev;
+static ngx_connection_t          ngx_http_hangar_tick_conn;
+static ngx_http_hangar_watch_t   ngx_http_hangar_watches[
+                                     NGX_HTTP_HANGAR_MAX_WATCH];
+static ngx_uint_t                ngx_http_hangar_nwatches;
+static ngx_str_t                 ngx_http_hangar_bridge_path;
+
+
+/* a tiny marker so dladdr() finds the .so, beside which the bridge lives */
+static const char  ngx_http_hangar_self[] = "hangar";
+
+
+ngx_int_t
+ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir, u_char *id,
+    size_t len, const char *ext, ngx_str_t *path)
+{
+    path->len = state_dir->len + sizeof("/run/.") - 1 + len
+                + ngx_strlen(ext);
+    path->data = ngx_pnalloc(pool, path->len + 1);
+    if (path->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(path->data, "%V/run/%*s.%s%Z", state_dir, len, id, ext);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
+    u_char *id, size_t id_len, const char *fmt, ...)
+{
+    u_char                   *p;
+    va_list                   args;
+    ngx_atomic_uint_t         seq;
+    ngx_http_hangar_event_t  *e;
+
+    seq = ngx_atomic_fetch_add(&reg->sh->event_seq, 1) + 1;
+    e = &reg->sh->events[seq % NGX_HTTP_HANGAR_EVENTS];
+
+    e->seq = 0;
+    e->time = ngx_http_hangar_now_ms();
+    ngx_cpystrn(e->type, (u_char *) type, sizeof(e->type));
+    *ngx_cpymem(e->id, id, ngx_min(id_len, NGX_HTTP_HANGAR_ID_MAX)) = '\0';
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(e->data, e->data + sizeof(e->data) - 1, fmt, args);
+    va_end(args);
+    *p = '\0';
+
+    ngx_memory_barrier();
+    e->seq = seq;
+}
+
+
+/* ---- starting ---------------------------------------------------------- */
+
+ngx_int_t
+ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    ngx_uint_t explicit, ngx_http_hangar_waiter_t *w, ngx_log_t *log,
+    ngx_msec_t *retry_ms)
+{
+    ngx_msec_t               now, backoff;
+    ngx_uint_t               cf, start;
+    ngx_http_hangar_node_t  *n;
+
+    now = ngx_http_hangar_now_ms();
+    start = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
+    if (n == NULL) {
+        ngx_http_hangar_unlock(reg);
+        return NGX_HTTP_HANGAR_UNKNOWN;
+    }
+
+    switch (n->state) {
+
+    case NGX_HTTP_HANGAR_READY:
+        n->last_used = now;
+        ngx_http_hangar_unlock(reg);
+        return NGX_OK;
+
+    case NGX_HTTP_HANGAR_INITIALIZING:
+        break;
+
+    default:
+        if (n->blocked && !explicit) {
+            ngx_http_hangar_unlock(reg);
+            return NGX_HTTP_HANGAR_BLOCKED;
+        }
+
+        /* hangar-core §2.4: a degraded server waits min(60, 2^n) s */
+        cf = n->consecutive_failures;
+        backoff = cf ? 1000 * (cf >= 6 ? 60 : ngx_min(60, 1 << cf)) : 0;
+
+        if (n->state == NGX_HTTP_HANGAR_DEGRADED
+            && now - n->last_failure < backoff)
+        {
+            *retry_ms = backoff - (now - n->last_failure);
+            ngx_http_hangar_unlock(reg);
+            return NGX_HTTP_HANGAR_BACKOFF;
+        }
+
+        n->blocked = 0;
+        n->state = NGX_HTTP_HANGAR_INITIALIZING;
+        n->start_owner = ngx_pid;
+        n->start_deadline = now + NGX_HTTP_HANGAR_START_MS;
+        n->start_seq++;
+        start = 1;
+    }
+
+    w->seq = n->start_seq;
+    w->deadline = n->start_deadline + 1000;
+
+    if (start && ngx_http_hangar_job_begin(reg, n, log, 0) != NGX_OK) {
+        /* the job recorded the failure and left the state */
+        ngx_http_hangar_unlock(reg);
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    w->timer.handler = ngx_http_hangar_waiter_handler;
+    w->timer.data = w;
+    w->timer.log = log;
+    ngx_add_timer(&w->timer, 5);
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w)
+{
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+}
+
+
+/* waiters look at the shared state: the start may run in another worker */
+
+static void
+ngx_http_hangar_waiter_handler(ngx_event_t *ev)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   state;
+    ngx_atomic_uint_t            seq;
+    ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_waiter_t    *w;
+    ngx_http_hangar_registry_t  *reg;
+
+    w = ev->data;
+    reg = ngx_http_hangar_registry();
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, w->id.data, w->id.len);
+    state = n ? n->state : NGX_HTTP_HANGAR_COLD;
+    seq = n ? n->start_seq : 0;
+
+    if (n && state == NGX_HTTP_HANGAR_READY) {
+        n->last_used = ngx_http_hangar_now_ms();
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    if (n == NULL) {
+        rc = NGX_ABORT;
+
+    } else if (state == NGX_HTTP_HANGAR_READY) {
+        rc = NGX_OK;
+
+    } else if (state != NGX_HTTP_HANGAR_INITIALIZING || seq != w->seq) {
+        rc = NGX_ERROR;
+
+    } else if (ngx_http_hangar_now_ms() > w->deadline) {
+        rc = NGX_ERROR;
+
+    } else {
+        ngx_add_timer(ev, 5);
+        return;
+    }
+
+    w->handler(w, rc);
+}
+
+
+/* called with the slab mutex held */
+
+static ngx_int_t
+ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t check)
+{
+    ngx_str_t               err, text;
+    ngx_pool_t             *pool;
+    ngx_http_hangar_job_t  *job;
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    job = ngx_pcalloc(pool, sizeof(ngx_http_hangar_job_t));
+    if (job == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    job->pool = pool;
+    job->log = ngx_cycle->log;
+    job->reg = reg;
+    job->seq = n->start_seq;
+    job->mode = n->mode;
+    job->check = check;
+    job->begun = ngx_http_hangar_now_ms();
+    job->timeout = NGX_HTTP_HANGAR_START_MS;
+    job->bridge_pid = n->bridge_pid;
+
+    job->id.len = n->id_len;
+    job->id.data = ngx_pnalloc(pool, n->id_len + 1);
+    text.len = n->spec->len;
+    text.data = ngx_pnalloc(pool, text.len);
+
+    if (job->id.data == NULL || text.data == NULL) {
+        goto failed;
+    }
+
+    *ngx_cpymem(job->id.data, n->id, n->id_len) = '\0';
+    ngx_memcpy(text.data, n->spec->data, text.len);
+
+    if (n->session) {
+        job->session.len = n->session->len;
+        job->session.data = ngx_pnalloc(pool, job->session.len);
+        if (job->session.data == NULL) {
+            goto failed;
+        }
+        ngx_memcpy(job->session.data, n->session->data, job->session.len);
+    }
+
+    job->spec = ngx_http_hangar_json_parse(pool, text.data, text.len, &err);
+    if (job->spec == NULL) {
+        goto failed;
+    }
+
+    job->timer.handler = ngx_http_hangar_job_timeout;
+    job->timer.data = job;
+    job->timer.log = job->log;
+
+    /* the job finishes after the caller released the mutex */
+    ngx_post_event(&job->timer, &ngx_posted_events);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_destroy_pool(pool);
+
+    return NGX_ERROR;
+}
+
+
+/* first run of the job timer: set out; later runs: the start timed out */
+
+static void
+ngx_http_hangar_job_timeout(ngx_event_t *ev)
+{
+    ngx_http_hangar_job_t  *job;
+
+    job = ev->data;
+
+    if (job->step == NULL && job->ready == NULL && job->call == NULL) {
+
+        if (ngx_http_hangar_job_target(job) != NGX_OK) {
+            return;
+        }
+
+        ngx_add_timer(&job->timer, job->timeout);
+
+        if (job->check) {
+            (void) ngx_http_hangar_rpc(job, "ping", "{}",
+                                       ngx_http_hangar_step_ping);
+            return;
+        }
+
+        if (job->mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
+            (void) ngx_http_hangar_rpc(job, "initialize",
+                "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
+                "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+                "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
+                ngx_http_hangar_step_initialize);
+            return;
+        }
+
+        (void) ngx_http_hangar_spawn(job);
+        return;
+    }
+
+    ngx_http_hangar_job_done(job, 0, "%s timed out after %M ms",
+                             job->check ? "health check" : "start",
+                             job->timeout);
+}
+
+
+/* where to talk to the server, and with which headers */
+
+static ngx_int_t
+ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
+{
+    u_char                   *p, *host, *last;
+    ngx_str_t                 sock, user, b64;
+    ngx_uint_t                i;
+    ngx_pool_t               *pool;
+    ngx_http_hangar_out_t     h;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_value_t  *ep, *auth, *type, *v, *http, *hdrs, *t;
+
+    pool = job->pool;
+    ngx_http_hangar_out_init(&h, pool, 256);
+
+    if (job->mode != NGX_HTTP_HANGAR_MODE_REMOTE) {
+        if (ngx_http_hangar_run_path(pool, &job->reg->hmcf->state_dir,
+                                     job->id.data, job->id.len, "sock",
+                                     &sock)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        job->target.len = sock.len + 5;
+        job->target.data = ngx_pnalloc(pool, job->target.len);
+        if (job->target.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(job->target.data, "unix:%V", &sock);
+        ngx_str_set(&job->uri, "/mcp");
+        ngx_str_set(&job->host, "localhost");
+
+        return NGX_OK;
+    }
+
+    ep = ngx_http_hangar_get(job->spec, "endpoint");
+    p = ep->u.s.data;
+    last = p + ep->u.s.len;
+
+    if (ngx_strncasecmp(p, (u_char *) "http://", 7) != 0) {
+        ngx_http_hangar_job_done(job, 0, "only http:// endpoints are "
+                                 "reachable by this build (%V)", &ep->u.s);
+        return NGX_ERROR;
+    }
+
+    host = p + 7;
+    for (p = host; p < last && *p != '/' && *p != '?'; p++) { /* void */ }
+
+    job->target.data = host;
+    job->target.len = p - host;
+    job->host = job->target;
+    job->uri.data = p;
+    job->uri.len = last - p;
+
+    if (job->uri.len == 0) {
+        ngx_str_set(&job->uri, "/");
+    }
+
+    /* auth: bearer, api_key or basic (hangar-core §2.1) */
+    auth = ngx_http_hangar_get(job->spec, "auth");
+    type = ngx_http_hangar_get(auth, "type");
+
+    if (type && ngx_http_hangar_str_is(&type->u.s, "bearer")
+        && (v = ngx_http_hangar_get(auth, "bearer_token")))
+    {
+        ngx_http_hangar_out_printf(&h, "Authorization: Bearer %V\r\n",
+                                   &v->u.s);
+
+    } else if (type && ngx_http_hangar_str_is(&type->u.s, "api_key")
+               && (v = ngx_http_hangar_get(auth, "api_key")))
+    {
+        t = ngx_http_hangar_get(auth, "api_key_header");
+        ngx_http_hangar_out_printf(&h, "%s%V: %V\r\n", t ? "" : "X-API-Key",
+                                   t ? &t->u.s : &(ngx_str_t) ngx_null_string,
+                                   &v->u.s);
+
+    } else if (type && ngx_http_hangar_str_is(&type->u.s, "basic")) {
+        v = ngx_http_hangar_get(auth, "username");
+        t = ngx_http_hangar_get(auth, "password");
+
+        user.len = (v ? v->u.s.len : 0) + 1 + (t ? t->u.s.len : 0);
+        user.data = ngx_pnalloc(pool, user.len);
+        b64.data = ngx_pnalloc(pool, ngx_base64_encoded_length(user.len));
+        if (user.data == NULL || b64.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(user.data, "%V:%V", v ? &v->u.s : &(ngx_str_t) ngx_null_string,
+                    t ? &t->u.s : &(ngx_str_t) ngx_null_string);
+        ngx_encode_base64(&b64, &user);
+        ngx_http_hangar_out_printf(&h, "Authorization: Basic %V\r\n", &b64);
+    }
+
+    http = ngx_http_hangar_get(job->spec, "http");
+    hdrs = ngx_http_hangar_get(http, "headers");
+
+    if (ngx_http_hangar_is(hdrs, NGX_HTTP_HANGAR_OBJ)) {
+        pair = hdrs->u.obj.elts;
+        for (i = 0; i < hdrs->u.obj.nelts; i++) {
+            ngx_http_hangar_out_printf(&h, "%V: %V\r\n", &pair[i].key,
+                                       &pair[i].value->u.s);
+        }
+    }
+
+    v = ngx_http_hangar_get(http, "read_timeout");
+    if (v && v->type == NGX_HTTP_HANGAR_NUM && v->u.n > 0) {
+        job->timeout = (ngx_msec_t) (v->u.n * 1000);
+    }
+
+    return ngx_http_hangar_out_flatten(&h, &job->headers);
+}
+
+
+/*
+ * The bridge: "hangar-bridge" beside the module's .so (or hangar_bridge),
+ * started through an intermediate process so that it is not our child
+ * (nginx reaps a worker's children itself); it reports on fd 3.
+ */
+
+static ngx_int_t
+ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
+{
+    int                        fds[2], devnull, sig;
+    char                     **argv, **envp;
+    u_char                    *p;
+    ngx_str_t                  sock, status, home;
+    ngx_uint_t                 i, n, k;
+    ngx_pid_t                  pid;
+    sigset_t                   set;
+    Dl_info                    info;
+    ngx_connection_t          *c;
+    ngx_http_hangar_pair_t    *pair;
+    ngx_http_hangar_value_t   *cmd, *env, *img, *args, **items;
+
+    static char  path_env[] =
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    if (ngx_http_hangar_bridge_path.len == 0) {
+        if (dladdr(ngx_http_hangar_self, &info) == 0 || info.dli_fname == NULL)
+        {
+            ngx_http_hangar_job_done(job, 0, "cannot locate hangar-bridge");
+            return NGX_ERROR;
+        }
+
+        p = (u_char *) strrchr(info.dli_fname, '/');
+        n = p ? (size_t) (p - (u_char *) info.dli_fname) : 1;
+
+        ngx_http_hangar_bridge_path.data = ngx_alloc(n + sizeof("/hangar-bridge"),
+                                                     ngx_cycle->log);
+        if (ngx_http_hangar_bridge_path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_hangar_bridge_path.len =
+            ngx_sprintf(ngx_http_hangar_bridge_path.data, "%*s/hangar-bridge%Z",
+                        n, p ? info.dli_fname : ".")
+            - ngx_http_hangar_bridge_path.data - 1;
+    }
+
+    if (ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
+                                 job->id.data, job->id.len, "sock", &sock)
+        != NGX_OK
+        || ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
+                                    job->id.data, job->id.len, "json",
+                                    &status)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the command line: docker servers run as "docker run -i ..." */
+    cmd = ngx_http_hangar_get(job->spec, "command");
+    img = ngx_http_hangar_get(job->spec, "image");
+    args = ngx_http_hangar_get(job->spec, "args");
+    env = ngx_http_hangar_get(job->spec, "env");
+
+    n = 16 + (cmd ? cmd->u.arr.nelts : 0) + (args ? args->u.arr.nelts : 0)
+        + 2 * (env ? env->u.obj.nelts : 0) + 16;
+
+    argv = ngx_pcalloc(job->pool, (n + 1) * sizeof(char *));
+    envp = ngx_pcalloc(job->pool, (n + 4) * sizeof(char *));
+    if (argv == NULL || envp == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+    argv[k++] = (char *) ngx_http_hangar_bridge_path.data;
+    argv[k++] = "--id";
+    argv[k++] = (char *) job->id.data;
+    argv[k++] = "--socket";
+    argv[k++] = (char *) sock.data;
+    argv[k++] = "--status";
+    argv[k++] = (char *) status.data;
+    argv[k++] = "--ready-fd";
+    argv[k++] = "3";
+    argv[k++] = "--cwd";
+    argv[k++] = (char *) job->reg->hmcf->state_dir.data;
+    argv[k++] = "--";
+
+    if (job->mode == NGX_HTTP_HANGAR_MODE_DOCKER) {
+        if (access("/usr/bin/docker", X_OK) != 0
+            && access("/usr/local/bin/docker", X_OK) != 0)
+        {
+            ngx_http_hangar_job_done(job, 0, "mode docker needs the docker "
+                                     "command, which is not installed");
+            return NGX_ERROR;
+        }
+
+        argv[k++] = "docker";
+        argv[k++] = "run";
+        argv[k++] = "-i";
+        argv[k++] = "--rm";
+        argv[k++] = "--cap-drop";
+        argv[k++] = "ALL";
+        argv[k++] = "--security-opt";
+        argv[k++] = "no-new-privileges";
+        argv[k++] = (char *) (img ? img->u.s.data : (u_char *) "");
+
+        cmd = NULL;
+    }
+
+    if (cmd) {
+        items = cmd->u.arr.elts;
+        for (i = 0; i < cmd->u.arr.nelts; i++) {
+            argv[k++] = (char *) items[i]->u.s.data;
+        }
+    }
+
+    if (args) {
+        items = args->u.arr.elts;
+        for (i = 0; i < args->u.arr.nelts; i++) {
+            argv[k++] = (char *) items[i]->u.s.data;
+        }
+    }
+
+    /* an explicit environment: nothing of nginx's (build-notes §4) */
+    home.len = job->reg->hmcf->state_dir.len + sizeof("HOME=/home");
+    home.data = ngx_pnalloc(job->pool, home.len);
+    if (home.data == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_sprintf(home.data, "HOME=%V/home%Z", &job->reg->hmcf->state_dir);
+
+    k = 0;
+    envp[k++] = path_env;
+    envp[k++] = (char *) home.data;
+    envp[k++] = "MCP_TRANSPORT=stdio";
+    envp[k++] = "LANG=C.UTF-8";
+
+    if (ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ)) {
+        pair = env->u.obj.elts;
+
+        for (i = 0; i < env->u.obj.nelts; i++) {
+            p = ngx_pnalloc(job->pool, pair[i].key.len
+                                       + pair[i].value->u.s.len + 2);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+            ngx_sprintf(p, "%V=%V%Z", &pair[i].key, &pair[i].value->u.s);
+            envp[k++] = (char *) p;
+        }
+    }
+
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        ngx_http_hangar_job_done(job, 0, "pipe() failed: %s",
+                                 strerror(errno));
+        return NGX_ERROR;
+    }
+
+    pid = fork();
+
+    if (pid == 0) {
+        /* intermediate: leaves at once, so the bridge is nobody's child */
+        if (fork() != 0) {
+            _exit(0);
+        }
+
+        sigemptyset(&set);
+        sigprocmask(SIG_SETMASK, &set, NULL);
+
+        for (sig = 1; sig < NSIG; sig++) {
+            (void) signal(sig, SIG_DFL);
+        }
+
+        devnull = open("/dev/null", O_RDWR);
+        if (devnull != -1) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+
+        dup2(fds[1], 3);
+        (void) syscall(SYS_close_range, 4, ~0U, 0);
+
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+
+    close(fds[1]);
+
+    if (pid == -1) {
+        close(fds[0]);
+        ngx_http_hangar_job_done(job, 0, "fork() failed: %s",
+                                 strerror(errno));
+        return NGX_ERROR;
+    }
+
+    (void) waitpid(pid, NULL, 0);
+
+    job->status = ngx_create_temp_buf(job->pool, 65536);
+    c = ngx_get_connection(fds[0], job->log);
+
+    if (job->status == NULL || c == NULL) {
+        close(fds[0]);
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return NGX_ERROR;
+    }
+
+    (void) ngx_nonblocking(fds[0]);
+
+    c->data = job;
+    c->read->handler = ngx_http_hangar_ready_handler;
+    c->read->log = job->log;
+    c->write->log = job->log;
+    job->ready = c;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_hangar_job_done(job, 0, "epoll failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* one JSON line from the bridge: its status, "ready" or "failed" */
+
+static void
+ngx_http_hangar_ready_handler(ngx_event_t *rev)
+{
+    ssize_t                   n;
+    ngx_str_t                 err;
+    ngx_buf_t                *b;
+    ngx_connection_t         *c;
+    ngx_http_hangar_job_t    *job;
+    ngx_http_hangar_value_t  *st, *state, *v, *code, *tail;
+
+    c = rev->data;
+    job = c->data;
+    b = job->status;
+
+    for ( ;; ) {
+        n = read(c->fd, b->last, b->end - b->last);
+
+        if (n == -1 && ngx_errno == NGX_EAGAIN) {
+            (void) ngx_handle_read_event(rev, 0);
+            return;
+        }
+
+        if (n <= 0 || b->last + n == b->end) {
+            break;
+        }
+
+        b->last += n;
+    }
+
+    ngx_close_connection(c);
+    job->ready = NULL;
+
+    st = ngx_http_hangar_json_parse(job->pool, b->pos, b->last - b->pos,
+                                    &err);
+    state = ngx_http_hangar_get(st, "state");
+
+    if (!ngx_http_hangar_is(state, NGX_HTTP_HANGAR_STR)) {
+        ngx_http_hangar_job_done(job, 0, "hangar-bridge could not be run "
+                                 "(%V)", &ngx_http_hangar_bridge_path);
+        return;
+    }
+
+    v = ngx_http_hangar_get(st, "bridge_pid");
+    job->bridge_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+    v = ngx_http_hangar_get(st, "server_pid");
+    job->server_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+
+    if (ngx_http_hangar_str_is(&state->u.s, "ready")) {
+        (void) ngx_http_hangar_rpc(job, "initialize",
+            "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
+            "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+            "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
+            ngx_http_hangar_step_initialize);
+        return;
+    }
+
+    v = ngx_http_hangar_get(st, "error");
+    code = ngx_http_hangar_get(st, "exit_code");
+    tail = ngx_http_hangar_get(st, "stderr_tail");
+
+    ngx_http_hangar_job_done(job, 0, "\x01%V", &b->pos);
+    (void) v; (void) code; (void) tail;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
+    const char *params, ngx_http_hangar_step_pt step)
+{
+    u_char                  *p;
+    ngx_http_hangar_call_t  *call;
+
+    call = ngx_http_hangar_call_create(job->log);
+    if (call == NULL) {
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return NGX_ERROR;
+    }
+
+    job->call = call;
+    job->step = step;
+    job->rpc_id++;
+
+    call->target = job->target;
+    call->host = job->host;
+    call->uri = job->uri;
+    call->handler = ngx_http_hangar_rpc_done;
+    call->data = job;
+    call->read_timeout = job->timeout;
+
+    call->body.data = ngx_pnalloc(call->pool, ngx_strlen(method)
+                                              + ngx_strlen(params) + 96);
+    call->headers.data = ngx_pnalloc(call->pool, job->headers.len
+                                                 + job->session.len
+                                                 + job->protocol.len + 64);
+    if (call->body.data == NULL || call->headers.data == NULL) {
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return NGX_ERROR;
+    }
+
+    call->body.len = ngx_sprintf(call->body.data,
+                                 "{\"jsonrpc\":\"2.0\",\"id\":%L,"
+                                 "\"method\":\"%s\",\"params\":%s}",
+                                 job->rpc_id, method, params)
+                     - call->body.data;
+
+    p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
+
+    if (job->session.len) {
+        p = ngx_sprintf(p, "Mcp-Session-Id: %V\r\n", &job->session);
+    }
+
+    if (job->protocol.len) {
+        p = ngx_sprintf(p, "MCP-Protocol-Version: %V\r\n", &job->protocol);
+    }
+
+    call->headers.len = p - call->headers.data;
+
+    return ngx_http_hangar_call_start(call);
+}
+
+
+static void
+ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call)
+{
+    ngx_http_hangar_job_t    *job;
+    ngx_http_hangar_value_t  *msg, *err, *text;
+
+    job = call->data;
+    job->call = NULL;
+
+    if (call->rc != NGX_OK) {
+        ngx_http_hangar_job_done(job, 0, "%s: %V",
+                                 call->timedout ? "timed out" : "unreachable",
+                                 &call->error);
+        goto done;
+    }
+
+    if (call->session_id.len && job->session.len == 0) {
+        job->session.data = ngx_pnalloc(job->pool, call->session_id.len);
+        if (job->session.data) {
+            job->session.len = call->session_id.len;
+            ngx_memcpy(job->session.data, call->session_id.data,
+                       call->session_id.len);
+        }
+    }
+
+    if (call->status == 202 && job->step == NULL) {
+        goto done;
+    }
+
+    if (call->status != 200
+        || ngx_http_hangar_call_message(call, job->rpc_id, &msg) != NGX_OK)
+    {
+        ngx_http_hangar_job_done(job, 0, "answered HTTP %ui with no "
+                                 "JSON-RPC response", call->status);
+        goto done;
+    }
+
+    err = ngx_http_hangar_get(msg, "error");
+
+    if (err && !(job->check && !job->pinged)) {
+        text = ngx_http_hangar_get(err, "message");
+        ngx_http_hangar_job_done(job, 0, "JSON-RPC error: %V",
+                                 ngx_http_hangar_is(text, NGX_HTTP_HANGAR_STR)
+                                 ? &text->u.s
+                                 : &(ngx_str_t) ngx_string("(no message)"));
+        goto done;
+    }
+
+    /* the step may start the next call, which reuses job->call */
+    job->step(job, msg);
+
+done:
+
+    ngx_destroy_pool(call->pool);
+}
+
+
+static void
+ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg)
+{
+    ngx_http_hangar_value_t  *v;
+
+    job->init_result = ngx_http_hangar_value_copy(job->pool,
+                                          ngx_http_hangar_get(msg, "result"));
+    v = ngx_http_hangar_get(job->init_result, "protocolVersion");
+
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+        job->protocol = v->u.s;
+    }
+
+    job->tools = ngx_http_hangar_value_new(job->pool, NGX_HTTP_HANGAR_ARR);
+    if (job->init_result == NULL || job->tools == NULL) {
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return;
+    }
+
+    /* best effort: a notification, answered 202 */
+    job->step = NULL;
+    (void) ngx_http_hangar_rpc(job, "notifications/initialized", "{}", NULL);
+    job->step = ngx_http_hangar_step_tools;
+    job->call = NULL;
+
+    (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
+                               ngx_http_hangar_step_tools);
+}
+
+
+/* tools/list, page after page (nextCursor) */
+
+static void
+ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg)
+{
+    u_char                    *params;
+    ngx_str_t                  cursor;
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t   *result, *tools, **items, *next;
+
+    result = ngx_http_hangar_get(msg, "result");
+    tools = ngx_http_hangar_get(result, "tools");
+
+    if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
+        ngx_http_hangar_job_done(job, 0, "tools/list answered no tools "
+                                 "array");
+        return;
+    }
+
+    items = tools->u.arr.elts;
+
+    for (i = 0; i < tools->u.arr.nelts; i++) {
+        if (job->tools->u.arr.nelts >= 10000
+            || ngx_http_hangar_push(job->tools,
+                   ngx_http_hangar_value_copy(job->pool, items[i])) != NGX_OK)
+        {
+            ngx_http_hangar_job_done(job, 0, "too many tools");
+            return;
+        }
+    }
+
+    next = ngx_http_hangar_get(result, "nextCursor");
+
+    if (!ngx_http_hangar_is(next, NGX_HTTP_HANGAR_STR) || next->u.s.len == 0)
+    {
+        ngx_http_hangar_job_done(job, 1, NULL);
+        return;
+    }
+
+    if (ngx_http_hangar_json_text(job->pool, next, &cursor) != NGX_OK) {
+        return;
+    }
+
+    params = ngx_pnalloc(job->pool, cursor.len + 16);
+    if (params == NULL) {
+        return;
+    }
+
+    ngx_sprintf(params, "{\"cursor\":%V}%Z", &cursor);
+
+    (void) ngx_http_hangar_rpc(job, "tools/list", (char *) params,
+                               ngx_http_hangar_step_tools);
+}
+
+
+/* health check: ping; a server without ping gets tools/list instead */
+
+static void
+ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg)
+{
+    if (!job->pinged && ngx_http_hangar_get(msg, "error")) {
+        job->pinged = 1;
+        (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
+                                   ngx_http_hangar_step_ping);
+        return;
+    }
+
+    ngx_http_hangar_job_done(job, 1, NULL);
+}
+
+
+static void
+ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n, ngx_msec_t now)
+{
+    n->consecutive_failures++;
+    n->total_failures++;
+    n->total_invocations++;
+    n->last_failure = now;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
+{
+    ngx_http_hangar_blob_t  *b;
+
+    b = NULL;
+
+    if (text) {
+        b = ngx_http_hangar_blob(reg, text->data, text->len);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_hangar_blob_free(reg, *slot);
+    *slot = b;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The end of a job.  A failed start stores an error object for the
+ * waiters: {"message","exit_code","stderr","suggestion"}; fmt "\x01%V"
+ * passes the bridge's status JSON instead.
+ */
+
+static void
+ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
+    const char *fmt, ...)
+{
+    u_char                   *p, buf[2048];
+    va_list                   args;
+    ngx_msec_t                now, interval;
+    ngx_str_t                 text, tools, meta, errtext;
+    ngx_uint_t                max;
+    ngx_http_hangar_out_t     o;
+    ngx_http_hangar_node_t   *n;
+    ngx_http_hangar_value_t  *st, *v, *code, *tail;
+    ngx_http_hangar_registry_t *reg;
+
+    reg = job->reg;
+    now = ngx_http_hangar_now_ms();
+
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    if (job->call) {
+        ngx_http_hangar_call_cancel(job->call);
+        ngx_destroy_pool(job->call->pool);
+        job->call = NULL;
+    }
+
+    if (job->ready) {
+        ngx_close_connection(job->ready);
+        job->ready = NULL;
+    }
+
+    ngx_str_null(&errtext);
+
+    if (!ok) {
+        va_start(args, fmt);
+        p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+        va_end(args);
+
+        ngx_http_hangar_out_init(&o, job->pool, 1024);
+
+        if (buf[0] == '\x01') {
+            /* the bridge's own account: exit code and stderr tail */
+            st = ngx_http_hangar_json_parse(job->pool, buf + 1, p - buf - 1,
+                                            &text);
+            v = ngx_http_hangar_get(st, "error");
+            code = ngx_http_hangar_get(st, "exit_code");
+            tail = ngx_http_hangar_get(st, "stderr_tail");
+
+            ngx_http_hangar_out_lit(&o, "{\"message\":");
+            if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+                ngx_http_hangar_out_str(&o, v->u.s.data, v->u.s.len);
+
+            } else {
+                ngx_http_hangar_out_lit(&o, "\"the server failed to start\"");
+            }
+
+            ngx_http_hangar_out_lit(&o, ",\"exit_code\":");
+            ngx_http_hangar_json_out(&o, code ? code
+                : ngx_http_hangar_value_new(job->pool, NGX_HTTP_HANGAR_NULL));
+            ngx_http_hangar_out_lit(&o, ",\"stderr\":");
+            ngx_http_hangar_json_out(&o, tail ? tail
+                : ngx_http_hangar_value_str(job->pool, (u_char *) "", 0));
+            ngx_http_hangar_out_printf(&o, ",\"suggestion\":\"%s\"}",
+                code && code->type == NGX_HTTP_HANGAR_INT && code->u.i == 127
+                ? "check that the command exists and is executable"
+                : "check the server's stderr above and its command line");
+
+        } else {
+            ngx_http_hangar_out_lit(&o, "{\"message\":");
+            ngx_http_hangar_out_str(&o, buf, p - buf);
+            ngx_http_hangar_out_lit(&o, ",\"exit_code\":null,\"stderr\":\"\","
+                                    "\"suggestion\":\"check the server's "
+                                    "configuration and that it speaks MCP\"}");
+        }
+
+        if (ngx_http_hangar_out_flatten(&o, &errtext) != NGX_OK) {
+            ngx_str_null(&errtext);
+        }
+    }
+
+    if (ok && !job->check) {
+        if (ngx_http_hangar_json_text(job->pool, job->tools, &tools) != NGX_OK)
+        {
+            ok = 0;
+        }
+
+        ngx_http_hangar_out_init(&o, job->pool, 1024);
+        ngx_http_hangar_out_lit(&o, "{\"init_result\":");
+        ngx_http_hangar_json_out(&o, job->init_result);
+        ngx_http_hangar_out_printf(&o, ",\"tools_count\":%ui,\"started_at\":",
+                                   job->tools->u.arr.nelts);
+        ngx_http_hangar_out_num(&o, (double) now / 1000);
+        ngx_http_hangar_out_printf(&o, ",\"bridge_pid\":%P,\"server_pid\":%P}",
+                                   job->bridge_pid, job->server_pid);
+
+        if (ngx_http_hangar_out_flatten(&o, &meta) != NGX_OK) {
+            ok = 0;
+        }
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
+
+    /* stopped, deleted or restarted meanwhile: this job is stale */
+    if (n == NULL || n->start_seq != job->seq
+        || (!job->check && n->state != NGX_HTTP_HANGAR_INITIALIZING)
+        || (job->check && n->state != NGX_HTTP_HANGAR_READY))
+    {
+        ngx_http_hangar_unlock(reg);
+
+        if (!job->check && job->bridge_pid) {
+            ngx_http_hangar_terminate(job->bridge_pid, 0);
+        }
+
+        ngx_http_hangar_job_free(job);
+        return;
+    }
+
+    v = ngx_http_hangar_get(job->spec, "health_check_interval_s");
+    interval = (v ? v->u.i : 60) * 1000;
+    v = ngx_http_hangar_get(job->spec, "max_consecutive_failures");
+    max = v ? v->u.i : 3;
+
+    if (job->check) {
+        if (ok) {
+            n->consecutive_failures = 0;
+            n->last_success = now;
+            n->total_invocations++;
+
+        } else {
+            ngx_http_hangar_record_failure(n, now);
+
+            if (n->consecutive_failures >= max) {
+                n->state = NGX_HTTP_HANGAR_DEGRADED;
+                ngx_http_hangar_event(reg, "McpServerDegraded", n->id,
+                    n->id_len, "{\"consecutive_failures\":%uA,"
+                    "\"reason\":\"health_check_failures\"}",
+                    n->consecutive_failures);
+            }
+
+            ngx_http_hangar_event(reg, "HealthCheckFailed", n->id, n->id_len,
+                                  "{\"consecutive_failures\":%uA}",
+                                  n->consecutive_failures);
+        }
+
+        n->next_check = now + interval;
+        ngx_http_hangar_unlock(reg);
+        ngx_http_hangar_job_free(job);
+        return;
+    }
+
+    n->start_owner = 0;
+
+    if (ok
+        && ngx_http_hangar_set_blob(reg, &n->meta, &meta) == NGX_OK
+        && (job->session.len == 0
+            || ngx_http_hangar_set_blob(reg, &n->session, &job->session)
+               == NGX_OK))
+    {
+        if (!n->tools_predefined || job->tools->u.arr.nelts) {
+            (void) ngx_http_hangar_set_blob(reg, &n->tools, &tools);
+            n->tools_count = job->tools->u.arr.nelts;
+            n->tools_predefined = 0;
+        }
+
+        n->bridge_pid = job->bridge_pid;
+        n->server_pid = job->server_pid;
+        n->state = NGX_HTTP_HANGAR_READY;
+        n->changed = 0;
+        n->consecutive_failures = 0;
+        n->last_success = now;
+        n->last_used = now;
+        n->started = now;
+        n->next_check = now + interval;
+
+        ngx_http_hangar_event(reg, "McpServerStarted", n->id, n->id_len,
+                              "{\"mode\":\"%s\",\"tools_count\":%ui,"
+                              "\"startup_duration_ms\":%M}", n->mode_name,
+                              job->tools->u.arr.nelts, now - job->begun);
+        ngx_http_hangar_unlock(reg);
+
+        ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                      "hangar: \"%V\" is ready (%ui tools, %M ms)", &job->id,
+                      job->tools->u.arr.nelts, now - job->begun);
+
+        ngx_http_hangar_job_free(job);
+        return;
+    }
+
+    if (errtext.len == 0) {
+        ngx_str_set(&errtext, "{\"message\":\"the registry is full\","
+                              "\"exit_code\":null,\"stderr\":\"\","
+                              "\"suggestion\":\"increase hangar_zone\"}");
+    }
+
+    (void) ngx_http_hangar_set_blob(reg, &n->error, &errtext);
+    ngx_http_hangar_record_failure(n, now);
+    n->bridge_pid = 0;
+    n->server_pid = 0;
+    n->state = (n->consecutive_failures >= max) ? NGX_HTTP_HANGAR_DEGRADED
+                                                : NGX_HTTP_HANGAR_DEAD;
+
+    ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
+                          "{\"old_state\":\"initializing\",\"new_state\":\"%s\"}",
+                          ngx_http_hangar_state_name(n->state));
+    ngx_http_hangar_unlock(reg);
+
+    ngx_log_error(NGX_LOG_ERR, job->log, 0, "hangar: \"%V\" failed to start: "
+                  "%V", &job->id, &errtext);
+
+    if (job->bridge_pid) {
+        ngx_http_hangar_terminate(job->bridge_pid, job->server_pid);
+    }
+
+    ngx_http_hangar_job_free(job);
+}
+
+
+static void
+ngx_http_hangar_job_free(ngx_http_hangar_job_t *job)
+{
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    if (job->timer.posted) {
+        ngx_delete_posted_event(&job->timer);
+    }
+
+    ngx_destroy_pool(job->pool);
+}
+
+
+/* ---- stopping ---------------------------------------------------------- */
+
+ngx_int_t
+ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    const char *reason, ngx_uint_t block, ngx_log_t *log)
+{
+    ngx_pid_t                bridge, server;
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
+    if (n == NULL) {
+        ngx_http_hangar_unlock(reg);
+        return NGX_DECLINED;
+    }
+
+    bridge = n->bridge_pid;
+    server = n->server_pid;
+
+    n->bridge_pid = 0;
+    n->server_pid = 0;
+    n->start_owner = 0;
+    n->start_seq++;          /* a start in flight is now stale */
+    n->state = NGX_HTTP_HANGAR_COLD;
+    n->blocked = block;
+
+    /* the catalog stays (GET /tools after stop); meta is of a run */
+    ngx_http_hangar_blob_free(reg, n->meta);
+    n->meta = NULL;
+    ngx_http_hangar_blob_free(reg, n->session);
+    n->session = NULL;
+
+    ngx_http_hangar_event(reg, "McpServerStopped", n->id, n->id_len,
+                          "{\"reason\":\"%s\"}", reason);
+
+    ngx_http_hangar_unlock(reg);
+
+    if (bridge) {
+        ngx_http_hangar_terminate(bridge, server);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the bridge stops its server's process group itself on SIGTERM */
+
+static void
+ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server)
+{
+    if (bridge > 0 && kill(bridge, SIGTERM) == -1 && server > 0) {
+        (void) kill(-server, SIGKILL);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_alive(ngx_pid_t pid)
+{
+    int      fd;
+    char     path[64], buf[512], *p;
+    ssize_t  n;
+
+    if (pid <= 0 || kill(pid, 0) == -1) {
+        return 0;
+    }
+
+    /* a zombie is not alive; the pid must be a bridge's */
+    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return 0;
+    }
+
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n <= 0) {
+        return 0;
+    }
+
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+
+    if (p == NULL || p[2] == 'Z') {
+        return 0;
+    }
+
+    return ngx_strstr(buf, "hangar-bridge") != NULL
+           || ngx_strstr(buf, "(hangar-bridge") != NULL;
+}
+
+
+/*
+ * nginx -s stop|quit: the master stops every bridge and waits a little
+ * for their servers to go (each bridge has a grace period of its own).
+ */
+
+void
+ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                   i, k, n, alive;
+    ngx_pid_t                    pids[256];
+    ngx_queue_t                 *q;
+    ngx_http_hangar_node_t      *node;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = ngx_http_hangar_registry();
+    if (reg == NULL || reg->sh == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue) && n < 256;
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->bridge_pid) {
+            pids[n++] = node->bridge_pid;
+            (void) kill(node->bridge_pid, SIGTERM);
+            node->bridge_pid = 0;
+            node->state = NGX_HTTP_HANGAR_COLD;
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    /* each bridge gives its server a grace period; wait for them all */
+    for (i = 0; i < 100; i++) {
+        alive = 0;
+
+        for (k = 0; k < n; k++) {
+            alive += ngx_http_hangar_alive(pids[k]) ? 1 : 0;
+        }
+
+        if (alive == 0) {
+            break;
+        }
+
+        ngx_msleep(50);
+    }
+}
+
+
+/*
+ * At a fresh start (not a reload): bridges left by an nginx that was
+ * killed are found through their status files and stopped.
+ */
+
+void
+ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
+    ngx_log_t *log)
+{
+    u_char                   *buf;
+    ssize_t                   len;
+    ngx_fd_t                  fd;
+    ngx_str_t                 dir, path, err;
+    ngx_dir_t                 d;
+    ngx_pool_t               *pool;
+    ngx_pid_t                 bridge, server;
+    ngx_http_hangar_value_t  *st, *v;
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        return;
+    }
+
+    dir.len = reg->hmcf->state_dir.len + 4;
+    dir.data = ngx_pnalloc(pool, dir.len + 1);
+    buf = ngx_pnalloc(pool, 65536);
+
+    if (dir.data == NULL || buf == NULL) {
+        goto done;
+    }
+
+    ngx_sprintf(dir.data, "%V/run%Z", &reg->hmcf->state_dir);
+
+    if (ngx_open_dir(&dir, &d) == NGX_ERROR) {
+        goto done;
+    }
+
+    while (ngx_read_dir(&d) == NGX_OK) {
+        len = ngx_de_namelen(&d);
+
+        if (len < 6 || ngx_strcmp(ngx_de_name(&d) + len - 5, ".json") != 0) {
+            continue;
+        }
+
+        path.len = dir.len + 1 + len;
+        path.data = ngx_pnalloc(pool, path.len + 1);
+        if (path.data == NULL) {
+            break;
+        }
+        ngx_sprintf(path.data, "%V/%s%Z", &dir, ngx_de_name(&d));
+
+        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        if (fd == NGX_INVALID_FILE) {
+            continue;
+        }
+
+        len = ngx_read_fd(fd, buf, 65536);
+        ngx_close_file(fd);
+
+        st = (len > 0) ? ngx_http_hangar_json_parse(pool, buf, len, &err)
+                       : NULL;
+
+        v = ngx_http_hangar_get(st, "bridge_pid");
+        bridge = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+        v = ngx_http_hangar_get(st, "server_pid");
+        server = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+
+        if (ngx_http_hangar_alive(bridge)) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "hangar: stopping bridge %P left by a previous "
+                          "nginx (%s)", bridge, ngx_de_name(&d));
+            ngx_http_hangar_terminate(bridge, server);
+        }
+    }
+
+    ngx_close_dir(&d);
+
+done:
+
+    ngx_destroy_pool(pool);
+}
+
+
+/* ---- per worker: watching bridges, health checks, idle shutdown -------- */
+
+ngx_int_t
+ngx_http_hangar_lifecycle_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_hangar_registry() == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_hangar_nwatches = 0;
+
+    ngx_http_hangar_tick_conn.fd = (ngx_socket_t) -1;
+    ngx_http_hangar_tick_ev.handler = ngx_http_hangar_tick;
+    ngx_http_hangar_tick_ev.data = &ngx_http_hangar_tick_conn;
+    ngx_http_hangar_tick_ev.log = cycle->log;
+    ngx_http_hangar_tick_ev.cancelable = 1;
+
+    ngx_add_timer(&ngx_http_hangar_tick_ev, NGX_HTTP_HANGAR_TICK);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hangar_tick(ngx_event_t *ev)
+{
+    ngx_msec_t                   now;
+    ngx_http_hangar_registry_t  *reg;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    reg = ngx_http_hangar_registry();
+    now = ngx_http_hangar_now_ms();
+
+    ngx_http_hangar_watch_scan(reg);
+
+    /* one worker at a time does the periodic duties */
+    if (reg->sh->lease_pid == (ngx_atomic_uint_t) ngx_pid
+        || reg->sh->lease_until < now)
+    {
+        ngx_http_hangar_lock(reg);
+
+        if (reg->sh->lease_pid == (ngx_atomic_uint_t) ngx_pid
+            || reg->sh->lease_until < now)
+        {
+            reg->sh->lease_pid = ngx_pid;
+            reg->sh->lease_until = now + NGX_HTTP_HANGAR_LEASE;
+            ngx_http_hangar_unlock(reg);
+
+            ngx_http_hangar_duties(reg, ev->log);
+
+        } else {
+            ngx_http_hangar_unlock(reg);
+        }
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_HANGAR_TICK);
+}
+
+
+static void
+ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
+{
+    int                       fd;
+    ngx_uint_t                i, k, found;
+    ngx_queue_t              *q;
+    ngx_connection_t         *c;
+    ngx_http_hangar_node_t   *n;
+    ngx_http_hangar_watch_t  *w;
+    ngx_http_hangar_watch_t   add[32];
+
+    k = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue) && k < 32;
+         q = ngx_queue_next(q))
+    {
+        n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (n->bridge_pid == 0) {
+            continue;
+        }
+
+        found = 0;
+        for (i = 0; i < ngx_http_hangar_nwatches; i++) {
+            if (ngx_http_hangar_watches[i].pid == (ngx_pid_t) n->bridge_pid) {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            add[k].pid = n->bridge_pid;
+            ngx_memcpy(add[k].id, n->id, n->id_len);
+            add[k].id_len = n->id_len;
+            k++;
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    for (i = 0; i < k; i++) {
+        if (ngx_http_hangar_nwatches == NGX_HTTP_HANGAR_MAX_WATCH) {
+            break;
+        }
+
+        w = &ngx_http_hangar_watches[ngx_http_hangar_nwatches];
+        *w = add[i];
+
+        fd = syscall(SYS_pidfd_open, w->pid, 0);
+
+        if (fd == -1) {
+            /* already gone */
+            ngx_http_hangar_bridge_exited(reg, w);
+            continue;
+        }
+
+        c = ngx_get_connection(fd, ngx_cycle->log);
+        if (c == NULL) {
+            close(fd);
+            break;
+        }
+
+        c->data = (void *) (uintptr_t) w->pid;
+        c->read->handler = ngx_http_hangar_watch_handler;
+        c->read->log = ngx_cycle->log;
+        w->c = c;
+
+        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            ngx_close_connection(c);
+            break;
+        }
+
+        ngx_http_hangar_nwatches++;
+    }
+}
+
+
+static void
+ngx_http_hangar_watch_handler(ngx_event_t *rev)
+{
+    ngx_uint_t                i;
+    ngx_pid_t                 pid;
+    ngx_connection_t         *c;
+    ngx_http_hangar_watch_t   w;
+
+    c = rev->data;
+    pid = (ngx_pid_t) (uintptr_t) c->data;
+
+    for (i = 0; i < ngx_http_hangar_nwatches; i++) {
+        if (ngx_http_hangar_watches[i].pid == pid) {
+            w = ngx_http_hangar_watches[i];
+            ngx_http_hangar_watches[i] =
+                ngx_http_hangar_watches[--ngx_http_hangar_nwatches];
+
+            ngx_close_connection(c);
+            ngx_http_hangar_bridge_exited(ngx_http_hangar_registry(), &w);
+            return;
+        }
+    }
+
+    ngx_close_connection(c);
+}
+
+
+/* a bridge is gone: if it was serving, the server is dead; say why */
+
+static void
+ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_watch_t *w)
+{
+    u_char                   *buf;
+    ssize_t                   len;
+    ngx_fd_t                  fd;
+    ngx_str_t                 path, err, text;
+    ngx_uint_t                max;
+    ngx_pool_t               *pool;
+    ngx_http_hangar_out_t     o;
+    ngx_http_hangar_node_t   *n;
+    ngx_http_hangar_value_t  *st, *code, *sig, *tail;
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    st = NULL;
+    buf = ngx_pnalloc(pool, 65536);
+
+    if (buf
+        && ngx_http_hangar_run_path(pool, &reg->hmcf->state_dir, w->id,
+                                    w->id_len, "json", &path) == NGX_OK)
+    {
+        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        if (fd != NGX_INVALID_FILE) {
+            len = ngx_read_fd(fd, buf, 65536);
+            ngx_close_file(fd);
+
+            if (len > 0) {
+                st = ngx_http_hangar_json_parse(pool, buf, len, &err);
+            }
+        }
+    }
+
+    code = ngx_http_hangar_get(st, "exit_code");
+    sig = ngx_http_hangar_get(st, "exit_signal");
+    tail = ngx_http_hangar_get(st, "stderr_tail");
+
+    ngx_http_hangar_out_init(&o, pool, 1024);
+    ngx_http_hangar_out_lit(&o, "{\"message\":\"the server exited\","
+                            "\"exit_code\":");
+    ngx_http_hangar_json_out(&o, code ? code
+                    : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
+    ngx_http_hangar_out_lit(&o, ",\"exit_signal\":");
+    ngx_http_hangar_json_out(&o, sig ? sig
+                    : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
+    ngx_http_hangar_out_lit(&o, ",\"stderr\":");
+    ngx_http_hangar_json_out(&o, tail ? tail
+                    : ngx_http_hangar_value_str(pool, (u_char *) "", 0));
+    ngx_http_hangar_out_lit(&o, ",\"suggestion\":\"see GET /logs\"}");
+
+    if (ngx_http_hangar_out_flatten(&o, &text) != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, w->id, w->id_len);
+
+    if (n && n->bridge_pid == (ngx_atomic_uint_t) w->pid) {
+        (void) ngx_http_hangar_set_blob(reg, &n->error, &text);
+        ngx_http_hangar_record_failure(n, ngx_http_hangar_now_ms());
+
+        max = 3;
+        n->bridge_pid = 0;
+        n->server_pid = 0;
+        n->state = (n->consecutive_failures >= max) ? NGX_HTTP_HANGAR_DEGRADED
+                                                    : NGX_HTTP_HANGAR_DEAD;
+        ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
+                              "{\"old_state\":\"ready\",\"new_state\":\"%s\","
+                              "\"reason\":\"exited\"}",
+                              ngx_http_hangar_state_name(n->state));
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hangar: \"%*s\" exited: %V", w->id_len, w->id, &text);
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    ngx_destroy_pool(pool);
+}
+
+
+/* idle shutdown and health checks, by the lease holder */
+
+static void
+ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
+{
+    u_char                   *p;
+    ngx_int_t                 ttl;
+    ngx_str_t                 idle[16];
+    ngx_uint_t                i, k;
+    ngx_msec_t                now;
+    ngx_queue_t              *q;
+    ngx_http_hangar_node_t   *n;
+    u_char                    ids[16][NGX_HTTP_HANGAR_ID_MAX];
+
+    now = ngx_http_hangar_now_ms();
+    k = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (n->state != NGX_HTTP_HANGAR_READY) {
+            continue;
+        }
+
+        /* "idle_ttl_s": the spec is canonical JSON with the key present */
+        p = ngx_strnstr(n->spec->data, "\"idle_ttl_s\":", n->spec->len);
+        ttl = p ? ngx_atoi(p + 13, ngx_strlchr(p + 13,
+                               n->spec->data + n->spec->len, ',')
+                           ? (size_t) (ngx_strlchr(p + 13,
+                               n->spec->data + n->spec->len, ',') - p - 13)
+                           : 0)
+                : 300;
+
+        if (ttl > 0 && now - n->last_used > (ngx_msec_t) ttl * 1000
+            && k < 16)
+        {
+            ngx_memcpy(ids[k], n->id, n->id_len);
+            idle[k].data = ids[k];
+            idle[k].len = n->id_len;
+            k++;
+            continue;
+        }
+
+        if (n->next_check && n->next_check <= now) {
+            n->next_check = now + 3600 * 1000;   /* the job sets the next */
+            (void) ngx_http_hangar_job_begin(reg, n, log, 1);
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    for (i = 0; i < k; i++) {
+        ngx_log_error(NGX_LOG_INFO, log, 0, "hangar: \"%V\" idle, stopping",
+                      &idle[i]);
+        ngx_http_hangar_event(reg, "McpServerIdleDetected", idle[i].data,
+                              idle[i].len, "{}");
+        (void) ngx_http_hangar_stop(reg, &idle[i], "idle", 0, log);
+    }
+}
