@@ -33,9 +33,18 @@ static ngx_int_t ngx_http_hangar_lines_arg(ngx_http_request_t *r);
 ngx_int_t
 ngx_http_hangar_servers_start(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t            rc;
-    ngx_msec_t           retry;
-    ngx_pool_cleanup_t  *cln;
+    ngx_int_t                rc;
+    ngx_str_t                errmsg;
+    ngx_msec_t               retry;
+    ngx_uint_t               blocked;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(hr->reg);
+    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
+                             hr->params[0].len);
+    blocked = n && n->blocked;
+    ngx_http_hangar_unlock(hr->reg);
 
     hr->waiter.id = hr->params[0];
     hr->waiter.handler = ngx_http_hangar_start_done;
@@ -43,6 +52,13 @@ ngx_http_hangar_servers_start(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_ensure_ready(hr->reg, &hr->params[0], 1, &hr->waiter,
                                       hr->r->connection->log, &retry);
+
+    /* an explicit start lifts a block, for good */
+    if (blocked && rc != NGX_HTTP_HANGAR_BACKOFF) {
+        ngx_str_null(&errmsg);
+        (void) ngx_http_hangar_state_flags(hr->reg, hr->r->pool,
+                                           hr->r->connection->log, &errmsg);
+    }
 
     if (rc == NGX_HTTP_HANGAR_BACKOFF) {
         ngx_str_t  details;
@@ -250,10 +266,23 @@ ngx_int_t
 ngx_http_hangar_servers_block(ngx_http_hangar_req_t *hr)
 {
     ngx_int_t  rc;
+    ngx_str_t  errmsg;
 
     rc = ngx_http_hangar_stop_common(hr, "detection_enforcement:block", 1);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    ngx_str_null(&errmsg);
+
+    if (ngx_http_hangar_state_flags(hr->reg, hr->r->pool,
+                                    hr->r->connection->log, &errmsg)
+        != NGX_OK)
+    {
+        return ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "StateWriteError", "the server is "
+                                     "stopped and blocked until nginx "
+                                     "restarts: %V", &errmsg);
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"mcp_server_id\":");

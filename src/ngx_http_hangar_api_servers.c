@@ -206,6 +206,10 @@ ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr)
         ngx_http_hangar_out_str(out, n->desc->data, n->desc->len);
     }
 
+    if (n->blocked) {
+        ngx_http_hangar_out_lit(out, ",\"blocked\":true");
+    }
+
     ngx_http_hangar_unlock(hr->reg);
 
     ngx_http_hangar_out_lit(out, "}");

@@ -22,6 +22,31 @@ static ngx_uint_t ngx_http_hangar_declared(ngx_http_hangar_main_conf_t *hmcf,
 static ngx_http_hangar_registry_t  *ngx_http_hangar_current;
 
 
+static ngx_uint_t
+ngx_http_hangar_listed(ngx_http_hangar_value_t *list, ngx_str_t *id)
+{
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items;
+
+    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+        return 0;
+    }
+
+    items = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts; i++) {
+        if (items[i]->type == NGX_HTTP_HANGAR_STR
+            && ngx_memn2cmp(items[i]->u.s.data, id->data, items[i]->u.s.len,
+                            id->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static const char  *ngx_http_hangar_state_names[] = {
     "cold", "initializing", "ready", "degraded", "dead"
 };
@@ -582,6 +607,7 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 
         node->api = d[i].api;
         node->declared = d[i].declared;
+        node->blocked = ngx_http_hangar_listed(hmcf->blocked, &d[i].id);
     }
 
     if (rc == NGX_OK

@@ -188,6 +188,8 @@ ngx_int_t ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir,
 ngx_int_t ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted,
     ngx_log_t *log, ngx_str_t *errmsg);
+ngx_int_t ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *errmsg);
 ngx_int_t ngx_http_hangar_state_merge(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 

@@ -191,6 +191,38 @@ failed:
  * between this and the commit.
  */
 
+/* a save with no pending spec change: the blocked flags changed */
+
+ngx_int_t
+ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_str_t *errmsg)
+{
+    ngx_int_t  rc;
+    ngx_str_t  none = ngx_null_string, deleted;
+
+    if (ngx_http_hangar_state_lock(reg, log) != NGX_OK) {
+        ngx_str_set(errmsg, "another change is in progress");
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_lock(reg);
+    deleted.len = reg->sh->deleted->len;
+    deleted.data = ngx_pnalloc(pool, deleted.len);
+    if (deleted.data) {
+        ngx_memcpy(deleted.data, reg->sh->deleted->data, deleted.len);
+    }
+    ngx_http_hangar_unlock(reg);
+
+    rc = deleted.data ? ngx_http_hangar_state_save(reg, pool, &none, NULL,
+                                                   &deleted, log, errmsg)
+                      : NGX_ERROR;
+
+    ngx_http_hangar_state_unlock(reg);
+
+    return rc;
+}
+
+
 ngx_int_t
 ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
     ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted, ngx_log_t *log,
@@ -245,7 +277,34 @@ ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
     ngx_http_hangar_out_lit(&out, "},\"deleted\":");
     ngx_http_hangar_out_raw(&out, deleted->data, deleted->len);
-    ngx_http_hangar_out_lit(&out, "}\n");
+
+    /* blocked servers stay blocked across restarts */
+    ngx_http_hangar_out_lit(&out, ",\"blocked\":[");
+    first = 1;
+
+    ngx_http_hangar_lock(reg);
+
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (!node->blocked) {
+            continue;
+        }
+
+        if (!first) {
+            ngx_http_hangar_out_lit(&out, ",");
+        }
+
+        first = 0;
+        ngx_http_hangar_out_str(&out, node->id, node->id_len);
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    ngx_http_hangar_out_lit(&out, "]}\n");
 
     if (ngx_http_hangar_out_flatten(&out, &text) != NGX_OK) {
         return NGX_ERROR;
@@ -309,6 +368,8 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     }
 
     servers = ngx_http_hangar_get(doc, "mcp_servers");
+    hmcf->blocked = ngx_http_hangar_get(doc, "blocked");
+
     if (!ngx_http_hangar_is(servers, NGX_HTTP_HANGAR_OBJ)) {
         return NGX_OK;
     }
