@@ -16,7 +16,7 @@ DEB_PKGS   := nginx nginx-dev libyajl-dev libyaml-dev libpcre2-dev libssl-dev \
 
 PROVE_ARGS ?= -r
 
-.PHONY: all deps build run test test-valgrind bench clean
+.PHONY: all deps build run test test-deps test-valgrind bench clean
 
 all: build
 
@@ -46,7 +46,11 @@ $(BUILD)/Makefile: config
 $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	$(MAKE) -s -f $(BUILD)/Makefile -C $(NGX_SRC) modules
 
-build: deps $(MODULE)
+$(BUILD)/hangar-bridge: src/hangar_bridge.c
+	mkdir -p $(BUILD)
+	$(CC) -O2 -g -W -Wall -Werror -Wno-unused-parameter -D_GNU_SOURCE -o $@ $< -lyajl
+
+build: deps $(MODULE) $(BUILD)/hangar-bridge
 	@printf 'load_module %s;\nevents{}\n' "$(MODULE)" > $(BUILD)/load-test.conf
 	@$(NGINX) -g 'error_log /dev/null; pid /dev/null;' -t -q -c $(BUILD)/load-test.conf
 
@@ -58,10 +62,24 @@ run: build
 	$(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -t -q
 	exec $(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -g 'daemon off;'
 
-test: build
+# Real MCP software from the npm registry, for the tests (skipped by the
+# tests themselves when npm is not there).
+NPM_CACHE  := $(TOP)/t/.cache/npm
+NPM_PKGS   := @modelcontextprotocol/sdk@1 @modelcontextprotocol/server-everything
+
+test-deps:
+	@if command -v npm >/dev/null; then \
+	    if [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/server-everything ]; then \
+	        mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && \
+	        { [ -f package.json ] || echo '{"name":"hangar-test-deps","private":true}' > package.json; } && \
+	        npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS); \
+	    fi; \
+	else echo "npm not found: tests with real MCP software will be skipped"; fi
+
+test: build test-deps
 	prove $(PROVE_ARGS) -It/lib t/
 
-test-valgrind: build
+test-valgrind: build test-deps
 	HANGAR_TEST_VALGRIND=1 prove $(PROVE_ARGS) -It/lib t/
 
 bench: build

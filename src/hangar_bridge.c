@@ -1638,8 +1638,8 @@ hb_parse_head(hb_conn_t *c, char *p, size_t n)
 
 /*
  * Decodes a chunked body in place, as far as it has arrived: decoded bytes
- * never overtake raw ones.  Returns 1 when complete, 0 for more, -1 bad,
- * -2 too large.
+ * never overtake raw ones, and the framing is squeezed out while waiting.
+ * Returns 1 when complete, 0 for more, -1 bad, -2 too large.
  */
 
 static int
@@ -1658,7 +1658,10 @@ hb_dechunk(hb_conn_t *c)
         case 1:                                         /* size line */
             e = memchr(b + c->craw, '\n', n - c->craw);
             if (e == NULL) {
-                return (n - c->craw > 1024) ? -1 : 0;
+                if (n - c->craw > 1024) {
+                    return -1;
+                }
+                goto more;
             }
             size = 0;
             digit = 0;
@@ -1699,14 +1702,14 @@ hb_dechunk(hb_conn_t *c)
             c->craw += k;
             c->cleft -= k;
             if (c->cleft) {
-                return 0;
+                goto more;
             }
             c->cstate = 3;
             break;
 
         case 3:                                         /* CRLF after data */
             if (n - c->craw < 2) {
-                return 0;
+                goto more;
             }
             if (b[c->craw] != '\r' || b[c->craw + 1] != '\n') {
                 return -1;
@@ -1718,7 +1721,10 @@ hb_dechunk(hb_conn_t *c)
         default:                                        /* trailers */
             e = memchr(b + c->craw, '\n', n - c->craw);
             if (e == NULL) {
-                return (n - c->craw > HB_MAX_HEADER) ? -1 : 0;
+                if (n - c->craw > HB_MAX_HEADER) {
+                    return -1;
+                }
+                goto more;
             }
             k = e - (b + c->craw);
             c->craw = e - b + 1;
@@ -1727,6 +1733,17 @@ hb_dechunk(hb_conn_t *c)
             }
         }
     }
+
+more:
+
+    /* drop the chunk framing already read: the buffer holds the body */
+    if (c->craw > c->cbody) {
+        memmove(b + c->cbody, b + c->craw, n - c->craw);
+        c->in.len -= c->craw - c->cbody;
+        c->craw = c->cbody;
+    }
+
+    return 0;
 }
 
 
@@ -2167,6 +2184,11 @@ hb_conn_read(hb_conn_t *c)
 
     for ( ;; ) {
         if (c->in.len - c->in.pos > HB_MAX_MSG + HB_MAX_HEADER) {
+            /* only pipelined input piles up like this: a flood */
+            if (c->state != HB_C_READ) {
+                c->dead = 1;
+                return;
+            }
             break;
         }
         if (hb_buf_reserve(&c->in, HB_READ_CHUNK) != 0) {

@@ -500,8 +500,11 @@ ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
                 continue;
             }
 
-            ngx_http_hangar_out_lit(out, count ? ",{\"mcp_server_id\":"
-                                               : "{\"mcp_server_id\":");
+            if (count) {
+                ngx_http_hangar_out_lit(out, ",");
+            }
+
+            ngx_http_hangar_out_lit(out, "{\"mcp_server_id\":");
             ngx_http_hangar_out_str(out, hr->params[0].data,
                                     hr->params[0].len);
             ngx_http_hangar_out_lit(out, ",\"stream\":");

@@ -413,6 +413,10 @@ ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr)
 {
     ngx_int_t  rc;
 
+    /* stopped first, as the original does (hangar-core §1.1) */
+    (void) ngx_http_hangar_stop(hr->reg, &hr->params[0], "shutdown", 0,
+                                hr->r->connection->log);
+
     rc = ngx_http_hangar_change(hr, &hr->params[0], NULL, 0);
     if (rc != NGX_OK) {
         return rc == NGX_DECLINED ? hr->rc : rc;

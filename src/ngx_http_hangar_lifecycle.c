@@ -87,6 +87,7 @@ static void ngx_http_hangar_job_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job,
     const char *method, const char *params, ngx_http_hangar_step_pt step);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
@@ -763,7 +764,7 @@ static void
 ngx_http_hangar_ready_handler(ngx_event_t *rev)
 {
     ssize_t                   n;
-    ngx_str_t                 err;
+    ngx_str_t                 err, text;
     ngx_buf_t                *b;
     ngx_connection_t         *c;
     ngx_http_hangar_job_t    *job;
@@ -819,7 +820,10 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
     code = ngx_http_hangar_get(st, "exit_code");
     tail = ngx_http_hangar_get(st, "stderr_tail");
 
-    ngx_http_hangar_job_done(job, 0, "\x01%V", &b->pos);
+    text.data = b->pos;
+    text.len = b->last - b->pos;
+
+    ngx_http_hangar_job_done(job, 0, "\x01%V", &text);
     (void) v; (void) code; (void) tail;
 }
 
@@ -837,15 +841,20 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
         return NGX_ERROR;
     }
 
-    job->call = call;
-    job->step = step;
-    job->rpc_id++;
+    if (step) {
+        job->call = call;
+        job->step = step;
+        job->rpc_id++;
+        call->handler = ngx_http_hangar_rpc_done;
+        call->data = job;
+
+    } else {
+        call->handler = ngx_http_hangar_notify_done;
+    }
 
     call->target = job->target;
     call->host = job->host;
     call->uri = job->uri;
-    call->handler = ngx_http_hangar_rpc_done;
-    call->data = job;
     call->read_timeout = job->timeout;
 
     call->body.data = ngx_pnalloc(call->pool, ngx_strlen(method)
@@ -858,10 +867,15 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
         return NGX_ERROR;
     }
 
-    call->body.len = ngx_sprintf(call->body.data,
-                                 "{\"jsonrpc\":\"2.0\",\"id\":%L,"
-                                 "\"method\":\"%s\",\"params\":%s}",
-                                 job->rpc_id, method, params)
+    if (step) {
+        p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\",\"id\":%L,",
+                        job->rpc_id);
+    } else {
+        p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\",");
+    }
+
+    call->body.len = ngx_sprintf(p, "\"method\":\"%s\",\"params\":%s}",
+                                 method, params)
                      - call->body.data;
 
     p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
@@ -877,6 +891,13 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->headers.len = p - call->headers.data;
 
     return ngx_http_hangar_call_start(call);
+}
+
+
+static void
+ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call)
+{
+    ngx_destroy_pool(call->pool);
 }
 
 
@@ -903,10 +924,6 @@ ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call)
             ngx_memcpy(job->session.data, call->session_id.data,
                        call->session_id.len);
         }
-    }
-
-    if (call->status == 202 && job->step == NULL) {
-        goto done;
     }
 
     if (call->status != 200
@@ -957,11 +974,8 @@ ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
         return;
     }
 
-    /* best effort: a notification, answered 202 */
-    job->step = NULL;
+    /* a notification: sent on its own, nobody waits for its 202 */
     (void) ngx_http_hangar_rpc(job, "notifications/initialized", "{}", NULL);
-    job->step = ngx_http_hangar_step_tools;
-    job->call = NULL;
 
     (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
                                ngx_http_hangar_step_tools);
@@ -1083,7 +1097,7 @@ static void
 ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     const char *fmt, ...)
 {
-    u_char                   *p, buf[2048];
+    u_char                   *p, buf[8192];
     va_list                   args;
     ngx_msec_t                now, interval;
     ngx_str_t                 text, tools, meta, errtext;

@@ -317,6 +317,7 @@ ngx_http_hangar_value_equal(ngx_http_hangar_value_t *a,
 ngx_http_hangar_value_t *
 ngx_http_hangar_value_copy(ngx_pool_t *pool, ngx_http_hangar_value_t *v)
 {
+    u_char                    *key;
     ngx_uint_t                 i;
     ngx_http_hangar_pair_t    *pair;
     ngx_http_hangar_value_t   *c, *item, **items;
@@ -355,10 +356,16 @@ ngx_http_hangar_value_copy(ngx_pool_t *pool, ngx_http_hangar_value_t *v)
 
         for (i = 0; i < v->u.obj.nelts; i++) {
             item = ngx_http_hangar_value_copy(pool, pair[i].value);
-            if (item == NULL
-                || ngx_http_hangar_set(pool, c, pair[i].key.data,
-                                       pair[i].key.len, item)
-                   != NGX_OK)
+            key = ngx_pnalloc(pool, pair[i].key.len + 1);
+
+            if (item == NULL || key == NULL) {
+                return NULL;
+            }
+
+            *ngx_cpymem(key, pair[i].key.data, pair[i].key.len) = '\0';
+
+            if (ngx_http_hangar_set(pool, c, key, pair[i].key.len, item)
+                != NGX_OK)
             {
                 return NULL;
             }

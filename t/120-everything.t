@@ -1,0 +1,80 @@
+# Real MCP software: @modelcontextprotocol/server-everything from npm, as a
+# stdio server behind a bridge and as a remote Streamable HTTP server.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Hangar::Test;
+use JSON::PP ();
+use IO::Socket::INET ();
+use Time::HiRes qw(sleep time);
+
+my $REPO = "$FindBin::Bin/..";
+my $EV = "$REPO/t/.cache/npm/node_modules/\@modelcontextprotocol/server-everything/dist/index.js";
+my ($NODE) = grep { -x } map { "$_/node" } split /:/, $ENV{PATH} // '';
+
+Test::More::plan(skip_all => 'hangar-bridge not built') unless -x "$REPO/build/hangar-bridge";
+Test::More::plan(skip_all => 'node or server-everything missing (make test-deps needs npm)')
+    unless $NODE && -f $EV;
+
+my $json = JSON::PP->new;
+
+sub api ($$;$) {
+    my ($st, $h, $b) = http_request($_[0], $_[1], $_[2]);
+    return ($st, eval { $json->decode($b) } // {}, $b);
+}
+
+# the remote peer: server-everything over Streamable HTTP, on 127.0.0.1
+my $port = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                 Listen => 1)->sockport;
+my $remote = fork // die;
+if (!$remote) {
+    $ENV{PORT} = $port;
+    $ENV{NODE_OPTIONS} = "--require $REPO/t/servers/bind-localhost.cjs";
+    open STDOUT, '>', '/dev/null';
+    open STDERR, '>', '/dev/null';
+    exec $NODE, $EV, 'streamableHttp';
+    exit 127;
+}
+END { local $?; if ($remote) { kill "TERM", $remote; waitpid $remote, 0 } }
+
+my $deadline = time + 20;
+sleep 0.1 until IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") || time > $deadline;
+
+nginx_start({
+    workers     => 2,
+    http_config => "    hangar_zone hangar 1m;\n"
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                 . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location /api/ { hangar_api; }\n",
+    user_files  => ">>> conf/hangar.yaml\n"
+                 . "mcp_servers:\n"
+                 . "  everything:\n"
+                 . "    command: [$NODE, $EV, stdio]\n"
+                 . "  remote:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: http://127.0.0.1:$port/mcp\n"
+                 . "    http: {read_timeout: 20}\n",
+});
+
+for my $id (qw(everything remote)) {
+    my ($st, $doc, $raw) = api(POST => "/api/mcp_servers/$id/start");
+    is($st, 200, "$id: start") or diag($raw);
+    my %tools = map { $_ => 1 } @{ $doc->{tools} || [] };
+    ok($tools{echo} && $tools{'get-sum'}, "$id: echo and get-sum among "
+       . scalar(keys %tools) . ' tools');
+
+    ($st, $doc) = api(GET => "/api/mcp_servers/$id");
+    like($doc->{meta}{init_result}{serverInfo}{name} // '', qr/everything/i,
+         "$id: serverInfo from the handshake");
+    like($doc->{meta}{init_result}{protocolVersion} // '', qr/^20\d\d-/,
+         "$id: negotiated protocol version");
+
+    ($st, $doc) = api(POST => "/api/mcp_servers/$id/stop");
+    is($doc->{stopped}, $id, "$id: stop");
+    ($st, $doc) = api(GET => "/api/mcp_servers/$id/tools");
+    ok(@{ $doc->{tools} } >= 10, "$id: catalog kept after stop");
+}
+
+is(nginx_stop(), '', 'nginx stopped');
+Test::More::done_testing();
