@@ -26,7 +26,6 @@
 #define NGX_HTTP_HANGAR_TICK        250
 #define NGX_HTTP_HANGAR_LEASE       2000
 #define NGX_HTTP_HANGAR_START_MS    30000
-#define NGX_HTTP_HANGAR_MAX_WATCH   1024
 #define NGX_HTTP_HANGAR_PROTOCOL    "2025-11-25"
 
 
@@ -70,14 +69,6 @@ struct ngx_http_hangar_job_s {
 };
 
 
-typedef struct {
-    ngx_pid_t                    pid;
-    ngx_connection_t            *c;
-    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
-    size_t                       id_len;
-} ngx_http_hangar_watch_t;
-
-
 static ngx_int_t ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t check);
 static ngx_int_t ngx_http_hangar_job_target(ngx_http_hangar_job_t *job);
@@ -97,27 +88,14 @@ static void ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
 static void ngx_http_hangar_job_done(ngx_http_hangar_job_t *job,
     ngx_uint_t ok, const char *fmt, ...);
 static void ngx_http_hangar_job_free(ngx_http_hangar_job_t *job);
-static void ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n,
-    ngx_msec_t now);
 static void ngx_http_hangar_waiter_handler(ngx_event_t *ev);
 static void ngx_http_hangar_tick(ngx_event_t *ev);
-static void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
-static void ngx_http_hangar_watch_handler(ngx_event_t *rev);
-static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_watch_t *w);
 static void ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
-static ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
-static void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
-static ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);
 
 
 static ngx_event_t               ngx_http_hangar_tick_ev;
 static ngx_connection_t          ngx_http_hangar_tick_conn;
-static ngx_http_hangar_watch_t   ngx_http_hangar_watches[
-                                     NGX_HTTP_HANGAR_MAX_WATCH];
-static ngx_uint_t                ngx_http_hangar_nwatches;
 static ngx_str_t                 ngx_http_hangar_bridge_path;
 
 
@@ -1055,7 +1033,7 @@ ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
 }
 
 
-static void
+void
 ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n, ngx_msec_t now)
 {
     n->consecutive_failures++;
@@ -1065,7 +1043,7 @@ ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n, ngx_msec_t now)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t **slot, ngx_str_t *text)
 {
@@ -1374,193 +1352,6 @@ ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
 }
 
 
-/* the bridge stops its server's process group itself on SIGTERM */
-
-static void
-ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server)
-{
-    if (bridge > 0 && kill(bridge, SIGTERM) == -1 && server > 0) {
-        (void) kill(-server, SIGKILL);
-    }
-}
-
-
-static ngx_int_t
-ngx_http_hangar_alive(ngx_pid_t pid)
-{
-    int      fd;
-    char     path[64], buf[512], *p;
-    ssize_t  n;
-
-    if (pid <= 0 || kill(pid, 0) == -1) {
-        return 0;
-    }
-
-    /* a zombie is not alive; the pid must be a bridge's */
-    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
-    fd = open(path, O_RDONLY);
-    if (fd == -1) {
-        return 0;
-    }
-
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-
-    if (n <= 0) {
-        return 0;
-    }
-
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-
-    if (p == NULL || p[2] == 'Z') {
-        return 0;
-    }
-
-    return ngx_strstr(buf, "hangar-bridge") != NULL
-           || ngx_strstr(buf, "(hangar-bridge") != NULL;
-}
-
-
-/*
- * nginx -s stop|quit: the master stops every bridge and waits a little
- * for their servers to go (each bridge has a grace period of its own).
- */
-
-void
-ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle)
-{
-    ngx_uint_t                   i, k, n, alive;
-    ngx_pid_t                    pids[256];
-    ngx_queue_t                 *q;
-    ngx_http_hangar_node_t      *node;
-    ngx_http_hangar_registry_t  *reg;
-
-    reg = ngx_http_hangar_registry();
-    if (reg == NULL || reg->sh == NULL) {
-        return;
-    }
-
-    n = 0;
-
-    ngx_http_hangar_lock(reg);
-
-    for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue) && n < 256;
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (node->bridge_pid) {
-            pids[n++] = node->bridge_pid;
-            (void) kill(node->bridge_pid, SIGTERM);
-            node->bridge_pid = 0;
-            node->state = NGX_HTTP_HANGAR_COLD;
-        }
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    /* each bridge gives its server a grace period; wait for them all */
-    for (i = 0; i < 100; i++) {
-        alive = 0;
-
-        for (k = 0; k < n; k++) {
-            alive += ngx_http_hangar_alive(pids[k]) ? 1 : 0;
-        }
-
-        if (alive == 0) {
-            break;
-        }
-
-        ngx_msleep(50);
-    }
-}
-
-
-/*
- * At a fresh start (not a reload): bridges left by an nginx that was
- * killed are found through their status files and stopped.
- */
-
-void
-ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
-    ngx_log_t *log)
-{
-    u_char                   *buf;
-    ssize_t                   len;
-    ngx_fd_t                  fd;
-    ngx_str_t                 dir, path, err;
-    ngx_dir_t                 d;
-    ngx_pool_t               *pool;
-    ngx_pid_t                 bridge, server;
-    ngx_http_hangar_value_t  *st, *v;
-
-    pool = ngx_create_pool(4096, log);
-    if (pool == NULL) {
-        return;
-    }
-
-    dir.len = reg->hmcf->state_dir.len + 4;
-    dir.data = ngx_pnalloc(pool, dir.len + 1);
-    buf = ngx_pnalloc(pool, 65536);
-
-    if (dir.data == NULL || buf == NULL) {
-        goto done;
-    }
-
-    ngx_sprintf(dir.data, "%V/run%Z", &reg->hmcf->state_dir);
-
-    if (ngx_open_dir(&dir, &d) == NGX_ERROR) {
-        goto done;
-    }
-
-    while (ngx_read_dir(&d) == NGX_OK) {
-        len = ngx_de_namelen(&d);
-
-        if (len < 6 || ngx_strcmp(ngx_de_name(&d) + len - 5, ".json") != 0) {
-            continue;
-        }
-
-        path.len = dir.len + 1 + len;
-        path.data = ngx_pnalloc(pool, path.len + 1);
-        if (path.data == NULL) {
-            break;
-        }
-        ngx_sprintf(path.data, "%V/%s%Z", &dir, ngx_de_name(&d));
-
-        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd == NGX_INVALID_FILE) {
-            continue;
-        }
-
-        len = ngx_read_fd(fd, buf, 65536);
-        ngx_close_file(fd);
-
-        st = (len > 0) ? ngx_http_hangar_json_parse(pool, buf, len, &err)
-                       : NULL;
-
-        v = ngx_http_hangar_get(st, "bridge_pid");
-        bridge = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
-        v = ngx_http_hangar_get(st, "server_pid");
-        server = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
-
-        if (ngx_http_hangar_alive(bridge)) {
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                          "hangar: stopping bridge %P left by a previous "
-                          "nginx (%s)", bridge, ngx_de_name(&d));
-            ngx_http_hangar_terminate(bridge, server);
-        }
-    }
-
-    ngx_close_dir(&d);
-
-done:
-
-    ngx_destroy_pool(pool);
-}
-
-
 /* ---- per worker: watching bridges, health checks, idle shutdown -------- */
 
 ngx_int_t
@@ -1569,8 +1360,6 @@ ngx_http_hangar_lifecycle_init_process(ngx_cycle_t *cycle)
     if (ngx_http_hangar_registry() == NULL) {
         return NGX_OK;
     }
-
-    ngx_http_hangar_nwatches = 0;
 
     ngx_http_hangar_tick_conn.fd = (ngx_socket_t) -1;
     ngx_http_hangar_tick_ev.handler = ngx_http_hangar_tick;
@@ -1620,202 +1409,6 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     }
 
     ngx_add_timer(ev, NGX_HTTP_HANGAR_TICK);
-}
-
-
-static void
-ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
-{
-    int                       fd;
-    ngx_uint_t                i, k, found;
-    ngx_queue_t              *q;
-    ngx_connection_t         *c;
-    ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_watch_t  *w;
-    ngx_http_hangar_watch_t   add[32];
-
-    k = 0;
-
-    ngx_http_hangar_lock(reg);
-
-    for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue) && k < 32;
-         q = ngx_queue_next(q))
-    {
-        n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (n->bridge_pid == 0) {
-            continue;
-        }
-
-        found = 0;
-        for (i = 0; i < ngx_http_hangar_nwatches; i++) {
-            if (ngx_http_hangar_watches[i].pid == (ngx_pid_t) n->bridge_pid) {
-                found = 1;
-                break;
-            }
-        }
-
-        if (!found) {
-            add[k].pid = n->bridge_pid;
-            ngx_memcpy(add[k].id, n->id, n->id_len);
-            add[k].id_len = n->id_len;
-            k++;
-        }
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    for (i = 0; i < k; i++) {
-        if (ngx_http_hangar_nwatches == NGX_HTTP_HANGAR_MAX_WATCH) {
-            break;
-        }
-
-        w = &ngx_http_hangar_watches[ngx_http_hangar_nwatches];
-        *w = add[i];
-
-        fd = syscall(SYS_pidfd_open, w->pid, 0);
-
-        if (fd == -1) {
-            /* already gone */
-            ngx_http_hangar_bridge_exited(reg, w);
-            continue;
-        }
-
-        c = ngx_get_connection(fd, ngx_cycle->log);
-        if (c == NULL) {
-            close(fd);
-            break;
-        }
-
-        c->data = (void *) (uintptr_t) w->pid;
-        c->read->handler = ngx_http_hangar_watch_handler;
-        c->read->log = ngx_cycle->log;
-        w->c = c;
-
-        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-            ngx_close_connection(c);
-            break;
-        }
-
-        ngx_http_hangar_nwatches++;
-    }
-}
-
-
-static void
-ngx_http_hangar_watch_handler(ngx_event_t *rev)
-{
-    ngx_uint_t                i;
-    ngx_pid_t                 pid;
-    ngx_connection_t         *c;
-    ngx_http_hangar_watch_t   w;
-
-    c = rev->data;
-    pid = (ngx_pid_t) (uintptr_t) c->data;
-
-    for (i = 0; i < ngx_http_hangar_nwatches; i++) {
-        if (ngx_http_hangar_watches[i].pid == pid) {
-            w = ngx_http_hangar_watches[i];
-            ngx_http_hangar_watches[i] =
-                ngx_http_hangar_watches[--ngx_http_hangar_nwatches];
-
-            ngx_close_connection(c);
-            ngx_http_hangar_bridge_exited(ngx_http_hangar_registry(), &w);
-            return;
-        }
-    }
-
-    ngx_close_connection(c);
-}
-
-
-/* a bridge is gone: if it was serving, the server is dead; say why */
-
-static void
-ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_watch_t *w)
-{
-    u_char                   *buf;
-    ssize_t                   len;
-    ngx_fd_t                  fd;
-    ngx_str_t                 path, err, text;
-    ngx_uint_t                max;
-    ngx_pool_t               *pool;
-    ngx_http_hangar_out_t     o;
-    ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_value_t  *st, *code, *sig, *tail;
-
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    st = NULL;
-    buf = ngx_pnalloc(pool, 65536);
-
-    if (buf
-        && ngx_http_hangar_run_path(pool, &reg->hmcf->state_dir, w->id,
-                                    w->id_len, "json", &path) == NGX_OK)
-    {
-        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd != NGX_INVALID_FILE) {
-            len = ngx_read_fd(fd, buf, 65536);
-            ngx_close_file(fd);
-
-            if (len > 0) {
-                st = ngx_http_hangar_json_parse(pool, buf, len, &err);
-            }
-        }
-    }
-
-    code = ngx_http_hangar_get(st, "exit_code");
-    sig = ngx_http_hangar_get(st, "exit_signal");
-    tail = ngx_http_hangar_get(st, "stderr_tail");
-
-    ngx_http_hangar_out_init(&o, pool, 1024);
-    ngx_http_hangar_out_lit(&o, "{\"message\":\"the server exited\","
-                            "\"exit_code\":");
-    ngx_http_hangar_json_out(&o, code ? code
-                    : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
-    ngx_http_hangar_out_lit(&o, ",\"exit_signal\":");
-    ngx_http_hangar_json_out(&o, sig ? sig
-                    : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
-    ngx_http_hangar_out_lit(&o, ",\"stderr\":");
-    ngx_http_hangar_json_out(&o, tail ? tail
-                    : ngx_http_hangar_value_str(pool, (u_char *) "", 0));
-    ngx_http_hangar_out_lit(&o, ",\"suggestion\":\"see GET /logs\"}");
-
-    if (ngx_http_hangar_out_flatten(&o, &text) != NGX_OK) {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    ngx_http_hangar_lock(reg);
-
-    n = ngx_http_hangar_find(&reg->sh->servers, w->id, w->id_len);
-
-    if (n && n->bridge_pid == (ngx_atomic_uint_t) w->pid) {
-        (void) ngx_http_hangar_set_blob(reg, &n->error, &text);
-        ngx_http_hangar_record_failure(n, ngx_http_hangar_now_ms());
-
-        max = 3;
-        n->bridge_pid = 0;
-        n->server_pid = 0;
-        n->state = (n->consecutive_failures >= max) ? NGX_HTTP_HANGAR_DEGRADED
-                                                    : NGX_HTTP_HANGAR_DEAD;
-        ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
-                              "{\"old_state\":\"ready\",\"new_state\":\"%s\","
-                              "\"reason\":\"exited\"}",
-                              ngx_http_hangar_state_name(n->state));
-
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hangar: \"%*s\" exited: %V", w->id_len, w->id, &text);
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    ngx_destroy_pool(pool);
 }
 
 

@@ -60,6 +60,17 @@ ngx_int_t ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg,
 void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
     u_char *id, size_t id_len, const char *fmt, ...);
 
+/* ngx_http_hangar_proc.c */
+void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
+ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);
+void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
+
+/* shared by both */
+void ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n,
+    ngx_msec_t now);
+ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
+
 /* where a server's bridge keeps its socket and status */
 ngx_int_t ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir,
     u_char *id, size_t len, const char *ext, ngx_str_t *path);

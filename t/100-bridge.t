@@ -15,6 +15,8 @@ my $SERVER = "$FindBin::Bin/servers/hangar-test-server";
 
 plan skip_all => "$BRIDGE is not built (make build)" unless -x $BRIDGE;
 
+$SIG{PIPE} = 'IGNORE';
+
 my $json = JSON::PP->new->canonical;
 my (@dirs, @bridges, $ndir);
 
@@ -62,6 +64,10 @@ sub start_bridge {
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
         close $r;
+        # not prove's pipe: a bridge left behind must not hold it open
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$dir/bridge.out";
+        open STDERR, '>&', \*STDOUT;
         fcntl($w, F_SETFD, fcntl($w, F_GETFD, 0) & ~FD_CLOEXEC);
         exec $BRIDGE, '--id', $o{id} || 'test', '--socket', "$dir/s.sock",
              '--status', "$dir/status.json", '--ready-fd', fileno($w),
