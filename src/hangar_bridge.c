@@ -281,9 +281,8 @@ hb_buf_free(hb_buf_t *b)
 static char *
 hb_utf8_clean(const char *p, size_t n, size_t limit)
 {
-    size_t          i, o, k, cut, need;
-    unsigned char   c;
-    const char     *rep;
+    size_t          i, j, k, o, cut;
+    unsigned char   c, c1;
     char           *s;
 
     s = malloc(limit + 1);
@@ -294,54 +293,35 @@ hb_utf8_clean(const char *p, size_t n, size_t limit)
     o = 0;
     cut = (size_t) -1;
 
-    for (i = 0; i < n; i += k) {
-        c = (unsigned char) p[i];
-        k = 0;
-        if (c >= 0x01 && c < 0x80) {
-            k = 1;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            k = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 3;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 4;
-        }
+    for (i = 0; i < n; i += k ? k : 1) {
+        c = p[i];
+        c1 = (i + 1 < n) ? p[i + 1] : 0;
 
-        if (k > 1 && i + k <= n) {
-            for (need = 1; need < k; need++) {
-                if (((unsigned char) p[i + need] & 0xc0) != 0x80) {
-                    break;
-                }
-            }
-            if (need < k
-                || (c == 0xe0 && (unsigned char) p[i + 1] < 0xa0)
-                || (c == 0xed && (unsigned char) p[i + 1] > 0x9f)
-                || (c == 0xf0 && (unsigned char) p[i + 1] < 0x90)
-                || (c == 0xf4 && (unsigned char) p[i + 1] > 0x8f))
-            {
+        /* the length of a valid sequence here (RFC 3629), 0 if none */
+        k = (c >= 0x01 && c < 0x80) ? 1
+            : (c >= 0xc2 && c <= 0xdf) ? 2
+            : (c >= 0xe0 && c <= 0xef && (c != 0xe0 || c1 >= 0xa0)
+               && (c != 0xed || c1 <= 0x9f)) ? 3
+            : (c >= 0xf0 && c <= 0xf4 && (c != 0xf0 || c1 >= 0x90)
+               && (c != 0xf4 || c1 <= 0x8f)) ? 4 : 0;
+
+        for (j = 1; j < k; j++) {
+            if (i + j >= n || ((unsigned char) p[i + j] & 0xc0) != 0x80) {
                 k = 0;
             }
-        } else if (k > 1) {
-            k = 0;
         }
 
-        rep = k ? p + i : "\xef\xbf\xbd";
-        need = k ? k : 3;
-        if (k == 0) {
-            k = 1;
-        }
-
-        if (cut == (size_t) -1 && o + need > limit - 3) {
+        if (cut == (size_t) -1 && o + (k ? k : 3) > limit - 3) {
             cut = o;
         }
-        if (o + need > limit) {
+        if (o + (k ? k : 3) > limit) {
             memcpy(s + cut, "...", 3);
             o = cut + 3;
             break;
         }
 
-        memcpy(s + o, rep, need);
-        o += need;
+        memcpy(s + o, k ? p + i : "\xef\xbf\xbd", k ? k : 3);
+        o += k ? k : 3;
     }
 
     s[o] = '\0';
@@ -647,13 +627,28 @@ hb_rpc_error(hb_buf_t *out, const char *id, int code, const char *msg)
 }
 
 
+/* members of the status: "ok" false makes them null */
+
 static void
-hb_gen_time(yajl_gen g, double t)
+hb_gen_num(yajl_gen g, const char *key, double v, int decimals, int ok)
 {
     char  num[32];
 
-    snprintf(num, sizeof(num), "%.3f", t);
+    snprintf(num, sizeof(num), ok ? "%.*f" : "null", decimals, v);
+    hb_gen_str(g, key);
     yajl_gen_number(g, num, strlen(num));
+}
+
+
+static void
+hb_gen_nstr(yajl_gen g, const char *key, const char *s)
+{
+    hb_gen_str(g, key);
+    if (s) {
+        hb_gen_str(g, s);
+    } else {
+        yajl_gen_null(g);
+    }
 }
 
 
@@ -709,63 +704,27 @@ hb_status_json(hb_buf_t *out, int extra)
     }
 
     yajl_gen_map_open(g);
-    hb_gen_str(g, "id");
-    hb_gen_str(g, hb.id);
-    hb_gen_str(g, "bridge_pid");
-    yajl_gen_integer(g, getpid());
-    hb_gen_str(g, "server_pid");
-    if (hb.pid > 0) {
-        yajl_gen_integer(g, hb.pid);
-    } else {
-        yajl_gen_null(g);
-    }
-    hb_gen_str(g, "state");
-    hb_gen_str(g, hb_state_names[hb.state]);
-    hb_gen_str(g, "protocol_version");
-    if (hb.proto) {
-        hb_gen_str(g, hb.proto);
-    } else {
-        yajl_gen_null(g);
-    }
+    hb_gen_nstr(g, "id", hb.id);
+    hb_gen_num(g, "bridge_pid", getpid(), 0, 1);
+    hb_gen_num(g, "server_pid", hb.pid, 0, hb.pid > 0);
+    hb_gen_nstr(g, "state", hb_state_names[hb.state]);
+    hb_gen_nstr(g, "protocol_version", hb.proto);
     hb_gen_str(g, "init_result");
     if (hb.init_result) {
         hb_gen_val(g, hb.init_result);
     } else {
         yajl_gen_null(g);
     }
-    hb_gen_str(g, "exit_code");
-    if (hb.exit_code >= 0) {
-        yajl_gen_integer(g, hb.exit_code);
-    } else {
-        yajl_gen_null(g);
-    }
-    hb_gen_str(g, "exit_signal");
-    if (hb.exit_signal >= 0) {
-        yajl_gen_integer(g, hb.exit_signal);
-    } else {
-        yajl_gen_null(g);
-    }
-    hb_gen_str(g, "error");
-    if (hb.error) {
-        hb_gen_str(g, hb.error);
-    } else {
-        yajl_gen_null(g);
-    }
+    hb_gen_num(g, "exit_code", hb.exit_code, 0, hb.exit_code >= 0);
+    hb_gen_num(g, "exit_signal", hb.exit_signal, 0, hb.exit_signal >= 0);
+    hb_gen_nstr(g, "error", hb.error);
     hb_gen_str(g, "stderr_tail");
     yajl_gen_string(g, (const unsigned char *) tail + i, tlen - i);
-    hb_gen_str(g, "started_at");
-    hb_gen_time(g, hb.started_at);
-    hb_gen_str(g, "ready_at");
-    if (hb.ready_at > 0) {
-        hb_gen_time(g, hb.ready_at);
-    } else {
-        yajl_gen_null(g);
-    }
+    hb_gen_num(g, "started_at", hb.started_at, 3, 1);
+    hb_gen_num(g, "ready_at", hb.ready_at, 3, hb.ready_at > 0);
     if (extra) {
-        hb_gen_str(g, "pending");
-        yajl_gen_integer(g, hb.npending);
-        hb_gen_str(g, "clients");
-        yajl_gen_integer(g, hb.nconns);
+        hb_gen_num(g, "pending", hb.npending, 0, 1);
+        hb_gen_num(g, "clients", hb.nconns, 0, 1);
     }
     yajl_gen_map_close(g);
 
@@ -809,7 +768,7 @@ hb_status(int report)
     }
 
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", hb.status, (int) getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         hb_write_all(fd, b.data, b.len);
         close(fd);
@@ -2042,13 +2001,11 @@ hb_logs(hb_conn_t *c, const char *query)
         hb_gen_str(g, e->stream);
         hb_gen_str(g, "content");
         hb_gen_str(g, e->content);
-        hb_gen_str(g, "recorded_at");
-        hb_gen_time(g, e->at);
+        hb_gen_num(g, "recorded_at", e->at, 3, 1);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
-    hb_gen_str(g, "count");
-    yajl_gen_integer(g, hb.ring_count - first);
+    hb_gen_num(g, "count", hb.ring_count - first, 0, 1);
     yajl_gen_map_close(g);
 
     if (hb_gen_done(g, &b) == 0) {
@@ -2169,8 +2126,9 @@ hb_conn_process(hb_conn_t *c)
             return;
         }
 
+        p += c->hdr_len;
         c->hdr_len = 0;
-        hb_handle(c, p + (used - n), n);
+        hb_handle(c, p, n);
         c->in.pos += used;
         hb_buf_idle(&c->in);
     }
@@ -2264,25 +2222,19 @@ hb_accept(void)
 static int
 hb_spawn(void)
 {
-    int       in[2], out[2], err[2], sig;
+    int       fd[6], i, sig;
     char      msg[1024];
     sigset_t  set;
     pid_t     pid;
 
-    if (pipe2(in, O_CLOEXEC) != 0) {
-        return -1;
-    }
-    if (pipe2(out, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    if (pipe2(err, O_CLOEXEC) != 0) {
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        return -1;
+    /* stdin, stdout, stderr: the child's ends are fd[0], fd[3], fd[5] */
+    for (i = 0; i < 6; i += 2) {
+        if (pipe2(fd + i, O_CLOEXEC) != 0) {
+            while (i > 0) {
+                close(fd[--i]);
+            }
+            return -1;
+        }
     }
 
     pid = fork();
@@ -2294,9 +2246,9 @@ hb_spawn(void)
         sigemptyset(&set);
         sigprocmask(SIG_SETMASK, &set, NULL);
 
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
+        dup2(fd[0], 0);
+        dup2(fd[3], 1);
+        dup2(fd[5], 2);
         close_range(3, ~0U, 0);
         setpgid(0, 0);
 
@@ -2315,14 +2267,14 @@ hb_spawn(void)
         _exit(127);
     }
 
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
+    close(fd[0]);
+    close(fd[3]);
+    close(fd[5]);
 
     if (pid < 0) {
-        close(in[1]);
-        close(out[0]);
-        close(err[0]);
+        close(fd[1]);
+        close(fd[2]);
+        close(fd[4]);
         return -1;
     }
 
@@ -2330,12 +2282,12 @@ hb_spawn(void)
     (void) setpgid(pid, pid);
 
     hb.pid = pid;
-    hb.in_fd = in[1];
-    hb.out.fd = out[0];
-    hb.err.fd = err[0];
-    fcntl(in[1], F_SETFL, O_NONBLOCK);
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    hb.in_fd = fd[1];
+    hb.out.fd = fd[2];
+    hb.err.fd = fd[4];
+    fcntl(fd[1], F_SETFL, O_NONBLOCK);
+    fcntl(fd[2], F_SETFL, O_NONBLOCK);
+    fcntl(fd[4], F_SETFL, O_NONBLOCK);
 
     return 0;
 }

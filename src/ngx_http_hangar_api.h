@@ -52,6 +52,7 @@ struct ngx_http_hangar_req_s {
     ngx_int_t                    rc;          /* of an answer already sent */
     ngx_http_hangar_waiter_t     waiter;
     void                        *call;        /* in flight, for cleanup */
+    ngx_uint_t                   seq;         /* of the bridge asked */
 };
 
 

@@ -391,6 +391,7 @@ ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
     n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
                              hr->params[0].len);
     running = n && n->bridge_pid;
+    hr->seq = n ? n->bridge_seq : 0;
     ngx_http_hangar_unlock(hr->reg);
 
     if (n == NULL) {
@@ -405,7 +406,7 @@ ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
     if (call == NULL
         || ngx_http_hangar_run_path(call->pool, &hr->reg->hmcf->state_dir,
                                     hr->params[0].data, hr->params[0].len,
-                                    "sock", &sock)
+                                    hr->seq, "sock", &sock)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -554,7 +555,7 @@ ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr, ngx_int_t lines)
     if (logs == NULL || buf == NULL
         || ngx_http_hangar_run_path(pool, &hr->reg->hmcf->state_dir,
                                     hr->params[0].data, hr->params[0].len,
-                                    "json", &path) != NGX_OK)
+                                    hr->seq, "json", &path) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -41,6 +41,7 @@ struct ngx_http_hangar_job_s {
     ngx_http_hangar_registry_t  *reg;
     ngx_str_t                    id;
     ngx_atomic_uint_t            seq;
+    ngx_uint_t                   bridge_seq;   /* of the socket to talk to */
     ngx_http_hangar_value_t     *spec;
     ngx_uint_t                   mode;
     ngx_msec_t                   begun;
@@ -105,16 +106,21 @@ static const char  ngx_http_hangar_self[] = "hangar";
 
 ngx_int_t
 ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir, u_char *id,
-    size_t len, const char *ext, ngx_str_t *path)
+    size_t len, ngx_uint_t seq, const char *ext, ngx_str_t *path)
 {
-    path->len = state_dir->len + sizeof("/run/.") - 1 + len
-                + ngx_strlen(ext);
-    path->data = ngx_pnalloc(pool, path->len + 1);
+    u_char  *p;
+
+    /* each run has its own names: an old bridge never removes a new socket */
+    path->data = ngx_pnalloc(pool, state_dir->len + len + NGX_INT_T_LEN
+                                   + ngx_strlen(ext) + sizeof("/run/..."));
     if (path->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(path->data, "%V/run/%*s.%s%Z", state_dir, len, id, ext);
+    p = ngx_sprintf(path->data, "%V/run/%*s.%ui.%s", state_dir, len, id, seq,
+                    ext);
+    path->len = p - path->data;
+    *p = '\0';
 
     return NGX_OK;
 }
@@ -154,12 +160,15 @@ ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     ngx_uint_t explicit, ngx_http_hangar_waiter_t *w, ngx_log_t *log,
     ngx_msec_t *retry_ms)
 {
+    ngx_pid_t                old_bridge, old_server;
     ngx_msec_t               now, backoff;
     ngx_uint_t               cf, start;
     ngx_http_hangar_node_t  *n;
 
     now = ngx_http_hangar_now_ms();
     start = 0;
+    old_bridge = 0;
+    old_server = 0;
 
     ngx_http_hangar_lock(reg);
 
@@ -197,6 +206,12 @@ ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
             return NGX_HTTP_HANGAR_BACKOFF;
         }
 
+        /* a degraded server may still run: that run ends here */
+        old_bridge = n->bridge_pid;
+        old_server = n->server_pid;
+        n->bridge_pid = 0;
+        n->server_pid = 0;
+
         n->blocked = 0;
         n->state = NGX_HTTP_HANGAR_INITIALIZING;
         n->start_owner = ngx_pid;
@@ -215,6 +230,10 @@ ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     }
 
     ngx_http_hangar_unlock(reg);
+
+    if (old_bridge) {
+        ngx_http_hangar_terminate(old_bridge, old_server);
+    }
 
     w->timer.handler = ngx_http_hangar_waiter_handler;
     w->timer.data = w;
@@ -307,6 +326,7 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     job->log = ngx_cycle->log;
     job->reg = reg;
     job->seq = n->start_seq;
+    job->bridge_seq = check ? n->bridge_seq : n->start_seq;
     job->mode = n->mode;
     job->check = check;
     job->begun = ngx_http_hangar_now_ms();
@@ -371,6 +391,11 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
             return;
         }
 
+        if (job->check) {
+            /* hangar-core §2.7: a health probe gives up after 5 s */
+            job->timeout = ngx_min(job->timeout, 5000);
+        }
+
         ngx_add_timer(&job->timer, job->timeout);
 
         if (job->check) {
@@ -416,8 +441,8 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
 
     if (job->mode != NGX_HTTP_HANGAR_MODE_REMOTE) {
         if (ngx_http_hangar_run_path(pool, &job->reg->hmcf->state_dir,
-                                     job->id.data, job->id.len, "sock",
-                                     &sock)
+                                     job->id.data, job->id.len,
+                                     job->bridge_seq, "sock", &sock)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -561,11 +586,12 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     }
 
     if (ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
-                                 job->id.data, job->id.len, "sock", &sock)
+                                 job->id.data, job->id.len, job->bridge_seq,
+                                 "sock", &sock)
         != NGX_OK
         || ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
-                                    job->id.data, job->id.len, "json",
-                                    &status)
+                                    job->id.data, job->id.len,
+                                    job->bridge_seq, "json", &status)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1079,7 +1105,7 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     va_list                   args;
     ngx_msec_t                now, interval;
     ngx_str_t                 text, tools, meta, errtext;
-    ngx_uint_t                max;
+    ngx_uint_t                max, prev;
     ngx_http_hangar_out_t     o;
     ngx_http_hangar_node_t   *n;
     ngx_http_hangar_value_t  *st, *v, *code, *tail;
@@ -1179,7 +1205,8 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     /* stopped, deleted or restarted meanwhile: this job is stale */
     if (n == NULL || n->start_seq != job->seq
         || (!job->check && n->state != NGX_HTTP_HANGAR_INITIALIZING)
-        || (job->check && n->state != NGX_HTTP_HANGAR_READY))
+        || (job->check && n->state != NGX_HTTP_HANGAR_READY
+            && n->state != NGX_HTTP_HANGAR_DEGRADED))
     {
         ngx_http_hangar_unlock(reg);
 
@@ -1202,10 +1229,23 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
             n->last_success = now;
             n->total_invocations++;
 
+            /* a degraded server that answers again is back in service */
+            if (n->state == NGX_HTTP_HANGAR_DEGRADED) {
+                n->state = NGX_HTTP_HANGAR_READY;
+                ngx_http_hangar_event(reg, "McpServerStateChanged", n->id,
+                                      n->id_len, "{\"old_state\":\"degraded\","
+                                      "\"new_state\":\"ready\","
+                                      "\"reason\":\"health_check_passed\"}");
+                ngx_log_error(NGX_LOG_NOTICE, job->log, 0,
+                              "hangar: \"%V\" recovered", &job->id);
+            }
+
         } else {
             ngx_http_hangar_record_failure(n, now);
 
-            if (n->consecutive_failures >= max) {
+            if (n->consecutive_failures >= max
+                && n->state == NGX_HTTP_HANGAR_READY)
+            {
                 n->state = NGX_HTTP_HANGAR_DEGRADED;
                 ngx_http_hangar_event(reg, "McpServerDegraded", n->id,
                     n->id_len, "{\"consecutive_failures\":%uA,"
@@ -1238,8 +1278,10 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
             n->tools_predefined = 0;
         }
 
+        prev = n->bridge_seq;
         n->bridge_pid = job->bridge_pid;
         n->server_pid = job->server_pid;
+        n->bridge_seq = job->bridge_seq;
         n->state = NGX_HTTP_HANGAR_READY;
         n->changed = 0;
         n->consecutive_failures = 0;
@@ -1258,6 +1300,16 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
                       "hangar: \"%V\" is ready (%ui tools, %M ms)", &job->id,
                       job->tools->u.arr.nelts, now - job->begun);
 
+        /* the previous run's status file is of no more use */
+        if (prev != job->bridge_seq
+            && ngx_http_hangar_run_path(job->pool,
+                                        &reg->hmcf->state_dir, job->id.data,
+                                        job->id.len, prev, "json", &text)
+               == NGX_OK)
+        {
+            (void) ngx_delete_file(text.data);
+        }
+
         ngx_http_hangar_job_free(job);
         return;
     }
@@ -1272,6 +1324,7 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     ngx_http_hangar_record_failure(n, now);
     n->bridge_pid = 0;
     n->server_pid = 0;
+    n->bridge_seq = job->bridge_seq;    /* GET /logs shows this attempt */
     n->state = (n->consecutive_failures >= max) ? NGX_HTTP_HANGAR_DEGRADED
                                                 : NGX_HTTP_HANGAR_DEAD;
 
@@ -1436,6 +1489,15 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
          q = ngx_queue_next(q))
     {
         n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        /* a degraded server whose process runs is checked for recovery */
+        if (n->state == NGX_HTTP_HANGAR_DEGRADED && n->bridge_pid
+            && n->next_check && n->next_check <= now)
+        {
+            n->next_check = now + 3600 * 1000;
+            (void) ngx_http_hangar_job_begin(reg, n, log, 1);
+            continue;
+        }
 
         if (n->state != NGX_HTTP_HANGAR_READY) {
             continue;

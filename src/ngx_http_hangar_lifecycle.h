@@ -73,7 +73,7 @@ ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
 
 /* where a server's bridge keeps its socket and status */
 ngx_int_t ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir,
-    u_char *id, size_t len, const char *ext, ngx_str_t *path);
+    u_char *id, size_t len, ngx_uint_t seq, const char *ext, ngx_str_t *path);
 
 
 #endif /* _NGX_HTTP_HANGAR_LIFECYCLE_H_INCLUDED_ */

@@ -20,6 +20,7 @@
 
 typedef struct {
     ngx_pid_t                    pid;
+    ngx_uint_t                   seq;
     ngx_connection_t            *c;
     u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
     size_t                       id_len;
@@ -213,6 +214,9 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
                           "nginx (%s)", bridge, ngx_de_name(&d));
             ngx_http_hangar_terminate(bridge, server);
         }
+
+        /* the registry starts afresh: old runs' status files go */
+        (void) ngx_delete_file(path.data);
     }
 
     ngx_close_dir(&d);
@@ -258,6 +262,7 @@ ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
 
         if (!found) {
             add[k].pid = n->bridge_pid;
+            add[k].seq = n->bridge_seq;
             ngx_memcpy(add[k].id, n->id, n->id_len);
             add[k].id_len = n->id_len;
             k++;
@@ -356,7 +361,8 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 
     if (buf
         && ngx_http_hangar_run_path(pool, &reg->hmcf->state_dir, w->id,
-                                    w->id_len, "json", &path) == NGX_OK)
+                                    w->id_len, w->seq, "json", &path)
+           == NGX_OK)
     {
         fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
         if (fd != NGX_INVALID_FILE) {

@@ -65,6 +65,7 @@ typedef struct {
     ngx_atomic_t                 start_owner;   /* worker pid starting it */
     ngx_atomic_t                 start_deadline;
     ngx_atomic_t                 start_seq;     /* attempts, for waiters */
+    ngx_atomic_t                 bridge_seq;    /* names its socket, status */
     ngx_atomic_t                 next_check;    /* epoch ms */
     ngx_http_hangar_blob_t      *error;     /* last start error, JSON */
     ngx_http_hangar_blob_t      *session;   /* Mcp-Session-Id of a remote */

@@ -69,7 +69,8 @@ sub start_bridge {
         open STDOUT, '>', "$dir/bridge.out";
         open STDERR, '>&', \*STDOUT;
         fcntl($w, F_SETFD, fcntl($w, F_GETFD, 0) & ~FD_CLOEXEC);
-        exec $BRIDGE, '--id', $o{id} || 'test', '--socket', "$dir/s.sock",
+        no warnings 'exec';
+        exec { $BRIDGE } $BRIDGE, '--id', $o{id} || 'test', '--socket', "$dir/s.sock",
              '--status', "$dir/status.json", '--ready-fd', fileno($w),
              @{ $o{opts} || [] }, '--', @cmd;
         POSIX::_exit(126);
@@ -239,7 +240,7 @@ sub call {
 
 sub text_of { my ($m) = @_; return $m->{result}{content}[0]{text} // '' }
 
-my $SSE = (Accept => 'application/json, text/event-stream');
+my @SSE = (Accept => 'application/json, text/event-stream');
 
 # ------------------------------------------------------------- ready
 
@@ -359,7 +360,7 @@ close $_ for @many, @cc;
 my $p = hconn($b);
 send_req($p, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => 'p1', method => 'tools/call',
     params => { name => 'progress', arguments => { steps => 3, interval_ms => 30 },
-                _meta => { progressToken => 'tok-1' } } }), $SSE);
+                _meta => { progressToken => 'tok-1' } } }), @SSE);
 my $h = read_head($p);
 is($h->{status}, 200, 'progress: 200');
 is($h->{headers}{'content-type'}, 'text/event-stream', 'progress: event stream');
@@ -453,7 +454,7 @@ $b = start_bridge(id => 'crash');
 is($b->{ready}{state}, 'ready', 'crash: ready');
 $server = $b->{ready}{server_pid};
 my $w = hconn($b);
-send_req($w, POST => '/mcp', call(sleep => { ms => 10000 }, 'w'), $SSE);
+send_req($w, POST => '/mcp', call(sleep => { ms => 10000 }, 'w'), @SSE);
 is(read_head($w)->{status}, 200, 'crash: a pending SSE request');
 $c = hconn($b);
 $t0 = time;
