@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1148,35 +1149,17 @@ hb_streams(void)
 
 /* messages from the server */
 
-static void
-hb_handshake_msg(yajl_val v, yajl_val method, yajl_val id)
-{
-    char      *raw;
-    char       text[512];
-    hb_buf_t   b;
-    yajl_val   res, err, msg, code;
+/* the answer to our initialize; returns 1 if it keeps the tree */
 
-    if (method) {
-        if (hb_is_id(id)) {
-            /* a request before we are initialized: nobody to ask */
-            raw = hb_raw(id);
-            memset(&b, 0, sizeof(hb_buf_t));
-            if (raw && hb_rpc_error(&b, raw, -32601, "no client connected")
-                       == 0)
-            {
-                (void) hb_server_send(&b, 0);
-            }
-            free(raw);
-            hb_buf_free(&b);
-        }
-        yajl_tree_free(v);
-        return;
-    }
+static int
+hb_handshake(yajl_val v, yajl_val id)
+{
+    char       text[512];
+    yajl_val   res, err, msg, code;
 
     if (!YAJL_IS_INTEGER(id) || id->u.number.i != 1) {
         hb_logf("dropped a message during initialize");
-        yajl_tree_free(v);
-        return;
+        return 0;
     }
 
     res = hb_get(v, "result");
@@ -1191,7 +1174,7 @@ hb_handshake_msg(yajl_val v, yajl_val method, yajl_val id)
         }
         hb_server_send_str(
             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
-        return;
+        return 1;
     }
 
     msg = hb_get(err, "message");
@@ -1200,7 +1183,7 @@ hb_handshake_msg(yajl_val v, yajl_val method, yajl_val id)
              msg && YAJL_IS_STRING(msg) ? msg->u.string : "no result",
              code && YAJL_IS_NUMBER(code) ? code->u.number.r : "none");
     hb.fail = strdup(text);
-    yajl_tree_free(v);
+    return 0;
 }
 
 
@@ -1334,16 +1317,19 @@ hb_server_line(char *p, size_t n)
         method = NULL;
     }
 
-    if (hb.state == HB_STARTING) {
-        hb_handshake_msg(v, method, id);
-        return;
-    }
-
+    /* during the handshake there is no client to ask or to notify */
     if (method && hb_is_id(id)) {
         hb_server_request(v, id);
 
     } else if (method) {
-        hb_server_notification(v, method, p, n);
+        if (hb.state != HB_STARTING) {
+            hb_server_notification(v, method, p, n);
+        }
+
+    } else if (hb.state == HB_STARTING) {
+        if (hb_handshake(v, id)) {
+            return;
+        }
 
     } else if (id) {
         hb_server_response(v, id);
@@ -1379,11 +1365,12 @@ hb_reader_read(hb_reader_t *r)
     char     *p, *nl;
     size_t    avail;
     ssize_t   n;
-    int       eof;
+    int       eof, rounds;
 
     eof = 0;
 
-    while (r->fd >= 0 && !eof) {
+    /* a bounded number of reads: a chatty server must not starve others */
+    for (rounds = 0; r->fd >= 0 && !eof && rounds < 64; rounds++) {
         if (hb_buf_reserve(&r->buf, HB_READ_CHUNK) != 0) {
             return;
         }
@@ -1770,25 +1757,29 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
 }
 
 
-/* a notifications/cancelled names the client's id: find its request */
+/*
+ * A notifications/cancelled names the client's id, which means nothing to
+ * the server (and may be another client's bridge id): it goes through only
+ * when exactly one request in flight has that id, which then ends.
+ */
 
 static void
 hb_forward_notification(hb_conn_t *c, yajl_val v, yajl_val method)
 {
-    char           bid[32];
-    char          *raw;
+    char          *raw, bid[32];
     size_t         i;
     hb_buf_t       b;
     yajl_val       rid;
     hb_pending_t  *p, *found;
     hb_patch_t     pt = { { "params", "requestId", NULL }, NULL };
 
-    rid = hb_get(hb_get(v, "params"), "requestId");
-    if (strcmp(method->u.string, "notifications/cancelled") == 0
-        && hb_is_id(rid) && (raw = hb_raw(rid)) != NULL)
-    {
-        found = NULL;
-        for (i = 0; i < HB_BUCKETS; i++) {
+    found = NULL;
+
+    if (strcmp(method->u.string, "notifications/cancelled") == 0) {
+        rid = hb_get(hb_get(v, "params"), "requestId");
+        raw = hb_is_id(rid) ? hb_raw(rid) : NULL;
+
+        for (i = 0; raw && i < HB_BUCKETS; i++) {
             for (p = hb.pend[i]; p; p = p->next) {
                 if (strcmp(p->id, raw) == 0) {
                     found = found ? (hb_pending_t *) -1 : p;
@@ -1797,20 +1788,34 @@ hb_forward_notification(hb_conn_t *c, yajl_val v, yajl_val method)
         }
         free(raw);
 
-        /* an ambiguous id is not guessed at */
-        if (found && found != (hb_pending_t *) -1) {
-            snprintf(bid, sizeof(bid), "%llu",
-                     (unsigned long long) found->bid);
-            pt.raw = bid;
+        if (found == NULL || found == (hb_pending_t *) -1) {
+            hb_logf("not forwarded: a cancellation of an unknown or "
+                    "ambiguous request id");
+            hb_reply(c, 202, NULL, NULL, "", 0);
+            return;
         }
+
+        snprintf(bid, sizeof(bid), "%llu", (unsigned long long) found->bid);
+        pt.raw = bid;
     }
 
     memset(&b, 0, sizeof(hb_buf_t));
     if (hb_gen_msg(&b, v, &pt, 1) != 0 || hb_server_send(&b, 0) != 0) {
         hb_reply_error(c, 503, NULL, -32000, "MCP server is not accepting "
                        "input");
-    } else {
-        hb_reply(c, 202, NULL, NULL, "", 0);
+        hb_buf_free(&b);
+        return;
+    }
+    hb_reply(c, 202, NULL, NULL, "", 0);
+
+    if (found) {
+        /* the server will not answer it: end its HTTP exchange now */
+        (void) hb_pending_find(found->bid, 1);
+        b.len = 0;
+        if (hb_rpc_error(&b, found->id, -32800, "Request cancelled") == 0) {
+            hb_deliver(found, b.data, b.len, 1);
+        }
+        hb_pending_free(found);
     }
     hb_buf_free(&b);
 }
@@ -2842,6 +2847,14 @@ main(int argc, char **argv)
     if (getsid(0) != getpid()) {
         (void) setsid();
     }
+
+    /*
+     * Big buffers come from mmap() and go back on free(): without this,
+     * glibc raises the threshold after the first big message and keeps
+     * its memory resident for good.
+     */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 
     signal(SIGPIPE, SIG_IGN);
 

@@ -19,6 +19,7 @@ static ngx_int_t ngx_http_hangar_call_dechunk(ngx_http_hangar_call_t *call,
 static void ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call,
     ngx_int_t rc, const char *error);
 static void ngx_http_hangar_call_dummy(ngx_event_t *ev);
+static void ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call);
 
 
 ngx_http_hangar_call_t *
@@ -129,6 +130,12 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
     c->pool = call->pool;
     c->read->handler = ngx_http_hangar_call_read_handler;
     c->write->handler = ngx_http_hangar_call_write_handler;
+
+    /* a stream must not keep an exiting worker alive (nginx -s reload) */
+    if (call->on_notice) {
+        c->read->cancelable = 1;
+        c->write->cancelable = 1;
+    }
 
     if (rc == NGX_AGAIN) {
         ngx_add_timer(c->write, call->connect_timeout);
@@ -308,6 +315,36 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
 
         b->last += n;
 
+        if (call->on_notice) {
+            if (call->body_start == NULL) {
+                if (ngx_http_hangar_call_parse(call) == NGX_ERROR) {
+                    ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                                "invalid HTTP response");
+                    return;
+                }
+
+                if (call->body_start == NULL) {
+                    b = call->in;
+                    continue;
+                }
+
+                if (call->status != 200) {
+                    ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                                "stream refused");
+                    return;
+                }
+            }
+
+            ngx_http_hangar_call_scan(call);
+            b = call->in;
+
+            if (call->done) {
+                return;
+            }
+
+            continue;
+        }
+
         rc = ngx_http_hangar_call_parse(call);
 
         if (rc == NGX_OK) {
@@ -325,6 +362,44 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_http_hangar_call_finish(call, NGX_ERROR, "epoll failed");
     }
+}
+
+
+/*
+ * A stream: look for the notice in what arrived, then drop the body but
+ * for a tail that may hold the start of a notice cut by the read.
+ */
+
+static void
+ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call)
+{
+    u_char     *p;
+    size_t      len, keep;
+    ngx_buf_t  *b;
+
+    b = call->in;
+    len = ngx_strlen(call->notice);
+
+    for ( ;; ) {
+        p = ngx_strlcasestrn(call->body_start, b->last,
+                             (u_char *) call->notice, len - 1);
+        if (p == NULL) {
+            break;
+        }
+
+        call->body_start = p + len;
+        call->on_notice(call);
+
+        if (call->done) {
+            return;
+        }
+    }
+
+    keep = ngx_min((size_t) (b->last - call->body_start), len);
+    ngx_memmove(b->start, b->last - keep, keep);
+    b->pos = b->start;
+    b->last = b->start + keep;
+    call->body_start = b->start;
 }
 
 

@@ -41,6 +41,13 @@ struct ngx_http_hangar_call_s {
     ngx_http_hangar_call_pt      handler;   /* called once, when done */
     void                        *data;
 
+    /*
+     * A long-lived SSE stream (GET): on_notice is called each time the
+     * text "notice" arrives; the body is not kept.
+     */
+    ngx_http_hangar_call_pt      on_notice;
+    const char                  *notice;
+
     /* result */
     ngx_int_t                    rc;        /* NGX_OK or NGX_ERROR */
     ngx_str_t                    error;     /* transport error, when rc */

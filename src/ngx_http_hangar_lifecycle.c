@@ -66,12 +66,27 @@ struct ngx_http_hangar_job_s {
     ngx_http_hangar_value_t     *init_result;
     ngx_http_hangar_value_t     *tools;
     unsigned                     check:1;    /* a health check, not a start */
+    unsigned                     refresh:1;  /* tools/list again */
+    unsigned                     stream:1;   /* listens for list_changed */
     unsigned                     pinged:1;
 };
 
 
+/* what a job does */
+#define NGX_HTTP_HANGAR_JOB_START    0
+#define NGX_HTTP_HANGAR_JOB_CHECK    1
+#define NGX_HTTP_HANGAR_JOB_REFRESH  2
+#define NGX_HTTP_HANGAR_JOB_STREAM   3
+
+#define NGX_HTTP_HANGAR_MAX_STREAMS  256
+
+
 static ngx_int_t ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t check);
+    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t kind);
+static void ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call);
+static ngx_uint_t ngx_http_hangar_streaming(ngx_http_hangar_node_t *n);
 static ngx_int_t ngx_http_hangar_job_target(ngx_http_hangar_job_t *job);
 static ngx_int_t ngx_http_hangar_spawn(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_ready_handler(ngx_event_t *rev);
@@ -98,6 +113,11 @@ static void ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg,
 static ngx_event_t               ngx_http_hangar_tick_ev;
 static ngx_connection_t          ngx_http_hangar_tick_conn;
 static ngx_str_t                 ngx_http_hangar_bridge_path;
+
+/* this worker's list_changed listeners */
+static ngx_http_hangar_job_t    *ngx_http_hangar_streams[
+                                     NGX_HTTP_HANGAR_MAX_STREAMS];
+static ngx_uint_t                ngx_http_hangar_nstreams;
 
 
 /* a tiny marker so dladdr() finds the .so, beside which the bridge lives */
@@ -223,7 +243,10 @@ ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     w->seq = n->start_seq;
     w->deadline = n->start_deadline + 1000;
 
-    if (start && ngx_http_hangar_job_begin(reg, n, log, 0) != NGX_OK) {
+    if (start
+        && ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_START)
+           != NGX_OK)
+    {
         /* the job recorded the failure and left the state */
         ngx_http_hangar_unlock(reg);
         return NGX_ERROR;
@@ -305,7 +328,7 @@ ngx_http_hangar_waiter_handler(ngx_event_t *ev)
 
 static ngx_int_t
 ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t check)
+    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t kind)
 {
     ngx_str_t               err, text;
     ngx_pool_t             *pool;
@@ -326,9 +349,11 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     job->log = ngx_cycle->log;
     job->reg = reg;
     job->seq = n->start_seq;
-    job->bridge_seq = check ? n->bridge_seq : n->start_seq;
+    job->bridge_seq = kind ? n->bridge_seq : n->start_seq;
     job->mode = n->mode;
-    job->check = check;
+    job->check = (kind == NGX_HTTP_HANGAR_JOB_CHECK);
+    job->refresh = (kind == NGX_HTTP_HANGAR_JOB_REFRESH);
+    job->stream = (kind == NGX_HTTP_HANGAR_JOB_STREAM);
     job->begun = ngx_http_hangar_now_ms();
     job->timeout = NGX_HTTP_HANGAR_START_MS;
     job->bridge_pid = n->bridge_pid;
@@ -391,6 +416,11 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
             return;
         }
 
+        if (job->stream) {
+            ngx_http_hangar_stream_open(job);
+            return;
+        }
+
         if (job->check) {
             /* hangar-core §2.7: a health probe gives up after 5 s */
             job->timeout = ngx_min(job->timeout, 5000);
@@ -401,6 +431,19 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
         if (job->check) {
             (void) ngx_http_hangar_rpc(job, "ping", "{}",
                                        ngx_http_hangar_step_ping);
+            return;
+        }
+
+        if (job->refresh) {
+            job->tools = ngx_http_hangar_value_new(job->pool,
+                                                   NGX_HTTP_HANGAR_ARR);
+            if (job->tools == NULL) {
+                ngx_http_hangar_job_done(job, 0, "out of memory");
+                return;
+            }
+
+            (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
+                                       ngx_http_hangar_step_tools);
             return;
         }
 
@@ -1178,6 +1221,34 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         }
     }
 
+    if (job->refresh) {
+        ngx_http_hangar_lock(reg);
+
+        n = ngx_http_hangar_find(&reg->sh->servers, job->id.data,
+                                 job->id.len);
+
+        if (ok && n && n->start_seq == job->seq
+            && n->state == NGX_HTTP_HANGAR_READY
+            && ngx_http_hangar_json_text(job->pool, job->tools, &tools)
+               == NGX_OK
+            && ngx_http_hangar_set_blob(reg, &n->tools, &tools) == NGX_OK)
+        {
+            n->tools_count = job->tools->u.arr.nelts;
+            n->tools_predefined = 0;
+            (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
+            ngx_http_hangar_event(reg, "ToolsListChanged", n->id, n->id_len,
+                                  "{\"tools_count\":%ui}",
+                                  job->tools->u.arr.nelts);
+            ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                          "hangar: \"%V\" tools refreshed (%ui tools)",
+                          &job->id, job->tools->u.arr.nelts);
+        }
+
+        ngx_http_hangar_unlock(reg);
+        ngx_http_hangar_job_free(job);
+        return;
+    }
+
     if (ok && !job->check) {
         if (ngx_http_hangar_json_text(job->pool, job->tools, &tools) != NGX_OK)
         {
@@ -1495,7 +1566,8 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
             && n->next_check && n->next_check <= now)
         {
             n->next_check = now + 3600 * 1000;
-            (void) ngx_http_hangar_job_begin(reg, n, log, 1);
+            (void) ngx_http_hangar_job_begin(reg, n, log,
+                                             NGX_HTTP_HANGAR_JOB_CHECK);
             continue;
         }
 
@@ -1524,7 +1596,13 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 
         if (n->next_check && n->next_check <= now) {
             n->next_check = now + 3600 * 1000;   /* the job sets the next */
-            (void) ngx_http_hangar_job_begin(reg, n, log, 1);
+            (void) ngx_http_hangar_job_begin(reg, n, log,
+                                             NGX_HTTP_HANGAR_JOB_CHECK);
+        }
+
+        if (!ngx_http_hangar_streaming(n)) {
+            (void) ngx_http_hangar_job_begin(reg, n, log,
+                                             NGX_HTTP_HANGAR_JOB_STREAM);
         }
     }
 
@@ -1537,4 +1615,123 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
                               idle[i].len, "{}");
         (void) ngx_http_hangar_stop(reg, &idle[i], "idle", 0, log);
     }
+}
+
+
+/*
+ * notifications/tools/list_changed: the lease holder keeps a GET stream
+ * open to every ready server and lists its tools again on the notice.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_streaming(ngx_http_hangar_node_t *n)
+{
+    ngx_uint_t              i;
+    ngx_http_hangar_job_t  *job;
+
+    for (i = 0; i < ngx_http_hangar_nstreams; i++) {
+        job = ngx_http_hangar_streams[i];
+
+        if (job->seq == n->start_seq
+            && ngx_memn2cmp(job->id.data, n->id, job->id.len, n->id_len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    /* no room: as if streaming, so nothing is opened */
+    return ngx_http_hangar_nstreams == NGX_HTTP_HANGAR_MAX_STREAMS;
+}
+
+
+static void
+ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
+{
+    u_char                  *p;
+    ngx_http_hangar_call_t  *call;
+
+    call = ngx_http_hangar_call_create(job->log);
+    if (call == NULL) {
+        ngx_http_hangar_job_free(job);
+        return;
+    }
+
+    call->target = job->target;
+    call->host = job->host;
+    call->uri = job->uri;
+    call->method = "GET";
+    call->read_timeout = 24 * 3600 * 1000;
+    call->handler = ngx_http_hangar_stream_end;
+    call->on_notice = ngx_http_hangar_stream_notice;
+    call->notice = "notifications/tools/list_changed";
+    call->data = job;
+
+    call->headers.data = ngx_pnalloc(call->pool, job->headers.len
+                                                 + job->session.len + 64);
+    if (call->headers.data == NULL) {
+        ngx_http_hangar_call_destroy(call);
+        ngx_http_hangar_job_free(job);
+        return;
+    }
+
+    p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
+
+    if (job->session.len) {
+        p = ngx_sprintf(p, "Mcp-Session-Id: %V\r\n", &job->session);
+    }
+
+    call->headers.len = p - call->headers.data;
+
+    job->call = call;
+    ngx_http_hangar_streams[ngx_http_hangar_nstreams++] = job;
+
+    (void) ngx_http_hangar_call_start(call);
+}
+
+
+static void
+ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call)
+{
+    ngx_http_hangar_job_t       *job;
+    ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_registry_t  *reg;
+
+    job = call->data;
+    reg = job->reg;
+
+    ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                  "hangar: \"%V\" says its tools changed", &job->id);
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
+
+    if (n && n->start_seq == job->seq && n->state == NGX_HTTP_HANGAR_READY) {
+        (void) ngx_http_hangar_job_begin(reg, n, job->log,
+                                         NGX_HTTP_HANGAR_JOB_REFRESH);
+    }
+
+    ngx_http_hangar_unlock(reg);
+}
+
+
+static void
+ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call)
+{
+    ngx_uint_t              i;
+    ngx_http_hangar_job_t  *job;
+
+    job = call->data;
+
+    for (i = 0; i < ngx_http_hangar_nstreams; i++) {
+        if (ngx_http_hangar_streams[i] == job) {
+            ngx_http_hangar_streams[i] =
+                ngx_http_hangar_streams[--ngx_http_hangar_nstreams];
+            break;
+        }
+    }
+
+    job->call = NULL;
+    ngx_destroy_pool(call->pool);
+    ngx_http_hangar_job_free(job);
 }

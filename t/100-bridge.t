@@ -244,8 +244,13 @@ my @SSE = (Accept => 'application/json, text/event-stream');
 
 # ------------------------------------------------------------- ready
 
+sub rss { my ($pid) = @_; open my $fh, '<', "/proc/$pid/status" or return 0;
+           for (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ } return 0 }
+
+$ENV{HB_TEST_VAR} = 'passed through';
 my $b = start_bridge(id => 'main', args => [qw(--garbage-on-start --stderr-noise 3)]);
 my $r = $b->{ready};
+my $idle_rss = rss($b->{pid});
 is($r->{state}, 'ready', 'ready-fd reports ready') or diag $b->{ready_line};
 is($r->{id}, 'main', 'status: id');
 is($r->{bridge_pid}, $b->{pid}, 'status: bridge_pid');
@@ -292,6 +297,23 @@ is($res->{status}, 202, 'notification: 202');
 
 $res = request($c, POST => '/mcp', call(error => { code => -32099, message => 'nope' }, 9));
 is_deeply($res->{json}{error}, { code => -32099, message => 'nope' }, 'JSON-RPC error relayed');
+
+$res = request($c, POST => '/mcp', call(env => { name => 'HB_TEST_VAR' }));
+is(text_of($res->{json}), 'passed through', 'the environment reaches the server');
+
+# two requests in one write: answered in order
+syswrite($c, join '', map { "POST /mcp HTTP/1.1\r\nHost: b\r\nContent-Length: "
+                             . length($_) . "\r\n\r\n$_" }
+              call(sleep => { ms => 100 }, 'first'), call(echo => { text => 'x' }, 'second'));
+is(read_response($c)->{json}{id}, 'first', 'pipelined: first answer first');
+is(read_response($c)->{json}{id}, 'second', 'pipelined: then the second');
+
+# big messages both ways, and an overlong stderr line
+my $text = 'y' x (1024 * 1024);
+$res = request($c, POST => '/mcp', call(echo => { text => $text }));
+ok(text_of($res->{json}) eq $text, 'a 1 MiB message both ways');
+$res = request($c, POST => '/mcp', call(stderr => { lines => 1, text => 'z' x 20000 }));
+is(text_of($res->{json}), 'wrote 1 lines', 'long stderr line written');
 
 # chunked request body
 send_req($c, POST => '/mcp', undef, 'Transfer-Encoding' => 'chunked',
@@ -425,6 +447,9 @@ ok((grep { $_->{stream} eq 'stdout' && $_->{content} eq 'this is not json' } @lo
    '/logs: bad output as stream stdout');
 ok((grep { $_->{stream} eq 'stderr' && $_->{content} eq 'noise 2' } @logs), '/logs: stderr lines');
 ok(!(grep { !($_->{recorded_at} > 1e9) } @logs), '/logs: recorded_at');
+my ($long) = grep { $_->{content} =~ /^z{100}/ } @logs;
+is(length($long->{content} // ''), 8192, '/logs: a long line is cut at 8192 bytes');
+like($long->{content} // '', qr/z\.\.\.\z/, '/logs: ... marks the cut');
 $res = request($s, GET => '/logs?lines=2');
 is(scalar @{ $res->{json}{logs} }, 2, '/logs?lines=2: two entries');
 is_deeply($res->{json}{logs}, [ @logs[-2, -1] ], '/logs?lines=2: the last two');
@@ -434,9 +459,27 @@ is($res->{json}{state}, 'ready', '/status: ready');
 is($res->{json}{pending}, 0, '/status: pending');
 ok($res->{json}{clients} >= 1, '/status: clients');
 
-my ($rss) = do { open my $fh, '<', "/proc/$b->{pid}/status"; map { /^VmRSS:\s+(\d+)/ ? $1 : () } <$fh> };
-diag "bridge RSS: $rss kB" if $rss;
-ok($rss && $rss < 8192, 'bridge RSS is small');
+# cancellation: mapped to the bridge id, and the request ends
+my $cw = hconn($b);
+send_req($cw, POST => '/mcp', call(sleep => { ms => 5000 }, 'cx'));
+sleep 0.1;
+$res = request($s, POST => '/mcp', $json->encode({ jsonrpc => '2.0', method => 'notifications/cancelled',
+    params => { requestId => 'cx', reason => 'test' } }));
+is($res->{status}, 202, 'cancel: 202');
+$res = read_response($cw);
+is_deeply([ $res->{json}{id}, $res->{json}{error}{code} ], ['cx', -32800], 'cancel: the request ends');
+sleep 0.1;
+$res = request($s, GET => '/logs');
+ok((grep { $_->{stream} eq 'stderr' && $_->{content} =~ /^request \d+ cancelled$/ } @{ $res->{json}{logs} }),
+   'cancel: the server cancelled the bridge id');
+$res = request($s, POST => '/mcp', $json->encode({ jsonrpc => '2.0', method => 'notifications/cancelled',
+    params => { requestId => 1 } }));
+is($res->{status}, 202, 'cancel of an unknown id: 202, not forwarded');
+
+my $rss = rss($b->{pid});
+diag "bridge RSS: $idle_rss kB idle after start, $rss kB after the tests above";
+ok($idle_rss && $idle_rss < 4096, 'bridge RSS idle is small');
+ok($rss && $rss < 8192, 'bridge RSS after big messages is small');
 
 # ------------------------------------------------------------- /shutdown
 
@@ -496,6 +539,49 @@ is($b->{ready}{exit_code}, 127, 'missing binary: exit_code 127');
 like($b->{ready}{stderr_tail}, qr/cannot execute \/nonexistent\/mcp-server/,
      'missing binary: cannot execute');
 is(wait_bridge($b), 3 << 8, 'missing binary: exit status 3');
+
+$b = start_bridge(id => 'cwd', opts => ['--cwd', '/nonexistent/dir']);
+is($b->{ready}{state}, 'failed', 'bad --cwd: failed');
+like($b->{ready}{stderr_tail}, qr/cannot chdir to \/nonexistent\/dir/, 'bad --cwd: stderr_tail');
+is(wait_bridge($b), 3 << 8, 'bad --cwd: exit status 3');
+
+# ------------------------------------------------------------- huge lines
+
+# a minimal server that writes notifications of any size
+my $MINI = <<'EOT';
+use JSON::PP; $| = 1;
+while (my $l = <STDIN>) {
+    my $m = decode_json($l);
+    next unless defined $m->{id};
+    if ($m->{method} eq 'big') {
+        print '{"jsonrpc":"2.0","method":"notifications/message","params":{"data":"',
+              'x' x $m->{params}{n}, '"}}', "\n";
+    }
+    print encode_json({ jsonrpc => '2.0', id => $m->{id}, result => $m->{method} eq 'initialize'
+        ? { protocolVersion => '2024-11-05', capabilities => {}, serverInfo => { name => 'mini' } }
+        : { n => $m->{params}{n} } }), "\n";
+}
+EOT
+$b = start_bridge(id => 'mini', cmd => [$^X, '-e', $MINI]);
+is($b->{ready}{protocol_version}, '2024-11-05', 'mini: the server\'s protocol version is accepted');
+$g = hconn($b);
+send_req($g, GET => '/mcp', undef, Accept => 'text/event-stream');
+read_head($g);
+$c = hconn($b);
+$res = request($c, POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"big","params":{"n":2000000}}');
+is($res->{json}{result}{n}, 2000000, 'mini: answer after a 2 MB notification');
+$e = next_event($g);
+is(length($e->{raw}), 2000000 + 71, 'mini: the 2 MB notification on the GET stream');
+$res = request($c, POST => '/mcp', '{"jsonrpc":"2.0","id":2,"method":"big","params":{"n":17000000}}');
+is($res->{json}{result}{n}, 17000000, 'mini: answer after a 17 MB line');
+$res = request($c, GET => '/logs');
+ok((grep { $_->{stream} eq 'bridge' && $_->{content} =~ /dropped a message of more than/ } @{ $res->{json}{logs} }),
+   'mini: the line over 16 MiB is dropped and logged');
+$res = request($c, GET => '/status');
+is($res->{json}{state}, 'ready', 'mini: still ready');
+diag "bridge RSS after a 17 MB line: " . rss($b->{pid}) . " kB";
+kill 'TERM', $b->{pid};
+is(wait_bridge($b), 0, 'mini: stopped');
 
 # ------------------------------------------------------------- SIGTERM
 

@@ -100,6 +100,25 @@ is($doc->{count}, 2, 'logs: lines=2');
 like(join("\n", map { $_->{content} } @{ $doc->{logs} }), qr/noise/, 'logs: stderr of the server');
 is($doc->{logs}[0]{stream}, 'stderr', 'logs: stream');
 
+# -- notifications/tools/list_changed refreshes the catalog ---------------
+{
+    require IO::Socket::UNIX;
+    my ($sock) = glob(servroot() . '/state/run/math.*.sock');
+    ok($sock, "the bridge's socket: $sock");
+    sleep 0.8;    # the lease holder opens its GET stream within a tick
+    my $s = IO::Socket::UNIX->new(Peer => $sock) or die "$sock: $!";
+    my $body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"notify_list_changed","arguments":{}}}';
+    print $s "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           . "Accept: application/json\r\nConnection: close\r\n"
+           . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    my $answer = do { local $/; <$s> };
+    like($answer, qr/"id":7/, 'the server answered the call');
+    ok(wait_for(sub {
+        my $log = do { local (@ARGV, $/) = (servroot() . '/logs/error.log'); <> };
+        $log =~ /"math" tools refreshed \(13 tools\)/;
+    }, 5), 'list_changed made hangar list the tools again');
+}
+
 # -- stop -----------------------------------------------------------------
 ($st, $doc) = api(POST => '/api/mcp_servers/math/stop', '{"reason":"maintenance"}');
 is_deeply($doc, { stopped => 'math', reason => 'maintenance' }, 'stop with a reason');
