@@ -19,6 +19,13 @@ static ngx_int_t ngx_http_hangar_call_dechunk(ngx_http_hangar_call_t *call,
 static void ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call,
     ngx_int_t rc, const char *error);
 static void ngx_http_hangar_call_dummy(ngx_event_t *ev);
+static void ngx_http_hangar_call_close(ngx_connection_t *c);
+static void ngx_http_hangar_call_connected(ngx_http_hangar_call_t *call);
+#if (NGX_SSL)
+static ngx_int_t ngx_http_hangar_call_tls(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_call_handshaked(ngx_connection_t *c);
+static ngx_ssl_t *ngx_http_hangar_tls_context(ngx_http_hangar_call_t *call);
+#endif
 static void ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call);
 
 
@@ -70,7 +77,7 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 
     ngx_memzero(&u, sizeof(ngx_url_t));
     u.url = call->target;
-    u.default_port = 80;
+    u.default_port = call->tls ? 443 : 80;
     u.no_resolve = 0;
 
     if (ngx_parse_url(call->pool, &u) != NGX_OK || u.naddrs == 0) {
@@ -139,20 +146,272 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 
     if (rc == NGX_AGAIN) {
         ngx_add_timer(c->write, call->connect_timeout);
+
+        if (call->tls) {
+            c->write->handler = ngx_http_hangar_call_write_handler;
+            call->connecting = 1;
+        }
+
         return NGX_OK;
     }
 
-    ngx_http_hangar_call_write_handler(c->write);
+    ngx_http_hangar_call_connected(call);
 
     return NGX_OK;
 }
+
+
+static void
+ngx_http_hangar_call_close(ngx_connection_t *c)
+{
+#if (NGX_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+    ngx_close_connection(c);
+}
+
+
+static void
+ngx_http_hangar_call_connected(ngx_http_hangar_call_t *call)
+{
+    call->connecting = 0;
+
+#if (NGX_SSL)
+    if (call->tls) {
+        (void) ngx_http_hangar_call_tls(call);
+        return;
+    }
+#endif
+
+    ngx_http_hangar_call_write_handler(call->peer.connection->write);
+}
+
+
+#if (NGX_SSL)
+
+static int
+ngx_http_hangar_tls_verify(int ok, X509_STORE_CTX *x509_store)
+{
+    return 1;
+}
+
+
+/* one TLS context per (verify, CA file), per worker */
+
+static ngx_ssl_t *
+ngx_http_hangar_tls_context(ngx_http_hangar_call_t *call)
+{
+    ngx_uint_t        i;
+    ngx_ssl_t        *ssl;
+
+    static struct {
+        ngx_uint_t    verify;
+        u_char        ca[512];
+        ngx_ssl_t     ssl;
+    }                 ctxs[16];
+    static ngx_uint_t nctxs;
+
+    for (i = 0; i < nctxs; i++) {
+        if (ctxs[i].verify == call->verify
+            && ngx_strlen(ctxs[i].ca) == call->ca_file.len
+            && ngx_strncmp(ctxs[i].ca, call->ca_file.data, call->ca_file.len)
+               == 0)
+        {
+            return &ctxs[i].ssl;
+        }
+    }
+
+    if (nctxs == 16 || call->ca_file.len >= 512) {
+        return NULL;
+    }
+
+    ssl = &ctxs[nctxs].ssl;
+    ssl->log = ngx_cycle->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL) != NGX_OK) {
+        return NULL;
+    }
+
+    if (call->verify) {
+        /* the result is checked after the handshake, to say what failed */
+        SSL_CTX_set_verify(ssl->ctx, SSL_VERIFY_PEER,
+                           ngx_http_hangar_tls_verify);
+
+        if (call->ca_file.len) {
+            *ngx_cpymem(ctxs[nctxs].ca, call->ca_file.data,
+                        call->ca_file.len) = '\0';
+
+            if (SSL_CTX_load_verify_locations(ssl->ctx,
+                                              (char *) ctxs[nctxs].ca, NULL)
+                == 0)
+            {
+                ngx_ssl_error(NGX_LOG_ERR, call->log, 0,
+                              "cannot load CA file \"%V\"", &call->ca_file);
+                SSL_CTX_free(ssl->ctx);
+                return NULL;
+            }
+
+        } else if (SSL_CTX_set_default_verify_paths(ssl->ctx) == 0) {
+            SSL_CTX_free(ssl->ctx);
+            return NULL;
+        }
+
+    } else {
+        SSL_CTX_set_verify(ssl->ctx, SSL_VERIFY_NONE, NULL);
+    }
+
+    ctxs[nctxs].verify = call->verify;
+
+    return &ctxs[nctxs++].ssl;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_call_tls(ngx_http_hangar_call_t *call)
+{
+    u_char            *host, *colon;
+    ngx_int_t          rc;
+    ngx_ssl_t         *ssl;
+    ngx_connection_t  *c;
+
+    c = call->peer.connection;
+
+    ssl = ngx_http_hangar_tls_context(call);
+
+    if (ssl == NULL
+        || ngx_ssl_create_connection(ssl, c, NGX_SSL_BUFFER|NGX_SSL_CLIENT)
+           != NGX_OK)
+    {
+        ngx_http_hangar_call_finish(call, NGX_ERROR, "TLS set-up failed");
+        return NGX_ERROR;
+    }
+
+    /* SNI: the host without the port */
+    host = ngx_pnalloc(call->pool, call->host.len + 1);
+    if (host == NULL) {
+        ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(host, call->host.data, call->host.len) = '\0';
+
+    colon = (u_char *) ngx_strchr(host, ':');
+    if (colon && host[0] != '[') {
+        *colon = '\0';
+    }
+
+    call->sni.data = host;
+    call->sni.len = ngx_strlen(host);
+
+    /* no SNI for an address (RFC 6066) */
+    call->ip = (ngx_inet_addr(host, call->sni.len) != INADDR_NONE
+                || host[0] == '[');
+
+    if (!call->ip) {
+        (void) SSL_set_tlsext_host_name(c->ssl->connection, (char *) host);
+    }
+
+    c->log->action = "TLS handshake with an MCP server";
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        if (!c->write->timer_set) {
+            ngx_add_timer(c->write, call->connect_timeout);
+        }
+
+        c->ssl->handler = ngx_http_hangar_call_handshaked;
+        return NGX_OK;
+    }
+
+    ngx_http_hangar_call_handshaked(c);
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hangar_check_ip(ngx_connection_t *c, ngx_str_t *ip)
+{
+    int    rc;
+    X509  *cert;
+
+    cert = SSL_get_peer_certificate(c->ssl->connection);
+    if (cert == NULL) {
+        return 0;
+    }
+
+    rc = X509_check_ip_asc(cert, (char *) ip->data, 0);
+    X509_free(cert);
+
+    return rc == 1;
+}
+
+
+static void
+ngx_http_hangar_call_handshaked(ngx_connection_t *c)
+{
+    long                     rc;
+    ngx_http_hangar_call_t  *call;
+
+    call = c->data;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                    c->write->timedout
+                                    ? "TLS handshake timed out"
+                                    : "TLS handshake failed");
+        return;
+    }
+
+    if (call->verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            call->error.data = ngx_pnalloc(call->pool, 256);
+            if (call->error.data) {
+                call->error.len = ngx_snprintf(call->error.data, 256,
+                                        "TLS certificate not trusted: %s",
+                                        X509_verify_cert_error_string(rc))
+                                  - call->error.data;
+            }
+
+            ngx_http_hangar_call_finish(call, NGX_ERROR, NULL);
+            return;
+        }
+
+        if (call->ip ? !ngx_http_hangar_check_ip(c, &call->sni)
+                     : ngx_ssl_check_host(c, &call->sni) != NGX_OK)
+        {
+            ngx_http_hangar_call_finish(call, NGX_ERROR,
+                            "TLS certificate does not match the host name");
+            return;
+        }
+    }
+
+    c->read->handler = ngx_http_hangar_call_read_handler;
+    c->write->handler = ngx_http_hangar_call_write_handler;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    ngx_http_hangar_call_write_handler(c->write);
+}
+
+#endif
 
 
 void
 ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call)
 {
     if (call->peer.connection) {
-        ngx_close_connection(call->peer.connection);
+        ngx_http_hangar_call_close(call->peer.connection);
         call->peer.connection = NULL;
     }
 
@@ -169,7 +428,7 @@ ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call, ngx_int_t rc,
     }
 
     if (call->peer.connection) {
-        ngx_close_connection(call->peer.connection);
+        ngx_http_hangar_call_close(call->peer.connection);
         call->peer.connection = NULL;
     }
 
@@ -179,6 +438,10 @@ ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call, ngx_int_t rc,
     if (error) {
         call->error.data = (u_char *) error;
         call->error.len = ngx_strlen(error);
+    }
+
+    if (rc != NGX_OK && call->error.len == 0) {
+        ngx_str_set(&call->error, "failed");
     }
 
     call->handler(call);
@@ -201,8 +464,13 @@ ngx_http_hangar_call_write_handler(ngx_event_t *wev)
         return;
     }
 
+    if (call->connecting) {
+        ngx_http_hangar_call_connected(call);
+        return;
+    }
+
     while (call->out->pos < call->out->last) {
-        n = ngx_send(c, call->out->pos, call->out->last - call->out->pos);
+        n = c->send(c, call->out->pos, call->out->last - call->out->pos);
 
         if (n == NGX_AGAIN) {
             if (!wev->timer_set) {
@@ -292,7 +560,7 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
             call->in = b = nb;
         }
 
-        n = ngx_recv(c, b->last, b->end - b->last);
+        n = c->recv(c, b->last, b->end - b->last);
 
         if (n == NGX_AGAIN) {
             break;

@@ -38,6 +38,11 @@ struct ngx_http_hangar_call_s {
     ngx_msec_t                   connect_timeout;
     ngx_msec_t                   read_timeout;
 
+    /* https: TLS with SNI; verify_ssl checks the chain and the host name */
+    unsigned                     tls:1;
+    unsigned                     verify:1;
+    ngx_str_t                    ca_file;   /* empty: the system's CAs */
+
     ngx_http_hangar_call_pt      handler;   /* called once, when done */
     void                        *data;
 
@@ -65,6 +70,9 @@ struct ngx_http_hangar_call_s {
     off_t                        content_length;
     unsigned                     chunked:1;
     unsigned                     done:1;
+    unsigned                     connecting:1;
+    unsigned                     ip:1;
+    ngx_str_t                    sni;
 };
 
 

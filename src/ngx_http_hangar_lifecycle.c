@@ -60,6 +60,9 @@ struct ngx_http_hangar_job_s {
     ngx_str_t                    headers;
     ngx_str_t                    session;
     ngx_str_t                    protocol;
+    ngx_str_t                    ca_file;
+    unsigned                     tls:1;
+    unsigned                     verify:1;
     int64_t                      rpc_id;
     ngx_http_hangar_step_pt      step;
 
@@ -477,7 +480,7 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     ngx_pool_t               *pool;
     ngx_http_hangar_out_t     h;
     ngx_http_hangar_pair_t   *pair;
-    ngx_http_hangar_value_t  *ep, *auth, *type, *v, *http, *hdrs, *t;
+    ngx_http_hangar_value_t  *ep, *auth, *type, *v, *http, *hdrs, *t, *tls;
 
     pool = job->pool;
     ngx_http_hangar_out_init(&h, pool, 256);
@@ -508,13 +511,31 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     p = ep->u.s.data;
     last = p + ep->u.s.len;
 
-    if (ngx_strncasecmp(p, (u_char *) "http://", 7) != 0) {
-        ngx_http_hangar_job_done(job, 0, "only http:// endpoints are "
-                                 "reachable by this build (%V)", &ep->u.s);
+    if (ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        host = p + 7;
+
+    } else if (ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+        host = p + 8;
+        job->tls = 1;
+
+        /* tls: {verify_ssl: true, ca_cert_path: ...} (hangar-core §2.1) */
+        tls = ngx_http_hangar_get(job->spec, "tls");
+        v = ngx_http_hangar_get(tls, "verify_ssl");
+        job->verify = !(v && v->type == NGX_HTTP_HANGAR_BOOL && !v->u.b);
+
+        v = ngx_http_hangar_get(tls, "ca_cert_path");
+        if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+            job->ca_file = v->u.s;
+        }
+
+    } else {
+        ngx_http_hangar_job_done(job, 0, "ws:// and wss:// endpoints are "
+                                 "for pass-through only; the control "
+                                 "channel needs http or https (%V)",
+                                 &ep->u.s);
         return NGX_ERROR;
     }
 
-    host = p + 7;
     for (p = host; p < last && *p != '/' && *p != '?'; p++) { /* void */ }
 
     job->target.data = host;
@@ -903,6 +924,9 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->host = job->host;
     call->uri = job->uri;
     call->read_timeout = job->timeout;
+    call->tls = job->tls;
+    call->verify = job->verify;
+    call->ca_file = job->ca_file;
 
     call->body.data = ngx_pnalloc(call->pool, ngx_strlen(method)
                                               + ngx_strlen(params) + 96);
@@ -1661,6 +1685,9 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->uri = job->uri;
     call->method = "GET";
     call->read_timeout = 24 * 3600 * 1000;
+    call->tls = job->tls;
+    call->verify = job->verify;
+    call->ca_file = job->ca_file;
     call->handler = ngx_http_hangar_stream_end;
     call->on_notice = ngx_http_hangar_stream_notice;
     call->notice = "notifications/tools/list_changed";

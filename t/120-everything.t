@@ -41,12 +41,27 @@ END { local $?; if ($remote) { kill "TERM", $remote; waitpid $remote, 0 } }
 my $deadline = time + 20;
 sleep 0.1 until IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") || time > $deadline;
 
+# an https front for it: nginx with a self-signed certificate for 127.0.0.1
+my $tls_port = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                     Listen => 1)->sockport;
+my $certdir = "$FindBin::Bin/servroot-120-everything-certs";
+mkdir $certdir;
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+     . "-addext subjectAltName=IP:127.0.0.1 -keyout $certdir/key.pem "
+     . "-out $certdir/cert.pem >/dev/null 2>&1") == 0
+    or BAIL_OUT('openssl could not make a certificate');
+
 nginx_start({
     workers     => 2,
     http_config => "    hangar_zone hangar 1m;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
-    config      => "location /api/ { hangar_api; }\n",
+    config      => "location /api/ { hangar_api; }\n"
+                 . "} server { listen 127.0.0.1:$tls_port ssl;\n"
+                 . "  ssl_certificate $certdir/cert.pem;\n"
+                 . "  ssl_certificate_key $certdir/key.pem;\n"
+                 . "  location / { proxy_pass http://127.0.0.1:$port;\n"
+                 . "    proxy_http_version 1.1; proxy_buffering off; }\n",
     user_files  => ">>> conf/hangar.yaml\n"
                  . "mcp_servers:\n"
                  . "  everything:\n"
@@ -54,10 +69,21 @@ nginx_start({
                  . "  remote:\n"
                  . "    mode: remote\n"
                  . "    endpoint: http://127.0.0.1:$port/mcp\n"
-                 . "    http: {read_timeout: 20}\n",
+                 . "    http: {read_timeout: 20}\n"
+                 . "  tls-insecure:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: https://127.0.0.1:$tls_port/mcp\n"
+                 . "    tls: {verify_ssl: false}\n"
+                 . "  tls-verified:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: https://127.0.0.1:$tls_port/mcp\n"
+                 . "    tls: {verify_ssl: true, ca_cert_path: $certdir/cert.pem}\n"
+                 . "  tls-untrusted:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: https://127.0.0.1:$tls_port/mcp\n",
 });
 
-for my $id (qw(everything remote)) {
+for my $id (qw(everything remote tls-insecure tls-verified)) {
     my ($st, $doc, $raw) = api(POST => "/api/mcp_servers/$id/start");
     is($st, 200, "$id: start") or diag($raw);
     my %tools = map { $_ => 1 } @{ $doc->{tools} || [] };
@@ -75,6 +101,11 @@ for my $id (qw(everything remote)) {
     ($st, $doc) = api(GET => "/api/mcp_servers/$id/tools");
     ok(@{ $doc->{tools} } >= 10, "$id: catalog kept after stop");
 }
+
+my ($st, $doc, $raw) = api(POST => '/api/mcp_servers/tls-untrusted/start');
+is($st, 500, 'https with an untrusted certificate: the start fails');
+like($doc->{message} // '', qr/TLS certificate not trusted: self.signed certificate/,
+     'and says why') or diag($raw);
 
 is(nginx_stop(), '', 'nginx stopped');
 Test::More::done_testing();
