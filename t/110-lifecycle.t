@@ -43,11 +43,29 @@ sub wait_for {
     return $cond->();
 }
 
+# a tools/call straight to a server's bridge (the front door comes later)
+sub bridge_call ($$$) {
+    my ($id, $tool, $args) = @_;
+    require IO::Socket::UNIX;
+    my ($sock) = sort { -M $a <=> -M $b } glob(servroot() . "/state/run/$id.*.sock");
+    my $s = IO::Socket::UNIX->new(Peer => $sock) or return undef;
+    my $body = $json->encode({ jsonrpc => '2.0', id => 9, method => 'tools/call',
+                               params => { name => $tool, arguments => $args } });
+    print $s "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           . "Accept: application/json\r\nConnection: close\r\n"
+           . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    my $answer = do { local $/; <$s> };
+    my ($text) = $answer =~ /"text":"((?:[^"\\]|\\.)*)"/;
+    return $text;
+}
+
 sub state_of ($) { (api(GET => "/api/mcp_servers/$_[0]"))[1]{state} // '' }
 
 sub start_nginx ($;$) {
     my ($yaml, $workers) = @_;
     nginx_start({
+        env         => "HANGAR_LEAK=1\n",
+        main_config => "env HANGAR_LEAK;\n",
         workers     => $workers // 2,
         http_config => "    hangar_zone hangar 1m;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
@@ -71,6 +89,12 @@ mcp_servers:
   sleepy:
     command: [perl, $SERVER]
     idle_ttl_s: 1
+  wrapped:
+    command: [sh, -c, 'sleep 1000 & exec perl $SERVER']
+    env: {GREETING: hello}
+  boxed:
+    mode: docker
+    image: example/mcp-server:1
 YAML
 
 start_nginx($yaml);
@@ -179,6 +203,25 @@ is($st, 200, 'garbage on stdout before the handshake: still starts');
 ($st, $doc) = api(GET => '/api/mcp_servers/garbage/logs');
 ok((grep { $_->{stream} eq 'stdout' && $_->{content} =~ /not json/ } @{ $doc->{logs} }),
    'the garbage line is in the logs as stdout');
+
+# -- environment: explicit, nothing of nginx's -----------------------------
+($st, $doc) = api(POST => '/api/mcp_servers/wrapped/start');
+is($st, 200, 'a wrapper script with a grandchild starts');
+is(bridge_call('wrapped', 'env', { name => 'GREETING' }), 'hello', "the server's env is set");
+is(bridge_call('wrapped', 'env', { name => 'HANGAR_LEAK' }), '(unset)', "nginx's environment is not passed");
+like(bridge_call('wrapped', 'env', { name => 'PATH' }) // '', qr{/usr/bin}, 'a sane PATH');
+like(bridge_call('wrapped', 'env', { name => 'HOME' }) // '', qr{/state/home$}, 'HOME in the state directory');
+my $pgid = (api(GET => '/api/mcp_servers/wrapped'))[1]{meta}{server_pid};
+my @group = grep { (split ' ', (do { open my $f, '<', "/proc/$_/stat"; <$f> } // ''))[4] == $pgid }
+            map { m{/proc/(\d+)$} } glob '/proc/[0-9]*';
+ok(@group >= 2, 'the server and its grandchild share a process group: ' . scalar @group);
+api(POST => '/api/mcp_servers/wrapped/stop');
+ok(wait_for(sub { !grep { alive($_) } @group }, 6), 'stop ends the whole process group');
+
+# -- docker: without an engine the start says so --------------------------
+($st, $doc, $raw) = api(POST => '/api/mcp_servers/boxed/start');
+is($st, 500, 'docker mode without a docker engine: 500');
+like($raw, qr/docker/i, 'and the error names docker') or diag($raw);
 
 # -- block ----------------------------------------------------------------
 ($st, $doc) = api(POST => '/api/mcp_servers/garbage/block');
