@@ -84,6 +84,7 @@ test-valgrind: build test-deps
 
 bench: build
 	bash bench/rest.sh
+	bash bench/lifecycle.sh
 
 clean:
 	rm -rf $(BUILD) run t/servroot-*

@@ -6,48 +6,18 @@
 # /baseline, prints both rates and their ratio, and stops nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOP=$PWD
 DUR=${1:-5}
 CONNS=${2:-32}
-OUT=$TOP/bench/out/rest
-MODULE=$TOP/build/ngx_http_hangar_module.so
-[ -f "$MODULE" ] || { echo "build first: make build" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: make deps" >&2; exit 1; }
+. bench/lib.sh
 
-PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>0,Listen=>1)->sockport')
-rm -rf "$OUT"; mkdir -p "$OUT"/{conf,logs,state,tmp}
+YAML="mcp_servers:"
+for i in $(seq 1 10); do
+    YAML="$YAML
+  server$i: {command: [python3, -m, srv$i], description: \"bench server $i\"}"
+done
 
-{
-    echo "mcp_servers:"
-    for i in $(seq 1 10); do
-        echo "  server$i: {command: [python3, -m, srv$i], description: \"bench server $i\"}"
-    done
-} > "$OUT/conf/hangar.yaml"
-
-cat > "$OUT/conf/nginx.conf" <<CONF
-load_module $MODULE;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-worker_processes 2;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path tmp;
-    hangar_zone hangar 4m;
-    hangar_config conf/hangar.yaml;
-    hangar_state state;
-    server {
-        listen 127.0.0.1:$PORT;
-        location /api/ { hangar_api; }
-        location = /baseline { return 200 '{"ok":true}'; }
-    }
-}
-CONF
-
-nginx -p "$OUT/" -c conf/nginx.conf -e logs/error.log
-trap 'nginx -p "$OUT/" -c conf/nginx.conf -e logs/error.log -s stop 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/baseline" >/dev/null && break; sleep 0.1; done
+bench_nginx rest "$YAML"
 
 rate() {
     wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$PORT$1" > "$OUT/wrk$(echo "$1" | tr / _).txt"

@@ -264,7 +264,7 @@ ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     w->timer.handler = ngx_http_hangar_waiter_handler;
     w->timer.data = w;
     w->timer.log = log;
-    ngx_add_timer(&w->timer, 5);
+    ngx_add_timer(&w->timer, 2);
 
     return NGX_AGAIN;
 }
@@ -319,7 +319,7 @@ ngx_http_hangar_waiter_handler(ngx_event_t *ev)
         rc = NGX_ERROR;
 
     } else {
-        ngx_add_timer(ev, 5);
+        ngx_add_timer(ev, 2);
         return;
     }
 
