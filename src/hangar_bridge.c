@@ -2143,6 +2143,7 @@ hb_conn_process(hb_conn_t *c)
 static void
 hb_conn_read(hb_conn_t *c)
 {
+    char     buf[HB_READ_CHUNK];
     ssize_t  n;
 
     for ( ;; ) {
@@ -2154,13 +2155,13 @@ hb_conn_read(hb_conn_t *c)
             }
             break;
         }
-        if (hb_buf_reserve(&c->in, HB_READ_CHUNK) != 0) {
-            c->dead = 1;
-            return;
-        }
-        n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+        /* via the stack: an idle keep-alive connection stays small */
+        n = read(c->fd, buf, sizeof(buf));
         if (n > 0) {
-            c->in.len += n;
+            if (hb_buf_add(&c->in, buf, n) != 0) {
+                c->dead = 1;
+                return;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR) {
