@@ -28,6 +28,7 @@ typedef struct {
 
 
 static void ngx_http_hangar_watch_handler(ngx_event_t *rev);
+static void ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg);
 static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w);
 
@@ -230,6 +231,8 @@ done:
 void
 ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
 {
+    ngx_http_hangar_watch_poll(reg);
+
     int                       fd;
     ngx_uint_t                i, k, found;
     ngx_queue_t              *q;
@@ -281,9 +284,16 @@ ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
 
         fd = syscall(SYS_pidfd_open, w->pid, 0);
 
-        if (fd == -1) {
+        if (fd == -1 && ngx_errno == NGX_ESRCH) {
             /* already gone */
             ngx_http_hangar_bridge_exited(reg, w);
+            continue;
+        }
+
+        if (fd == -1) {
+            /* no pidfd (an old kernel, valgrind): polled at every tick */
+            w->c = NULL;
+            ngx_http_hangar_nwatches++;
             continue;
         }
 
@@ -422,4 +432,25 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_unlock(reg);
 
     ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t               i;
+    ngx_http_hangar_watch_t  w;
+
+    for (i = 0; i < ngx_http_hangar_nwatches; /* void */) {
+        w = ngx_http_hangar_watches[i];
+
+        if (w.c != NULL || ngx_http_hangar_alive(w.pid)) {
+            i++;
+            continue;
+        }
+
+        ngx_http_hangar_watches[i] =
+            ngx_http_hangar_watches[--ngx_http_hangar_nwatches];
+        ngx_http_hangar_bridge_exited(reg, &w);
+    }
 }
