@@ -61,6 +61,7 @@ struct ngx_http_hangar_job_s {
     ngx_str_t                    session;
     ngx_str_t                    protocol;
     ngx_str_t                    ca_file;
+    ngx_msec_t                   connect_timeout;
     unsigned                     tls:1;
     unsigned                     verify:1;
     int64_t                      rpc_id;
@@ -359,6 +360,7 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     job->stream = (kind == NGX_HTTP_HANGAR_JOB_STREAM);
     job->begun = ngx_http_hangar_now_ms();
     job->timeout = NGX_HTTP_HANGAR_START_MS;
+    job->connect_timeout = 10000;     /* hangar-core §2.1 http defaults */
     job->bridge_pid = n->bridge_pid;
 
     job->id.len = n->id_len;
@@ -597,6 +599,11 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     v = ngx_http_hangar_get(http, "read_timeout");
     if (v && v->type == NGX_HTTP_HANGAR_NUM && v->u.n > 0) {
         job->timeout = (ngx_msec_t) (v->u.n * 1000);
+    }
+
+    v = ngx_http_hangar_get(http, "connect_timeout");
+    if (v && v->type == NGX_HTTP_HANGAR_NUM && v->u.n > 0) {
+        job->connect_timeout = (ngx_msec_t) (v->u.n * 1000);
     }
 
     return ngx_http_hangar_out_flatten(&h, &job->headers);
@@ -924,6 +931,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->host = job->host;
     call->uri = job->uri;
     call->read_timeout = job->timeout;
+    call->connect_timeout = job->connect_timeout;
     call->tls = job->tls;
     call->verify = job->verify;
     call->ca_file = job->ca_file;
