@@ -326,7 +326,7 @@ hb_utf8_clean(const char *p, size_t n, size_t limit)
     }
 
     s[o] = '\0';
-    return s;
+    return realloc(s, o + 1);
 }
 
 

@@ -20,6 +20,24 @@ static void ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call,
     ngx_int_t rc, const char *error);
 static void ngx_http_hangar_call_dummy(ngx_event_t *ev);
 static void ngx_http_hangar_call_close(ngx_connection_t *c);
+static ngx_int_t ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call,
+    ngx_url_t *url);
+static ngx_uint_t ngx_http_hangar_keepalive_get(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_keepalive_put(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_keepalive_close(ngx_event_t *rev);
+
+
+#define NGX_HTTP_HANGAR_KEEPALIVE  32
+
+typedef struct {
+    ngx_connection_t            *c;
+    ngx_str_t                    key;
+    u_char                       buf[512];
+} ngx_http_hangar_keepalive_t;
+
+
+static ngx_http_hangar_keepalive_t
+    ngx_http_hangar_keepalive[NGX_HTTP_HANGAR_KEEPALIVE];
 static void ngx_http_hangar_call_connected(ngx_http_hangar_call_t *call);
 #if (NGX_SSL)
 static ngx_int_t ngx_http_hangar_call_tls(ngx_http_hangar_call_t *call);
@@ -70,10 +88,8 @@ ngx_int_t
 ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 {
     size_t              len;
-    ngx_int_t           rc;
     ngx_url_t           u;
     ngx_buf_t          *b;
-    ngx_connection_t   *c;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
     u.url = call->target;
@@ -90,7 +106,7 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
           + sizeof(" HTTP/1.1\r\nHost: \r\n") - 1 + call->host.len
           + sizeof("Content-Type: application/json\r\n"
                    "Accept: application/json, text/event-stream\r\n"
-                   "Connection: close\r\nContent-Length: \r\n\r\n") - 1
+                   "Content-Length: \r\n\r\n") - 1
           + NGX_SIZE_T_LEN + call->headers.len + call->body.len;
 
     b = ngx_create_temp_buf(call->pool, len);
@@ -103,7 +119,6 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
                           "%s %V HTTP/1.1\r\nHost: %V\r\n"
                           "Content-Type: application/json\r\n"
                           "Accept: application/json, text/event-stream\r\n"
-                          "Connection: close\r\n"
                           "Content-Length: %uz\r\n%V\r\n",
                           call->method, &call->uri, &call->host,
                           call->body.len, &call->headers);
@@ -117,6 +132,49 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
     }
 
     call->content_length = -1;
+
+    /* connections are kept per target and TLS settings */
+    call->key.data = ngx_pnalloc(call->pool, call->target.len
+                                             + call->ca_file.len + 8);
+    if (call->key.data == NULL) {
+        ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
+        return NGX_ERROR;
+    }
+
+    call->key.len = ngx_sprintf(call->key.data, "%V|%d%d|%V", &call->target,
+                                call->tls, call->verify, &call->ca_file)
+                    - call->key.data;
+
+    if (call->on_notice == NULL && ngx_http_hangar_keepalive_get(call)) {
+        return NGX_OK;
+    }
+
+    return ngx_http_hangar_call_connect(call, &u);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
+{
+    ngx_int_t          rc;
+    ngx_url_t          u;
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
+    if (url == NULL) {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        u.url = call->target;
+        u.default_port = call->tls ? 443 : 80;
+
+        if (ngx_parse_url(call->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_http_hangar_call_finish(call, NGX_ERROR, "cannot resolve");
+            return NGX_ERROR;
+        }
+
+        url = &u;
+    }
+
+    u = *url;
 
     call->peer.sockaddr = u.addrs[0].sockaddr;
     call->peer.socklen = u.addrs[0].socklen;
@@ -133,8 +191,18 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
     }
 
     c = call->peer.connection;
+
+    /* the connection may outlive the call in the keep-alive cache */
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        ngx_close_connection(c);
+        call->peer.connection = NULL;
+        ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
+        return NGX_ERROR;
+    }
+
     c->data = call;
-    c->pool = call->pool;
+    c->pool = pool;
     c->read->handler = ngx_http_hangar_call_read_handler;
     c->write->handler = ngx_http_hangar_call_write_handler;
 
@@ -164,6 +232,8 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 static void
 ngx_http_hangar_call_close(ngx_connection_t *c)
 {
+    ngx_pool_t  *pool;
+
 #if (NGX_SSL)
     if (c->ssl) {
         c->ssl->no_wait_shutdown = 1;
@@ -172,7 +242,131 @@ ngx_http_hangar_call_close(ngx_connection_t *c)
     }
 #endif
 
+    pool = c->pool;
     ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+/*
+ * Keep-alive: a connection whose answer was complete waits in a small
+ * per-worker cache for the next call to the same target.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_keepalive_get(ngx_http_hangar_call_t *call)
+{
+    ngx_uint_t                   i;
+    ngx_connection_t            *c;
+    ngx_http_hangar_keepalive_t *k;
+
+    for (i = 0; i < NGX_HTTP_HANGAR_KEEPALIVE; i++) {
+        k = &ngx_http_hangar_keepalive[i];
+
+        if (k->c == NULL || k->key.len != call->key.len
+            || ngx_strncmp(k->key.data, call->key.data, call->key.len) != 0)
+        {
+            continue;
+        }
+
+        c = k->c;
+        k->c = NULL;
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        c->data = call;
+        c->log = call->log;
+        c->read->log = call->log;
+        c->write->log = call->log;
+        c->idle = 0;
+        c->read->handler = ngx_http_hangar_call_read_handler;
+        c->write->handler = ngx_http_hangar_call_write_handler;
+
+        call->peer.connection = c;
+        call->reused = 1;
+
+        ngx_http_hangar_call_write_handler(c->write);
+
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_hangar_keepalive_put(ngx_http_hangar_call_t *call)
+{
+    ngx_uint_t                   i, slot;
+    ngx_connection_t            *c;
+    ngx_http_hangar_keepalive_t *k;
+
+    c = call->peer.connection;
+    call->peer.connection = NULL;
+
+    slot = NGX_HTTP_HANGAR_KEEPALIVE;
+
+    for (i = 0; i < NGX_HTTP_HANGAR_KEEPALIVE; i++) {
+        if (ngx_http_hangar_keepalive[i].c == NULL) {
+            slot = i;
+            break;
+        }
+    }
+
+    if (slot == NGX_HTTP_HANGAR_KEEPALIVE
+        || call->key.len > sizeof(ngx_http_hangar_keepalive[0].buf))
+    {
+        ngx_http_hangar_call_close(c);
+        return;
+    }
+
+    k = &ngx_http_hangar_keepalive[slot];
+    k->c = c;
+    k->key.data = k->buf;
+    k->key.len = call->key.len;
+    ngx_memcpy(k->buf, call->key.data, call->key.len);
+
+    /* the call's log may be a request's, which is going away */
+    c->data = k;
+    c->log = ngx_cycle->log;
+    c->read->log = ngx_cycle->log;
+    c->write->log = ngx_cycle->log;
+    c->idle = 1;
+    c->read->handler = ngx_http_hangar_keepalive_close;
+    c->write->handler = ngx_http_hangar_call_dummy;
+    c->read->cancelable = 1;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    ngx_add_timer(c->read, 30000);
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        k->c = NULL;
+        ngx_http_hangar_call_close(c);
+    }
+}
+
+
+/* an idle connection: the peer closed it, sent something, or it aged */
+
+static void
+ngx_http_hangar_keepalive_close(ngx_event_t *rev)
+{
+    ngx_connection_t             *c;
+    ngx_http_hangar_keepalive_t  *k;
+
+    c = rev->data;
+    k = c->data;
+
+    k->c = NULL;
+    ngx_http_hangar_call_close(c);
 }
 
 
@@ -427,9 +621,28 @@ ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call, ngx_int_t rc,
         return;
     }
 
-    if (call->peer.connection) {
+    /* a kept connection the peer had closed: once more, on a new one */
+    if (rc != NGX_OK && call->reused && !call->retried
+        && call->in->last == call->in->start)
+    {
         ngx_http_hangar_call_close(call->peer.connection);
         call->peer.connection = NULL;
+        call->reused = 0;
+        call->retried = 1;
+        call->out->pos = call->out->start;
+
+        (void) ngx_http_hangar_call_connect(call, NULL);
+        return;
+    }
+
+    if (call->peer.connection) {
+        if (rc == NGX_OK && call->keepalive && !call->on_notice) {
+            ngx_http_hangar_keepalive_put(call);
+
+        } else {
+            ngx_http_hangar_call_close(call->peer.connection);
+            call->peer.connection = NULL;
+        }
     }
 
     call->done = 1;
@@ -736,6 +949,13 @@ ngx_http_hangar_call_parse(ngx_http_hangar_call_t *call)
                 call->content_type.data = v;
                 call->content_type.len = ve - v;
 
+            } else if (colon - line == 10
+                       && ngx_strncasecmp(line, (u_char *) "Connection", 10)
+                          == 0
+                       && ngx_strlcasestrn(v, ve, (u_char *) "close", 4))
+            {
+                call->close = 1;
+
             } else if (colon - line == 14
                        && ngx_strncasecmp(line, (u_char *) "Mcp-Session-Id",
                                           14) == 0)
@@ -748,6 +968,9 @@ ngx_http_hangar_call_parse(ngx_http_hangar_call_t *call)
 
     p = call->body_start;
 
+    /* only a framed answer over HTTP/1.1 leaves the connection usable */
+    call->keepalive = !call->close && b->start[7] == '1';
+
     if (call->chunked) {
         return ngx_http_hangar_call_dechunk(call, p, b->last);
     }
@@ -757,10 +980,14 @@ ngx_http_hangar_call_parse(ngx_http_hangar_call_t *call)
             return NGX_AGAIN;
         }
 
+        /* anything past the answer would be a protocol error */
+        call->keepalive &= (b->last - p == call->content_length);
         call->response.data = p;
         call->response.len = call->content_length;
         return NGX_OK;
     }
+
+    call->keepalive = 0;
 
     /* neither: the body ends when the peer closes (caller sees EOF) */
     call->response.data = p;

@@ -72,6 +72,11 @@ struct ngx_http_hangar_call_s {
     unsigned                     done:1;
     unsigned                     connecting:1;
     unsigned                     ip:1;
+    unsigned                     close:1;       /* "Connection: close" */
+    unsigned                     keepalive:1;   /* reusable after this */
+    unsigned                     reused:1;
+    unsigned                     retried:1;
+    ngx_str_t                    key;
     ngx_str_t                    sni;
 };
 
