@@ -11,6 +11,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <sys/prctl.h>
+#include <openssl/rand.h>
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_api.h"
@@ -32,7 +33,17 @@ static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hangar_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_hangar_session_key(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_core_conf_t *ccf);
 static void ngx_http_hangar_exit_master(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_hangar_naming[] = {
+    { ngx_string("auto"), NGX_HTTP_HANGAR_NAMING_AUTO },
+    { ngx_string("prefixed"), NGX_HTTP_HANGAR_NAMING_PREFIXED },
+    { ngx_string("flat"), NGX_HTTP_HANGAR_NAMING_FLAT },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_hangar_commands[] = {
@@ -78,6 +89,20 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_HANGAR_METRICS,
       NULL },
+
+    { ngx_string("hangar_mcp"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hangar_handler_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HANGAR_MCP,
+      NULL },
+
+    { ngx_string("hangar_mcp_naming"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, naming),
+      &ngx_http_hangar_naming },
 
     { ngx_string("hangar_body_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -156,6 +181,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     }
 
     hlcf->body_limit = NGX_CONF_UNSET_SIZE;
+    hlcf->naming = NGX_CONF_UNSET_UINT;
 
     return hlcf;
 }
@@ -171,6 +197,8 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->body_limit, prev->body_limit,
                               1024 * 1024);
+    ngx_conf_merge_uint_value(conf->naming, prev->naming,
+                              NGX_HTTP_HANGAR_NAMING_AUTO);
 
     /*
      * The API answers an oversized body itself, with a JSON 413, so
@@ -178,7 +206,9 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
      * handler runs) is turned off in API locations.
      */
 
-    if (conf->handler == NGX_HTTP_HANGAR_API) {
+    if (conf->handler == NGX_HTTP_HANGAR_API
+        || conf->handler == NGX_HTTP_HANGAR_MCP)
+    {
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->client_max_body_size = 0;
     }
@@ -459,6 +489,10 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
         }
     }
 
+    if (ngx_http_hangar_session_key(cycle, hmcf, ccf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /*
      * The master adopts orphans (bridges that outlive a worker) so that
      * none stays a zombie; and after a crash, bridges left running by the
@@ -471,6 +505,58 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
     if (reg->fresh && !ngx_test_config) {
         reg->fresh = 0;
         ngx_http_hangar_lifecycle_reap(reg, cycle->log);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key that signs MCP session ids, so that any worker can check an id
+ * without a lookup: made once, kept in the state directory.
+ */
+
+static ngx_int_t
+ngx_http_hangar_session_key(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_core_conf_t *ccf)
+{
+    u_char           key[32];
+    ngx_fd_t         fd;
+    ngx_str_t        path;
+
+    path.len = hmcf->state_dir.len + sizeof("/session.key") - 1;
+    path.data = ngx_pnalloc(cycle->pool, path.len + 1);
+    if (path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(path.data, "%V/session.key%Z", &hmcf->state_dir);
+
+    fd = ngx_open_file(path.data, NGX_FILE_WRONLY, NGX_FILE_CREATE_OR_OPEN
+                       | O_EXCL, 0600);
+    if (fd == NGX_INVALID_FILE) {
+        /* there already */
+        return NGX_OK;
+    }
+
+    if (RAND_bytes(key, sizeof(key)) != 1
+        || ngx_write_fd(fd, key, sizeof(key)) != (ssize_t) sizeof(key))
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "hangar: cannot make \"%V\"", &path);
+        (void) ngx_close_file(fd);
+        (void) ngx_delete_file(path.data);
+        return NGX_ERROR;
+    }
+
+    (void) ngx_close_file(fd);
+
+    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+        && chown((char *) path.data, ccf->user, ccf->group) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "chown(\"%V\") failed", &path);
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -175,6 +175,8 @@ static struct {
     size_t         ring_count;
 } hb;
 
+static const int  hb_signals_used[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
 static const char *hb_state_names[] = {
     "starting", "ready", "failed", "exited", "stopped"
 };
@@ -2310,6 +2312,8 @@ hb_check_child(void)
     int        status;
     siginfo_t  si;
 
+    status = 0;
+
     if (hb.reaped || hb.pid <= 0) {
         return;
     }
@@ -2624,26 +2628,21 @@ hb_loop(void)
 {
     int             n, timeout;
     char            text[128];
-    size_t          i, k, cap;
+    size_t          i, k;
     int64_t         deadline;
     hb_conn_t      *c, **conns;
     struct pollfd  *pfd;
 
     deadline = hb_msec() + hb.init_ms;
-    pfd = NULL;
-    conns = NULL;
-    cap = 0;
+
+    /* hb_accept() keeps the connections under HB_MAX_CONNS */
+    pfd = malloc((HB_MAX_CONNS + 5) * sizeof(struct pollfd));
+    conns = malloc((HB_MAX_CONNS + 5) * sizeof(hb_conn_t *));
+    if (pfd == NULL || conns == NULL) {
+        hb_stop();
+    }
 
     for ( ;; ) {
-        if (cap < hb.nconns + 5) {
-            cap = (hb.nconns + 5) * 2;
-            pfd = realloc(pfd, cap * sizeof(struct pollfd));
-            conns = realloc(conns, cap * sizeof(hb_conn_t *));
-            if (pfd == NULL || conns == NULL) {
-                hb.stop_req = 1;
-                hb_stop();
-            }
-        }
 
         pfd[0].fd = hb.sigfd;
         pfd[0].events = POLLIN;
@@ -2859,11 +2858,15 @@ main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
 
+    /*
+     * An inherited SIG_IGN would discard these before signalfd sees them,
+     * and for SIGCHLD would reap the server without telling us its status.
+     */
     sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    for (i = 0; i < 4; i++) {
+        signal(hb_signals_used[i], SIG_DFL);
+        sigaddset(&set, hb_signals_used[i]);
+    }
     sigprocmask(SIG_BLOCK, &set, NULL);
 
     hb.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -2899,7 +2902,8 @@ main(int argc, char **argv)
 
     hb_status(0);
 
-    hb_server_send_str("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+    hb_server_send_str("{\"jsonrpc\":\"2.0\",\"id\":1,"
+                       "\"method\":\"initialize\","
                        "\"params\":{\"protocolVersion\":\"2025-11-25\","
                        "\"capabilities\":{\"sampling\":{},"
                        "\"roots\":{\"listChanged\":false}},"

@@ -48,9 +48,15 @@ typedef struct {
 } ngx_http_hangar_main_conf_t;
 
 
+#define NGX_HTTP_HANGAR_NAMING_AUTO      0
+#define NGX_HTTP_HANGAR_NAMING_PREFIXED  1
+#define NGX_HTTP_HANGAR_NAMING_FLAT      2
+
+
 typedef struct {
     ngx_uint_t                   handler;   /* what the location serves */
     size_t                       body_limit;
+    ngx_uint_t                   naming;    /* front door tool names */
 } ngx_http_hangar_loc_conf_t;
 
 

@@ -141,6 +141,9 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
     case NGX_HTTP_HANGAR_METRICS:
         return ngx_http_hangar_metrics_handler(r);
 
+    case NGX_HTTP_HANGAR_MCP:
+        return ngx_http_hangar_mcp_handler(hr);
+
     default:
         return ngx_http_hangar_api(hr);
     }
@@ -155,7 +158,6 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     ngx_uint_t                   allow;
     ngx_http_request_t          *r;
     ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_hangar_loc_conf_t  *hlcf;
 
     r = hr->r;
 
@@ -201,6 +203,20 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
         return hr->route->handler(hr);
     }
 
+    return ngx_http_hangar_read_json(hr);
+}
+
+
+/* reads a JSON body, then runs hr->route->handler with hr->body set */
+
+ngx_int_t
+ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t                    rc;
+    ngx_http_request_t          *r;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    r = hr->r;
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
 
     if (r->headers_in.content_length_n > (off_t) hlcf->body_limit) {
@@ -442,6 +458,12 @@ ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr)
     hr->body = ngx_http_hangar_json_parse(r->pool, data, p - data, &err);
 
     if (hr->body == NULL) {
+        if (hlcf->handler == NGX_HTTP_HANGAR_MCP) {
+            return ngx_http_hangar_answered(hr,
+                       ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST,
+                                                 NULL, -32700, &err));
+        }
+
         return ngx_http_hangar_answered(hr,
                    ngx_http_hangar_error(hr, NGX_HTTP_BAD_REQUEST,
                                          "InvalidJSONError", "%V", &err));

@@ -20,6 +20,7 @@
 #define NGX_HTTP_HANGAR_API      1
 #define NGX_HTTP_HANGAR_HEALTH   2
 #define NGX_HTTP_HANGAR_METRICS  3
+#define NGX_HTTP_HANGAR_MCP      4
 
 #define NGX_HTTP_HANGAR_MAX_PARAMS  3
 
@@ -66,6 +67,13 @@ extern ngx_http_hangar_route_t  ngx_http_hangar_routes[];
 ngx_int_t ngx_http_hangar_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status);
+ngx_int_t ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr);
+
+/* the MCP front door (ngx_http_hangar_mcp.c) */
+ngx_int_t ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr,
+    ngx_uint_t status, ngx_http_hangar_value_t *id, ngx_int_t code,
+    ngx_str_t *message);
 ngx_int_t ngx_http_hangar_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     const char *error, const char *fmt, ...);
 ngx_int_t ngx_http_hangar_error_details(ngx_http_hangar_req_t *hr,

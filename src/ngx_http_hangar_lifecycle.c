@@ -72,6 +72,12 @@ struct ngx_http_hangar_job_s {
     unsigned                     check:1;    /* a health check, not a start */
     unsigned                     refresh:1;  /* tools/list again */
     unsigned                     stream:1;   /* listens for list_changed */
+    unsigned                     calling:1;  /* a call for a client */
+
+    const char                  *method;
+    u_char                      *params;
+    ngx_http_hangar_result_pt    result;
+    void                        *data;
     unsigned                     pinged:1;
 };
 
@@ -81,12 +87,16 @@ struct ngx_http_hangar_job_s {
 #define NGX_HTTP_HANGAR_JOB_CHECK    1
 #define NGX_HTTP_HANGAR_JOB_REFRESH  2
 #define NGX_HTTP_HANGAR_JOB_STREAM   3
+#define NGX_HTTP_HANGAR_JOB_CALL     4
 
 #define NGX_HTTP_HANGAR_MAX_STREAMS  256
 
 
-static ngx_int_t ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t kind);
+static ngx_http_hangar_job_t *ngx_http_hangar_job_begin(
+    ngx_http_hangar_registry_t *reg, ngx_http_hangar_node_t *n, ngx_log_t *log,
+    ngx_uint_t kind);
+static void ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call);
@@ -249,7 +259,7 @@ ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
 
     if (start
         && ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_START)
-           != NGX_OK)
+           == NULL)
     {
         /* the job recorded the failure and left the state */
         ngx_http_hangar_unlock(reg);
@@ -330,7 +340,7 @@ ngx_http_hangar_waiter_handler(ngx_event_t *ev)
 
 /* called with the slab mutex held */
 
-static ngx_int_t
+static ngx_http_hangar_job_t *
 ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t kind)
 {
@@ -340,13 +350,13 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     job = ngx_pcalloc(pool, sizeof(ngx_http_hangar_job_t));
     if (job == NULL) {
         ngx_destroy_pool(pool);
-        return NGX_ERROR;
+        return NULL;
     }
 
     job->pool = pool;
@@ -358,6 +368,7 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     job->check = (kind == NGX_HTTP_HANGAR_JOB_CHECK);
     job->refresh = (kind == NGX_HTTP_HANGAR_JOB_REFRESH);
     job->stream = (kind == NGX_HTTP_HANGAR_JOB_STREAM);
+    job->calling = (kind == NGX_HTTP_HANGAR_JOB_CALL);
     job->begun = ngx_http_hangar_now_ms();
     job->timeout = NGX_HTTP_HANGAR_START_MS;
     job->connect_timeout = 10000;     /* hangar-core §2.1 http defaults */
@@ -396,13 +407,13 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     /* the job finishes after the caller released the mutex */
     ngx_post_event(&job->timer, &ngx_posted_events);
 
-    return NGX_OK;
+    return job;
 
 failed:
 
     ngx_destroy_pool(pool);
 
-    return NGX_ERROR;
+    return NULL;
 }
 
 
@@ -439,6 +450,12 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
             return;
         }
 
+        if (job->calling) {
+            (void) ngx_http_hangar_rpc(job, job->method, (char *) job->params,
+                                       ngx_http_hangar_step_call);
+            return;
+        }
+
         if (job->refresh) {
             job->tools = ngx_http_hangar_value_new(job->pool,
                                                    NGX_HTTP_HANGAR_ARR);
@@ -466,7 +483,8 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
     }
 
     ngx_http_hangar_job_done(job, 0, "%s timed out after %M ms",
-                             job->check ? "health check" : "start",
+                             job->check ? "health check"
+                             : job->calling ? "the call" : "start",
                              job->timeout);
 }
 
@@ -1015,7 +1033,7 @@ ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call)
 
     err = ngx_http_hangar_get(msg, "error");
 
-    if (err && !(job->check && !job->pinged)) {
+    if (err && !job->calling && !(job->check && !job->pinged)) {
         text = ngx_http_hangar_get(err, "message");
         ngx_http_hangar_job_done(job, 0, "JSON-RPC error: %V",
                                  ngx_http_hangar_is(text, NGX_HTTP_HANGAR_STR)
@@ -1205,6 +1223,31 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     }
 
     ngx_str_null(&errtext);
+
+    if (job->calling) {
+        /* a transport failure or timeout of a client's call */
+        va_start(args, fmt);
+        p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+        va_end(args);
+
+        text.data = buf;
+        text.len = p - buf;
+
+        ngx_http_hangar_lock(reg);
+        n = ngx_http_hangar_find(&reg->sh->servers, job->id.data,
+                                 job->id.len);
+        if (n) {
+            ngx_http_hangar_record_failure(n, now);
+        }
+        ngx_http_hangar_unlock(reg);
+
+        if (job->result) {
+            job->result(job->data, NULL, &text);
+        }
+
+        ngx_http_hangar_job_free(job);
+        return;
+    }
 
     if (!ok) {
         va_start(args, fmt);
@@ -1768,5 +1811,111 @@ ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call)
 
     job->call = NULL;
     ngx_destroy_pool(call->pool);
+    ngx_http_hangar_job_free(job);
+}
+
+
+/*
+ * A call for a client (the front door): method and params go to a ready
+ * server; result(data, msg, NULL) gets the JSON-RPC response, or
+ * result(data, NULL, error) a transport failure.  The health counters
+ * follow hangar-core §2.5.
+ */
+
+void *
+ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    const char *method, ngx_str_t *params, ngx_log_t *log,
+    ngx_http_hangar_result_pt result, void *data)
+{
+    ngx_http_hangar_job_t   *job;
+    ngx_http_hangar_node_t  *n;
+
+    job = NULL;
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
+
+    if (n && n->state == NGX_HTTP_HANGAR_READY) {
+        job = ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_CALL);
+        n->last_used = ngx_http_hangar_now_ms();
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    if (job == NULL) {
+        return NULL;
+    }
+
+    job->method = method;
+    job->result = result;
+    job->data = data;
+
+    job->params = ngx_pnalloc(job->pool, params->len + 1);
+    if (job->params == NULL) {
+        job->result = NULL;
+        return NULL;
+    }
+
+    *ngx_cpymem(job->params, params->data, params->len) = '\0';
+
+    return job;
+}
+
+
+void
+ngx_http_hangar_server_call_abandon(void *handle)
+{
+    ngx_http_hangar_job_t  *job = handle;
+
+    job->result = NULL;
+}
+
+
+static void
+ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg)
+{
+    ngx_msec_t                   now;
+    ngx_uint_t                   failed;
+    ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_value_t     *res, *iserr;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = job->reg;
+    now = ngx_http_hangar_now_ms();
+
+    res = ngx_http_hangar_get(msg, "result");
+    iserr = ngx_http_hangar_get(res, "isError");
+    failed = ngx_http_hangar_get(msg, "error") != NULL
+             || (ngx_http_hangar_is(iserr, NGX_HTTP_HANGAR_BOOL) && iserr->u.b);
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
+
+    if (n) {
+        n->total_invocations++;
+        n->last_used = now;
+
+        if (failed) {
+            n->total_failures++;
+
+        } else {
+            n->consecutive_failures = 0;
+            n->last_success = now;
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    if (job->result) {
+        job->result(job->data, msg, NULL);
+    }
+
     ngx_http_hangar_job_free(job);
 }

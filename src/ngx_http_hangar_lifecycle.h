@@ -60,6 +60,18 @@ ngx_int_t ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg,
 void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
     u_char *id, size_t id_len, const char *fmt, ...);
 
+/*
+ * A JSON-RPC call to a ready server, for a client; NULL when the server is
+ * not ready.  The handle can be abandoned when the client goes away.
+ */
+typedef void (*ngx_http_hangar_result_pt)(void *data,
+    ngx_http_hangar_value_t *msg, ngx_str_t *error);
+
+void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *id, const char *method, ngx_str_t *params, ngx_log_t *log,
+    ngx_http_hangar_result_pt result, void *data);
+void ngx_http_hangar_server_call_abandon(void *handle);
+
 /* ngx_http_hangar_proc.c */
 void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
 ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);

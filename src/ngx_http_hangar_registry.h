@@ -108,6 +108,8 @@ typedef struct {
     ngx_atomic_t                 lease_pid;     /* worker doing the duties */
     ngx_atomic_t                 lease_until;   /* epoch ms */
     ngx_atomic_t                 event_seq;
+    uint32_t                     ended[256];    /* ended MCP sessions */
+    ngx_atomic_t                 ended_next;
     ngx_http_hangar_event_t     *events;    /* ring of EVENTS */
     u_char                       instance_id[96];
 } ngx_http_hangar_shctx_t;

@@ -115,7 +115,7 @@ sub group_members {
     for my $f (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $f or next;
         my $stat = <$fh>;
-        next unless defined $stat && $stat =~ /\)\s+(\S)\s+\d+\s+(\d+)/;
+        next unless defined $stat && $stat =~ /^\d+ \(.*\)\s+(\S)\s+\d+\s+(\d+)/s;
         push @pids, ($f =~ m{/proc/(\d+)/})[0] if $2 == $pgid && $1 ne 'Z';
     }
     return @pids;
@@ -602,6 +602,9 @@ is_deeply($res->{json}{error}, { code => -32000, message => 'MCP server stopped'
           'SIGTERM: pending request fails');
 is(wait_bridge($b), 0, 'SIGTERM: bridge exits 0');
 is(status_file($b)->{state}, 'stopped', 'SIGTERM: status stopped');
+# SIGKILL is delivered asynchronously: give it a moment
+my $t1 = time;
+sleep 0.05 while group_members($pgid) && time - $t1 < 2;
 is_deeply([ group_members($pgid) ], [], 'SIGTERM: the whole process group is gone');
 ok(!-e $b->{sock}, 'SIGTERM: socket removed');
 

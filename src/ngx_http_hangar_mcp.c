@@ -1,0 +1,1020 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * The MCP front door (hangar_mcp): an MCP Streamable HTTP server whose
+ * tools are the fleet's.  Session ids are self-describing and signed
+ * (HMAC-SHA256 with a key in the state directory), so every worker checks
+ * them without a lookup; ended ones are remembered in shm.  tools/call is
+ * routed to the server that offers the tool, started on demand.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <fnmatch.h>
+#include <openssl/hmac.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include "ngx_http_hangar_api.h"
+
+
+#define NGX_HTTP_HANGAR_SID_RAND   8
+#define NGX_HTTP_HANGAR_SID_MAC    16
+#define NGX_HTTP_HANGAR_SID_LEN    (4 + 2 * NGX_HTTP_HANGAR_SID_RAND + 1     \
+                                    + 2 * NGX_HTTP_HANGAR_SID_MAC)
+
+
+/* one exported tool */
+typedef struct {
+    ngx_str_t                    server;
+    ngx_str_t                    tool;
+    ngx_str_t                    name;      /* as the client sees it */
+    ngx_http_hangar_value_t     *schema;    /* the server's tool object */
+} ngx_http_hangar_entry_t;
+
+
+typedef struct {
+    ngx_http_hangar_req_t       *hr;
+    ngx_http_hangar_value_t     *id;        /* the client's request id */
+    ngx_str_t                    server;
+    ngx_str_t                    params;    /* for the server */
+    void                        *handle;    /* the call in flight */
+} ngx_http_hangar_mcp_call_t;
+
+
+static ngx_int_t ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
+static ngx_int_t ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id);
+static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
+static ngx_int_t ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr,
+    ngx_array_t **entries);
+static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
+    ngx_str_t *tool);
+static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
+    ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
+static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
+    ngx_int_t rc);
+static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
+static void ngx_http_hangar_mcp_result(void *data,
+    ngx_http_hangar_value_t *msg, ngx_str_t *error);
+static void ngx_http_hangar_mcp_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_str_t *text);
+static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_mcp_sign(u_char *rand, size_t len,
+    u_char *mac);
+static ngx_int_t ngx_http_hangar_mcp_key(ngx_http_hangar_req_t *hr);
+static ngx_str_t *ngx_http_hangar_mcp_header(ngx_http_request_t *r,
+    const char *name);
+static void ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_value_t *id);
+
+
+static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
+    NGX_HTTP_POST, "", "tool:invoke", ngx_http_hangar_mcp_post,
+    NGX_HTTP_HANGAR_BODY
+};
+
+static u_char      ngx_http_hangar_mcp_secret[32];
+static ngx_uint_t  ngx_http_hangar_mcp_have_key;
+
+static const char  *ngx_http_hangar_mcp_versions[] = {
+    "2025-11-25", "2025-06-18", "2025-03-26", NULL
+};
+
+
+ngx_int_t
+ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
+{
+    ngx_str_t            *h;
+    ngx_str_t             msg;
+    ngx_http_request_t   *r;
+
+    r = hr->r;
+
+    if (ngx_http_hangar_mcp_key(hr) != NGX_OK) {
+        (void) ngx_http_discard_request_body(r);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_DELETE) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_hangar_mcp_delete(hr);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        /* no server-to-client stream is offered on GET (yet) */
+        (void) ngx_http_discard_request_body(r);
+
+        ngx_str_set(&msg, "Method Not Allowed: use POST or DELETE");
+        r->headers_out.status = NGX_HTTP_NOT_ALLOWED;
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_NOT_ALLOWED, NULL,
+                                         -32000, &msg);
+    }
+
+    h = ngx_http_hangar_mcp_header(r, "Accept");
+
+    if (h == NULL
+        || ngx_strlcasestrn(h->data, h->data + h->len,
+                            (u_char *) "application/json", 15) == NULL
+        || ngx_strlcasestrn(h->data, h->data + h->len,
+                            (u_char *) "text/event-stream", 16) == NULL)
+    {
+        (void) ngx_http_discard_request_body(r);
+        ngx_str_set(&msg, "Not Acceptable: the client must accept both "
+                          "application/json and text/event-stream");
+        return ngx_http_hangar_mcp_error(hr, 406, NULL,
+                                         -32000, &msg);
+    }
+
+    h = ngx_http_hangar_mcp_header(r, "Content-Type");
+
+    if (h == NULL
+        || ngx_strlcasestrn(h->data, h->data + h->len,
+                            (u_char *) "application/json", 15) == NULL)
+    {
+        (void) ngx_http_discard_request_body(r);
+        ngx_str_set(&msg, "Unsupported Media Type: the body must be "
+                          "application/json");
+        return ngx_http_hangar_mcp_error(hr,
+                                         NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                         NULL, -32000, &msg);
+    }
+
+    hr->route = &ngx_http_hangar_mcp_route;
+
+    return ngx_http_hangar_read_json(hr);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t                 rc;
+    ngx_str_t                 msg;
+    ngx_http_hangar_value_t  *body, *id, *method, *params;
+
+    body = hr->body;
+
+    if (!ngx_http_hangar_is(body, NGX_HTTP_HANGAR_OBJ)) {
+        ngx_str_set(&msg, "Invalid Request: one JSON-RPC message per POST");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST, NULL,
+                                         -32600, &msg);
+    }
+
+    id = ngx_http_hangar_get(body, "id");
+    method = ngx_http_hangar_get(body, "method");
+    params = ngx_http_hangar_get(body, "params");
+
+    /* notifications and responses are accepted, nothing to answer */
+    if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR) || id == NULL) {
+        if (ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_str_is(&method->u.s, "initialize"))
+        {
+            goto invalid;
+        }
+
+        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+    }
+
+    if (id->type != NGX_HTTP_HANGAR_INT && id->type != NGX_HTTP_HANGAR_STR) {
+        goto invalid;
+    }
+
+    if (ngx_http_hangar_str_is(&method->u.s, "initialize")) {
+        return ngx_http_hangar_mcp_initialize(hr, id, params);
+    }
+
+    rc = ngx_http_hangar_mcp_session(hr);
+    if (rc != NGX_OK) {
+        return rc == NGX_DECLINED ? hr->rc : rc;
+    }
+
+    if (ngx_http_hangar_str_is(&method->u.s, "ping")) {
+        ngx_http_hangar_mcp_open(&hr->out, id);
+        ngx_http_hangar_out_lit(&hr->out, "\"result\":{}}");
+        return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+    }
+
+    if (ngx_http_hangar_str_is(&method->u.s, "tools/list")) {
+        return ngx_http_hangar_mcp_tools_list(hr, id);
+    }
+
+    if (ngx_http_hangar_str_is(&method->u.s, "tools/call")) {
+        return ngx_http_hangar_mcp_tools_call(hr, id, params);
+    }
+
+    msg.data = ngx_pnalloc(hr->r->pool, method->u.s.len + 32);
+    if (msg.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    msg.len = ngx_sprintf(msg.data, "Method not found: %V", &method->u.s)
+              - msg.data;
+
+    return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
+
+invalid:
+
+    ngx_str_set(&msg, "Invalid Request");
+
+    return ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST, id, -32600,
+                                     &msg);
+}
+
+
+/* {"jsonrpc":"2.0","id":<id>, */
+
+static void
+ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_value_t *id)
+{
+    ngx_http_hangar_out_lit(out, "{\"jsonrpc\":\"2.0\",\"id\":");
+
+    if (id) {
+        ngx_http_hangar_json_out(out, id);
+
+    } else {
+        ngx_http_hangar_out_lit(out, "null");
+    }
+
+    ngx_http_hangar_out_lit(out, ",");
+}
+
+
+ngx_int_t
+ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
+    ngx_http_hangar_value_t *id, ngx_int_t code, ngx_str_t *message)
+{
+    ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
+    ngx_http_hangar_mcp_open(&hr->out, id);
+    ngx_http_hangar_out_printf(&hr->out, "\"error\":{\"code\":%i,\"message\":",
+                               code);
+    ngx_http_hangar_out_str(&hr->out, message->data, message->len);
+    ngx_http_hangar_out_lit(&hr->out, "}}");
+
+    return ngx_http_hangar_send(hr, status);
+}
+
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_hangar_mcp_key(ngx_http_hangar_req_t *hr)
+{
+    ssize_t     n;
+    ngx_fd_t    fd;
+    ngx_str_t   path;
+
+    if (ngx_http_hangar_mcp_have_key) {
+        return NGX_OK;
+    }
+
+    path.len = hr->reg->hmcf->state_dir.len + sizeof("/session.key") - 1;
+    path.data = ngx_pnalloc(hr->r->pool, path.len + 1);
+    if (path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(path.data, "%V/session.key%Z", &hr->reg->hmcf->state_dir);
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ALERT, hr->r->connection->log, ngx_errno,
+                      "hangar: cannot read the session key \"%V\"", &path);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_fd(fd, ngx_http_hangar_mcp_secret,
+                    sizeof(ngx_http_hangar_mcp_secret));
+    (void) ngx_close_file(fd);
+
+    if (n != (ssize_t) sizeof(ngx_http_hangar_mcp_secret)) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_mcp_have_key = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_sign(u_char *rand, size_t len, u_char *mac)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  mdlen;
+
+    if (HMAC(EVP_sha256(), ngx_http_hangar_mcp_secret,
+             sizeof(ngx_http_hangar_mcp_secret), rand, len, md, &mdlen)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(mac, md, NGX_HTTP_HANGAR_SID_MAC);
+
+    return NGX_OK;
+}
+
+
+/* "hs1." <16 hex random> "." <32 hex HMAC of what precedes the dot> */
+
+static ngx_int_t
+ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
+{
+    u_char                   *sid, *p, raw[NGX_HTTP_HANGAR_SID_RAND];
+    const char               *version, **v;
+    ngx_table_elt_t          *h;
+    ngx_http_hangar_value_t  *want;
+
+    sid = ngx_pnalloc(hr->r->pool, NGX_HTTP_HANGAR_SID_LEN);
+    if (sid == NULL || RAND_bytes(raw, sizeof(raw)) != 1) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(sid, "hs1.", 4);
+    p = ngx_hex_dump(p, raw, sizeof(raw));
+
+    if (ngx_http_hangar_mcp_sign(sid, p - sid, p + 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *p = '.';
+
+    h = ngx_list_push(&hr->r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Mcp-Session-Id");
+    h->value.data = sid;
+    h->value.len = NGX_HTTP_HANGAR_SID_LEN;
+
+    /* the client's version when we speak it, else our latest */
+    want = ngx_http_hangar_get(params, "protocolVersion");
+    version = ngx_http_hangar_mcp_versions[0];
+
+    for (v = ngx_http_hangar_mcp_versions; *v; v++) {
+        if (ngx_http_hangar_is(want, NGX_HTTP_HANGAR_STR)
+            && want->u.s.len == ngx_strlen(*v)
+            && ngx_strncmp(want->u.s.data, *v, want->u.s.len) == 0)
+        {
+            version = *v;
+        }
+    }
+
+    ngx_http_hangar_mcp_open(&hr->out, id);
+    ngx_http_hangar_out_printf(&hr->out,
+        "\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":"
+        "{\"tools\":{\"listChanged\":false}},\"serverInfo\":{\"name\":"
+        "\"mcp-hangar\",\"title\":\"MCP Hangar for nginx\",\"version\":\""
+        NGX_HTTP_HANGAR_VERSION "\"}}}", version);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* NGX_OK: a valid session; NGX_DECLINED: answered (400 or 404) */
+
+static ngx_int_t
+ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
+{
+    u_char       mac[2 * NGX_HTTP_HANGAR_SID_MAC];
+    uint32_t     crc;
+    ngx_str_t   *sid, msg;
+    ngx_uint_t   i;
+
+    sid = ngx_http_hangar_mcp_header(hr->r, "Mcp-Session-Id");
+
+    if (sid == NULL) {
+        ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST, NULL,
+                                             -32000, &msg));
+    }
+
+    if (sid->len != NGX_HTTP_HANGAR_SID_LEN
+        || ngx_strncmp(sid->data, "hs1.", 4) != 0
+        || ngx_http_hangar_mcp_sign(sid->data, 4 + 2 * NGX_HTTP_HANGAR_SID_RAND,
+                                    mac) != NGX_OK
+        || ngx_strncasecmp(mac, sid->data + 5 + 2 * NGX_HTTP_HANGAR_SID_RAND,
+                           sizeof(mac)) != 0)
+    {
+        goto unknown;
+    }
+
+    crc = ngx_crc32_short(sid->data, sid->len);
+
+    for (i = 0; i < 256; i++) {
+        if (hr->reg->sh->ended[i] == crc) {
+            goto unknown;
+        }
+    }
+
+    return NGX_OK;
+
+unknown:
+
+    ngx_str_set(&msg, "Session not found");
+
+    return ngx_http_hangar_answered(hr,
+               ngx_http_hangar_mcp_error(hr, NGX_HTTP_NOT_FOUND, NULL,
+                                         -32001, &msg));
+}
+
+
+/* DELETE: the session ends; its id is refused from now on */
+
+static ngx_int_t
+ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t           rc;
+    ngx_str_t          *sid;
+    ngx_atomic_uint_t   slot;
+
+    rc = ngx_http_hangar_mcp_session(hr);
+    if (rc != NGX_OK) {
+        return rc == NGX_DECLINED ? hr->rc : rc;
+    }
+
+    sid = ngx_http_hangar_mcp_header(hr->r, "Mcp-Session-Id");
+
+    slot = ngx_atomic_fetch_add(&hr->reg->sh->ended_next, 1);
+    hr->reg->sh->ended[slot % 256] = ngx_crc32_short(sid->data, sid->len);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+static ngx_str_t *
+ngx_http_hangar_mcp_header(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+/* ---- the catalog ------------------------------------------------------- */
+
+/*
+ * Every server's tools (cold ones from their cached or predefined
+ * catalog), named by the naming mode: "prefixed" <server>__<tool>, "flat"
+ * (a name two servers offer is dropped), "auto" (flat while unambiguous).
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
+{
+    ngx_str_t                    err, *texts, *specs, *ids;
+    ngx_uint_t                   i, j, k, n, dup, naming;
+    ngx_pool_t                  *pool;
+    ngx_queue_t                 *q;
+    ngx_array_t                 *all;
+    ngx_http_hangar_node_t      *node;
+    ngx_http_hangar_entry_t     *e, *es;
+    ngx_http_hangar_value_t     *tools, **items, *name, *spec;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    pool = hr->r->pool;
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
+    naming = hlcf->naming;
+
+    /* copy out under the lock, parse outside it */
+    ngx_http_hangar_lock(hr->reg);
+
+    n = hr->reg->sh->servers.count;
+    texts = ngx_pcalloc(pool, (n + 1) * 3 * sizeof(ngx_str_t));
+
+    if (texts == NULL) {
+        ngx_http_hangar_unlock(hr->reg);
+        return NGX_ERROR;
+    }
+
+    specs = texts + n + 1;
+    ids = specs + n + 1;
+    k = 0;
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue) && k < n;
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools == NULL) {
+            continue;
+        }
+
+        texts[k].data = ngx_pnalloc(pool, node->tools->len);
+        specs[k].data = ngx_pnalloc(pool, node->spec->len);
+        ids[k].data = ngx_pnalloc(pool, node->id_len);
+
+        if (texts[k].data == NULL || specs[k].data == NULL
+            || ids[k].data == NULL)
+        {
+            ngx_http_hangar_unlock(hr->reg);
+            return NGX_ERROR;
+        }
+
+        texts[k].len = node->tools->len;
+        ngx_memcpy(texts[k].data, node->tools->data, texts[k].len);
+        specs[k].len = node->spec->len;
+        ngx_memcpy(specs[k].data, node->spec->data, specs[k].len);
+        ids[k].len = node->id_len;
+        ngx_memcpy(ids[k].data, node->id, node->id_len);
+        k++;
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    all = ngx_array_create(pool, 64, sizeof(ngx_http_hangar_entry_t));
+    if (all == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < k; i++) {
+        tools = ngx_http_hangar_json_parse(pool, texts[i].data, texts[i].len,
+                                           &err);
+        spec = ngx_http_hangar_json_parse(pool, specs[i].data, specs[i].len,
+                                          &err);
+
+        if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
+            continue;
+        }
+
+        items = tools->u.arr.elts;
+
+        for (j = 0; j < tools->u.arr.nelts; j++) {
+            name = ngx_http_hangar_get(items[j], "name");
+
+            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)
+                || !ngx_http_hangar_mcp_allowed(spec, &name->u.s))
+            {
+                continue;
+            }
+
+            e = ngx_array_push(all);
+            if (e == NULL) {
+                return NGX_ERROR;
+            }
+
+            e->server = ids[i];
+            e->tool = name->u.s;
+            e->schema = items[j];
+            ngx_str_null(&e->name);
+        }
+    }
+
+    es = all->elts;
+
+    for (i = 0; i < all->nelts; i++) {
+        dup = 0;
+
+        for (j = 0; j < all->nelts; j++) {
+            if (j != i && es[j].tool.len == es[i].tool.len
+                && ngx_strncmp(es[j].tool.data, es[i].tool.data,
+                               es[i].tool.len) == 0)
+            {
+                dup = 1;
+                break;
+            }
+        }
+
+        if (dup && naming == NGX_HTTP_HANGAR_NAMING_FLAT) {
+            /* as the original: an ambiguous name is not offered */
+            ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                          "hangar: tool \"%V\" of \"%V\" is offered by more "
+                          "than one server and is hidden (flat naming)",
+                          &es[i].tool, &es[i].server);
+            continue;
+        }
+
+        if (ngx_http_hangar_mcp_export(pool, &es[i].server, &es[i].tool,
+                                       naming == NGX_HTTP_HANGAR_NAMING_PREFIXED
+                                       || dup,
+                                       &es[i].name)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    *entries = all;
+
+    return NGX_OK;
+}
+
+
+/* the server's "tools:" policy: deny globs first, then allow globs */
+
+static ngx_uint_t
+ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec, ngx_str_t *tool)
+{
+    u_char                    name[256];
+    ngx_uint_t                i, listed;
+    ngx_http_hangar_value_t  *policy, *list, **globs;
+
+    policy = ngx_http_hangar_get(spec, "tools");
+
+    if (!ngx_http_hangar_is(policy, NGX_HTTP_HANGAR_OBJ)) {
+        return 1;
+    }
+
+    if (tool->len >= sizeof(name)) {
+        return 0;
+    }
+
+    *ngx_cpymem(name, tool->data, tool->len) = '\0';
+
+    list = ngx_http_hangar_get(policy, "deny_list");
+
+    if (ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+        globs = list->u.arr.elts;
+
+        for (i = 0; i < list->u.arr.nelts; i++) {
+            if (globs[i]->type == NGX_HTTP_HANGAR_STR
+                && fnmatch((char *) globs[i]->u.s.data, (char *) name, 0) == 0)
+            {
+                return 0;
+            }
+        }
+    }
+
+    list = ngx_http_hangar_get(policy, "allow_list");
+
+    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)
+        || list->u.arr.nelts == 0)
+    {
+        return 1;
+    }
+
+    listed = 0;
+    globs = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts; i++) {
+        if (globs[i]->type == NGX_HTTP_HANGAR_STR
+            && fnmatch((char *) globs[i]->u.s.data, (char *) name, 0) == 0)
+        {
+            listed = 1;
+            break;
+        }
+    }
+
+    return listed;
+}
+
+
+/*
+ * An exported name matches ^[A-Za-z0-9_-]{1,64}$: other bytes become "_",
+ * and a longer name keeps 55 bytes and a hash of the whole, so it is
+ * still unique and stable.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_export(ngx_pool_t *pool, ngx_str_t *server,
+    ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name)
+{
+    u_char      *p, *full;
+    size_t       len, i;
+    uint32_t     crc;
+
+    len = (prefix ? server->len + 2 : 0) + tool->len;
+
+    full = ngx_pnalloc(pool, ngx_max(len, 64) + 1);
+    if (full == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = full;
+
+    if (prefix) {
+        p = ngx_cpymem(p, server->data, server->len);
+        *p++ = '_';
+        *p++ = '_';
+    }
+
+    p = ngx_cpymem(p, tool->data, tool->len);
+
+    crc = ngx_crc32_short(full, len);
+
+    for (i = 0; i < len; i++) {
+        if (!(isalnum(full[i]) || full[i] == '_' || full[i] == '-')) {
+            full[i] = '_';
+        }
+    }
+
+    if (len > 64) {
+        ngx_sprintf(full + 55, "_%08xD", crc);
+        len = 64;
+    }
+
+    name->data = full;
+    name->len = len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id)
+{
+    ngx_uint_t                i, first;
+    ngx_array_t              *entries;
+    ngx_http_hangar_out_t    *out;
+    ngx_http_hangar_entry_t  *e;
+    ngx_http_hangar_value_t  *name;
+
+    if (ngx_http_hangar_mcp_catalog(hr, &entries) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out = &hr->out;
+    ngx_http_hangar_mcp_open(out, id);
+    ngx_http_hangar_out_lit(out, "\"result\":{\"tools\":[");
+
+    e = entries->elts;
+    first = 1;
+
+    for (i = 0; i < entries->nelts; i++) {
+        if (e[i].name.len == 0) {
+            continue;
+        }
+
+        name = ngx_http_hangar_value_str(hr->r->pool, e[i].name.data,
+                                         e[i].name.len);
+        if (name == NULL
+            || ngx_http_hangar_set(hr->r->pool, e[i].schema,
+                                   (u_char *) "name", 4, name) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (!first) {
+            ngx_http_hangar_out_lit(out, ",");
+        }
+
+        first = 0;
+        ngx_http_hangar_json_out(out, e[i].schema);
+    }
+
+    ngx_http_hangar_out_lit(out, "]}}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* ---- tools/call -------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    msg;
+    ngx_uint_t                   i;
+    ngx_msec_t                   retry;
+    ngx_array_t                 *entries;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_hangar_entry_t     *e;
+    ngx_http_hangar_value_t     *name, *copy, *tool;
+    ngx_http_hangar_mcp_call_t  *mc;
+
+    name = ngx_http_hangar_get(params, "name");
+
+    if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
+        ngx_str_set(&msg, "Invalid params: tools/call needs a name");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32602, &msg);
+    }
+
+    if (ngx_http_hangar_mcp_catalog(hr, &entries) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    e = entries->elts;
+
+    for (i = 0; i < entries->nelts; i++) {
+        if (e[i].name.len == name->u.s.len
+            && ngx_strncmp(e[i].name.data, name->u.s.data, name->u.s.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == entries->nelts) {
+        msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 16);
+        if (msg.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        msg.len = ngx_sprintf(msg.data, "Unknown tool: %V", &name->u.s)
+                  - msg.data;
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
+    }
+
+    mc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_mcp_call_t));
+    copy = ngx_http_hangar_value_copy(hr->r->pool, params);
+    tool = ngx_http_hangar_value_str(hr->r->pool, e[i].tool.data,
+                                     e[i].tool.len);
+
+    if (mc == NULL || copy == NULL || tool == NULL
+        || ngx_http_hangar_set(hr->r->pool, copy, (u_char *) "name", 4, tool)
+           != NGX_OK
+        || ngx_http_hangar_json_text(hr->r->pool, copy, &mc->params)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mc->hr = hr;
+    mc->id = id;
+    mc->server = e[i].server;
+
+    cln = ngx_pool_cleanup_add(hr->r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hangar_mcp_cleanup;
+    cln->data = mc;
+
+    /* lazy start, single flight (hangar-core §2.4) */
+    hr->waiter.id = mc->server;
+    hr->waiter.handler = ngx_http_hangar_mcp_ready;
+    hr->waiter.data = mc;
+
+    rc = ngx_http_hangar_ensure_ready(hr->reg, &mc->server, 0, &hr->waiter,
+                                      hr->r->connection->log, &retry);
+
+    switch (rc) {
+
+    case NGX_OK:
+        hr->r->main->count++;
+        ngx_http_hangar_mcp_forward(mc);
+        return NGX_DONE;
+
+    case NGX_AGAIN:
+        hr->r->main->count++;
+        return NGX_DONE;
+
+    case NGX_HTTP_HANGAR_BLOCKED:
+        ngx_str_set(&msg, "the MCP server is blocked");
+        break;
+
+    case NGX_HTTP_HANGAR_BACKOFF:
+        ngx_str_set(&msg, "the MCP server is degraded; retry later");
+        break;
+
+    default:
+        ngx_str_set(&msg, "the MCP server could not be started");
+    }
+
+    return ngx_http_hangar_mcp_tool_error(hr, id, &msg);
+}
+
+
+static void
+ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
+{
+    ngx_str_t                    msg;
+    ngx_http_hangar_mcp_call_t  *mc = w->data;
+
+    if (rc != NGX_OK) {
+        ngx_str_set(&msg, "the MCP server could not be started; see "
+                          "GET /api/mcp_servers/<id>/logs");
+        ngx_http_finalize_request(mc->hr->r,
+            ngx_http_hangar_mcp_tool_error(mc->hr, mc->id, &msg));
+        return;
+    }
+
+    ngx_http_hangar_mcp_forward(mc);
+}
+
+
+static void
+ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
+{
+    ngx_str_t  msg;
+
+    mc->handle = ngx_http_hangar_server_call(mc->hr->reg, &mc->server,
+                                             "tools/call", &mc->params,
+                                             mc->hr->r->connection->log,
+                                             ngx_http_hangar_mcp_result, mc);
+    if (mc->handle == NULL) {
+        ngx_str_set(&msg, "the MCP server is not ready");
+        ngx_http_finalize_request(mc->hr->r,
+            ngx_http_hangar_mcp_tool_error(mc->hr, mc->id, &msg));
+    }
+}
+
+
+/* the server's answer goes back verbatim, with the client's id */
+
+static void
+ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
+    ngx_str_t *error)
+{
+    ngx_http_hangar_mcp_call_t  *mc = data;
+
+    ngx_int_t                 rc;
+    ngx_http_hangar_req_t    *hr;
+    ngx_http_hangar_value_t  *v;
+
+    hr = mc->hr;
+    mc->handle = NULL;
+
+    if (msg == NULL) {
+        rc = ngx_http_hangar_mcp_tool_error(hr, mc->id, error);
+        ngx_http_finalize_request(hr->r, rc);
+        return;
+    }
+
+    ngx_http_hangar_mcp_open(&hr->out, mc->id);
+
+    v = ngx_http_hangar_get(msg, "error");
+
+    if (v) {
+        ngx_http_hangar_out_lit(&hr->out, "\"error\":");
+
+    } else {
+        v = ngx_http_hangar_get(msg, "result");
+        ngx_http_hangar_out_lit(&hr->out, "\"result\":");
+    }
+
+    if (v) {
+        ngx_http_hangar_json_out(&hr->out, v);
+
+    } else {
+        ngx_http_hangar_out_lit(&hr->out, "{}");
+    }
+
+    ngx_http_hangar_out_lit(&hr->out, "}");
+
+    ngx_http_finalize_request(hr->r, ngx_http_hangar_send(hr, NGX_HTTP_OK));
+}
+
+
+/* an upstream failure is a tool result with isError, not a protocol error */
+
+static ngx_int_t
+ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_str_t *text)
+{
+    ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
+    ngx_http_hangar_mcp_open(&hr->out, id);
+    ngx_http_hangar_out_lit(&hr->out,
+                            "\"result\":{\"content\":[{\"type\":\"text\","
+                            "\"text\":");
+    ngx_http_hangar_out_str(&hr->out, text->data, text->len);
+    ngx_http_hangar_out_lit(&hr->out, "}],\"isError\":true}}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+static void
+ngx_http_hangar_mcp_cleanup(void *data)
+{
+    ngx_http_hangar_mcp_call_t  *mc = data;
+
+    ngx_http_hangar_waiter_cancel(&mc->hr->waiter);
+
+    if (mc->handle) {
+        ngx_http_hangar_server_call_abandon(mc->handle);
+        mc->handle = NULL;
+    }
+}

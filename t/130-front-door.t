@@ -1,0 +1,146 @@
+# The MCP front door (hangar_mcp) with the official TypeScript SDK client:
+# the fleet's tools in one list, calls routed to the right server (started
+# on demand), signed sessions that every worker accepts, DELETE ends them.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Hangar::Test;
+use JSON::PP ();
+
+my $REPO = "$FindBin::Bin/..";
+my $SDK = "$REPO/t/.cache/npm/node_modules/\@modelcontextprotocol/sdk";
+my $EV = "$REPO/t/.cache/npm/node_modules/\@modelcontextprotocol/server-everything/dist/index.js";
+my ($NODE) = grep { -x } map { "$_/node" } split /:/, $ENV{PATH} // '';
+
+Test::More::plan(skip_all => 'hangar-bridge not built') unless -x "$REPO/build/hangar-bridge";
+Test::More::plan(skip_all => 'node or the SDK missing (make test-deps needs npm)')
+    unless $NODE && -d $SDK && -f $EV;
+
+my $json = JSON::PP->new->canonical;
+my $SERVER = "$REPO/t/servers/hangar-test-server";
+
+sub sdk ($$) {
+    my ($path, $calls) = @_;
+    local $ENV{SDK_DIR} = $SDK;
+    my $url = 'http://127.0.0.1:' . port() . $path;
+    my @lines = `$NODE $REPO/t/servers/sdk-client.mjs $url '@{[ $json->encode($calls) ]}' 2>&1`;
+    return map { eval { $json->decode($_) } // { raw => $_ } } @lines;
+}
+
+sub raw ($$;$$) {
+    my ($method, $body, $sid, $accept) = @_;
+    my %h = ('Content-Type' => 'application/json',
+             'Accept' => $accept // 'application/json, text/event-stream');
+    $h{'Mcp-Session-Id'} = $sid if $sid;
+    my ($st, $hd, $b) = http_request($method, '/mcp', $body, \%h);
+    return ($st, $hd, eval { $json->decode($b) } // $b);
+}
+
+for my $naming (qw(auto prefixed flat)) {
+    nginx_start({
+        workers     => 2,
+        http_config => "    hangar_zone hangar 1m;\n"
+                     . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                     . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
+                     . "    hangar_mcp_naming $naming;\n",
+        config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
+        user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                     . "  math:\n    command: [perl, $SERVER, --name, math]\n"
+                     . "    tools: {deny_list: [\"crash\", \"sampl*\"]}\n"
+                     . "  everything:\n    command: [$NODE, $EV, stdio]\n",
+    });
+
+    # warm both once so their catalogs are known (cold servers then list)
+    http_request(POST => "/api/mcp_servers/$_/start") for qw(math everything);
+    http_request(POST => "/api/mcp_servers/$_/stop") for qw(math everything);
+
+    my @calls = $naming eq 'prefixed'
+        ? ({ name => 'math__add', arguments => { a => 2, b => 3 } },
+           { name => 'everything__echo', arguments => { message => 'hi' } })
+        : ({ name => 'add', arguments => { a => 2, b => 3 } },
+           { name => $naming eq 'auto' ? 'everything__echo' : 'echo',
+             arguments => { message => 'hi' } });
+    push @calls, { name => 'nope', arguments => {} };
+
+    my @out = sdk('/mcp', \@calls);
+    my ($info, $list, @res) = @out;
+    my $end = pop @res;
+
+    is($info->{server}{name}, 'mcp-hangar', "$naming: the SDK client connects")
+        or diag(join '', map { $_->{raw} // $json->encode($_) } @out);
+    my %names = map { $_ => 1 } @{ $list->{tools} || [] };
+
+    if ($naming eq 'prefixed') {
+        ok($names{math__add} && $names{everything__echo}, 'prefixed: <server>__<tool>');
+    } elsif ($naming eq 'auto') {
+        ok($names{add} && !$names{everything__add}, 'auto: unique names stay flat');
+        ok($names{math__echo} && $names{everything__echo}, 'auto: a shared name is prefixed');
+    } else {
+        ok($names{add} && !$names{echo}, 'flat: unique names kept, a shared name dropped');
+    }
+    ok(!grep({ /crash|sample/ } keys %names), "$naming: deny_list globs hide tools");
+
+    is($res[0]{result}{content}[0]{text}, '5', "$naming: add routed to math (started on demand)");
+    if ($naming ne 'flat') {
+        is($res[1]{result}{content}[0]{text}, 'Echo: hi', "$naming: echo routed to server-everything");
+    } else {
+        like($res[1]{error} // '', qr/Unknown tool/, 'flat: the dropped name is unknown');
+    }
+    like($res[2]{error} // '', qr/Unknown tool: nope/, "$naming: unknown tool is an error");
+    is($res[2]{code}, -32601, "$naming: -32601");
+    ok($end->{terminated}, "$naming: the session ended");
+
+    # the ended session is refused, in any worker
+    my ($st) = raw(POST => '{"jsonrpc":"2.0","id":5,"method":"ping"}', $end->{session});
+    is($st, 404, "$naming: an ended session is 404");
+
+    is(nginx_stop(), '', "$naming: nginx stopped");
+}
+
+# protocol rules, by hand
+nginx_start({
+    workers     => 2,
+    http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location = /mcp { hangar_mcp; }\n",
+});
+
+my ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}');
+is($st, 200, 'initialize');
+is($b->{result}{protocolVersion}, '2025-06-18', 'a version we speak is kept');
+my $sid = $h->{'mcp-session-id'};
+like($sid, qr/^hs1\.[0-9a-f]{16}\.[0-9a-f]{32}$/, 'a signed session id');
+
+($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01"}}');
+is($b->{result}{protocolVersion}, '2025-11-25', 'an unknown version gets our latest');
+
+my $ok = 0;
+for (1 .. 10) {
+    ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":2,"method":"ping"}', $sid);
+    $ok++ if $st == 200 && ref $b && $b->{id} == 2;
+}
+is($ok, 10, 'the session works on every request, whichever worker answers');
+
+(my $forged = $sid) =~ s/\.([0-9a-f])/'.' . ($1 eq 'a' ? 'b' : 'a')/e;
+($st) = raw(POST => '{"jsonrpc":"2.0","id":3,"method":"ping"}', $forged);
+is($st, 404, 'a forged session id is 404');
+($st) = raw(POST => '{"jsonrpc":"2.0","id":3,"method":"ping"}');
+is($st, 400, 'no session id: 400');
+($st) = raw(POST => '{"jsonrpc":"2.0","method":"notifications/initialized"}', $sid);
+is($st, 202, 'a notification: 202');
+($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,"method":"resources/list"}', $sid);
+is($b->{error}{code}, -32601, 'unknown method: -32601');
+($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,', $sid);
+ok($st == 400 && $b->{error}{code} == -32700, 'unparsable JSON: -32700');
+($st) = raw(POST => '{"jsonrpc":"2.0","id":4,"method":"ping"}', $sid, 'application/json');
+is($st, 406, 'an Accept without text/event-stream: 406');
+($st) = http_request(POST => '/mcp', '{}', { 'Content-Type' => 'text/plain',
+    Accept => 'application/json, text/event-stream' });
+is($st, 415, 'a body that is not JSON: 415');
+($st) = raw(DELETE => '', $sid);
+is($st, 200, 'DELETE ends the session');
+($st) = raw(POST => '{"jsonrpc":"2.0","id":6,"method":"ping"}', $sid);
+is($st, 404, 'then it is 404');
+
+is(nginx_stop(), '', 'nginx stopped');
+Test::More::done_testing();
