@@ -566,6 +566,15 @@ ngx_http_hangar_session_key(ngx_cycle_t *cycle,
 static ngx_int_t
 ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 {
+    /*
+     * Bridges are started through an intermediate process; as a subreaper
+     * the worker becomes their parent and nginx reaps them when they end,
+     * whatever PID 1 does.  After the worker, the master takes them over
+     * (a subreaper from its first reload, or from the start without
+     * "daemon").
+     */
+    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+
     return ngx_http_hangar_lifecycle_init_process(cycle);
 }
 

@@ -45,6 +45,8 @@ static void ngx_http_hangar_call_handshaked(ngx_connection_t *c);
 static ngx_ssl_t *ngx_http_hangar_tls_context(ngx_http_hangar_call_t *call);
 #endif
 static void ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_call_feed(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_call_events(ngx_http_hangar_call_t *call);
 
 
 ngx_http_hangar_call_t *
@@ -826,6 +828,12 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
             continue;
         }
 
+        /* before parse(): a complete chunked body is decoded in place */
+        if (call->on_event && call->body_start && !call->done) {
+            ngx_http_hangar_call_feed(call);
+            b = call->in;
+        }
+
         rc = ngx_http_hangar_call_parse(call);
 
         if (rc == NGX_OK) {
@@ -881,6 +889,169 @@ ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call)
     b->pos = b->start;
     b->last = b->start + keep;
     call->body_start = b->start;
+}
+
+
+/*
+ * Streaming SSE: the body is de-chunked as it comes into call->events and
+ * each complete event that is a message (not the response) goes to
+ * on_event.  The raw body stays as it is for parse().
+ */
+
+static void
+ngx_http_hangar_call_feed(ngx_http_hangar_call_t *call)
+{
+    u_char     *p, *last, *eol;
+    size_t      n;
+    off_t       size;
+    ngx_buf_t  *ev, *nb;
+
+    if (call->content_type.len < 17
+        || ngx_strncasecmp(call->content_type.data,
+                           (u_char *) "text/event-stream", 17) != 0)
+    {
+        return;
+    }
+
+    p = call->body_start + call->fed;
+    last = call->in->last;
+
+    if (call->events == NULL) {
+        call->events = ngx_create_temp_buf(call->pool, 4096);
+        if (call->events == NULL) {
+            return;
+        }
+    }
+
+    while (p < last) {
+        ev = call->events;
+
+        if (call->chunked && call->chunk_left == 0) {
+            if (call->chunk_crlf) {
+                if (*p == '\r' || *p == '\n') {
+                    p++;
+                    call->chunk_crlf -= (p[-1] == '\n') ? call->chunk_crlf
+                                                         : 0;
+                    continue;
+                }
+
+                call->chunk_crlf = 0;
+            }
+
+            eol = ngx_strlchr(p, last, '\n');
+            if (eol == NULL) {
+                break;
+            }
+
+            for (size = 0; p < eol && isxdigit(*p); p++) {
+                size = size * 16
+                       + (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
+            }
+
+            p = eol + 1;
+
+            if (size == 0) {
+                p = last;
+                break;
+            }
+
+            call->chunk_left = size;
+            continue;
+        }
+
+        n = last - p;
+        if (call->chunked && (off_t) n > call->chunk_left) {
+            n = call->chunk_left;
+        }
+
+        if ((size_t) (ev->end - ev->last) < n) {
+            nb = ngx_create_temp_buf(call->pool,
+                                     2 * (ev->end - ev->start) + n);
+            if (nb == NULL) {
+                return;
+            }
+
+            nb->last = ngx_cpymem(nb->last, ev->pos, ev->last - ev->pos);
+            call->events = ev = nb;
+        }
+
+        ev->last = ngx_cpymem(ev->last, p, n);
+        p += n;
+
+        if (call->chunked) {
+            call->chunk_left -= n;
+            if (call->chunk_left == 0) {
+                call->chunk_crlf = 1;
+            }
+        }
+    }
+
+    call->fed = p - call->body_start;
+
+    ngx_http_hangar_call_events(call);
+}
+
+
+static void
+ngx_http_hangar_call_events(ngx_http_hangar_call_t *call)
+{
+    u_char                   *p, *end, *line, *eol, *data, *d;
+    ngx_str_t                 err;
+    ngx_buf_t                *ev;
+    ngx_http_hangar_value_t  *msg;
+
+    ev = call->events;
+
+    for ( ;; ) {
+        p = ev->pos;
+        end = ngx_strlcasestrn(p, ev->last, (u_char *) "\n\n", 1);
+        if (end == NULL) {
+            break;
+        }
+
+        data = ngx_pnalloc(call->pool, end - p + 1);
+        if (data == NULL) {
+            return;
+        }
+
+        d = data;
+
+        for (line = p; line < end; line = eol + 1) {
+            eol = ngx_strlchr(line, end, '\n');
+            if (eol == NULL) {
+                eol = end;
+            }
+
+            if (eol - line >= 5 && ngx_strncmp(line, "data:", 5) == 0) {
+                line += (line[5] == ' ') ? 6 : 5;
+                d = ngx_cpymem(d, line, eol - line);
+                if (d > data && d[-1] == '\r') {
+                    d--;
+                }
+            }
+        }
+
+        ev->pos = end + 2;
+
+        if (d == data) {
+            continue;
+        }
+
+        msg = ngx_http_hangar_json_parse(call->pool, data, d - data, &err);
+
+        /* the response itself is left for the caller */
+        if (ngx_http_hangar_get(msg, "method") != NULL) {
+            call->on_event(call, msg);
+
+            if (call->done) {
+                return;
+            }
+        }
+    }
+
+    if (ev->pos == ev->last) {
+        ev->pos = ev->last = ev->start;
+    }
 }
 
 

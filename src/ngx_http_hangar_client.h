@@ -53,6 +53,17 @@ struct ngx_http_hangar_call_s {
     ngx_http_hangar_call_pt      on_notice;
     const char                  *notice;
 
+    /*
+     * Messages of an SSE answer that arrive before the response itself
+     * (progress): on_event is called for each, as they come.
+     */
+    void                       (*on_event)(ngx_http_hangar_call_t *call,
+                                           ngx_http_hangar_value_t *msg);
+    size_t                       fed;       /* raw body bytes decoded */
+    off_t                        chunk_left;
+    ngx_uint_t                   chunk_crlf;
+    ngx_buf_t                   *events;    /* decoded, not yet an event */
+
     /* result */
     ngx_int_t                    rc;        /* NGX_OK or NGX_ERROR */
     ngx_str_t                    error;     /* transport error, when rc */

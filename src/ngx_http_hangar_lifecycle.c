@@ -77,6 +77,7 @@ struct ngx_http_hangar_job_s {
     const char                  *method;
     u_char                      *params;
     ngx_http_hangar_result_pt    result;
+    ngx_http_hangar_result_pt    progress;   /* messages before the result */
     void                        *data;
     unsigned                     pinged:1;
 };
@@ -109,6 +110,8 @@ static ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job,
     const char *method, const char *params, ngx_http_hangar_step_pt step);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
+    ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
@@ -941,6 +944,10 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
         call->handler = ngx_http_hangar_rpc_done;
         call->data = job;
 
+        if (job->progress) {
+            call->on_event = ngx_http_hangar_rpc_event;
+        }
+
     } else {
         call->handler = ngx_http_hangar_notify_done;
     }
@@ -988,6 +995,18 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->headers.len = p - call->headers.data;
 
     return ngx_http_hangar_call_start(call);
+}
+
+
+static void
+ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
+    ngx_http_hangar_value_t *msg)
+{
+    ngx_http_hangar_job_t  *job = call->data;
+
+    if (job->progress && job->result) {
+        job->progress(job->data, msg, NULL);
+    }
 }
 
 
@@ -1825,7 +1844,8 @@ ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call)
 void *
 ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     const char *method, ngx_str_t *params, ngx_log_t *log,
-    ngx_http_hangar_result_pt result, void *data)
+    ngx_http_hangar_result_pt result, ngx_http_hangar_result_pt progress,
+    void *data)
 {
     ngx_http_hangar_job_t   *job;
     ngx_http_hangar_node_t  *n;
@@ -1849,6 +1869,7 @@ ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
 
     job->method = method;
     job->result = result;
+    job->progress = progress;
     job->data = data;
 
     job->params = ngx_pnalloc(job->pool, params->len + 1);

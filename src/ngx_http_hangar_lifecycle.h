@@ -69,7 +69,8 @@ typedef void (*ngx_http_hangar_result_pt)(void *data,
 
 void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, const char *method, ngx_str_t *params, ngx_log_t *log,
-    ngx_http_hangar_result_pt result, void *data);
+    ngx_http_hangar_result_pt result, ngx_http_hangar_result_pt progress,
+    void *data);
 void ngx_http_hangar_server_call_abandon(void *handle);
 
 /* ngx_http_hangar_proc.c */

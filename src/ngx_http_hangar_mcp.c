@@ -41,6 +41,8 @@ typedef struct {
     ngx_str_t                    server;
     ngx_str_t                    params;    /* for the server */
     void                        *handle;    /* the call in flight */
+    unsigned                     sse:1;     /* the client asked progress */
+    unsigned                     started:1; /* SSE headers are out */
 } ngx_http_hangar_mcp_call_t;
 
 
@@ -64,6 +66,14 @@ static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
 static void ngx_http_hangar_mcp_result(void *data,
     ngx_http_hangar_value_t *msg, ngx_str_t *error);
 static void ngx_http_hangar_mcp_cleanup(void *data);
+static void ngx_http_hangar_mcp_progress(void *data,
+    ngx_http_hangar_value_t *msg, ngx_str_t *error);
+static ngx_int_t ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc,
+    ngx_uint_t last);
+static void ngx_http_hangar_mcp_fail(ngx_http_hangar_mcp_call_t *mc,
+    ngx_str_t *text);
+static void ngx_http_hangar_mcp_tool_result(ngx_http_hangar_out_t *out,
+    ngx_pool_t *pool, ngx_http_hangar_value_t *id, ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr);
@@ -863,6 +873,8 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     mc->hr = hr;
     mc->id = id;
     mc->server = e[i].server;
+    mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
+                                  "progressToken") != NULL;
 
     cln = ngx_pool_cleanup_add(hr->r->pool, 0);
     if (cln == NULL) {
@@ -916,8 +928,7 @@ ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
     if (rc != NGX_OK) {
         ngx_str_set(&msg, "the MCP server could not be started; see "
                           "GET /api/mcp_servers/<id>/logs");
-        ngx_http_finalize_request(mc->hr->r,
-            ngx_http_hangar_mcp_tool_error(mc->hr, mc->id, &msg));
+        ngx_http_hangar_mcp_fail(mc, &msg);
         return;
     }
 
@@ -933,11 +944,11 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
     mc->handle = ngx_http_hangar_server_call(mc->hr->reg, &mc->server,
                                              "tools/call", &mc->params,
                                              mc->hr->r->connection->log,
-                                             ngx_http_hangar_mcp_result, mc);
+                                             ngx_http_hangar_mcp_result,
+                                             ngx_http_hangar_mcp_progress, mc);
     if (mc->handle == NULL) {
         ngx_str_set(&msg, "the MCP server is not ready");
-        ngx_http_finalize_request(mc->hr->r,
-            ngx_http_hangar_mcp_tool_error(mc->hr, mc->id, &msg));
+        ngx_http_hangar_mcp_fail(mc, &msg);
     }
 }
 
@@ -950,22 +961,31 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
 {
     ngx_http_hangar_mcp_call_t  *mc = data;
 
-    ngx_int_t                 rc;
     ngx_http_hangar_req_t    *hr;
-    ngx_http_hangar_value_t  *v;
+    ngx_http_hangar_value_t  *v, *text;
 
     hr = mc->hr;
     mc->handle = NULL;
 
+    v = ngx_http_hangar_get(msg, "error");
+    text = ngx_http_hangar_get(v, "message");
+
+    /* the bridge's word that the server died mid-call is a tool error */
+    if (ngx_http_hangar_is(text, NGX_HTTP_HANGAR_STR)
+        && text->u.s.len > 10
+        && ngx_strncmp(text->u.s.data, "MCP server", 10) == 0)
+    {
+        error = &text->u.s;
+        msg = NULL;
+    }
+
     if (msg == NULL) {
-        rc = ngx_http_hangar_mcp_tool_error(hr, mc->id, error);
-        ngx_http_finalize_request(hr->r, rc);
+        ngx_http_hangar_mcp_fail(mc, error);
         return;
     }
 
+    ngx_http_hangar_out_init(&hr->out, hr->r->pool, 1024);
     ngx_http_hangar_mcp_open(&hr->out, mc->id);
-
-    v = ngx_http_hangar_get(msg, "error");
 
     if (v) {
         ngx_http_hangar_out_lit(&hr->out, "\"error\":");
@@ -984,23 +1004,152 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
 
     ngx_http_hangar_out_lit(&hr->out, "}");
 
-    ngx_http_finalize_request(hr->r, ngx_http_hangar_send(hr, NGX_HTTP_OK));
+    ngx_http_finalize_request(hr->r, ngx_http_hangar_mcp_reply(mc, 1));
+}
+
+
+/* notifications/progress of the call, relayed as they come */
+
+static void
+ngx_http_hangar_mcp_progress(void *data, ngx_http_hangar_value_t *msg,
+    ngx_str_t *error)
+{
+    ngx_http_hangar_mcp_call_t  *mc = data;
+
+    if (!mc->sse) {
+        return;
+    }
+
+    ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 512);
+    ngx_http_hangar_json_out(&mc->hr->out, msg);
+
+    if (ngx_http_hangar_mcp_reply(mc, 0) == NGX_ERROR) {
+        ngx_http_hangar_server_call_abandon(mc->handle);
+        mc->handle = NULL;
+        ngx_http_finalize_request(mc->hr->r, NGX_ERROR);
+    }
+}
+
+
+/*
+ * What is in hr->out goes to the client: as the JSON answer, or, when the
+ * client asked for progress, as an SSE event of a stream that the last
+ * one ends.  SSE is flushed at once, never buffered.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc, ngx_uint_t last)
+{
+    ngx_int_t               rc;
+    ngx_str_t               json;
+    ngx_buf_t              *b;
+    ngx_chain_t             cl;
+    ngx_table_elt_t        *h;
+    ngx_http_request_t     *r;
+    ngx_http_hangar_req_t  *hr;
+
+    hr = mc->hr;
+    r = hr->r;
+
+    if (!mc->sse) {
+        return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+    }
+
+    if (!mc->started) {
+        mc->started = 1;
+
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = -1;
+        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Cache-Control");
+        ngx_str_set(&h->value, "no-cache");
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "X-Accel-Buffering");
+        ngx_str_set(&h->value, "no");
+
+        rc = ngx_http_send_header(r);
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_hangar_out_flatten(&hr->out, &json) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, json.len
+                                     + sizeof("event: message\ndata: \n\n"));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "event: message\ndata: %V\n\n", &json);
+    b->flush = 1;
+
+    if (last) {
+        b->last_buf = (r == r->main);
+        b->last_in_chain = 1;
+    }
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    rc = ngx_http_output_filter(r, &cl);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return last ? rc : NGX_OK;
+}
+
+
+/* a failure of the call, as a tool result with isError */
+
+static void
+ngx_http_hangar_mcp_fail(ngx_http_hangar_mcp_call_t *mc, ngx_str_t *text)
+{
+    ngx_http_hangar_req_t  *hr = mc->hr;
+
+    ngx_http_hangar_mcp_tool_result(&hr->out, hr->r->pool, mc->id, text);
+    ngx_http_finalize_request(hr->r, ngx_http_hangar_mcp_reply(mc, 1));
 }
 
 
 /* an upstream failure is a tool result with isError, not a protocol error */
 
+static void
+ngx_http_hangar_mcp_tool_result(ngx_http_hangar_out_t *out, ngx_pool_t *pool,
+    ngx_http_hangar_value_t *id, ngx_str_t *text)
+{
+    ngx_http_hangar_out_init(out, pool, 512);
+    ngx_http_hangar_mcp_open(out, id);
+    ngx_http_hangar_out_lit(out, "\"result\":{\"content\":[{\"type\":\"text\","
+                                 "\"text\":");
+    ngx_http_hangar_out_str(out, text->data, text->len);
+    ngx_http_hangar_out_lit(out, "}],\"isError\":true}}");
+}
+
+
 static ngx_int_t
 ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_str_t *text)
 {
-    ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
-    ngx_http_hangar_mcp_open(&hr->out, id);
-    ngx_http_hangar_out_lit(&hr->out,
-                            "\"result\":{\"content\":[{\"type\":\"text\","
-                            "\"text\":");
-    ngx_http_hangar_out_str(&hr->out, text->data, text->len);
-    ngx_http_hangar_out_lit(&hr->out, "}],\"isError\":true}}");
+    ngx_http_hangar_mcp_tool_result(&hr->out, hr->r->pool, id, text);
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }

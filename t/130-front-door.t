@@ -48,12 +48,13 @@ for my $naming (qw(auto prefixed flat)) {
         user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                      . "  math:\n    command: [perl, $SERVER, --name, math]\n"
                      . "    tools: {deny_list: [\"crash\", \"sampl*\"]}\n"
-                     . "  everything:\n    command: [$NODE, $EV, stdio]\n",
+                     . "  everything:\n    command: [$NODE, $EV, stdio]\n"
+                     . "  crashy:\n    command: [perl, $SERVER, --tools, crash]\n",
     });
 
     # warm both once so their catalogs are known (cold servers then list)
-    http_request(POST => "/api/mcp_servers/$_/start") for qw(math everything);
-    http_request(POST => "/api/mcp_servers/$_/stop") for qw(math everything);
+    http_request(POST => "/api/mcp_servers/$_/start") for qw(math everything crashy);
+    http_request(POST => "/api/mcp_servers/$_/stop") for qw(math everything crashy);
 
     my @calls = $naming eq 'prefixed'
         ? ({ name => 'math__add', arguments => { a => 2, b => 3 } },
@@ -62,6 +63,10 @@ for my $naming (qw(auto prefixed flat)) {
            { name => $naming eq 'auto' ? 'everything__echo' : 'echo',
              arguments => { message => 'hi' } });
     push @calls, { name => 'nope', arguments => {} };
+    push @calls, { name => $naming eq 'prefixed' ? 'math__progress' : 'progress',
+                   arguments => { steps => 3, interval_ms => 150 }, progress => 1 },
+                 { name => $naming eq 'prefixed' ? 'crashy__crash' : 'crash',
+                   arguments => { code => 9 } };
 
     my @out = sdk('/mcp', \@calls);
     my ($info, $list, @res) = @out;
@@ -79,7 +84,9 @@ for my $naming (qw(auto prefixed flat)) {
     } else {
         ok($names{add} && !$names{echo}, 'flat: unique names kept, a shared name dropped');
     }
-    ok(!grep({ /crash|sample/ } keys %names), "$naming: deny_list globs hide tools");
+    ok(!grep({ /sample|^math__crash$/ } keys %names)
+       && 1 == grep({ /crash$/ } keys %names),
+       "$naming: deny_list globs hide math's crash and sample (crashy's crash stays)");
 
     is($res[0]{result}{content}[0]{text}, '5', "$naming: add routed to math (started on demand)");
     if ($naming ne 'flat') {
@@ -89,6 +96,18 @@ for my $naming (qw(auto prefixed flat)) {
     }
     like($res[2]{error} // '', qr/Unknown tool: nope/, "$naming: unknown tool is an error");
     is($res[2]{code}, -32601, "$naming: -32601");
+    is($res[3]{result}{content}[0]{text}, 'done 3', "$naming: progress tool answered");
+    ok(@{ $res[3]{progress} || [] } >= 2, "$naming: progress relayed on the SSE stream: "
+       . join(',', @{ $res[3]{progress} || [] }));
+    ok($res[4]{result}{isError}, "$naming: a crash mid-call is a tool error");
+    like($res[4]{result}{content}[0]{text} // '', qr/exited with code 9/, "$naming: which says so");
+    my $dead = 0;
+    for (1 .. 60) {
+        my (undef, undef, $cb) = http_request(GET => '/api/mcp_servers/crashy');
+        $dead = 1, last if $cb =~ /"state":"dead"/;
+        select undef, undef, undef, 0.05;
+    }
+    ok($dead, "$naming: and the server is dead at once");
     ok($end->{terminated}, "$naming: the session ended");
 
     # the ended session is refused, in any worker
