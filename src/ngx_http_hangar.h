@@ -57,6 +57,8 @@ typedef struct {
     ngx_uint_t                   handler;   /* what the location serves */
     size_t                       body_limit;
     ngx_uint_t                   naming;    /* front door tool names */
+    ngx_array_t                 *origins;   /* hangar_mcp_origins */
+    ngx_int_t                    page_size; /* tools/list page */
 } ngx_http_hangar_loc_conf_t;
 
 

@@ -1605,6 +1605,7 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     now = ngx_http_hangar_now_ms();
 
     ngx_http_hangar_watch_scan(reg);
+    ngx_http_hangar_mcp_tick(reg);
 
     /* one worker at a time does the periodic duties */
     if (reg->sh->lease_pid == (ngx_atomic_uint_t) ngx_pid

@@ -73,6 +73,9 @@ void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
     void *data);
 void ngx_http_hangar_server_call_abandon(void *handle);
 
+/* ngx_http_hangar_mcp.c: announces catalog changes on GET streams */
+void ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg);
+
 /* ngx_http_hangar_proc.c */
 void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
 ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);

@@ -51,7 +51,7 @@ static ngx_int_t ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_value_t *id);
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr,
@@ -86,6 +86,24 @@ static void ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
     ngx_http_hangar_value_t *id);
 
 
+#define NGX_HTTP_HANGAR_MCP_STREAMS  256
+
+
+static ngx_int_t ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr);
+static void ngx_http_hangar_mcp_stream_done(void *data);
+static ngx_int_t ngx_http_hangar_mcp_sse_start(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r,
+    ngx_str_t *json, ngx_uint_t last);
+static ngx_int_t ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr);
+
+
+/* this worker's open GET streams */
+static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
+                                NGX_HTTP_HANGAR_MCP_STREAMS];
+static ngx_uint_t           ngx_http_hangar_mcp_nstreams;
+static ngx_atomic_uint_t    ngx_http_hangar_mcp_generation;
+
+
 static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
     NGX_HTTP_POST, "", "tool:invoke", ngx_http_hangar_mcp_post,
     NGX_HTTP_HANGAR_BODY
@@ -113,17 +131,28 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* DNS rebinding: a browser page may only come from allowed origins */
+    if (ngx_http_hangar_mcp_origin(hr) != NGX_OK) {
+        (void) ngx_http_discard_request_body(r);
+        ngx_str_set(&msg, "Forbidden: Origin not allowed");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
+                                         -32000, &msg);
+    }
+
     if (r->method == NGX_HTTP_DELETE) {
         (void) ngx_http_discard_request_body(r);
         return ngx_http_hangar_mcp_delete(hr);
     }
 
+    if (r->method == NGX_HTTP_GET) {
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_hangar_mcp_get(hr);
+    }
+
     if (r->method != NGX_HTTP_POST) {
-        /* no server-to-client stream is offered on GET (yet) */
         (void) ngx_http_discard_request_body(r);
 
-        ngx_str_set(&msg, "Method Not Allowed: use POST or DELETE");
-        r->headers_out.status = NGX_HTTP_NOT_ALLOWED;
+        ngx_str_set(&msg, "Method Not Allowed: use POST, GET or DELETE");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_NOT_ALLOWED, NULL,
                                          -32000, &msg);
     }
@@ -213,7 +242,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
     }
 
     if (ngx_http_hangar_str_is(&method->u.s, "tools/list")) {
-        return ngx_http_hangar_mcp_tools_list(hr, id);
+        return ngx_http_hangar_mcp_tools_list(hr, id, params);
     }
 
     if (ngx_http_hangar_str_is(&method->u.s, "tools/call")) {
@@ -385,7 +414,7 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_mcp_open(&hr->out, id);
     ngx_http_hangar_out_printf(&hr->out,
         "\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":"
-        "{\"tools\":{\"listChanged\":false}},\"serverInfo\":{\"name\":"
+        "{\"tools\":{\"listChanged\":true}},\"serverInfo\":{\"name\":"
         "\"mcp-hangar\",\"title\":\"MCP Hangar for nginx\",\"version\":\""
         NGX_HTTP_HANGAR_VERSION "\"}}}", version);
 
@@ -760,9 +789,14 @@ ngx_http_hangar_mcp_export(ngx_pool_t *pool, ngx_str_t *server,
 
 static ngx_int_t
 ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_value_t *id)
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
-    ngx_uint_t                i, first;
+    ngx_int_t                    start;
+    ngx_uint_t                   i, first, shown;
+    ngx_http_hangar_value_t     *cursor;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
     ngx_array_t              *entries;
     ngx_http_hangar_out_t    *out;
     ngx_http_hangar_entry_t  *e;
@@ -772,16 +806,35 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* pages of hangar_mcp_page_size; the cursor is where one starts */
+    start = 0;
+    cursor = ngx_http_hangar_get(params, "cursor");
+
+    if (ngx_http_hangar_is(cursor, NGX_HTTP_HANGAR_STR)) {
+        start = ngx_atoi(cursor->u.s.data, cursor->u.s.len);
+
+        if (start == NGX_ERROR || (ngx_uint_t) start > entries->nelts) {
+            ngx_str_t  msg = ngx_string("Invalid params: unknown cursor");
+            return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32602,
+                                             &msg);
+        }
+    }
+
     out = &hr->out;
     ngx_http_hangar_mcp_open(out, id);
     ngx_http_hangar_out_lit(out, "\"result\":{\"tools\":[");
 
     e = entries->elts;
     first = 1;
+    shown = 0;
 
-    for (i = 0; i < entries->nelts; i++) {
+    for (i = start; i < entries->nelts; i++) {
         if (e[i].name.len == 0) {
             continue;
+        }
+
+        if (shown++ == (ngx_uint_t) hlcf->page_size) {
+            break;
         }
 
         name = ngx_http_hangar_value_str(hr->r->pool, e[i].name.data,
@@ -799,6 +852,11 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
 
         first = 0;
         ngx_http_hangar_json_out(out, e[i].schema);
+    }
+
+    if (i < entries->nelts) {
+        ngx_http_hangar_out_printf(out, "],\"nextCursor\":\"%ui\"}}", i);
+        return ngx_http_hangar_send(hr, NGX_HTTP_OK);
     }
 
     ngx_http_hangar_out_lit(out, "]}}");
@@ -1040,11 +1098,7 @@ ngx_http_hangar_mcp_progress(void *data, ngx_http_hangar_value_t *msg,
 static ngx_int_t
 ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc, ngx_uint_t last)
 {
-    ngx_int_t               rc;
     ngx_str_t               json;
-    ngx_buf_t              *b;
-    ngx_chain_t             cl;
-    ngx_table_elt_t        *h;
     ngx_http_request_t     *r;
     ngx_http_hangar_req_t  *hr;
 
@@ -1058,31 +1112,7 @@ ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc, ngx_uint_t last)
     if (!mc->started) {
         mc->started = 1;
 
-        r->headers_out.status = NGX_HTTP_OK;
-        r->headers_out.content_length_n = -1;
-        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Cache-Control");
-        ngx_str_set(&h->value, "no-cache");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "X-Accel-Buffering");
-        ngx_str_set(&h->value, "no");
-
-        rc = ngx_http_send_header(r);
-        if (rc == NGX_ERROR || rc > NGX_OK) {
+        if (ngx_http_hangar_mcp_sse_start(r) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -1091,30 +1121,7 @@ ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc, ngx_uint_t last)
         return NGX_ERROR;
     }
 
-    b = ngx_create_temp_buf(r->pool, json.len
-                                     + sizeof("event: message\ndata: \n\n"));
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->last = ngx_sprintf(b->last, "event: message\ndata: %V\n\n", &json);
-    b->flush = 1;
-
-    if (last) {
-        b->last_buf = (r == r->main);
-        b->last_in_chain = 1;
-    }
-
-    cl.buf = b;
-    cl.next = NULL;
-
-    rc = ngx_http_output_filter(r, &cl);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    return last ? rc : NGX_OK;
+    return ngx_http_hangar_mcp_sse_event(r, &json, last);
 }
 
 
@@ -1166,4 +1173,255 @@ ngx_http_hangar_mcp_cleanup(void *data)
         ngx_http_hangar_server_call_abandon(mc->handle);
         mc->handle = NULL;
     }
+}
+
+
+/*
+ * GET: the server-to-client stream of a session.  The fleet's catalog
+ * changing (the registry's generation) is announced on every open stream
+ * as notifications/tools/list_changed.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t            rc;
+    ngx_str_t           *h, msg;
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_request_t  *r;
+
+    r = hr->r;
+
+    h = ngx_http_hangar_mcp_header(r, "Accept");
+
+    if (h == NULL
+        || ngx_strlcasestrn(h->data, h->data + h->len,
+                            (u_char *) "text/event-stream", 16) == NULL)
+    {
+        ngx_str_set(&msg, "Not Acceptable: the stream is text/event-stream");
+        return ngx_http_hangar_mcp_error(hr, 406, NULL, -32000, &msg);
+    }
+
+    rc = ngx_http_hangar_mcp_session(hr);
+    if (rc != NGX_OK) {
+        return rc == NGX_DECLINED ? hr->rc : rc;
+    }
+
+    if (ngx_http_hangar_mcp_nstreams == NGX_HTTP_HANGAR_MCP_STREAMS) {
+        ngx_str_set(&msg, "Too many streams");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         NULL, -32000, &msg);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL || ngx_http_hangar_mcp_sse_start(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hangar_mcp_stream_done;
+    cln->data = r;
+
+    if (ngx_http_hangar_mcp_nstreams == 0) {
+        ngx_http_hangar_mcp_generation = hr->reg->sh->generation;
+    }
+
+    ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams++] = r;
+
+    /* the client closing the stream ends the request */
+    r->read_event_handler = ngx_http_test_reading;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hangar_mcp_stream_done(void *data)
+{
+    ngx_uint_t           i;
+    ngx_http_request_t  *r = data;
+
+    for (i = 0; i < ngx_http_hangar_mcp_nstreams; i++) {
+        if (ngx_http_hangar_mcp_streams[i] == r) {
+            ngx_http_hangar_mcp_streams[i] =
+                ngx_http_hangar_mcp_streams[--ngx_http_hangar_mcp_nstreams];
+            return;
+        }
+    }
+}
+
+
+/* called by every worker's tick */
+
+void
+ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t           i;
+    ngx_str_t            note = ngx_string("{\"jsonrpc\":\"2.0\",\"method\":"
+                                    "\"notifications/tools/list_changed\"}");
+    ngx_http_request_t  *r;
+
+    if (ngx_http_hangar_mcp_nstreams == 0
+        || ngx_http_hangar_mcp_generation == reg->sh->generation)
+    {
+        return;
+    }
+
+    ngx_http_hangar_mcp_generation = reg->sh->generation;
+
+    for (i = ngx_http_hangar_mcp_nstreams; i > 0; i--) {
+        r = ngx_http_hangar_mcp_streams[i - 1];
+
+        if (ngx_http_hangar_mcp_sse_event(r, &note, 0) == NGX_ERROR) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_sse_start(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = -1;
+    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-cache");
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Accel-Buffering");
+    ngx_str_set(&h->value, "no");
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the headers go out now: the client is waiting for the stream */
+    return (ngx_http_send_special(r, NGX_HTTP_FLUSH) == NGX_ERROR)
+           ? NGX_ERROR : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r, ngx_str_t *json,
+    ngx_uint_t last)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   cl;
+
+    b = ngx_create_temp_buf(r->pool, json->len
+                                     + sizeof("event: message\ndata: \n\n"));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "event: message\ndata: %V\n\n", json);
+    b->flush = 1;
+
+    if (last) {
+        b->last_buf = (r == r->main);
+        b->last_in_chain = 1;
+    }
+
+    cl.buf = b;
+    cl.next = NULL;
+
+    rc = ngx_http_output_filter(r, &cl);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return last ? rc : NGX_OK;
+}
+
+
+/*
+ * Requests with an Origin header (browsers) are served only to allowed
+ * origins: hangar_mcp_origins, or by default the local host's own.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr)
+{
+    u_char                      *p, *host, *last;
+    ngx_str_t                   *origin, *o;
+    ngx_uint_t                   i;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    origin = ngx_http_hangar_mcp_header(hr->r, "Origin");
+    if (origin == NULL) {
+        return NGX_OK;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
+
+    if (hlcf->origins) {
+        o = hlcf->origins->elts;
+
+        for (i = 0; i < hlcf->origins->nelts; i++) {
+            if ((o[i].len == 1 && o[i].data[0] == '*')
+                || (o[i].len == origin->len
+                    && ngx_strncasecmp(o[i].data, origin->data, o[i].len)
+                       == 0))
+            {
+                return NGX_OK;
+            }
+        }
+
+        return NGX_DECLINED;
+    }
+
+    p = origin->data;
+    last = p + origin->len;
+
+    if (origin->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        host = p + 7;
+
+    } else if (origin->len > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        host = p + 8;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    for (p = host; p < last && *p != ':' && *p != '/'; p++) {
+        if (*p == '[') {
+            p = ngx_strlchr(p, last, ']');
+            if (p == NULL) {
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+    if ((p - host == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9)
+                          == 0)
+        || (p - host == 9 && ngx_strncmp(host, "127.0.0.1", 9) == 0)
+        || (p - host == 5 && ngx_strncmp(host, "[::1]", 5) == 0))
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }

@@ -7,6 +7,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Hangar::Test;
 use JSON::PP ();
+use IO::Select ();
+use IO::Socket::INET ();
 
 my $REPO = "$FindBin::Bin/..";
 my $SDK = "$REPO/t/.cache/npm/node_modules/\@modelcontextprotocol/sdk";
@@ -120,8 +122,13 @@ for my $naming (qw(auto prefixed flat)) {
 # protocol rules, by hand
 nginx_start({
     workers     => 2,
-    http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n",
-    config      => "location = /mcp { hangar_mcp; }\n",
+    http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n",
+    config      => "location /api/ { hangar_api; }\n"
+                 . "location = /mcp { hangar_mcp; hangar_mcp_page_size 2; }\n"
+                 . "location = /mcp-strict { hangar_mcp; hangar_mcp_origins https://app.example; }\n",
+    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n  p:\n    command: [x]\n"
+                 . "    tools: [{name: t1}, {name: t2}, {name: t3}, {name: t4}, {name: t5}]\n",
 });
 
 my ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}');
@@ -156,6 +163,61 @@ is($st, 406, 'an Accept without text/event-stream: 406');
 ($st) = http_request(POST => '/mcp', '{}', { 'Content-Type' => 'text/plain',
     Accept => 'application/json, text/event-stream' });
 is($st, 415, 'a body that is not JSON: 415');
+# pagination: 5 predefined tools of a cold server, pages of 2
+my @pages;
+my $cursor;
+for (1 .. 5) {
+    my $params = defined $cursor ? qq({"cursor":"$cursor"}) : '{}';
+    ($st, $h, $b) = raw(POST => qq({"jsonrpc":"2.0","id":9,"method":"tools/list","params":$params}), $sid);
+    push @pages, join ',', map { $_->{name} } @{ $b->{result}{tools} };
+    $cursor = $b->{result}{nextCursor};
+    last unless defined $cursor;
+}
+is(join('|', @pages), 't1,t2|t3,t4|t5', 'tools/list pages with nextCursor (cold server, predefined tools)');
+
+# Origin: the local host by default, an allow-list when configured
+($st) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'Content-Type' => 'application/json', Accept => 'application/json, text/event-stream',
+      'Mcp-Session-Id' => $sid, Origin => 'http://evil.example' });
+is($st, 403, 'a foreign Origin is refused (DNS rebinding)');
+($st) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'Content-Type' => 'application/json', Accept => 'application/json, text/event-stream',
+      'Mcp-Session-Id' => $sid, Origin => 'http://localhost:5173' });
+is($st, 200, 'a local Origin is served');
+($st) = http_request(POST => '/mcp-strict', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'Content-Type' => 'application/json', Accept => 'application/json, text/event-stream',
+      'Mcp-Session-Id' => $sid, Origin => 'https://app.example' });
+is($st, 200, 'an Origin of hangar_mcp_origins is served');
+($st) = http_request(POST => '/mcp-strict', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'Content-Type' => 'application/json', Accept => 'application/json, text/event-stream',
+      'Mcp-Session-Id' => $sid, Origin => 'http://localhost' });
+is($st, 403, 'others are not, once the list is set');
+
+# GET: the session's stream announces catalog changes
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . port()) or die $!;
+    print $s "GET /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n"
+           . "Mcp-Session-Id: $sid\r\n\r\n";
+    my $head = '';
+    while (<$s>) { $head .= $_; last if /^\r\n$/ }
+    like($head, qr{^HTTP/1.1 200.*Content-Type: text/event-stream}s, 'GET opens an SSE stream');
+
+    my ($cst) = http_request(POST => '/api/mcp_servers',
+        '{"mcp_server_id":"newcomer","mode":"subprocess","command":["x"],"tools":[{"name":"n1"}]}');
+    is($cst, 201, 'the fleet changes');
+
+    my $got = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time + 5;
+    while (time < $deadline && $got !~ /list_changed/) {
+        last unless $sel->can_read(0.5);
+        sysread($s, my $buf, 4096) or last;
+        $got .= $buf;
+    }
+    like($got, qr{"method":"notifications/tools/list_changed"}, 'the stream says tools/list_changed');
+    close $s;
+}
+
 ($st) = raw(DELETE => '', $sid);
 is($st, 200, 'DELETE ends the session');
 ($st) = raw(POST => '{"jsonrpc":"2.0","id":6,"method":"ping"}', $sid);
