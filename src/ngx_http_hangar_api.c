@@ -78,6 +78,9 @@ ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/logs",
       "mcp_servers:read", ngx_http_hangar_servers_logs, 0 },
 
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/tools", "tool:list",
+      ngx_http_hangar_tools_all, 0 },
+
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system", "authenticated",
       ngx_http_hangar_system, 0 },
 

@@ -614,3 +614,119 @@ ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr, ngx_int_t lines)
 
     return ngx_http_hangar_logs_render(hr, logs);
 }
+
+
+/*
+ * GET /api/tools: every server's cached catalog (never a start);
+ * input_schema is the schema as JSON text (hangar-core §1.3, §8.3).
+ */
+
+ngx_int_t
+ngx_http_hangar_tools_all(ngx_http_hangar_req_t *hr)
+{
+    ngx_str_t                  err, text, schema;
+    ngx_uint_t                 i, k, n, first;
+    ngx_pool_t                *pool;
+    ngx_queue_t               *q;
+    ngx_http_hangar_out_t     *out;
+    ngx_http_hangar_node_t    *node;
+    ngx_http_hangar_value_t   *tools, **items, *name, *desc, *in;
+    ngx_str_t                 *ids, *texts;
+
+    pool = hr->r->pool;
+    out = &hr->out;
+
+    /* copied out under the lock, rendered outside it */
+    ngx_http_hangar_lock(hr->reg);
+
+    n = hr->reg->sh->servers.count;
+    ids = ngx_pcalloc(pool, 2 * (n + 1) * sizeof(ngx_str_t));
+    if (ids == NULL) {
+        ngx_http_hangar_unlock(hr->reg);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    texts = ids + n + 1;
+    k = 0;
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue) && k < n;
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools == NULL) {
+            continue;
+        }
+
+        ids[k].data = ngx_pnalloc(pool, node->id_len);
+        texts[k].data = ngx_pnalloc(pool, node->tools->len);
+        if (ids[k].data == NULL || texts[k].data == NULL) {
+            ngx_http_hangar_unlock(hr->reg);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ids[k].len = node->id_len;
+        ngx_memcpy(ids[k].data, node->id, node->id_len);
+        texts[k].len = node->tools->len;
+        ngx_memcpy(texts[k].data, node->tools->data, node->tools->len);
+        k++;
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    ngx_http_hangar_out_lit(out, "{\"tools\":[");
+    first = 1;
+
+    for (n = 0; n < k; n++) {
+        tools = ngx_http_hangar_json_parse(pool, texts[n].data, texts[n].len,
+                                           &err);
+        if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
+            continue;
+        }
+
+        items = tools->u.arr.elts;
+
+        for (i = 0; i < tools->u.arr.nelts; i++) {
+            name = ngx_http_hangar_get(items[i], "name");
+            desc = ngx_http_hangar_get(items[i], "description");
+            in = ngx_http_hangar_get(items[i], "inputSchema");
+
+            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
+                continue;
+            }
+
+            ngx_str_set(&schema, "{}");
+            if (in && ngx_http_hangar_json_text(pool, in, &text) == NGX_OK) {
+                schema = text;
+            }
+
+            if (!first) {
+                ngx_http_hangar_out_lit(out, ",");
+            }
+
+            first = 0;
+            ngx_http_hangar_out_lit(out, "{");
+            ngx_http_hangar_out_lit(out, "\"mcp_server_id\":");
+            ngx_http_hangar_out_str(out, ids[n].data, ids[n].len);
+            ngx_http_hangar_out_lit(out, ",\"tool_name\":");
+            ngx_http_hangar_out_str(out, name->u.s.data, name->u.s.len);
+            ngx_http_hangar_out_lit(out, ",\"description\":");
+
+            if (ngx_http_hangar_is(desc, NGX_HTTP_HANGAR_STR)) {
+                ngx_http_hangar_out_str(out, desc->u.s.data, desc->u.s.len);
+
+            } else {
+                ngx_http_hangar_out_lit(out, "\"\"");
+            }
+
+            ngx_http_hangar_out_lit(out, ",\"input_schema\":");
+            ngx_http_hangar_out_str(out, schema.data, schema.len);
+            ngx_http_hangar_out_lit(out, "}");
+        }
+    }
+
+    ngx_http_hangar_out_lit(out, "]}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}

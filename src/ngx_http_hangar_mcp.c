@@ -363,7 +363,7 @@ ngx_http_hangar_mcp_sign(u_char *rand, size_t len, u_char *mac)
 }
 
 
-/* "hs1." <16 hex random> "." <32 hex HMAC of what precedes the dot> */
+/* "hs1-" <16 hex random> "-" <32 hex HMAC of what precedes the dash> */
 
 static ngx_int_t
 ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
@@ -379,14 +379,14 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(sid, "hs1.", 4);
+    p = ngx_cpymem(sid, "hs1-", 4);
     p = ngx_hex_dump(p, raw, sizeof(raw));
 
     if (ngx_http_hangar_mcp_sign(sid, p - sid, p + 1) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *p = '.';
+    *p = '-';
 
     h = ngx_list_push(&hr->r->headers_out.headers);
     if (h == NULL) {
@@ -442,7 +442,7 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
     }
 
     if (sid->len != NGX_HTTP_HANGAR_SID_LEN
-        || ngx_strncmp(sid->data, "hs1.", 4) != 0
+        || ngx_strncmp(sid->data, "hs1-", 4) != 0
         || ngx_http_hangar_mcp_sign(sid->data, 4 + 2 * NGX_HTTP_HANGAR_SID_RAND,
                                     mac) != NGX_OK
         || ngx_strncasecmp(mac, sid->data + 5 + 2 * NGX_HTTP_HANGAR_SID_RAND,

@@ -84,3 +84,27 @@ GET /metrics
 Content-Type: text/plain; version=0.0.4; charset=utf-8
 --- response_body_like eval
 qr/# TYPE mcp_hangar_build_info gauge\nmcp_hangar_build_info\{nginx_version="1\.\d+\.\d+",version="[0-9.]+"\} 1\.0\n.*mcp_hangar_mcp_servers\{state="cold"\} 2\.0\n.*mcp_hangar_mcp_server_info\{mcp_server="a",mode="subprocess"\} 1\.0\nmcp_hangar_mcp_server_info\{mcp_server="b",mode="remote"\} 1\.0\n.*mcp_hangar_mcp_server_state\{mcp_server="a"\} 0\.0\n.*mcp_hangar_mcp_server_up\{mcp_server="b"\} 0\.0\n/s
+
+
+
+=== TEST 5: GET /api/tools lists every cached catalog, input_schema as JSON text
+--- http_config
+    hangar_zone hangar 1m;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
+    hangar_state $TEST_NGINX_STATE_DIR;
+--- config
+    location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+mcp_servers:
+  a:
+    command: [x]
+    tools:
+      - {name: add, description: Add, inputSchema: {type: object, properties: {x: {type: number}}}}
+      - {name: bare}
+  b: {command: [y]}
+--- request eval
+["GET /api/tools", "GET /api/tools/"]
+--- response_body eval
+['{"tools":[{"mcp_server_id":"a","tool_name":"add","description":"Add","input_schema":"{\\"type\\":\\"object\\",\\"properties\\":{\\"x\\":{\\"type\\":\\"number\\"}}}"},{"mcp_server_id":"a","tool_name":"bare","description":"","input_schema":"{}"}]}',
+ '{"tools":[{"mcp_server_id":"a","tool_name":"add","description":"Add","input_schema":"{\\"type\\":\\"object\\",\\"properties\\":{\\"x\\":{\\"type\\":\\"number\\"}}}"},{"mcp_server_id":"a","tool_name":"bare","description":"","input_schema":"{}"}]}']

@@ -135,7 +135,7 @@ my ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","p
 is($st, 200, 'initialize');
 is($b->{result}{protocolVersion}, '2025-06-18', 'a version we speak is kept');
 my $sid = $h->{'mcp-session-id'};
-like($sid, qr/^hs1\.[0-9a-f]{16}\.[0-9a-f]{32}$/, 'a signed session id');
+like($sid, qr/^hs1-[0-9a-f]{16}-[0-9a-f]{32}$/, 'a signed session id');
 
 ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01"}}');
 is($b->{result}{protocolVersion}, '2025-11-25', 'an unknown version gets our latest');
@@ -147,7 +147,8 @@ for (1 .. 10) {
 }
 is($ok, 10, 'the session works on every request, whichever worker answers');
 
-(my $forged = $sid) =~ s/\.([0-9a-f])/'.' . ($1 eq 'a' ? 'b' : 'a')/e;
+(my $forged = $sid) =~ s/-([0-9a-f])([0-9a-f]{31})$/'-' . ($1 eq 'a' ? 'b' : 'a') . $2/e;
+isnt($forged, $sid, 'a forged id differs from the real one');
 ($st) = raw(POST => '{"jsonrpc":"2.0","id":3,"method":"ping"}', $forged);
 is($st, 404, 'a forged session id is 404');
 ($st) = raw(POST => '{"jsonrpc":"2.0","id":3,"method":"ping"}');
