@@ -42,6 +42,8 @@ typedef struct {
     ngx_array_t                  decls;     /* ngx_http_hangar_decl_t */
     ngx_str_t                    deleted;   /* JSON array, state file */
     ngx_http_hangar_value_t     *blocked;   /* array of ids, state file */
+    ngx_str_t                    suspended; /* JSON array, state file */
+    ngx_str_t                    withdrawn; /* JSON array, state file */
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_log_t                   *log;

@@ -31,8 +31,6 @@ static void ngx_http_hangar_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_cors(ngx_http_hangar_req_t *hr,
     ngx_uint_t *preflight);
-static ngx_table_elt_t *ngx_http_hangar_header_in(ngx_http_request_t *r,
-    const char *name);
 static ngx_int_t ngx_http_hangar_header_out(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 
@@ -77,6 +75,20 @@ ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/logs",
       "mcp_servers:read", ngx_http_hangar_servers_logs, 0 },
+
+    { NGX_HTTP_POST, "/sessions/{id}/suspend", "mcp_servers:lifecycle",
+      ngx_http_hangar_sessions_suspend, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/sessions/{id}/suspend", "mcp_servers:lifecycle",
+      ngx_http_hangar_sessions_resume, 0 },
+
+    { NGX_HTTP_POST, "/admin/tools/{server}/{tool}/withdraw",
+      "mcp_servers:lifecycle", ngx_http_hangar_tools_withdraw,
+      NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_POST, "/admin/tools/{server}/{tool}/restore",
+      "mcp_servers:lifecycle", ngx_http_hangar_tools_restore,
+      NGX_HTTP_HANGAR_BODY },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/tools", "tool:list",
       ngx_http_hangar_tools_all, 0 },
@@ -486,14 +498,14 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
 {
     ngx_str_t                    *o;
     ngx_uint_t                    i, wildcard;
-    ngx_table_elt_t              *origin;
+    ngx_str_t                    *origin;
     ngx_http_request_t           *r;
     ngx_http_hangar_main_conf_t  *hmcf;
 
     r = hr->r;
     *preflight = 0;
 
-    origin = ngx_http_hangar_header_in(r, "Origin");
+    origin = ngx_http_hangar_header(r, "Origin");
     if (origin == NULL) {
         return NGX_OK;
     }
@@ -509,8 +521,8 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
             break;
         }
 
-        if (o[i].len == origin->value.len
-            && ngx_strncasecmp(o[i].data, origin->value.data, o[i].len) == 0)
+        if (o[i].len == origin->len
+            && ngx_strncasecmp(o[i].data, origin->data, o[i].len) == 0)
         {
             break;
         }
@@ -529,8 +541,8 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
     /* credentials are never combined with a wildcard (checked at start) */
     if (ngx_http_hangar_header_out(r, "Access-Control-Allow-Origin",
                                    wildcard ? (u_char *) "*"
-                                            : origin->value.data,
-                                   wildcard ? 1 : origin->value.len)
+                                            : origin->data,
+                                   wildcard ? 1 : origin->len)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -545,7 +557,7 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
     }
 
     if (r->method != NGX_HTTP_OPTIONS
-        || ngx_http_hangar_header_in(r, "Access-Control-Request-Method")
+        || ngx_http_hangar_header(r, "Access-Control-Request-Method")
            == NULL)
     {
         return NGX_OK;
@@ -572,8 +584,8 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
 }
 
 
-static ngx_table_elt_t *
-ngx_http_hangar_header_in(ngx_http_request_t *r, const char *name)
+ngx_str_t *
+ngx_http_hangar_header(ngx_http_request_t *r, const char *name)
 {
     size_t            len;
     ngx_uint_t        i;
@@ -599,7 +611,7 @@ ngx_http_hangar_header_in(ngx_http_request_t *r, const char *name)
         if (h[i].key.len == len
             && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
         {
-            return &h[i];
+            return &h[i].value;
         }
     }
 }

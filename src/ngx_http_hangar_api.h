@@ -99,6 +99,11 @@ void ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
     ngx_http_hangar_node_t *n, ngx_msec_t now);
 ngx_int_t ngx_http_hangar_system(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_tools_all(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_sessions_suspend(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_sessions_resume(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_tools_withdraw(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_tools_restore(ngx_http_hangar_req_t *hr);
+ngx_str_t *ngx_http_hangar_header(ngx_http_request_t *r, const char *name);
 ngx_int_t ngx_http_hangar_system_me(ngx_http_hangar_req_t *hr);
 
 ngx_int_t ngx_http_hangar_health_handler(ngx_http_request_t *r);

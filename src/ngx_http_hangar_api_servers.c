@@ -523,8 +523,8 @@ ngx_http_hangar_change(ngx_http_hangar_req_t *hr, ngx_str_t *id,
     ngx_http_hangar_unlock(reg);
 
     rc = ngx_http_hangar_state_save(reg, hr->r->pool, id,
-                                    spec ? &rec.spec : NULL, &deleted, log,
-                                    &errmsg);
+                                    spec ? &rec.spec : NULL, &deleted, NULL,
+                                    NULL, log, &errmsg);
 
     ngx_http_hangar_lock(reg);
 

@@ -32,6 +32,7 @@ typedef struct {
     ngx_str_t                    tool;
     ngx_str_t                    name;      /* as the client sees it */
     ngx_http_hangar_value_t     *schema;    /* the server's tool object */
+    unsigned                     withdrawn:1;
 } ngx_http_hangar_entry_t;
 
 
@@ -58,6 +59,8 @@ static ngx_int_t ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr,
     ngx_array_t **entries);
 static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
     ngx_str_t *tool);
+static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
+    ngx_http_hangar_value_t *list, ngx_str_t *server, ngx_str_t *tool);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
 static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
@@ -80,8 +83,6 @@ static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_mcp_sign(u_char *rand, size_t len,
     u_char *mac);
 static ngx_int_t ngx_http_hangar_mcp_key(ngx_http_hangar_req_t *hr);
-static ngx_str_t *ngx_http_hangar_mcp_header(ngx_http_request_t *r,
-    const char *name);
 static void ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
     ngx_http_hangar_value_t *id);
 
@@ -157,7 +158,7 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
                                          -32000, &msg);
     }
 
-    h = ngx_http_hangar_mcp_header(r, "Accept");
+    h = ngx_http_hangar_header(r, "Accept");
 
     if (h == NULL
         || ngx_strlcasestrn(h->data, h->data + h->len,
@@ -172,7 +173,7 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
                                          -32000, &msg);
     }
 
-    h = ngx_http_hangar_mcp_header(r, "Content-Type");
+    h = ngx_http_hangar_header(r, "Content-Type");
 
     if (h == NULL
         || ngx_strlcasestrn(h->data, h->data + h->len,
@@ -428,11 +429,12 @@ static ngx_int_t
 ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
 {
     u_char       mac[2 * NGX_HTTP_HANGAR_SID_MAC];
+    u_char       quoted[NGX_HTTP_HANGAR_SID_LEN + 2];
     uint32_t     crc;
     ngx_str_t   *sid, msg;
-    ngx_uint_t   i;
+    ngx_uint_t   i, suspended;
 
-    sid = ngx_http_hangar_mcp_header(hr->r, "Mcp-Session-Id");
+    sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
 
     if (sid == NULL) {
         ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
@@ -457,6 +459,26 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
         if (hr->reg->sh->ended[i] == crc) {
             goto unknown;
         }
+    }
+
+    /* POST /api/sessions/{id}/suspend */
+    ngx_memcpy(quoted + 1, sid->data, sid->len);
+    quoted[0] = '"';
+    quoted[sid->len + 1] = '"';
+
+    ngx_http_hangar_lock(hr->reg);
+    suspended = hr->reg->sh->suspended
+                && ngx_strlcasestrn(hr->reg->sh->suspended->data,
+                                    hr->reg->sh->suspended->data
+                                    + hr->reg->sh->suspended->len,
+                                    quoted, sid->len + 1) != NULL;
+    ngx_http_hangar_unlock(hr->reg);
+
+    if (suspended) {
+        ngx_str_set(&msg, "Session suspended");
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
+                                             -32002, &msg));
     }
 
     return NGX_OK;
@@ -485,45 +507,12 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
-    sid = ngx_http_hangar_mcp_header(hr->r, "Mcp-Session-Id");
+    sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
 
     slot = ngx_atomic_fetch_add(&hr->reg->sh->ended_next, 1);
     hr->reg->sh->ended[slot % 256] = ngx_crc32_short(sid->data, sid->len);
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
-}
-
-
-static ngx_str_t *
-ngx_http_hangar_mcp_header(ngx_http_request_t *r, const char *name)
-{
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i].value;
-        }
-    }
 }
 
 
@@ -538,14 +527,14 @@ ngx_http_hangar_mcp_header(ngx_http_request_t *r, const char *name)
 static ngx_int_t
 ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
 {
-    ngx_str_t                    err, *texts, *specs, *ids;
+    ngx_str_t                    err, *texts, *specs, *ids, wtext;
     ngx_uint_t                   i, j, k, n, dup, naming;
     ngx_pool_t                  *pool;
     ngx_queue_t                 *q;
     ngx_array_t                 *all;
     ngx_http_hangar_node_t      *node;
     ngx_http_hangar_entry_t     *e, *es;
-    ngx_http_hangar_value_t     *tools, **items, *name, *spec;
+    ngx_http_hangar_value_t     *tools, **items, *name, *spec, *withdrawn;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
     pool = hr->r->pool;
@@ -599,6 +588,14 @@ ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
 
     ngx_http_hangar_unlock(hr->reg);
 
+    if (ngx_http_hangar_blob_copy(hr->reg, pool, hr->reg->sh->withdrawn, "[]",
+                                  &wtext) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    withdrawn = ngx_http_hangar_json_parse(pool, wtext.data, wtext.len, &err);
+
     all = ngx_array_create(pool, 64, sizeof(ngx_http_hangar_entry_t));
     if (all == NULL) {
         return NGX_ERROR;
@@ -633,6 +630,8 @@ ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
             e->server = ids[i];
             e->tool = name->u.s;
             e->schema = items[j];
+            e->withdrawn = ngx_http_hangar_mcp_withdrawn(withdrawn, &ids[i],
+                                                         &name->u.s);
             ngx_str_null(&e->name);
         }
     }
@@ -674,6 +673,45 @@ ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
     *entries = all;
 
     return NGX_OK;
+}
+
+
+/*
+ * POST /api/admin/tools/{server}/{tool}/withdraw: callers have no tenant
+ * until auth arrives, so the withdrawals for every tenant apply.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_mcp_withdrawn(ngx_http_hangar_value_t *list,
+    ngx_str_t *server, ngx_str_t *tool)
+{
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items, *s, *t, *n;
+
+    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+        return 0;
+    }
+
+    items = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts; i++) {
+        s = ngx_http_hangar_get(items[i], "mcp_server");
+        t = ngx_http_hangar_get(items[i], "tool");
+        n = ngx_http_hangar_get(items[i], "tenant_id");
+
+        if (ngx_http_hangar_is(s, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_is(t, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_is(n, NGX_HTTP_HANGAR_NULL)
+            && ngx_memn2cmp(s->u.s.data, server->data, s->u.s.len,
+                            server->len) == 0
+            && ngx_memn2cmp(t->u.s.data, tool->data, t->u.s.len, tool->len)
+               == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -829,7 +867,7 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     shown = 0;
 
     for (i = start; i < entries->nelts; i++) {
-        if (e[i].name.len == 0) {
+        if (e[i].name.len == 0 || e[i].withdrawn) {
             continue;
         }
 
@@ -912,6 +950,18 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         msg.len = ngx_sprintf(msg.data, "Unknown tool: %V", &name->u.s)
                   - msg.data;
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
+    }
+
+    if (e[i].withdrawn) {
+        msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 64);
+        if (msg.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        msg.len = ngx_sprintf(msg.data, "ToolWithdrawnError: tool \"%V\" "
+                              "is withdrawn", &name->u.s)
+                  - msg.data;
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
     }
 
     mc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_mcp_call_t));
@@ -1192,7 +1242,7 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
 
     r = hr->r;
 
-    h = ngx_http_hangar_mcp_header(r, "Accept");
+    h = ngx_http_hangar_header(r, "Accept");
 
     if (h == NULL
         || ngx_strlcasestrn(h->data, h->data + h->len,
@@ -1368,7 +1418,7 @@ ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr)
     ngx_uint_t                   i;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
-    origin = ngx_http_hangar_mcp_header(hr->r, "Origin");
+    origin = ngx_http_hangar_header(hr->r, "Origin");
     if (origin == NULL) {
         return NGX_OK;
     }

@@ -22,6 +22,30 @@ static ngx_uint_t ngx_http_hangar_declared(ngx_http_hangar_main_conf_t *hmcf,
 static ngx_http_hangar_registry_t  *ngx_http_hangar_current;
 
 
+/* a list from the state file into shm (with the lock held) */
+
+static ngx_int_t
+ngx_http_hangar_reset_list(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
+{
+    ngx_http_hangar_blob_t  *b;
+
+    b = NULL;
+
+    if (text->len) {
+        b = ngx_http_hangar_blob(reg, text->data, text->len);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_hangar_blob_free(reg, *slot);
+    *slot = b;
+
+    return NGX_OK;
+}
+
+
 static ngx_uint_t
 ngx_http_hangar_listed(ngx_http_hangar_value_t *list, ngx_str_t *id)
 {
@@ -624,6 +648,16 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
             ngx_http_hangar_zone_full(reg, log);
             rc = NGX_ERROR;
         }
+    }
+
+    if (rc == NGX_OK
+        && (ngx_http_hangar_reset_list(reg, &reg->sh->suspended,
+                                       &hmcf->suspended) != NGX_OK
+            || ngx_http_hangar_reset_list(reg, &reg->sh->withdrawn,
+                                          &hmcf->withdrawn) != NGX_OK))
+    {
+        ngx_http_hangar_zone_full(reg, log);
+        rc = NGX_ERROR;
     }
 
     ngx_http_hangar_unlock(reg);

@@ -102,6 +102,8 @@ typedef struct {
     ngx_http_hangar_tree_t       servers;
     ngx_http_hangar_tree_t       groups;
     ngx_http_hangar_blob_t      *deleted;   /* JSON array of ids */
+    ngx_http_hangar_blob_t      *suspended; /* JSON array of session ids */
+    ngx_http_hangar_blob_t      *withdrawn; /* JSON array of withdrawals */
     ngx_atomic_t                 generation;
     ngx_shmtx_sh_t               state_lock;
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
@@ -190,9 +192,16 @@ ngx_int_t ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir,
     ngx_log_t *log, ngx_http_hangar_value_t **doc);
 ngx_int_t ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted,
-    ngx_log_t *log, ngx_str_t *errmsg);
+    ngx_http_hangar_blob_t **over, ngx_str_t *over_text, ngx_log_t *log,
+    ngx_str_t *errmsg);
 ngx_int_t ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *errmsg);
+ngx_int_t ngx_http_hangar_state_list(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_blob_t **slot, ngx_str_t *text,
+    ngx_log_t *log, ngx_str_t *errmsg);
+ngx_int_t ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_blob_t *blob, const char *empty,
+    ngx_str_t *text);
 ngx_int_t ngx_http_hangar_state_merge(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 

@@ -222,20 +222,15 @@ static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
 };
 
 
-ngx_int_t
-ngx_http_hangar_spec_id_valid(ngx_str_t *id, ngx_uint_t source)
+/* 1..max of [A-Za-z0-9_-] */
+
+ngx_uint_t
+ngx_http_hangar_id_chars(ngx_str_t *id, size_t max)
 {
-    size_t   i;
-    u_char   c;
+    size_t  i;
+    u_char  c;
 
-    if (id->len == 0 || id->len > NGX_HTTP_HANGAR_ID_MAX) {
-        return 0;
-    }
-
-    /* the config loader also wants a leading letter (hangar-core §2.2) */
-    if (source == NGX_HTTP_HANGAR_SPEC_CONFIG
-        && !((id->data[0] | 0x20) >= 'a' && (id->data[0] | 0x20) <= 'z'))
-    {
+    if (id->len == 0 || id->len > max) {
         return 0;
     }
 
@@ -250,6 +245,20 @@ ngx_http_hangar_spec_id_valid(ngx_str_t *id, ngx_uint_t source)
     }
 
     return 1;
+}
+
+
+ngx_int_t
+ngx_http_hangar_spec_id_valid(ngx_str_t *id, ngx_uint_t source)
+{
+    /* the config loader also wants a leading letter (hangar-core §2.2) */
+    if (source == NGX_HTTP_HANGAR_SPEC_CONFIG && id->len
+        && !((id->data[0] | 0x20) >= 'a' && (id->data[0] | 0x20) <= 'z'))
+    {
+        return 0;
+    }
+
+    return ngx_http_hangar_id_chars(id, NGX_HTTP_HANGAR_ID_MAX);
 }
 
 

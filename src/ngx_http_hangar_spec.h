@@ -47,6 +47,7 @@ typedef struct {
 
 
 ngx_int_t ngx_http_hangar_spec_id_valid(ngx_str_t *id, ngx_uint_t source);
+ngx_uint_t ngx_http_hangar_id_chars(ngx_str_t *id, size_t max);
 
 /*
  * Validates in (an object) as the spec of server id; on success *out is a

@@ -20,6 +20,9 @@
 
 static ngx_int_t ngx_http_hangar_state_path(ngx_pool_t *pool, ngx_str_t *dir,
     const char *name, ngx_str_t *path);
+static void ngx_http_hangar_state_render(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_out_t *out, ngx_http_hangar_blob_t **slot,
+    ngx_http_hangar_blob_t **over, ngx_str_t *over_text);
 static ngx_int_t ngx_http_hangar_state_write(ngx_pool_t *pool,
     ngx_str_t *dir, ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg);
 
@@ -214,7 +217,8 @@ ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
     ngx_http_hangar_unlock(reg);
 
     rc = deleted.data ? ngx_http_hangar_state_save(reg, pool, &none, NULL,
-                                                   &deleted, log, errmsg)
+                                                   &deleted, NULL, NULL, log,
+                                                   errmsg)
                       : NGX_ERROR;
 
     ngx_http_hangar_state_unlock(reg);
@@ -223,9 +227,123 @@ ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 }
 
 
+static void
+ngx_http_hangar_state_render(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_out_t *out, ngx_http_hangar_blob_t **slot,
+    ngx_http_hangar_blob_t **over, ngx_str_t *over_text)
+{
+    if (slot == over) {
+        ngx_http_hangar_out_raw(out, over_text->data, over_text->len);
+        return;
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    if (*slot) {
+        ngx_http_hangar_out_raw(out, (*slot)->data, (*slot)->len);
+
+    } else {
+        ngx_http_hangar_out_lit(out, "[]");
+    }
+
+    ngx_http_hangar_unlock(reg);
+}
+
+
+/* a copy of a blob's text ("empty" when there is none), under the lock */
+
+ngx_int_t
+ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_http_hangar_blob_t *blob, const char *empty, ngx_str_t *text)
+{
+    ngx_int_t  rc;
+
+    rc = NGX_OK;
+
+    ngx_http_hangar_lock(reg);
+
+    if (blob == NULL) {
+        text->data = (u_char *) empty;
+        text->len = ngx_strlen(empty);
+
+    } else {
+        text->len = blob->len;
+        text->data = ngx_pnalloc(pool, blob->len);
+
+        if (text->data == NULL) {
+            rc = NGX_ERROR;
+
+        } else {
+            ngx_memcpy(text->data, blob->data, blob->len);
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    return rc;
+}
+
+
+/*
+ * One of the shm lists (suspended sessions, withdrawn tools) becomes text,
+ * durably: memory first, then the file, then the swap.
+ */
+
+ngx_int_t
+ngx_http_hangar_state_list(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text, ngx_log_t *log,
+    ngx_str_t *errmsg)
+{
+    ngx_int_t                rc;
+    ngx_str_t                none = ngx_null_string, deleted;
+    ngx_http_hangar_blob_t  *blob;
+
+    if (ngx_http_hangar_state_lock(reg, log) != NGX_OK) {
+        ngx_str_set(errmsg, "another change is in progress");
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_lock(reg);
+    blob = ngx_http_hangar_blob(reg, text->data, text->len);
+    ngx_http_hangar_unlock(reg);
+
+    if (blob == NULL) {
+        ngx_http_hangar_state_unlock(reg);
+        ngx_http_hangar_zone_full(reg, log);
+        ngx_str_set(errmsg, "the hangar zone is full");
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hangar_blob_copy(reg, pool, reg->sh->deleted, "[]",
+                                   &deleted);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_state_save(reg, pool, &none, NULL, &deleted,
+                                        slot, text, log, errmsg);
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_blob_free(reg, *slot);
+        *slot = blob;
+        (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
+
+    } else {
+        ngx_http_hangar_blob_free(reg, blob);
+    }
+
+    ngx_http_hangar_unlock(reg);
+    ngx_http_hangar_state_unlock(reg);
+
+    return rc;
+}
+
+
 ngx_int_t
 ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted, ngx_log_t *log,
+    ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted,
+    ngx_http_hangar_blob_t **over, ngx_str_t *over_text, ngx_log_t *log,
     ngx_str_t *errmsg)
 {
     ngx_str_t                text;
@@ -304,7 +422,17 @@ ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
     ngx_http_hangar_unlock(reg);
 
-    ngx_http_hangar_out_lit(&out, "]}\n");
+    ngx_http_hangar_out_lit(&out, "]");
+
+    /* suspended sessions and withdrawn tools, or the pending new list */
+    ngx_http_hangar_out_lit(&out, ",\"suspended\":");
+    ngx_http_hangar_state_render(reg, &out, &reg->sh->suspended, over,
+                                 over_text);
+    ngx_http_hangar_out_lit(&out, ",\"withdrawn\":");
+    ngx_http_hangar_state_render(reg, &out, &reg->sh->withdrawn, over,
+                                 over_text);
+
+    ngx_http_hangar_out_lit(&out, "}\n");
 
     if (ngx_http_hangar_out_flatten(&out, &text) != NGX_OK) {
         return NGX_ERROR;
@@ -328,7 +456,7 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     ngx_uint_t                   i, j;
     ngx_http_hangar_pair_t      *pair;
     ngx_http_hangar_decl_t      *d;
-    ngx_http_hangar_value_t     *doc, *servers, *deleted, **ids, *spec;
+    ngx_http_hangar_value_t     *doc, *servers, *deleted, **ids, *spec, *v;
     ngx_http_hangar_spec_ctx_t   ctx;
 
     rc = ngx_http_hangar_state_read(cf->pool, &hmcf->state_dir, cf->log,
@@ -369,6 +497,20 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
     servers = ngx_http_hangar_get(doc, "mcp_servers");
     hmcf->blocked = ngx_http_hangar_get(doc, "blocked");
+
+    v = ngx_http_hangar_get(doc, "suspended");
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_ARR)
+        && ngx_http_hangar_json_text(cf->pool, v, &hmcf->suspended) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    v = ngx_http_hangar_get(doc, "withdrawn");
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_ARR)
+        && ngx_http_hangar_json_text(cf->pool, v, &hmcf->withdrawn) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (!ngx_http_hangar_is(servers, NGX_HTTP_HANGAR_OBJ)) {
         return NGX_OK;

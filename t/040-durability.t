@@ -36,7 +36,7 @@ mcp_servers:
  qr/^\{"mcp_servers":\[\{"mcp_server_id":"yaml1"[^\]]*\{"mcp_server_id":"api1"[^\]]*\]\}$/,
  qr/"description":"patched"/]
 --- state_file_like eval
-qr/^\{"version":1,"mcp_servers":\{"yaml1":\{.*"description":"patched".*\},"api1":\{"mode":"remote".*\},"deleted":\["yaml2"\],"blocked":\[\]\}$/
+qr/^\{"version":1,"mcp_servers":\{"yaml1":\{.*"description":"patched".*\},"api1":\{"mode":"remote".*\},"deleted":\["yaml2"\],"blocked":\[\],"suspended":\[\],"withdrawn":\[\]\}$/
 
 
 
@@ -61,7 +61,7 @@ mcp_servers:
 --- error_code eval
 [200, 404, 201, 200]
 --- state_file_like eval
-qr/"yaml1":\{"mode":"subprocess","command":\["z"\].*"deleted":\[\],"blocked":\[\]\}$/
+qr/"yaml1":\{"mode":"subprocess","command":\["z"\].*"deleted":\[\],"blocked":\[\],"suspended":\[\],"withdrawn":\[\]\}$/
 
 
 
