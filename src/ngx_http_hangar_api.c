@@ -70,6 +70,9 @@ ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/tools",
       "mcp_servers:read", ngx_http_hangar_servers_tools, 0 },
 
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/tools/history",
+      "mcp_servers:read", ngx_http_hangar_servers_history, 0 },
+
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/health",
       "mcp_servers:read", ngx_http_hangar_servers_health, 0 },
 

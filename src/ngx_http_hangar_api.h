@@ -99,6 +99,7 @@ void ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
     ngx_http_hangar_node_t *n, ngx_msec_t now);
 ngx_int_t ngx_http_hangar_system(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_tools_all(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_history(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_sessions_suspend(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_sessions_resume(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_tools_withdraw(ngx_http_hangar_req_t *hr);

@@ -78,6 +78,7 @@ struct ngx_http_hangar_job_s {
     u_char                      *params;
     ngx_http_hangar_result_pt    result;
     ngx_http_hangar_result_pt    progress;   /* messages before the result */
+    ngx_str_t                    tool;       /* for the history */
     void                        *data;
     unsigned                     pinged:1;
 };
@@ -1257,6 +1258,11 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
                                  job->id.len);
         if (n) {
             ngx_http_hangar_record_failure(n, now);
+            ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
+                                        0, job->timer.timedout
+                                           ? "ToolTimeoutError"
+                                           : "ToolInvocationError",
+                                        &text);
         }
         ngx_http_hangar_unlock(reg);
 
@@ -1844,7 +1850,7 @@ ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call)
 
 void *
 ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
-    const char *method, ngx_str_t *params, ngx_log_t *log,
+    const char *method, ngx_str_t *params, ngx_str_t *tool, ngx_log_t *log,
     ngx_http_hangar_result_pt result, ngx_http_hangar_result_pt progress,
     void *data)
 {
@@ -1871,6 +1877,15 @@ ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     job->method = method;
     job->result = result;
     job->progress = progress;
+    job->begun = ngx_http_hangar_now_ms();
+
+    if (tool) {
+        job->tool.data = ngx_pnalloc(job->pool, tool->len);
+        if (job->tool.data) {
+            job->tool.len = tool->len;
+            ngx_memcpy(job->tool.data, tool->data, tool->len);
+        }
+    }
     job->data = data;
 
     job->params = ngx_pnalloc(job->pool, params->len + 1);
@@ -1898,10 +1913,12 @@ static void
 ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
 {
+    size_t                       size;
+    ngx_str_t                    text;
     ngx_msec_t                   now;
     ngx_uint_t                   failed;
     ngx_http_hangar_node_t      *n;
-    ngx_http_hangar_value_t     *res, *iserr;
+    ngx_http_hangar_value_t     *res, *iserr, *err, *v;
     ngx_http_hangar_registry_t  *reg;
 
     reg = job->reg;
@@ -1909,8 +1926,28 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
 
     res = ngx_http_hangar_get(msg, "result");
     iserr = ngx_http_hangar_get(res, "isError");
-    failed = ngx_http_hangar_get(msg, "error") != NULL
+    err = ngx_http_hangar_get(msg, "error");
+    failed = err != NULL
              || (ngx_http_hangar_is(iserr, NGX_HTTP_HANGAR_BOOL) && iserr->u.b);
+
+    /* hangar-core §2.13: the size of the result, or why it failed */
+    ngx_str_null(&text);
+    size = 0;
+
+    if (failed) {
+        v = ngx_http_hangar_get(err, "message");
+        if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+            text = v->u.s;
+
+        } else if (ngx_http_hangar_json_text(job->pool, res, &text) != NGX_OK) {
+            ngx_str_null(&text);
+        }
+
+    } else if (res && ngx_http_hangar_json_text(job->pool, res, &text)
+                      == NGX_OK)
+    {
+        size = text.len;
+    }
 
     ngx_http_hangar_lock(reg);
 
@@ -1927,6 +1964,12 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
             n->consecutive_failures = 0;
             n->last_success = now;
         }
+
+        ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
+                                    size, failed ? (err ? "JsonRpcError"
+                                                        : "tool_error")
+                                                 : NULL,
+                                    &text);
     }
 
     ngx_http_hangar_unlock(reg);

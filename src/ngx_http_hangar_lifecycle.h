@@ -68,9 +68,9 @@ typedef void (*ngx_http_hangar_result_pt)(void *data,
     ngx_http_hangar_value_t *msg, ngx_str_t *error);
 
 void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
-    ngx_str_t *id, const char *method, ngx_str_t *params, ngx_log_t *log,
-    ngx_http_hangar_result_pt result, ngx_http_hangar_result_pt progress,
-    void *data);
+    ngx_str_t *id, const char *method, ngx_str_t *params, ngx_str_t *tool,
+    ngx_log_t *log, ngx_http_hangar_result_pt result,
+    ngx_http_hangar_result_pt progress, void *data);
 void ngx_http_hangar_server_call_abandon(void *handle);
 
 /* ngx_http_hangar_mcp.c: announces catalog changes on GET streams */

@@ -41,6 +41,7 @@ typedef struct {
     ngx_http_hangar_value_t     *id;        /* the client's request id */
     ngx_str_t                    server;
     ngx_str_t                    params;    /* for the server */
+    ngx_str_t                    tool;      /* the server's name for it */
     void                        *handle;    /* the call in flight */
     unsigned                     sse:1;     /* the client asked progress */
     unsigned                     started:1; /* SSE headers are out */
@@ -981,6 +982,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     mc->hr = hr;
     mc->id = id;
     mc->server = e[i].server;
+    mc->tool = e[i].tool;
     mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
                                   "progressToken") != NULL;
 
@@ -1051,6 +1053,7 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
 
     mc->handle = ngx_http_hangar_server_call(mc->hr->reg, &mc->server,
                                              "tools/call", &mc->params,
+                                             &mc->tool,
                                              mc->hr->r->connection->log,
                                              ngx_http_hangar_mcp_result,
                                              ngx_http_hangar_mcp_progress, mc);

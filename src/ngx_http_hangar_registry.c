@@ -152,6 +152,11 @@ ngx_http_hangar_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             return NGX_ERROR;
         }
 
+        if (ngx_http_hangar_history_init(reg, shm_zone->shm.size) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         ngx_http_hangar_tree_init(&reg->sh->servers);
         ngx_http_hangar_tree_init(&reg->sh->groups);
 

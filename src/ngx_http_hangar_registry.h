@@ -67,6 +67,7 @@ typedef struct {
     ngx_atomic_t                 start_seq;     /* attempts, for waiters */
     ngx_atomic_t                 bridge_seq;    /* names its socket, status */
     ngx_atomic_t                 next_check;    /* epoch ms */
+    ngx_atomic_t                 history_pos;   /* calls recorded */
     ngx_http_hangar_blob_t      *error;     /* last start error, JSON */
     ngx_http_hangar_blob_t      *session;   /* Mcp-Session-Id of a remote */
 
@@ -98,6 +99,23 @@ typedef struct {
 } ngx_http_hangar_event_t;
 
 
+/* one tool call, for GET .../tools/history */
+typedef struct {
+    ngx_atomic_uint_t            seq;
+    ngx_uint_t                   position;      /* in the server's stream */
+    ngx_msec_t                   time;
+    ngx_msec_t                   duration;
+    size_t                       size;
+    unsigned                     failed:1;
+    u_char                       server[NGX_HTTP_HANGAR_ID_MAX + 1];
+    u_char                       tool[128];
+    u_char                       event_id[37];
+    u_char                       correlation_id[37];
+    u_char                       error_type[32];
+    u_char                       error[160];
+} ngx_http_hangar_record_call_t;
+
+
 typedef struct {
     ngx_http_hangar_tree_t       servers;
     ngx_http_hangar_tree_t       groups;
@@ -113,6 +131,9 @@ typedef struct {
     uint32_t                     ended[256];    /* ended MCP sessions */
     ngx_atomic_t                 ended_next;
     ngx_http_hangar_event_t     *events;    /* ring of EVENTS */
+    ngx_http_hangar_record_call_t *history;
+    ngx_uint_t                   history_size;
+    ngx_atomic_uint_t            history_seq;
     u_char                       instance_id[96];
 } ngx_http_hangar_shctx_t;
 
@@ -185,6 +206,13 @@ void ngx_http_hangar_zone_full(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 
 const char *ngx_http_hangar_state_name(ngx_uint_t state);
+
+/* ngx_http_hangar_history.c */
+ngx_int_t ngx_http_hangar_history_init(ngx_http_hangar_registry_t *reg,
+    size_t size);
+void ngx_http_hangar_history_add(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_str_t *tool, ngx_msec_t begun,
+    ngx_msec_t now, size_t size, const char *error_type, ngx_str_t *error);
 const char *ngx_http_hangar_mode_name(ngx_uint_t mode);
 
 /* the durable overlay (ngx_http_hangar_state.c) */

@@ -110,6 +110,23 @@ for my $naming (qw(auto prefixed flat)) {
         select undef, undef, undef, 0.05;
     }
     ok($dead, "$naming: and the server is dead at once");
+
+    # invocation history
+    my (undef, undef, $hb) = http_request(GET => '/api/mcp_servers/math/tools/history');
+    my $hist = eval { $json->decode($hb) } || {};
+    my @tools = map { $_->{tool_name} } @{ $hist->{history} || [] };
+    is(join(',', @tools), 'add,progress', "$naming: history of math, oldest first");
+    my $first = $hist->{history}[0] || {};
+    ok($first->{event_type} eq 'ToolInvocationCompleted' && $first->{result_size_bytes} > 0
+       && $first->{duration_ms} >= 0 && $first->{correlation_id} =~ /^[0-9a-f-]{36}$/,
+       "$naming: a completed record");
+    (undef, undef, $hb) = http_request(GET => '/api/mcp_servers/math/tools/history?limit=1&from_position=1');
+    $hist = eval { $json->decode($hb) } || {};
+    is(join(',', map { $_->{tool_name} } @{ $hist->{history} || [] }) . "/$hist->{total}",
+       'progress/1', "$naming: limit and from_position");
+    (undef, undef, $hb) = http_request(GET => '/api/mcp_servers/crashy/tools/history');
+    like($hb, qr/"event_type":"ToolInvocationFailed".*"error_message":"MCP server exited with code 9"/,
+         "$naming: a failed record");
     ok($end->{terminated}, "$naming: the session ended");
 
     # the ended session is refused, in any worker
