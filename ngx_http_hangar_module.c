@@ -28,6 +28,7 @@ static char *ngx_http_hangar_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_hangar_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
@@ -97,6 +98,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       NGX_HTTP_HANGAR_MCP,
       NULL },
 
+    { ngx_string("hangar_pass"),
+      NGX_HTTP_LOC_CONF|NGX_HTTP_LIF_CONF|NGX_CONF_TAKE1,
+      ngx_http_hangar_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hangar_mcp_naming"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -129,8 +137,20 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
 };
 
 
+static ngx_http_variable_t  ngx_http_hangar_vars[] = {
+
+    { ngx_string("hangar_pass_url"), NULL, ngx_http_hangar_pass_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hangar_pass_connection"), NULL,
+      ngx_http_hangar_pass_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_http_hangar_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_hangar_preconfiguration,      /* preconfiguration */
     ngx_http_hangar_postconfiguration,     /* postconfiguration */
 
     ngx_http_hangar_create_main_conf,      /* create main configuration */
@@ -345,11 +365,42 @@ ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static ngx_int_t
+ngx_http_hangar_preconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_hangar_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
     ngx_http_hangar_main_conf_t  *hmcf;
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hangar_module);
+
+    /* hangar_pass: checks and lazy start before the proxy runs */
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_hangar_pass_handler;
 
     if (hmcf->shm_zone == NULL) {
         if (hmcf->config_file.len || hmcf->state_dir.len) {

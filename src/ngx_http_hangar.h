@@ -61,6 +61,7 @@ typedef struct {
     ngx_uint_t                   naming;    /* front door tool names */
     ngx_array_t                 *origins;   /* hangar_mcp_origins */
     ngx_int_t                    page_size; /* tools/list page */
+    ngx_http_complex_value_t    *pass;      /* hangar_pass */
 } ngx_http_hangar_loc_conf_t;
 
 

@@ -69,6 +69,12 @@ ngx_int_t ngx_http_hangar_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status);
 ngx_int_t ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr);
 
+/* pass-through (ngx_http_hangar_pass.c) */
+char *ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_hangar_pass_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_hangar_pass_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
 /* the MCP front door (ngx_http_hangar_mcp.c) */
 ngx_int_t ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr,

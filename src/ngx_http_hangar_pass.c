@@ -1,0 +1,419 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * hangar_pass <server>: raw MCP traffic to one server through nginx's own
+ * proxy module.  The directive configures proxy_pass (and what SSE and
+ * WebSocket need) in its location; an access-phase handler checks the
+ * server, starts it if needed (single flight, lazy), and sets
+ * $hangar_pass_url to its current address: the bridge's unix socket or
+ * the remote endpoint.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_hangar_api.h"
+
+
+extern ngx_module_t  ngx_http_proxy_module;
+
+
+typedef struct {
+    ngx_http_hangar_req_t        hr;
+    ngx_str_t                    url;
+    ngx_uint_t                   phase;     /* 0 new, 1 waiting, 2 ready */
+} ngx_http_hangar_pass_ctx_t;
+
+
+static ngx_int_t ngx_http_hangar_pass_url(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx, ngx_str_t *id);
+static void ngx_http_hangar_pass_ready(ngx_http_hangar_waiter_t *w,
+    ngx_int_t rc);
+static void ngx_http_hangar_pass_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_pass_fail(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx, ngx_uint_t status, const char *error,
+    ngx_str_t *id, const char *what);
+static ngx_int_t ngx_http_hangar_proxy_directive(ngx_conf_t *cf,
+    const char *name, const char *arg1, const char *arg2);
+
+
+/* the proxy module's directives, as if written in the location */
+
+static ngx_int_t
+ngx_http_hangar_proxy_directive(ngx_conf_t *cf, const char *name,
+    const char *arg1, const char *arg2)
+{
+    char               *rv;
+    void               *conf;
+    ngx_str_t          *v;
+    ngx_array_t         args, *saved;
+    ngx_command_t      *cmd;
+    ngx_http_conf_ctx_t *ctx;
+
+    for (cmd = ngx_http_proxy_module.commands; cmd->name.len; cmd++) {
+        if (ngx_strcmp(cmd->name.data, name) == 0) {
+            break;
+        }
+    }
+
+    if (cmd->name.len == 0
+        || ngx_array_init(&args, cf->pool, 3, sizeof(ngx_str_t)) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    v = ngx_array_push_n(&args, arg2 ? 3 : 2);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    v[0].data = (u_char *) name;
+    v[0].len = ngx_strlen(name);
+    v[1].data = (u_char *) arg1;
+    v[1].len = ngx_strlen(arg1);
+
+    if (arg2) {
+        v[2].data = (u_char *) arg2;
+        v[2].len = ngx_strlen(arg2);
+    }
+
+    ctx = cf->ctx;
+    conf = ctx->loc_conf[ngx_http_proxy_module.ctx_index];
+
+    saved = cf->args;
+    cf->args = &args;
+    rv = cmd->set(cf, cmd, conf);
+    cf->args = saved;
+
+    if (rv != NGX_CONF_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_pass: \"%s %s\": %s",
+                           name, arg1,
+                           rv == NGX_CONF_ERROR ? "error" : rv);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* hangar_pass <server id, variables allowed>; */
+
+char *
+ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hangar_loc_conf_t *hlcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (hlcf->pass) {
+        return "is duplicate";
+    }
+
+    hlcf->pass = ngx_pcalloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (hlcf->pass == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = hlcf->pass;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* SSE unbuffered, WebSocket upgrades, HTTP/1.1 keep-alive upstream */
+    if (ngx_http_hangar_proxy_directive(cf, "proxy_pass", "$hangar_pass_url",
+                                        NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_http_version", "1.1",
+                                           NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_buffering", "off",
+                                           NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_request_buffering",
+                                           "off", NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_read_timeout", "1h",
+                                           NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_set_header", "Upgrade",
+                                           "$http_upgrade") != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_set_header",
+                                           "Connection",
+                                           "$hangar_pass_connection")
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_hangar_pass_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_hangar_pass_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
+
+    if (data == 0) {
+        if (ctx == NULL || ctx->phase != 2) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->data = ctx->url.data;
+        v->len = ctx->url.len;
+
+    } else {
+        /* "upgrade" for a WebSocket handshake, else keep-alive */
+        if (r->headers_in.upgrade) {
+            ngx_str_set(v, "upgrade");
+
+        } else {
+            v->len = 0;
+            v->data = (u_char *) "";
+        }
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/* the access phase: the server must exist; it is started on demand */
+
+ngx_int_t
+ngx_http_hangar_pass_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    id;
+    ngx_msec_t                   retry;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_hangar_pass_ctx_t  *ctx;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+
+    if (hlcf->pass == NULL || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
+
+    if (ctx) {
+        /* back from waiting: the address is set, or the start failed */
+        return ctx->phase == 2 ? NGX_DECLINED : NGX_DONE;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hangar_pass_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->hr.r = r;
+    ctx->hr.reg = ngx_http_hangar_registry();
+    ngx_http_hangar_out_init(&ctx->hr.out, r->pool, 512);
+    ngx_http_set_ctx(r, ctx, ngx_http_hangar_module);
+
+    if (ctx->hr.reg == NULL
+        || ngx_http_complex_value(r, hlcf->pass, &id) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->hr.params[0] = id;
+    ctx->hr.waiter.id = id;
+    ctx->hr.waiter.handler = ngx_http_hangar_pass_ready;
+    ctx->hr.waiter.data = ctx;
+
+    rc = ngx_http_hangar_ensure_ready(ctx->hr.reg, &id, 0, &ctx->hr.waiter,
+                                      r->connection->log, &retry);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_http_hangar_pass_url(r, ctx, &id);
+
+    case NGX_AGAIN:
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            ngx_http_hangar_waiter_cancel(&ctx->hr.waiter);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_hangar_pass_cleanup;
+        cln->data = ctx;
+        ctx->phase = 1;
+
+        return NGX_DONE;
+
+    case NGX_HTTP_HANGAR_UNKNOWN:
+        return ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_NOT_FOUND,
+                                         "McpServerNotFoundError", &id,
+                                         "not found");
+
+    case NGX_HTTP_HANGAR_BLOCKED:
+        return ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_CONFLICT,
+                                         "McpServerBlockedError", &id,
+                                         "is blocked");
+
+    default:
+        return ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                         "McpServerStartError", &id,
+                                         "could not be started");
+    }
+}
+
+
+static void
+ngx_http_hangar_pass_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
+{
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_hangar_pass_ctx_t  *ctx = w->data;
+
+    r = ctx->hr.r;
+    c = r->connection;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_pass_url(r, ctx, &ctx->hr.params[0]);
+
+    } else {
+        rc = ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_BAD_GATEWAY,
+                                       "McpServerStartError",
+                                       &ctx->hr.params[0],
+                                       "could not be started");
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_core_run_phases(r);
+
+    } else if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the current address: the bridge's socket, or the remote endpoint */
+
+static ngx_int_t
+ngx_http_hangar_pass_url(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx, ngx_str_t *id)
+{
+    u_char                  *p;
+    ngx_str_t                sock, err, text;
+    ngx_uint_t               mode, seq;
+    ngx_http_hangar_node_t  *n;
+    ngx_http_hangar_value_t *spec, *ep;
+
+    ngx_http_hangar_lock(ctx->hr.reg);
+
+    n = ngx_http_hangar_find(&ctx->hr.reg->sh->servers, id->data, id->len);
+    mode = n ? n->mode : 0;
+    seq = n ? n->bridge_seq : 0;
+    text.len = 0;
+
+    if (n && mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
+        text.len = n->spec->len;
+        text.data = ngx_pnalloc(r->pool, text.len);
+        if (text.data) {
+            ngx_memcpy(text.data, n->spec->data, text.len);
+        }
+    }
+
+    ngx_http_hangar_unlock(ctx->hr.reg);
+
+    if (n == NULL) {
+        return ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_NOT_FOUND,
+                                         "McpServerNotFoundError", id,
+                                         "not found");
+    }
+
+    if (mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
+        spec = text.data ? ngx_http_hangar_json_parse(r->pool, text.data,
+                                                      text.len, &err)
+                         : NULL;
+        ep = ngx_http_hangar_get(spec, "endpoint");
+        if (ep == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* ws and wss are http and https with an upgrade */
+        ctx->url.data = ngx_pnalloc(r->pool, ep->u.s.len + 2);
+        if (ctx->url.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ep->u.s.data;
+
+        if (ngx_strncasecmp(p, (u_char *) "ws", 2) == 0) {
+            ctx->url.len = ngx_sprintf(ctx->url.data, "http%V",
+                                       &(ngx_str_t) { ep->u.s.len - 2, p + 2 })
+                           - ctx->url.data;
+
+        } else {
+            ctx->url.len = ngx_cpymem(ctx->url.data, p, ep->u.s.len)
+                           - ctx->url.data;
+        }
+
+    } else {
+        if (ngx_http_hangar_run_path(r->pool, &ctx->hr.reg->hmcf->state_dir,
+                                     id->data, id->len, seq, "sock", &sock)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->url.data = ngx_pnalloc(r->pool, sock.len + 32);
+        if (ctx->url.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->url.len = ngx_sprintf(ctx->url.data, "http://unix:%V:/mcp", &sock)
+                       - ctx->url.data;
+    }
+
+    ctx->phase = 2;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_pass_fail(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx, ngx_uint_t status, const char *error,
+    ngx_str_t *id, const char *what)
+{
+    ngx_int_t  rc;
+
+    (void) ngx_http_discard_request_body(r);
+
+    ctx->phase = 3;
+
+    rc = ngx_http_hangar_error(&ctx->hr, status, error, "MCP Server '%*s' %s",
+                               ngx_min(id->len, 128), id->data, what);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hangar_pass_cleanup(void *data)
+{
+    ngx_http_hangar_pass_ctx_t  *ctx = data;
+
+    ngx_http_hangar_waiter_cancel(&ctx->hr.waiter);
+}
