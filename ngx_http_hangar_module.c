@@ -36,6 +36,7 @@ static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hangar_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hangar_session_key(ngx_cycle_t *cycle,
     ngx_http_hangar_main_conf_t *hmcf, ngx_core_conf_t *ccf);
+static void ngx_http_hangar_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_hangar_exit_master(ngx_cycle_t *cycle);
 
 
@@ -174,7 +175,7 @@ ngx_module_t  ngx_http_hangar_module = {
     ngx_http_hangar_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_hangar_exit_process,          /* exit process */
     ngx_http_hangar_exit_master,           /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -651,6 +652,15 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
     (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     return ngx_http_hangar_lifecycle_init_process(cycle);
+}
+
+
+static void
+ngx_http_hangar_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_hangar_registry()) {
+        ngx_http_hangar_lifecycle_exit_process(cycle);
+    }
 }
 
 

@@ -1312,3 +1312,19 @@ ngx_http_hangar_call_message(ngx_http_hangar_call_t *call, int64_t id,
 
     return NGX_ERROR;
 }
+
+
+/* a worker that exits closes what it keeps */
+
+void
+ngx_http_hangar_client_exit(void)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_HANGAR_KEEPALIVE; i++) {
+        if (ngx_http_hangar_keepalive[i].c) {
+            ngx_http_hangar_call_close(ngx_http_hangar_keepalive[i].c);
+            ngx_http_hangar_keepalive[i].c = NULL;
+        }
+    }
+}

@@ -96,6 +96,7 @@ ngx_http_hangar_call_t *ngx_http_hangar_call_create(ngx_log_t *log);
 ngx_int_t ngx_http_hangar_call_start(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_call_destroy(ngx_http_hangar_call_t *call);
+void ngx_http_hangar_client_exit(void);
 
 /*
  * The JSON-RPC response with the given id out of a JSON or SSE body.

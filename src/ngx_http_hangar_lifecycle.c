@@ -1603,11 +1603,14 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     ngx_msec_t                   now;
     ngx_http_hangar_registry_t  *reg;
 
+    reg = ngx_http_hangar_registry();
+
     if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* open front-door streams end, so the worker can go */
+        ngx_http_hangar_mcp_exit();
         return;
     }
 
-    reg = ngx_http_hangar_registry();
     now = ngx_http_hangar_now_ms();
 
     ngx_http_hangar_watch_scan(reg);
@@ -1983,4 +1986,27 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     }
 
     ngx_http_hangar_job_free(job);
+}
+
+
+/* exit_process: nothing of ours may stay open (nginx checks) */
+
+void
+ngx_http_hangar_lifecycle_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_hangar_job_t  *job;
+
+    while (ngx_http_hangar_nstreams) {
+        job = ngx_http_hangar_streams[--ngx_http_hangar_nstreams];
+
+        if (job->call) {
+            ngx_http_hangar_call_destroy(job->call);
+            job->call = NULL;
+        }
+
+        ngx_http_hangar_job_free(job);
+    }
+
+    ngx_http_hangar_watch_exit();
+    ngx_http_hangar_client_exit();
 }

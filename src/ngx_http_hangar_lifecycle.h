@@ -41,6 +41,9 @@ struct ngx_http_hangar_waiter_s {
 
 ngx_int_t ngx_http_hangar_lifecycle_init_process(ngx_cycle_t *cycle);
 void ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle);
+void ngx_http_hangar_lifecycle_exit_process(ngx_cycle_t *cycle);
+void ngx_http_hangar_watch_exit(void);
+void ngx_http_hangar_mcp_exit(void);
 void ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 

@@ -1478,3 +1478,27 @@ ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr)
 
     return NGX_DECLINED;
 }
+
+
+void
+ngx_http_hangar_mcp_exit(void)
+{
+    ngx_str_t            none = ngx_null_string;
+    ngx_http_request_t  *r;
+
+    while (ngx_http_hangar_mcp_nstreams) {
+        r = ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1];
+
+        /* the cleanup takes it off the list */
+        ngx_http_finalize_request(r,
+            ngx_http_hangar_mcp_sse_event(r, &none, 1) == NGX_ERROR
+            ? NGX_ERROR : NGX_OK);
+
+        if (ngx_http_hangar_mcp_nstreams
+            && ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]
+               == r)
+        {
+            ngx_http_hangar_mcp_nstreams--;
+        }
+    }
+}

@@ -454,3 +454,18 @@ ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg)
         ngx_http_hangar_bridge_exited(reg, &w);
     }
 }
+
+
+void
+ngx_http_hangar_watch_exit(void)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_hangar_nwatches; i++) {
+        if (ngx_http_hangar_watches[i].c) {
+            ngx_close_connection(ngx_http_hangar_watches[i].c);
+        }
+    }
+
+    ngx_http_hangar_nwatches = 0;
+}

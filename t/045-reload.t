@@ -64,4 +64,5 @@ like($log, qr/\[emerg\].*mcp_servers\.keep\.idle_ttl_s: must be 1\.\.86400/,
      'the reload failure is logged with the field');
 is(nginx_stop(), '', 'nginx stopped');
 
+no_alerts(qr/mcp_servers\.keep\.idle_ttl_s/, qr/hangar zone "tiny" is full/);
 Test::More::done_testing();

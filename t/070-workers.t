@@ -78,4 +78,5 @@ is(scalar @alerts, 1, 'exactly one [alert]');
 like($alerts[0] // '', qr/hangar zone "tiny" is full/, 'the alert names the zone');
 unlike($log, qr/\[(crit|emerg)\]/, 'no [crit] or [emerg]');
 
+no_alerts(qr/mcp_servers\.keep\.idle_ttl_s/, qr/hangar zone "tiny" is full/);
 Test::More::done_testing();

@@ -274,4 +274,5 @@ ok(wait_for(sub { !alive($bridge) && !alive($server) }, 6), 'the next nginx reap
 is(state_of('math'), 'cold', 'and the server is cold');
 is(nginx_stop(), '', 'nginx stopped');
 
+no_alerts();
 Test::More::done_testing();

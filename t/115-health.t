@@ -64,4 +64,5 @@ is($doc->{consecutive_failures}, 0, 'failures reset on recovery');
 my $log = do { local (@ARGV, $/) = (servroot() . '/logs/error.log'); <> };
 like($log, qr/hangar: "h" recovered/, 'the recovery is logged');
 is(nginx_stop(), '', 'nginx stopped');
+no_alerts();
 Test::More::done_testing();

@@ -242,4 +242,5 @@ is($st, 200, 'DELETE ends the session');
 is($st, 404, 'then it is 404');
 
 is(nginx_stop(), '', 'nginx stopped');
+no_alerts();
 Test::More::done_testing();

@@ -92,4 +92,5 @@ like($state, qr/"suspended":\[\],"withdrawn":\[\{"mcp_server":"p","tool":"t2","t
      'the state file keeps what is left');
 is(nginx_stop(), '', 'nginx stopped');
 
+no_alerts();
 Test::More::done_testing();

@@ -31,7 +31,7 @@ use Scalar::Util ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(run_tests nginx_start nginx_stop nginx_reload http_request
-                 master_pid servroot port spec_string);
+                 master_pid servroot port spec_string no_alerts);
 
 # Resolved at load time, before a test could chdir: t/lib/Hangar/../../..
 my $REPO = Cwd::abs_path(File::Spec->catdir(
@@ -579,6 +579,17 @@ sub valgrind_findings ($) {
     my $text = slurp(shift);
     $text =~ s/^--\d+-- (WARNING: unhandled amd64-linux syscall: 434|You may be able|Read the file README_MISSING|Nevertheless we consider|it at http:\/\/valgrind).*\n//mg;
     return $text;
+}
+
+# For hand-written tests: the error log has no [alert], [crit] or [emerg]
+# (except lines matching the given patterns).
+sub no_alerts (@) {
+    my @allowed = @_;
+    my $log = slurp("$Nginx{root}/logs/error.log");
+    my @bad = grep { my $l = $_; /\[(alert|crit|emerg)\]/ && !grep { $l =~ $_ } @allowed }
+              split /\n/, $log;
+    Test::More::ok(!@bad, 'no [alert], [crit] or [emerg] in error.log')
+        or Test::More::diag(join "\n", @bad > 10 ? @bad[0 .. 9] : @bad);
 }
 
 sub check_valgrind ($) {
