@@ -7,6 +7,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Hangar::Test;
 use JSON::PP ();
+use POSIX ();
 use IO::Select ();
 use IO::Socket::INET ();
 
@@ -132,6 +133,25 @@ for my $naming (qw(auto prefixed flat)) {
     # the ended session is refused, in any worker
     my ($st) = raw(POST => '{"jsonrpc":"2.0","id":5,"method":"ping"}', $end->{session});
     is($st, 404, "$naming: an ended session is 404");
+
+    if ($naming eq 'auto') {
+        # concurrent SDK clients, spread over both workers
+        my @kids;
+        for my $k (1 .. 6) {
+            my $pid = fork // die;
+            if (!$pid) {
+                my @o = sdk('/mcp', [{ name => 'add', arguments => { a => $k, b => 100 } },
+                                     { name => 'everything__echo', arguments => { message => "c$k" } }]);
+                my $ok = ($o[2]{result}{content}[0]{text} // '') eq 100 + $k
+                         && ($o[3]{result}{content}[0]{text} // '') eq "Echo: c$k";
+                POSIX::_exit($ok ? 0 : 1);
+            }
+            push @kids, $pid;
+        }
+        my $good = 0;
+        for (@kids) { waitpid $_, 0; $good++ if $? == 0 }
+        is($good, 6, 'auto: 6 concurrent SDK clients each get their own answers');
+    }
 
     is(nginx_stop(), '', "$naming: nginx stopped");
 }
