@@ -85,6 +85,7 @@ test-valgrind: build test-deps
 bench: build
 	bash bench/rest.sh
 	bash bench/lifecycle.sh
+	bash bench/mcp.sh
 
 clean:
 	rm -rf $(BUILD) run t/servroot-*
