@@ -29,6 +29,8 @@
 typedef struct {
     ngx_str_t                    id;
     ngx_http_hangar_value_t     *spec;      /* canonical */
+    ngx_str_t                    catalog;   /* cached tools, JSON array */
+    ngx_uint_t                   catalog_count;
     unsigned                     group:1;
     unsigned                     api:1;
     unsigned                     declared:1;

@@ -1218,7 +1218,7 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     va_list                   args;
     ngx_msec_t                now, interval;
     ngx_str_t                 text, tools, meta, errtext;
-    ngx_uint_t                max, prev;
+    ngx_uint_t                max, prev, keep;
     ngx_http_hangar_out_t     o;
     ngx_http_hangar_node_t   *n;
     ngx_http_hangar_value_t  *st, *v, *code, *tail;
@@ -1226,6 +1226,7 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
 
     reg = job->reg;
     now = ngx_http_hangar_now_ms();
+    keep = 0;
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
@@ -1447,6 +1448,10 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
             (void) ngx_http_hangar_set_blob(reg, &n->tools, &tools);
             n->tools_count = job->tools->u.arr.nelts;
             n->tools_predefined = 0;
+            keep = 1;
+
+            /* the front door's catalog changed */
+            (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
         }
 
         prev = n->bridge_seq;
@@ -1470,6 +1475,19 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         ngx_log_error(NGX_LOG_INFO, job->log, 0,
                       "hangar: \"%V\" is ready (%ui tools, %M ms)", &job->id,
                       job->tools->u.arr.nelts, now - job->begun);
+
+        /* the catalog outlives a restart of nginx */
+        if (keep) {
+            p = ngx_pnalloc(job->pool, job->id.len + sizeof("catalog/.json"));
+
+            if (p) {
+                ngx_sprintf(p, "catalog/%V.json%Z", &job->id);
+                (void) ngx_http_hangar_file_write(job->pool,
+                                                  &reg->hmcf->state_dir,
+                                                  (char *) p, &tools,
+                                                  job->log, &text);
+            }
+        }
 
         /* the previous run's status file is of no more use */
         if (prev != job->bridge_seq
@@ -2009,4 +2027,36 @@ ngx_http_hangar_lifecycle_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_hangar_watch_exit();
     ngx_http_hangar_client_exit();
+}
+
+
+/*
+ * With the slab mutex held: a server that was never started has no
+ * catalog for the front door; it is started once, in the background (and
+ * stops again when idle).  The new catalog bumps the generation, which
+ * the front door announces as tools/list_changed.
+ */
+
+void
+ngx_http_hangar_warm(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_log_t *log)
+{
+    if (n->state != NGX_HTTP_HANGAR_COLD || n->tools || n->warmed
+        || n->blocked || n->consecutive_failures
+        || n->mode == NGX_HTTP_HANGAR_MODE_GROUP)
+    {
+        return;
+    }
+
+    n->warmed = 1;
+    n->state = NGX_HTTP_HANGAR_INITIALIZING;
+    n->start_owner = ngx_pid;
+    n->start_deadline = ngx_http_hangar_now_ms() + NGX_HTTP_HANGAR_START_MS;
+    n->start_seq++;
+
+    if (ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_START)
+        == NULL)
+    {
+        n->state = NGX_HTTP_HANGAR_COLD;
+    }
 }

@@ -56,6 +56,8 @@ ngx_int_t ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, ngx_uint_t explicit, ngx_http_hangar_waiter_t *w,
     ngx_log_t *log, ngx_msec_t *retry_ms);
 void ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w);
+void ngx_http_hangar_warm(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_log_t *log);
 
 ngx_int_t ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, const char *reason, ngx_uint_t block, ngx_log_t *log);

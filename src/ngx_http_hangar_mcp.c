@@ -564,6 +564,7 @@ ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
         node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
 
         if (node->tools == NULL) {
+            ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
             continue;
         }
 

@@ -636,6 +636,12 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 
         node->api = d[i].api;
         node->declared = d[i].declared;
+
+        if (node->tools == NULL && d[i].catalog.len) {
+            node->tools = ngx_http_hangar_blob(reg, d[i].catalog.data,
+                                               d[i].catalog.len);
+            node->tools_count = node->tools ? d[i].catalog_count : 0;
+        }
         node->blocked = ngx_http_hangar_listed(hmcf->blocked, &d[i].id);
     }
 

@@ -47,6 +47,7 @@ typedef struct {
     unsigned                     declared:1;  /* hangar.yaml has the id */
     unsigned                     changed:1;   /* spec replaced: restart */
     unsigned                     tools_predefined:1;
+    unsigned                     warmed:1;    /* started once for its tools */
 
     ngx_atomic_t                 state;
     ngx_atomic_t                 total_invocations;
@@ -230,6 +231,12 @@ ngx_int_t ngx_http_hangar_state_list(ngx_http_hangar_registry_t *reg,
 ngx_int_t ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_http_hangar_blob_t *blob, const char *empty,
     ngx_str_t *text);
+ngx_int_t ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir,
+    const char *name, ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg);
+ngx_int_t ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir,
+    const char *name, ngx_log_t *log, ngx_http_hangar_value_t **doc);
+ngx_int_t ngx_http_hangar_catalog_load(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
 ngx_int_t ngx_http_hangar_state_merge(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 

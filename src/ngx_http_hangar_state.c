@@ -23,8 +23,6 @@ static ngx_int_t ngx_http_hangar_state_path(ngx_pool_t *pool, ngx_str_t *dir,
 static void ngx_http_hangar_state_render(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_out_t *out, ngx_http_hangar_blob_t **slot,
     ngx_http_hangar_blob_t **over, ngx_str_t *over_text);
-static ngx_int_t ngx_http_hangar_state_write(ngx_pool_t *pool,
-    ngx_str_t *dir, ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg);
 
 
 static ngx_int_t
@@ -49,16 +47,25 @@ ngx_int_t
 ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir, ngx_log_t *log,
     ngx_http_hangar_value_t **doc)
 {
+    return ngx_http_hangar_file_read(pool, dir, NGX_HTTP_HANGAR_STATE_FILE,
+                                     log, doc);
+}
+
+
+ngx_int_t
+ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
+    ngx_log_t *log, ngx_http_hangar_value_t **doc)
+{
     u_char           *buf;
     ssize_t           n;
     ngx_fd_t          fd;
     ngx_str_t         path, err;
+    ngx_uint_t        state;
     ngx_file_info_t   fi;
 
-    if (ngx_http_hangar_state_path(pool, dir, NGX_HTTP_HANGAR_STATE_FILE,
-                                   &path)
-        != NGX_OK)
-    {
+    ngx_str_null(&err);
+
+    if (ngx_http_hangar_state_path(pool, dir, name, &path) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -97,11 +104,21 @@ ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir, ngx_log_t *log,
 
     *doc = ngx_http_hangar_json_parse(pool, buf, n, &err);
 
-    if (!ngx_http_hangar_is(*doc, NGX_HTTP_HANGAR_OBJ)) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "hangar: state file \"%s\" is damaged (%V); "
-                      "move it away to start from hangar.yaml alone",
-                      path.data, err.len ? &err : &path);
+    state = (ngx_strcmp(name, NGX_HTTP_HANGAR_STATE_FILE) == 0);
+
+    if (*doc == NULL || (state && (*doc)->type != NGX_HTTP_HANGAR_OBJ)) {
+        if (state) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "hangar: state file \"%s\" is damaged (%V); "
+                          "move it away to start from hangar.yaml alone",
+                          path.data, err.len ? &err : &path);
+
+        } else {
+            /* a cache: a start writes it again */
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "hangar: \"%s\" is damaged, ignored", path.data);
+        }
+
         return NGX_ERROR;
     }
 
@@ -109,20 +126,27 @@ ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir, ngx_log_t *log,
 }
 
 
-static ngx_int_t
-ngx_http_hangar_state_write(ngx_pool_t *pool, ngx_str_t *dir, ngx_str_t *text,
-    ngx_log_t *log, ngx_str_t *errmsg)
+/* dir/name, whole or not at all: temp file, fsync, rename, fsync dir */
+
+ngx_int_t
+ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
+    ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg)
 {
+    u_char     *tmpname;
     ngx_fd_t    fd;
     ngx_err_t   err;
     ngx_str_t   path, tmp;
     const char *what;
 
-    if (ngx_http_hangar_state_path(pool, dir, NGX_HTTP_HANGAR_STATE_FILE,
-                                   &path)
-        != NGX_OK
-        || ngx_http_hangar_state_path(pool, dir,
-                                      NGX_HTTP_HANGAR_STATE_FILE ".tmp", &tmp)
+    tmpname = ngx_pnalloc(pool, ngx_strlen(name) + sizeof(".tmp"));
+    if (tmpname == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(tmpname, "%s.tmp%Z", name);
+
+    if (ngx_http_hangar_state_path(pool, dir, name, &path) != NGX_OK
+        || ngx_http_hangar_state_path(pool, dir, (char *) tmpname, &tmp)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -438,8 +462,9 @@ ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    return ngx_http_hangar_state_write(pool, &reg->hmcf->state_dir, &text,
-                                       log, errmsg);
+    return ngx_http_hangar_file_write(pool, &reg->hmcf->state_dir,
+                                      NGX_HTTP_HANGAR_STATE_FILE, &text, log,
+                                      errmsg);
 }
 
 
@@ -562,6 +587,57 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
         d->spec = spec;
         d->api = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The catalog a server showed at its last start, kept in
+ * <hangar_state>/catalog/<id>.json, so the front door can list the tools
+ * of cold servers after a restart too.
+ */
+
+ngx_int_t
+ngx_http_hangar_catalog_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
+{
+    u_char                   *name;
+    ngx_int_t                 rc;
+    ngx_uint_t                i;
+    ngx_http_hangar_decl_t   *d;
+    ngx_http_hangar_value_t  *doc, *tools;
+
+    d = hmcf->decls.elts;
+
+    for (i = 0; i < hmcf->decls.nelts; i++) {
+        tools = ngx_http_hangar_get(d[i].spec, "tools");
+
+        if (d[i].group || ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
+            continue;
+        }
+
+        name = ngx_pnalloc(cf->pool, d[i].id.len + sizeof("catalog/.json"));
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(name, "catalog/%V.json%Z", &d[i].id);
+
+        rc = ngx_http_hangar_file_read(cf->pool, &hmcf->state_dir,
+                                       (char *) name, cf->log, &doc);
+
+        if (rc == NGX_OK && ngx_http_hangar_is(doc, NGX_HTTP_HANGAR_ARR)) {
+            if (ngx_http_hangar_json_text(cf->pool, doc, &d[i].catalog)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            d[i].catalog_count = doc->u.arr.nelts;
+        }
+
+        /* a damaged catalog is only a cache: the next start rewrites it */
     }
 
     return NGX_OK;
