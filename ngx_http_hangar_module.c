@@ -120,6 +120,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       offsetof(ngx_http_hangar_loc_conf_t, origins),
       NULL },
 
+    { ngx_string("hangar_mcp_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, hosts),
+      NULL },
+
     { ngx_string("hangar_mcp_page_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -218,6 +225,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->body_limit = NGX_CONF_UNSET_SIZE;
     hlcf->naming = NGX_CONF_UNSET_UINT;
     hlcf->origins = NGX_CONF_UNSET_PTR;
+    hlcf->hosts = NGX_CONF_UNSET_PTR;
     hlcf->page_size = NGX_CONF_UNSET;
 
     return hlcf;
@@ -237,6 +245,7 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->naming, prev->naming,
                               NGX_HTTP_HANGAR_NAMING_AUTO);
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
+    ngx_conf_merge_ptr_value(conf->hosts, prev->hosts, NULL);
     ngx_conf_merge_value(conf->page_size, prev->page_size, 500);
 
     if (conf->page_size < 1) {

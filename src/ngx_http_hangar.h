@@ -62,6 +62,7 @@ typedef struct {
     size_t                       body_limit;
     ngx_uint_t                   naming;    /* front door tool names */
     ngx_array_t                 *origins;   /* hangar_mcp_origins */
+    ngx_array_t                 *hosts;     /* hangar_mcp_hosts */
     ngx_int_t                    page_size; /* tools/list page */
     ngx_http_complex_value_t    *pass;      /* hangar_pass */
 } ngx_http_hangar_loc_conf_t;

@@ -97,6 +97,8 @@ static ngx_int_t ngx_http_hangar_mcp_sse_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r,
     ngx_str_t *json, ngx_uint_t last);
 static ngx_int_t ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr);
+static ngx_uint_t ngx_http_hangar_mcp_local(u_char *host, size_t len);
 
 
 /* this worker's open GET streams */
@@ -134,6 +136,13 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
     }
 
     /* DNS rebinding: a browser page may only come from allowed origins */
+    if (ngx_http_hangar_mcp_host(hr) != NGX_OK) {
+        (void) ngx_http_discard_request_body(r);
+        ngx_str_set(&msg, "Forbidden: Host not allowed");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
+                                         -32000, &msg);
+    }
+
     if (ngx_http_hangar_mcp_origin(hr) != NGX_OK) {
         (void) ngx_http_discard_request_body(r);
         ngx_str_set(&msg, "Forbidden: Origin not allowed");
@@ -1469,12 +1478,72 @@ ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr)
         }
     }
 
-    if ((p - host == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9)
-                          == 0)
-        || (p - host == 9 && ngx_strncmp(host, "127.0.0.1", 9) == 0)
-        || (p - host == 5 && ngx_strncmp(host, "[::1]", 5) == 0))
+    return ngx_http_hangar_mcp_local(host, p - host) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_http_hangar_mcp_local(u_char *host, size_t len)
+{
+    return (len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0)
+           || (len == 9 && ngx_strncmp(host, "127.0.0.1", 9) == 0)
+           || (len == 5 && ngx_strncmp(host, "[::1]", 5) == 0);
+}
+
+
+/*
+ * The Host a request names: hangar_mcp_hosts, or by default the local
+ * host's names and the server's own server_name.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
+{
+    ngx_str_t                   *o, host;
+    ngx_uint_t                   i;
+    ngx_http_server_name_t      *sn;
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    /* r->headers_in.server: the Host without its port, lower-cased */
+    host = hr->r->headers_in.server;
+
+    if (host.len == 0) {
+        return NGX_OK;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
+
+    if (hlcf->hosts) {
+        o = hlcf->hosts->elts;
+
+        for (i = 0; i < hlcf->hosts->nelts; i++) {
+            if ((o[i].len == 1 && o[i].data[0] == '*')
+                || (o[i].len == host.len
+                    && ngx_strncasecmp(o[i].data, host.data, host.len) == 0))
+            {
+                return NGX_OK;
+            }
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hangar_mcp_local(host.data, host.len)
+        || (host.len == 3 && ngx_strncmp(host.data, "::1", 3) == 0))
     {
         return NGX_OK;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(hr->r, ngx_http_core_module);
+    sn = cscf->server_names.elts;
+
+    for (i = 0; i < cscf->server_names.nelts; i++) {
+        if (sn[i].name.len == host.len
+            && ngx_strncasecmp(sn[i].name.data, host.data, host.len) == 0)
+        {
+            return NGX_OK;
+        }
     }
 
     return NGX_DECLINED;

@@ -231,6 +231,16 @@ is($st, 200, 'an Origin of hangar_mcp_origins is served');
       'Mcp-Session-Id' => $sid, Origin => 'http://localhost' });
 is($st, 403, 'others are not, once the list is set');
 
+# Host: the local names and server_name by default
+($st) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'Content-Type' => 'application/json', Accept => 'application/json, text/event-stream',
+      'Mcp-Session-Id' => $sid, Host => 'rebound.example' });
+is($st, 403, 'a foreign Host is refused (DNS rebinding)');
+($st) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    { 'Content-Type' => 'application/json', Accept => 'application/json, text/event-stream',
+      'Mcp-Session-Id' => $sid, Host => '127.0.0.1:' . port() });
+is($st, 200, 'a local Host is served');
+
 # GET: the session's stream announces catalog changes
 {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . port()) or die $!;
