@@ -57,6 +57,14 @@ nginx_start({
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n"
+                 . "location /authed/ {\n"
+                 . "  if (\$http_authorization != 'Bearer s3cret') { return 401; }\n"
+                 . "  proxy_pass http://127.0.0.1:$port/; proxy_http_version 1.1;\n"
+                 . "  proxy_buffering off; }\n"
+                 . "location /keyed/ {\n"
+                 . "  if (\$http_x_team_key != 'k1') { return 403; }\n"
+                 . "  proxy_pass http://127.0.0.1:$port/; proxy_http_version 1.1;\n"
+                 . "  proxy_buffering off; }\n"
                  . "} server { listen 127.0.0.1:$tls_port ssl;\n"
                  . "  ssl_certificate $certdir/cert.pem;\n"
                  . "  ssl_certificate_key $certdir/key.pem;\n"
@@ -78,12 +86,23 @@ nginx_start({
                  . "    mode: remote\n"
                  . "    endpoint: https://127.0.0.1:$tls_port/mcp\n"
                  . "    tls: {verify_ssl: true, ca_cert_path: $certdir/cert.pem}\n"
+                 . "  bearer:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: http://127.0.0.1:\$TEST_NGINX_PORT/authed/mcp\n"
+                 . "    auth: {type: bearer, bearer_token: s3cret}\n"
+                 . "  apikey:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: http://127.0.0.1:\$TEST_NGINX_PORT/keyed/mcp\n"
+                 . "    auth: {type: api_key, api_key: k1, api_key_header: X-Team-Key}\n"
+                 . "  noauth:\n"
+                 . "    mode: remote\n"
+                 . "    endpoint: http://127.0.0.1:\$TEST_NGINX_PORT/authed/mcp\n"
                  . "  tls-untrusted:\n"
                  . "    mode: remote\n"
                  . "    endpoint: https://127.0.0.1:$tls_port/mcp\n",
 });
 
-for my $id (qw(everything remote tls-insecure tls-verified)) {
+for my $id (qw(everything remote tls-insecure tls-verified bearer apikey)) {
     my ($st, $doc, $raw) = api(POST => "/api/mcp_servers/$id/start");
     is($st, 200, "$id: start") or diag($raw);
     my %tools = map { $_ => 1 } @{ $doc->{tools} || [] };
@@ -102,7 +121,11 @@ for my $id (qw(everything remote tls-insecure tls-verified)) {
     ok(@{ $doc->{tools} } >= 10, "$id: catalog kept after stop");
 }
 
-my ($st, $doc, $raw) = api(POST => '/api/mcp_servers/tls-untrusted/start');
+my ($st, $doc, $raw) = api(POST => '/api/mcp_servers/noauth/start');
+is($st, 500, 'a remote that wants a token, without one: the start fails');
+like($doc->{message} // '', qr/HTTP 401/, 'and says 401') or diag($raw);
+
+($st, $doc, $raw) = api(POST => '/api/mcp_servers/tls-untrusted/start');
 is($st, 500, 'https with an untrusted certificate: the start fails');
 like($doc->{message} // '', qr/TLS certificate not trusted: self.signed certificate/,
      'and says why') or diag($raw);
