@@ -865,7 +865,7 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
     ngx_buf_t                *b;
     ngx_connection_t         *c;
     ngx_http_hangar_job_t    *job;
-    ngx_http_hangar_value_t  *st, *state, *v, *code, *tail;
+    ngx_http_hangar_value_t  *st, *state, *v;
 
     c = rev->data;
     job = c->data;
@@ -913,15 +913,11 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
         return;
     }
 
-    v = ngx_http_hangar_get(st, "error");
-    code = ngx_http_hangar_get(st, "exit_code");
-    tail = ngx_http_hangar_get(st, "stderr_tail");
-
+    /* job_done() reads exit code and stderr tail from the status */
     text.data = b->pos;
     text.len = b->last - b->pos;
 
     ngx_http_hangar_job_done(job, 0, "\x01%V", &text);
-    (void) v; (void) code; (void) tail;
 }
 
 

@@ -44,8 +44,9 @@ ngx_int_t ngx_http_hangar_out_flatten(ngx_http_hangar_out_t *out,
     ngx_str_t *s);
 
 
+/* s must be a string literal ("" s does not compile otherwise) */
 #define ngx_http_hangar_out_lit(out, s)                                      \
-    ngx_http_hangar_out_raw(out, s, sizeof(s) - 1)
+    ngx_http_hangar_out_raw(out, "" s, sizeof(s) - 1)
 
 #define ngx_http_hangar_out_ngx_str(out, s)                                  \
     ngx_http_hangar_out_str(out, (s)->data, (s)->len)
