@@ -58,6 +58,8 @@ static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr,
     ngx_array_t **entries);
+static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
+    ngx_pool_t *pool, ngx_uint_t naming, ngx_array_t **entries);
 static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
     ngx_str_t *tool);
 static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
@@ -100,6 +102,16 @@ static ngx_int_t ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr);
 static ngx_uint_t ngx_http_hangar_mcp_local(u_char *host, size_t len);
 
+
+/* this worker's catalogs, per front-door location */
+#define NGX_HTTP_HANGAR_MCP_CACHE  8
+
+static struct {
+    ngx_http_hangar_loc_conf_t  *hlcf;
+    ngx_atomic_uint_t            generation;
+    ngx_pool_t                  *pool;
+    ngx_array_t                 *entries;
+}  ngx_http_hangar_mcp_cache[NGX_HTTP_HANGAR_MCP_CACHE];
 
 /* this worker's open GET streams */
 static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
@@ -537,19 +549,80 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
 {
+    ngx_uint_t                   i, free;
+    ngx_atomic_uint_t            gen;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    /*
+     * Built once per worker and location, reused while the registry's
+     * generation stays: tools/call does not parse the fleet each time.
+     */
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
+    gen = hr->reg->sh->generation;
+    free = NGX_HTTP_HANGAR_MCP_CACHE;
+
+    for (i = 0; i < NGX_HTTP_HANGAR_MCP_CACHE; i++) {
+        if (ngx_http_hangar_mcp_cache[i].hlcf == hlcf) {
+            if (ngx_http_hangar_mcp_cache[i].generation == gen) {
+                *entries = ngx_http_hangar_mcp_cache[i].entries;
+                return NGX_OK;
+            }
+
+            free = i;
+            break;
+        }
+
+        if (ngx_http_hangar_mcp_cache[i].hlcf == NULL
+            && free == NGX_HTTP_HANGAR_MCP_CACHE)
+        {
+            free = i;
+        }
+    }
+
+    if (free == NGX_HTTP_HANGAR_MCP_CACHE) {
+        free = 0;
+    }
+
+    if (ngx_http_hangar_mcp_cache[free].pool) {
+        ngx_destroy_pool(ngx_http_hangar_mcp_cache[free].pool);
+        ngx_http_hangar_mcp_cache[free].pool = NULL;
+        ngx_http_hangar_mcp_cache[free].hlcf = NULL;
+    }
+
+    ngx_http_hangar_mcp_cache[free].pool = ngx_create_pool(16384,
+                                                           ngx_cycle->log);
+    if (ngx_http_hangar_mcp_cache[free].pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hangar_mcp_build(hr, ngx_http_hangar_mcp_cache[free].pool,
+                                  hlcf->naming, entries)
+        != NGX_OK)
+    {
+        ngx_destroy_pool(ngx_http_hangar_mcp_cache[free].pool);
+        ngx_http_hangar_mcp_cache[free].pool = NULL;
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_mcp_cache[free].hlcf = hlcf;
+    ngx_http_hangar_mcp_cache[free].generation = gen;
+    ngx_http_hangar_mcp_cache[free].entries = *entries;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
+    ngx_uint_t naming, ngx_array_t **entries)
+{
     ngx_str_t                    err, *texts, *specs, *ids, wtext;
-    ngx_uint_t                   i, j, k, n, dup, naming;
-    ngx_pool_t                  *pool;
+    ngx_uint_t                   i, j, k, n, dup;
     ngx_queue_t                 *q;
     ngx_array_t                 *all;
     ngx_http_hangar_node_t      *node;
     ngx_http_hangar_entry_t     *e, *es;
     ngx_http_hangar_value_t     *tools, **items, *name, *spec, *withdrawn;
-    ngx_http_hangar_loc_conf_t  *hlcf;
-
-    pool = hr->r->pool;
-    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
-    naming = hlcf->naming;
 
     /* copy out under the lock, parse outside it */
     ngx_http_hangar_lock(hr->reg);
@@ -841,7 +914,8 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
     ngx_int_t                    start;
-    ngx_uint_t                   i, first, shown;
+    ngx_uint_t                   i, k, first, shown;
+    ngx_http_hangar_pair_t      *pair;
     ngx_http_hangar_value_t     *cursor;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
@@ -849,7 +923,6 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_array_t              *entries;
     ngx_http_hangar_out_t    *out;
     ngx_http_hangar_entry_t  *e;
-    ngx_http_hangar_value_t  *name;
 
     if (ngx_http_hangar_mcp_catalog(hr, &entries) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -886,21 +959,30 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
             break;
         }
 
-        name = ngx_http_hangar_value_str(hr->r->pool, e[i].name.data,
-                                         e[i].name.len);
-        if (name == NULL
-            || ngx_http_hangar_set(hr->r->pool, e[i].schema,
-                                   (u_char *) "name", 4, name) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         if (!first) {
             ngx_http_hangar_out_lit(out, ",");
         }
 
         first = 0;
-        ngx_http_hangar_json_out(out, e[i].schema);
+
+        /* the tool as the server describes it, under its exported name */
+        ngx_http_hangar_out_lit(out, "{\"name\":");
+        ngx_http_hangar_out_str(out, e[i].name.data, e[i].name.len);
+
+        pair = e[i].schema->u.obj.elts;
+
+        for (k = 0; k < e[i].schema->u.obj.nelts; k++) {
+            if (ngx_http_hangar_str_is(&pair[k].key, "name")) {
+                continue;
+            }
+
+            ngx_http_hangar_out_lit(out, ",");
+            ngx_http_hangar_out_str(out, pair[k].key.data, pair[k].key.len);
+            ngx_http_hangar_out_lit(out, ":");
+            ngx_http_hangar_json_out(out, pair[k].value);
+        }
+
+        ngx_http_hangar_out_lit(out, "}");
     }
 
     if (i < entries->nelts) {
@@ -991,8 +1073,15 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 
     mc->hr = hr;
     mc->id = id;
-    mc->server = e[i].server;
-    mc->tool = e[i].tool;
+    /* the catalog may be rebuilt while the call waits: own copies */
+    mc->server.len = e[i].server.len;
+    mc->server.data = ngx_pstrdup(hr->r->pool, &e[i].server);
+    mc->tool.len = e[i].tool.len;
+    mc->tool.data = ngx_pstrdup(hr->r->pool, &e[i].tool);
+
+    if (mc->server.data == NULL || mc->tool.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
                                   "progressToken") != NULL;
 
