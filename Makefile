@@ -72,7 +72,8 @@ test-deps:
 	    if [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/server-everything ]; then \
 	        mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && \
 	        { [ -f package.json ] || echo '{"name":"hangar-test-deps","private":true}' > package.json; } && \
-	        npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS); \
+	        npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS) \
+	        || echo "npm install failed: tests with real MCP software will be skipped"; \
 	    fi; \
 	else echo "npm not found: tests with real MCP software will be skipped"; fi
 
