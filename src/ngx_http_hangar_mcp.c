@@ -13,27 +13,17 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <fnmatch.h>
 #include <openssl/hmac.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_catalog.h"
 
 
 #define NGX_HTTP_HANGAR_SID_RAND   8
 #define NGX_HTTP_HANGAR_SID_MAC    16
 #define NGX_HTTP_HANGAR_SID_LEN    (4 + 2 * NGX_HTTP_HANGAR_SID_RAND + 1     \
                                     + 2 * NGX_HTTP_HANGAR_SID_MAC)
-
-
-/* one exported tool */
-typedef struct {
-    ngx_str_t                    server;
-    ngx_str_t                    tool;
-    ngx_str_t                    name;      /* as the client sees it */
-    ngx_http_hangar_value_t     *schema;    /* the server's tool object */
-    unsigned                     withdrawn:1;
-} ngx_http_hangar_entry_t;
 
 
 typedef struct {
@@ -56,16 +46,6 @@ static ngx_int_t ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
-static ngx_int_t ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr,
-    ngx_array_t **entries);
-static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
-    ngx_pool_t *pool, ngx_uint_t naming, ngx_array_t **entries);
-static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
-    ngx_str_t *tool);
-static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
-    ngx_http_hangar_value_t *list, ngx_str_t *server, ngx_str_t *tool);
-static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
-    ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
 static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
@@ -102,16 +82,6 @@ static ngx_int_t ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr);
 static ngx_uint_t ngx_http_hangar_mcp_local(u_char *host, size_t len);
 
-
-/* this worker's catalogs, per front-door location */
-#define NGX_HTTP_HANGAR_MCP_CACHE  8
-
-static struct {
-    ngx_http_hangar_loc_conf_t  *hlcf;
-    ngx_atomic_uint_t            generation;
-    ngx_pool_t                  *pool;
-    ngx_array_t                 *entries;
-}  ngx_http_hangar_mcp_cache[NGX_HTTP_HANGAR_MCP_CACHE];
 
 /* this worker's open GET streams */
 static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
@@ -538,377 +508,6 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
 }
 
 
-/* ---- the catalog ------------------------------------------------------- */
-
-/*
- * Every server's tools (cold ones from their cached or predefined
- * catalog), named by the naming mode: "prefixed" <server>__<tool>, "flat"
- * (a name two servers offer is dropped), "auto" (flat while unambiguous).
- */
-
-static ngx_int_t
-ngx_http_hangar_mcp_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
-{
-    ngx_uint_t                   i, free;
-    ngx_atomic_uint_t            gen;
-    ngx_http_hangar_loc_conf_t  *hlcf;
-
-    /*
-     * Built once per worker and location, reused while the registry's
-     * generation stays: tools/call does not parse the fleet each time.
-     */
-    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
-    gen = hr->reg->sh->generation;
-    free = NGX_HTTP_HANGAR_MCP_CACHE;
-
-    for (i = 0; i < NGX_HTTP_HANGAR_MCP_CACHE; i++) {
-        if (ngx_http_hangar_mcp_cache[i].hlcf == hlcf) {
-            if (ngx_http_hangar_mcp_cache[i].generation == gen) {
-                *entries = ngx_http_hangar_mcp_cache[i].entries;
-                return NGX_OK;
-            }
-
-            free = i;
-            break;
-        }
-
-        if (ngx_http_hangar_mcp_cache[i].hlcf == NULL
-            && free == NGX_HTTP_HANGAR_MCP_CACHE)
-        {
-            free = i;
-        }
-    }
-
-    if (free == NGX_HTTP_HANGAR_MCP_CACHE) {
-        free = 0;
-    }
-
-    if (ngx_http_hangar_mcp_cache[free].pool) {
-        ngx_destroy_pool(ngx_http_hangar_mcp_cache[free].pool);
-        ngx_http_hangar_mcp_cache[free].pool = NULL;
-        ngx_http_hangar_mcp_cache[free].hlcf = NULL;
-    }
-
-    ngx_http_hangar_mcp_cache[free].pool = ngx_create_pool(16384,
-                                                           ngx_cycle->log);
-    if (ngx_http_hangar_mcp_cache[free].pool == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_hangar_mcp_build(hr, ngx_http_hangar_mcp_cache[free].pool,
-                                  hlcf->naming, entries)
-        != NGX_OK)
-    {
-        ngx_destroy_pool(ngx_http_hangar_mcp_cache[free].pool);
-        ngx_http_hangar_mcp_cache[free].pool = NULL;
-        return NGX_ERROR;
-    }
-
-    ngx_http_hangar_mcp_cache[free].hlcf = hlcf;
-    ngx_http_hangar_mcp_cache[free].generation = gen;
-    ngx_http_hangar_mcp_cache[free].entries = *entries;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
-    ngx_uint_t naming, ngx_array_t **entries)
-{
-    ngx_str_t                    err, *texts, *specs, *ids, wtext;
-    ngx_uint_t                   i, j, k, n, dup;
-    ngx_queue_t                 *q;
-    ngx_array_t                 *all;
-    ngx_http_hangar_node_t      *node;
-    ngx_http_hangar_entry_t     *e, *es;
-    ngx_http_hangar_value_t     *tools, **items, *name, *spec, *withdrawn;
-
-    /* copy out under the lock, parse outside it */
-    ngx_http_hangar_lock(hr->reg);
-
-    n = hr->reg->sh->servers.count;
-    texts = ngx_pcalloc(pool, (n + 1) * 3 * sizeof(ngx_str_t));
-
-    if (texts == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
-        return NGX_ERROR;
-    }
-
-    specs = texts + n + 1;
-    ids = specs + n + 1;
-    k = 0;
-
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue) && k < n;
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (node->tools == NULL) {
-            ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
-            continue;
-        }
-
-        texts[k].data = ngx_pnalloc(pool, node->tools->len);
-        specs[k].data = ngx_pnalloc(pool, node->spec->len);
-        ids[k].data = ngx_pnalloc(pool, node->id_len);
-
-        if (texts[k].data == NULL || specs[k].data == NULL
-            || ids[k].data == NULL)
-        {
-            ngx_http_hangar_unlock(hr->reg);
-            return NGX_ERROR;
-        }
-
-        texts[k].len = node->tools->len;
-        ngx_memcpy(texts[k].data, node->tools->data, texts[k].len);
-        specs[k].len = node->spec->len;
-        ngx_memcpy(specs[k].data, node->spec->data, specs[k].len);
-        ids[k].len = node->id_len;
-        ngx_memcpy(ids[k].data, node->id, node->id_len);
-        k++;
-    }
-
-    ngx_http_hangar_unlock(hr->reg);
-
-    if (ngx_http_hangar_blob_copy(hr->reg, pool, hr->reg->sh->withdrawn, "[]",
-                                  &wtext) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    withdrawn = ngx_http_hangar_json_parse(pool, wtext.data, wtext.len, &err);
-
-    all = ngx_array_create(pool, 64, sizeof(ngx_http_hangar_entry_t));
-    if (all == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < k; i++) {
-        tools = ngx_http_hangar_json_parse(pool, texts[i].data, texts[i].len,
-                                           &err);
-        spec = ngx_http_hangar_json_parse(pool, specs[i].data, specs[i].len,
-                                          &err);
-
-        if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
-            continue;
-        }
-
-        items = tools->u.arr.elts;
-
-        for (j = 0; j < tools->u.arr.nelts; j++) {
-            name = ngx_http_hangar_get(items[j], "name");
-
-            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)
-                || !ngx_http_hangar_mcp_allowed(spec, &name->u.s))
-            {
-                continue;
-            }
-
-            e = ngx_array_push(all);
-            if (e == NULL) {
-                return NGX_ERROR;
-            }
-
-            e->server = ids[i];
-            e->tool = name->u.s;
-            e->schema = items[j];
-            e->withdrawn = ngx_http_hangar_mcp_withdrawn(withdrawn, &ids[i],
-                                                         &name->u.s);
-            ngx_str_null(&e->name);
-        }
-    }
-
-    es = all->elts;
-
-    for (i = 0; i < all->nelts; i++) {
-        dup = 0;
-
-        for (j = 0; j < all->nelts; j++) {
-            if (j != i && es[j].tool.len == es[i].tool.len
-                && ngx_strncmp(es[j].tool.data, es[i].tool.data,
-                               es[i].tool.len) == 0)
-            {
-                dup = 1;
-                break;
-            }
-        }
-
-        if (dup && naming == NGX_HTTP_HANGAR_NAMING_FLAT) {
-            /* as the original: an ambiguous name is not offered */
-            ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
-                          "hangar: tool \"%V\" of \"%V\" is offered by more "
-                          "than one server and is hidden (flat naming)",
-                          &es[i].tool, &es[i].server);
-            continue;
-        }
-
-        if (ngx_http_hangar_mcp_export(pool, &es[i].server, &es[i].tool,
-                                       naming == NGX_HTTP_HANGAR_NAMING_PREFIXED
-                                       || dup,
-                                       &es[i].name)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    *entries = all;
-
-    return NGX_OK;
-}
-
-
-/*
- * POST /api/admin/tools/{server}/{tool}/withdraw: callers have no tenant
- * until auth arrives, so the withdrawals for every tenant apply.
- */
-
-static ngx_uint_t
-ngx_http_hangar_mcp_withdrawn(ngx_http_hangar_value_t *list,
-    ngx_str_t *server, ngx_str_t *tool)
-{
-    ngx_uint_t                 i;
-    ngx_http_hangar_value_t  **items, *s, *t, *n;
-
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        return 0;
-    }
-
-    items = list->u.arr.elts;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        s = ngx_http_hangar_get(items[i], "mcp_server");
-        t = ngx_http_hangar_get(items[i], "tool");
-        n = ngx_http_hangar_get(items[i], "tenant_id");
-
-        if (ngx_http_hangar_is(s, NGX_HTTP_HANGAR_STR)
-            && ngx_http_hangar_is(t, NGX_HTTP_HANGAR_STR)
-            && ngx_http_hangar_is(n, NGX_HTTP_HANGAR_NULL)
-            && ngx_memn2cmp(s->u.s.data, server->data, s->u.s.len,
-                            server->len) == 0
-            && ngx_memn2cmp(t->u.s.data, tool->data, t->u.s.len, tool->len)
-               == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* the server's "tools:" policy: deny globs first, then allow globs */
-
-static ngx_uint_t
-ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec, ngx_str_t *tool)
-{
-    u_char                    name[256];
-    ngx_uint_t                i, listed;
-    ngx_http_hangar_value_t  *policy, *list, **globs;
-
-    policy = ngx_http_hangar_get(spec, "tools");
-
-    if (!ngx_http_hangar_is(policy, NGX_HTTP_HANGAR_OBJ)) {
-        return 1;
-    }
-
-    if (tool->len >= sizeof(name)) {
-        return 0;
-    }
-
-    *ngx_cpymem(name, tool->data, tool->len) = '\0';
-
-    list = ngx_http_hangar_get(policy, "deny_list");
-
-    if (ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        globs = list->u.arr.elts;
-
-        for (i = 0; i < list->u.arr.nelts; i++) {
-            if (globs[i]->type == NGX_HTTP_HANGAR_STR
-                && fnmatch((char *) globs[i]->u.s.data, (char *) name, 0) == 0)
-            {
-                return 0;
-            }
-        }
-    }
-
-    list = ngx_http_hangar_get(policy, "allow_list");
-
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)
-        || list->u.arr.nelts == 0)
-    {
-        return 1;
-    }
-
-    listed = 0;
-    globs = list->u.arr.elts;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (globs[i]->type == NGX_HTTP_HANGAR_STR
-            && fnmatch((char *) globs[i]->u.s.data, (char *) name, 0) == 0)
-        {
-            listed = 1;
-            break;
-        }
-    }
-
-    return listed;
-}
-
-
-/*
- * An exported name matches ^[A-Za-z0-9_-]{1,64}$: other bytes become "_",
- * and a longer name keeps 55 bytes and a hash of the whole, so it is
- * still unique and stable.
- */
-
-static ngx_int_t
-ngx_http_hangar_mcp_export(ngx_pool_t *pool, ngx_str_t *server,
-    ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name)
-{
-    u_char      *p, *full;
-    size_t       len, i;
-    uint32_t     crc;
-
-    len = (prefix ? server->len + 2 : 0) + tool->len;
-
-    full = ngx_pnalloc(pool, ngx_max(len, 64) + 1);
-    if (full == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = full;
-
-    if (prefix) {
-        p = ngx_cpymem(p, server->data, server->len);
-        *p++ = '_';
-        *p++ = '_';
-    }
-
-    p = ngx_cpymem(p, tool->data, tool->len);
-
-    crc = ngx_crc32_short(full, len);
-
-    for (i = 0; i < len; i++) {
-        if (!(isalnum(full[i]) || full[i] == '_' || full[i] == '-')) {
-            full[i] = '_';
-        }
-    }
-
-    if (len > 64) {
-        ngx_sprintf(full + 55, "_%08xD", crc);
-        len = 64;
-    }
-
-    name->data = full;
-    name->len = len;
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
@@ -924,7 +523,7 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_out_t    *out;
     ngx_http_hangar_entry_t  *e;
 
-    if (ngx_http_hangar_mcp_catalog(hr, &entries) != NGX_OK) {
+    if (ngx_http_hangar_catalog(hr, &entries) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1019,7 +618,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32602, &msg);
     }
 
-    if (ngx_http_hangar_mcp_catalog(hr, &entries) != NGX_OK) {
+    if (ngx_http_hangar_catalog(hr, &entries) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -1,0 +1,29 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_CATALOG_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_CATALOG_H_INCLUDED_
+
+
+#include "ngx_http_hangar_api.h"
+
+
+/* one exported tool */
+typedef struct {
+    ngx_str_t                    server;
+    ngx_str_t                    tool;
+    ngx_str_t                    name;      /* as the client sees it */
+    ngx_http_hangar_value_t     *schema;    /* the server's tool object */
+    unsigned                     withdrawn:1;
+} ngx_http_hangar_entry_t;
+
+
+/* the entries of this location's catalog (owned by the worker's cache) */
+ngx_int_t ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr,
+    ngx_array_t **entries);
+
+
+#endif /* _NGX_HTTP_HANGAR_CATALOG_H_INCLUDED_ */
