@@ -12,7 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <sys/syscall.h>
-#include "ngx_http_hangar_lifecycle.h"
+#include <dlfcn.h>
+#include "ngx_http_hangar_job.h"
 
 
 #define NGX_HTTP_HANGAR_MAX_WATCH   1024
@@ -27,6 +28,7 @@ typedef struct {
 } ngx_http_hangar_watch_t;
 
 
+static void ngx_http_hangar_ready_handler(ngx_event_t *rev);
 static void ngx_http_hangar_watch_handler(ngx_event_t *rev);
 static void ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg);
 static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
@@ -36,6 +38,10 @@ static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 static ngx_http_hangar_watch_t   ngx_http_hangar_watches[
                                      NGX_HTTP_HANGAR_MAX_WATCH];
 static ngx_uint_t                ngx_http_hangar_nwatches;
+static ngx_str_t                 ngx_http_hangar_bridge_path;
+
+/* a tiny marker so dladdr() finds the .so, beside which the bridge lives */
+static const char  ngx_http_hangar_self[] = "hangar";
 
 
 /* the bridge stops its server's process group itself on SIGTERM */
@@ -468,4 +474,293 @@ ngx_http_hangar_watch_exit(void)
     }
 
     ngx_http_hangar_nwatches = 0;
+}
+
+
+/*
+ * The bridge: "hangar-bridge" beside the module's .so (or hangar_bridge),
+ * started through an intermediate process so that it is not our child
+ * (nginx reaps a worker's children itself); it reports on fd 3.
+ */
+
+ngx_int_t
+ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
+{
+    int                        fds[2], devnull, sig;
+    char                     **argv, **envp;
+    u_char                    *p;
+    ngx_str_t                  sock, status, home;
+    ngx_uint_t                 i, n, k;
+    ngx_pid_t                  pid;
+    sigset_t                   set;
+    Dl_info                    info;
+    ngx_connection_t          *c;
+    ngx_http_hangar_pair_t    *pair;
+    ngx_http_hangar_value_t   *cmd, *env, *img, *args, **items;
+
+    static char  path_env[] =
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    if (ngx_http_hangar_bridge_path.len == 0) {
+        if (dladdr(ngx_http_hangar_self, &info) == 0 || info.dli_fname == NULL)
+        {
+            ngx_http_hangar_job_done(job, 0, "cannot locate hangar-bridge");
+            return NGX_ERROR;
+        }
+
+        p = (u_char *) strrchr(info.dli_fname, '/');
+        n = p ? (size_t) (p - (u_char *) info.dli_fname) : 1;
+
+        ngx_http_hangar_bridge_path.data = ngx_alloc(n + sizeof("/hangar-bridge"),
+                                                     ngx_cycle->log);
+        if (ngx_http_hangar_bridge_path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_hangar_bridge_path.len =
+            ngx_sprintf(ngx_http_hangar_bridge_path.data, "%*s/hangar-bridge%Z",
+                        n, p ? info.dli_fname : ".")
+            - ngx_http_hangar_bridge_path.data - 1;
+    }
+
+    if (ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
+                                 job->id.data, job->id.len, job->bridge_seq,
+                                 "sock", &sock)
+        != NGX_OK
+        || ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
+                                    job->id.data, job->id.len,
+                                    job->bridge_seq, "json", &status)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the command line: docker servers run as "docker run -i ..." */
+    cmd = ngx_http_hangar_get(job->spec, "command");
+    img = ngx_http_hangar_get(job->spec, "image");
+    args = ngx_http_hangar_get(job->spec, "args");
+    env = ngx_http_hangar_get(job->spec, "env");
+
+    n = 16 + (cmd ? cmd->u.arr.nelts : 0) + (args ? args->u.arr.nelts : 0)
+        + 2 * (env ? env->u.obj.nelts : 0) + 16;
+
+    argv = ngx_pcalloc(job->pool, (n + 1) * sizeof(char *));
+    envp = ngx_pcalloc(job->pool, (n + 4) * sizeof(char *));
+    if (argv == NULL || envp == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = 0;
+    argv[k++] = (char *) ngx_http_hangar_bridge_path.data;
+    argv[k++] = "--id";
+    argv[k++] = (char *) job->id.data;
+    argv[k++] = "--socket";
+    argv[k++] = (char *) sock.data;
+    argv[k++] = "--status";
+    argv[k++] = (char *) status.data;
+    argv[k++] = "--ready-fd";
+    argv[k++] = "3";
+    argv[k++] = "--cwd";
+    argv[k++] = (char *) job->reg->hmcf->state_dir.data;
+    argv[k++] = "--";
+
+    if (job->mode == NGX_HTTP_HANGAR_MODE_DOCKER) {
+        if (access("/usr/bin/docker", X_OK) != 0
+            && access("/usr/local/bin/docker", X_OK) != 0)
+        {
+            ngx_http_hangar_job_done(job, 0, "mode docker needs the docker "
+                                     "command, which is not installed");
+            return NGX_ERROR;
+        }
+
+        argv[k++] = "docker";
+        argv[k++] = "run";
+        argv[k++] = "-i";
+        argv[k++] = "--rm";
+        argv[k++] = "--cap-drop";
+        argv[k++] = "ALL";
+        argv[k++] = "--security-opt";
+        argv[k++] = "no-new-privileges";
+        argv[k++] = (char *) (img ? img->u.s.data : (u_char *) "");
+
+        cmd = NULL;
+    }
+
+    if (cmd) {
+        items = cmd->u.arr.elts;
+        for (i = 0; i < cmd->u.arr.nelts; i++) {
+            argv[k++] = (char *) items[i]->u.s.data;
+        }
+    }
+
+    if (args) {
+        items = args->u.arr.elts;
+        for (i = 0; i < args->u.arr.nelts; i++) {
+            argv[k++] = (char *) items[i]->u.s.data;
+        }
+    }
+
+    /* an explicit environment: nothing of nginx's (build-notes §4) */
+    home.len = job->reg->hmcf->state_dir.len + sizeof("HOME=/home");
+    home.data = ngx_pnalloc(job->pool, home.len);
+    if (home.data == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_sprintf(home.data, "HOME=%V/home%Z", &job->reg->hmcf->state_dir);
+
+    k = 0;
+    envp[k++] = path_env;
+    envp[k++] = (char *) home.data;
+    envp[k++] = "MCP_TRANSPORT=stdio";
+    envp[k++] = "LANG=C.UTF-8";
+
+    if (ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ)) {
+        pair = env->u.obj.elts;
+
+        for (i = 0; i < env->u.obj.nelts; i++) {
+            p = ngx_pnalloc(job->pool, pair[i].key.len
+                                       + pair[i].value->u.s.len + 2);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+            ngx_sprintf(p, "%V=%V%Z", &pair[i].key, &pair[i].value->u.s);
+            envp[k++] = (char *) p;
+        }
+    }
+
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        ngx_http_hangar_job_done(job, 0, "pipe() failed: %s",
+                                 strerror(errno));
+        return NGX_ERROR;
+    }
+
+    pid = fork();
+
+    if (pid == 0) {
+        /* intermediate: leaves at once, so the bridge is nobody's child */
+        if (fork() != 0) {
+            _exit(0);
+        }
+
+        sigemptyset(&set);
+        sigprocmask(SIG_SETMASK, &set, NULL);
+
+        for (sig = 1; sig < NSIG; sig++) {
+            (void) signal(sig, SIG_DFL);
+        }
+
+        devnull = open("/dev/null", O_RDWR);
+        if (devnull != -1) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+
+        dup2(fds[1], 3);
+        (void) syscall(SYS_close_range, 4, ~0U, 0);
+
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+
+    close(fds[1]);
+
+    if (pid == -1) {
+        close(fds[0]);
+        ngx_http_hangar_job_done(job, 0, "fork() failed: %s",
+                                 strerror(errno));
+        return NGX_ERROR;
+    }
+
+    (void) waitpid(pid, NULL, 0);
+
+    job->status = ngx_create_temp_buf(job->pool, 65536);
+    c = ngx_get_connection(fds[0], job->log);
+
+    if (job->status == NULL || c == NULL) {
+        close(fds[0]);
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return NGX_ERROR;
+    }
+
+    (void) ngx_nonblocking(fds[0]);
+
+    c->data = job;
+    c->read->handler = ngx_http_hangar_ready_handler;
+    c->read->log = job->log;
+    c->write->log = job->log;
+    job->ready = c;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_hangar_job_done(job, 0, "epoll failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* one JSON line from the bridge: its status, "ready" or "failed" */
+
+static void
+ngx_http_hangar_ready_handler(ngx_event_t *rev)
+{
+    ssize_t                   n;
+    ngx_str_t                 err, text;
+    ngx_buf_t                *b;
+    ngx_connection_t         *c;
+    ngx_http_hangar_job_t    *job;
+    ngx_http_hangar_value_t  *st, *state, *v;
+
+    c = rev->data;
+    job = c->data;
+    b = job->status;
+
+    for ( ;; ) {
+        n = read(c->fd, b->last, b->end - b->last);
+
+        if (n == -1 && ngx_errno == NGX_EAGAIN) {
+            (void) ngx_handle_read_event(rev, 0);
+            return;
+        }
+
+        if (n <= 0 || b->last + n == b->end) {
+            break;
+        }
+
+        b->last += n;
+    }
+
+    ngx_close_connection(c);
+    job->ready = NULL;
+
+    st = ngx_http_hangar_json_parse(job->pool, b->pos, b->last - b->pos,
+                                    &err);
+    state = ngx_http_hangar_get(st, "state");
+
+    if (!ngx_http_hangar_is(state, NGX_HTTP_HANGAR_STR)) {
+        ngx_http_hangar_job_done(job, 0, "hangar-bridge could not be run "
+                                 "(%V)", &ngx_http_hangar_bridge_path);
+        return;
+    }
+
+    v = ngx_http_hangar_get(st, "bridge_pid");
+    job->bridge_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+    v = ngx_http_hangar_get(st, "server_pid");
+    job->server_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+
+    if (ngx_http_hangar_str_is(&state->u.s, "ready")) {
+        (void) ngx_http_hangar_rpc(job, "initialize",
+            "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
+            "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+            "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
+            ngx_http_hangar_step_initialize);
+        return;
+    }
+
+    /* job_done() reads exit code and stderr tail from the status */
+    text.data = b->pos;
+    text.len = b->last - b->pos;
+
+    ngx_http_hangar_job_done(job, 0, "\x01%V", &text);
 }
