@@ -46,9 +46,12 @@ $(BUILD)/Makefile: config
 $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	$(MAKE) -s -f $(BUILD)/Makefile -C $(NGX_SRC) modules
 
-$(BUILD)/hangar-bridge: src/hangar_bridge.c
+$(BUILD)/hangar-bridge: src/hangar_bridge.c src/hangar_bridge_http.c \
+		src/hangar_bridge_mcp.c src/hangar_bridge.h
 	mkdir -p $(BUILD)
-	$(CC) -O2 -g -W -Wall -Werror -Wno-unused-parameter -D_GNU_SOURCE -o $@ $< -lyajl
+	$(CC) -O2 -g -W -Wall -Werror -Wno-unused-parameter -D_GNU_SOURCE -o $@ \
+	    src/hangar_bridge.c src/hangar_bridge_http.c src/hangar_bridge_mcp.c \
+	    -lyajl
 
 build: deps $(MODULE) $(BUILD)/hangar-bridge
 	@printf 'load_module %s;\nevents{}\n' "$(MODULE)" > $(BUILD)/load-test.conf
