@@ -19,6 +19,8 @@ static ngx_int_t ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr,
 static ngx_int_t ngx_http_hangar_csrf(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr,
     ngx_uint_t withdraw);
+static ngx_http_hangar_value_t *ngx_http_hangar_list_load(
+    ngx_http_hangar_req_t *hr, ngx_http_hangar_blob_t *blob);
 static ngx_int_t ngx_http_hangar_list_save(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list);
 
@@ -79,7 +81,7 @@ static ngx_int_t
 ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
 {
     ngx_int_t                 rc;
-    ngx_str_t                 text, err, *sid;
+    ngx_str_t                *sid;
     ngx_uint_t                i, found;
     ngx_http_hangar_value_t  *list, **items, *v;
 
@@ -98,15 +100,8 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
-    if (ngx_http_hangar_blob_copy(hr->reg, hr->r->pool,
-                                  hr->reg->sh->suspended, "[]", &text)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    list = ngx_http_hangar_json_parse(hr->r->pool, text.data, text.len, &err);
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+    list = ngx_http_hangar_list_load(hr, hr->reg->sh->suspended);
+    if (list == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -153,6 +148,27 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
                                suspend ? "true" : "false");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* one of the shm lists, as a value tree in the request's pool */
+
+static ngx_http_hangar_value_t *
+ngx_http_hangar_list_load(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_blob_t *blob)
+{
+    ngx_str_t                 text, err;
+    ngx_http_hangar_value_t  *list;
+
+    if (ngx_http_hangar_blob_copy(hr->reg, hr->r->pool, blob, "[]", &text)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    list = ngx_http_hangar_json_parse(hr->r->pool, text.data, text.len, &err);
+
+    return ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR) ? list : NULL;
 }
 
 
@@ -213,7 +229,7 @@ static ngx_int_t
 ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
 {
     ngx_int_t                 rc;
-    ngx_str_t                 text, err, *server, *tool, field, msg;
+    ngx_str_t                *server, *tool, field, msg;
     ngx_uint_t                i, found, same;
     ngx_http_hangar_value_t  *list, **items, *s, *t, *n, *tenant, *e;
 
@@ -239,15 +255,8 @@ ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
         tenant = NULL;
     }
 
-    if (ngx_http_hangar_blob_copy(hr->reg, hr->r->pool,
-                                  hr->reg->sh->withdrawn, "[]", &text)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    list = ngx_http_hangar_json_parse(hr->r->pool, text.data, text.len, &err);
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+    list = ngx_http_hangar_list_load(hr, hr->reg->sh->withdrawn);
+    if (list == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -300,13 +300,9 @@ ngx_http_hangar_servers_tools(ngx_http_hangar_req_t *hr)
 {
     ngx_http_hangar_node_t  *n;
 
-    ngx_http_hangar_lock(hr->reg);
-
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
-                             hr->params[0].len);
+    n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
-        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+        return hr->rc;
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"tools\":");
@@ -333,13 +329,9 @@ ngx_http_hangar_servers_health(ngx_http_hangar_req_t *hr)
 {
     ngx_http_hangar_node_t  *n;
 
-    ngx_http_hangar_lock(hr->reg);
-
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
-                             hr->params[0].len);
+    n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
-        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+        return hr->rc;
     }
 
     ngx_http_hangar_render_health(&hr->out, n, ngx_http_hangar_now_ms());

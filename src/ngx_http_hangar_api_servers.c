@@ -45,6 +45,29 @@ ngx_http_hangar_health_status(ngx_http_hangar_node_t *n)
 }
 
 
+/*
+ * The server named by the route's {id}, with the slab mutex held; NULL,
+ * unlocked and answered 404 (hr->rc) when there is none.
+ */
+
+ngx_http_hangar_node_t *
+ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr)
+{
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
+                             hr->params[0].len);
+    if (n == NULL) {
+        ngx_http_hangar_unlock(hr->reg);
+        hr->rc = ngx_http_hangar_not_found(hr, &hr->params[0]);
+    }
+
+    return n;
+}
+
+
 /* GET /api/mcp_servers[?state=s] */
 
 ngx_int_t
@@ -156,20 +179,15 @@ ngx_int_t
 ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr)
 {
     ngx_msec_t               now;
-    ngx_str_t               *id;
     ngx_http_hangar_out_t   *out;
     ngx_http_hangar_node_t  *n;
 
-    id = &hr->params[0];
     out = &hr->out;
     now = ngx_http_hangar_now_ms();
 
-    ngx_http_hangar_lock(hr->reg);
-
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, id->data, id->len);
+    n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
-        return ngx_http_hangar_not_found(hr, id);
+        return hr->rc;
     }
 
     ngx_http_hangar_out_printf(out,

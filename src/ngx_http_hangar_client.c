@@ -208,11 +208,13 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
     c->read->handler = ngx_http_hangar_call_read_handler;
     c->write->handler = ngx_http_hangar_call_write_handler;
 
-    /* a stream must not keep an exiting worker alive (nginx -s reload) */
-    if (call->on_notice) {
-        c->read->cancelable = 1;
-        c->write->cancelable = 1;
-    }
+    /*
+     * A background call does not keep an exiting worker alive (nginx -s
+     * reload|quit): cancelling its timer ends it.  A client's call and a
+     * start are finished first.
+     */
+    c->read->cancelable = call->background;
+    c->write->cancelable = call->background;
 
     if (rc == NGX_AGAIN) {
         ngx_add_timer(c->write, call->connect_timeout);
@@ -286,6 +288,8 @@ ngx_http_hangar_keepalive_get(ngx_http_hangar_call_t *call)
         c->read->log = call->log;
         c->write->log = call->log;
         c->idle = 0;
+        c->read->cancelable = call->background;
+        c->write->cancelable = call->background;
         c->read->handler = ngx_http_hangar_call_read_handler;
         c->write->handler = ngx_http_hangar_call_write_handler;
 

@@ -82,6 +82,7 @@ struct ngx_http_hangar_call_s {
     unsigned                     chunked:1;
     unsigned                     done:1;
     unsigned                     connecting:1;
+    unsigned                     background:1;  /* may be cut at exit */
     unsigned                     ip:1;
     unsigned                     close:1;       /* "Connection: close" */
     unsigned                     keepalive:1;   /* reusable after this */

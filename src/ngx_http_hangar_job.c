@@ -105,6 +105,10 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
     job->timer.handler = ngx_http_hangar_job_timeout;
     job->timer.data = job;
     job->timer.log = job->log;
+    /* health checks, refreshes and listeners may be cut at exit */
+    job->timer.cancelable = (kind == NGX_HTTP_HANGAR_JOB_CHECK
+                             || kind == NGX_HTTP_HANGAR_JOB_REFRESH
+                             || kind == NGX_HTTP_HANGAR_JOB_STREAM);
 
     /* the job finishes after the caller released the mutex */
     ngx_post_event(&job->timer, &ngx_posted_events);
@@ -361,6 +365,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->target = job->target;
     call->host = job->host;
     call->uri = job->uri;
+    call->background = job->timer.cancelable;
     call->read_timeout = job->timeout;
     call->connect_timeout = job->connect_timeout;
     call->tls = job->tls;
@@ -995,6 +1000,7 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->host = job->host;
     call->uri = job->uri;
     call->method = "GET";
+    call->background = 1;
     call->read_timeout = 24 * 3600 * 1000;
     call->tls = job->tls;
     call->verify = job->verify;
