@@ -274,5 +274,6 @@ ok(wait_for(sub { !alive($bridge) && !alive($server) }, 6), 'the next nginx reap
 is(state_of('math'), 'cold', 'and the server is cold');
 is(nginx_stop(), '', 'nginx stopped');
 
+no_orphans();
 no_alerts();
 Test::More::done_testing();

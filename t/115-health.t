@@ -64,5 +64,6 @@ is($doc->{consecutive_failures}, 0, 'failures reset on recovery');
 my $log = do { local (@ARGV, $/) = (servroot() . '/logs/error.log'); <> };
 like($log, qr/hangar: "h" recovered/, 'the recovery is logged');
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts();
 Test::More::done_testing();

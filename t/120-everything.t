@@ -131,5 +131,6 @@ like($doc->{message} // '', qr/TLS certificate not trusted: self.signed certific
      'and says why') or diag($raw);
 
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts();
 Test::More::done_testing();

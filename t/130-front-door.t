@@ -272,5 +272,6 @@ is($st, 200, 'DELETE ends the session');
 is($st, 404, 'then it is 404');
 
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts();
 Test::More::done_testing();

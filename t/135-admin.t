@@ -92,5 +92,6 @@ like($state, qr/"suspended":\[\],"withdrawn":\[\{"mcp_server":"p","tool":"t2","t
      'the state file keeps what is left');
 is(nginx_stop(), '', 'nginx stopped');
 
+no_orphans();
 no_alerts();
 Test::More::done_testing();

@@ -68,5 +68,6 @@ http_request(POST => '/api/mcp_servers/off/block');
 is($st, 409, 'a blocked server: 409');
 
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts();
 Test::More::done_testing();

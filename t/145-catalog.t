@@ -64,5 +64,6 @@ like($b, qr/"state":"cold"/, 'without starting the server');
 my (undef, $res) = mcp($sid, '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}');
 is($res->{result}{content}[0]{text}, '3', 'and a call starts it');
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts();
 Test::More::done_testing();

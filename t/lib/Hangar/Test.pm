@@ -31,7 +31,7 @@ use Scalar::Util ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(run_tests nginx_start nginx_stop nginx_reload http_request
-                 master_pid servroot port spec_string no_alerts);
+                 master_pid servroot port spec_string no_alerts no_orphans);
 
 # Resolved at load time, before a test could chdir: t/lib/Hangar/../../..
 my $REPO = Cwd::abs_path(File::Spec->catdir(
@@ -590,6 +590,27 @@ sub no_alerts (@) {
               split /\n/, $log;
     Test::More::ok(!@bad, 'no [alert], [crit] or [emerg] in error.log')
         or Test::More::diag(join "\n", @bad > 10 ? @bad[0 .. 9] : @bad);
+}
+
+# For hand-written tests, after nginx stopped: no process is left whose
+# command line names this servroot (bridges and their servers).
+sub no_orphans () {
+    my $root = servroot();
+    my @left;
+    for (1 .. 100) {
+        @left = ();
+        for my $pid (map { m{(\d+)$} } glob '/proc/[0-9]*') {
+            next if $pid == $$;
+            my $cmd = slurp("/proc/$pid/cmdline") // next;
+            my ($state) = proc_state($pid);
+            push @left, "$pid: " . ($cmd =~ s/\0/ /gr)
+                if index($cmd, $root) >= 0 && ($state // 'Z') ne 'Z';
+        }
+        last unless @left;
+        sleep 0.1;
+    }
+    Test::More::ok(!@left, 'no process of this test is left behind')
+        or Test::More::diag(join "\n", @left);
 }
 
 sub check_valgrind ($) {
