@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_api.h"
 #include "ngx_http_hangar_client.h"
+#include "ngx_http_hangar_catalog.h"
 
 
 static void ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w,
@@ -532,37 +533,19 @@ ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
 static ngx_int_t
 ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr, ngx_int_t lines)
 {
-    u_char                   *buf, *p, *last, *eol;
-    ssize_t                   len;
-    ngx_fd_t                  fd;
-    ngx_str_t                 path, err;
+    u_char                   *p, *last, *eol;
     ngx_int_t                 total, skip;
     ngx_pool_t               *pool;
     ngx_http_hangar_value_t  *st, *tail, *logs, *e, *at;
 
     pool = hr->r->pool;
     logs = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR);
-    buf = ngx_pnalloc(pool, 65536);
-
-    if (logs == NULL || buf == NULL
-        || ngx_http_hangar_run_path(pool, &hr->reg->hmcf->state_dir,
-                                    hr->params[0].data, hr->params[0].len,
-                                    hr->seq, "json", &path) != NGX_OK)
-    {
+    if (logs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    st = NULL;
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd != NGX_INVALID_FILE) {
-        len = ngx_read_fd(fd, buf, 65536);
-        ngx_close_file(fd);
-
-        if (len > 0) {
-            st = ngx_http_hangar_json_parse(pool, buf, len, &err);
-        }
-    }
+    st = ngx_http_hangar_run_status(pool, hr->reg, hr->params[0].data,
+                                    hr->params[0].len, hr->seq);
 
     tail = ngx_http_hangar_get(st, "stderr_tail");
     at = ngx_http_hangar_get(st, "ready_at");
@@ -617,62 +600,29 @@ ngx_int_t
 ngx_http_hangar_tools_all(ngx_http_hangar_req_t *hr)
 {
     ngx_str_t                  err, text, schema;
-    ngx_uint_t                 i, k, n, first;
+    ngx_uint_t                 i, n, first;
     ngx_pool_t                *pool;
-    ngx_queue_t               *q;
+    ngx_array_t               *copies;
     ngx_http_hangar_out_t     *out;
-    ngx_http_hangar_node_t    *node;
+    ngx_http_hangar_copy_t    *cp;
     ngx_http_hangar_value_t   *tools, **items, *name, *desc, *in;
-    ngx_str_t                 *ids, *texts;
 
     pool = hr->r->pool;
     out = &hr->out;
 
-    /* copied out under the lock, rendered outside it */
-    ngx_http_hangar_lock(hr->reg);
-
-    n = hr->reg->sh->servers.count;
-    ids = ngx_pcalloc(pool, 2 * (n + 1) * sizeof(ngx_str_t));
-    if (ids == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
+    copies = ngx_http_hangar_catalog_copy(hr, pool, 0);
+    if (copies == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    texts = ids + n + 1;
-    k = 0;
-
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue) && k < n;
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (node->tools == NULL) {
-            continue;
-        }
-
-        ids[k].data = ngx_pnalloc(pool, node->id_len);
-        texts[k].data = ngx_pnalloc(pool, node->tools->len);
-        if (ids[k].data == NULL || texts[k].data == NULL) {
-            ngx_http_hangar_unlock(hr->reg);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ids[k].len = node->id_len;
-        ngx_memcpy(ids[k].data, node->id, node->id_len);
-        texts[k].len = node->tools->len;
-        ngx_memcpy(texts[k].data, node->tools->data, node->tools->len);
-        k++;
-    }
-
-    ngx_http_hangar_unlock(hr->reg);
+    cp = copies->elts;
 
     ngx_http_hangar_out_lit(out, "{\"tools\":[");
     first = 1;
 
-    for (n = 0; n < k; n++) {
-        tools = ngx_http_hangar_json_parse(pool, texts[n].data, texts[n].len,
-                                           &err);
+    for (n = 0; n < copies->nelts; n++) {
+        tools = ngx_http_hangar_json_parse(pool, cp[n].tools.data,
+                                           cp[n].tools.len, &err);
         if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
             continue;
         }
@@ -700,7 +650,7 @@ ngx_http_hangar_tools_all(ngx_http_hangar_req_t *hr)
             first = 0;
             ngx_http_hangar_out_lit(out, "{");
             ngx_http_hangar_out_lit(out, "\"mcp_server_id\":");
-            ngx_http_hangar_out_str(out, ids[n].data, ids[n].len);
+            ngx_http_hangar_out_str(out, cp[n].id.data, cp[n].id.len);
             ngx_http_hangar_out_lit(out, ",\"tool_name\":");
             ngx_http_hangar_out_str(out, name->u.s.data, name->u.s.len);
             ngx_http_hangar_out_lit(out, ",\"description\":");

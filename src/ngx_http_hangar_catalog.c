@@ -114,61 +114,19 @@ static ngx_int_t
 ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     ngx_uint_t naming, ngx_array_t **entries)
 {
-    ngx_str_t                    err, *texts, *specs, *ids, wtext;
-    ngx_uint_t                   i, j, k, n, dup;
-    ngx_queue_t                 *q;
-    ngx_array_t                 *all;
-    ngx_http_hangar_node_t      *node;
+    ngx_str_t                    err, wtext;
+    ngx_uint_t                   i, j, dup;
+    ngx_array_t                 *all, *copies;
+    ngx_http_hangar_copy_t      *cp;
     ngx_http_hangar_entry_t     *e, *es;
     ngx_http_hangar_value_t     *tools, **items, *name, *spec, *withdrawn;
 
-    /* copy out under the lock, parse outside it */
-    ngx_http_hangar_lock(hr->reg);
-
-    n = hr->reg->sh->servers.count;
-    texts = ngx_pcalloc(pool, (n + 1) * 3 * sizeof(ngx_str_t));
-
-    if (texts == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
+    copies = ngx_http_hangar_catalog_copy(hr, pool, 1);
+    if (copies == NULL) {
         return NGX_ERROR;
     }
 
-    specs = texts + n + 1;
-    ids = specs + n + 1;
-    k = 0;
-
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue) && k < n;
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (node->tools == NULL) {
-            ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
-            continue;
-        }
-
-        texts[k].data = ngx_pnalloc(pool, node->tools->len);
-        specs[k].data = ngx_pnalloc(pool, node->spec->len);
-        ids[k].data = ngx_pnalloc(pool, node->id_len);
-
-        if (texts[k].data == NULL || specs[k].data == NULL
-            || ids[k].data == NULL)
-        {
-            ngx_http_hangar_unlock(hr->reg);
-            return NGX_ERROR;
-        }
-
-        texts[k].len = node->tools->len;
-        ngx_memcpy(texts[k].data, node->tools->data, texts[k].len);
-        specs[k].len = node->spec->len;
-        ngx_memcpy(specs[k].data, node->spec->data, specs[k].len);
-        ids[k].len = node->id_len;
-        ngx_memcpy(ids[k].data, node->id, node->id_len);
-        k++;
-    }
-
-    ngx_http_hangar_unlock(hr->reg);
+    cp = copies->elts;
 
     if (ngx_http_hangar_blob_copy(hr->reg, pool, hr->reg->sh->withdrawn, "[]",
                                   &wtext) != NGX_OK)
@@ -183,11 +141,11 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    for (i = 0; i < k; i++) {
-        tools = ngx_http_hangar_json_parse(pool, texts[i].data, texts[i].len,
-                                           &err);
-        spec = ngx_http_hangar_json_parse(pool, specs[i].data, specs[i].len,
-                                          &err);
+    for (i = 0; i < copies->nelts; i++) {
+        tools = ngx_http_hangar_json_parse(pool, cp[i].tools.data,
+                                           cp[i].tools.len, &err);
+        spec = ngx_http_hangar_json_parse(pool, cp[i].spec.data,
+                                          cp[i].spec.len, &err);
 
         if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
             continue;
@@ -209,10 +167,10 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
                 return NGX_ERROR;
             }
 
-            e->server = ids[i];
+            e->server = cp[i].id;
             e->tool = name->u.s;
             e->schema = items[j];
-            e->withdrawn = ngx_http_hangar_mcp_withdrawn(withdrawn, &ids[i],
+            e->withdrawn = ngx_http_hangar_mcp_withdrawn(withdrawn, &cp[i].id,
                                                          &name->u.s);
             ngx_str_null(&e->name);
         }
@@ -404,4 +362,76 @@ ngx_http_hangar_mcp_export(ngx_pool_t *pool, ngx_str_t *server,
     name->len = len;
 
     return NGX_OK;
+}
+
+
+/*
+ * Copies of the id, spec and catalog of every server that has a catalog,
+ * taken under the lock (parsed outside it).  With warm, a server that
+ * has none is started once in the background (the front door).
+ */
+
+ngx_array_t *
+ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
+    ngx_uint_t warm)
+{
+    ngx_queue_t             *q;
+    ngx_array_t             *copies;
+    ngx_http_hangar_copy_t  *cp;
+    ngx_http_hangar_node_t  *node;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    copies = ngx_array_create(pool, hr->reg->sh->servers.count + 1,
+                              sizeof(ngx_http_hangar_copy_t));
+    if (copies == NULL) {
+        goto failed;
+    }
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools == NULL) {
+            if (warm) {
+                ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
+            }
+
+            continue;
+        }
+
+        cp = ngx_array_push(copies);
+        if (cp == NULL) {
+            goto failed;
+        }
+
+        cp->id.len = node->id_len;
+        cp->id.data = ngx_pnalloc(pool, node->id_len);
+        cp->spec.len = node->spec->len;
+        cp->spec.data = ngx_pnalloc(pool, node->spec->len);
+        cp->tools.len = node->tools->len;
+        cp->tools.data = ngx_pnalloc(pool, node->tools->len);
+
+        if (cp->id.data == NULL || cp->spec.data == NULL
+            || cp->tools.data == NULL)
+        {
+            goto failed;
+        }
+
+        ngx_memcpy(cp->id.data, node->id, node->id_len);
+        ngx_memcpy(cp->spec.data, node->spec->data, node->spec->len);
+        ngx_memcpy(cp->tools.data, node->tools->data, node->tools->len);
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    return copies;
+
+failed:
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    return NULL;
 }

@@ -21,6 +21,17 @@ typedef struct {
 } ngx_http_hangar_entry_t;
 
 
+/* a server's parts, copied out of shm */
+typedef struct {
+    ngx_str_t                    id;
+    ngx_str_t                    spec;
+    ngx_str_t                    tools;
+} ngx_http_hangar_copy_t;
+
+
+ngx_array_t *ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr,
+    ngx_pool_t *pool, ngx_uint_t warm);
+
 /* the entries of this location's catalog (owned by the worker's cache) */
 ngx_int_t ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr,
     ngx_array_t **entries);

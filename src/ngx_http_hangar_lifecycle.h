@@ -85,6 +85,8 @@ void ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
 ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);
 void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
+ngx_http_hangar_value_t *ngx_http_hangar_run_status(ngx_pool_t *pool,
+    ngx_http_hangar_registry_t *reg, u_char *id, size_t len, ngx_uint_t seq);
 
 /* shared by both */
 void ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n,

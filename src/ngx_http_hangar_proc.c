@@ -157,10 +157,9 @@ void
 ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log)
 {
-    u_char                   *buf;
-    ssize_t                   len;
-    ngx_fd_t                  fd;
-    ngx_str_t                 dir, path, err;
+    u_char                   *name;
+    size_t                    len;
+    ngx_str_t                 dir, path;
     ngx_dir_t                 d;
     ngx_pool_t               *pool;
     ngx_pid_t                 bridge, server;
@@ -173,9 +172,8 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
 
     dir.len = reg->hmcf->state_dir.len + 4;
     dir.data = ngx_pnalloc(pool, dir.len + 1);
-    buf = ngx_pnalloc(pool, 65536);
 
-    if (dir.data == NULL || buf == NULL) {
+    if (dir.data == NULL) {
         goto done;
     }
 
@@ -194,21 +192,16 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
 
         path.len = dir.len + 1 + len;
         path.data = ngx_pnalloc(pool, path.len + 1);
-        if (path.data == NULL) {
+        name = ngx_pnalloc(pool, len + sizeof("run/"));
+        if (path.data == NULL || name == NULL) {
             break;
         }
         ngx_sprintf(path.data, "%V/%s%Z", &dir, ngx_de_name(&d));
+        ngx_sprintf(name, "run/%s%Z", ngx_de_name(&d));
 
-        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd == NGX_INVALID_FILE) {
-            continue;
-        }
-
-        len = ngx_read_fd(fd, buf, 65536);
-        ngx_close_file(fd);
-
-        st = (len > 0) ? ngx_http_hangar_json_parse(pool, buf, len, &err)
-                       : NULL;
+        st = NULL;
+        (void) ngx_http_hangar_file_read(pool, &reg->hmcf->state_dir,
+                                         (char *) name, log, &st);
 
         v = ngx_http_hangar_get(st, "bridge_pid");
         bridge = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
@@ -357,10 +350,7 @@ static void
 ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w)
 {
-    u_char                   *buf;
-    ssize_t                   len;
-    ngx_fd_t                  fd;
-    ngx_str_t                 path, err, text;
+    ngx_str_t                 text;
     ngx_uint_t                max;
     ngx_pool_t               *pool;
     ngx_http_hangar_out_t     o;
@@ -372,24 +362,7 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
         return;
     }
 
-    st = NULL;
-    buf = ngx_pnalloc(pool, 65536);
-
-    if (buf
-        && ngx_http_hangar_run_path(pool, &reg->hmcf->state_dir, w->id,
-                                    w->id_len, w->seq, "json", &path)
-           == NGX_OK)
-    {
-        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd != NGX_INVALID_FILE) {
-            len = ngx_read_fd(fd, buf, 65536);
-            ngx_close_file(fd);
-
-            if (len > 0) {
-                st = ngx_http_hangar_json_parse(pool, buf, len, &err);
-            }
-        }
-    }
+    st = ngx_http_hangar_run_status(pool, reg, w->id, w->id_len, w->seq);
 
     code = ngx_http_hangar_get(st, "exit_code");
     sig = ngx_http_hangar_get(st, "exit_signal");
@@ -763,4 +736,33 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
     text.len = b->last - b->pos;
 
     ngx_http_hangar_job_done(job, 0, "\x01%V", &text);
+}
+
+
+/* the status file a bridge keeps of its run; NULL when there is none */
+
+ngx_http_hangar_value_t *
+ngx_http_hangar_run_status(ngx_pool_t *pool, ngx_http_hangar_registry_t *reg,
+    u_char *id, size_t len, ngx_uint_t seq)
+{
+    u_char                   *name;
+    ngx_http_hangar_value_t  *st;
+
+    name = ngx_pnalloc(pool, len + NGX_INT_T_LEN + sizeof("run/..json"));
+    if (name == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(name, "run/%*s.%ui.json%Z", len, id, seq);
+
+    st = NULL;
+
+    if (ngx_http_hangar_file_read(pool, &reg->hmcf->state_dir, (char *) name,
+                                  pool->log, &st)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return st;
 }

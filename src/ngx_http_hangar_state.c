@@ -60,10 +60,14 @@ ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
     ssize_t           n;
     ngx_fd_t          fd;
     ngx_str_t         path, err;
-    ngx_uint_t        state;
+    ngx_uint_t        state, level;
     ngx_file_info_t   fi;
 
     ngx_str_null(&err);
+
+    /* the state file is read at configuration time, the rest at run time */
+    state = (ngx_strcmp(name, NGX_HTTP_HANGAR_STATE_FILE) == 0);
+    level = state ? NGX_LOG_EMERG : NGX_LOG_ERR;
 
     if (ngx_http_hangar_state_path(pool, dir, name, &path) != NGX_OK) {
         return NGX_ERROR;
@@ -75,13 +79,13 @@ ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
             return NGX_DECLINED;
         }
 
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+        ngx_log_error(level, log, ngx_errno,
                       ngx_open_file_n " \"%s\" failed", path.data);
         return NGX_ERROR;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+        ngx_log_error(level, log, ngx_errno,
                       ngx_fd_info_n " \"%s\" failed", path.data);
         (void) ngx_close_file(fd);
         return NGX_ERROR;
@@ -97,14 +101,12 @@ ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
     (void) ngx_close_file(fd);
 
     if (n != (ssize_t) ngx_file_size(&fi)) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      "hangar: cannot read state file \"%s\"", path.data);
+        ngx_log_error(level, log, ngx_errno, "hangar: cannot read \"%s\"",
+                      path.data);
         return NGX_ERROR;
     }
 
     *doc = ngx_http_hangar_json_parse(pool, buf, n, &err);
-
-    state = (ngx_strcmp(name, NGX_HTTP_HANGAR_STATE_FILE) == 0);
 
     if (*doc == NULL || (state && (*doc)->type != NGX_HTTP_HANGAR_OBJ)) {
         if (state) {
