@@ -234,18 +234,13 @@ ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    ngx_http_hangar_lock(reg);
-    deleted.len = reg->sh->deleted->len;
-    deleted.data = ngx_pnalloc(pool, deleted.len);
-    if (deleted.data) {
-        ngx_memcpy(deleted.data, reg->sh->deleted->data, deleted.len);
-    }
-    ngx_http_hangar_unlock(reg);
+    rc = ngx_http_hangar_blob_copy(reg, pool, reg->sh->deleted, "[]",
+                                   &deleted);
 
-    rc = deleted.data ? ngx_http_hangar_state_save(reg, pool, &none, NULL,
-                                                   &deleted, NULL, NULL, log,
-                                                   errmsg)
-                      : NGX_ERROR;
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_state_save(reg, pool, &none, NULL, &deleted,
+                                        NULL, NULL, log, errmsg);
+    }
 
     ngx_http_hangar_state_unlock(reg);
 
