@@ -6,7 +6,7 @@ BUILD      := $(TOP)/build
 NGX_SRC    := /usr/share/nginx/src
 NGINX      := /usr/sbin/nginx
 MODULE     := $(BUILD)/ngx_http_hangar_module.so
-SOURCES    := config ngx_http_hangar_module.c $(wildcard src/*.c src/*.h)
+SOURCES    := config ngx_http_hangar_module.c $(wildcard src/*/*.c src/*/*.h)
 
 DEB_PKGS   := nginx nginx-dev libyajl-dev libyaml-dev libpcre2-dev libssl-dev \
               zlib1g-dev libtest-base-perl libipc-run-perl libwww-perl \
@@ -27,6 +27,8 @@ deps:
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	        | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null \
+	    || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
@@ -46,12 +48,13 @@ $(BUILD)/Makefile: config
 $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	$(MAKE) -s -f $(BUILD)/Makefile -C $(NGX_SRC) modules
 
-$(BUILD)/hangar-bridge: src/hangar_bridge.c src/hangar_bridge_http.c \
-		src/hangar_bridge_mcp.c src/hangar_bridge.h
+BRIDGE_SRCS := src/bridge/hangar_bridge.c src/bridge/hangar_bridge_http.c \
+               src/bridge/hangar_bridge_mcp.c
+
+$(BUILD)/hangar-bridge: $(BRIDGE_SRCS) src/bridge/hangar_bridge.h
 	mkdir -p $(BUILD)
 	$(CC) -O2 -g -W -Wall -Werror -Wno-unused-parameter -D_GNU_SOURCE -o $@ \
-	    src/hangar_bridge.c src/hangar_bridge_http.c src/hangar_bridge_mcp.c \
-	    -lyajl
+	    $(BRIDGE_SRCS) -lyajl
 
 build: deps $(MODULE) $(BUILD)/hangar-bridge
 	@printf 'load_module %s;\nevents{}\n' "$(MODULE)" > $(BUILD)/load-test.conf
@@ -65,26 +68,34 @@ run: build
 	$(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -t -q
 	exec $(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -g 'daemon off;'
 
-# Real MCP software from the npm registry, for the tests (skipped by the
-# tests themselves when npm is not there).
+# Real MCP software from the npm registry, for the tests.  "deps" installs
+# Debian's nodejs and npm when node is missing; a failed install fails.
 NPM_CACHE  := $(TOP)/t/.cache/npm
 NPM_PKGS   := @modelcontextprotocol/sdk@1 @modelcontextprotocol/server-everything
 
-test-deps:
-	@if command -v npm >/dev/null; then \
-	    if [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/server-everything ]; then \
-	        mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && \
-	        { [ -f package.json ] || echo '{"name":"hangar-test-deps","private":true}' > package.json; } && \
-	        npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS) \
-	        || echo "npm install failed: tests with real MCP software will be skipped"; \
-	    fi; \
-	else echo "npm not found: tests with real MCP software will be skipped"; fi
+test-deps: deps
+	@if [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/server-everything ] \
+	    || [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/sdk ]; then \
+	    mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && \
+	    { [ -f package.json ] || echo '{"name":"hangar-test-deps","private":true}' > package.json; } && \
+	    npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS); \
+	fi
+
+# prove's verbose output goes to build/prove.log; a skipped test fails the run
+# (a skipped test is a failed test).
+PROVE_RUN = set -o pipefail; mkdir -p $(BUILD); \
+	prove -v $(PROVE_ARGS) -It/lib $(or $(TESTS),t/) 2>&1 | tee $(BUILD)/prove.log \
+	    | grep -E --line-buffered '^(t/|not ok|\#|All tests|Files=|Result|Failed|Test Summary|Wstat|  )'; \
+	rc=$$?; \
+	if grep -nE '^\s*ok [0-9]+ .*\# skip|skipped:' $(BUILD)/prove.log; then \
+	    echo "FAIL: prove reported skipped tests (see above)"; exit 1; fi; \
+	exit $$rc
 
 test: build test-deps
-	prove $(PROVE_ARGS) -It/lib t/
+	@$(PROVE_RUN)
 
 test-valgrind: build test-deps
-	HANGAR_TEST_VALGRIND=1 prove $(PROVE_ARGS) -It/lib t/
+	@export HANGAR_TEST_VALGRIND=1; $(PROVE_RUN)
 
 bench: build
 	bash bench/rest.sh

