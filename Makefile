@@ -100,7 +100,8 @@ test-valgrind: build test-deps
 bench: build
 	bash bench/rest.sh
 	bash bench/lifecycle.sh
-	bash bench/mcp.sh
+	bash bench/mcp.sh 2000 8 perl
+	bash bench/mcp.sh 2000 8 everything
 
 clean:
 	rm -rf $(BUILD) run t/servroot-*

@@ -3,16 +3,33 @@
 # concurrent, (a) through the front door, (b) through hangar_pass,
 # (c) through supergateway --stateful in front of the same server,
 # (d) directly over stdio.  Calls per second, p50 and p99, and ratios.
-#   bench/mcp.sh [calls] [concurrency]
+#   bench/mcp.sh [calls] [concurrency] [perl|everything]
+# perl: the project's Perl test server and Perl load client;
+# everything: @modelcontextprotocol/server-everything (Node) and a Node
+# load client (bench/mcp-load.mjs), the pairing most users run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-2000}
 CONC=${2:-8}
+KIND=${3:-perl}
 . bench/lib.sh
 
-SERVER="$TOP/t/servers/hangar-test-server"
-bench_nginx mcp "mcp_servers:
-  echo: {command: [perl, $SERVER, --tools, echo]}" \
+if [ "$KIND" = everything ]; then
+    EV="$TOP/t/.cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    [ -f "$EV" ] || { echo "server-everything missing: make test-deps" >&2; exit 1; }
+    CMD="node $EV stdio"
+    YAML="mcp_servers:
+  echo: {command: [node, $EV, stdio]}"
+    ARGS='{"message":"hello"}'
+    load() { node bench/mcp-load.mjs "$1" "$2" echo "$ARGS" "$3" "$4"; }
+else
+    SERVER="$TOP/t/servers/hangar-test-server"
+    CMD="perl $SERVER --tools echo"
+    YAML="mcp_servers:
+  echo: {command: [perl, $SERVER, --tools, echo]}"
+    load() { perl bench/mcp-load.pl "$1" "$2" echo "$3" "$4"; }
+fi
+bench_nginx "mcp-$KIND" "$YAML" \
   'location = /mcp { hangar_mcp; } location ~ ^/pass/(?<server>[^/]+)$ { hangar_pass $server; }'
 
 # supergateway from npm, into bench/out (not part of the tests)
@@ -32,7 +49,7 @@ trap cleanup EXIT
 
 if [ -x "$SG" ]; then
     SGPORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(LocalAddr=>"127.0.0.1",LocalPort=>0,Listen=>1)->sockport')
-    NODE_OPTIONS="--require $TOP/t/servers/bind-localhost.cjs" "$SG" --stdio "perl $SERVER --tools echo" \
+    NODE_OPTIONS="--require $TOP/t/servers/bind-localhost.cjs" "$SG" --stdio "$CMD" \
         --outputTransport streamableHttp --stateful --port "$SGPORT" > "$OUT/logs/supergateway.log" 2>&1 &
     SGPID=$!
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$SGPORT/mcp" && break; sleep 0.1; done
@@ -40,19 +57,19 @@ fi
 
 # start the server, then warm up through the front door
 curl -s -o /dev/null -XPOST "http://127.0.0.1:$PORT/api/mcp_servers/echo/start"
-perl bench/mcp-load.pl http "http://127.0.0.1:$PORT/mcp" echo 50 1 >/dev/null
+load http "http://127.0.0.1:$PORT/mcp" 50 1 >/dev/null
 
 run() {  # label kind target
     local seq con
-    seq=$(perl bench/mcp-load.pl "$2" "$3" echo "$CALLS" 1)
-    con=$(perl bench/mcp-load.pl "$2" "$3" echo "$CALLS" "$CONC")
+    seq=$(load "$2" "$3" "$CALLS" 1)
+    con=$(load "$2" "$3" "$CALLS" "$CONC")
     printf '%-26s %9s %8s %8s   %9s %8s %8s   %s/%s\n' "$1" $(echo "$seq" | cut -d' ' -f1-3) \
         $(echo "$con" | cut -d' ' -f1-3) "$(echo "$seq" | cut -d' ' -f4)" "$(echo "$con" | cut -d' ' -f4)"
     echo "$1 $seq $con" >> "$OUT/results.txt"
 }
 
 : > "$OUT/results.txt"
-printf 'tools/call echo, %s calls, concurrency %s (one perl load process per connection)\n' "$CALLS" "$CONC"
+printf 'tools/call echo on the %s server, %s calls, concurrency %s\n' "$KIND" "$CALLS" "$CONC"
 printf '%-26s %9s %8s %8s   %9s %8s %8s   %s\n' "" "seq c/s" "p50 ms" "p99 ms" "conc c/s" "p50 ms" "p99 ms" "errors"
 run "(a) front door /mcp" http "http://127.0.0.1:$PORT/mcp"
 run "(b) hangar_pass" http "http://127.0.0.1:$PORT/pass/echo"
@@ -61,7 +78,7 @@ if [ -n "$SGPID" ]; then
 else
     echo "(c) supergateway: skipped (npm missing)"
 fi
-run "(d) direct stdio" stdio "perl $SERVER --tools echo"
+run "(d) direct stdio" stdio "$CMD"
 
 perl -e '
     my %r;
