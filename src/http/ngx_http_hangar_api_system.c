@@ -70,13 +70,18 @@ ngx_http_hangar_uptime(ngx_http_hangar_registry_t *reg)
 ngx_int_t
 ngx_http_hangar_system(ngx_http_hangar_req_t *hr)
 {
-    ngx_uint_t                 i, first;
+    ngx_uint_t                 i, first, pages, free;
     ngx_http_hangar_out_t     *out;
     ngx_http_hangar_totals_t   t;
 
     out = &hr->out;
 
     ngx_http_hangar_totals(hr->reg, &t);
+
+    ngx_http_hangar_lock(hr->reg);
+    pages = (hr->reg->shpool->end - hr->reg->shpool->start) / ngx_pagesize;
+    free = hr->reg->shpool->pfree;
+    ngx_http_hangar_unlock(hr->reg);
 
     ngx_http_hangar_out_printf(out,
         "{\"system\":{\"total_mcp_servers\":%ui,\"mcp_servers_by_state\":{",
@@ -110,8 +115,9 @@ ngx_http_hangar_system(ngx_http_hangar_req_t *hr)
         ",\"version\":\"" NGX_HTTP_HANGAR_VERSION "\",\"instance\":"
         "{\"instance_id\":\"%s\",\"coordinates_with_peers\":false,"
         "\"manages_fleet\":true,\"storage_is_shareable\":false,"
-        "\"rate_limits_are_per_instance\":true}}}",
-        hr->reg->sh->instance_id);
+        "\"rate_limits_are_per_instance\":true},"
+        "\"zone\":{\"name\":\"%V\",\"pages\":%ui,\"free_pages\":%ui}}}",
+        hr->reg->sh->instance_id, &hr->reg->name, pages, free);
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
