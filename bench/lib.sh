@@ -23,7 +23,7 @@ events { worker_connections 4096; }
 http {
     access_log off;
     client_body_temp_path tmp;
-    hangar_zone hangar 4m;
+    hangar_zone hangar ${HANGAR_BENCH_ZONE:-16m};
     hangar_config conf/hangar.yaml;
     hangar_state state;
     server {

@@ -19,6 +19,10 @@
 
 static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
     ngx_pool_t *pool, ngx_uint_t naming, ngx_array_t **entries);
+static ngx_int_t ngx_http_hangar_mcp_dups(ngx_pool_t *pool,
+    ngx_array_t *all);
+static int ngx_libc_cdecl ngx_http_hangar_mcp_tool_cmp(const void *one,
+    const void *two);
 static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
     ngx_str_t *tool);
 static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
@@ -172,24 +176,19 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
             e->schema = items[j];
             e->withdrawn = ngx_http_hangar_mcp_withdrawn(withdrawn, &cp[i].id,
                                                          &name->u.s);
+            e->dup = 0;
             ngx_str_null(&e->name);
         }
+    }
+
+    if (ngx_http_hangar_mcp_dups(pool, all) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     es = all->elts;
 
     for (i = 0; i < all->nelts; i++) {
-        dup = 0;
-
-        for (j = 0; j < all->nelts; j++) {
-            if (j != i && es[j].tool.len == es[i].tool.len
-                && ngx_strncmp(es[j].tool.data, es[i].tool.data,
-                               es[i].tool.len) == 0)
-            {
-                dup = 1;
-                break;
-            }
-        }
+        dup = es[i].dup;
 
         if (dup && naming == NGX_HTTP_HANGAR_NAMING_FLAT) {
             /* as the original: an ambiguous name is not offered */
@@ -213,6 +212,65 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     *entries = all;
 
     return NGX_OK;
+}
+
+
+/*
+ * Marks the entries whose tool name another server offers too: sorted by
+ * name, equal names are neighbours, so the fleet's catalog is named in
+ * O(n log n) (10,000 tools and more).
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_dups(ngx_pool_t *pool, ngx_array_t *all)
+{
+    ngx_uint_t                 i, j;
+    ngx_http_hangar_entry_t   *es, **sorted;
+
+    if (all->nelts < 2) {
+        return NGX_OK;
+    }
+
+    sorted = ngx_palloc(pool, all->nelts * sizeof(ngx_http_hangar_entry_t *));
+    if (sorted == NULL) {
+        return NGX_ERROR;
+    }
+
+    es = all->elts;
+
+    for (i = 0; i < all->nelts; i++) {
+        sorted[i] = &es[i];
+    }
+
+    ngx_qsort(sorted, all->nelts, sizeof(ngx_http_hangar_entry_t *),
+              ngx_http_hangar_mcp_tool_cmp);
+
+    for (i = 0; i < all->nelts; i = j) {
+
+        for (j = i + 1;
+             j < all->nelts
+             && ngx_http_hangar_mcp_tool_cmp(&sorted[i], &sorted[j]) == 0;
+             j++)
+        {
+            sorted[i]->dup = 1;
+            sorted[j]->dup = 1;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_hangar_mcp_tool_cmp(const void *one, const void *two)
+{
+    ngx_http_hangar_entry_t  *a, *b;
+
+    a = *(ngx_http_hangar_entry_t **) one;
+    b = *(ngx_http_hangar_entry_t **) two;
+
+    return (int) ngx_memn2cmp(a->tool.data, b->tool.data, a->tool.len,
+                              b->tool.len);
 }
 
 

@@ -18,6 +18,7 @@ typedef struct {
     ngx_str_t                    name;      /* as the client sees it */
     ngx_http_hangar_value_t     *schema;    /* the server's tool object */
     unsigned                     withdrawn:1;
+    unsigned                     dup:1;     /* another server offers it */
 } ngx_http_hangar_entry_t;
 
 
