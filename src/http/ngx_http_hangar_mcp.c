@@ -284,11 +284,19 @@ ngx_int_t
 ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     ngx_http_hangar_value_t *id, ngx_int_t code, ngx_str_t *message)
 {
+    ngx_str_t  m;
+
+    m = *message;
+
+    if (ngx_http_hangar_utf8_clean(hr->r->pool, &m) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
     ngx_http_hangar_mcp_open(&hr->out, id);
     ngx_http_hangar_out_printf(&hr->out, "\"error\":{\"code\":%i,\"message\":",
                                code);
-    ngx_http_hangar_out_str(&hr->out, message->data, message->len);
+    ngx_http_hangar_out_str(&hr->out, m.data, m.len);
     ngx_http_hangar_out_lit(&hr->out, "}}");
 
     return ngx_http_hangar_send(hr, status);
