@@ -25,6 +25,20 @@ static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
     ngx_http_hangar_value_t *list, ngx_str_t *server, ngx_str_t *tool);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
+static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
+static ngx_uint_t ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_node_t *node, ngx_uint_t *inflight);
+
+
+/*
+ * Servers never started are warmed (started once for their catalog) at
+ * most this many at a time: one front-door call must not spawn the whole
+ * fleet at once.  The others follow as these finish.
+ */
+#define NGX_HTTP_HANGAR_WARM_MAX  4
+
+/* this worker saw servers waiting for a warm-up slot */
+static ngx_uint_t  ngx_http_hangar_warm_pending;
 
 
 /* this worker's catalogs, per front-door location */
@@ -62,6 +76,10 @@ ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
     for (i = 0; i < NGX_HTTP_HANGAR_MCP_CACHE; i++) {
         if (ngx_http_hangar_mcp_cache[i].hlcf == hlcf) {
             if (ngx_http_hangar_mcp_cache[i].generation == gen) {
+                if (ngx_http_hangar_warm_pending) {
+                    ngx_http_hangar_catalog_warm(hr);
+                }
+
                 *entries = ngx_http_hangar_mcp_cache[i].entries;
                 return NGX_OK;
             }
@@ -375,12 +393,16 @@ ngx_array_t *
 ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     ngx_uint_t warm)
 {
+    ngx_uint_t               inflight;
     ngx_queue_t             *q;
     ngx_array_t             *copies;
     ngx_http_hangar_copy_t  *cp;
     ngx_http_hangar_node_t  *node;
 
     ngx_http_hangar_lock(hr->reg);
+
+    inflight = warm ? ngx_http_hangar_warm_gate(hr, NULL, NULL) : 0;
+    ngx_http_hangar_warm_pending = 0;
 
     copies = ngx_array_create(pool, hr->reg->sh->servers.count + 1,
                               sizeof(ngx_http_hangar_copy_t));
@@ -396,7 +418,7 @@ ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 
         if (node->tools == NULL) {
             if (warm) {
-                ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
+                (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
             }
 
             continue;
@@ -434,4 +456,83 @@ failed:
     ngx_http_hangar_unlock(hr->reg);
 
     return NULL;
+}
+
+
+/* the warm-ups still waiting for a slot, once some have finished */
+
+static void
+ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr)
+{
+    ngx_uint_t               inflight;
+    ngx_queue_t             *q;
+    ngx_http_hangar_node_t  *node;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    inflight = ngx_http_hangar_warm_gate(hr, NULL, NULL);
+    ngx_http_hangar_warm_pending = 0;
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools == NULL) {
+            (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
+        }
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+}
+
+
+/*
+ * With the slab mutex held.  Without a node: the number of warm-ups in
+ * flight in the fleet (started for their catalog, not there yet).  With
+ * one: it is warmed if a slot is free, else noted as pending.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_node_t *node, ngx_uint_t *inflight)
+{
+    ngx_uint_t    n, was;
+    ngx_queue_t  *q;
+
+    if (node == NULL) {
+        n = 0;
+
+        for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+             q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+             q = ngx_queue_next(q))
+        {
+            node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+            n += (node->warmed && node->tools == NULL
+                  && node->state == NGX_HTTP_HANGAR_INITIALIZING);
+        }
+
+        return n;
+    }
+
+    if (node->warmed || node->state != NGX_HTTP_HANGAR_COLD) {
+        return 0;
+    }
+
+    if (*inflight >= NGX_HTTP_HANGAR_WARM_MAX) {
+        ngx_http_hangar_warm_pending = 1;
+        return 0;
+    }
+
+    was = node->warmed;
+
+    ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
+
+    if (!was && node->warmed) {
+        (*inflight)++;
+    }
+
+    return 0;
 }
