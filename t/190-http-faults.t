@@ -116,3 +116,21 @@ client sent invalid chunked body
  qr/"details":\{"field":"lines"\}/,
  qr/"logs":\[\]/,
  qr/"logs":\[\]/]
+
+
+
+=== TEST 6: a malformed chunked body to a route that takes none is a JSON 400 too
+--- http_config
+    hangar_zone hangar 1m;
+    hangar_state $TEST_NGINX_STATE_DIR;
+--- config
+    location /api/ { hangar_api; }
+--- raw_request eval
+"POST /api/mcp_servers/x/start HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+--- error_code: 400
+--- response_headers
+Content-Type: application/json
+Connection: close
+--- response_body_like: ^\{"error":"BadRequestError","message":"[^"]*chunked[^"]*","status_code":400\}$
+--- error_log
+client sent invalid chunked body

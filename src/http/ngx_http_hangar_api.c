@@ -141,7 +141,7 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
     ngx_http_hangar_out_init(&hr->out, r->pool, 2048);
 
     if (hr->reg == NULL) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_error(hr, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                      "ConfigurationError",
                                      "no \"hangar_zone\" is configured");
@@ -152,7 +152,7 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
     }
 
     if (preflight) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_send(hr, NGX_HTTP_NO_CONTENT);
     }
 
@@ -208,7 +208,7 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     rc = ngx_http_hangar_route(hr, &path, &allow);
 
     if (rc == NGX_DECLINED) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
 
         if (allow) {
             return ngx_http_hangar_method_not_allowed(hr, allow);
@@ -219,8 +219,11 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     }
 
     if (!(hr->route->flags & NGX_HTTP_HANGAR_BODY)) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            /* a malformed chunked body: our envelope, not nginx's page */
+            return ngx_http_hangar_body_error(hr, rc);
         }
 
         return hr->route->handler(hr);
@@ -249,7 +252,7 @@ ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr)
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
 
     if (r->headers_in.content_length_n > (off_t) hlcf->body_limit) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_body_error(hr,
                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
     }
@@ -263,6 +266,20 @@ ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * The body of a request answered without it; one that cannot be read
+ * (a malformed chunked body) leaves the connection unusable for another.
+ */
+
+void
+ngx_http_hangar_discard_body(ngx_http_request_t *r)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
 }
 
 

@@ -69,6 +69,7 @@ ngx_int_t ngx_http_hangar_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status);
 ngx_int_t ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr);
+void ngx_http_hangar_discard_body(ngx_http_request_t *r);
 
 /* pass-through (ngx_http_hangar_pass.c) */
 char *ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

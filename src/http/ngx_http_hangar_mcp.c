@@ -108,31 +108,31 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
 
     /* DNS rebinding: a browser page may only come from allowed origins */
     if (ngx_http_hangar_mcp_host(hr) != NGX_OK) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Forbidden: Host not allowed");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
                                          -32000, &msg);
     }
 
     if (ngx_http_hangar_mcp_origin(hr) != NGX_OK) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Forbidden: Origin not allowed");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
                                          -32000, &msg);
     }
 
     if (r->method == NGX_HTTP_DELETE) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_mcp_delete(hr);
     }
 
     if (r->method == NGX_HTTP_GET) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_mcp_get(hr);
     }
 
     if (r->method != NGX_HTTP_POST) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
 
         ngx_str_set(&msg, "Method Not Allowed: use POST, GET or DELETE");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_NOT_ALLOWED, NULL,
@@ -147,7 +147,7 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
         || ngx_strlcasestrn(h->data, h->data + h->len,
                             (u_char *) "text/event-stream", 16) == NULL)
     {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Not Acceptable: the client must accept both "
                           "application/json and text/event-stream");
         return ngx_http_hangar_mcp_error(hr, 406, NULL,
@@ -160,7 +160,7 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
         || ngx_strlcasestrn(h->data, h->data + h->len,
                             (u_char *) "application/json", 15) == NULL)
     {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Unsupported Media Type: the body must be "
                           "application/json");
         return ngx_http_hangar_mcp_error(hr,
