@@ -544,9 +544,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 {
     ngx_int_t                    rc;
     ngx_str_t                    msg;
-    ngx_uint_t                   i;
     ngx_msec_t                   retry;
-    ngx_array_t                 *entries;
     ngx_pool_cleanup_t          *cln;
     ngx_http_hangar_entry_t     *e;
     ngx_http_hangar_value_t     *name, *copy, *tool;
@@ -559,22 +557,11 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32602, &msg);
     }
 
-    if (ngx_http_hangar_catalog(hr, &entries) != NGX_OK) {
+    if (ngx_http_hangar_catalog_find(hr, &name->u.s, &e) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    e = entries->elts;
-
-    for (i = 0; i < entries->nelts; i++) {
-        if (e[i].name.len == name->u.s.len
-            && ngx_strncmp(e[i].name.data, name->u.s.data, name->u.s.len)
-               == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == entries->nelts) {
+    if (e == NULL) {
         msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 16);
         if (msg.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -585,7 +572,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
     }
 
-    if (e[i].withdrawn) {
+    if (e->withdrawn) {
         msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 64);
         if (msg.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -599,8 +586,8 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 
     mc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_mcp_call_t));
     copy = ngx_http_hangar_value_copy(hr->r->pool, params);
-    tool = ngx_http_hangar_value_str(hr->r->pool, e[i].tool.data,
-                                     e[i].tool.len);
+    tool = ngx_http_hangar_value_str(hr->r->pool, e->tool.data,
+                                     e->tool.len);
 
     if (mc == NULL || copy == NULL || tool == NULL
         || ngx_http_hangar_set(hr->r->pool, copy, (u_char *) "name", 4, tool)
@@ -614,10 +601,10 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     mc->hr = hr;
     mc->id = id;
     /* the catalog may be rebuilt while the call waits: own copies */
-    mc->server.len = e[i].server.len;
-    mc->server.data = ngx_pstrdup(hr->r->pool, &e[i].server);
-    mc->tool.len = e[i].tool.len;
-    mc->tool.data = ngx_pstrdup(hr->r->pool, &e[i].tool);
+    mc->server.len = e->server.len;
+    mc->server.data = ngx_pstrdup(hr->r->pool, &e->server);
+    mc->tool.len = e->tool.len;
+    mc->tool.data = ngx_pstrdup(hr->r->pool, &e->tool);
 
     if (mc->server.data == NULL || mc->tool.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
