@@ -28,7 +28,7 @@ ngx_http_hangar_history_init(ngx_http_hangar_registry_t *reg, size_t size)
     n = ngx_max(16, size / 16 / sizeof(ngx_http_hangar_record_call_t));
 
     reg->sh->history = ngx_slab_calloc(reg->shpool,
-                                       n * sizeof(ngx_http_hangar_record_call_t));
+                           n * sizeof(ngx_http_hangar_record_call_t));
     if (reg->sh->history == NULL) {
         return NGX_ERROR;
     }
