@@ -550,6 +550,7 @@ ngx_http_hangar_ended_save(ngx_http_hangar_req_t *hr, ngx_str_t *errmsg)
     u_char                      *p;
     time_t                       now;
     ngx_str_t                    text;
+    ngx_uint_t                   n;
     ngx_queue_t                 *q;
     ngx_http_hangar_ended_t     *e;
     ngx_http_hangar_registry_t  *reg;
@@ -557,21 +558,23 @@ ngx_http_hangar_ended_save(ngx_http_hangar_req_t *hr, ngx_str_t *errmsg)
     reg = hr->reg;
     now = ngx_time();
 
-    ngx_http_hangar_lock(reg);
+    /* the set changes only under the state lock, which the caller holds */
+    n = reg->sh->ended_count;
 
-    text.data = ngx_pnalloc(hr->r->pool, 2 + reg->sh->ended_count
-                                         * (NGX_HTTP_HANGAR_SID_KEY + 3));
+    text.data = ngx_pnalloc(hr->r->pool,
+                            2 + n * (NGX_HTTP_HANGAR_SID_KEY + 3));
     if (text.data == NULL) {
-        ngx_http_hangar_unlock(reg);
         return NGX_ERROR;
     }
 
     p = text.data;
     *p++ = '[';
 
+    ngx_http_hangar_lock(reg);
+
     for (q = ngx_queue_head(&reg->sh->ended_queue);
-         q != ngx_queue_sentinel(&reg->sh->ended_queue);
-         q = ngx_queue_next(q))
+         q != ngx_queue_sentinel(&reg->sh->ended_queue) && n;
+         q = ngx_queue_next(q), n--)
     {
         e = ngx_queue_data(q, ngx_http_hangar_ended_t, queue);
 
