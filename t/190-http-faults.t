@@ -134,3 +134,29 @@ Connection: close
 --- response_body_like: ^\{"error":"BadRequestError","message":"[^"]*chunked[^"]*","status_code":400\}$
 --- error_log
 client sent invalid chunked body
+
+
+
+=== TEST 7: the front door answers to every server_name of its server (read at run time, not from freed configuration memory)
+--- http_config
+    hangar_zone hangar 1m;
+    hangar_state $TEST_NGINX_STATE_DIR;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_PORT;
+        server_name mcp.example alias.example;
+        location = /mcp { hangar_mcp; }
+    }
+--- config
+    location = /mcp { hangar_mcp; }
+--- request eval
+["POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}",
+ "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}",
+ "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}"]
+--- more_headers eval
+["Host: mcp.example\nContent-Type: application/json\nAccept: application/json, text/event-stream",
+ "Host: alias.example\nContent-Type: application/json\nAccept: application/json, text/event-stream",
+ "Host: other.example\nContent-Type: application/json\nAccept: application/json, text/event-stream"]
+--- error_code eval
+[200, 200, 403]
+--- response_body_like eval
+[qr/"protocolVersion"/, qr/"protocolVersion"/, qr/Host not allowed/]

@@ -1172,7 +1172,7 @@ ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
 {
     ngx_str_t                   *o, host;
     ngx_uint_t                   i;
-    ngx_http_server_name_t      *sn;
+    ngx_http_connection_t       *hc;
     ngx_http_core_srv_conf_t    *cscf;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
@@ -1207,14 +1207,28 @@ ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
     }
 
     cscf = ngx_http_get_module_srv_conf(hr->r, ngx_http_core_module);
-    sn = cscf->server_names.elts;
 
-    for (i = 0; i < cscf->server_names.nelts; i++) {
-        if (sn[i].name.len == host.len
-            && ngx_strncasecmp(sn[i].name.data, host.data, host.len) == 0)
-        {
-            return NGX_OK;
-        }
+    if (cscf->server_name.len == host.len
+        && ngx_strncasecmp(cscf->server_name.data, host.data, host.len)
+           == 0)
+    {
+        return NGX_OK;
+    }
+
+    /*
+     * The other server_names: the array lives in the configuration's
+     * temporary pool, gone at run time, so ask nginx's hash of them, which
+     * exists when more than one server shares the address.
+     */
+    hc = hr->r->http_connection;
+
+    if (hc && hc->addr_conf && hc->addr_conf->virtual_names
+        && ngx_hash_find_combined(&hc->addr_conf->virtual_names->names,
+                                  ngx_hash_key(host.data, host.len),
+                                  host.data, host.len)
+           == cscf)
+    {
+        return NGX_OK;
     }
 
     return NGX_DECLINED;
