@@ -141,9 +141,33 @@ close $_ for @open;
 
 is(nginx_stop(), '', 'nginx stopped');
 my $log = do { local (@ARGV, $/) = servroot() . '/logs/error.log'; <> } // '';
+my $alerts = join "\n", grep { /\[(alert|crit|emerg)\]/ } split /\n/, $log;
 like($log, qr/\[warn\].*GET stream refused, the session holds 2, the limit/,
      'a session at its limit is logged');
 like($log, qr/\[warn\].*GET stream refused, the client address holds 3, the limit.*client: 127\.0\.0\.1/,
      'a client address at its limit is logged, with the address');
+is($alerts, '', 'no [alert], [crit] or [emerg] in error.log');
+
+# ended sessions take a bounded part of the zone: a client ending
+# sessions in a loop cannot crowd out the servers
+nginx_start({
+    http_config => "    hangar_zone hangar 128k;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
+});
+my ($ok, $refused) = (0, 0);
+for (1 .. 250) {
+    my ($d) = mcp(DELETE => '', session());
+    $ok++ if $d == 200;
+    $refused++ if $d == 503;
+}
+ok($ok >= 64 && $refused > 0 && $ok + $refused == 250,
+   "ended sessions are bounded: $ok ended, $refused refused (503)");
+($st) = http_request(POST => '/api/mcp_servers',
+    '{"mcp_server_id":"after","mode":"subprocess","command":["x"]}');
+is($st, 201, 'the zone still takes a server');
+is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
+$log = do { local (@ARGV, $/) = servroot() . '/logs/error.log'; <> } // '';
+like($log, qr/\[warn\].*too many ended front-door sessions are remembered/,
+     'the refusal is logged');
 Test::More::done_testing();

@@ -433,9 +433,11 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
     rc = ngx_http_hangar_session_end(hr, &sid, &errmsg);
 
     if (rc == NGX_DECLINED) {
-        ngx_str_set(&msg, "the session could not be ended: the registry "
-                          "zone is full");
-        return ngx_http_hangar_mcp_error(hr, 507, NULL, -32603, &msg);
+        ngx_str_set(&msg, "the session could not be ended: too many ended "
+                          "sessions are remembered; it ends when it "
+                          "expires");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         NULL, -32603, &msg);
     }
 
     if (rc != NGX_OK) {

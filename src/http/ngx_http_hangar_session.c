@@ -24,6 +24,15 @@
 /* expired entries dropped per change, as ngx_http_limit_req_module does */
 #define NGX_HTTP_HANGAR_ENDED_EXPIRE  8
 
+/*
+ * Ended sessions may take an eighth of the zone, no more: clients that
+ * end sessions in a loop must not crowd out the servers.
+ */
+#define ngx_http_hangar_ended_max(reg)                                       \
+    ngx_max(64, (size_t) ((u_char *) (reg)->shpool->end                      \
+                          - (u_char *) (reg)->shpool)                        \
+                / 8 / sizeof(ngx_http_hangar_ended_t))
+
 
 typedef struct {
     ngx_str_node_t               sn;        /* str: the id's key, hex */
@@ -388,6 +397,11 @@ ngx_http_hangar_ended_load(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_session_trees(reg->sh);
 
     for (i = 0; !reg->sh->ended_loaded && i < keys.nelts; i++) {
+        if (reg->sh->ended_count >= ngx_http_hangar_ended_max(reg)) {
+            full = 1;
+            break;
+        }
+
         e = ngx_slab_alloc_locked(reg->shpool,
                                   sizeof(ngx_http_hangar_ended_t));
         if (e == NULL) {
@@ -410,7 +424,10 @@ ngx_http_hangar_ended_load(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_state_unlock(reg);
 
     if (full) {
-        ngx_http_hangar_zone_full(reg, hr->r->connection->log);
+        ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                      "hangar: not every ended front-door session of "
+                      "\"%s\" fits in zone \"%V\"",
+                      NGX_HTTP_HANGAR_ENDED_FILE, &reg->name);
     }
 
     return NGX_OK;
@@ -468,8 +485,9 @@ ngx_http_hangar_ended_expire(ngx_http_hangar_registry_t *reg, time_t now)
 
 
 /*
- * The session ends for good: NGX_OK, NGX_DECLINED when the zone is full,
- * NGX_ERROR when it could not be made durable (then nothing changed).
+ * The session ends for good: NGX_OK, NGX_DECLINED when no more ended
+ * sessions fit in the zone, NGX_ERROR when it could not be made durable
+ * (then nothing changed).
  */
 
 ngx_int_t
@@ -509,11 +527,21 @@ ngx_http_hangar_session_end(ngx_http_hangar_req_t *hr,
         return NGX_OK;
     }
 
-    e = ngx_slab_alloc_locked(reg->shpool, sizeof(ngx_http_hangar_ended_t));
+    e = NULL;
+
+    if (reg->sh->ended_count < ngx_http_hangar_ended_max(reg)) {
+        e = ngx_slab_alloc_locked(reg->shpool,
+                                  sizeof(ngx_http_hangar_ended_t));
+    }
+
     if (e == NULL) {
         ngx_http_hangar_unlock(reg);
         ngx_http_hangar_state_unlock(reg);
-        ngx_http_hangar_zone_full(reg, hr->r->connection->log);
+
+        ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                      "hangar: too many ended front-door sessions are "
+                      "remembered in zone \"%V\"; this one stays valid "
+                      "until it expires", &reg->name);
         return NGX_DECLINED;
     }
 
