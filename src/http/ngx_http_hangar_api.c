@@ -252,6 +252,10 @@ ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr)
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
 
     if (r->headers_in.content_length_n > (off_t) hlcf->body_limit) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "client intended to send too large body: %O bytes",
+                      r->headers_in.content_length_n);
+
         ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_body_error(hr,
                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
@@ -520,6 +524,10 @@ ngx_http_hangar_body_take(ngx_http_hangar_req_t *hr)
         used = raw ? (size_t) (raw->last - raw->pos) : 0;
 
         if (size > hlcf->body_limit - used) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "client intended to send too large body: more "
+                          "than %uz bytes", hlcf->body_limit);
+
             return ngx_http_hangar_answered(hr,
                        ngx_http_hangar_body_error(hr,
                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE));

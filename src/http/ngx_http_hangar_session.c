@@ -210,6 +210,9 @@ ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr, time_t ttl,
 
     id->len = p - id->data;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, hr->r->connection->log, 0,
+                   "hangar session %V until %T", id, (time_t) expires);
+
     return NGX_OK;
 }
 
@@ -562,6 +565,9 @@ ngx_http_hangar_session_end(ngx_http_hangar_req_t *hr,
 
     ngx_http_hangar_state_unlock(reg);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, hr->r->connection->log, 0,
+                   "hangar session %V ended: %i", &sid->text, rc);
+
     return rc;
 }
 
@@ -690,6 +696,9 @@ ngx_http_hangar_streams_enter(ngx_http_hangar_req_t *hr,
     }
 
     ngx_http_hangar_unlock(reg);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hr->r->connection->log, 0,
+                   "hangar session %V: GET stream taken", &sid->text);
 
     return NGX_OK;
 
