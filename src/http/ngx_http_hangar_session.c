@@ -191,7 +191,9 @@ ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr, time_t ttl,
         return NGX_ERROR;
     }
 
-    expires = (uint32_t) (ngx_time() + ttl);
+    /* 32 bits of epoch seconds: a huge ttl is cut, never wrapped */
+    expires = (uint32_t) ngx_min((uint64_t) ngx_time() + (uint64_t) ttl,
+                                 0xffffffff);
 
     raw[0] = (u_char) (expires >> 24);
     raw[1] = (u_char) (expires >> 16);
