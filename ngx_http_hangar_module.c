@@ -141,6 +141,27 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       offsetof(ngx_http_hangar_loc_conf_t, body_limit),
       NULL },
 
+    { ngx_string("hangar_mcp_session_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, session_ttl),
+      NULL },
+
+    { ngx_string("hangar_mcp_streams_per_session"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, streams_per_session),
+      NULL },
+
+    { ngx_string("hangar_mcp_streams_per_client"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, streams_per_client),
+      NULL },
+
       ngx_null_command
 };
 
@@ -227,6 +248,9 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->origins = NGX_CONF_UNSET_PTR;
     hlcf->hosts = NGX_CONF_UNSET_PTR;
     hlcf->page_size = NGX_CONF_UNSET;
+    hlcf->session_ttl = NGX_CONF_UNSET;
+    hlcf->streams_per_session = NGX_CONF_UNSET_UINT;
+    hlcf->streams_per_client = NGX_CONF_UNSET_UINT;
 
     return hlcf;
 }
@@ -247,6 +271,11 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
     ngx_conf_merge_ptr_value(conf->hosts, prev->hosts, NULL);
     ngx_conf_merge_value(conf->page_size, prev->page_size, 500);
+    ngx_conf_merge_sec_value(conf->session_ttl, prev->session_ttl, 86400);
+    ngx_conf_merge_uint_value(conf->streams_per_session,
+                              prev->streams_per_session, 4);
+    ngx_conf_merge_uint_value(conf->streams_per_client,
+                              prev->streams_per_client, 32);
 
     if (conf->page_size < 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

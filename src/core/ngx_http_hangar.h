@@ -18,6 +18,7 @@
 
 #define NGX_HTTP_HANGAR_VERSION       "0.1.0"
 #define NGX_HTTP_HANGAR_STATE_FILE    "hangar-state.json"
+#define NGX_HTTP_HANGAR_ENDED_FILE    "mcp-sessions-ended.json"
 
 /* wall clock in milliseconds (cached time) */
 #define ngx_http_hangar_now_ms()                                             \
@@ -65,6 +66,9 @@ typedef struct {
     ngx_array_t                 *hosts;     /* hangar_mcp_hosts */
     ngx_int_t                    page_size; /* tools/list page */
     ngx_http_complex_value_t    *pass;      /* hangar_pass */
+    time_t                       session_ttl;
+    ngx_uint_t                   streams_per_session;
+    ngx_uint_t                   streams_per_client;
 } ngx_http_hangar_loc_conf_t;
 
 

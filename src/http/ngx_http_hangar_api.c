@@ -28,7 +28,12 @@ static ngx_uint_t ngx_http_hangar_match(const char *pattern, ngx_str_t *path,
 static ngx_int_t ngx_http_hangar_method_not_allowed(ngx_http_hangar_req_t *hr,
     ngx_uint_t allow);
 static void ngx_http_hangar_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hangar_body_read(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_body_take(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_body_error(ngx_http_hangar_req_t *hr,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr);
+static size_t ngx_http_hangar_utf8_len(u_char *p, u_char *last);
 static ngx_int_t ngx_http_hangar_cors(ngx_http_hangar_req_t *hr,
     ngx_uint_t *preflight);
 static ngx_int_t ngx_http_hangar_header_out(ngx_http_request_t *r,
@@ -136,7 +141,7 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
     ngx_http_hangar_out_init(&hr->out, r->pool, 2048);
 
     if (hr->reg == NULL) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_error(hr, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                      "ConfigurationError",
                                      "no \"hangar_zone\" is configured");
@@ -147,7 +152,7 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
     }
 
     if (preflight) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_send(hr, NGX_HTTP_NO_CONTENT);
     }
 
@@ -203,7 +208,7 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     rc = ngx_http_hangar_route(hr, &path, &allow);
 
     if (rc == NGX_DECLINED) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
 
         if (allow) {
             return ngx_http_hangar_method_not_allowed(hr, allow);
@@ -214,8 +219,11 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     }
 
     if (!(hr->route->flags & NGX_HTTP_HANGAR_BODY)) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            /* a malformed chunked body: our envelope, not nginx's page */
+            return ngx_http_hangar_body_error(hr, rc);
         }
 
         return hr->route->handler(hr);
@@ -225,7 +233,13 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
 }
 
 
-/* reads a JSON body, then runs hr->route->handler with hr->body set */
+/*
+ * Reads a JSON body, then runs hr->route->handler with hr->body set.  The
+ * body is read unbuffered and copied out as it comes, so that one over
+ * hangar_body_limit is refused while it is read, chunked or not; read
+ * errors (a malformed chunked body) are answered in the location's own
+ * format, never with nginx's HTML pages.
+ */
 
 ngx_int_t
 ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr)
@@ -238,22 +252,38 @@ ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr)
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
 
     if (r->headers_in.content_length_n > (off_t) hlcf->body_limit) {
-        (void) ngx_http_discard_request_body(r);
-        return ngx_http_hangar_error(hr, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     "PayloadTooLargeError",
-                                     "request body is larger than %uz bytes",
-                                     hlcf->body_limit);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "client intended to send too large body: %O bytes",
+                      r->headers_in.content_length_n);
+
+        ngx_http_hangar_discard_body(r);
+        return ngx_http_hangar_body_error(hr,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
     }
 
-    r->request_body_in_single_buf = 1;
+    r->request_body_no_buffering = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_hangar_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
+        return ngx_http_hangar_body_error(hr, rc);
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * The body of a request answered without it; one that cannot be read
+ * (a malformed chunked body) leaves the connection unusable for another.
+ */
+
+void
+ngx_http_hangar_discard_body(ngx_http_request_t *r)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
 }
 
 
@@ -375,6 +405,11 @@ ngx_http_hangar_method_not_allowed(ngx_http_hangar_req_t *hr,
 }
 
 
+/*
+ * The post handler of the unbuffered read, and the read event handler
+ * while more of the body is to come.
+ */
+
 static void
 ngx_http_hangar_body_handler(ngx_http_request_t *r)
 {
@@ -383,7 +418,18 @@ ngx_http_hangar_body_handler(ngx_http_request_t *r)
 
     hr = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
 
-    rc = ngx_http_hangar_body_parse(hr);
+    rc = ngx_http_hangar_body_read(hr);
+
+    if (rc == NGX_AGAIN) {
+        r->read_event_handler = ngx_http_hangar_body_handler;
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_body_parse(hr);
+    }
 
     if (rc == NGX_OK) {
         rc = hr->route->handler(hr);
@@ -397,6 +443,198 @@ ngx_http_hangar_body_handler(ngx_http_request_t *r)
 
 
 /*
+ * NGX_OK when the whole body is in hr->raw, NGX_AGAIN while more is to
+ * come, NGX_DECLINED when an error was answered, or a code to finalize
+ * with (a timed out or closed connection gets no answer).
+ */
+
+static ngx_int_t
+ngx_http_hangar_body_read(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = hr->r;
+
+    for ( ;; ) {
+        rc = ngx_http_hangar_body_take(hr);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (!r->reading_body) {
+            return NGX_OK;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc == NGX_ERROR || rc == NGX_HTTP_REQUEST_TIME_OUT
+            || (rc >= NGX_HTTP_SPECIAL_RESPONSE && r->connection->error))
+        {
+            /* nobody to answer */
+            return rc;
+        }
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return ngx_http_hangar_answered(hr,
+                                        ngx_http_hangar_body_error(hr, rc));
+        }
+
+        if (rc == NGX_AGAIN && r->request_body->bufs == NULL) {
+            return NGX_AGAIN;
+        }
+    }
+}
+
+
+/* what nginx has read so far goes to hr->raw, up to hangar_body_limit */
+
+static ngx_int_t
+ngx_http_hangar_body_take(ngx_http_hangar_req_t *hr)
+{
+    size_t                       size, used, cap;
+    ngx_buf_t                   *b, *raw;
+    ngx_chain_t                 *cl;
+    ngx_http_request_t          *r;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    r = hr->r;
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "hangar: an unbuffered request body in a file");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        size = b->last - b->pos;
+        if (size == 0) {
+            continue;
+        }
+
+        raw = hr->raw;
+        used = raw ? (size_t) (raw->last - raw->pos) : 0;
+
+        if (size > hlcf->body_limit - used) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "client intended to send too large body: more "
+                          "than %uz bytes", hlcf->body_limit);
+
+            return ngx_http_hangar_answered(hr,
+                       ngx_http_hangar_body_error(hr,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE));
+        }
+
+        if (raw == NULL || (size_t) (raw->end - raw->last) < size) {
+            /* the whole body when its length is known, else doubling */
+            cap = raw ? 2 * (size_t) (raw->end - raw->pos) : 4096;
+
+            if (r->headers_in.content_length_n > 0 && !r->headers_in.chunked)
+            {
+                cap = (size_t) r->headers_in.content_length_n;
+            }
+
+            cap = ngx_min(ngx_max(cap, used + size), hlcf->body_limit);
+
+            hr->raw = ngx_create_temp_buf(r->pool, cap + 1);
+            if (hr->raw == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            if (raw) {
+                hr->raw->last = ngx_cpymem(hr->raw->last, raw->pos, used);
+            }
+
+            hr->raw->end--;     /* room for the parser's NUL */
+        }
+
+        hr->raw->last = ngx_cpymem(hr->raw->last, b->pos, size);
+        b->pos = b->last;
+    }
+
+    r->request_body->bufs = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body that cannot be read is answered in the location's format: the
+ * REST envelope, or a JSON-RPC error at the front door.  Returns what the
+ * answer returned, or the code itself when there is nobody to answer.
+ */
+
+static ngx_int_t
+ngx_http_hangar_body_error(ngx_http_hangar_req_t *hr, ngx_int_t rc)
+{
+    u_char                      *p, buf[128];
+    ngx_str_t                    msg;
+    ngx_http_request_t          *r;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    r = hr->r;
+
+    if (rc == NGX_ERROR || rc == NGX_HTTP_REQUEST_TIME_OUT
+        || r->connection->error)
+    {
+        return rc;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* whatever of the body is still to come is read and dropped */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+
+        if (hlcf->handler == NGX_HTTP_HANGAR_MCP) {
+            p = ngx_snprintf(buf, sizeof(buf),
+                             "Request body is larger than %uz bytes",
+                             hlcf->body_limit);
+            msg.data = buf;
+            msg.len = p - buf;
+
+            return ngx_http_hangar_mcp_error(hr, rc, NULL, -32600, &msg);
+        }
+
+        return ngx_http_hangar_error(hr, rc, "PayloadTooLargeError",
+                                     "request body is larger than %uz bytes",
+                                     hlcf->body_limit);
+    }
+
+    r->keepalive = 0;
+
+    if (rc == NGX_HTTP_BAD_REQUEST) {
+        if (hlcf->handler == NGX_HTTP_HANGAR_MCP) {
+            ngx_str_set(&msg, "Parse error: invalid chunked request body");
+            return ngx_http_hangar_mcp_error(hr, rc, NULL, -32700, &msg);
+        }
+
+        return ngx_http_hangar_error(hr, rc, "BadRequestError",
+                                     "the request body is not valid "
+                                     "(invalid chunked encoding)");
+    }
+
+    if (hlcf->handler == NGX_HTTP_HANGAR_MCP) {
+        ngx_str_set(&msg, "Internal error: the request body could not be "
+                          "read");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32603, &msg);
+    }
+
+    return ngx_http_hangar_error(hr, rc, "InternalServerError",
+                                 "the request body could not be read");
+}
+
+
+/*
  * NGX_OK with hr->body set (NULL for an empty body), NGX_DECLINED when an
  * error was answered, or a response code
  */
@@ -405,61 +643,19 @@ static ngx_int_t
 ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr)
 {
     u_char                      *p, *data;
-    size_t                       len;
-    ssize_t                      n;
     ngx_str_t                    err;
-    ngx_buf_t                   *b;
-    ngx_chain_t                 *cl;
     ngx_http_request_t          *r;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
     r = hr->r;
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+    if (hr->raw == NULL) {
         return NGX_OK;
     }
 
-    len = 0;
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-        len += b->in_file ? (size_t) (b->file_last - b->file_pos)
-                          : (size_t) (b->last - b->pos);
-    }
-
-    /* chunked bodies have no Content-Length to check up front */
-    if (len > hlcf->body_limit) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr,
-                                     NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     "PayloadTooLargeError",
-                                     "request body is larger than %uz bytes",
-                                     hlcf->body_limit));
-    }
-
-    data = ngx_pnalloc(r->pool, len + 1);
-    if (data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = data;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                          b->file_pos);
-        if (n != b->file_last - b->file_pos) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p += n;
-    }
+    data = hr->raw->pos;
+    p = hr->raw->last;
 
     while (p > data && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\r'
                         || p[-1] == '\t'))
@@ -690,9 +886,29 @@ ngx_http_hangar_envelope(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     const char *error, ngx_str_t *message, ngx_str_t *field,
     ngx_str_t *details)
 {
+    ngx_str_t               m, f;
     ngx_http_hangar_out_t  *out;
 
     out = &hr->out;
+
+    /* a message or field may echo bytes of the path: keep the JSON UTF-8 */
+    m = *message;
+
+    if (ngx_http_hangar_utf8_clean(hr->r->pool, &m) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    message = &m;
+
+    if (field) {
+        f = *field;
+
+        if (ngx_http_hangar_utf8_clean(hr->r->pool, &f) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        field = &f;
+    }
 
     /* drop anything a handler rendered before it failed */
     ngx_http_hangar_out_init(out, hr->r->pool, 512);
@@ -767,13 +983,179 @@ ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr, ngx_str_t *field,
 }
 
 
-/* ids in messages are cut, so a long path cannot make a long answer */
+/*
+ * Ids in messages are cut, so a long path cannot make a long answer; the
+ * cut does not split a UTF-8 character.
+ */
 
 ngx_int_t
 ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id)
 {
+    size_t  len;
+
+    len = id->len;
+
+    if (len > 128) {
+        len = 128;
+
+        while (len > 125 && (id->data[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
+
     return ngx_http_hangar_error(hr, NGX_HTTP_NOT_FOUND,
                                  "McpServerNotFoundError",
                                  "MCP Server '%*s' not found",
-                                 ngx_min(id->len, 128), id->data);
+                                 len, id->data);
+}
+
+
+/*
+ * An integer query argument: def when absent, else it must be in
+ * min..max.  NGX_DECLINED when a 422 naming the argument was answered.
+ */
+
+ngx_int_t
+ngx_http_hangar_int_arg(ngx_http_hangar_req_t *hr, const char *name,
+    ngx_int_t def, ngx_int_t min, ngx_int_t max, ngx_int_t *value)
+{
+    u_char     buf[128];
+    ngx_int_t  n;
+    ngx_str_t  arg, field, msg;
+
+    *value = def;
+
+    field.data = (u_char *) name;
+    field.len = ngx_strlen(name);
+
+    if (ngx_http_arg(hr->r, field.data, field.len, &arg) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(arg.data, arg.len);
+
+    if (n != NGX_ERROR && n >= min && n <= max) {
+        *value = n;
+        return NGX_OK;
+    }
+
+    msg.data = buf;
+
+    if (max == NGX_MAX_INT_T_VALUE) {
+        msg.len = ngx_snprintf(buf, sizeof(buf),
+                               "%V must be an integer of %i or more",
+                               &field, min)
+                  - buf;
+
+    } else {
+        msg.len = ngx_snprintf(buf, sizeof(buf),
+                               "%V must be an integer from %i to %i",
+                               &field, min, max)
+                  - buf;
+    }
+
+    return ngx_http_hangar_answered(hr,
+               ngx_http_hangar_validation_error(hr, &field, &msg));
+}
+
+
+/*
+ * Makes s valid UTF-8: every byte that does not start a well-formed
+ * sequence (overlong forms, surrogates and values above U+10FFFF are not)
+ * becomes U+FFFD.  s is left alone, without a copy, when it is valid.
+ */
+
+ngx_int_t
+ngx_http_hangar_utf8_clean(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char  *p, *last, *d, *copy;
+    size_t   n;
+
+    p = s->data;
+    last = p + s->len;
+
+    while (p < last) {
+        n = ngx_http_hangar_utf8_len(p, last);
+        if (n == 0) {
+            break;
+        }
+
+        p += n;
+    }
+
+    if (p == last) {
+        return NGX_OK;
+    }
+
+    copy = ngx_pnalloc(pool, 3 * s->len);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    d = ngx_cpymem(copy, s->data, p - s->data);
+
+    while (p < last) {
+        n = ngx_http_hangar_utf8_len(p, last);
+
+        if (n == 0) {
+            *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+            p++;
+            continue;
+        }
+
+        d = ngx_cpymem(d, p, n);
+        p += n;
+    }
+
+    s->data = copy;
+    s->len = d - copy;
+
+    return NGX_OK;
+}
+
+
+/* the length of the well-formed UTF-8 sequence at p, 0 for none */
+
+static size_t
+ngx_http_hangar_utf8_len(u_char *p, u_char *last)
+{
+    u_char  c;
+    size_t  n, i;
+
+    c = *p;
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)
+        || (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+    {
+        return 0;
+    }
+
+    return n;
 }

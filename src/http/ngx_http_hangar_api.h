@@ -54,6 +54,7 @@ struct ngx_http_hangar_req_s {
     ngx_http_hangar_waiter_t     waiter;
     void                        *call;        /* in flight, for cleanup */
     ngx_uint_t                   seq;         /* of the bridge asked */
+    ngx_buf_t                   *raw;         /* the body read so far */
 };
 
 
@@ -68,6 +69,7 @@ ngx_int_t ngx_http_hangar_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_hangar_send(ngx_http_hangar_req_t *hr, ngx_uint_t status);
 ngx_int_t ngx_http_hangar_read_json(ngx_http_hangar_req_t *hr);
+void ngx_http_hangar_discard_body(ngx_http_request_t *r);
 
 /* pass-through (ngx_http_hangar_pass.c) */
 char *ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -88,6 +90,9 @@ ngx_int_t ngx_http_hangar_error_details(ngx_http_hangar_req_t *hr,
 ngx_int_t ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr,
     ngx_str_t *field, ngx_str_t *message);
 ngx_int_t ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id);
+ngx_int_t ngx_http_hangar_int_arg(ngx_http_hangar_req_t *hr, const char *name,
+    ngx_int_t def, ngx_int_t min, ngx_int_t max, ngx_int_t *value);
+ngx_int_t ngx_http_hangar_utf8_clean(ngx_pool_t *pool, ngx_str_t *s);
 ngx_http_hangar_node_t *ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr);
 
 /* route handlers */

@@ -26,7 +26,8 @@ static ngx_int_t ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *logs);
 static ngx_int_t ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr,
     ngx_int_t lines);
-static ngx_int_t ngx_http_hangar_lines_arg(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hangar_lines_arg(ngx_http_hangar_req_t *hr,
+    ngx_int_t *lines);
 
 
 /* POST /api/mcp_servers/{id}/start: synchronous, like ensure_ready */
@@ -343,23 +344,12 @@ ngx_http_hangar_servers_health(ngx_http_hangar_req_t *hr)
 }
 
 
+/* ?lines=N: 1..1000, default 100; NGX_DECLINED when a 422 was answered */
+
 static ngx_int_t
-ngx_http_hangar_lines_arg(ngx_http_request_t *r)
+ngx_http_hangar_lines_arg(ngx_http_hangar_req_t *hr, ngx_int_t *lines)
 {
-    ngx_int_t  n;
-    ngx_str_t  arg;
-
-    if (ngx_http_arg(r, (u_char *) "lines", 5, &arg) != NGX_OK) {
-        return 100;
-    }
-
-    n = ngx_atoi(arg.data, arg.len);
-
-    if (n == NGX_ERROR) {
-        return 100;
-    }
-
-    return ngx_max(1, ngx_min(n, 1000));
+    return ngx_http_hangar_int_arg(hr, "lines", 100, 1, 1000, lines);
 }
 
 
@@ -378,8 +368,6 @@ ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_call_t  *call;
     ngx_http_hangar_node_t  *n;
 
-    lines = ngx_http_hangar_lines_arg(hr->r);
-
     ngx_http_hangar_lock(hr->reg);
     n = ngx_http_hangar_find(&hr->reg->sh->servers, hr->params[0].data,
                              hr->params[0].len);
@@ -389,6 +377,10 @@ ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
 
     if (n == NULL) {
         return ngx_http_hangar_not_found(hr, &hr->params[0]);
+    }
+
+    if (ngx_http_hangar_lines_arg(hr, &lines) != NGX_OK) {
+        return hr->rc;
     }
 
     if (!running) {
@@ -441,7 +433,7 @@ ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
 static void
 ngx_http_hangar_logs_done(ngx_http_hangar_call_t *call)
 {
-    ngx_int_t                 rc;
+    ngx_int_t                 rc, lines;
     ngx_str_t                 err;
     ngx_http_hangar_req_t    *hr;
     ngx_http_hangar_value_t  *doc;
@@ -459,8 +451,9 @@ ngx_http_hangar_logs_done(ngx_http_hangar_call_t *call)
         rc = ngx_http_hangar_logs_render(hr, ngx_http_hangar_get(doc, "logs"));
 
     } else {
-        rc = ngx_http_hangar_logs_from_status(hr,
-                                       ngx_http_hangar_lines_arg(hr->r));
+        /* checked when the request came */
+        (void) ngx_http_hangar_lines_arg(hr, &lines);
+        rc = ngx_http_hangar_logs_from_status(hr, lines);
     }
 
     ngx_http_finalize_request(hr->r, rc);

@@ -29,17 +29,42 @@ static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
     ngx_http_hangar_value_t *list, ngx_str_t *server, ngx_str_t *tool);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
+static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
+static ngx_uint_t ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_node_t *node, ngx_uint_t *inflight);
+
+
+/*
+ * Servers never started are warmed (started once for their catalog) at
+ * most this many at a time: one front-door call must not spawn the whole
+ * fleet at once.  The others follow as these finish.
+ */
+#define NGX_HTTP_HANGAR_WARM_MAX  4
+
+/* this worker saw servers waiting for a warm-up slot */
+static ngx_uint_t  ngx_http_hangar_warm_pending;
 
 
 /* this worker's catalogs, per front-door location */
 #define NGX_HTTP_HANGAR_MCP_CACHE  8
 
-static struct {
+typedef struct {
     ngx_http_hangar_loc_conf_t  *hlcf;
     ngx_atomic_uint_t            generation;
     ngx_pool_t                  *pool;
     ngx_array_t                 *entries;
-}  ngx_http_hangar_mcp_cache[NGX_HTTP_HANGAR_MCP_CACHE];
+    ngx_uint_t                  *index;     /* by exported name: entry + 1 */
+    ngx_uint_t                   mask;
+} ngx_http_hangar_mcp_cache_t;
+
+static ngx_http_hangar_mcp_cache_t
+    ngx_http_hangar_mcp_cache[NGX_HTTP_HANGAR_MCP_CACHE];
+
+
+static ngx_http_hangar_mcp_cache_t *ngx_http_hangar_catalog_get(
+    ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_catalog_index(
+    ngx_http_hangar_mcp_cache_t *c);
 
 
 /*
@@ -51,9 +76,67 @@ static struct {
 ngx_int_t
 ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
 {
-    ngx_uint_t                   i, free;
-    ngx_atomic_uint_t            gen;
-    ngx_http_hangar_loc_conf_t  *hlcf;
+    ngx_http_hangar_mcp_cache_t  *c;
+
+    c = ngx_http_hangar_catalog_get(hr);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    *entries = c->entries;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The entry a tools/call names, through the cache's index of exported
+ * names (NULL when none): a call does not scan the catalog.
+ */
+
+ngx_int_t
+ngx_http_hangar_catalog_find(ngx_http_hangar_req_t *hr, ngx_str_t *name,
+    ngx_http_hangar_entry_t **entry)
+{
+    ngx_uint_t                    k;
+    ngx_http_hangar_entry_t      *e;
+    ngx_http_hangar_mcp_cache_t  *c;
+
+    *entry = NULL;
+
+    c = ngx_http_hangar_catalog_get(hr);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    e = c->entries->elts;
+
+    for (k = ngx_hash_key(name->data, name->len) & c->mask;
+         c->index[k];
+         k = (k + 1) & c->mask)
+    {
+        if (e[c->index[k] - 1].name.len == name->len
+            && ngx_strncmp(e[c->index[k] - 1].name.data, name->data,
+                           name->len)
+               == 0)
+        {
+            *entry = &e[c->index[k] - 1];
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_http_hangar_mcp_cache_t *
+ngx_http_hangar_catalog_get(ngx_http_hangar_req_t *hr)
+{
+    ngx_uint_t                    i, free;
+    ngx_array_t                  *entries;
+    ngx_atomic_uint_t             gen;
+    ngx_http_hangar_loc_conf_t   *hlcf;
+    ngx_http_hangar_mcp_cache_t  *c;
 
     /*
      * Built once per worker and location, reused while the registry's
@@ -66,8 +149,11 @@ ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
     for (i = 0; i < NGX_HTTP_HANGAR_MCP_CACHE; i++) {
         if (ngx_http_hangar_mcp_cache[i].hlcf == hlcf) {
             if (ngx_http_hangar_mcp_cache[i].generation == gen) {
-                *entries = ngx_http_hangar_mcp_cache[i].entries;
-                return NGX_OK;
+                if (ngx_http_hangar_warm_pending) {
+                    ngx_http_hangar_catalog_warm(hr);
+                }
+
+                return &ngx_http_hangar_mcp_cache[i];
             }
 
             free = i;
@@ -94,21 +180,81 @@ ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr, ngx_array_t **entries)
     ngx_http_hangar_mcp_cache[free].pool = ngx_create_pool(16384,
                                                            ngx_cycle->log);
     if (ngx_http_hangar_mcp_cache[free].pool == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    if (ngx_http_hangar_mcp_build(hr, ngx_http_hangar_mcp_cache[free].pool,
-                                  hlcf->naming, entries)
+    c = &ngx_http_hangar_mcp_cache[free];
+
+    if (ngx_http_hangar_mcp_build(hr, c->pool, hlcf->naming, &entries)
         != NGX_OK)
     {
-        ngx_destroy_pool(ngx_http_hangar_mcp_cache[free].pool);
-        ngx_http_hangar_mcp_cache[free].pool = NULL;
+        goto failed;
+    }
+
+    c->entries = entries;
+
+    if (ngx_http_hangar_catalog_index(c) != NGX_OK) {
+        goto failed;
+    }
+
+    c->hlcf = hlcf;
+    c->generation = gen;
+
+    return c;
+
+failed:
+
+    ngx_destroy_pool(c->pool);
+    c->pool = NULL;
+
+    return NULL;
+}
+
+
+/* an open-addressing table of the exported names, twice as large */
+
+static ngx_int_t
+ngx_http_hangar_catalog_index(ngx_http_hangar_mcp_cache_t *c)
+{
+    ngx_uint_t                i, k, size;
+    ngx_http_hangar_entry_t  *e;
+
+    size = 2;
+    while (size < 2 * c->entries->nelts) {
+        size <<= 1;
+    }
+
+    c->index = ngx_pcalloc(c->pool, size * sizeof(ngx_uint_t));
+    if (c->index == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_http_hangar_mcp_cache[free].hlcf = hlcf;
-    ngx_http_hangar_mcp_cache[free].generation = gen;
-    ngx_http_hangar_mcp_cache[free].entries = *entries;
+    c->mask = size - 1;
+    e = c->entries->elts;
+
+    for (i = 0; i < c->entries->nelts; i++) {
+        if (e[i].name.len == 0) {
+            continue;
+        }
+
+        for (k = ngx_hash_key(e[i].name.data, e[i].name.len) & c->mask;
+             c->index[k];
+             k = (k + 1) & c->mask)
+        {
+            if (e[c->index[k] - 1].name.len == e[i].name.len
+                && ngx_strncmp(e[c->index[k] - 1].name.data, e[i].name.data,
+                               e[i].name.len)
+                   == 0)
+            {
+                /* the first of a name is the one called, as before */
+                break;
+            }
+        }
+
+        if (c->index[k] == 0) {
+            c->index[k] = i + 1;
+        }
+    }
 
     return NGX_OK;
 }
@@ -433,12 +579,16 @@ ngx_array_t *
 ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     ngx_uint_t warm)
 {
+    ngx_uint_t               inflight;
     ngx_queue_t             *q;
     ngx_array_t             *copies;
     ngx_http_hangar_copy_t  *cp;
     ngx_http_hangar_node_t  *node;
 
     ngx_http_hangar_lock(hr->reg);
+
+    inflight = warm ? ngx_http_hangar_warm_gate(hr, NULL, NULL) : 0;
+    ngx_http_hangar_warm_pending = 0;
 
     copies = ngx_array_create(pool, hr->reg->sh->servers.count + 1,
                               sizeof(ngx_http_hangar_copy_t));
@@ -454,7 +604,7 @@ ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 
         if (node->tools == NULL) {
             if (warm) {
-                ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
+                (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
             }
 
             continue;
@@ -492,4 +642,83 @@ failed:
     ngx_http_hangar_unlock(hr->reg);
 
     return NULL;
+}
+
+
+/* the warm-ups still waiting for a slot, once some have finished */
+
+static void
+ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr)
+{
+    ngx_uint_t               inflight;
+    ngx_queue_t             *q;
+    ngx_http_hangar_node_t  *node;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    inflight = ngx_http_hangar_warm_gate(hr, NULL, NULL);
+    ngx_http_hangar_warm_pending = 0;
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools == NULL) {
+            (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
+        }
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+}
+
+
+/*
+ * With the slab mutex held.  Without a node: the number of warm-ups in
+ * flight in the fleet (started for their catalog, not there yet).  With
+ * one: it is warmed if a slot is free, else noted as pending.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_node_t *node, ngx_uint_t *inflight)
+{
+    ngx_uint_t    n, was;
+    ngx_queue_t  *q;
+
+    if (node == NULL) {
+        n = 0;
+
+        for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+             q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+             q = ngx_queue_next(q))
+        {
+            node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+            n += (node->warmed && node->tools == NULL
+                  && node->state == NGX_HTTP_HANGAR_INITIALIZING);
+        }
+
+        return n;
+    }
+
+    if (node->warmed || node->state != NGX_HTTP_HANGAR_COLD) {
+        return 0;
+    }
+
+    if (*inflight >= NGX_HTTP_HANGAR_WARM_MAX) {
+        ngx_http_hangar_warm_pending = 1;
+        return 0;
+    }
+
+    was = node->warmed;
+
+    ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
+
+    if (!was && node->warmed) {
+        (*inflight)++;
+    }
+
+    return 0;
 }

@@ -36,6 +36,8 @@ ngx_array_t *ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr,
 /* the entries of this location's catalog (owned by the worker's cache) */
 ngx_int_t ngx_http_hangar_catalog(ngx_http_hangar_req_t *hr,
     ngx_array_t **entries);
+ngx_int_t ngx_http_hangar_catalog_find(ngx_http_hangar_req_t *hr,
+    ngx_str_t *name, ngx_http_hangar_entry_t **entry);
 
 
 #endif /* _NGX_HTTP_HANGAR_CATALOG_H_INCLUDED_ */

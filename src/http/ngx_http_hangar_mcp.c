@@ -4,26 +4,18 @@
  *
  * The MCP front door (hangar_mcp): an MCP Streamable HTTP server whose
  * tools are the fleet's.  Session ids are self-describing and signed
- * (HMAC-SHA256 with a key in the state directory), so every worker checks
- * them without a lookup; ended ones are remembered in shm.  tools/call is
- * routed to the server that offers the tool, started on demand.
+ * (ngx_http_hangar_session.c), so every worker checks them without a
+ * lookup; ended ones stay ended until they expire.  tools/call is routed
+ * to the server that offers the tool, started on demand.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <openssl/hmac.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include "ngx_http_hangar_api.h"
 #include "ngx_http_hangar_catalog.h"
-
-
-#define NGX_HTTP_HANGAR_SID_RAND   8
-#define NGX_HTTP_HANGAR_SID_MAC    16
-#define NGX_HTTP_HANGAR_SID_LEN    (4 + 2 * NGX_HTTP_HANGAR_SID_RAND + 1     \
-                                    + 2 * NGX_HTTP_HANGAR_SID_MAC)
+#include "ngx_http_hangar_session.h"
 
 
 typedef struct {
@@ -36,6 +28,13 @@ typedef struct {
     unsigned                     sse:1;     /* the client asked progress */
     unsigned                     started:1; /* SSE headers are out */
 } ngx_http_hangar_mcp_call_t;
+
+
+/* an open GET stream */
+typedef struct {
+    ngx_http_request_t          *r;
+    ngx_http_hangar_streams_t    held;      /* its session's, its client's */
+} ngx_http_hangar_stream_t;
 
 
 static ngx_int_t ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr);
@@ -62,10 +61,8 @@ static void ngx_http_hangar_mcp_tool_result(ngx_http_hangar_out_t *out,
     ngx_pool_t *pool, ngx_http_hangar_value_t *id, ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_str_t *text);
-static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr);
-static ngx_int_t ngx_http_hangar_mcp_sign(u_char *rand, size_t len,
-    u_char *mac);
-static ngx_int_t ngx_http_hangar_mcp_key(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid);
 static void ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
     ngx_http_hangar_value_t *id);
 
@@ -95,9 +92,6 @@ static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
     NGX_HTTP_HANGAR_BODY
 };
 
-static u_char      ngx_http_hangar_mcp_secret[32];
-static ngx_uint_t  ngx_http_hangar_mcp_have_key;
-
 static const char  *ngx_http_hangar_mcp_versions[] = {
     "2025-11-25", "2025-06-18", "2025-03-26", NULL
 };
@@ -112,38 +106,33 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
 
     r = hr->r;
 
-    if (ngx_http_hangar_mcp_key(hr) != NGX_OK) {
-        (void) ngx_http_discard_request_body(r);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /* DNS rebinding: a browser page may only come from allowed origins */
     if (ngx_http_hangar_mcp_host(hr) != NGX_OK) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Forbidden: Host not allowed");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
                                          -32000, &msg);
     }
 
     if (ngx_http_hangar_mcp_origin(hr) != NGX_OK) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Forbidden: Origin not allowed");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
                                          -32000, &msg);
     }
 
     if (r->method == NGX_HTTP_DELETE) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_mcp_delete(hr);
     }
 
     if (r->method == NGX_HTTP_GET) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         return ngx_http_hangar_mcp_get(hr);
     }
 
     if (r->method != NGX_HTTP_POST) {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
 
         ngx_str_set(&msg, "Method Not Allowed: use POST, GET or DELETE");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_NOT_ALLOWED, NULL,
@@ -158,7 +147,7 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
         || ngx_strlcasestrn(h->data, h->data + h->len,
                             (u_char *) "text/event-stream", 16) == NULL)
     {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Not Acceptable: the client must accept both "
                           "application/json and text/event-stream");
         return ngx_http_hangar_mcp_error(hr, 406, NULL,
@@ -171,7 +160,7 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
         || ngx_strlcasestrn(h->data, h->data + h->len,
                             (u_char *) "application/json", 15) == NULL)
     {
-        (void) ngx_http_discard_request_body(r);
+        ngx_http_hangar_discard_body(r);
         ngx_str_set(&msg, "Unsupported Media Type: the body must be "
                           "application/json");
         return ngx_http_hangar_mcp_error(hr,
@@ -190,6 +179,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
 {
     ngx_int_t                 rc;
     ngx_str_t                 msg;
+    ngx_http_hangar_sid_t     sid;
     ngx_http_hangar_value_t  *body, *id, *method, *params;
 
     body = hr->body;
@@ -223,7 +213,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
         return ngx_http_hangar_mcp_initialize(hr, id, params);
     }
 
-    rc = ngx_http_hangar_mcp_session(hr);
+    rc = ngx_http_hangar_mcp_session(hr, &sid);
     if (rc != NGX_OK) {
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
@@ -284,11 +274,19 @@ ngx_int_t
 ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     ngx_http_hangar_value_t *id, ngx_int_t code, ngx_str_t *message)
 {
+    ngx_str_t  m;
+
+    m = *message;
+
+    if (ngx_http_hangar_utf8_clean(hr->r->pool, &m) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
     ngx_http_hangar_mcp_open(&hr->out, id);
     ngx_http_hangar_out_printf(&hr->out, "\"error\":{\"code\":%i,\"message\":",
                                code);
-    ngx_http_hangar_out_str(&hr->out, message->data, message->len);
+    ngx_http_hangar_out_str(&hr->out, m.data, m.len);
     ngx_http_hangar_out_lit(&hr->out, "}}");
 
     return ngx_http_hangar_send(hr, status);
@@ -297,99 +295,29 @@ ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
 
 /* ---- sessions ---------------------------------------------------------- */
 
-static ngx_int_t
-ngx_http_hangar_mcp_key(ngx_http_hangar_req_t *hr)
-{
-    ssize_t     n;
-    ngx_fd_t    fd;
-    ngx_str_t   path;
-
-    if (ngx_http_hangar_mcp_have_key) {
-        return NGX_OK;
-    }
-
-    path.len = hr->reg->hmcf->state_dir.len + sizeof("/session.key") - 1;
-    path.data = ngx_pnalloc(hr->r->pool, path.len + 1);
-    if (path.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(path.data, "%V/session.key%Z", &hr->reg->hmcf->state_dir);
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ALERT, hr->r->connection->log, ngx_errno,
-                      "hangar: cannot read the session key \"%V\"", &path);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_fd(fd, ngx_http_hangar_mcp_secret,
-                    sizeof(ngx_http_hangar_mcp_secret));
-    (void) ngx_close_file(fd);
-
-    if (n != (ssize_t) sizeof(ngx_http_hangar_mcp_secret)) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_hangar_mcp_have_key = 1;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hangar_mcp_sign(u_char *rand, size_t len, u_char *mac)
-{
-    u_char        md[EVP_MAX_MD_SIZE];
-    unsigned int  mdlen;
-
-    if (HMAC(EVP_sha256(), ngx_http_hangar_mcp_secret,
-             sizeof(ngx_http_hangar_mcp_secret), rand, len, md, &mdlen)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_hex_dump(mac, md, NGX_HTTP_HANGAR_SID_MAC);
-
-    return NGX_OK;
-}
-
-
-/* "hs1-" <16 hex random> "-" <32 hex HMAC of what precedes the dash> */
+/* a new session: its id is valid for hangar_mcp_session_ttl */
 
 static ngx_int_t
 ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
-    u_char                   *sid, *p, raw[NGX_HTTP_HANGAR_SID_RAND];
-    const char               *version, **v;
-    ngx_table_elt_t          *h;
-    ngx_http_hangar_value_t  *want;
+    const char                  *version, **v;
+    ngx_table_elt_t             *h;
+    ngx_http_hangar_value_t     *want;
+    ngx_http_hangar_loc_conf_t  *hlcf;
 
-    sid = ngx_pnalloc(hr->r->pool, NGX_HTTP_HANGAR_SID_LEN);
-    if (sid == NULL || RAND_bytes(raw, sizeof(raw)) != 1) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(sid, "hs1-", 4);
-    p = ngx_hex_dump(p, raw, sizeof(raw));
-
-    if (ngx_http_hangar_mcp_sign(sid, p - sid, p + 1) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *p = '-';
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
 
     h = ngx_list_push(&hr->r->headers_out.headers);
-    if (h == NULL) {
+    if (h == NULL
+        || ngx_http_hangar_session_new(hr, hlcf->session_ttl, &h->value)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Mcp-Session-Id");
-    h->value.data = sid;
-    h->value.len = NGX_HTTP_HANGAR_SID_LEN;
 
     /* the client's version when we speak it, else our latest */
     want = ngx_http_hangar_get(params, "protocolVersion");
@@ -415,16 +343,19 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
 }
 
 
-/* NGX_OK: a valid session; NGX_DECLINED: answered (400 or 404) */
+/*
+ * NGX_OK: a valid session, sid set; NGX_DECLINED: answered (400, 403 or
+ * 404); else a code to finalize with.
+ */
 
 static ngx_int_t
-ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
+ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *id)
 {
-    u_char       mac[2 * NGX_HTTP_HANGAR_SID_MAC];
     u_char       quoted[NGX_HTTP_HANGAR_SID_LEN + 2];
-    uint32_t     crc;
+    ngx_int_t    rc;
     ngx_str_t   *sid, msg;
-    ngx_uint_t   i, suspended;
+    ngx_uint_t   suspended;
 
     sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
 
@@ -435,23 +366,18 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
                                              -32000, &msg));
     }
 
-    if (sid->len != NGX_HTTP_HANGAR_SID_LEN
-        || ngx_strncmp(sid->data, "hs1-", 4) != 0
-        || ngx_http_hangar_mcp_sign(sid->data, 4 + 2 * NGX_HTTP_HANGAR_SID_RAND,
-                                    mac) != NGX_OK
-        || ngx_strncasecmp(mac, sid->data + 5 + 2 * NGX_HTTP_HANGAR_SID_RAND,
-                           sizeof(mac)) != 0)
-    {
+    /* signed, not expired, not ended; compared in canonical form */
+    rc = ngx_http_hangar_session_check(hr, sid, id);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         goto unknown;
     }
 
-    crc = ngx_crc32_short(sid->data, sid->len);
-
-    for (i = 0; i < 256; i++) {
-        if (hr->reg->sh->ended[i] == crc) {
-            goto unknown;
-        }
-    }
+    sid = &id->text;
 
     /* POST /api/sessions/{id}/suspend */
     ngx_memcpy(quoted + 1, sid->data, sid->len);
@@ -485,24 +411,41 @@ unknown:
 }
 
 
-/* DELETE: the session ends; its id is refused from now on */
+/*
+ * DELETE: the session ends; its id is refused from now on, across
+ * restarts, until it would have expired anyway.
+ */
 
 static ngx_int_t
 ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t           rc;
-    ngx_str_t          *sid;
-    ngx_atomic_uint_t   slot;
+    ngx_int_t              rc;
+    ngx_str_t              errmsg, msg;
+    ngx_http_hangar_sid_t  sid;
 
-    rc = ngx_http_hangar_mcp_session(hr);
+    rc = ngx_http_hangar_mcp_session(hr, &sid);
     if (rc != NGX_OK) {
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
-    sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
+    ngx_str_null(&errmsg);
 
-    slot = ngx_atomic_fetch_add(&hr->reg->sh->ended_next, 1);
-    hr->reg->sh->ended[slot % 256] = ngx_crc32_short(sid->data, sid->len);
+    rc = ngx_http_hangar_session_end(hr, &sid, &errmsg);
+
+    if (rc == NGX_DECLINED) {
+        ngx_str_set(&msg, "the session could not be ended: too many ended "
+                          "sessions are remembered; it ends when it "
+                          "expires");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         NULL, -32603, &msg);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_str_set(&msg, "the session could not be ended: the state "
+                          "directory is not writable");
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         NULL, -32603, &msg);
+    }
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
@@ -603,9 +546,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 {
     ngx_int_t                    rc;
     ngx_str_t                    msg;
-    ngx_uint_t                   i;
     ngx_msec_t                   retry;
-    ngx_array_t                 *entries;
     ngx_pool_cleanup_t          *cln;
     ngx_http_hangar_entry_t     *e;
     ngx_http_hangar_value_t     *name, *copy, *tool;
@@ -618,22 +559,11 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32602, &msg);
     }
 
-    if (ngx_http_hangar_catalog(hr, &entries) != NGX_OK) {
+    if (ngx_http_hangar_catalog_find(hr, &name->u.s, &e) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    e = entries->elts;
-
-    for (i = 0; i < entries->nelts; i++) {
-        if (e[i].name.len == name->u.s.len
-            && ngx_strncmp(e[i].name.data, name->u.s.data, name->u.s.len)
-               == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == entries->nelts) {
+    if (e == NULL) {
         msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 16);
         if (msg.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -644,7 +574,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
     }
 
-    if (e[i].withdrawn) {
+    if (e->withdrawn) {
         msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 64);
         if (msg.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -658,8 +588,8 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 
     mc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_mcp_call_t));
     copy = ngx_http_hangar_value_copy(hr->r->pool, params);
-    tool = ngx_http_hangar_value_str(hr->r->pool, e[i].tool.data,
-                                     e[i].tool.len);
+    tool = ngx_http_hangar_value_str(hr->r->pool, e->tool.data,
+                                     e->tool.len);
 
     if (mc == NULL || copy == NULL || tool == NULL
         || ngx_http_hangar_set(hr->r->pool, copy, (u_char *) "name", 4, tool)
@@ -673,10 +603,10 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     mc->hr = hr;
     mc->id = id;
     /* the catalog may be rebuilt while the call waits: own copies */
-    mc->server.len = e[i].server.len;
-    mc->server.data = ngx_pstrdup(hr->r->pool, &e[i].server);
-    mc->tool.len = e[i].tool.len;
-    mc->tool.data = ngx_pstrdup(hr->r->pool, &e[i].tool);
+    mc->server.len = e->server.len;
+    mc->server.data = ngx_pstrdup(hr->r->pool, &e->server);
+    mc->tool.len = e->tool.len;
+    mc->tool.data = ngx_pstrdup(hr->r->pool, &e->tool);
 
     if (mc->server.data == NULL || mc->tool.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -930,18 +860,26 @@ ngx_http_hangar_mcp_cleanup(void *data)
 /*
  * GET: the server-to-client stream of a session.  The fleet's catalog
  * changing (the registry's generation) is announced on every open stream
- * as notifications/tools/list_changed.
+ * as notifications/tools/list_changed.  A session and a client address
+ * hold at most hangar_mcp_streams_per_session and _per_client of them,
+ * so that nobody takes every slot.
  */
 
 static ngx_int_t
 ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t            rc;
-    ngx_str_t           *h, msg;
-    ngx_pool_cleanup_t  *cln;
-    ngx_http_request_t  *r;
+    ngx_int_t                    rc;
+    ngx_str_t                   *h, msg;
+    ngx_uint_t                   limit;
+    const char                  *which;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_request_t          *r;
+    ngx_http_hangar_sid_t        sid;
+    ngx_http_hangar_stream_t    *stream;
+    ngx_http_hangar_loc_conf_t  *hlcf;
 
     r = hr->r;
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
 
     h = ngx_http_hangar_header(r, "Accept");
 
@@ -953,24 +891,65 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
         return ngx_http_hangar_mcp_error(hr, 406, NULL, -32000, &msg);
     }
 
-    rc = ngx_http_hangar_mcp_session(hr);
+    rc = ngx_http_hangar_mcp_session(hr, &sid);
     if (rc != NGX_OK) {
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
     if (ngx_http_hangar_mcp_nstreams == NGX_HTTP_HANGAR_MCP_STREAMS) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hangar: all %d GET streams of this worker are open",
+                      NGX_HTTP_HANGAR_MCP_STREAMS);
         ngx_str_set(&msg, "Too many streams");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
                                          NULL, -32000, &msg);
     }
 
+    stream = ngx_pcalloc(r->pool, sizeof(ngx_http_hangar_stream_t));
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL || ngx_http_hangar_mcp_sse_start(r) != NGX_OK) {
+    if (stream == NULL || cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    stream->r = r;
+
+    rc = ngx_http_hangar_streams_enter(hr, &sid, hlcf->streams_per_session,
+                                       hlcf->streams_per_client,
+                                       &stream->held, &which);
+
+    if (rc == NGX_BUSY) {
+        limit = (which[0] == 's') ? hlcf->streams_per_session
+                                  : hlcf->streams_per_client;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hangar: GET stream refused, the %s holds %ui, "
+                      "the limit", which, limit);
+
+        msg.data = ngx_pnalloc(r->pool, 80);
+        if (msg.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        msg.len = ngx_sprintf(msg.data, "Too many streams for this %s "
+                              "(limit %ui)", which, limit)
+                  - msg.data;
+
+        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_TOO_MANY_REQUESTS,
+                                         NULL, -32000, &msg);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_str_set(&msg, "the registry zone is full");
+        return ngx_http_hangar_mcp_error(hr, 507, NULL, -32603, &msg);
+    }
+
+    /* the counters go back whatever ends the request */
     cln->handler = ngx_http_hangar_mcp_stream_done;
-    cln->data = r;
+    cln->data = stream;
+
+    if (ngx_http_hangar_mcp_sse_start(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ngx_http_hangar_mcp_nstreams == 0) {
         ngx_http_hangar_mcp_generation = hr->reg->sh->generation;
@@ -989,8 +968,14 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
 static void
 ngx_http_hangar_mcp_stream_done(void *data)
 {
+    ngx_http_hangar_stream_t  *stream = data;
+
     ngx_uint_t           i;
-    ngx_http_request_t  *r = data;
+    ngx_http_request_t  *r;
+
+    r = stream->r;
+
+    ngx_http_hangar_streams_leave(&stream->held);
 
     for (i = 0; i < ngx_http_hangar_mcp_nstreams; i++) {
         if (ngx_http_hangar_mcp_streams[i] == r) {
@@ -1189,7 +1174,7 @@ ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
 {
     ngx_str_t                   *o, host;
     ngx_uint_t                   i;
-    ngx_http_server_name_t      *sn;
+    ngx_http_connection_t       *hc;
     ngx_http_core_srv_conf_t    *cscf;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
@@ -1224,14 +1209,28 @@ ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
     }
 
     cscf = ngx_http_get_module_srv_conf(hr->r, ngx_http_core_module);
-    sn = cscf->server_names.elts;
 
-    for (i = 0; i < cscf->server_names.nelts; i++) {
-        if (sn[i].name.len == host.len
-            && ngx_strncasecmp(sn[i].name.data, host.data, host.len) == 0)
-        {
-            return NGX_OK;
-        }
+    if (cscf->server_name.len == host.len
+        && ngx_strncasecmp(cscf->server_name.data, host.data, host.len)
+           == 0)
+    {
+        return NGX_OK;
+    }
+
+    /*
+     * The other server_names: the array lives in the configuration's
+     * temporary pool, gone at run time, so ask nginx's hash of them, which
+     * exists when more than one server shares the address.
+     */
+    hc = hr->r->http_connection;
+
+    if (hc && hc->addr_conf && hc->addr_conf->virtual_names
+        && ngx_hash_find_combined(&hc->addr_conf->virtual_names->names,
+                                  ngx_hash_key(host.data, host.len),
+                                  host.data, host.len)
+           == cscf)
+    {
+        return NGX_OK;
     }
 
     return NGX_DECLINED;

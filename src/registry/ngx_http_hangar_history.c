@@ -28,7 +28,7 @@ ngx_http_hangar_history_init(ngx_http_hangar_registry_t *reg, size_t size)
     n = ngx_max(16, size / 16 / sizeof(ngx_http_hangar_record_call_t));
 
     reg->sh->history = ngx_slab_calloc(reg->shpool,
-                                       n * sizeof(ngx_http_hangar_record_call_t));
+                           n * sizeof(ngx_http_hangar_record_call_t));
     if (reg->sh->history == NULL) {
         return NGX_ERROR;
     }
@@ -97,14 +97,18 @@ ngx_http_hangar_history_add(ngx_http_hangar_registry_t *reg,
 }
 
 
-/* GET /api/mcp_servers/{id}/tools/history (unknown servers: empty) */
+/*
+ * GET /api/mcp_servers/{id}/tools/history: an unknown server is a 404,
+ * limit (1..500, default 100) and from_position (0 or more) out of their
+ * ranges a 422 naming them.
+ */
 
 ngx_int_t
 ngx_http_hangar_servers_history(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t                       limit, from, k;
-    ngx_str_t                       arg, *id;
-    ngx_uint_t                      i, count, size;
+    ngx_int_t                       limit, from;
+    ngx_str_t                      *id;
+    ngx_uint_t                      i, count, size, known;
     ngx_atomic_uint_t               seq;
     ngx_http_hangar_out_t          *out;
     ngx_http_hangar_registry_t     *reg;
@@ -114,16 +118,21 @@ ngx_http_hangar_servers_history(ngx_http_hangar_req_t *hr)
     id = &hr->params[0];
     out = &hr->out;
 
-    limit = 100;
-    if (ngx_http_arg(hr->r, (u_char *) "limit", 5, &arg) == NGX_OK) {
-        k = ngx_atoi(arg.data, arg.len);
-        limit = (k == NGX_ERROR) ? 100 : ngx_max(1, ngx_min(k, 500));
+    ngx_http_hangar_lock(reg);
+    known = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len)
+            != NULL;
+    ngx_http_hangar_unlock(reg);
+
+    if (!known) {
+        return ngx_http_hangar_not_found(hr, id);
     }
 
-    from = 0;
-    if (ngx_http_arg(hr->r, (u_char *) "from_position", 13, &arg) == NGX_OK) {
-        k = ngx_atoi(arg.data, arg.len);
-        from = (k == NGX_ERROR) ? 0 : k;
+    if (ngx_http_hangar_int_arg(hr, "limit", 100, 1, 500, &limit) != NGX_OK
+        || ngx_http_hangar_int_arg(hr, "from_position", 0, 0,
+                                   NGX_MAX_INT_T_VALUE, &from)
+           != NGX_OK)
+    {
+        return hr->rc;
     }
 
     ngx_http_hangar_out_lit(out, "{\"mcp_server_id\":");

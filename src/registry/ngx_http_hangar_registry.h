@@ -136,6 +136,16 @@ typedef struct {
     ngx_uint_t                   history_size;
     ngx_atomic_uint_t            history_seq;
     u_char                       instance_id[96];
+
+    /* front-door sessions (ngx_http_hangar_session.c), made on first use */
+    ngx_rbtree_t                 ended_tree;    /* ended, until they expire */
+    ngx_rbtree_node_t            ended_sentinel;
+    ngx_queue_t                  ended_queue;
+    ngx_uint_t                   ended_count;
+    ngx_uint_t                   ended_loaded;  /* from the state dir */
+    ngx_rbtree_t                 streams_tree;  /* GET streams held */
+    ngx_rbtree_node_t            streams_sentinel;
+    ngx_uint_t                   sessions_init;
 } ngx_http_hangar_shctx_t;
 
 

@@ -1,0 +1,56 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * Front-door sessions: ids that carry their expiry and an HMAC, so any
+ * worker (and the next nginx) checks them without a lookup; the set of
+ * ended ones, in shm and in the state directory, until they expire; and
+ * the GET streams each session and each client address may hold.
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_SESSION_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_SESSION_H_INCLUDED_
+
+
+#include "ngx_http_hangar_api.h"
+
+
+/* "hs2-" <8 hex expiry><16 hex random> "-" <32 hex HMAC of what precedes> */
+#define NGX_HTTP_HANGAR_SID_KEY    24
+#define NGX_HTTP_HANGAR_SID_MAC    16
+#define NGX_HTTP_HANGAR_SID_BODY   (4 + NGX_HTTP_HANGAR_SID_KEY)
+#define NGX_HTTP_HANGAR_SID_LEN    (NGX_HTTP_HANGAR_SID_BODY + 1             \
+                                    + 2 * NGX_HTTP_HANGAR_SID_MAC)
+
+
+typedef struct {
+    time_t                       expires;
+    ngx_str_t                    text;      /* canonical: lower-case */
+    u_char                       data[NGX_HTTP_HANGAR_SID_LEN];
+} ngx_http_hangar_sid_t;
+
+
+/* the shm counters a GET stream holds, released when it ends */
+typedef struct {
+    ngx_http_hangar_registry_t  *reg;
+    ngx_str_node_t              *session;
+    ngx_str_node_t              *client;
+} ngx_http_hangar_streams_t;
+
+
+ngx_int_t ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr,
+    time_t ttl, ngx_str_t *id);
+ngx_int_t ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr,
+    ngx_str_t *text, ngx_http_hangar_sid_t *sid);
+ngx_int_t ngx_http_hangar_session_end(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_str_t *errmsg);
+
+ngx_int_t ngx_http_hangar_streams_enter(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_uint_t per_session,
+    ngx_uint_t per_client, ngx_http_hangar_streams_t *st,
+    const char **which);
+void ngx_http_hangar_streams_leave(ngx_http_hangar_streams_t *st);
+
+
+#endif /* _NGX_HTTP_HANGAR_SESSION_H_INCLUDED_ */
