@@ -49,6 +49,7 @@ typedef struct {
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_log_t                   *log;
+    void                        *thread_pool;   /* state writes; or NULL */
 } ngx_http_hangar_main_conf_t;
 
 

@@ -89,6 +89,10 @@ ngx_int_t ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr,
     ngx_str_t *field, ngx_str_t *message);
 ngx_int_t ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id);
 ngx_http_hangar_node_t *ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_api_change(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op);
+ngx_int_t ngx_http_hangar_api_change_error(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 
 /* route handlers */
 ngx_int_t ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr);

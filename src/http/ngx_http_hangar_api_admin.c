@@ -14,14 +14,40 @@
 #include "ngx_http_hangar_api.h"
 
 
+#define NGX_HTTP_HANGAR_RULES_MAX  10000
+
+
+/* a suspension or a withdrawal, as a durable-write op */
+typedef struct {
+    ngx_http_hangar_state_op_t   op;        /* first: the op is the rule */
+    ngx_uint_t                   on;        /* suspend, withdraw */
+    ngx_str_t                    sid;
+    ngx_str_t                    server;
+    ngx_str_t                    tool;
+    ngx_http_hangar_value_t     *tenant;    /* NULL: every tenant */
+} ngx_http_hangar_rule_t;
+
+
 static ngx_int_t ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr,
     ngx_uint_t suspend);
+static ngx_int_t ngx_http_hangar_session_prepare(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_session_answer(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_csrf(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr,
     ngx_uint_t withdraw);
+static ngx_int_t ngx_http_hangar_withdrawal_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_rule_t *rule);
+static ngx_int_t ngx_http_hangar_withdrawal_prepare(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_withdrawal_add(ngx_http_hangar_rule_t *rule,
+    ngx_http_hangar_value_t *list);
+static ngx_int_t ngx_http_hangar_withdrawal_answer(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_http_hangar_value_t *ngx_http_hangar_list_load(
-    ngx_http_hangar_req_t *hr, ngx_http_hangar_blob_t *blob);
-static ngx_int_t ngx_http_hangar_list_save(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op, ngx_http_hangar_blob_t *blob);
+static ngx_int_t ngx_http_hangar_list_reserve(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list);
 
 
@@ -80,10 +106,9 @@ ngx_http_hangar_csrf(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
 {
-    ngx_int_t                 rc;
-    ngx_str_t                *sid;
-    ngx_uint_t                i, found;
-    ngx_http_hangar_value_t  *list, **items, *v;
+    ngx_int_t                rc;
+    ngx_str_t               *sid;
+    ngx_http_hangar_rule_t  *rule;
 
     sid = &hr->params[0];
 
@@ -100,21 +125,48 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
-    list = ngx_http_hangar_list_load(hr, hr->reg->sh->suspended);
-    if (list == NULL) {
+    rule = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_rule_t));
+    if (rule == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rule->on = suspend;
+    rule->sid = *sid;
+    rule->op.prepare = ngx_http_hangar_session_prepare;
+    rule->op.answer = ngx_http_hangar_session_answer;
+
+    return ngx_http_hangar_api_change(hr, &rule->op);
+}
+
+
+/* with the state lock held, from the read of the list to its commit */
+
+static ngx_int_t
+ngx_http_hangar_session_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_uint_t                 i, found;
+    ngx_http_hangar_req_t     *hr;
+    ngx_http_hangar_rule_t    *rule;
+    ngx_http_hangar_value_t   *list, **items, *v;
+
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    list = ngx_http_hangar_list_load(op, op->reg->sh->suspended);
+    if (list == NULL) {
+        return NGX_ERROR;
     }
 
     items = list->u.arr.elts;
     found = 0;
 
     for (i = 0; i < list->u.arr.nelts; i++) {
-        if (ngx_memn2cmp(items[i]->u.s.data, sid->data, items[i]->u.s.len,
-                         sid->len) == 0)
+        if (ngx_memn2cmp(items[i]->u.s.data, rule->sid.data,
+                         items[i]->u.s.len, rule->sid.len) == 0)
         {
             found = 1;
 
-            if (!suspend) {
+            if (!rule->on) {
                 items[i] = items[--list->u.arr.nelts];
             }
 
@@ -122,87 +174,84 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
         }
     }
 
-    if (suspend && !found) {
-        if (list->u.arr.nelts >= 10000) {
-            return ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                         "at most 10000 sessions can be "
-                                         "suspended");
+    if (rule->on == found) {
+        return NGX_DONE;
+    }
+
+    if (rule->on) {
+        if (list->u.arr.nelts >= NGX_HTTP_HANGAR_RULES_MAX) {
+            hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                           "at most %d sessions can be "
+                                           "suspended",
+                                           NGX_HTTP_HANGAR_RULES_MAX);
+            return NGX_DECLINED;
         }
 
-        v = ngx_http_hangar_value_str(hr->r->pool, sid->data, sid->len);
+        v = ngx_http_hangar_value_str(op->pool, rule->sid.data,
+                                      rule->sid.len);
         if (v == NULL || ngx_http_hangar_push(list, v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
     }
 
-    if (suspend != found) {
-        rc = ngx_http_hangar_list_save(hr, &hr->reg->sh->suspended, list);
-        if (rc != NGX_OK) {
-            return rc == NGX_DECLINED ? hr->rc : rc;
-        }
+    return ngx_http_hangar_list_reserve(op, &op->reg->sh->suspended, list);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_session_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
+
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    if (rc != NGX_OK && rc != NGX_DONE) {
+        return ngx_http_hangar_api_change_error(hr, op, rc);
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"session_id\":");
-    ngx_http_hangar_out_str(&hr->out, sid->data, sid->len);
+    ngx_http_hangar_out_str(&hr->out, rule->sid.data, rule->sid.len);
     ngx_http_hangar_out_printf(&hr->out, ",\"suspended\":%s}",
-                               suspend ? "true" : "false");
+                               rule->on ? "true" : "false");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
 
 
-/* one of the shm lists, as a value tree in the request's pool */
+/* one of the shm lists, as a value tree in the op's pool */
 
 static ngx_http_hangar_value_t *
-ngx_http_hangar_list_load(ngx_http_hangar_req_t *hr,
+ngx_http_hangar_list_load(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_blob_t *blob)
 {
     ngx_str_t                 text, err;
     ngx_http_hangar_value_t  *list;
 
-    if (ngx_http_hangar_blob_copy(hr->reg, hr->r->pool, blob, "[]", &text)
+    if (ngx_http_hangar_blob_copy(op->reg, op->pool, blob, "[]", &text)
         != NGX_OK)
     {
         return NULL;
     }
 
-    list = ngx_http_hangar_json_parse(hr->r->pool, text.data, text.len, &err);
+    list = ngx_http_hangar_json_parse(op->pool, text.data, text.len, &err);
 
     return ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR) ? list : NULL;
 }
 
 
 static ngx_int_t
-ngx_http_hangar_list_save(ngx_http_hangar_req_t *hr,
+ngx_http_hangar_list_reserve(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list)
 {
-    ngx_int_t  rc;
-    ngx_str_t  text, errmsg;
+    ngx_str_t  text;
 
-    if (ngx_http_hangar_json_text(hr->r->pool, list, &text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ngx_http_hangar_json_text(op->pool, list, &text) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    ngx_str_null(&errmsg);
-
-    rc = ngx_http_hangar_state_list(hr->reg, hr->r->pool, slot, &text,
-                                    hr->r->connection->log, &errmsg);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                         "the hangar zone \"%V\" is full; "
-                                         "nothing was changed",
-                                         &hr->reg->name));
-    }
-
-    if (rc != NGX_OK) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "StateWriteError", "%V", &errmsg));
-    }
-
-    return NGX_OK;
+    return ngx_http_hangar_state_reserve(op, slot, &text);
 }
 
 
@@ -228,36 +277,110 @@ ngx_http_hangar_tools_restore(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
 {
-    ngx_int_t                 rc;
-    ngx_str_t                *server, *tool, field, msg;
-    ngx_uint_t                i, found, same;
-    ngx_http_hangar_value_t  *list, **items, *s, *t, *n, *tenant, *e;
+    ngx_int_t                rc;
+    ngx_http_hangar_rule_t  *rule;
 
-    server = &hr->params[0];
-    tool = &hr->params[1];
+    rule = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_rule_t));
+    if (rule == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rule->on = withdraw;
+    rule->server = hr->params[0];
+    rule->tool = hr->params[1];
+
+    rc = ngx_http_hangar_withdrawal_check(hr, rule);
+    if (rc != NGX_OK) {
+        return hr->rc;
+    }
+
+    rule->op.prepare = ngx_http_hangar_withdrawal_prepare;
+    rule->op.answer = ngx_http_hangar_withdrawal_answer;
+
+    return ngx_http_hangar_api_change(hr, &rule->op);
+}
+
+
+/*
+ * What is kept must be valid UTF-8 JSON: a server id, a tool name and a
+ * tenant id of printable text, bounded.  NGX_DECLINED: answered 422.
+ */
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_rule_t *rule)
+{
+    ngx_str_t                 field, msg;
+    ngx_http_hangar_value_t  *tenant;
+
+    if (!ngx_http_hangar_spec_id_valid(&rule->server,
+                                       NGX_HTTP_HANGAR_SPEC_API))
+    {
+        ngx_str_set(&field, "mcp_server");
+        ngx_str_set(&msg, "mcp_server: must be 1-64 letters, digits, \"_\" "
+                          "or \"-\"");
+        goto invalid;
+    }
+
+    if (!ngx_http_hangar_state_text_valid(&rule->tool,
+                                          NGX_HTTP_HANGAR_NAME_MAX))
+    {
+        ngx_str_set(&field, "tool");
+        ngx_str_set(&msg, "tool: must be 1-128 bytes of UTF-8 text without "
+                          "control characters");
+        goto invalid;
+    }
 
     tenant = ngx_http_hangar_get(hr->body, "tenant_id");
+
+    if (tenant && tenant->type == NGX_HTTP_HANGAR_NULL) {
+        tenant = NULL;
+    }
 
     if (tenant && tenant->type == NGX_HTTP_HANGAR_STR && tenant->u.s.len == 0)
     {
         tenant = NULL;
     }
 
-    if (tenant && tenant->type != NGX_HTTP_HANGAR_STR
-        && tenant->type != NGX_HTTP_HANGAR_NULL)
+    if (tenant
+        && (tenant->type != NGX_HTTP_HANGAR_STR
+            || !ngx_http_hangar_state_text_valid(&tenant->u.s,
+                                                 NGX_HTTP_HANGAR_NAME_MAX)))
     {
         ngx_str_set(&field, "tenant_id");
-        ngx_str_set(&msg, "tenant_id: must be a string or null");
-        return ngx_http_hangar_validation_error(hr, &field, &msg);
+        ngx_str_set(&msg, "tenant_id: must be null or a string of 1-128 "
+                          "bytes without control characters");
+        goto invalid;
     }
 
-    if (tenant && tenant->type == NGX_HTTP_HANGAR_NULL) {
-        tenant = NULL;
-    }
+    rule->tenant = tenant;
 
-    list = ngx_http_hangar_list_load(hr, hr->reg->sh->withdrawn);
+    return NGX_OK;
+
+invalid:
+
+    hr->rc = ngx_http_hangar_validation_error(hr, &field, &msg);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_prepare(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    ngx_uint_t                 i, found, same;
+    ngx_http_hangar_req_t     *hr;
+    ngx_http_hangar_rule_t    *rule;
+    ngx_http_hangar_value_t   *list, **items, *s, *t, *n, *tenant;
+
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+    tenant = rule->tenant;
+
+    list = ngx_http_hangar_list_load(op, op->reg->sh->withdrawn);
     if (list == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     items = list->u.arr.elts;
@@ -268,13 +391,13 @@ ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
         t = ngx_http_hangar_get(items[i], "tool");
         n = ngx_http_hangar_get(items[i], "tenant_id");
 
-        same = ngx_memn2cmp(s->u.s.data, server->data, s->u.s.len,
-                            server->len) == 0
-               && ngx_memn2cmp(t->u.s.data, tool->data, t->u.s.len,
-                               tool->len) == 0;
+        same = ngx_memn2cmp(s->u.s.data, rule->server.data, s->u.s.len,
+                            rule->server.len) == 0
+               && ngx_memn2cmp(t->u.s.data, rule->tool.data, t->u.s.len,
+                               rule->tool.len) == 0;
 
         /* a restore without a tenant takes every entry of the tool */
-        if (same && (withdraw || tenant)) {
+        if (same && (rule->on || tenant)) {
             same = tenant ? (n->type == NGX_HTTP_HANGAR_STR
                              && ngx_memn2cmp(n->u.s.data, tenant->u.s.data,
                                              n->u.s.len, tenant->u.s.len)
@@ -285,7 +408,7 @@ ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
         if (same) {
             found = 1;
 
-            if (!withdraw) {
+            if (!rule->on) {
                 items[i] = items[--list->u.arr.nelts];
                 continue;
             }
@@ -294,43 +417,82 @@ ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
         i++;
     }
 
-    if (withdraw && !found) {
-        e = ngx_http_hangar_value_new(hr->r->pool, NGX_HTTP_HANGAR_OBJ);
+    if (rule->on == found) {
+        return NGX_DONE;
+    }
 
-        if (e == NULL
-            || ngx_http_hangar_set(hr->r->pool, e, (u_char *) "mcp_server",
-                   10, ngx_http_hangar_value_str(hr->r->pool, server->data,
-                                                 server->len)) != NGX_OK
-            || ngx_http_hangar_set(hr->r->pool, e, (u_char *) "tool", 4,
-                   ngx_http_hangar_value_str(hr->r->pool, tool->data,
-                                             tool->len)) != NGX_OK
-            || ngx_http_hangar_set(hr->r->pool, e, (u_char *) "tenant_id", 9,
-                   tenant ? tenant
-                   : ngx_http_hangar_value_new(hr->r->pool,
-                                               NGX_HTTP_HANGAR_NULL))
-               != NGX_OK
-            || ngx_http_hangar_push(list, e) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (rule->on) {
+        if (list->u.arr.nelts >= NGX_HTTP_HANGAR_RULES_MAX) {
+            hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                           "at most %d tools can be "
+                                           "withdrawn",
+                                           NGX_HTTP_HANGAR_RULES_MAX);
+            return NGX_DECLINED;
+        }
+
+        if (ngx_http_hangar_withdrawal_add(rule, list) != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 
-    if (withdraw != found) {
-        rc = ngx_http_hangar_list_save(hr, &hr->reg->sh->withdrawn, list);
-        if (rc != NGX_OK) {
-            return rc == NGX_DECLINED ? hr->rc : rc;
-        }
+    return ngx_http_hangar_list_reserve(op, &op->reg->sh->withdrawn, list);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_add(ngx_http_hangar_rule_t *rule,
+    ngx_http_hangar_value_t *list)
+{
+    ngx_pool_t               *pool;
+    ngx_http_hangar_value_t  *e, *none;
+
+    pool = rule->op.pool;
+
+    e = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
+    none = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL);
+
+    if (e == NULL || none == NULL
+        || ngx_http_hangar_set(pool, e, (u_char *) "mcp_server", 10,
+               ngx_http_hangar_value_str(pool, rule->server.data,
+                                         rule->server.len)) != NGX_OK
+        || ngx_http_hangar_set(pool, e, (u_char *) "tool", 4,
+               ngx_http_hangar_value_str(pool, rule->tool.data,
+                                         rule->tool.len)) != NGX_OK
+        || ngx_http_hangar_set(pool, e, (u_char *) "tenant_id", 9,
+               rule->tenant ? rule->tenant : none) != NGX_OK
+        || ngx_http_hangar_push(list, e) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_answer(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
+
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    if (rc != NGX_OK && rc != NGX_DONE) {
+        return ngx_http_hangar_api_change_error(hr, op, rc);
     }
 
     ngx_http_hangar_out_printf(&hr->out, "{\"%s\":true,\"mcp_server\":",
-                               withdraw ? "withdrawn" : "restored");
-    ngx_http_hangar_out_str(&hr->out, server->data, server->len);
+                               rule->on ? "withdrawn" : "restored");
+    ngx_http_hangar_out_str(&hr->out, rule->server.data, rule->server.len);
     ngx_http_hangar_out_lit(&hr->out, ",\"tool\":");
-    ngx_http_hangar_out_str(&hr->out, tool->data, tool->len);
+    ngx_http_hangar_out_str(&hr->out, rule->tool.data, rule->tool.len);
     ngx_http_hangar_out_lit(&hr->out, ",\"tenant_id\":");
 
-    if (tenant) {
-        ngx_http_hangar_out_str(&hr->out, tenant->u.s.data, tenant->u.s.len);
+    if (rule->tenant) {
+        ngx_http_hangar_out_str(&hr->out, rule->tenant->u.s.data,
+                                rule->tenant->u.s.len);
 
     } else {
         ngx_http_hangar_out_lit(&hr->out, "null");

@@ -16,13 +16,49 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_registry.h"
+#if (NGX_THREADS)
+#include <ngx_thread_pool.h>
+#endif
+
+
+/* how long a change waits for the state lock before a 503 */
+#define NGX_HTTP_HANGAR_STATE_WAIT  10000
+
+
+typedef struct {
+    u_char                      *path;
+    u_char                      *tmp;
+    u_char                      *dir;
+    ngx_str_t                    text;
+    ngx_err_t                    err;
+    const char                  *what;      /* failed step, NULL: written */
+} ngx_http_hangar_write_t;
 
 
 static ngx_int_t ngx_http_hangar_state_path(ngx_pool_t *pool, ngx_str_t *dir,
     const char *name, ngx_str_t *path);
-static void ngx_http_hangar_state_render(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_out_t *out, ngx_http_hangar_blob_t **slot,
-    ngx_http_hangar_blob_t **over, ngx_str_t *over_text);
+static void ngx_http_hangar_write_run(ngx_http_hangar_write_t *w);
+static ngx_int_t ngx_http_hangar_write_init(ngx_pool_t *pool, ngx_str_t *dir,
+    const char *name, ngx_str_t *text, ngx_http_hangar_write_t *w);
+static ngx_int_t ngx_http_hangar_write_result(ngx_pool_t *pool,
+    ngx_str_t *dir, ngx_http_hangar_write_t *w, ngx_log_t *log,
+    ngx_str_t *errmsg);
+static void ngx_http_hangar_state_wait_handler(ngx_event_t *ev);
+static void ngx_http_hangar_state_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_state_write(ngx_http_hangar_state_op_t *op);
+#if (NGX_THREADS)
+static void ngx_http_hangar_state_task(void *data, ngx_log_t *log);
+static void ngx_http_hangar_state_task_done(ngx_event_t *ev);
+#endif
+static ngx_int_t ngx_http_hangar_state_complete(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_state_flags_prepare(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_state_flags_done(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op);
+static void ngx_http_hangar_state_blob(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_blob_t *blob);
 
 
 static ngx_int_t
@@ -128,17 +164,94 @@ ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
 }
 
 
-/* dir/name, whole or not at all: temp file, fsync, rename, fsync dir */
+/*
+ * dir/name, whole or not at all: temp file, fsync, rename, fsync dir.
+ * No logging and no allocation here: this runs in a thread of the pool.
+ */
 
-ngx_int_t
-ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
-    ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg)
+static void
+ngx_http_hangar_write_run(ngx_http_hangar_write_t *w)
+{
+    u_char    *p;
+    size_t     len;
+    ssize_t    n;
+    ngx_fd_t   fd;
+
+    w->what = "open";
+    fd = ngx_open_file(w->tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE, 0600);
+    if (fd == NGX_INVALID_FILE) {
+        w->err = ngx_errno;
+        return;
+    }
+
+    /* a short write is followed by one that says why (ENOSPC...) */
+    w->what = "write";
+    p = w->text.data;
+    len = w->text.len;
+
+    while (len) {
+        n = write(fd, p, len);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            goto failed;
+        }
+
+        if (n == 0) {
+            ngx_set_errno(NGX_ENOSPC);
+            goto failed;
+        }
+
+        p += n;
+        len -= n;
+    }
+
+    w->what = "fsync";
+    if (fsync(fd) == -1) {
+        goto failed;
+    }
+
+    w->what = "close";
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        w->err = ngx_errno;
+        (void) ngx_delete_file(w->tmp);
+        return;
+    }
+
+    w->what = "rename";
+    if (ngx_rename_file(w->tmp, w->path) == NGX_FILE_ERROR) {
+        w->err = ngx_errno;
+        (void) ngx_delete_file(w->tmp);
+        return;
+    }
+
+    /* the rename itself must reach the disk */
+    fd = ngx_open_file(w->dir, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd != NGX_INVALID_FILE) {
+        (void) fsync(fd);
+        (void) ngx_close_file(fd);
+    }
+
+    w->what = NULL;
+    return;
+
+failed:
+
+    w->err = ngx_errno;
+    (void) ngx_close_file(fd);
+    (void) ngx_delete_file(w->tmp);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_write_init(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
+    ngx_str_t *text, ngx_http_hangar_write_t *w)
 {
     u_char     *tmpname;
-    ngx_fd_t    fd;
-    ngx_err_t   err;
     ngx_str_t   path, tmp;
-    const char *what;
 
     tmpname = ngx_pnalloc(pool, ngx_strlen(name) + sizeof(".tmp"));
     if (tmpname == NULL) {
@@ -154,120 +267,499 @@ ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
         return NGX_ERROR;
     }
 
-    what = "open";
-    fd = ngx_open_file(tmp.data, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE, 0600);
-    if (fd == NGX_INVALID_FILE) {
-        goto failed;
+    w->dir = ngx_pnalloc(pool, dir->len + 1);
+    if (w->dir == NULL) {
+        return NGX_ERROR;
     }
 
-    what = "write";
-    if (ngx_write_fd(fd, text->data, text->len) != (ssize_t) text->len) {
-        goto failed_close;
-    }
+    ngx_cpystrn(w->dir, dir->data, dir->len + 1);
 
-    what = "fsync";
-    if (fsync(fd) == -1) {
-        goto failed_close;
-    }
-
-    (void) ngx_close_file(fd);
-
-    what = "rename";
-    if (ngx_rename_file(tmp.data, path.data) == NGX_FILE_ERROR) {
-        goto failed;
-    }
-
-    /* the rename itself must reach the disk */
-    fd = ngx_open_file(dir->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd != NGX_INVALID_FILE) {
-        (void) fsync(fd);
-        (void) ngx_close_file(fd);
-    }
+    w->path = path.data;
+    w->tmp = tmp.data;
+    w->text = *text;
+    w->err = 0;
+    w->what = NULL;
 
     return NGX_OK;
+}
 
-failed_close:
 
-    err = ngx_errno;
-    (void) ngx_close_file(fd);
-    (void) ngx_delete_file(tmp.data);
-    ngx_set_errno(err);
+/* the outcome of a write, logged and put in words for the client */
 
-failed:
+static ngx_int_t
+ngx_http_hangar_write_result(ngx_pool_t *pool, ngx_str_t *dir,
+    ngx_http_hangar_write_t *w, ngx_log_t *log, ngx_str_t *errmsg)
+{
+    u_char  *p;
 
-    err = ngx_errno;
+    if (w->what == NULL) {
+        return NGX_OK;
+    }
 
-    ngx_log_error(NGX_LOG_ERR, log, err, "hangar: %s \"%s\" failed",
-                  what, tmp.data);
+    ngx_log_error(NGX_LOG_ERR, log, w->err, "hangar: %s \"%s\" failed",
+                  w->what, w->tmp);
 
-    errmsg->data = ngx_pnalloc(pool, NGX_MAX_ERROR_STR);
-    if (errmsg->data != NULL) {
-        errmsg->len = ngx_snprintf(errmsg->data, NGX_MAX_ERROR_STR,
+    p = ngx_pnalloc(pool, NGX_MAX_ERROR_STR);
+    if (p != NULL) {
+        errmsg->data = p;
+        errmsg->len = ngx_snprintf(p, NGX_MAX_ERROR_STR,
                                    "could not save the change in \"%V\" "
                                    "(%s: %s); nothing was changed",
-                                   dir, what, strerror(err))
-                      - errmsg->data;
+                                   dir, w->what, strerror(w->err))
+                      - p;
     }
 
     return NGX_ERROR;
 }
 
 
-/*
- * Renders the overlay from the registry, with one pending change: id gets
- * spec (or is dropped when spec is NULL) and the deleted list becomes
- * deleted.  The caller holds the state lock, so no other change can come
- * between this and the commit.
- */
-
-/* a save with no pending spec change: the blocked flags changed */
+/* a synchronous write: catalogs, and state writes without a thread pool */
 
 ngx_int_t
-ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_log_t *log, ngx_str_t *errmsg)
+ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir, const char *name,
+    ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg)
 {
-    ngx_int_t  rc;
-    ngx_str_t  none = ngx_null_string, deleted;
+    ngx_http_hangar_write_t  w;
 
-    if (ngx_http_hangar_state_lock(reg, log) != NGX_OK) {
-        ngx_str_set(errmsg, "another change is in progress");
+    if (ngx_http_hangar_write_init(pool, dir, name, text, &w) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_hangar_blob_copy(reg, pool, reg->sh->deleted, "[]",
-                                   &deleted);
+    ngx_http_hangar_write_run(&w);
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_hangar_state_save(reg, pool, &none, NULL, &deleted,
-                                        NULL, NULL, log, errmsg);
+    return ngx_http_hangar_write_result(pool, dir, &w, log, errmsg);
+}
+
+
+/*
+ * The durable-write path.  The state lock is taken without sleeping: a
+ * change that finds it held waits on a timer, and the worker serves other
+ * requests meanwhile.  A worker that died holding it is found by its pid.
+ */
+
+ngx_int_t
+ngx_http_hangar_state_run(ngx_http_hangar_state_op_t *op)
+{
+    ngx_int_t            rc;
+    ngx_atomic_int_t     pid;
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = op->reg;
+
+    if (op->deadline == 0) {
+        op->deadline = ngx_current_msec + NGX_HTTP_HANGAR_STATE_WAIT;
+
+        cln = ngx_pool_cleanup_add(op->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_hangar_state_cleanup;
+        cln->data = op;
     }
 
+    if (!ngx_shmtx_trylock(&reg->state_mutex)) {
+        pid = (ngx_atomic_int_t) *reg->state_mutex.lock;
+
+        if (pid && pid != ngx_pid && kill((ngx_pid_t) pid, 0) == -1
+            && ngx_errno == NGX_ESRCH)
+        {
+            ngx_log_error(NGX_LOG_WARN, op->log, 0,
+                          "hangar: state lock held by dead process %A, "
+                          "freed", pid);
+            (void) ngx_shmtx_force_unlock(&reg->state_mutex, (ngx_pid_t) pid);
+        }
+
+        if (!ngx_shmtx_trylock(&reg->state_mutex)) {
+
+            if ((ngx_msec_int_t) (ngx_current_msec - op->deadline) >= 0) {
+                rc = NGX_HTTP_HANGAR_STATE_BUSY;
+
+                if (op->async && op->done) {
+                    (void) op->done(op, rc);
+                }
+
+                return rc;
+            }
+
+            op->wait.handler = ngx_http_hangar_state_wait_handler;
+            op->wait.data = op;
+            op->wait.log = op->log;
+            ngx_add_timer(&op->wait, 2);
+
+            op->async = 1;
+
+            return NGX_AGAIN;
+        }
+    }
+
+    op->locked = 1;
+
+    rc = op->prepare(op, NGX_OK);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_state_render(op);
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_hangar_state_write(op);
+
+            if (rc == NGX_AGAIN) {
+                return NGX_AGAIN;
+            }
+        }
+    }
+
+    return ngx_http_hangar_state_complete(op, rc);
+}
+
+
+static void
+ngx_http_hangar_state_wait_handler(ngx_event_t *ev)
+{
+    (void) ngx_http_hangar_state_run(ev->data);
+}
+
+
+static void
+ngx_http_hangar_state_cleanup(void *data)
+{
+    ngx_http_hangar_state_op_t  *op = data;
+
+    if (op->wait.timer_set) {
+        ngx_del_timer(&op->wait);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_state_write(ngx_http_hangar_state_op_t *op)
+{
+    ngx_http_hangar_write_t  *w;
+#if (NGX_THREADS)
+    ngx_thread_task_t        *task;
+#endif
+
+#if (NGX_THREADS)
+
+    if (op->reg->hmcf->thread_pool) {
+        task = ngx_thread_task_alloc(op->pool,
+                                     sizeof(ngx_http_hangar_write_t));
+        if (task == NULL) {
+            return NGX_ERROR;
+        }
+
+        w = task->ctx;
+
+        if (ngx_http_hangar_write_init(op->pool, &op->reg->hmcf->state_dir,
+                                       NGX_HTTP_HANGAR_STATE_FILE, &op->text,
+                                       w)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        task->handler = ngx_http_hangar_state_task;
+        task->event.handler = ngx_http_hangar_state_task_done;
+        task->event.data = op;
+        task->event.log = op->log;
+
+        if (ngx_thread_task_post(op->reg->hmcf->thread_pool, task) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        op->task = w;
+        op->async = 1;
+
+        /* the request stays while the thread works for it */
+        if (op->r) {
+            op->r->main->blocked++;
+        }
+
+        return NGX_AGAIN;
+    }
+
+#endif
+
+    /* no thread pool: the write blocks this worker while it runs */
+
+    w = ngx_palloc(op->pool, sizeof(ngx_http_hangar_write_t));
+    if (w == NULL
+        || ngx_http_hangar_write_init(op->pool, &op->reg->hmcf->state_dir,
+                                      NGX_HTTP_HANGAR_STATE_FILE, &op->text,
+                                      w)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_write_run(w);
+
+    return ngx_http_hangar_write_result(op->pool, &op->reg->hmcf->state_dir,
+                                        w, op->log, &op->errmsg);
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_hangar_state_task(void *data, ngx_log_t *log)
+{
+    ngx_http_hangar_write_run(data);
+}
+
+
+static void
+ngx_http_hangar_state_task_done(ngx_event_t *ev)
+{
+    ngx_int_t                    rc;
+    ngx_http_hangar_state_op_t  *op;
+
+    op = ev->data;
+
+    if (op->r) {
+        op->r->main->blocked--;
+    }
+
+    rc = ngx_http_hangar_write_result(op->pool, &op->reg->hmcf->state_dir,
+                                      op->task, op->log, &op->errmsg);
+
+    (void) ngx_http_hangar_state_complete(op, rc);
+}
+
+#endif
+
+
+/* the write is over (rc): the reserve is linked in or released */
+
+static ngx_int_t
+ngx_http_hangar_state_complete(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = op->reg;
+
+    if (op->list_new) {
+        ngx_http_hangar_lock(reg);
+
+        if (rc == NGX_OK) {
+            ngx_http_hangar_blob_free(reg, *op->list);
+            *op->list = op->list_new;
+            (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
+
+        } else {
+            ngx_http_hangar_blob_free(reg, op->list_new);
+        }
+
+        op->list_new = NULL;
+
+        ngx_http_hangar_unlock(reg);
+    }
+
+    if (op->commit) {
+        rc = op->commit(op, rc);
+    }
+
+    op->locked = 0;
     ngx_http_hangar_state_unlock(reg);
+
+    if (op->async && op->done) {
+        (void) op->done(op, rc);
+    }
 
     return rc;
 }
 
 
-static void
-ngx_http_hangar_state_render(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_out_t *out, ngx_http_hangar_blob_t **slot,
-    ngx_http_hangar_blob_t **over, ngx_str_t *over_text)
+/*
+ * A list (suspended sessions, withdrawn tools) replaced by the op: the new
+ * text is reserved in the zone now and swapped in once it is on disk.
+ */
+
+ngx_int_t
+ngx_http_hangar_state_reserve(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
 {
-    if (slot == over) {
-        ngx_http_hangar_out_raw(out, over_text->data, over_text->len);
+    ngx_http_hangar_lock(op->reg);
+    op->list_new = ngx_http_hangar_blob(op->reg, text->data, text->len);
+    ngx_http_hangar_unlock(op->reg);
+
+    if (op->list_new == NULL) {
+        ngx_http_hangar_zone_full(op->reg, op->log);
+        return NGX_HTTP_HANGAR_STATE_FULL;
+    }
+
+    op->list = slot;
+    op->list_text = *text;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A save with no pending change of its own, when the blocked flags
+ * changed in memory (a start lifts a block).  It runs on its own: the
+ * request that asked does not wait for it.
+ */
+
+void
+ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
+{
+    ngx_pool_t                  *pool;
+    ngx_http_hangar_state_op_t  *op;
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
         return;
     }
 
+    op = ngx_pcalloc(pool, sizeof(ngx_http_hangar_state_op_t));
+    if (op == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    op->reg = reg;
+    op->pool = pool;
+    op->log = ngx_cycle->log;
+    op->prepare = ngx_http_hangar_state_flags_prepare;
+    op->done = ngx_http_hangar_state_flags_done;
+
+    if (ngx_http_hangar_state_run(op) != NGX_AGAIN) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_state_flags_prepare(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_state_flags_done(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_destroy_pool(op->pool);
+    return rc;
+}
+
+
+/* the file: the registry with the op's pending change laid over it */
+
+static ngx_int_t
+ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
+{
+    ngx_uint_t                   first;
+    ngx_queue_t                 *q;
+    ngx_http_hangar_out_t        out;
+    ngx_http_hangar_node_t      *node;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = op->reg;
+
+    ngx_http_hangar_out_init(&out, op->pool, 4096);
+    ngx_http_hangar_out_lit(&out, "{\"version\":1,\"mcp_servers\":{");
+
+    first = 1;
+
     ngx_http_hangar_lock(reg);
 
-    if (*slot) {
-        ngx_http_hangar_out_raw(out, (*slot)->data, (*slot)->len);
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (!node->api
+            || ngx_memn2cmp(node->id, op->id.data, node->id_len, op->id.len)
+               == 0)
+        {
+            continue;
+        }
+
+        if (!first) {
+            ngx_http_hangar_out_lit(&out, ",");
+        }
+
+        first = 0;
+        ngx_http_hangar_out_str(&out, node->id, node->id_len);
+        ngx_http_hangar_out_lit(&out, ":");
+        ngx_http_hangar_out_raw(&out, node->spec->data, node->spec->len);
+    }
+
+    if (op->id.len && op->spec) {
+        if (!first) {
+            ngx_http_hangar_out_lit(&out, ",");
+        }
+
+        ngx_http_hangar_out_str(&out, op->id.data, op->id.len);
+        ngx_http_hangar_out_lit(&out, ":");
+        ngx_http_hangar_out_raw(&out, op->spec->data, op->spec->len);
+    }
+
+    ngx_http_hangar_out_lit(&out, "},\"deleted\":");
+
+    if (op->deleted.len) {
+        ngx_http_hangar_out_raw(&out, op->deleted.data, op->deleted.len);
+
+    } else {
+        ngx_http_hangar_state_blob(&out, reg->sh->deleted);
+    }
+
+    /* blocked servers stay blocked across restarts */
+    ngx_http_hangar_out_lit(&out, ",\"blocked\":[");
+    first = 1;
+
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (!node->blocked
+            && ngx_memn2cmp(node->id, op->blocked.data, node->id_len,
+                            op->blocked.len) != 0)
+        {
+            continue;
+        }
+
+        if (!first) {
+            ngx_http_hangar_out_lit(&out, ",");
+        }
+
+        first = 0;
+        ngx_http_hangar_out_str(&out, node->id, node->id_len);
+    }
+
+    ngx_http_hangar_out_lit(&out, "],\"suspended\":");
+    ngx_http_hangar_state_blob(&out, (op->list == &reg->sh->suspended)
+                                     ? op->list_new : reg->sh->suspended);
+    ngx_http_hangar_out_lit(&out, ",\"withdrawn\":");
+    ngx_http_hangar_state_blob(&out, (op->list == &reg->sh->withdrawn)
+                                     ? op->list_new : reg->sh->withdrawn);
+
+    ngx_http_hangar_unlock(reg);
+
+    ngx_http_hangar_out_lit(&out, "}\n");
+
+    return ngx_http_hangar_out_flatten(&out, &op->text);
+}
+
+
+static void
+ngx_http_hangar_state_blob(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_blob_t *blob)
+{
+    if (blob && blob->len) {
+        ngx_http_hangar_out_raw(out, blob->data, blob->len);
 
     } else {
         ngx_http_hangar_out_lit(out, "[]");
     }
-
-    ngx_http_hangar_unlock(reg);
 }
 
 
@@ -283,7 +775,7 @@ ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
     ngx_http_hangar_lock(reg);
 
-    if (blob == NULL) {
+    if (blob == NULL || blob->len == 0) {
         text->data = (u_char *) empty;
         text->len = ngx_strlen(empty);
 
@@ -306,180 +798,243 @@ ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
 
 /*
- * One of the shm lists (suspended sessions, withdrawn tools) becomes text,
- * durably: memory first, then the file, then the swap.
+ * Text hangar keeps and writes back: valid UTF-8 of 1..max bytes with no
+ * control characters, so that every state file it writes is valid JSON.
  */
 
-ngx_int_t
-ngx_http_hangar_state_list(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text, ngx_log_t *log,
-    ngx_str_t *errmsg)
+ngx_uint_t
+ngx_http_hangar_state_text_valid(ngx_str_t *s, size_t max)
 {
-    ngx_int_t                rc;
-    ngx_str_t                none = ngx_null_string, deleted;
-    ngx_http_hangar_blob_t  *blob;
+    u_char    *p, *last;
+    uint32_t   u;
 
-    if (ngx_http_hangar_state_lock(reg, log) != NGX_OK) {
-        ngx_str_set(errmsg, "another change is in progress");
-        return NGX_ERROR;
+    if (s->len == 0 || s->len > max) {
+        return 0;
     }
 
-    ngx_http_hangar_lock(reg);
-    blob = ngx_http_hangar_blob(reg, text->data, text->len);
-    ngx_http_hangar_unlock(reg);
+    p = s->data;
+    last = p + s->len;
 
-    if (blob == NULL) {
-        ngx_http_hangar_state_unlock(reg);
-        ngx_http_hangar_zone_full(reg, log);
-        ngx_str_set(errmsg, "the hangar zone is full");
-        return NGX_DECLINED;
+    while (p < last) {
+        if (*p < 0x80) {
+            if (*p < 0x20 || *p == 0x7f) {
+                return 0;
+            }
+
+            p++;
+            continue;
+        }
+
+        u = ngx_utf8_decode(&p, last - p);
+
+        if (u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff) || u < 0xa0) {
+            return 0;
+        }
     }
 
-    rc = ngx_http_hangar_blob_copy(reg, pool, reg->sh->deleted, "[]",
-                                   &deleted);
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_hangar_state_save(reg, pool, &none, NULL, &deleted,
-                                        slot, text, log, errmsg);
-    }
-
-    ngx_http_hangar_lock(reg);
-
-    if (rc == NGX_OK) {
-        ngx_http_hangar_blob_free(reg, *slot);
-        *slot = blob;
-        (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
-
-    } else {
-        ngx_http_hangar_blob_free(reg, blob);
-    }
-
-    ngx_http_hangar_unlock(reg);
-    ngx_http_hangar_state_unlock(reg);
-
-    return rc;
+    return 1;
 }
 
 
-ngx_int_t
-ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted,
-    ngx_http_hangar_blob_t **over, ngx_str_t *over_text, ngx_log_t *log,
-    ngx_str_t *errmsg)
+/*
+ * The shape of the state file, checked before anything of it is used:
+ * a file of the wrong shape stops "nginx -t" and a start with the JSON
+ * path and what was expected there, and is left as it is.
+ */
+
+static const char *
+ngx_http_hangar_state_check_list(ngx_http_hangar_value_t *v,
+    const char *name, ngx_uint_t ids, u_char *where, size_t size)
 {
-    ngx_str_t                text;
-    ngx_uint_t               first;
-    ngx_queue_t             *q;
-    ngx_http_hangar_out_t    out;
-    ngx_http_hangar_node_t  *node;
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items;
 
-    ngx_http_hangar_out_init(&out, pool, 4096);
-    ngx_http_hangar_out_lit(&out, "{\"version\":1,\"mcp_servers\":{");
+    if (v == NULL) {
+        return NULL;
+    }
 
-    first = 1;
+    if (v->type != NGX_HTTP_HANGAR_ARR) {
+        ngx_snprintf(where, size, "%s%Z", name);
+        return "a list of strings";
+    }
 
-    ngx_http_hangar_lock(reg);
+    items = v->u.arr.elts;
 
-    for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue);
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        ngx_snprintf(where, size, "%s[%ui]%Z", name, i);
 
-        if (!node->api
-            || ngx_memn2cmp(node->id, id->data, node->id_len, id->len) == 0)
+        if (items[i]->type != NGX_HTTP_HANGAR_STR) {
+            return "a string";
+        }
+
+        if (ids == 1
+            && !ngx_http_hangar_spec_id_valid(&items[i]->u.s,
+                                              NGX_HTTP_HANGAR_SPEC_API))
         {
-            continue;
+            return "a server id (1-64 letters, digits, \"_\" or \"-\")";
         }
 
-        if (!first) {
-            ngx_http_hangar_out_lit(&out, ",");
+        if (ids == 2 && !ngx_http_hangar_id_chars(&items[i]->u.s, 128)) {
+            return "a session id (1-128 letters, digits, \"_\" or \"-\")";
         }
-
-        first = 0;
-        ngx_http_hangar_out_str(&out, node->id, node->id_len);
-        ngx_http_hangar_out_lit(&out, ":");
-        ngx_http_hangar_out_raw(&out, node->spec->data, node->spec->len);
     }
 
-    ngx_http_hangar_unlock(reg);
+    return NULL;
+}
 
-    if (spec) {
-        if (!first) {
-            ngx_http_hangar_out_lit(&out, ",");
-        }
 
-        ngx_http_hangar_out_str(&out, id->data, id->len);
-        ngx_http_hangar_out_lit(&out, ":");
-        ngx_http_hangar_out_raw(&out, spec->data, spec->len);
+static const char *
+ngx_http_hangar_state_check_withdrawn(ngx_http_hangar_value_t *v,
+    u_char *where, size_t size)
+{
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items, *s, *t, *n;
+
+    if (v == NULL) {
+        return NULL;
     }
 
-    ngx_http_hangar_out_lit(&out, "},\"deleted\":");
-    ngx_http_hangar_out_raw(&out, deleted->data, deleted->len);
-
-    /* blocked servers stay blocked across restarts */
-    ngx_http_hangar_out_lit(&out, ",\"blocked\":[");
-    first = 1;
-
-    ngx_http_hangar_lock(reg);
-
-    for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue);
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (!node->blocked) {
-            continue;
-        }
-
-        if (!first) {
-            ngx_http_hangar_out_lit(&out, ",");
-        }
-
-        first = 0;
-        ngx_http_hangar_out_str(&out, node->id, node->id_len);
+    if (v->type != NGX_HTTP_HANGAR_ARR) {
+        ngx_snprintf(where, size, "withdrawn%Z");
+        return "a list of withdrawals";
     }
 
-    ngx_http_hangar_unlock(reg);
+    items = v->u.arr.elts;
 
-    ngx_http_hangar_out_lit(&out, "]");
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        ngx_snprintf(where, size, "withdrawn[%ui]%Z", i);
 
-    /* suspended sessions and withdrawn tools, or the pending new list */
-    ngx_http_hangar_out_lit(&out, ",\"suspended\":");
-    ngx_http_hangar_state_render(reg, &out, &reg->sh->suspended, over,
-                                 over_text);
-    ngx_http_hangar_out_lit(&out, ",\"withdrawn\":");
-    ngx_http_hangar_state_render(reg, &out, &reg->sh->withdrawn, over,
-                                 over_text);
+        if (items[i]->type != NGX_HTTP_HANGAR_OBJ) {
+            return "an object {\"mcp_server\",\"tool\",\"tenant_id\"}";
+        }
 
-    ngx_http_hangar_out_lit(&out, "}\n");
+        s = ngx_http_hangar_get(items[i], "mcp_server");
+        t = ngx_http_hangar_get(items[i], "tool");
+        n = ngx_http_hangar_get(items[i], "tenant_id");
 
-    if (ngx_http_hangar_out_flatten(&out, &text) != NGX_OK) {
-        return NGX_ERROR;
+        ngx_snprintf(where, size, "withdrawn[%ui].mcp_server%Z", i);
+
+        if (!ngx_http_hangar_is(s, NGX_HTTP_HANGAR_STR)
+            || !ngx_http_hangar_spec_id_valid(&s->u.s,
+                                              NGX_HTTP_HANGAR_SPEC_API))
+        {
+            return "a server id";
+        }
+
+        ngx_snprintf(where, size, "withdrawn[%ui].tool%Z", i);
+
+        if (!ngx_http_hangar_is(t, NGX_HTTP_HANGAR_STR)
+            || !ngx_http_hangar_state_text_valid(&t->u.s,
+                                                 NGX_HTTP_HANGAR_NAME_MAX))
+        {
+            return "a tool name";
+        }
+
+        ngx_snprintf(where, size, "withdrawn[%ui].tenant_id%Z", i);
+
+        if (n == NULL
+            || !(n->type == NGX_HTTP_HANGAR_NULL
+                 || (n->type == NGX_HTTP_HANGAR_STR
+                     && ngx_http_hangar_state_text_valid(&n->u.s,
+                                                NGX_HTTP_HANGAR_NAME_MAX))))
+        {
+            return "a tenant id or null";
+        }
     }
 
-    return ngx_http_hangar_file_write(pool, &reg->hmcf->state_dir,
-                                      NGX_HTTP_HANGAR_STATE_FILE, &text, log,
-                                      errmsg);
+    return NULL;
+}
+
+
+static const char *
+ngx_http_hangar_state_check(ngx_http_hangar_value_t *doc, u_char *where,
+    size_t size)
+{
+    const char               *e;
+    ngx_uint_t                i;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_value_t  *v;
+
+    v = ngx_http_hangar_get(doc, "version");
+
+    if (v && !(v->type == NGX_HTTP_HANGAR_INT && v->u.i == 1)) {
+        ngx_snprintf(where, size, "version%Z");
+        return "1";
+    }
+
+    v = ngx_http_hangar_get(doc, "mcp_servers");
+
+    if (v && v->type != NGX_HTTP_HANGAR_OBJ) {
+        ngx_snprintf(where, size, "mcp_servers%Z");
+        return "an object of servers by id";
+    }
+
+    if (v) {
+        pair = v->u.obj.elts;
+
+        for (i = 0; i < v->u.obj.nelts; i++) {
+            if (pair[i].value->type != NGX_HTTP_HANGAR_OBJ) {
+                ngx_snprintf(where, size, "mcp_servers.%V%Z", &pair[i].key);
+                return "an object";
+            }
+        }
+    }
+
+    e = ngx_http_hangar_state_check_list(ngx_http_hangar_get(doc, "deleted"),
+                                         "deleted", 1, where, size);
+    if (e == NULL) {
+        e = ngx_http_hangar_state_check_list(
+                                        ngx_http_hangar_get(doc, "blocked"),
+                                        "blocked", 1, where, size);
+    }
+
+    if (e == NULL) {
+        e = ngx_http_hangar_state_check_list(
+                                        ngx_http_hangar_get(doc, "suspended"),
+                                        "suspended", 2, where, size);
+    }
+
+    if (e == NULL) {
+        e = ngx_http_hangar_state_check_withdrawn(
+                                        ngx_http_hangar_get(doc, "withdrawn"),
+                                        where, size);
+    }
+
+    return e;
 }
 
 
 /*
  * At configuration time (also for "nginx -t"): lays the state file over
  * the declarations from hangar.yaml.  A server in the file replaces the
- * declared one; a deleted id is dropped.
+ * declared one; a deleted id is dropped.  "nginx -s quit|stop|reload"
+ * only sends a signal: it never reads the file, so a file hangar cannot
+ * read does not keep nginx from being stopped.
  */
 
 ngx_int_t
 ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 {
+    u_char                       where[256];
     ngx_int_t                    rc;
+    ngx_str_t                    path;
     ngx_uint_t                   i, j;
+    const char                  *expected;
     ngx_http_hangar_pair_t      *pair;
     ngx_http_hangar_decl_t      *d;
     ngx_http_hangar_value_t     *doc, *servers, *deleted, **ids, *spec, *v;
     ngx_http_hangar_spec_ctx_t   ctx;
+
+#if (NGX_THREADS)
+    hmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (hmcf->thread_pool == NULL) {
+        return NGX_ERROR;
+    }
+#endif
+
+    if (ngx_process == NGX_PROCESS_SIGNALLER) {
+        return NGX_OK;
+    }
 
     rc = ngx_http_hangar_state_read(cf->pool, &hmcf->state_dir, cf->log,
                                     &doc);
@@ -488,6 +1043,26 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     }
 
     if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    expected = ngx_http_hangar_state_check(doc, where, sizeof(where) - 1);
+
+    if (expected) {
+        where[sizeof(where) - 1] = '\0';
+
+        if (ngx_http_hangar_state_path(cf->pool, &hmcf->state_dir,
+                                       NGX_HTTP_HANGAR_STATE_FILE, &path)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hangar: state file \"%V\" is invalid at \"%s\": "
+                           "expected %s; the file was left as it is, move it "
+                           "away to start from hangar.yaml alone",
+                           &path, where, expected);
         return NGX_ERROR;
     }
 
