@@ -169,9 +169,7 @@ qr/^\{"version":1,"mcp_servers":\{\},"deleted":\[\],"blocked":\[\],"suspended":\
 --- error_code eval
 [404, 404, 404]
 --- response_body eval
-['{"error":"McpServerNotFoundError","message":"MCP Server 'nope' not found","status_code":404}',
- '{"error":"McpServerNotFoundError","message":"MCP Server 'nope' not found","status_code":404}',
- '{"error":"McpServerNotFoundError","message":"MCP Server 'nope' not found","status_code":404}']
+[(q({"error":"McpServerNotFoundError","message":"MCP Server 'nope' not found","status_code":404})) x 3]
 --- no_error_log
 [alert]
 header already sent
