@@ -54,6 +54,40 @@ like(slurp_file(servroot() . '/logs/error.log'),
      'the error log has the errno');
 is(nginx_stop(), '', 'nginx stopped');
 
+# -- a write cut short (a file size limit): the real errno, not "Success" --
+{
+    my $wrap = servroot() . '-fsize.sh';
+    open my $fh, '>', $wrap or die;
+    # SIGXFSZ ignored: a write over the limit fails with EFBIG instead
+    print {$fh} "#!/bin/sh\ntrap '' XFSZ\nulimit -f 400\nexec /usr/sbin/nginx \"\$@\"\n";
+    close $fh;
+    chmod 0755, $wrap;
+    local $ENV{NGINX_BIN} = $wrap;
+
+    # request logs kept small: a log write over the limit would set errno
+    nginx_start({ http_config => "    hangar_zone hangar 4m;\n"
+                               . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
+                               . "    error_log \$TEST_NGINX_SERVROOT/logs/http.log warn;\n",
+                  config => $config });
+    my $desc = 'd' x 4000;
+    my ($n, $fail) = (0, undef);
+    for my $i (1 .. 200) {
+        my ($st, undef, $body) = http_request(POST => '/api/mcp_servers',
+            qq({"mcp_server_id":"big$i","mode":"remote","endpoint":"http://127.0.0.1:1/mcp","description":"$desc"}));
+        if ($st == 201) { $n++; next }
+        $fail = [$i, $st, $body];
+        last;
+    }
+    ok($fail, "a write was cut short after $n servers");
+    is($fail->[1], 503, 'it answers 503');
+    like($fail->[2], qr/\(write: File too large\); nothing was changed/,
+         'the message names the real cause');
+    is((http_request(GET => "/api/mcp_servers/big$fail->[0]"))[0], 404,
+       'the refused server does not exist');
+    is(nginx_stop(), '', 'nginx stopped');
+    unlink $wrap;
+}
+
 # -- a state file hangar cannot read does not keep nginx from stopping -----
 for my $signal (qw(quit stop)) {
     nginx_start({ http_config => $http, config => $config });
