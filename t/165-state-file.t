@@ -200,3 +200,29 @@ a directory where the temp file should go: every write fails
 --- state_file_like: absent
 --- error_log
 hangar: open
+
+
+
+=== TEST 12: \u escapes of half a surrogate pair are refused, a whole pair is kept
+--- http_config
+    hangar_zone hangar 1m;
+    hangar_state $TEST_NGINX_STATE_DIR;
+--- config
+    location /api/ { hangar_api; }
+--- request eval
+["POST /api/admin/tools/x/t/withdraw\n{\"tenant_id\":\"a\\ud800b\"}",
+ "POST /api/mcp_servers\n{\"mcp_server_id\":\"q\",\"mode\":\"remote\",\"endpoint\":\"http://127.0.0.1:1/mcp\",\"description\":\"x\\udc00y\"}",
+ "POST /api/mcp_servers\n{\"mcp_server_id\":\"q\",\"mode\":\"remote\",\"endpoint\":\"http://127.0.0.1:1/mcp\",\"description\":\"x\\ud800\\u0041\"}",
+ "POST /api/mcp_servers\n{\"mcp_server_id\":\"q\",\"mode\":\"remote\",\"endpoint\":\"http://127.0.0.1:1/mcp\",\"description\":\"x\\\\ud800 \\ud83d\\ude00\"}",
+ "RESTART",
+ "GET /api/mcp_servers/q"]
+--- error_code eval
+[400, 400, 400, 201, 200]
+--- response_body_like eval
+[qr/a \\\\u escape of half a surrogate pair/, qr/surrogate/, qr/surrogate/,
+ qr/created/, qr/"description":"x\\\\ud800 \x{f0}\x{9f}\x{98}\x{80}"/]
+--- state_file_like eval
+qr/"withdrawn":\[\]\}$/
+--- no_error_log
+[alert]
+[emerg]
