@@ -180,6 +180,14 @@ diag("withdrawal pairs: $ok answered, $err failed, $missing lost one");
 is($err, 0, 'every withdrawal answered 2xx');
 is($missing, 0, 'no withdrawal was lost');
 
+# the state file is written off the event loop, by nginx's thread pool
+my @threads = map {
+    my $st = do { local (@ARGV, $/) = ("/proc/$_/status"); <> } // '';
+    $st =~ /^Threads:\s+(\d+)/m ? $1 : 0;
+} Hangar::Test::worker_pids(master_pid());
+ok(@threads == 2 && !grep({ $_ < 2 } @threads),
+   "each worker has a thread pool (threads: @threads)");
+
 no_alerts();
 is(nginx_stop(), '', 'nginx stopped');
 
