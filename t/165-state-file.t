@@ -149,7 +149,7 @@ qr/\[emerg\].*is invalid at "blocked\[0\]": expected a server id/
  qr/^\{"withdrawn":true,"mcp_server":"x","tool":"caf\x{c3}\x{a9}","tenant_id":"t\x{c3}\x{a9}"\}$/,
  qr/^\{"restored":true,/]
 --- state_file_like eval
-qr/^\{"version":1,"mcp_servers":\{\},"deleted":\[\],"blocked":\[\],"suspended":\[\],"withdrawn":\[\]\}$/
+qr/^\{"version":1,"mcp_servers":\{\},"overlay":\{\},"deleted":\[\],"blocked":\[\],"suspended":\[\],"withdrawn":\[\]\}$/
 --- no_error_log
 [alert]
 [emerg]

@@ -31,6 +31,9 @@ typedef struct {
     ngx_http_hangar_value_t     *spec;      /* canonical */
     ngx_str_t                    catalog;   /* cached tools, JSON array */
     ngx_uint_t                   catalog_count;
+    ngx_http_hangar_value_t     *yaml;      /* as hangar.yaml declares it */
+    ngx_http_hangar_value_t     *base;      /* API-changed fields: their
+                                               YAML value at the change */
     unsigned                     group:1;
     unsigned                     api:1;
     unsigned                     declared:1;

@@ -59,6 +59,14 @@ static ngx_int_t ngx_http_hangar_state_flags_done(
 static ngx_int_t ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op);
 static void ngx_http_hangar_state_blob(ngx_http_hangar_out_t *out,
     ngx_http_hangar_blob_t *blob);
+static ngx_int_t ngx_http_hangar_state_overlay_out(
+    ngx_http_hangar_state_op_t *op, ngx_http_hangar_out_t *out, ngx_str_t *id,
+    ngx_str_t *text, ngx_uint_t *first);
+static ngx_http_hangar_value_t *ngx_http_hangar_state_overlay(ngx_conf_t *cf,
+    ngx_http_hangar_decl_t *d, ngx_http_hangar_value_t *api,
+    ngx_http_hangar_value_t *ov);
+static ngx_uint_t ngx_http_hangar_state_same(ngx_http_hangar_value_t *a,
+    ngx_http_hangar_value_t *b);
 
 
 static ngx_int_t
@@ -653,13 +661,20 @@ ngx_http_hangar_state_flags_done(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 static ngx_int_t
 ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
 {
-    ngx_uint_t                   first;
+    ngx_str_t                   *pair;
+    ngx_uint_t                   i, first;
+    ngx_array_t                  decl;
     ngx_queue_t                 *q;
     ngx_http_hangar_out_t        out;
     ngx_http_hangar_node_t      *node;
     ngx_http_hangar_registry_t  *reg;
 
     reg = op->reg;
+
+    if (ngx_array_init(&decl, op->pool, 4, sizeof(ngx_str_t) * 2) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ngx_http_hangar_out_init(&out, op->pool, 4096);
     ngx_http_hangar_out_lit(&out, "{\"version\":1,\"mcp_servers\":{");
@@ -689,6 +704,32 @@ ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
         ngx_http_hangar_out_str(&out, node->id, node->id_len);
         ngx_http_hangar_out_lit(&out, ":");
         ngx_http_hangar_out_raw(&out, node->spec->data, node->spec->len);
+
+        /* a declared server: what the API changed is kept apart */
+        if (node->declared) {
+            pair = ngx_array_push(&decl);
+            if (pair == NULL) {
+                break;
+            }
+
+            pair[0].len = node->id_len;
+            pair[0].data = ngx_pnalloc(op->pool, node->id_len);
+            pair[1].len = node->spec->len;
+            pair[1].data = ngx_pnalloc(op->pool, node->spec->len);
+
+            if (pair[0].data == NULL || pair[1].data == NULL) {
+                break;
+            }
+
+            ngx_memcpy(pair[0].data, node->id, node->id_len);
+            ngx_memcpy(pair[1].data, node->spec->data, node->spec->len);
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    if (q != ngx_queue_sentinel(&reg->sh->servers.queue)) {
+        return NGX_ERROR;
     }
 
     if (op->id.len && op->spec) {
@@ -699,9 +740,33 @@ ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
         ngx_http_hangar_out_str(&out, op->id.data, op->id.len);
         ngx_http_hangar_out_lit(&out, ":");
         ngx_http_hangar_out_raw(&out, op->spec->data, op->spec->len);
+
+        pair = ngx_array_push(&decl);
+        if (pair == NULL) {
+            return NGX_ERROR;
+        }
+
+        pair[0] = op->id;
+        pair[1] = *op->spec;
+    }
+
+    ngx_http_hangar_out_lit(&out, "},\"overlay\":{");
+
+    pair = decl.elts;
+    first = 1;
+
+    for (i = 0; i < decl.nelts; i++) {
+        if (ngx_http_hangar_state_overlay_out(op, &out, &pair[2 * i],
+                                              &pair[2 * i + 1], &first)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     ngx_http_hangar_out_lit(&out, "},\"deleted\":");
+
+    ngx_http_hangar_lock(reg);
 
     if (op->deleted.len) {
         ngx_http_hangar_out_raw(&out, op->deleted.data, op->deleted.len);
@@ -747,6 +812,100 @@ ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
     ngx_http_hangar_out_lit(&out, "}\n");
 
     return ngx_http_hangar_out_flatten(&out, &op->text);
+}
+
+
+/*
+ * The fields of a declared server that the API changed, each with the
+ * value hangar.yaml had when it was changed (null: none), so that a later
+ * edit of hangar.yaml still applies to the other fields.
+ */
+
+static ngx_int_t
+ngx_http_hangar_state_overlay_out(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_out_t *out, ngx_str_t *id, ngx_str_t *text,
+    ngx_uint_t *first)
+{
+    ngx_str_t                 err;
+    ngx_uint_t                i, j;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_decl_t   *d;
+    ngx_http_hangar_value_t  *spec, *yaml, *ov, *from, *b, *y, *none;
+
+    d = op->reg->hmcf->decls.elts;
+
+    for (i = 0; i < op->reg->hmcf->decls.nelts; i++) {
+        if (d[i].declared && !d[i].group
+            && ngx_memn2cmp(d[i].id.data, id->data, d[i].id.len, id->len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == op->reg->hmcf->decls.nelts) {
+        return NGX_OK;
+    }
+
+    d = &d[i];
+    yaml = d->yaml ? d->yaml : d->spec;
+
+    spec = ngx_http_hangar_json_parse(op->pool, text->data, text->len, &err);
+    ov = ngx_http_hangar_value_new(op->pool, NGX_HTTP_HANGAR_OBJ);
+    none = ngx_http_hangar_value_new(op->pool, NGX_HTTP_HANGAR_NULL);
+
+    if (spec == NULL || ov == NULL || none == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* every key of either side, the API's first */
+    for (j = 0; j < 2; j++) {
+        from = j ? yaml : spec;
+        pair = from->u.obj.elts;
+
+        for (i = 0; i < from->u.obj.nelts; i++) {
+            if (j && ngx_http_hangar_get_n(spec, pair[i].key.data,
+                                           pair[i].key.len))
+            {
+                continue;
+            }
+
+            b = ngx_http_hangar_get_n(d->base, pair[i].key.data,
+                                      pair[i].key.len);
+            y = ngx_http_hangar_get_n(yaml, pair[i].key.data,
+                                      pair[i].key.len);
+
+            if (b == NULL
+                && ngx_http_hangar_state_same(y,
+                       ngx_http_hangar_get_n(spec, pair[i].key.data,
+                                             pair[i].key.len)))
+            {
+                continue;
+            }
+
+            if (ngx_http_hangar_set(op->pool, ov, pair[i].key.data,
+                                    pair[i].key.len, b ? b : y ? y : none)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (ov->u.obj.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (!*first) {
+        ngx_http_hangar_out_lit(out, ",");
+    }
+
+    *first = 0;
+    ngx_http_hangar_out_str(out, id->data, id->len);
+    ngx_http_hangar_out_lit(out, ":");
+    ngx_http_hangar_json_out(out, ov);
+
+    return NGX_OK;
 }
 
 
@@ -980,6 +1139,24 @@ ngx_http_hangar_state_check(ngx_http_hangar_value_t *doc, u_char *where,
         }
     }
 
+    v = ngx_http_hangar_get(doc, "overlay");
+
+    if (v && v->type != NGX_HTTP_HANGAR_OBJ) {
+        ngx_snprintf(where, size, "overlay%Z");
+        return "an object of changed fields by server id";
+    }
+
+    if (v) {
+        pair = v->u.obj.elts;
+
+        for (i = 0; i < v->u.obj.nelts; i++) {
+            if (pair[i].value->type != NGX_HTTP_HANGAR_OBJ) {
+                ngx_snprintf(where, size, "overlay.%V%Z", &pair[i].key);
+                return "an object";
+            }
+        }
+    }
+
     e = ngx_http_hangar_state_check_list(ngx_http_hangar_get(doc, "deleted"),
                                          "deleted", 1, where, size);
     if (e == NULL) {
@@ -1023,6 +1200,7 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     ngx_http_hangar_pair_t      *pair;
     ngx_http_hangar_decl_t      *d;
     ngx_http_hangar_value_t     *doc, *servers, *deleted, **ids, *spec, *v;
+    ngx_http_hangar_value_t     *ov;
     ngx_http_hangar_spec_ctx_t   ctx;
 
 #if (NGX_THREADS)
@@ -1157,11 +1335,117 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
             d = &d[j];
         }
 
+        if (d->declared) {
+            ov = ngx_http_hangar_get_n(ngx_http_hangar_get(doc, "overlay"),
+                                       pair[i].key.data, pair[i].key.len);
+            d->yaml = d->spec;
+
+            /* an old file has no overlay: its spec replaces the YAML one */
+            if (ov) {
+                spec = ngx_http_hangar_state_overlay(cf, d, spec, ov);
+                if (spec == NULL) {
+                    return NGX_ERROR;
+                }
+
+                d->base = ov;
+            }
+        }
+
         d->spec = spec;
         d->api = 1;
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A declared server changed through the API: hangar.yaml as it is now,
+ * with the fields the API changed laid over it.  A field that changed in
+ * hangar.yaml too since the API changed it keeps the API's value.
+ */
+
+static ngx_http_hangar_value_t *
+ngx_http_hangar_state_overlay(ngx_conf_t *cf, ngx_http_hangar_decl_t *d,
+    ngx_http_hangar_value_t *api, ngx_http_hangar_value_t *ov)
+{
+    u_char                      *key;
+    ngx_uint_t                   i;
+    ngx_http_hangar_pair_t      *pair;
+    ngx_http_hangar_value_t     *merged, *a, *y, *spec;
+    ngx_http_hangar_spec_ctx_t   ctx;
+
+    merged = ngx_http_hangar_value_copy(cf->pool, d->yaml);
+    if (merged == NULL) {
+        return NULL;
+    }
+
+    pair = ov->u.obj.elts;
+
+    for (i = 0; i < ov->u.obj.nelts; i++) {
+        a = ngx_http_hangar_get_n(api, pair[i].key.data, pair[i].key.len);
+        y = ngx_http_hangar_get_n(merged, pair[i].key.data, pair[i].key.len);
+
+        if (!ngx_http_hangar_state_same(y, pair[i].value)
+            && !ngx_http_hangar_state_same(y, a))
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "hangar: \"%V\": \"%V\" was changed both in "
+                               "hangar.yaml and through the API; the API's "
+                               "value is kept", &d->id, &pair[i].key);
+        }
+
+        if (a) {
+            if (ngx_http_hangar_set(cf->pool, merged, pair[i].key.data,
+                                    pair[i].key.len, a)
+                != NGX_OK)
+            {
+                return NULL;
+            }
+
+            continue;
+        }
+
+        key = ngx_pnalloc(cf->pool, pair[i].key.len + 1);
+        if (key == NULL) {
+            return NULL;
+        }
+
+        ngx_cpystrn(key, pair[i].key.data, pair[i].key.len + 1);
+        ngx_http_hangar_del(merged, (char *) key);
+    }
+
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+    ctx.pool = cf->pool;
+    ctx.log = cf->log;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_API;
+
+    if (ngx_http_hangar_spec_server(&ctx, &d->id, merged, &spec) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hangar: \"%V\" with the changes made through "
+                           "the API is invalid: %V", &d->id, &ctx.message);
+        return NULL;
+    }
+
+    return spec;
+}
+
+
+/* equal values; absent and null are the same */
+
+static ngx_uint_t
+ngx_http_hangar_state_same(ngx_http_hangar_value_t *a,
+    ngx_http_hangar_value_t *b)
+{
+    if (a == NULL || a->type == NGX_HTTP_HANGAR_NULL) {
+        return b == NULL || b->type == NGX_HTTP_HANGAR_NULL;
+    }
+
+    if (b == NULL || b->type == NGX_HTTP_HANGAR_NULL) {
+        return 0;
+    }
+
+    return ngx_http_hangar_value_equal(a, b);
 }
 
 
