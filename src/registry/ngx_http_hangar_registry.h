@@ -276,6 +276,10 @@ ngx_int_t ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir,
 void ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 ngx_uint_t ngx_http_hangar_state_text_valid(ngx_str_t *s, size_t max);
+ngx_uint_t ngx_http_hangar_state_same(ngx_http_hangar_value_t *a,
+    ngx_http_hangar_value_t *b);
+ngx_int_t ngx_http_hangar_state_path(ngx_pool_t *pool, ngx_str_t *dir,
+    const char *name, ngx_str_t *path);
 ngx_int_t ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_http_hangar_blob_t *blob, const char *empty,
     ngx_str_t *text);
