@@ -22,6 +22,7 @@ typedef struct {
     ngx_http_hangar_state_op_t   op;        /* first: the op is the rule */
     ngx_uint_t                   on;        /* suspend, withdraw */
     ngx_str_t                    sid;
+    ngx_str_t                    key;       /* sid in lower case */
     ngx_str_t                    server;
     ngx_str_t                    tool;
     ngx_http_hangar_value_t     *tenant;    /* NULL: every tenant */
@@ -41,14 +42,8 @@ static ngx_int_t ngx_http_hangar_withdrawal_check(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_rule_t *rule);
 static ngx_int_t ngx_http_hangar_withdrawal_prepare(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
-static ngx_int_t ngx_http_hangar_withdrawal_add(ngx_http_hangar_rule_t *rule,
-    ngx_http_hangar_value_t *list);
 static ngx_int_t ngx_http_hangar_withdrawal_answer(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
-static ngx_http_hangar_value_t *ngx_http_hangar_list_load(
-    ngx_http_hangar_state_op_t *op, ngx_http_hangar_blob_t *blob);
-static ngx_int_t ngx_http_hangar_list_reserve(ngx_http_hangar_state_op_t *op,
-    ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list);
 
 
 ngx_int_t
@@ -132,6 +127,14 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
 
     rule->on = suspend;
     rule->sid = *sid;
+    rule->key.len = sid->len;
+    rule->key.data = ngx_pnalloc(hr->r->pool, sid->len);
+
+    if (rule->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_strlow(rule->key.data, sid->data, sid->len);
     rule->op.prepare = ngx_http_hangar_session_prepare;
     rule->op.answer = ngx_http_hangar_session_answer;
 
@@ -139,62 +142,42 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
 }
 
 
-/* with the state lock held, from the read of the list to its commit */
+/* with the state lock held, from the lookup to the commit */
 
 static ngx_int_t
 ngx_http_hangar_session_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
-    ngx_uint_t                 i, found;
-    ngx_http_hangar_req_t     *hr;
-    ngx_http_hangar_rule_t    *rule;
-    ngx_http_hangar_value_t   *list, **items, *v;
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
 
     hr = op->data;
     rule = (ngx_http_hangar_rule_t *) op;
 
-    list = ngx_http_hangar_list_load(op, op->reg->sh->suspended);
-    if (list == NULL) {
-        return NGX_ERROR;
-    }
-
-    items = list->u.arr.elts;
-    found = 0;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (ngx_memn2cmp(items[i]->u.s.data, rule->sid.data,
-                         items[i]->u.s.len, rule->sid.len) == 0)
-        {
-            found = 1;
-
-            if (!rule->on) {
-                items[i] = items[--list->u.arr.nelts];
-            }
-
-            break;
-        }
-    }
-
-    if (rule->on == found) {
+    if (ngx_http_hangar_state_has(op->reg, &op->reg->sh->suspended,
+                                  &rule->key, 0)
+        == rule->on)
+    {
         return NGX_DONE;
     }
 
-    if (rule->on) {
-        if (list->u.arr.nelts >= NGX_HTTP_HANGAR_RULES_MAX) {
-            hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                           "at most %d sessions can be "
-                                           "suspended",
-                                           NGX_HTTP_HANGAR_RULES_MAX);
-            return NGX_DECLINED;
-        }
-
-        v = ngx_http_hangar_value_str(op->pool, rule->sid.data,
-                                      rule->sid.len);
-        if (v == NULL || ngx_http_hangar_push(list, v) != NGX_OK) {
-            return NGX_ERROR;
-        }
+    if (!rule->on) {
+        op->set = &op->reg->sh->suspended;
+        op->del = rule->key;
+        return NGX_OK;
     }
 
-    return ngx_http_hangar_list_reserve(op, &op->reg->sh->suspended, list);
+    rc = ngx_http_hangar_state_add(op, &op->reg->sh->suspended, &rule->key,
+                                   NGX_HTTP_HANGAR_RULES_MAX);
+
+    if (rc == NGX_HTTP_HANGAR_STATE_MANY) {
+        hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                       "at most %d sessions can be "
+                                       "suspended",
+                                       NGX_HTTP_HANGAR_RULES_MAX);
+        return NGX_DECLINED;
+    }
+
+    return rc;
 }
 
 
@@ -217,41 +200,6 @@ ngx_http_hangar_session_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
                                rule->on ? "true" : "false");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
-}
-
-
-/* one of the shm lists, as a value tree in the op's pool */
-
-static ngx_http_hangar_value_t *
-ngx_http_hangar_list_load(ngx_http_hangar_state_op_t *op,
-    ngx_http_hangar_blob_t *blob)
-{
-    ngx_str_t                 text, err;
-    ngx_http_hangar_value_t  *list;
-
-    if (ngx_http_hangar_blob_copy(op->reg, op->pool, blob, "[]", &text)
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    list = ngx_http_hangar_json_parse(op->pool, text.data, text.len, &err);
-
-    return ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR) ? list : NULL;
-}
-
-
-static ngx_int_t
-ngx_http_hangar_list_reserve(ngx_http_hangar_state_op_t *op,
-    ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list)
-{
-    ngx_str_t  text;
-
-    if (ngx_http_hangar_json_text(op->pool, list, &text) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_hangar_state_reserve(op, slot, &text);
 }
 
 
@@ -369,103 +317,51 @@ static ngx_int_t
 ngx_http_hangar_withdrawal_prepare(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc)
 {
-    ngx_uint_t                 i, found, same;
-    ngx_http_hangar_req_t     *hr;
-    ngx_http_hangar_rule_t    *rule;
-    ngx_http_hangar_value_t   *list, **items, *s, *t, *n, *tenant;
+    ngx_str_t                key;
+    ngx_uint_t               prefix;
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
 
     hr = op->data;
     rule = (ngx_http_hangar_rule_t *) op;
-    tenant = rule->tenant;
 
-    list = ngx_http_hangar_list_load(op, op->reg->sh->withdrawn);
-    if (list == NULL) {
-        return NGX_ERROR;
-    }
-
-    items = list->u.arr.elts;
-    found = 0;
-
-    for (i = 0; i < list->u.arr.nelts; /* void */) {
-        s = ngx_http_hangar_get(items[i], "mcp_server");
-        t = ngx_http_hangar_get(items[i], "tool");
-        n = ngx_http_hangar_get(items[i], "tenant_id");
-
-        same = ngx_memn2cmp(s->u.s.data, rule->server.data, s->u.s.len,
-                            rule->server.len) == 0
-               && ngx_memn2cmp(t->u.s.data, rule->tool.data, t->u.s.len,
-                               rule->tool.len) == 0;
-
-        /* a restore without a tenant takes every entry of the tool */
-        if (same && (rule->on || tenant)) {
-            same = tenant ? (n->type == NGX_HTTP_HANGAR_STR
-                             && ngx_memn2cmp(n->u.s.data, tenant->u.s.data,
-                                             n->u.s.len, tenant->u.s.len)
-                                == 0)
-                          : n->type == NGX_HTTP_HANGAR_NULL;
-        }
-
-        if (same) {
-            found = 1;
-
-            if (!rule->on) {
-                items[i] = items[--list->u.arr.nelts];
-                continue;
-            }
-        }
-
-        i++;
-    }
-
-    if (rule->on == found) {
-        return NGX_DONE;
-    }
-
-    if (rule->on) {
-        if (list->u.arr.nelts >= NGX_HTTP_HANGAR_RULES_MAX) {
-            hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                           "at most %d tools can be "
-                                           "withdrawn",
-                                           NGX_HTTP_HANGAR_RULES_MAX);
-            return NGX_DECLINED;
-        }
-
-        if (ngx_http_hangar_withdrawal_add(rule, list) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    return ngx_http_hangar_list_reserve(op, &op->reg->sh->withdrawn, list);
-}
-
-
-static ngx_int_t
-ngx_http_hangar_withdrawal_add(ngx_http_hangar_rule_t *rule,
-    ngx_http_hangar_value_t *list)
-{
-    ngx_pool_t               *pool;
-    ngx_http_hangar_value_t  *e, *none;
-
-    pool = rule->op.pool;
-
-    e = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
-    none = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL);
-
-    if (e == NULL || none == NULL
-        || ngx_http_hangar_set(pool, e, (u_char *) "mcp_server", 10,
-               ngx_http_hangar_value_str(pool, rule->server.data,
-                                         rule->server.len)) != NGX_OK
-        || ngx_http_hangar_set(pool, e, (u_char *) "tool", 4,
-               ngx_http_hangar_value_str(pool, rule->tool.data,
-                                         rule->tool.len)) != NGX_OK
-        || ngx_http_hangar_set(pool, e, (u_char *) "tenant_id", 9,
-               rule->tenant ? rule->tenant : none) != NGX_OK
-        || ngx_http_hangar_push(list, e) != NGX_OK)
+    if (ngx_http_hangar_withdrawal_key(op->pool, &rule->server, &rule->tool,
+                                       rule->tenant ? &rule->tenant->u.s
+                                                    : NULL,
+                                       &key)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    /* a restore without a tenant takes every entry of the tool */
+    prefix = (!rule->on && rule->tenant == NULL);
+
+    if (ngx_http_hangar_state_has(op->reg, &op->reg->sh->withdrawn, &key,
+                                  prefix)
+        == rule->on)
+    {
+        return NGX_DONE;
+    }
+
+    if (!rule->on) {
+        op->set = &op->reg->sh->withdrawn;
+        op->del = key;
+        op->del_prefix = prefix;
+        return NGX_OK;
+    }
+
+    rc = ngx_http_hangar_state_add(op, &op->reg->sh->withdrawn, &key,
+                                   NGX_HTTP_HANGAR_RULES_MAX);
+
+    if (rc == NGX_HTTP_HANGAR_STATE_MANY) {
+        hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                       "at most %d tools can be withdrawn",
+                                       NGX_HTTP_HANGAR_RULES_MAX);
+        return NGX_DECLINED;
+    }
+
+    return rc;
 }
 
 

@@ -24,7 +24,6 @@ typedef struct {
     ngx_http_hangar_value_t     *in;        /* the spec, or the PATCH body */
     ngx_http_hangar_record_t     rec;
     ngx_http_hangar_prep_t       prep;
-    ngx_http_hangar_blob_t      *dblob;     /* a new deleted list */
     ngx_uint_t                   declared;
     ngx_uint_t                   restart;   /* what the process runs changed */
 } ngx_http_hangar_change_t;
@@ -47,8 +46,6 @@ static ngx_int_t ngx_http_hangar_change_answer(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_change_done(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc);
-static ngx_int_t ngx_http_hangar_deleted_list(ngx_http_hangar_change_t *ch,
-    ngx_int_t add, ngx_uint_t *was);
 static ngx_uint_t ngx_http_hangar_runs_same(ngx_pool_t *pool,
     ngx_http_hangar_value_t *a, ngx_http_hangar_value_t *b);
 
@@ -595,47 +592,39 @@ ngx_http_hangar_change_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     }
 
     /* a declared server deleted through the API is remembered as such */
-    rc = ngx_http_hangar_deleted_list(ch,
-                                      spec ? -1 : (ch->declared ? 1 : 0),
-                                      &was);
-    if (rc != NGX_OK) {
-        return rc;
-    }
+    was = ngx_http_hangar_state_has(reg, &reg->sh->deleted, &op->id, 0);
 
     if (n == NULL) {
         ch->declared = was;
     }
 
-    ngx_http_hangar_lock(reg);
-
-    if (spec
-        && ngx_http_hangar_prepare(reg, &ch->rec, n == NULL, &ch->prep)
-           != NGX_OK)
-    {
-        goto full;
+    if (spec && was) {
+        op->set = &reg->sh->deleted;
+        op->del = op->id;
     }
 
-    if (op->deleted.len) {
-        ch->dblob = ngx_http_hangar_blob(reg, op->deleted.data,
-                                         op->deleted.len);
-        if (ch->dblob == NULL) {
-            ngx_http_hangar_discard(reg, &ch->prep);
-            goto full;
+    if (spec == NULL && ch->declared && !was) {
+        rc = ngx_http_hangar_state_add(op, &reg->sh->deleted, &op->id, 0);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
+    ngx_http_hangar_lock(reg);
+
+    rc = spec ? ngx_http_hangar_prepare(reg, &ch->rec, n == NULL, &ch->prep)
+              : NGX_OK;
+
     ngx_http_hangar_unlock(reg);
+
+    if (rc != NGX_OK) {
+        ngx_http_hangar_zone_full(reg, op->log);
+        return NGX_HTTP_HANGAR_STATE_FULL;
+    }
 
     op->spec = spec ? &ch->rec.spec : NULL;
 
     return NGX_OK;
-
-full:
-
-    ngx_http_hangar_unlock(reg);
-    ngx_http_hangar_zone_full(reg, op->log);
-
-    return NGX_HTTP_HANGAR_STATE_FULL;
 }
 
 
@@ -761,7 +750,6 @@ ngx_http_hangar_change_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 
     if (rc != NGX_OK) {
         ngx_http_hangar_discard(reg, &ch->prep);
-        ngx_http_hangar_blob_free(reg, ch->dblob);
         ngx_http_hangar_unlock(reg);
         return rc;
     }
@@ -782,78 +770,7 @@ ngx_http_hangar_change_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
         ngx_http_hangar_remove(reg, &reg->sh->servers, n);
     }
 
-    if (ch->dblob) {
-        ngx_http_hangar_blob_free(reg, reg->sh->deleted);
-        reg->sh->deleted = ch->dblob;
-    }
-
     ngx_http_hangar_unlock(reg);
-
-    return NGX_OK;
-}
-
-
-/*
- * The deleted-ids list with the op's id removed (add < 0), added
- * (add > 0) or unchanged; *was tells whether the id was in it.  A list
- * that changes is set in op->deleted.
- */
-
-static ngx_int_t
-ngx_http_hangar_deleted_list(ngx_http_hangar_change_t *ch, ngx_int_t add,
-    ngx_uint_t *was)
-{
-    ngx_str_t                 err, text, *id;
-    ngx_uint_t                i;
-    ngx_http_hangar_value_t  *list, **items, *v;
-
-    id = &ch->op.id;
-
-    if (ngx_http_hangar_blob_copy(ch->op.reg, ch->op.pool,
-                                  ch->op.reg->sh->deleted, "[]", &text)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    list = ngx_http_hangar_json_parse(ch->op.pool, text.data, text.len,
-                                      &err);
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        return NGX_ERROR;
-    }
-
-    *was = 0;
-    items = list->u.arr.elts;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (items[i]->type == NGX_HTTP_HANGAR_STR
-            && ngx_memn2cmp(items[i]->u.s.data, id->data, items[i]->u.s.len,
-                            id->len) == 0)
-        {
-            *was = 1;
-
-            if (add < 0) {
-                items[i] = items[--list->u.arr.nelts];
-            }
-
-            break;
-        }
-    }
-
-    if ((add > 0 && !*was) || (add < 0 && *was)) {
-        if (add > 0) {
-            v = ngx_http_hangar_value_str(ch->op.pool, id->data, id->len);
-            if (v == NULL || ngx_http_hangar_push(list, v) != NGX_OK) {
-                return NGX_ERROR;
-            }
-        }
-
-        if (ngx_http_hangar_json_text(ch->op.pool, list, &ch->op.deleted)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
 
     return NGX_OK;
 }

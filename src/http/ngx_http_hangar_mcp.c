@@ -421,9 +421,9 @@ static ngx_int_t
 ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
 {
     u_char       mac[2 * NGX_HTTP_HANGAR_SID_MAC];
-    u_char       quoted[NGX_HTTP_HANGAR_SID_LEN + 2];
+    u_char       low[NGX_HTTP_HANGAR_SID_LEN];
     uint32_t     crc;
-    ngx_str_t   *sid, msg;
+    ngx_str_t   *sid, msg, key;
     ngx_uint_t   i, suspended;
 
     sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
@@ -453,18 +453,12 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr)
         }
     }
 
-    /* POST /api/sessions/{id}/suspend */
-    ngx_memcpy(quoted + 1, sid->data, sid->len);
-    quoted[0] = '"';
-    quoted[sid->len + 1] = '"';
+    /* POST /api/sessions/{id}/suspend: ids compare in lower case */
+    ngx_strlow(low, sid->data, sid->len);
+    key.data = low;
+    key.len = sid->len;
 
-    ngx_http_hangar_lock(hr->reg);
-    suspended = hr->reg->sh->suspended
-                && ngx_strlcasestrn(hr->reg->sh->suspended->data,
-                                    hr->reg->sh->suspended->data
-                                    + hr->reg->sh->suspended->len,
-                                    quoted, sid->len + 1) != NULL;
-    ngx_http_hangar_unlock(hr->reg);
+    suspended = ngx_http_hangar_state_suspended(hr->reg, &key);
 
     if (suspended) {
         ngx_str_set(&msg, "Session suspended");

@@ -117,12 +117,34 @@ typedef struct {
 } ngx_http_hangar_record_call_t;
 
 
+/*
+ * A set of keys in the zone (deleted ids, suspended sessions, withdrawn
+ * tools): an rbtree for lookups, a queue for the order of the state file.
+ * A key of several fields has them separated by '\0'.
+ */
+
+typedef struct {
+    ngx_str_node_t               sn;        /* sn.str points at data */
+    ngx_queue_t                  queue;
+    u_char                       data[1];
+} ngx_http_hangar_item_t;
+
+
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;
+    ngx_uint_t                   count;
+} ngx_http_hangar_set_t;
+
+
 typedef struct {
     ngx_http_hangar_tree_t       servers;
     ngx_http_hangar_tree_t       groups;
-    ngx_http_hangar_blob_t      *deleted;   /* JSON array of ids */
-    ngx_http_hangar_blob_t      *suspended; /* JSON array of session ids */
-    ngx_http_hangar_blob_t      *withdrawn; /* JSON array of withdrawals */
+    ngx_http_hangar_set_t        deleted;   /* server ids */
+    ngx_http_hangar_set_t        suspended; /* session ids */
+    ngx_http_hangar_set_t        withdrawn; /* server \0 tool \0 tenant */
+    ngx_uint_t                   sets_ready;
     ngx_atomic_t                 generation;
     ngx_shmtx_sh_t               state_lock;
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
@@ -246,11 +268,11 @@ struct ngx_http_hangar_state_op_s {
     /* the pending change, rendered over the registry */
     ngx_str_t                    id;        /* a server whose spec changes */
     ngx_str_t                   *spec;      /* NULL with an id: dropped */
-    ngx_str_t                    deleted;   /* the new deleted list, JSON */
     ngx_str_t                    blocked;   /* a server to render blocked */
-    ngx_http_hangar_blob_t     **list;      /* suspended or withdrawn */
-    ngx_http_hangar_blob_t      *list_new;  /* reserved, swapped in commit */
-    ngx_str_t                    list_text;
+    ngx_http_hangar_set_t       *set;       /* a set it changes: */
+    ngx_http_hangar_item_t      *add;       /* reserved, added in commit */
+    ngx_str_t                    del;       /* a key removed in commit */
+    unsigned                     del_prefix:1;  /* every key from del */
 
     ngx_str_t                    text;      /* the file */
     void                        *task;      /* the write, in a thread */
@@ -267,10 +289,20 @@ struct ngx_http_hangar_state_op_s {
 
 #define NGX_HTTP_HANGAR_STATE_BUSY  -20     /* the lock was not had */
 #define NGX_HTTP_HANGAR_STATE_FULL  -21     /* the zone is full */
+#define NGX_HTTP_HANGAR_STATE_MANY  -22     /* a set is at its bound */
 
 ngx_int_t ngx_http_hangar_state_run(ngx_http_hangar_state_op_t *op);
-ngx_int_t ngx_http_hangar_state_reserve(ngx_http_hangar_state_op_t *op,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
+ngx_int_t ngx_http_hangar_state_add(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t max);
+ngx_uint_t ngx_http_hangar_state_has(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t prefix);
+ngx_int_t ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg);
+ngx_uint_t ngx_http_hangar_state_suspended(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *sid);
+ngx_uint_t ngx_http_hangar_state_withdrawn(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *tool);
+ngx_int_t ngx_http_hangar_withdrawal_key(ngx_pool_t *pool, ngx_str_t *server,
+    ngx_str_t *tool, ngx_str_t *tenant, ngx_str_t *key);
 ngx_int_t ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir,
     ngx_log_t *log, ngx_http_hangar_value_t **doc);
 void ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg,
@@ -280,9 +312,6 @@ ngx_uint_t ngx_http_hangar_state_same(ngx_http_hangar_value_t *a,
     ngx_http_hangar_value_t *b);
 ngx_int_t ngx_http_hangar_state_path(ngx_pool_t *pool, ngx_str_t *dir,
     const char *name, ngx_str_t *path);
-ngx_int_t ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_http_hangar_blob_t *blob, const char *empty,
-    ngx_str_t *text);
 ngx_int_t ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir,
     const char *name, ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg);
 ngx_int_t ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir,

@@ -58,8 +58,28 @@ static ngx_int_t ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op);
 static ngx_int_t ngx_http_hangar_state_render_servers(
     ngx_http_hangar_state_op_t *op, ngx_http_hangar_out_t *out,
     ngx_array_t *decl);
-static void ngx_http_hangar_state_blob(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_blob_t *blob);
+static void ngx_http_hangar_set_init(ngx_http_hangar_set_t *set);
+static ngx_http_hangar_item_t *ngx_http_hangar_set_find(
+    ngx_http_hangar_set_t *set, ngx_str_t *key);
+static ngx_http_hangar_item_t *ngx_http_hangar_set_item(
+    ngx_http_hangar_registry_t *reg, ngx_str_t *key);
+static void ngx_http_hangar_set_insert(ngx_http_hangar_set_t *set,
+    ngx_http_hangar_item_t *item);
+static void ngx_http_hangar_set_remove(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_set_t *set, ngx_http_hangar_item_t *item);
+static ngx_uint_t ngx_http_hangar_set_match(ngx_http_hangar_item_t *item,
+    ngx_str_t *key, ngx_uint_t prefix);
+static void ngx_http_hangar_state_set_commit(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_state_set_copy(
+    ngx_http_hangar_state_op_t *op, ngx_http_hangar_set_t *set,
+    ngx_array_t *keys);
+static ngx_int_t ngx_http_hangar_state_keys_dup(ngx_pool_t *pool,
+    ngx_array_t *keys);
+static void ngx_http_hangar_state_keys_out(ngx_http_hangar_out_t *out,
+    ngx_array_t *keys, ngx_uint_t withdrawals);
+static ngx_int_t ngx_http_hangar_state_blocked(ngx_http_hangar_state_op_t *op,
+    ngx_array_t *ids);
 static ngx_int_t ngx_http_hangar_state_overlay_out(
     ngx_http_hangar_state_op_t *op, ngx_http_hangar_out_t *out, ngx_str_t *id,
     ngx_str_t *text, ngx_uint_t *first);
@@ -457,22 +477,7 @@ ngx_http_hangar_state_complete(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 
     reg = op->reg;
 
-    if (op->list_new) {
-        ngx_http_hangar_lock(reg);
-
-        if (rc == NGX_OK) {
-            ngx_http_hangar_blob_free(reg, *op->list);
-            *op->list = op->list_new;
-            (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
-
-        } else {
-            ngx_http_hangar_blob_free(reg, op->list_new);
-        }
-
-        op->list_new = NULL;
-
-        ngx_http_hangar_unlock(reg);
-    }
+    ngx_http_hangar_state_set_commit(op, rc);
 
     if (op->commit) {
         rc = op->commit(op, rc);
@@ -486,31 +491,6 @@ ngx_http_hangar_state_complete(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     }
 
     return rc;
-}
-
-
-/*
- * A list (suspended sessions, withdrawn tools) replaced by the op: the new
- * text is reserved in the zone now and swapped in once it is on disk.
- */
-
-ngx_int_t
-ngx_http_hangar_state_reserve(ngx_http_hangar_state_op_t *op,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
-{
-    ngx_http_hangar_lock(op->reg);
-    op->list_new = ngx_http_hangar_blob(op->reg, text->data, text->len);
-    ngx_http_hangar_unlock(op->reg);
-
-    if (op->list_new == NULL) {
-        ngx_http_hangar_zone_full(op->reg, op->log);
-        return NGX_HTTP_HANGAR_STATE_FULL;
-    }
-
-    op->list = slot;
-    op->list_text = *text;
-
-    return NGX_OK;
 }
 
 
@@ -562,6 +542,479 @@ ngx_http_hangar_state_flags_done(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
     ngx_destroy_pool(op->pool);
     return rc;
+}
+
+
+/*
+ * The sets.  Every function here but the lookups for readers is called
+ * with the slab mutex held; none of them renders or parses anything.
+ */
+
+static void
+ngx_http_hangar_set_init(ngx_http_hangar_set_t *set)
+{
+    ngx_rbtree_init(&set->rbtree, &set->sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&set->queue);
+    set->count = 0;
+}
+
+
+static ngx_http_hangar_item_t *
+ngx_http_hangar_set_find(ngx_http_hangar_set_t *set, ngx_str_t *key)
+{
+    return (ngx_http_hangar_item_t *)
+               ngx_str_rbtree_lookup(&set->rbtree, key,
+                                     ngx_crc32_short(key->data, key->len));
+}
+
+
+static ngx_http_hangar_item_t *
+ngx_http_hangar_set_item(ngx_http_hangar_registry_t *reg, ngx_str_t *key)
+{
+    ngx_http_hangar_item_t  *item;
+
+    item = ngx_slab_alloc_locked(reg->shpool,
+                                 offsetof(ngx_http_hangar_item_t, data)
+                                 + key->len);
+    if (item == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(item->data, key->data, key->len);
+    item->sn.str.data = item->data;
+    item->sn.str.len = key->len;
+    item->sn.node.key = ngx_crc32_short(key->data, key->len);
+
+    return item;
+}
+
+
+static void
+ngx_http_hangar_set_insert(ngx_http_hangar_set_t *set,
+    ngx_http_hangar_item_t *item)
+{
+    ngx_rbtree_insert(&set->rbtree, &item->sn.node);
+    ngx_queue_insert_tail(&set->queue, &item->queue);
+    set->count++;
+}
+
+
+static void
+ngx_http_hangar_set_remove(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_set_t *set, ngx_http_hangar_item_t *item)
+{
+    ngx_rbtree_delete(&set->rbtree, &item->sn.node);
+    ngx_queue_remove(&item->queue);
+    set->count--;
+
+    ngx_slab_free_locked(reg->shpool, item);
+}
+
+
+/* an item matches the op's removal: its key, or every key it starts */
+
+static ngx_uint_t
+ngx_http_hangar_set_match(ngx_http_hangar_item_t *item, ngx_str_t *key,
+    ngx_uint_t prefix)
+{
+    if (prefix) {
+        return item->sn.str.len >= key->len
+               && ngx_memcmp(item->data, key->data, key->len) == 0;
+    }
+
+    return item->sn.str.len == key->len
+           && ngx_memcmp(item->data, key->data, key->len) == 0;
+}
+
+
+/* whether the set has key (or a key starting with it), for a prepare */
+
+ngx_uint_t
+ngx_http_hangar_state_has(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t prefix)
+{
+    ngx_uint_t               found;
+    ngx_queue_t             *q;
+    ngx_http_hangar_item_t  *item;
+
+    found = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    if (!prefix) {
+        found = (ngx_http_hangar_set_find(set, key) != NULL);
+
+    } else {
+        for (q = ngx_queue_head(&set->queue);
+             q != ngx_queue_sentinel(&set->queue);
+             q = ngx_queue_next(q))
+        {
+            item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
+
+            if (ngx_http_hangar_set_match(item, key, 1)) {
+                found = 1;
+                break;
+            }
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    return found;
+}
+
+
+/*
+ * The op adds key to set: its item is reserved now and linked in once the
+ * file is written.  NGX_HTTP_HANGAR_STATE_MANY: the set holds max keys.
+ */
+
+ngx_int_t
+ngx_http_hangar_state_add(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t max)
+{
+    ngx_http_hangar_lock(op->reg);
+
+    if (max && set->count >= max) {
+        ngx_http_hangar_unlock(op->reg);
+        return NGX_HTTP_HANGAR_STATE_MANY;
+    }
+
+    op->add = ngx_http_hangar_set_item(op->reg, key);
+
+    ngx_http_hangar_unlock(op->reg);
+
+    if (op->add == NULL) {
+        ngx_http_hangar_zone_full(op->reg, op->log);
+        return NGX_HTTP_HANGAR_STATE_FULL;
+    }
+
+    op->set = set;
+
+    return NGX_OK;
+}
+
+
+/* the front door's lookups */
+
+ngx_uint_t
+ngx_http_hangar_state_suspended(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *sid)
+{
+    return ngx_http_hangar_state_has(reg, &reg->sh->suspended, sid, 0);
+}
+
+
+/* withdrawn for every tenant (callers have no tenant until auth) */
+
+ngx_uint_t
+ngx_http_hangar_state_withdrawn(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *tool)
+{
+    u_char     buf[NGX_HTTP_HANGAR_ID_MAX + NGX_HTTP_HANGAR_NAME_MAX + 2];
+    ngx_str_t  key;
+
+    if (server->len > NGX_HTTP_HANGAR_ID_MAX
+        || tool->len > NGX_HTTP_HANGAR_NAME_MAX)
+    {
+        return 0;
+    }
+
+    key.data = buf;
+    key.len = ngx_sprintf(buf, "%V%Z%V%Z", server, tool) - buf;
+
+    return ngx_http_hangar_state_has(reg, &reg->sh->withdrawn, &key, 0);
+}
+
+
+/* "server\0tool\0tenant"; no tenant: every tenant */
+
+ngx_int_t
+ngx_http_hangar_withdrawal_key(ngx_pool_t *pool, ngx_str_t *server,
+    ngx_str_t *tool, ngx_str_t *tenant, ngx_str_t *key)
+{
+    key->len = server->len + tool->len + 2 + (tenant ? tenant->len : 0);
+    key->data = ngx_pnalloc(pool, key->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(key->data, "%V%Z%V%Z%V", server, tool,
+                tenant ? tenant : &(ngx_str_t) ngx_null_string);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The sets as the state file read by this configuration has them (with
+ * the slab mutex held, from the reconciliation of the registry).
+ */
+
+ngx_int_t
+ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg)
+{
+    ngx_str_t                    *keys;
+    ngx_uint_t                    i, s;
+    ngx_array_t                  *from;
+    ngx_queue_t                  *q;
+    ngx_http_hangar_set_t        *set;
+    ngx_http_hangar_item_t       *item;
+    ngx_http_hangar_main_conf_t  *hmcf;
+
+    hmcf = reg->hmcf;
+
+    if (!reg->sh->sets_ready) {
+        ngx_http_hangar_set_init(&reg->sh->deleted);
+        ngx_http_hangar_set_init(&reg->sh->suspended);
+        ngx_http_hangar_set_init(&reg->sh->withdrawn);
+        reg->sh->sets_ready = 1;
+    }
+
+    for (s = 0; s < 3; s++) {
+        set = (s == 0) ? &reg->sh->deleted
+              : (s == 1) ? &reg->sh->suspended : &reg->sh->withdrawn;
+        from = (s == 0) ? &hmcf->deleted
+               : (s == 1) ? &hmcf->suspended : &hmcf->withdrawn;
+
+        while (!ngx_queue_empty(&set->queue)) {
+            q = ngx_queue_head(&set->queue);
+            item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
+            ngx_http_hangar_set_remove(reg, set, item);
+        }
+
+        keys = from->elts;
+
+        for (i = 0; i < from->nelts; i++) {
+            if (ngx_http_hangar_set_find(set, &keys[i])) {
+                continue;
+            }
+
+            item = ngx_http_hangar_set_item(reg, &keys[i]);
+            if (item == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_hangar_set_insert(set, item);
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
+
+    return NGX_OK;
+}
+
+
+/* the op's change of its set, once the file is written (or not) */
+
+static void
+ngx_http_hangar_state_set_commit(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    ngx_queue_t             *q, *next;
+    ngx_http_hangar_item_t  *item;
+
+    if (op->set == NULL) {
+        return;
+    }
+
+    ngx_http_hangar_lock(op->reg);
+
+    if (rc == NGX_OK && op->del.len) {
+        for (q = ngx_queue_head(&op->set->queue);
+             q != ngx_queue_sentinel(&op->set->queue);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
+
+            if (ngx_http_hangar_set_match(item, &op->del, op->del_prefix)) {
+                ngx_http_hangar_set_remove(op->reg, op->set, item);
+            }
+        }
+    }
+
+    if (op->add) {
+        if (rc == NGX_OK) {
+            ngx_http_hangar_set_insert(op->set, op->add);
+
+        } else {
+            ngx_slab_free_locked(op->reg->shpool, op->add);
+        }
+
+        op->add = NULL;
+    }
+
+    if (rc == NGX_OK) {
+        (void) ngx_atomic_fetch_add(&op->reg->sh->generation, 1);
+    }
+
+    ngx_http_hangar_unlock(op->reg);
+}
+
+
+/*
+ * Copies the keys of a set as the op leaves it, under the slab mutex;
+ * they are rendered after it is released.
+ */
+
+static ngx_int_t
+ngx_http_hangar_state_set_copy(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_set_t *set, ngx_array_t *keys)
+{
+    ngx_str_t               *k;
+    ngx_queue_t             *q;
+    ngx_http_hangar_item_t  *item;
+
+    if (ngx_array_init(keys, op->pool, set->count + 1, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (q = ngx_queue_head(&set->queue);
+         q != ngx_queue_sentinel(&set->queue);
+         q = ngx_queue_next(q))
+    {
+        item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
+
+        if (op->set == set && op->del.len
+            && ngx_http_hangar_set_match(item, &op->del, op->del_prefix))
+        {
+            continue;
+        }
+
+        k = ngx_array_push(keys);
+        if (k == NULL) {
+            return NGX_ERROR;
+        }
+
+        *k = item->sn.str;
+    }
+
+    if (op->set == set && op->add) {
+        k = ngx_array_push(keys);
+        if (k == NULL) {
+            return NGX_ERROR;
+        }
+
+        *k = op->add->sn.str;
+    }
+
+    /* the keys stay in the zone: copied, for rendering without the lock */
+    return ngx_http_hangar_state_keys_dup(op->pool, keys);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_state_keys_dup(ngx_pool_t *pool, ngx_array_t *keys)
+{
+    u_char      *p;
+    ngx_str_t   *k;
+    ngx_uint_t   i;
+
+    k = keys->elts;
+
+    for (i = 0; i < keys->nelts; i++) {
+        p = ngx_pnalloc(pool, k[i].len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, k[i].data, k[i].len);
+        k[i].data = p;
+    }
+
+    return NGX_OK;
+}
+
+
+/* keys rendered: a list of strings, or of withdrawal objects */
+
+static void
+ngx_http_hangar_state_keys_out(ngx_http_hangar_out_t *out, ngx_array_t *keys,
+    ngx_uint_t withdrawals)
+{
+    u_char      *p, *tool, *tenant, *last;
+    ngx_str_t   *k;
+    ngx_uint_t   i;
+
+    ngx_http_hangar_out_lit(out, "[");
+
+    k = keys->elts;
+
+    for (i = 0; i < keys->nelts; i++) {
+        if (i) {
+            ngx_http_hangar_out_lit(out, ",");
+        }
+
+        if (!withdrawals) {
+            ngx_http_hangar_out_str(out, k[i].data, k[i].len);
+            continue;
+        }
+
+        p = k[i].data;
+        last = p + k[i].len;
+        tool = ngx_strlchr(p, last, '\0') + 1;
+        tenant = ngx_strlchr(tool, last, '\0') + 1;
+
+        ngx_http_hangar_out_lit(out, "{\"mcp_server\":");
+        ngx_http_hangar_out_str(out, p, tool - 1 - p);
+        ngx_http_hangar_out_lit(out, ",\"tool\":");
+        ngx_http_hangar_out_str(out, tool, tenant - 1 - tool);
+        ngx_http_hangar_out_lit(out, ",\"tenant_id\":");
+
+        if (tenant == last) {
+            ngx_http_hangar_out_lit(out, "null}");
+
+        } else {
+            ngx_http_hangar_out_str(out, tenant, last - tenant);
+            ngx_http_hangar_out_lit(out, "}");
+        }
+    }
+
+    ngx_http_hangar_out_lit(out, "]");
+}
+
+
+/* the ids of blocked servers, the op's pending block included */
+
+static ngx_int_t
+ngx_http_hangar_state_blocked(ngx_http_hangar_state_op_t *op,
+    ngx_array_t *ids)
+{
+    ngx_str_t               *k;
+    ngx_queue_t             *q;
+    ngx_http_hangar_node_t  *node;
+
+    if (ngx_array_init(ids, op->pool, 4, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (q = ngx_queue_head(&op->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&op->reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (!node->blocked
+            && ngx_memn2cmp(node->id, op->blocked.data, node->id_len,
+                            op->blocked.len) != 0)
+        {
+            continue;
+        }
+
+        k = ngx_array_push(ids);
+        if (k == NULL) {
+            return NGX_ERROR;
+        }
+
+        k->len = node->id_len;
+        k->data = node->id;
+    }
+
+    return ngx_http_hangar_state_keys_dup(op->pool, ids);
 }
 
 
@@ -662,12 +1115,12 @@ ngx_http_hangar_state_render_servers(ngx_http_hangar_state_op_t *op,
 static ngx_int_t
 ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
 {
+    ngx_int_t                    rc;
     ngx_str_t                   *pair;
     ngx_uint_t                   i, first;
-    ngx_array_t                  decl;
-    ngx_queue_t                 *q;
+    ngx_array_t                  decl, deleted, blocked, suspended;
+    ngx_array_t                  withdrawn;
     ngx_http_hangar_out_t        out;
-    ngx_http_hangar_node_t      *node;
     ngx_http_hangar_registry_t  *reg;
 
     reg = op->reg;
@@ -698,50 +1151,40 @@ ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
         }
     }
 
-    ngx_http_hangar_out_lit(&out, "},\"deleted\":");
-
     ngx_http_hangar_lock(reg);
 
-    if (op->deleted.len) {
-        ngx_http_hangar_out_raw(&out, op->deleted.data, op->deleted.len);
+    rc = ngx_http_hangar_state_blocked(op, &blocked);
 
-    } else {
-        ngx_http_hangar_state_blob(&out, reg->sh->deleted);
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_state_set_copy(op, &reg->sh->deleted, &deleted);
     }
 
-    /* blocked servers stay blocked across restarts */
-    ngx_http_hangar_out_lit(&out, ",\"blocked\":[");
-    first = 1;
-
-    for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue);
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (!node->blocked
-            && ngx_memn2cmp(node->id, op->blocked.data, node->id_len,
-                            op->blocked.len) != 0)
-        {
-            continue;
-        }
-
-        if (!first) {
-            ngx_http_hangar_out_lit(&out, ",");
-        }
-
-        first = 0;
-        ngx_http_hangar_out_str(&out, node->id, node->id_len);
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_state_set_copy(op, &reg->sh->suspended,
+                                            &suspended);
     }
 
-    ngx_http_hangar_out_lit(&out, "],\"suspended\":");
-    ngx_http_hangar_state_blob(&out, (op->list == &reg->sh->suspended)
-                                     ? op->list_new : reg->sh->suspended);
-    ngx_http_hangar_out_lit(&out, ",\"withdrawn\":");
-    ngx_http_hangar_state_blob(&out, (op->list == &reg->sh->withdrawn)
-                                     ? op->list_new : reg->sh->withdrawn);
+    if (rc == NGX_OK) {
+        rc = ngx_http_hangar_state_set_copy(op, &reg->sh->withdrawn,
+                                            &withdrawn);
+    }
 
     ngx_http_hangar_unlock(reg);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_out_lit(&out, "},\"deleted\":");
+    ngx_http_hangar_state_keys_out(&out, &deleted, 0);
+
+    /* blocked servers stay blocked across restarts */
+    ngx_http_hangar_out_lit(&out, ",\"blocked\":");
+    ngx_http_hangar_state_keys_out(&out, &blocked, 0);
+    ngx_http_hangar_out_lit(&out, ",\"suspended\":");
+    ngx_http_hangar_state_keys_out(&out, &suspended, 0);
+    ngx_http_hangar_out_lit(&out, ",\"withdrawn\":");
+    ngx_http_hangar_state_keys_out(&out, &withdrawn, 1);
 
     ngx_http_hangar_out_lit(&out, "}\n");
 
@@ -840,53 +1283,6 @@ ngx_http_hangar_state_overlay_out(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_json_out(out, ov);
 
     return NGX_OK;
-}
-
-
-static void
-ngx_http_hangar_state_blob(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_blob_t *blob)
-{
-    if (blob && blob->len) {
-        ngx_http_hangar_out_raw(out, blob->data, blob->len);
-
-    } else {
-        ngx_http_hangar_out_lit(out, "[]");
-    }
-}
-
-
-/* a copy of a blob's text ("empty" when there is none), under the lock */
-
-ngx_int_t
-ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_http_hangar_blob_t *blob, const char *empty, ngx_str_t *text)
-{
-    ngx_int_t  rc;
-
-    rc = NGX_OK;
-
-    ngx_http_hangar_lock(reg);
-
-    if (blob == NULL || blob->len == 0) {
-        text->data = (u_char *) empty;
-        text->len = ngx_strlen(empty);
-
-    } else {
-        text->len = blob->len;
-        text->data = ngx_pnalloc(pool, blob->len);
-
-        if (text->data == NULL) {
-            rc = NGX_ERROR;
-
-        } else {
-            ngx_memcpy(text->data, blob->data, blob->len);
-        }
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    return rc;
 }
 
 

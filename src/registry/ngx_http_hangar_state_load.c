@@ -24,6 +24,8 @@ static const char *ngx_http_hangar_state_check_withdrawn(
     ngx_http_hangar_value_t *v, u_char *where, size_t size);
 static const char *ngx_http_hangar_state_check(ngx_http_hangar_value_t *doc,
     u_char *where, size_t size);
+static ngx_int_t ngx_http_hangar_state_keys(ngx_conf_t *cf,
+    ngx_http_hangar_value_t *list, ngx_array_t *keys);
 static ngx_int_t ngx_http_hangar_state_servers(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc);
 static ngx_http_hangar_value_t *ngx_http_hangar_state_overlay(ngx_conf_t *cf,
@@ -356,11 +358,11 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 {
     u_char                    where[256];
     ngx_int_t                 rc;
-    ngx_str_t                 path;
+    ngx_str_t                 path, *keys;
     ngx_uint_t                i, j;
     const char               *expected;
     ngx_http_hangar_decl_t   *d;
-    ngx_http_hangar_value_t  *doc, *deleted, **ids, *v;
+    ngx_http_hangar_value_t  *doc, *deleted, **ids;
 
 #if (NGX_THREADS)
     hmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
@@ -368,6 +370,16 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         return NGX_ERROR;
     }
 #endif
+
+    if (ngx_array_init(&hmcf->deleted, cf->pool, 4, sizeof(ngx_str_t))
+        != NGX_OK
+        || ngx_array_init(&hmcf->suspended, cf->pool, 4, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&hmcf->withdrawn, cf->pool, 4, sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (ngx_process == NGX_PROCESS_SIGNALLER) {
         return NGX_OK;
@@ -406,7 +418,7 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     deleted = ngx_http_hangar_get(doc, "deleted");
 
     if (ngx_http_hangar_is(deleted, NGX_HTTP_HANGAR_ARR)) {
-        if (ngx_http_hangar_json_text(cf->pool, deleted, &hmcf->deleted)
+        if (ngx_http_hangar_state_keys(cf, deleted, &hmcf->deleted)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -431,21 +443,69 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
     hmcf->blocked = ngx_http_hangar_get(doc, "blocked");
 
-    v = ngx_http_hangar_get(doc, "suspended");
-    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_ARR)
-        && ngx_http_hangar_json_text(cf->pool, v, &hmcf->suspended) != NGX_OK)
+    if (ngx_http_hangar_state_keys(cf, ngx_http_hangar_get(doc, "suspended"),
+                                   &hmcf->suspended)
+        != NGX_OK
+        || ngx_http_hangar_state_keys(cf,
+                                      ngx_http_hangar_get(doc, "withdrawn"),
+                                      &hmcf->withdrawn)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    v = ngx_http_hangar_get(doc, "withdrawn");
-    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_ARR)
-        && ngx_http_hangar_json_text(cf->pool, v, &hmcf->withdrawn) != NGX_OK)
-    {
-        return NGX_ERROR;
+    /* session ids compare in lower case */
+    keys = hmcf->suspended.elts;
+
+    for (i = 0; i < hmcf->suspended.nelts; i++) {
+        ngx_strlow(keys[i].data, keys[i].data, keys[i].len);
     }
 
     return ngx_http_hangar_state_servers(cf, hmcf, doc);
+}
+
+
+/* the keys of a checked list of the file, for its set in the zone */
+
+static ngx_int_t
+ngx_http_hangar_state_keys(ngx_conf_t *cf, ngx_http_hangar_value_t *list,
+    ngx_array_t *keys)
+{
+    ngx_str_t                 *k;
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items, *t;
+
+    if (list == NULL) {
+        return NGX_OK;
+    }
+
+    items = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts; i++) {
+        k = ngx_array_push(keys);
+        if (k == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (items[i]->type == NGX_HTTP_HANGAR_STR) {
+            *k = items[i]->u.s;
+            continue;
+        }
+
+        /* a withdrawal: {"mcp_server","tool","tenant_id"} */
+        t = ngx_http_hangar_get(items[i], "tenant_id");
+
+        if (ngx_http_hangar_withdrawal_key(cf->pool,
+                &ngx_http_hangar_get(items[i], "mcp_server")->u.s,
+                &ngx_http_hangar_get(items[i], "tool")->u.s,
+                t->type == NGX_HTTP_HANGAR_STR ? &t->u.s : NULL, k)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
