@@ -226,3 +226,31 @@ qr/"withdrawn":\[\]\}$/
 --- no_error_log
 [alert]
 [emerg]
+
+
+
+=== TEST 13: an unwritable state directory: suspensions and withdrawals fail cleanly and change nothing
+--- http_config
+    hangar_zone hangar 1m;
+    hangar_state $TEST_NGINX_STATE_DIR;
+--- config
+    location /api/ { hangar_api; }
+    location = /mcp { hangar_mcp; }
+--- user_files
+>>> state/hangar-state.json.tmp/blocker
+a directory where the temp file should go: every write fails
+--- request eval
+["POST /api/sessions/abc/suspend\n{}",
+ "POST /api/admin/tools/x/t/withdraw\n{}",
+ "DELETE /api/sessions/abc/suspend",
+ "POST /api/admin/tools/x/t/restore\n{}"]
+--- error_code eval
+[503, 503, 200, 200]
+--- response_body_like eval
+[qr/^\{"error":"StateWriteError","message":"could not save the change in \\"[^"]+\/state\\" \(open: Is a directory\); nothing was changed","status_code":503\}$/,
+ qr/"error":"StateWriteError"/,
+ qr/^\{"session_id":"abc","suspended":false\}$/,
+ qr/^\{"restored":true,"mcp_server":"x","tool":"t","tenant_id":null\}$/]
+--- state_file_like: absent
+--- error_log
+hangar: open
