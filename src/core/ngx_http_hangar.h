@@ -32,6 +32,9 @@ typedef struct {
     ngx_http_hangar_value_t     *spec;      /* canonical */
     ngx_str_t                    catalog;   /* cached tools, JSON array */
     ngx_uint_t                   catalog_count;
+    ngx_http_hangar_value_t     *yaml;      /* as hangar.yaml declares it */
+    ngx_http_hangar_value_t     *base;      /* API-changed fields: their
+                                               YAML value at the change */
     unsigned                     group:1;
     unsigned                     api:1;
     unsigned                     declared:1;
@@ -43,13 +46,15 @@ typedef struct {
     ngx_str_t                    config_file;
     ngx_str_t                    state_dir;
     ngx_array_t                  decls;     /* ngx_http_hangar_decl_t */
-    ngx_str_t                    deleted;   /* JSON array, state file */
-    ngx_http_hangar_value_t     *blocked;   /* array of ids, state file */
-    ngx_str_t                    suspended; /* JSON array, state file */
-    ngx_str_t                    withdrawn; /* JSON array, state file */
+    /* from the state file: keys of the sets (ngx_http_hangar_item_t) */
+    ngx_array_t                  deleted;   /* ngx_str_t */
+    ngx_http_hangar_value_t     *blocked;   /* array of ids */
+    ngx_array_t                  suspended; /* ngx_str_t */
+    ngx_array_t                  withdrawn; /* ngx_str_t */
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_log_t                   *log;
+    void                        *thread_pool;   /* state writes; or NULL */
 } ngx_http_hangar_main_conf_t;
 
 

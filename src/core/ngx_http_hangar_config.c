@@ -56,8 +56,6 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         return NGX_ERROR;
     }
 
-    ngx_str_set(&hmcf->deleted, "[]");
-
     if (hmcf->config_file.len == 0) {
         return NGX_OK;
     }

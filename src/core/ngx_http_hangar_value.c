@@ -38,6 +38,7 @@ static int ngx_http_hangar_json_map_key(void *data, const unsigned char *s,
     size_t len);
 static int ngx_http_hangar_json_end(void *data);
 static int ngx_http_hangar_json_start_array(void *data);
+static ngx_uint_t ngx_http_hangar_json_lone_surrogate(u_char *p, size_t len);
 static void ngx_http_hangar_json_write(ngx_http_hangar_out_t *out,
     ngx_http_hangar_value_t *v);
 
@@ -592,6 +593,56 @@ ngx_http_hangar_json_end(void *data)
 }
 
 
+/*
+ * A \uD800-\uDFFF escape that is not half of a pair: yajl would turn it
+ * into "?" or into bytes that are not UTF-8, and hangar writes back what
+ * it keeps, so such input is refused.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_json_lone_surrogate(u_char *p, size_t len)
+{
+    u_char      *last;
+    ngx_int_t    u, lo;
+
+    last = p + len;
+
+    for ( /* void */ ; p < last; p++) {
+
+        if (*p != '\\' || p + 1 == last) {
+            continue;
+        }
+
+        p++;
+
+        if (*p != 'u' || last - p < 5) {
+            continue;
+        }
+
+        u = ngx_hextoi(p + 1, 4);
+        p += 4;
+
+        if (u < 0xd800 || u > 0xdfff) {
+            continue;
+        }
+
+        if (u >= 0xdc00 || last - p < 7 || p[1] != '\\' || p[2] != 'u') {
+            return 1;
+        }
+
+        lo = ngx_hextoi(p + 3, 4);
+
+        if (lo < 0xdc00 || lo > 0xdfff) {
+            return 1;
+        }
+
+        p += 6;
+    }
+
+    return 0;
+}
+
+
 ngx_http_hangar_value_t *
 ngx_http_hangar_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
     ngx_str_t *err)
@@ -608,6 +659,12 @@ ngx_http_hangar_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
     }
 
     ctx->pool = pool;
+
+    if (ngx_http_hangar_json_lone_surrogate(data, len)) {
+        ngx_str_set(err, "invalid JSON: a \\u escape of half a surrogate "
+                         "pair");
+        return NULL;
+    }
 
     h = yajl_alloc(&ngx_http_hangar_json_callbacks, NULL, ctx);
     if (h == NULL) {

@@ -94,6 +94,10 @@ ngx_int_t ngx_http_hangar_int_arg(ngx_http_hangar_req_t *hr, const char *name,
     ngx_int_t def, ngx_int_t min, ngx_int_t max, ngx_int_t *value);
 ngx_int_t ngx_http_hangar_utf8_clean(ngx_pool_t *pool, ngx_str_t *s);
 ngx_http_hangar_node_t *ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_api_change(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op);
+ngx_int_t ngx_http_hangar_api_change_error(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 
 /* route handlers */
 ngx_int_t ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr);

@@ -14,15 +14,36 @@
 #include "ngx_http_hangar_api.h"
 
 
+#define NGX_HTTP_HANGAR_RULES_MAX  10000
+
+
+/* a suspension or a withdrawal, as a durable-write op */
+typedef struct {
+    ngx_http_hangar_state_op_t   op;        /* first: the op is the rule */
+    ngx_uint_t                   on;        /* suspend, withdraw */
+    ngx_str_t                    sid;
+    ngx_str_t                    key;       /* sid in lower case */
+    ngx_str_t                    server;
+    ngx_str_t                    tool;
+    ngx_http_hangar_value_t     *tenant;    /* NULL: every tenant */
+} ngx_http_hangar_rule_t;
+
+
 static ngx_int_t ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr,
     ngx_uint_t suspend);
+static ngx_int_t ngx_http_hangar_session_prepare(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_session_answer(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_csrf(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr,
     ngx_uint_t withdraw);
-static ngx_http_hangar_value_t *ngx_http_hangar_list_load(
-    ngx_http_hangar_req_t *hr, ngx_http_hangar_blob_t *blob);
-static ngx_int_t ngx_http_hangar_list_save(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list);
+static ngx_int_t ngx_http_hangar_withdrawal_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_rule_t *rule);
+static ngx_int_t ngx_http_hangar_withdrawal_prepare(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_withdrawal_answer(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 
 
 ngx_int_t
@@ -80,10 +101,9 @@ ngx_http_hangar_csrf(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
 {
-    ngx_int_t                 rc;
-    ngx_str_t                *sid;
-    ngx_uint_t                i, found;
-    ngx_http_hangar_value_t  *list, **items, *v;
+    ngx_int_t                rc;
+    ngx_str_t               *sid;
+    ngx_http_hangar_rule_t  *rule;
 
     sid = &hr->params[0];
 
@@ -100,109 +120,86 @@ ngx_http_hangar_session_change(ngx_http_hangar_req_t *hr, ngx_uint_t suspend)
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
-    list = ngx_http_hangar_list_load(hr, hr->reg->sh->suspended);
-    if (list == NULL) {
+    rule = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_rule_t));
+    if (rule == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    items = list->u.arr.elts;
-    found = 0;
+    rule->on = suspend;
+    rule->sid = *sid;
+    rule->key.len = sid->len;
+    rule->key.data = ngx_pnalloc(hr->r->pool, sid->len);
 
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (ngx_memn2cmp(items[i]->u.s.data, sid->data, items[i]->u.s.len,
-                         sid->len) == 0)
-        {
-            found = 1;
-
-            if (!suspend) {
-                items[i] = items[--list->u.arr.nelts];
-            }
-
-            break;
-        }
+    if (rule->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (suspend && !found) {
-        if (list->u.arr.nelts >= 10000) {
-            return ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                         "at most 10000 sessions can be "
-                                         "suspended");
-        }
+    ngx_strlow(rule->key.data, sid->data, sid->len);
+    rule->op.prepare = ngx_http_hangar_session_prepare;
+    rule->op.answer = ngx_http_hangar_session_answer;
 
-        v = ngx_http_hangar_value_str(hr->r->pool, sid->data, sid->len);
-        if (v == NULL || ngx_http_hangar_push(list, v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (suspend != found) {
-        rc = ngx_http_hangar_list_save(hr, &hr->reg->sh->suspended, list);
-        if (rc != NGX_OK) {
-            return rc == NGX_DECLINED ? hr->rc : rc;
-        }
-    }
-
-    ngx_http_hangar_out_lit(&hr->out, "{\"session_id\":");
-    ngx_http_hangar_out_str(&hr->out, sid->data, sid->len);
-    ngx_http_hangar_out_printf(&hr->out, ",\"suspended\":%s}",
-                               suspend ? "true" : "false");
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+    return ngx_http_hangar_api_change(hr, &rule->op);
 }
 
 
-/* one of the shm lists, as a value tree in the request's pool */
+/* with the state lock held, from the lookup to the commit */
 
-static ngx_http_hangar_value_t *
-ngx_http_hangar_list_load(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_blob_t *blob)
+static ngx_int_t
+ngx_http_hangar_session_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
-    ngx_str_t                 text, err;
-    ngx_http_hangar_value_t  *list;
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
 
-    if (ngx_http_hangar_blob_copy(hr->reg, hr->r->pool, blob, "[]", &text)
-        != NGX_OK)
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    if (ngx_http_hangar_state_has(op->reg, &op->reg->sh->suspended,
+                                  &rule->key, 0)
+        == rule->on)
     {
-        return NULL;
+        return NGX_DONE;
     }
 
-    list = ngx_http_hangar_json_parse(hr->r->pool, text.data, text.len, &err);
+    if (!rule->on) {
+        op->set = &op->reg->sh->suspended;
+        op->del = rule->key;
+        return NGX_OK;
+    }
 
-    return ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR) ? list : NULL;
+    rc = ngx_http_hangar_state_add(op, &op->reg->sh->suspended, &rule->key,
+                                   NGX_HTTP_HANGAR_RULES_MAX);
+
+    if (rc == NGX_HTTP_HANGAR_STATE_MANY) {
+        hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                       "at most %d sessions can be "
+                                       "suspended",
+                                       NGX_HTTP_HANGAR_RULES_MAX);
+        return NGX_DECLINED;
+    }
+
+    return rc;
 }
 
 
 static ngx_int_t
-ngx_http_hangar_list_save(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_blob_t **slot, ngx_http_hangar_value_t *list)
+ngx_http_hangar_session_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
-    ngx_int_t  rc;
-    ngx_str_t  text, errmsg;
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
 
-    if (ngx_http_hangar_json_text(hr->r->pool, list, &text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    if (rc != NGX_OK && rc != NGX_DONE) {
+        return ngx_http_hangar_api_change_error(hr, op, rc);
     }
 
-    ngx_str_null(&errmsg);
+    ngx_http_hangar_out_lit(&hr->out, "{\"session_id\":");
+    ngx_http_hangar_out_str(&hr->out, rule->sid.data, rule->sid.len);
+    ngx_http_hangar_out_printf(&hr->out, ",\"suspended\":%s}",
+                               rule->on ? "true" : "false");
 
-    rc = ngx_http_hangar_state_list(hr->reg, hr->r->pool, slot, &text,
-                                    hr->r->connection->log, &errmsg);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                         "the hangar zone \"%V\" is full; "
-                                         "nothing was changed",
-                                         &hr->reg->name));
-    }
-
-    if (rc != NGX_OK) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "StateWriteError", "%V", &errmsg));
-    }
-
-    return NGX_OK;
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
 
 
@@ -228,109 +225,170 @@ ngx_http_hangar_tools_restore(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_withdrawal(ngx_http_hangar_req_t *hr, ngx_uint_t withdraw)
 {
-    ngx_int_t                 rc;
-    ngx_str_t                *server, *tool, field, msg;
-    ngx_uint_t                i, found, same;
-    ngx_http_hangar_value_t  *list, **items, *s, *t, *n, *tenant, *e;
+    ngx_int_t                rc;
+    ngx_http_hangar_rule_t  *rule;
 
-    server = &hr->params[0];
-    tool = &hr->params[1];
+    rule = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_rule_t));
+    if (rule == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rule->on = withdraw;
+    rule->server = hr->params[0];
+    rule->tool = hr->params[1];
+
+    rc = ngx_http_hangar_withdrawal_check(hr, rule);
+    if (rc != NGX_OK) {
+        return hr->rc;
+    }
+
+    rule->op.prepare = ngx_http_hangar_withdrawal_prepare;
+    rule->op.answer = ngx_http_hangar_withdrawal_answer;
+
+    return ngx_http_hangar_api_change(hr, &rule->op);
+}
+
+
+/*
+ * What is kept must be valid UTF-8 JSON: a server id, a tool name and a
+ * tenant id of printable text, bounded.  NGX_DECLINED: answered 422.
+ */
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_rule_t *rule)
+{
+    ngx_str_t                 field, msg;
+    ngx_http_hangar_value_t  *tenant;
+
+    if (!ngx_http_hangar_spec_id_valid(&rule->server,
+                                       NGX_HTTP_HANGAR_SPEC_API))
+    {
+        ngx_str_set(&field, "mcp_server");
+        ngx_str_set(&msg, "mcp_server: must be 1-64 letters, digits, \"_\" "
+                          "or \"-\"");
+        goto invalid;
+    }
+
+    if (!ngx_http_hangar_state_text_valid(&rule->tool,
+                                          NGX_HTTP_HANGAR_NAME_MAX))
+    {
+        ngx_str_set(&field, "tool");
+        ngx_str_set(&msg, "tool: must be 1-128 bytes of UTF-8 text without "
+                          "control characters");
+        goto invalid;
+    }
 
     tenant = ngx_http_hangar_get(hr->body, "tenant_id");
+
+    if (tenant && tenant->type == NGX_HTTP_HANGAR_NULL) {
+        tenant = NULL;
+    }
 
     if (tenant && tenant->type == NGX_HTTP_HANGAR_STR && tenant->u.s.len == 0)
     {
         tenant = NULL;
     }
 
-    if (tenant && tenant->type != NGX_HTTP_HANGAR_STR
-        && tenant->type != NGX_HTTP_HANGAR_NULL)
+    if (tenant
+        && (tenant->type != NGX_HTTP_HANGAR_STR
+            || !ngx_http_hangar_state_text_valid(&tenant->u.s,
+                                                 NGX_HTTP_HANGAR_NAME_MAX)))
     {
         ngx_str_set(&field, "tenant_id");
-        ngx_str_set(&msg, "tenant_id: must be a string or null");
-        return ngx_http_hangar_validation_error(hr, &field, &msg);
+        ngx_str_set(&msg, "tenant_id: must be null or a string of 1-128 "
+                          "bytes without control characters");
+        goto invalid;
     }
 
-    if (tenant && tenant->type == NGX_HTTP_HANGAR_NULL) {
-        tenant = NULL;
+    rule->tenant = tenant;
+
+    return NGX_OK;
+
+invalid:
+
+    hr->rc = ngx_http_hangar_validation_error(hr, &field, &msg);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_prepare(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    ngx_str_t                key;
+    ngx_uint_t               prefix;
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
+
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    if (ngx_http_hangar_withdrawal_key(op->pool, &rule->server, &rule->tool,
+                                       rule->tenant ? &rule->tenant->u.s
+                                                    : NULL,
+                                       &key)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    list = ngx_http_hangar_list_load(hr, hr->reg->sh->withdrawn);
-    if (list == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /* a restore without a tenant takes every entry of the tool */
+    prefix = (!rule->on && rule->tenant == NULL);
+
+    if (ngx_http_hangar_state_has(op->reg, &op->reg->sh->withdrawn, &key,
+                                  prefix)
+        == rule->on)
+    {
+        return NGX_DONE;
     }
 
-    items = list->u.arr.elts;
-    found = 0;
-
-    for (i = 0; i < list->u.arr.nelts; /* void */) {
-        s = ngx_http_hangar_get(items[i], "mcp_server");
-        t = ngx_http_hangar_get(items[i], "tool");
-        n = ngx_http_hangar_get(items[i], "tenant_id");
-
-        same = ngx_memn2cmp(s->u.s.data, server->data, s->u.s.len,
-                            server->len) == 0
-               && ngx_memn2cmp(t->u.s.data, tool->data, t->u.s.len,
-                               tool->len) == 0;
-
-        /* a restore without a tenant takes every entry of the tool */
-        if (same && (withdraw || tenant)) {
-            same = tenant ? (n->type == NGX_HTTP_HANGAR_STR
-                             && ngx_memn2cmp(n->u.s.data, tenant->u.s.data,
-                                             n->u.s.len, tenant->u.s.len)
-                                == 0)
-                          : n->type == NGX_HTTP_HANGAR_NULL;
-        }
-
-        if (same) {
-            found = 1;
-
-            if (!withdraw) {
-                items[i] = items[--list->u.arr.nelts];
-                continue;
-            }
-        }
-
-        i++;
+    if (!rule->on) {
+        op->set = &op->reg->sh->withdrawn;
+        op->del = key;
+        op->del_prefix = prefix;
+        return NGX_OK;
     }
 
-    if (withdraw && !found) {
-        e = ngx_http_hangar_value_new(hr->r->pool, NGX_HTTP_HANGAR_OBJ);
+    rc = ngx_http_hangar_state_add(op, &op->reg->sh->withdrawn, &key,
+                                   NGX_HTTP_HANGAR_RULES_MAX);
 
-        if (e == NULL
-            || ngx_http_hangar_set(hr->r->pool, e, (u_char *) "mcp_server",
-                   10, ngx_http_hangar_value_str(hr->r->pool, server->data,
-                                                 server->len)) != NGX_OK
-            || ngx_http_hangar_set(hr->r->pool, e, (u_char *) "tool", 4,
-                   ngx_http_hangar_value_str(hr->r->pool, tool->data,
-                                             tool->len)) != NGX_OK
-            || ngx_http_hangar_set(hr->r->pool, e, (u_char *) "tenant_id", 9,
-                   tenant ? tenant
-                   : ngx_http_hangar_value_new(hr->r->pool,
-                                               NGX_HTTP_HANGAR_NULL))
-               != NGX_OK
-            || ngx_http_hangar_push(list, e) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (rc == NGX_HTTP_HANGAR_STATE_MANY) {
+        hr->rc = ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                       "at most %d tools can be withdrawn",
+                                       NGX_HTTP_HANGAR_RULES_MAX);
+        return NGX_DECLINED;
     }
 
-    if (withdraw != found) {
-        rc = ngx_http_hangar_list_save(hr, &hr->reg->sh->withdrawn, list);
-        if (rc != NGX_OK) {
-            return rc == NGX_DECLINED ? hr->rc : rc;
-        }
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_withdrawal_answer(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_rule_t  *rule;
+
+    hr = op->data;
+    rule = (ngx_http_hangar_rule_t *) op;
+
+    if (rc != NGX_OK && rc != NGX_DONE) {
+        return ngx_http_hangar_api_change_error(hr, op, rc);
     }
 
     ngx_http_hangar_out_printf(&hr->out, "{\"%s\":true,\"mcp_server\":",
-                               withdraw ? "withdrawn" : "restored");
-    ngx_http_hangar_out_str(&hr->out, server->data, server->len);
+                               rule->on ? "withdrawn" : "restored");
+    ngx_http_hangar_out_str(&hr->out, rule->server.data, rule->server.len);
     ngx_http_hangar_out_lit(&hr->out, ",\"tool\":");
-    ngx_http_hangar_out_str(&hr->out, tool->data, tool->len);
+    ngx_http_hangar_out_str(&hr->out, rule->tool.data, rule->tool.len);
     ngx_http_hangar_out_lit(&hr->out, ",\"tenant_id\":");
 
-    if (tenant) {
-        ngx_http_hangar_out_str(&hr->out, tenant->u.s.data, tenant->u.s.len);
+    if (rule->tenant) {
+        ngx_http_hangar_out_str(&hr->out, rule->tenant->u.s.data,
+                                rule->tenant->u.s.len);
 
     } else {
         ngx_http_hangar_out_lit(&hr->out, "null");

@@ -20,7 +20,13 @@ static ngx_int_t ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr,
     ngx_int_t rc);
 static void ngx_http_hangar_req_cleanup(void *data);
 static ngx_int_t ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr,
-    const char *reason, ngx_uint_t block);
+    const char *reason);
+static ngx_int_t ngx_http_hangar_block_prepare(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_block_commit(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_block_answer(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
 static void ngx_http_hangar_logs_done(ngx_http_hangar_call_t *call);
 static ngx_int_t ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *logs);
@@ -36,7 +42,6 @@ ngx_int_t
 ngx_http_hangar_servers_start(ngx_http_hangar_req_t *hr)
 {
     ngx_int_t                rc;
-    ngx_str_t                errmsg;
     ngx_msec_t               retry;
     ngx_uint_t               blocked;
     ngx_pool_cleanup_t      *cln;
@@ -57,9 +62,7 @@ ngx_http_hangar_servers_start(ngx_http_hangar_req_t *hr)
 
     /* an explicit start lifts a block, for good */
     if (blocked && rc != NGX_HTTP_HANGAR_BACKOFF) {
-        ngx_str_null(&errmsg);
-        (void) ngx_http_hangar_state_flags(hr->reg, hr->r->pool,
-                                           hr->r->connection->log, &errmsg);
+        ngx_http_hangar_state_flags(hr->reg, hr->r->connection->log);
     }
 
     if (rc == NGX_HTTP_HANGAR_BACKOFF) {
@@ -212,17 +215,19 @@ ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr, ngx_int_t rc)
 }
 
 
+/* NGX_OK stopped; NGX_DECLINED answered (404): the caller sends nothing */
+
 static ngx_int_t
-ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr, const char *reason,
-    ngx_uint_t block)
+ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr, const char *reason)
 {
     ngx_int_t  rc;
 
-    rc = ngx_http_hangar_stop(hr->reg, &hr->params[0], reason, block,
+    rc = ngx_http_hangar_stop(hr->reg, &hr->params[0], reason, 0,
                               hr->r->connection->log);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_hangar_not_found(hr, &hr->params[0]);
+        return ngx_http_hangar_answered(hr,
+                   ngx_http_hangar_not_found(hr, &hr->params[0]));
     }
 
     return NGX_OK;
@@ -247,9 +252,9 @@ ngx_http_hangar_servers_stop(ngx_http_hangar_req_t *hr)
         reason = v->u.s.data;    /* NUL-terminated by the parser */
     }
 
-    rc = ngx_http_hangar_stop_common(hr, (char *) reason, 0);
+    rc = ngx_http_hangar_stop_common(hr, (char *) reason);
     if (rc != NGX_OK) {
-        return rc;
+        return hr->rc;
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"stopped\":");
@@ -262,33 +267,76 @@ ngx_http_hangar_servers_stop(ngx_http_hangar_req_t *hr)
 }
 
 
-/* POST /api/mcp_servers/{id}/block: stopped, and no start until asked */
+/*
+ * POST /api/mcp_servers/{id}/block: stopped, and no start until asked.
+ * The block is written first; a write that fails changes nothing.
+ */
 
 ngx_int_t
 ngx_http_hangar_servers_block(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t  rc;
-    ngx_str_t  errmsg;
+    ngx_http_hangar_state_op_t  *op;
 
-    rc = ngx_http_hangar_stop_common(hr, "detection_enforcement:block", 1);
-    if (rc != NGX_OK) {
-        return rc;
+    op = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_state_op_t));
+    if (op == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_str_null(&errmsg);
+    op->blocked = hr->params[0];
+    op->prepare = ngx_http_hangar_block_prepare;
+    op->commit = ngx_http_hangar_block_commit;
+    op->answer = ngx_http_hangar_block_answer;
 
-    if (ngx_http_hangar_state_flags(hr->reg, hr->r->pool,
-                                    hr->r->connection->log, &errmsg)
-        != NGX_OK)
-    {
-        return ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "StateWriteError", "the server is "
-                                     "stopped and blocked until nginx "
-                                     "restarts: %V", &errmsg);
+    return ngx_http_hangar_api_change(hr, op);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_block_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_req_t   *hr;
+    ngx_http_hangar_node_t  *n;
+
+    hr = op->data;
+
+    ngx_http_hangar_lock(op->reg);
+    n = ngx_http_hangar_find(&op->reg->sh->servers, op->blocked.data,
+                             op->blocked.len);
+    ngx_http_hangar_unlock(op->reg);
+
+    if (n == NULL) {
+        hr->rc = ngx_http_hangar_not_found(hr, &op->blocked);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_block_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    if (rc == NGX_OK) {
+        (void) ngx_http_hangar_stop(op->reg, &op->blocked,
+                                    "detection_enforcement:block", 1,
+                                    op->log);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_block_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_req_t  *hr = op->data;
+
+    if (rc != NGX_OK) {
+        return ngx_http_hangar_api_change_error(hr, op, rc);
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"mcp_server_id\":");
-    ngx_http_hangar_out_str(&hr->out, hr->params[0].data, hr->params[0].len);
+    ngx_http_hangar_out_str(&hr->out, op->blocked.data, op->blocked.len);
     ngx_http_hangar_out_lit(&hr->out, ",\"blocked\":true}");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);

@@ -12,17 +12,42 @@
 #include "ngx_http_hangar_api.h"
 
 
+#define NGX_HTTP_HANGAR_CREATE  0
+#define NGX_HTTP_HANGAR_UPDATE  1
+#define NGX_HTTP_HANGAR_DELETE  2
+
+
+/* one change of a server, as a durable-write op */
+typedef struct {
+    ngx_http_hangar_state_op_t   op;        /* first: the op is the change */
+    ngx_uint_t                   what;
+    ngx_http_hangar_value_t     *in;        /* the spec, or the PATCH body */
+    ngx_http_hangar_record_t     rec;
+    ngx_http_hangar_prep_t       prep;
+    ngx_uint_t                   declared;
+    ngx_uint_t                   restart;   /* what the process runs changed */
+} ngx_http_hangar_change_t;
+
+
 static const char *ngx_http_hangar_health_status(ngx_http_hangar_node_t *n);
 static ngx_int_t ngx_http_hangar_body_object(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_validate(ngx_http_hangar_req_t *hr,
     ngx_str_t *id, ngx_http_hangar_value_t *in,
     ngx_http_hangar_value_t **spec);
 static ngx_int_t ngx_http_hangar_change(ngx_http_hangar_req_t *hr,
-    ngx_str_t *id, ngx_http_hangar_value_t *spec, ngx_uint_t create);
-static ngx_int_t ngx_http_hangar_deleted_list(ngx_http_hangar_req_t *hr,
-    ngx_str_t *id, ngx_int_t add, ngx_uint_t *was, ngx_str_t *text);
-static ngx_int_t ngx_http_hangar_answer(ngx_http_hangar_req_t *hr,
-    ngx_uint_t status, ngx_str_t *id, const char *what);
+    ngx_str_t *id, ngx_http_hangar_value_t *in, ngx_uint_t what);
+static ngx_int_t ngx_http_hangar_change_prepare(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch,
+    ngx_str_t *text, ngx_http_hangar_value_t **spec);
+static ngx_int_t ngx_http_hangar_change_commit(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_change_answer(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_change_done(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
+static ngx_uint_t ngx_http_hangar_runs_same(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *a, ngx_http_hangar_value_t *b);
 
 
 static const char *
@@ -327,12 +352,7 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
         return rc == NGX_DECLINED ? hr->rc : rc;
     }
 
-    rc = ngx_http_hangar_change(hr, &id->u.s, spec, 1);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
-    }
-
-    return ngx_http_hangar_answer(hr, NGX_HTTP_CREATED, &id->u.s, "created");
+    return ngx_http_hangar_change(hr, &id->u.s, spec, NGX_HTTP_HANGAR_CREATE);
 }
 
 
@@ -342,14 +362,11 @@ ngx_int_t
 ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 {
     ngx_int_t                 rc;
-    ngx_str_t                *id, text, err;
+    ngx_str_t                *id;
     ngx_str_t                 field = ngx_string("mcp_server_id");
     ngx_str_t                 msg = ngx_string("mcp_server_id: cannot be "
                                                "changed");
-    ngx_uint_t                i;
-    ngx_http_hangar_pair_t   *pair;
-    ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_value_t  *cur, *v, *spec;
+    ngx_http_hangar_value_t  *v;
 
     id = &hr->params[0];
 
@@ -369,58 +386,8 @@ ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 
     ngx_http_hangar_del(hr->body, "mcp_server_id");
 
-    /* the current spec, copied out under the lock and parsed outside it */
-    ngx_http_hangar_lock(hr->reg);
-
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, id->data, id->len);
-    if (n == NULL) {
-        ngx_http_hangar_unlock(hr->reg);
-        return ngx_http_hangar_not_found(hr, id);
-    }
-
-    text.len = n->spec->len;
-    text.data = ngx_pnalloc(hr->r->pool, text.len);
-    if (text.data != NULL) {
-        ngx_memcpy(text.data, n->spec->data, text.len);
-    }
-
-    ngx_http_hangar_unlock(hr->reg);
-
-    if (text.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cur = ngx_http_hangar_json_parse(hr->r->pool, text.data, text.len, &err);
-    if (cur == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    pair = hr->body->u.obj.elts;
-
-    for (i = 0; i < hr->body->u.obj.nelts; i++) {
-        if (pair[i].value->type == NGX_HTTP_HANGAR_NULL) {
-            continue;
-        }
-
-        if (ngx_http_hangar_set(hr->r->pool, cur, pair[i].key.data,
-                                pair[i].key.len, pair[i].value)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    rc = ngx_http_hangar_validate(hr, id, cur, &spec);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
-    }
-
-    rc = ngx_http_hangar_change(hr, id, spec, 0);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
-    }
-
-    return ngx_http_hangar_answer(hr, NGX_HTTP_OK, id, "updated");
+    /* the body is laid over the current spec under the state lock */
+    return ngx_http_hangar_change(hr, id, hr->body, NGX_HTTP_HANGAR_UPDATE);
 }
 
 
@@ -429,220 +396,381 @@ ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 ngx_int_t
 ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t  rc;
-
-    /* stopped first, as the original does (hangar-core §1.1) */
-    (void) ngx_http_hangar_stop(hr->reg, &hr->params[0], "shutdown", 0,
-                                hr->r->connection->log);
-
-    rc = ngx_http_hangar_change(hr, &hr->params[0], NULL, 0);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
-    }
-
-    return ngx_http_hangar_answer(hr, NGX_HTTP_OK, &hr->params[0], "deleted");
-}
-
-
-static ngx_int_t
-ngx_http_hangar_answer(ngx_http_hangar_req_t *hr, ngx_uint_t status,
-    ngx_str_t *id, const char *what)
-{
-    ngx_http_hangar_out_lit(&hr->out, "{\"mcp_server_id\":");
-    ngx_http_hangar_out_str(&hr->out, id->data, id->len);
-    ngx_http_hangar_out_printf(&hr->out, ",\"%s\":true}", what);
-
-    return ngx_http_hangar_send(hr, status);
+    return ngx_http_hangar_change(hr, &hr->params[0], NULL,
+                                  NGX_HTTP_HANGAR_DELETE);
 }
 
 
 /*
- * One durable change: id gets spec (created when create is set), or is
- * deleted when spec is NULL.  Memory is reserved first, the state file is
- * written next, and only then is the change linked in; any failure on
- * the way undoes what was reserved, so nothing changes.
+ * One durable change of a server: created (in is its spec), updated (in
+ * is the PATCH body, laid over the current spec) or deleted.  The state
+ * lock is held from the read of the current spec to the commit, so two
+ * changes at once never lose each other.  Memory is reserved first, the
+ * state file is written next, and only then is the change linked in; any
+ * failure on the way releases what was reserved, so nothing changes.
  */
 
 static ngx_int_t
 ngx_http_hangar_change(ngx_http_hangar_req_t *hr, ngx_str_t *id,
-    ngx_http_hangar_value_t *spec, ngx_uint_t create)
+    ngx_http_hangar_value_t *in, ngx_uint_t what)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    deleted, errmsg;
-    ngx_uint_t                   declared;
-    ngx_log_t                   *log;
-    ngx_http_hangar_node_t      *n;
-    ngx_http_hangar_prep_t       prep;
-    ngx_http_hangar_blob_t      *dblob;
-    ngx_http_hangar_record_t     rec;
-    ngx_http_hangar_registry_t  *reg;
+    ngx_http_hangar_change_t  *ch;
 
-    reg = hr->reg;
-    log = hr->r->connection->log;
-
-    if (spec && ngx_http_hangar_record(hr->r->pool, id, spec, &rec) != NGX_OK)
-    {
+    ch = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_change_t));
+    if (ch == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_hangar_state_lock(reg, log) != NGX_OK) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "RegistryBusyError",
-                                         "another change is in progress, "
-                                         "try again"));
-    }
+    ch->what = what;
+    ch->in = in;
+    ch->op.id = *id;
+    ch->op.prepare = ngx_http_hangar_change_prepare;
+    ch->op.commit = ngx_http_hangar_change_commit;
+    ch->op.answer = ngx_http_hangar_change_answer;
 
-    ngx_memzero(&prep, sizeof(ngx_http_hangar_prep_t));
-    ngx_str_null(&errmsg);
-    dblob = NULL;
-
-    ngx_http_hangar_lock(reg);
-
-    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
-
-    if (create && n) {
-        rc = ngx_http_hangar_answered(hr,
-                 ngx_http_hangar_error(hr, 422, "ValidationError",
-                                       "McpServer already exists: %V", id));
-        goto done;
-    }
-
-    if (!create && n == NULL) {
-        rc = ngx_http_hangar_answered(hr, ngx_http_hangar_not_found(hr, id));
-        goto done;
-    }
-
-    /* a declared server deleted through the API is remembered as such */
-    rc = ngx_http_hangar_deleted_list(hr, id,
-                                      spec ? -1 : (n->declared ? 1 : 0),
-                                      &declared, &deleted);
-    if (rc != NGX_OK) {
-        goto done;
-    }
-
-    declared = n ? n->declared : declared;
-
-    if (spec
-        && ngx_http_hangar_prepare(reg, &rec, n == NULL, &prep) != NGX_OK)
-    {
-        goto full;
-    }
-
-    if (deleted.len != reg->sh->deleted->len
-        || ngx_memcmp(deleted.data, reg->sh->deleted->data, deleted.len))
-    {
-        dblob = ngx_http_hangar_blob(reg, deleted.data, deleted.len);
-        if (dblob == NULL) {
-            goto full;
-        }
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    rc = ngx_http_hangar_state_save(reg, hr->r->pool, id,
-                                    spec ? &rec.spec : NULL, &deleted, NULL,
-                                    NULL, log, &errmsg);
-
-    ngx_http_hangar_lock(reg);
-
-    if (rc != NGX_OK) {
-        ngx_http_hangar_discard(reg, &prep);
-        ngx_http_hangar_blob_free(reg, dblob);
-
-        rc = (errmsg.len == 0) ? NGX_HTTP_INTERNAL_SERVER_ERROR
-             : ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "StateWriteError", "%V", &errmsg));
-        goto done;
-    }
-
-    /* the state lock kept every other change out since the find above */
-    if (spec) {
-        n = ngx_http_hangar_commit(reg, &reg->sh->servers, n, &rec, &prep);
-        n->api = 1;
-        n->declared = declared;
-
-    } else {
-        ngx_http_hangar_remove(reg, &reg->sh->servers, n);
-    }
-
-    if (dblob) {
-        ngx_http_hangar_blob_free(reg, reg->sh->deleted);
-        reg->sh->deleted = dblob;
-    }
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_http_hangar_unlock(reg);
-    ngx_http_hangar_state_unlock(reg);
-
-    return rc;
-
-full:
-
-    ngx_http_hangar_discard(reg, &prep);
-    ngx_http_hangar_unlock(reg);
-    ngx_http_hangar_state_unlock(reg);
-
-    ngx_http_hangar_zone_full(reg, log);
-
-    return ngx_http_hangar_answered(hr,
-               ngx_http_hangar_error(hr, 507, "RegistryFullError",
-                                     "the hangar zone \"%V\" is full; "
-                                     "nothing was changed", &reg->name));
+    return ngx_http_hangar_api_change(hr, &ch->op);
 }
 
 
 /*
- * The deleted-ids list with id removed (add < 0), added (add > 0) or
- * unchanged; *was tells whether id was in it.  Called with the lock held.
+ * Runs a durable change for a request: op->answer answers, at once or
+ * when the change ends (the request waits, without blocking the worker).
  */
 
-static ngx_int_t
-ngx_http_hangar_deleted_list(ngx_http_hangar_req_t *hr, ngx_str_t *id,
-    ngx_int_t add, ngx_uint_t *was, ngx_str_t *text)
+ngx_int_t
+ngx_http_hangar_api_change(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op)
 {
+    ngx_int_t  rc;
+
+    op->reg = hr->reg;
+    op->pool = hr->r->pool;
+    op->log = hr->r->connection->log;
+    op->r = hr->r;
+    op->data = hr;
+    op->done = ngx_http_hangar_change_done;
+
+    rc = ngx_http_hangar_state_run(op);
+
+    if (rc == NGX_AGAIN) {
+        hr->r->main->count++;
+        return NGX_DONE;
+    }
+
+    return op->answer(op, rc);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_change_done(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_req_t  *hr = op->data;
+
+    ngx_http_finalize_request(hr->r, op->answer(op, rc));
+
+    return NGX_OK;
+}
+
+
+/* the answer of a change that did not succeed */
+
+ngx_int_t
+ngx_http_hangar_api_change_error(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    switch (rc) {
+
+    case NGX_DECLINED:
+        return hr->rc;
+
+    case NGX_HTTP_HANGAR_STATE_BUSY:
+        return ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "RegistryBusyError",
+                                     "another change is in progress, "
+                                     "try again");
+
+    case NGX_HTTP_HANGAR_STATE_FULL:
+        return ngx_http_hangar_error(hr, 507, "RegistryFullError",
+                                     "the hangar zone \"%V\" is full; "
+                                     "nothing was changed", &hr->reg->name);
+
+    default:
+        if (op->errmsg.len) {
+            return ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "StateWriteError", "%V",
+                                         &op->errmsg);
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hangar_change_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    const char                *what;
+    ngx_http_hangar_req_t     *hr;
+    ngx_http_hangar_change_t  *ch;
+
+    hr = op->data;
+    ch = (ngx_http_hangar_change_t *) op;
+
+    if (rc != NGX_OK) {
+        return ngx_http_hangar_api_change_error(hr, op, rc);
+    }
+
+    what = (ch->what == NGX_HTTP_HANGAR_CREATE) ? "created"
+           : (ch->what == NGX_HTTP_HANGAR_UPDATE) ? "updated" : "deleted";
+
+    ngx_http_hangar_out_lit(&hr->out, "{\"mcp_server_id\":");
+    ngx_http_hangar_out_str(&hr->out, op->id.data, op->id.len);
+    ngx_http_hangar_out_printf(&hr->out, ",\"%s\":true}", what);
+
+    return ngx_http_hangar_send(hr,
+                                ch->what == NGX_HTTP_HANGAR_CREATE
+                                ? NGX_HTTP_CREATED : NGX_HTTP_OK);
+}
+
+
+/* with the state lock held: read, decide, reserve */
+
+static ngx_int_t
+ngx_http_hangar_change_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_str_t                    text;
+    ngx_uint_t                   was;
+    ngx_http_hangar_req_t       *hr;
+    ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_value_t     *spec;
+    ngx_http_hangar_change_t    *ch;
+    ngx_http_hangar_registry_t  *reg;
+
+    hr = op->data;
+    reg = op->reg;
+    ch = (ngx_http_hangar_change_t *) op;
+
+    ngx_str_null(&text);
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, op->id.data, op->id.len);
+
+    if (n && ch->what == NGX_HTTP_HANGAR_UPDATE) {
+        text.len = n->spec->len;
+        text.data = ngx_pnalloc(op->pool, text.len);
+        if (text.data != NULL) {
+            ngx_memcpy(text.data, n->spec->data, text.len);
+        }
+    }
+
+    ch->declared = n ? n->declared : 0;
+
+    ngx_http_hangar_unlock(reg);
+
+    if (ch->what == NGX_HTTP_HANGAR_CREATE && n) {
+        hr->rc = ngx_http_hangar_error(hr, 422, "ValidationError",
+                                       "McpServer already exists: %V",
+                                       &op->id);
+        return NGX_DECLINED;
+    }
+
+    if (ch->what != NGX_HTTP_HANGAR_CREATE && n == NULL) {
+        hr->rc = ngx_http_hangar_not_found(hr, &op->id);
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hangar_change_spec(ch, &text, &spec);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (spec && ngx_http_hangar_record(op->pool, &op->id, spec, &ch->rec)
+                != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a declared server deleted through the API is remembered as such */
+    was = ngx_http_hangar_state_has(reg, &reg->sh->deleted, &op->id, 0);
+
+    if (n == NULL) {
+        ch->declared = was;
+    }
+
+    if (spec && was) {
+        op->set = &reg->sh->deleted;
+        op->del = op->id;
+    }
+
+    if (spec == NULL && ch->declared && !was) {
+        rc = ngx_http_hangar_state_add(op, &reg->sh->deleted, &op->id, 0);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    rc = spec ? ngx_http_hangar_prepare(reg, &ch->rec, n == NULL, &ch->prep)
+              : NGX_OK;
+
+    ngx_http_hangar_unlock(reg);
+
+    if (rc != NGX_OK) {
+        ngx_http_hangar_zone_full(reg, op->log);
+        return NGX_HTTP_HANGAR_STATE_FULL;
+    }
+
+    op->spec = spec ? &ch->rec.spec : NULL;
+
+    return NGX_OK;
+}
+
+
+/* the new spec: validated, and for an update laid over the current one */
+
+static ngx_int_t
+ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
+    ngx_http_hangar_value_t **spec)
+{
+    ngx_int_t                 rc;
     ngx_str_t                 err;
     ngx_uint_t                i;
-    ngx_http_hangar_value_t  *list, **items, *v;
+    ngx_http_hangar_req_t    *hr;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_value_t  *cur;
 
-    list = ngx_http_hangar_json_parse(hr->r->pool, hr->reg->sh->deleted->data,
-                                      hr->reg->sh->deleted->len, &err);
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    hr = ch->op.data;
+
+    if (ch->what != NGX_HTTP_HANGAR_UPDATE) {
+        *spec = ch->in;
+        return NGX_OK;
     }
 
-    *was = 0;
-    items = list->u.arr.elts;
+    if (text->data == NULL) {
+        return NGX_ERROR;
+    }
 
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (items[i]->type == NGX_HTTP_HANGAR_STR
-            && ngx_memn2cmp(items[i]->u.s.data, id->data, items[i]->u.s.len,
-                            id->len) == 0)
+    cur = ngx_http_hangar_json_parse(ch->op.pool, text->data, text->len,
+                                     &err);
+    if (cur == NULL) {
+        return NGX_ERROR;
+    }
+
+    pair = ch->in->u.obj.elts;
+
+    for (i = 0; i < ch->in->u.obj.nelts; i++) {
+        if (pair[i].value->type == NGX_HTTP_HANGAR_NULL) {
+            continue;
+        }
+
+        if (ngx_http_hangar_set(ch->op.pool, cur, pair[i].key.data,
+                                pair[i].key.len, pair[i].value)
+            != NGX_OK)
         {
-            *was = 1;
-
-            if (add < 0) {
-                items[i] = items[--list->u.arr.nelts];
-            }
-
-            break;
+            return NGX_ERROR;
         }
     }
 
-    if (add > 0 && !*was) {
-        v = ngx_http_hangar_value_str(hr->r->pool, id->data, id->len);
-        if (v == NULL || ngx_http_hangar_push(list, v) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    /* the current spec again, to compare with */
+    ch->in = ngx_http_hangar_json_parse(ch->op.pool, text->data, text->len,
+                                        &err);
+    if (ch->in == NULL) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_hangar_json_text(hr->r->pool, list, text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_http_hangar_validate(hr, &ch->op.id, cur, spec);
+    if (rc != NGX_OK) {
+        return rc == NGX_DECLINED ? NGX_DECLINED : NGX_ERROR;
     }
+
+    ch->restart = !ngx_http_hangar_runs_same(ch->op.pool, ch->in, *spec);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Fields read when a call is made, not when the process starts: a change
+ * of only these applies at once.  Any other field is what the process
+ * runs with (command, args, env, endpoint, image, headers...).
+ */
+
+static ngx_uint_t
+ngx_http_hangar_runs_same(ngx_pool_t *pool, ngx_http_hangar_value_t *a,
+    ngx_http_hangar_value_t *b)
+{
+    ngx_uint_t  i;
+
+    static const char  *call_time[] = {
+        "description", "tools", "idle_ttl_s", "health_check_interval_s",
+        "max_consecutive_failures", "max_concurrency", "tool_access",
+        "tool_projection", "access", NULL
+    };
+
+    a = ngx_http_hangar_value_copy(pool, a);
+    b = ngx_http_hangar_value_copy(pool, b);
+
+    if (a == NULL || b == NULL) {
+        return 0;
+    }
+
+    for (i = 0; call_time[i]; i++) {
+        ngx_http_hangar_del(a, call_time[i]);
+        ngx_http_hangar_del(b, call_time[i]);
+    }
+
+    return ngx_http_hangar_value_equal(a, b);
+}
+
+
+/* with the state lock held: the written change is linked in, or dropped */
+
+static ngx_int_t
+ngx_http_hangar_change_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_change_t    *ch;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = op->reg;
+    ch = (ngx_http_hangar_change_t *) op;
+
+    if (rc == NGX_OK
+        && (ch->what == NGX_HTTP_HANGAR_DELETE || ch->restart))
+    {
+        /* stopped first, as the original does (hangar-core §1.1) */
+        (void) ngx_http_hangar_stop(reg, &op->id,
+                                    ch->restart ? "spec_changed" : "shutdown",
+                                    0, op->log);
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    if (rc != NGX_OK) {
+        ngx_http_hangar_discard(reg, &ch->prep);
+        ngx_http_hangar_unlock(reg);
+        return rc;
+    }
+
+    n = ngx_http_hangar_find(&reg->sh->servers, op->id.data, op->id.len);
+
+    if (op->spec) {
+        n = ngx_http_hangar_commit(reg, &reg->sh->servers, n, &ch->rec,
+                                   &ch->prep);
+        n->api = 1;
+        n->declared = ch->declared;
+
+        if (!ch->restart) {
+            n->changed = 0;
+        }
+
+    } else if (n) {
+        ngx_http_hangar_remove(reg, &reg->sh->servers, n);
+    }
+
+    ngx_http_hangar_unlock(reg);
 
     return NGX_OK;
 }

@@ -25,8 +25,6 @@ static int ngx_libc_cdecl ngx_http_hangar_mcp_tool_cmp(const void *one,
     const void *two);
 static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
     ngx_str_t *tool);
-static ngx_uint_t ngx_http_hangar_mcp_withdrawn(
-    ngx_http_hangar_value_t *list, ngx_str_t *server, ngx_str_t *tool);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
 static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
@@ -264,12 +262,12 @@ static ngx_int_t
 ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     ngx_uint_t naming, ngx_array_t **entries)
 {
-    ngx_str_t                    err, wtext;
+    ngx_str_t                    err;
     ngx_uint_t                   i, j, dup;
     ngx_array_t                 *all, *copies;
     ngx_http_hangar_copy_t      *cp;
     ngx_http_hangar_entry_t     *e, *es;
-    ngx_http_hangar_value_t     *tools, **items, *name, *spec, *withdrawn;
+    ngx_http_hangar_value_t     *tools, **items, *name, *spec;
 
     copies = ngx_http_hangar_catalog_copy(hr, pool, 1);
     if (copies == NULL) {
@@ -277,14 +275,6 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     }
 
     cp = copies->elts;
-
-    if (ngx_http_hangar_blob_copy(hr->reg, pool, hr->reg->sh->withdrawn, "[]",
-                                  &wtext) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    withdrawn = ngx_http_hangar_json_parse(pool, wtext.data, wtext.len, &err);
 
     all = ngx_array_create(pool, 64, sizeof(ngx_http_hangar_entry_t));
     if (all == NULL) {
@@ -320,8 +310,9 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
             e->server = cp[i].id;
             e->tool = name->u.s;
             e->schema = items[j];
-            e->withdrawn = ngx_http_hangar_mcp_withdrawn(withdrawn, &cp[i].id,
-                                                         &name->u.s);
+            e->withdrawn = ngx_http_hangar_state_withdrawn(hr->reg,
+                                                           &cp[i].id,
+                                                           &name->u.s);
             e->dup = 0;
             ngx_str_null(&e->name);
         }
@@ -417,45 +408,6 @@ ngx_http_hangar_mcp_tool_cmp(const void *one, const void *two)
 
     return (int) ngx_memn2cmp(a->tool.data, b->tool.data, a->tool.len,
                               b->tool.len);
-}
-
-
-/*
- * POST /api/admin/tools/{server}/{tool}/withdraw: callers have no tenant
- * until auth arrives, so the withdrawals for every tenant apply.
- */
-
-static ngx_uint_t
-ngx_http_hangar_mcp_withdrawn(ngx_http_hangar_value_t *list,
-    ngx_str_t *server, ngx_str_t *tool)
-{
-    ngx_uint_t                 i;
-    ngx_http_hangar_value_t  **items, *s, *t, *n;
-
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        return 0;
-    }
-
-    items = list->u.arr.elts;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        s = ngx_http_hangar_get(items[i], "mcp_server");
-        t = ngx_http_hangar_get(items[i], "tool");
-        n = ngx_http_hangar_get(items[i], "tenant_id");
-
-        if (ngx_http_hangar_is(s, NGX_HTTP_HANGAR_STR)
-            && ngx_http_hangar_is(t, NGX_HTTP_HANGAR_STR)
-            && ngx_http_hangar_is(n, NGX_HTTP_HANGAR_NULL)
-            && ngx_memn2cmp(s->u.s.data, server->data, s->u.s.len,
-                            server->len) == 0
-            && ngx_memn2cmp(t->u.s.data, tool->data, t->u.s.len, tool->len)
-               == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 

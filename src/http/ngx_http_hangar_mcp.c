@@ -352,7 +352,6 @@ static ngx_int_t
 ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_sid_t *id)
 {
-    u_char       quoted[NGX_HTTP_HANGAR_SID_LEN + 2];
     ngx_int_t    rc;
     ngx_str_t   *sid, msg;
     ngx_uint_t   suspended;
@@ -377,20 +376,8 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
         goto unknown;
     }
 
-    sid = &id->text;
-
-    /* POST /api/sessions/{id}/suspend */
-    ngx_memcpy(quoted + 1, sid->data, sid->len);
-    quoted[0] = '"';
-    quoted[sid->len + 1] = '"';
-
-    ngx_http_hangar_lock(hr->reg);
-    suspended = hr->reg->sh->suspended
-                && ngx_strlcasestrn(hr->reg->sh->suspended->data,
-                                    hr->reg->sh->suspended->data
-                                    + hr->reg->sh->suspended->len,
-                                    quoted, sid->len + 1) != NULL;
-    ngx_http_hangar_unlock(hr->reg);
+    /* POST /api/sessions/{id}/suspend: kept in canonical (lower) case */
+    suspended = ngx_http_hangar_state_suspended(hr->reg, &id->text);
 
     if (suspended) {
         ngx_str_set(&msg, "Session suspended");

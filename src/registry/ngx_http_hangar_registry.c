@@ -22,30 +22,6 @@ static ngx_uint_t ngx_http_hangar_declared(ngx_http_hangar_main_conf_t *hmcf,
 static ngx_http_hangar_registry_t  *ngx_http_hangar_current;
 
 
-/* a list from the state file into shm (with the lock held) */
-
-static ngx_int_t
-ngx_http_hangar_reset_list(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
-{
-    ngx_http_hangar_blob_t  *b;
-
-    b = NULL;
-
-    if (text->len) {
-        b = ngx_http_hangar_blob(reg, text->data, text->len);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    ngx_http_hangar_blob_free(reg, *slot);
-    *slot = b;
-
-    return NGX_OK;
-}
-
-
 static ngx_uint_t
 ngx_http_hangar_listed(ngx_http_hangar_value_t *list, ngx_str_t *id)
 {
@@ -645,28 +621,7 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
         node->blocked = ngx_http_hangar_listed(hmcf->blocked, &d[i].id);
     }
 
-    if (rc == NGX_OK
-        && (reg->sh->deleted == NULL
-            || reg->sh->deleted->len != hmcf->deleted.len
-            || ngx_memcmp(reg->sh->deleted->data, hmcf->deleted.data,
-                          hmcf->deleted.len) != 0))
-    {
-        ngx_http_hangar_blob_free(reg, reg->sh->deleted);
-
-        reg->sh->deleted = ngx_http_hangar_blob(reg, hmcf->deleted.data,
-                                                hmcf->deleted.len);
-        if (reg->sh->deleted == NULL) {
-            ngx_http_hangar_zone_full(reg, log);
-            rc = NGX_ERROR;
-        }
-    }
-
-    if (rc == NGX_OK
-        && (ngx_http_hangar_reset_list(reg, &reg->sh->suspended,
-                                       &hmcf->suspended) != NGX_OK
-            || ngx_http_hangar_reset_list(reg, &reg->sh->withdrawn,
-                                          &hmcf->withdrawn) != NGX_OK))
-    {
+    if (rc == NGX_OK && ngx_http_hangar_state_adopt(reg) != NGX_OK) {
         ngx_http_hangar_zone_full(reg, log);
         rc = NGX_ERROR;
     }

@@ -117,12 +117,34 @@ typedef struct {
 } ngx_http_hangar_record_call_t;
 
 
+/*
+ * A set of keys in the zone (deleted ids, suspended sessions, withdrawn
+ * tools): an rbtree for lookups, a queue for the order of the state file.
+ * A key of several fields has them separated by '\0'.
+ */
+
+typedef struct {
+    ngx_str_node_t               sn;        /* sn.str points at data */
+    ngx_queue_t                  queue;
+    u_char                       data[1];
+} ngx_http_hangar_item_t;
+
+
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;
+    ngx_uint_t                   count;
+} ngx_http_hangar_set_t;
+
+
 typedef struct {
     ngx_http_hangar_tree_t       servers;
     ngx_http_hangar_tree_t       groups;
-    ngx_http_hangar_blob_t      *deleted;   /* JSON array of ids */
-    ngx_http_hangar_blob_t      *suspended; /* JSON array of session ids */
-    ngx_http_hangar_blob_t      *withdrawn; /* JSON array of withdrawals */
+    ngx_http_hangar_set_t        deleted;   /* server ids */
+    ngx_http_hangar_set_t        suspended; /* session ids */
+    ngx_http_hangar_set_t        withdrawn; /* server \0 tool \0 tenant */
+    ngx_uint_t                   sets_ready;
     ngx_atomic_t                 generation;
     ngx_shmtx_sh_t               state_lock;
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
@@ -226,21 +248,80 @@ void ngx_http_hangar_history_add(ngx_http_hangar_registry_t *reg,
     ngx_msec_t now, size_t size, const char *error_type, ngx_str_t *error);
 const char *ngx_http_hangar_mode_name(ngx_uint_t mode);
 
-/* the durable overlay (ngx_http_hangar_state.c) */
+/*
+ * The durable overlay (ngx_http_hangar_state.c): one path for every change
+ * of durable state.  An op runs with the state lock held from the read to
+ * the commit: prepare() reads what it changes and reserves memory, the
+ * state file is rendered with the pending change and written (on a thread
+ * pool when there is one), then commit() links or releases the reserve.
+ */
+
+typedef struct ngx_http_hangar_state_op_s  ngx_http_hangar_state_op_t;
+
+typedef ngx_int_t (*ngx_http_hangar_state_pt)(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
+
+/* prepare(): NGX_OK write, NGX_DONE nothing to write, else no change */
+
+struct ngx_http_hangar_state_op_s {
+    ngx_http_hangar_registry_t  *reg;
+    ngx_pool_t                  *pool;
+    ngx_log_t                   *log;
+    ngx_http_request_t          *r;         /* held while the file is written */
+    void                        *data;
+
+    ngx_http_hangar_state_pt     prepare;   /* state lock held, rc unused */
+    ngx_http_hangar_state_pt     commit;    /* state lock held, rc of write */
+    ngx_http_hangar_state_pt     done;      /* an op that went async ended */
+    ngx_http_hangar_state_pt     answer;    /* for the caller */
+
+    /* the pending change, rendered over the registry */
+    ngx_str_t                    id;        /* a server whose spec changes */
+    ngx_str_t                   *spec;      /* NULL with an id: dropped */
+    ngx_str_t                    blocked;   /* a server to render blocked */
+    ngx_http_hangar_set_t       *set;       /* a set it changes: */
+    ngx_http_hangar_item_t      *add;       /* reserved, added in commit */
+    ngx_str_t                    del;       /* a key removed in commit */
+    unsigned                     del_prefix:1;  /* every key from del */
+
+    ngx_str_t                    text;      /* the file */
+    void                        *task;      /* the write, in a thread */
+    ngx_str_t                    errmsg;
+    ngx_event_t                  wait;      /* for the state lock */
+    ngx_msec_t                   deadline;
+    unsigned                     async:1;
+    unsigned                     locked:1;
+};
+
+
+/* tool names and tenant ids kept in the state file */
+#define NGX_HTTP_HANGAR_NAME_MAX    128
+
+#define NGX_HTTP_HANGAR_STATE_BUSY  -20     /* the lock was not had */
+#define NGX_HTTP_HANGAR_STATE_FULL  -21     /* the zone is full */
+#define NGX_HTTP_HANGAR_STATE_MANY  -22     /* a set is at its bound */
+
+ngx_int_t ngx_http_hangar_state_run(ngx_http_hangar_state_op_t *op);
+ngx_int_t ngx_http_hangar_state_add(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t max);
+ngx_uint_t ngx_http_hangar_state_has(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t prefix);
+ngx_int_t ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg);
+ngx_uint_t ngx_http_hangar_state_suspended(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *sid);
+ngx_uint_t ngx_http_hangar_state_withdrawn(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *tool);
+ngx_int_t ngx_http_hangar_withdrawal_key(ngx_pool_t *pool, ngx_str_t *server,
+    ngx_str_t *tool, ngx_str_t *tenant, ngx_str_t *key);
 ngx_int_t ngx_http_hangar_state_read(ngx_pool_t *pool, ngx_str_t *dir,
     ngx_log_t *log, ngx_http_hangar_value_t **doc);
-ngx_int_t ngx_http_hangar_state_save(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_str_t *id, ngx_str_t *spec, ngx_str_t *deleted,
-    ngx_http_hangar_blob_t **over, ngx_str_t *over_text, ngx_log_t *log,
-    ngx_str_t *errmsg);
-ngx_int_t ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *errmsg);
-ngx_int_t ngx_http_hangar_state_list(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_http_hangar_blob_t **slot, ngx_str_t *text,
-    ngx_log_t *log, ngx_str_t *errmsg);
-ngx_int_t ngx_http_hangar_blob_copy(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_http_hangar_blob_t *blob, const char *empty,
-    ngx_str_t *text);
+void ngx_http_hangar_state_flags(ngx_http_hangar_registry_t *reg,
+    ngx_log_t *log);
+ngx_uint_t ngx_http_hangar_state_text_valid(ngx_str_t *s, size_t max);
+ngx_uint_t ngx_http_hangar_state_same(ngx_http_hangar_value_t *a,
+    ngx_http_hangar_value_t *b);
+ngx_int_t ngx_http_hangar_state_path(ngx_pool_t *pool, ngx_str_t *dir,
+    const char *name, ngx_str_t *path);
 ngx_int_t ngx_http_hangar_file_write(ngx_pool_t *pool, ngx_str_t *dir,
     const char *name, ngx_str_t *text, ngx_log_t *log, ngx_str_t *errmsg);
 ngx_int_t ngx_http_hangar_file_read(ngx_pool_t *pool, ngx_str_t *dir,
