@@ -32,7 +32,15 @@ static ngx_int_t ngx_http_hangar_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
+static ngx_int_t ngx_http_hangar_fleet(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_hangar_apply(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_registry_t *reg);
+static void ngx_http_hangar_refleet(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf);
+static void ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
+    ngx_http_hangar_registry_t *reg, ngx_array_t *stale);
 static ngx_int_t ngx_http_hangar_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hangar_session_key(ngx_cycle_t *cycle,
     ngx_http_hangar_main_conf_t *hmcf, ngx_core_conf_t *ccf);
@@ -433,7 +441,18 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_hangar_state_merge(cf, hmcf) != NGX_OK) {
+    return ngx_http_hangar_fleet(cf, hmcf);
+}
+
+
+/* the declared fleet: hangar.yaml, the state file over it, cached tools */
+
+static ngx_int_t
+ngx_http_hangar_fleet(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
+{
+    if (ngx_http_hangar_config_fleet(cf->pool, hmcf) != NGX_OK
+        || ngx_http_hangar_state_merge(cf, hmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -513,7 +532,13 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 }
 
 
-/* the master (still root) creates the state directory for the workers */
+/*
+ * Runs once the new cycle is committed (its listening sockets are open,
+ * nothing can fail it any more), in the master, before workers of the new
+ * cycle start: the registry of this cycle becomes the one in use and the
+ * declared fleet is applied to it.  The master (still root) also creates
+ * the state directory for the workers.
+ */
 
 static ngx_int_t
 ngx_http_hangar_init_module(ngx_cycle_t *cycle)
@@ -591,12 +616,130 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
 
     reg = hmcf->shm_zone->data;
 
+    ngx_http_hangar_registry_commit(reg);
+
+    if (ngx_http_hangar_apply(cycle, hmcf, reg) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (reg->fresh && !ngx_test_config) {
         reg->fresh = 0;
         ngx_http_hangar_lifecycle_reap(reg, cycle->log);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The declared fleet into the registry, all or nothing.  At a start (a
+ * fresh zone) a fleet that does not fit fails the start, as it fails
+ * "nginx -t"; on a reload the old workers run on, so a fleet that cannot
+ * be applied leaves the registry as it was, with an [alert] that says so.
+ */
+
+static ngx_int_t
+ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
+    ngx_http_hangar_registry_t *reg)
+{
+    ngx_int_t    rc;
+    ngx_array_t  stale;
+
+    /* an API change in an old worker is either before this or after */
+    if (ngx_http_hangar_state_lock(reg, cycle->log) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "hangar: the state lock stays busy; the servers of "
+                      "the new configuration were not applied, reload "
+                      "again");
+        return reg->fresh ? NGX_ERROR : NGX_OK;
+    }
+
+    if (!reg->fresh) {
+        ngx_http_hangar_refleet(cycle, hmcf);
+    }
+
+    rc = ngx_http_hangar_reconcile(reg, cycle->pool, cycle->log, &stale);
+
+    ngx_http_hangar_state_unlock(reg);
+
+    if (rc != NGX_OK) {
+        if (reg->fresh) {
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "hangar: the servers of the new configuration were "
+                      "not applied; the registry is as it was");
+        return NGX_OK;
+    }
+
+    ngx_http_hangar_stop_stale(cycle, reg, &stale);
+
+    return NGX_OK;
+}
+
+
+/*
+ * On reload, the state file is read again under the state lock: an API
+ * change made by an old worker since the configuration was read is kept.
+ * If the file cannot be read now, the fleet read with the configuration
+ * is applied.
+ */
+
+static void
+ngx_http_hangar_refleet(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_conf_t                   cf;
+    ngx_http_hangar_main_conf_t  saved;
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.pool = cycle->pool;
+    cf.temp_pool = cycle->pool;
+    cf.cycle = cycle;
+    cf.log = cycle->log;
+
+    saved = *hmcf;
+
+    if (ngx_http_hangar_fleet(&cf, hmcf) != NGX_OK) {
+        *hmcf = saved;
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "hangar: the state file as read with the "
+                      "configuration is applied");
+    }
+}
+
+
+/* servers that the reload removed are stopped; changed ones restart */
+
+static void
+ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
+    ngx_http_hangar_registry_t *reg, ngx_array_t *stale)
+{
+    ngx_uint_t                i;
+    ngx_http_hangar_stale_t  *s;
+
+    s = stale->elts;
+
+    for (i = 0; i < stale->nelts; i++) {
+
+        if (!s[i].removed) {
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "hangar: \"%V\" was changed by the reload, "
+                          "stopped; its next use starts it with the new "
+                          "spec", &s[i].id);
+            (void) ngx_http_hangar_stop(reg, &s[i].id, "config_changed",
+                                        s[i].blocked, cycle->log);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "hangar: \"%V\" is no longer declared, removed%s",
+                      &s[i].id, s[i].bridge ? " and stopped" : "");
+
+        if (s[i].bridge) {
+            ngx_http_hangar_terminate(s[i].bridge, s[i].server);
+        }
+    }
 }
 
 

@@ -56,7 +56,7 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         return NGX_ERROR;
     }
 
-    ngx_str_set(&hmcf->deleted, "[]");
+    hmcf->yaml_decls = hmcf->decls;
 
     if (hmcf->config_file.len == 0) {
         return NGX_OK;
@@ -105,6 +105,46 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     {
         return NGX_ERROR;
     }
+
+    hmcf->yaml_decls = hmcf->decls;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The fleet starts over from hangar.yaml alone, for the state file to be
+ * laid over it: at configuration time, and again when the configuration
+ * is committed (the file may have changed in between).  The declarations
+ * of hangar.yaml are kept as they were parsed.
+ */
+
+ngx_int_t
+ngx_http_hangar_config_fleet(ngx_pool_t *pool,
+    ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_uint_t  n;
+
+    n = hmcf->yaml_decls.nelts;
+
+    if (ngx_array_init(&hmcf->decls, pool, n ? n : 1,
+                       sizeof(ngx_http_hangar_decl_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (n) {
+        ngx_memcpy(hmcf->decls.elts, hmcf->yaml_decls.elts,
+                   n * sizeof(ngx_http_hangar_decl_t));
+    }
+
+    hmcf->decls.nelts = n;
+
+    ngx_str_set(&hmcf->deleted, "[]");
+    hmcf->blocked = NULL;
+    ngx_str_null(&hmcf->suspended);
+    ngx_str_null(&hmcf->withdrawn);
 
     return NGX_OK;
 }
