@@ -66,11 +66,15 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
     doc = ngx_http_hangar_yaml_parse(cf->pool, &hmcf->config_file, &err);
 
-    if (doc == NULL
-        || ngx_http_hangar_interpolate(cf->pool, doc, &err) != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %s%V",
-                           doc ? "" : "", &err);
+    if (doc == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V", &err);
+        return NGX_ERROR;
+    }
+
+    /* interpolation errors start with "line:col: " */
+    if (ngx_http_hangar_interpolate(cf->pool, doc, &err) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V:%V",
+                           &hmcf->config_file, &err);
         return NGX_ERROR;
     }
 
