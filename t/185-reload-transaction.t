@@ -171,4 +171,32 @@ no_alerts(qr/bind\(\) to 127\.0\.0\.1:$busy_port failed/,
           qr/still could not bind\(\)/, qr/exited on signal 9/);
 Hangar::Test::check_valgrind('reload transaction')
     if Hangar::Test::valgrind_on();
+
+# -- a fleet that does not fit in the zone is not applied at all ----------
+nginx_start({
+    workers     => 2,
+    http_config => "    hangar_zone hangar 64k;\n"
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                 . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location /api/ { hangar_api; }\n",
+    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                 . "  one: {command: [a]}\n  two: {command: [b]}\n",
+});
+$root = servroot();
+is(ids(), 'one,two', 'small zone: the fleet at start');
+spit("$root/conf/hangar.yaml", "mcp_servers:\n  two: {command: [b]}\n"
+     . join('', map { "  s$_: {command: [c], description: '" . ('d' x 1000)
+                      . "'}\n" } 1 .. 200));
+nginx_reload();
+is(ids(), 'one,two', 'a fleet too big for the zone: the registry is as it was');
+like(slurp("$root/logs/error.log"),
+     qr/\[alert\].*servers of the new configuration were not applied/,
+     'the reload says the fleet was not applied');
+spit("$root/conf/hangar.yaml", "mcp_servers:\n  two: {command: [b]}\n"
+     . "  three: {command: [c]}\n");
+nginx_reload();
+is(ids(), 'three,two', 'a fleet that fits is applied by the next reload');
+is(nginx_stop(), '', 'nginx stopped');
+no_alerts(qr/hangar zone "hangar" is full/,
+          qr/servers of the new configuration were not applied/);
 Test::More::done_testing();
