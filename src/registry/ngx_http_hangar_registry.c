@@ -783,7 +783,7 @@ ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *rc)
 static void
 ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *rc)
 {
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, restart;
     ngx_http_hangar_tree_t       *tree;
     ngx_http_hangar_node_t       *node;
     ngx_http_hangar_decl_t       *d;
@@ -798,12 +798,11 @@ ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *rc)
         tree = d->group ? &reg->sh->groups : &reg->sh->servers;
         node = rc->nodes[i];
 
-        if (rc->update[i]) {
-            /* a running server is restarted with its new spec */
-            if (node && !d->group && node->state != NGX_HTTP_HANGAR_COLD) {
-                ngx_http_hangar_reconcile_stale(rc, node, 0);
-            }
+        /* a running server is restarted with its new spec */
+        restart = (rc->update[i] && node != NULL && !d->group
+                   && node->state != NGX_HTTP_HANGAR_COLD);
 
+        if (rc->update[i]) {
             node = ngx_http_hangar_commit(reg, tree, node, &rc->recs[i],
                                           &rc->preps[i]);
         }
@@ -818,6 +817,10 @@ ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *rc)
         }
 
         node->blocked = ngx_http_hangar_listed(hmcf->blocked, &d->id);
+
+        if (restart) {
+            ngx_http_hangar_reconcile_stale(rc, node, 0);
+        }
     }
 
     if (rc->new_deleted) {
