@@ -35,8 +35,11 @@ static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
 static ngx_int_t ngx_http_hangar_fleet(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_apply(ngx_cycle_t *cycle,
-    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_registry_t *reg);
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_registry_t *reg,
+    ngx_uint_t start);
 static void ngx_http_hangar_refleet(ngx_cycle_t *cycle,
     ngx_http_hangar_main_conf_t *hmcf);
 static void ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
@@ -536,33 +539,76 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
  * Runs once the new cycle is committed (its listening sockets are open,
  * nothing can fail it any more), in the master, before workers of the new
  * cycle start: the registry of this cycle becomes the one in use and the
- * declared fleet is applied to it.  The master (still root) also creates
- * the state directory for the workers.
+ * declared fleet is applied to it.  An error here ends the master, so on
+ * reload nothing does.
  */
 
 static ngx_int_t
 ngx_http_hangar_init_module(ngx_cycle_t *cycle)
 {
-    ngx_str_t                     path;
-    ngx_uint_t                    i;
-    ngx_core_conf_t              *ccf;
-    ngx_file_info_t               fi;
-    ngx_http_hangar_registry_t   *reg;
+    ngx_uint_t                    start;
+    ngx_http_hangar_registry_t   *reg, *old;
     ngx_http_hangar_main_conf_t  *hmcf;
 
-    static const char  *subdirs[] = { "", "/run", "/home", "/catalog" };
-
-    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module)
-        == NULL)
-    {
-        return NGX_OK;
-    }
+    /* ngx_cycle is still the running cycle: none at a start, "nginx -t" */
+    start = ngx_is_init_cycle((ngx_cycle_t *) ngx_cycle);
+    old = ngx_http_hangar_registry();
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module);
 
-    if (hmcf->shm_zone == NULL) {
+    if (hmcf == NULL || hmcf->shm_zone == NULL) {
+
+        /* hangar is gone from the configuration, and so are its servers */
+        if (old && !ngx_test_config) {
+            ngx_http_hangar_lifecycle_stop_all(cycle);
+        }
+
+        ngx_http_hangar_registry_commit(NULL);
+
         return NGX_OK;
     }
+
+    /* on reload the master runs on with what it has */
+    if (ngx_http_hangar_state_dirs(cycle, hmcf) != NGX_OK && start) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * The master adopts orphans (bridges that outlive a worker) so that
+     * none stays a zombie; and after a crash, bridges left running by the
+     * previous nginx are stopped.
+     */
+    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    reg = hmcf->shm_zone->data;
+
+    ngx_http_hangar_registry_commit(reg);
+
+    if (ngx_http_hangar_apply(cycle, hmcf, reg, start) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (reg->fresh && !ngx_test_config) {
+        reg->fresh = 0;
+        ngx_http_hangar_lifecycle_reap(reg, cycle->log);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the master (still root) creates the state directory for the workers */
+
+static ngx_int_t
+ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_str_t         path;
+    ngx_uint_t        i;
+    ngx_core_conf_t  *ccf;
+    ngx_file_info_t   fi;
+
+    static const char  *subdirs[] = { "", "/run", "/home", "/catalog" };
 
     if (ngx_create_full_path(hmcf->state_dir.data, 0700) != 0
         && ngx_errno != NGX_EEXIST)
@@ -603,44 +649,21 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
         }
     }
 
-    if (ngx_http_hangar_session_key(cycle, hmcf, ccf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    /*
-     * The master adopts orphans (bridges that outlive a worker) so that
-     * none stays a zombie; and after a crash, bridges left running by the
-     * previous nginx are stopped.
-     */
-    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-    reg = hmcf->shm_zone->data;
-
-    ngx_http_hangar_registry_commit(reg);
-
-    if (ngx_http_hangar_apply(cycle, hmcf, reg) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (reg->fresh && !ngx_test_config) {
-        reg->fresh = 0;
-        ngx_http_hangar_lifecycle_reap(reg, cycle->log);
-    }
-
-    return NGX_OK;
+    return ngx_http_hangar_session_key(cycle, hmcf, ccf);
 }
 
 
 /*
- * The declared fleet into the registry, all or nothing.  At a start (a
- * fresh zone) a fleet that does not fit fails the start, as it fails
- * "nginx -t"; on a reload the old workers run on, so a fleet that cannot
- * be applied leaves the registry as it was, with an [alert] that says so.
+ * The declared fleet into the registry, all or nothing.  At a start a
+ * fleet that does not fit fails the start, as it fails "nginx -t"; on a
+ * reload the old workers run on (and a failure here would end the
+ * master), so a fleet that cannot be applied leaves the registry as it
+ * was, with an [alert] that says so.
  */
 
 static ngx_int_t
 ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
-    ngx_http_hangar_registry_t *reg)
+    ngx_http_hangar_registry_t *reg, ngx_uint_t start)
 {
     ngx_int_t    rc;
     ngx_array_t  stale;
@@ -651,7 +674,7 @@ ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
                       "hangar: the state lock stays busy; the servers of "
                       "the new configuration were not applied, reload "
                       "again");
-        return reg->fresh ? NGX_ERROR : NGX_OK;
+        return start ? NGX_ERROR : NGX_OK;
     }
 
     if (!reg->fresh) {
@@ -663,7 +686,7 @@ ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
     ngx_http_hangar_state_unlock(reg);
 
     if (rc != NGX_OK) {
-        if (reg->fresh) {
+        if (start) {
             return NGX_ERROR;
         }
 

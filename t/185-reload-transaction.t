@@ -138,7 +138,8 @@ ok(wait_for(sub {
     @w == 2 && !grep { $_ == $workers[0] } @w;
 }, 30), 'a killed worker is respawned');
 @workers = Hangar::Test::worker_pids(master_pid());
-is(ids(), $before, 'after a respawn: the registry is as it was');
+my @seen = map { ids() } 1 .. 10;   # both workers answer some of them
+is_deeply(\@seen, [($before) x 10], 'after a respawn: the registry is as it was');
 
 # -- the same reload, now that it can bind ---------------------------------
 spit("$root/conf/nginx.conf", $conf);
@@ -196,7 +197,22 @@ spit("$root/conf/hangar.yaml", "mcp_servers:\n  two: {command: [b]}\n"
      . "  three: {command: [c]}\n");
 nginx_reload();
 is(ids(), 'three,two', 'a fleet that fits is applied by the next reload');
+
+# -- a reload that drops hangar from nginx.conf stops its servers ----------
+spit("$root/conf/hangar.yaml", "mcp_servers:\n  two:\n" . server('two'));
+nginx_reload();
+($st) = api(POST => '/api/mcp_servers/two/start');
+is($st, 200, 'two started');
+my @two = pids('two');
+ok(alive($two[0]) && alive($two[1]), 'two runs');
+(my $plain = slurp("$root/conf/nginx.conf")) =~ s/^\s*hangar_\w+ [^\n]*\n//mg;
+$plain =~ s/\{ hangar_api; \}/{ return 204; }/;
+spit("$root/conf/nginx.conf", $plain);
+nginx_reload();
+ok(wait_for(sub { !alive($two[0]) && !alive($two[1]) }, 15),
+   'without hangar in nginx.conf, its servers are stopped');
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts(qr/hangar zone "hangar" is full/,
           qr/servers of the new configuration were not applied/);
 Test::More::done_testing();
