@@ -35,11 +35,11 @@ static void ngx_http_hangar_tree_init(ngx_http_hangar_tree_t *tree);
 static ngx_uint_t ngx_http_hangar_declared(ngx_http_hangar_main_conf_t *hmcf,
     ngx_http_hangar_node_t *node, ngx_uint_t group);
 static ngx_int_t ngx_http_hangar_reconcile_prepare(
-    ngx_http_hangar_reconcile_t *rc);
-static void ngx_http_hangar_reconcile_discard(ngx_http_hangar_reconcile_t *rc);
-static void ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *rc);
-static void ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *rc);
-static void ngx_http_hangar_reconcile_stale(ngx_http_hangar_reconcile_t *rc,
+    ngx_http_hangar_reconcile_t *ctx);
+static void ngx_http_hangar_reconcile_discard(ngx_http_hangar_reconcile_t *ctx);
+static void ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *ctx);
+static void ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *ctx);
+static void ngx_http_hangar_reconcile_stale(ngx_http_hangar_reconcile_t *ctx,
     ngx_http_hangar_node_t *node, ngx_uint_t removed);
 
 
@@ -581,25 +581,25 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
     ngx_log_t *log, ngx_array_t *stale)
 {
     ngx_uint_t                   i, n;
-    ngx_http_hangar_reconcile_t  rc;
+    ngx_http_hangar_reconcile_t  ctx;
 
-    ngx_memzero(&rc, sizeof(ngx_http_hangar_reconcile_t));
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_reconcile_t));
 
-    rc.reg = reg;
-    rc.hmcf = reg->hmcf;
-    rc.decls = rc.hmcf->decls.elts;
-    rc.ndecls = n = rc.hmcf->decls.nelts;
-    rc.stale = stale;
+    ctx.reg = reg;
+    ctx.hmcf = reg->hmcf;
+    ctx.decls = ctx.hmcf->decls.elts;
+    ctx.ndecls = n = ctx.hmcf->decls.nelts;
+    ctx.stale = stale;
 
-    rc.recs = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_record_t) + 1);
-    rc.preps = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_prep_t) + 1);
-    rc.nodes = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_node_t *) + 1);
-    rc.update = ngx_pcalloc(pool, n * sizeof(ngx_uint_t) + 1);
-    rc.catalogs = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_blob_t *) + 1);
+    ctx.recs = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_record_t) + 1);
+    ctx.preps = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_prep_t) + 1);
+    ctx.nodes = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_node_t *) + 1);
+    ctx.update = ngx_pcalloc(pool, n * sizeof(ngx_uint_t) + 1);
+    ctx.catalogs = ngx_pcalloc(pool, n * sizeof(ngx_http_hangar_blob_t *) + 1);
 
     /* every stale record is in the servers tree, which no one else changes */
-    if (rc.recs == NULL || rc.preps == NULL || rc.nodes == NULL
-        || rc.update == NULL || rc.catalogs == NULL
+    if (ctx.recs == NULL || ctx.preps == NULL || ctx.nodes == NULL
+        || ctx.update == NULL || ctx.catalogs == NULL
         || ngx_array_init(stale, pool, reg->sh->servers.count + 1,
                           sizeof(ngx_http_hangar_stale_t))
            != NGX_OK)
@@ -610,8 +610,8 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
     /* JSON is rendered here, before the slab mutex is taken */
 
     for (i = 0; i < n; i++) {
-        if (ngx_http_hangar_record(pool, &rc.decls[i].id, rc.decls[i].spec,
-                                   &rc.recs[i])
+        if (ngx_http_hangar_record(pool, &ctx.decls[i].id, ctx.decls[i].spec,
+                                   &ctx.recs[i])
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -620,8 +620,8 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
     ngx_http_hangar_lock(reg);
 
-    if (ngx_http_hangar_reconcile_prepare(&rc) != NGX_OK) {
-        ngx_http_hangar_reconcile_discard(&rc);
+    if (ngx_http_hangar_reconcile_prepare(&ctx) != NGX_OK) {
+        ngx_http_hangar_reconcile_discard(&ctx);
         ngx_http_hangar_unlock(reg);
 
         ngx_http_hangar_zone_full(reg, log);
@@ -629,8 +629,8 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
         return NGX_DECLINED;
     }
 
-    ngx_http_hangar_reconcile_remove(&rc);
-    ngx_http_hangar_reconcile_commit(&rc);
+    ngx_http_hangar_reconcile_remove(&ctx);
+    ngx_http_hangar_reconcile_commit(&ctx);
 
     ngx_http_hangar_unlock(reg);
 
@@ -641,7 +641,7 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 /* with the slab mutex held: everything the change needs, or nothing */
 
 static ngx_int_t
-ngx_http_hangar_reconcile_prepare(ngx_http_hangar_reconcile_t *rc)
+ngx_http_hangar_reconcile_prepare(ngx_http_hangar_reconcile_t *ctx)
 {
     ngx_uint_t                    i;
     ngx_http_hangar_tree_t       *tree;
@@ -652,24 +652,24 @@ ngx_http_hangar_reconcile_prepare(ngx_http_hangar_reconcile_t *rc)
     ngx_http_hangar_registry_t   *reg;
     ngx_http_hangar_main_conf_t  *hmcf;
 
-    reg = rc->reg;
-    hmcf = rc->hmcf;
+    reg = ctx->reg;
+    hmcf = ctx->hmcf;
 
-    for (i = 0; i < rc->ndecls; i++) {
-        d = &rc->decls[i];
-        rec = &rc->recs[i];
+    for (i = 0; i < ctx->ndecls; i++) {
+        d = &ctx->decls[i];
+        rec = &ctx->recs[i];
         tree = d->group ? &reg->sh->groups : &reg->sh->servers;
 
         node = ngx_http_hangar_find(tree, d->id.data, d->id.len);
-        rc->nodes[i] = node;
+        ctx->nodes[i] = node;
 
-        rc->update[i] = (node == NULL
+        ctx->update[i] = (node == NULL
                          || node->spec->len != rec->spec.len
                          || ngx_memcmp(node->spec->data, rec->spec.data,
                                        rec->spec.len) != 0);
 
-        if (rc->update[i]
-            && ngx_http_hangar_prepare(reg, rec, node == NULL, &rc->preps[i])
+        if (ctx->update[i]
+            && ngx_http_hangar_prepare(reg, rec, node == NULL, &ctx->preps[i])
                != NGX_OK)
         {
             return NGX_DECLINED;
@@ -678,48 +678,48 @@ ngx_http_hangar_reconcile_prepare(ngx_http_hangar_reconcile_t *rc)
         /* the tools the record has once committed (see commit()) */
         tools = node ? node->tools : NULL;
 
-        if (rc->update[i]
-            && (node == NULL || node->tools_predefined || rc->preps[i].tools))
+        if (ctx->update[i]
+            && (node == NULL || node->tools_predefined || ctx->preps[i].tools))
         {
-            tools = rc->preps[i].tools;
+            tools = ctx->preps[i].tools;
         }
 
         /* a catalog cached on disk, for a server not started since */
         if (tools == NULL && d->catalog.len) {
-            rc->catalogs[i] = ngx_http_hangar_blob(reg, d->catalog.data,
+            ctx->catalogs[i] = ngx_http_hangar_blob(reg, d->catalog.data,
                                                    d->catalog.len);
-            if (rc->catalogs[i] == NULL) {
+            if (ctx->catalogs[i] == NULL) {
                 return NGX_DECLINED;
             }
         }
     }
 
-    rc->new_deleted = (reg->sh->deleted == NULL
+    ctx->new_deleted = (reg->sh->deleted == NULL
                        || reg->sh->deleted->len != hmcf->deleted.len
                        || ngx_memcmp(reg->sh->deleted->data,
                                      hmcf->deleted.data, hmcf->deleted.len)
                           != 0);
 
-    if (rc->new_deleted) {
-        rc->deleted = ngx_http_hangar_blob(reg, hmcf->deleted.data,
+    if (ctx->new_deleted) {
+        ctx->deleted = ngx_http_hangar_blob(reg, hmcf->deleted.data,
                                            hmcf->deleted.len);
-        if (rc->deleted == NULL) {
+        if (ctx->deleted == NULL) {
             return NGX_DECLINED;
         }
     }
 
     if (hmcf->suspended.len) {
-        rc->suspended = ngx_http_hangar_blob(reg, hmcf->suspended.data,
+        ctx->suspended = ngx_http_hangar_blob(reg, hmcf->suspended.data,
                                              hmcf->suspended.len);
-        if (rc->suspended == NULL) {
+        if (ctx->suspended == NULL) {
             return NGX_DECLINED;
         }
     }
 
     if (hmcf->withdrawn.len) {
-        rc->withdrawn = ngx_http_hangar_blob(reg, hmcf->withdrawn.data,
+        ctx->withdrawn = ngx_http_hangar_blob(reg, hmcf->withdrawn.data,
                                              hmcf->withdrawn.len);
-        if (rc->withdrawn == NULL) {
+        if (ctx->withdrawn == NULL) {
             return NGX_DECLINED;
         }
     }
@@ -729,25 +729,25 @@ ngx_http_hangar_reconcile_prepare(ngx_http_hangar_reconcile_t *rc)
 
 
 static void
-ngx_http_hangar_reconcile_discard(ngx_http_hangar_reconcile_t *rc)
+ngx_http_hangar_reconcile_discard(ngx_http_hangar_reconcile_t *ctx)
 {
     ngx_uint_t  i;
 
-    for (i = 0; i < rc->ndecls; i++) {
-        ngx_http_hangar_discard(rc->reg, &rc->preps[i]);
-        ngx_http_hangar_blob_free(rc->reg, rc->catalogs[i]);
+    for (i = 0; i < ctx->ndecls; i++) {
+        ngx_http_hangar_discard(ctx->reg, &ctx->preps[i]);
+        ngx_http_hangar_blob_free(ctx->reg, ctx->catalogs[i]);
     }
 
-    ngx_http_hangar_blob_free(rc->reg, rc->deleted);
-    ngx_http_hangar_blob_free(rc->reg, rc->suspended);
-    ngx_http_hangar_blob_free(rc->reg, rc->withdrawn);
+    ngx_http_hangar_blob_free(ctx->reg, ctx->deleted);
+    ngx_http_hangar_blob_free(ctx->reg, ctx->suspended);
+    ngx_http_hangar_blob_free(ctx->reg, ctx->withdrawn);
 }
 
 
 /* with the slab mutex held: the records no longer declared go */
 
 static void
-ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *rc)
+ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *ctx)
 {
     ngx_uint_t               g;
     ngx_queue_t             *q, *next;
@@ -755,7 +755,7 @@ ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *rc)
     ngx_http_hangar_node_t  *node;
 
     for (g = 0; g < 2; g++) {
-        tree = g ? &rc->reg->sh->groups : &rc->reg->sh->servers;
+        tree = g ? &ctx->reg->sh->groups : &ctx->reg->sh->servers;
 
         for (q = ngx_queue_head(&tree->queue);
              q != ngx_queue_sentinel(&tree->queue);
@@ -764,15 +764,15 @@ ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *rc)
             next = ngx_queue_next(q);
             node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
 
-            if (ngx_http_hangar_declared(rc->hmcf, node, g)) {
+            if (ngx_http_hangar_declared(ctx->hmcf, node, g)) {
                 continue;
             }
 
             if (!g) {
-                ngx_http_hangar_reconcile_stale(rc, node, 1);
+                ngx_http_hangar_reconcile_stale(ctx, node, 1);
             }
 
-            ngx_http_hangar_remove(rc->reg, tree, node);
+            ngx_http_hangar_remove(ctx->reg, tree, node);
         }
     }
 }
@@ -781,7 +781,7 @@ ngx_http_hangar_reconcile_remove(ngx_http_hangar_reconcile_t *rc)
 /* with the slab mutex held: links what prepare() made; cannot fail */
 
 static void
-ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *rc)
+ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *ctx)
 {
     ngx_uint_t                    i, restart;
     ngx_http_hangar_tree_t       *tree;
@@ -790,65 +790,65 @@ ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *rc)
     ngx_http_hangar_registry_t   *reg;
     ngx_http_hangar_main_conf_t  *hmcf;
 
-    reg = rc->reg;
-    hmcf = rc->hmcf;
+    reg = ctx->reg;
+    hmcf = ctx->hmcf;
 
-    for (i = 0; i < rc->ndecls; i++) {
-        d = &rc->decls[i];
+    for (i = 0; i < ctx->ndecls; i++) {
+        d = &ctx->decls[i];
         tree = d->group ? &reg->sh->groups : &reg->sh->servers;
-        node = rc->nodes[i];
+        node = ctx->nodes[i];
 
         /* a running server is restarted with its new spec */
-        restart = (rc->update[i] && node != NULL && !d->group
+        restart = (ctx->update[i] && node != NULL && !d->group
                    && node->state != NGX_HTTP_HANGAR_COLD);
 
-        if (rc->update[i]) {
-            node = ngx_http_hangar_commit(reg, tree, node, &rc->recs[i],
-                                          &rc->preps[i]);
+        if (ctx->update[i]) {
+            node = ngx_http_hangar_commit(reg, tree, node, &ctx->recs[i],
+                                          &ctx->preps[i]);
         }
 
         node->api = d->api;
         node->declared = d->declared;
 
-        if (rc->catalogs[i]) {
+        if (ctx->catalogs[i]) {
             ngx_http_hangar_blob_free(reg, node->tools);
-            node->tools = rc->catalogs[i];
+            node->tools = ctx->catalogs[i];
             node->tools_count = d->catalog_count;
         }
 
         node->blocked = ngx_http_hangar_listed(hmcf->blocked, &d->id);
 
         if (restart) {
-            ngx_http_hangar_reconcile_stale(rc, node, 0);
+            ngx_http_hangar_reconcile_stale(ctx, node, 0);
         }
     }
 
-    if (rc->new_deleted) {
+    if (ctx->new_deleted) {
         ngx_http_hangar_blob_free(reg, reg->sh->deleted);
-        reg->sh->deleted = rc->deleted;
+        reg->sh->deleted = ctx->deleted;
     }
 
     ngx_http_hangar_blob_free(reg, reg->sh->suspended);
-    reg->sh->suspended = rc->suspended;
+    reg->sh->suspended = ctx->suspended;
 
     ngx_http_hangar_blob_free(reg, reg->sh->withdrawn);
-    reg->sh->withdrawn = rc->withdrawn;
+    reg->sh->withdrawn = ctx->withdrawn;
 }
 
 
 /* the id is copied into a slot that reconcile() reserved */
 
 static void
-ngx_http_hangar_reconcile_stale(ngx_http_hangar_reconcile_t *rc,
+ngx_http_hangar_reconcile_stale(ngx_http_hangar_reconcile_t *ctx,
     ngx_http_hangar_node_t *node, ngx_uint_t removed)
 {
     ngx_http_hangar_stale_t  *s;
 
-    if (rc->stale->nelts == rc->stale->nalloc) {
+    if (ctx->stale->nelts == ctx->stale->nalloc) {
         return;
     }
 
-    s = ngx_array_push(rc->stale);
+    s = ngx_array_push(ctx->stale);
 
     s->id.len = node->id_len;
     s->id.data = s->idbuf;
