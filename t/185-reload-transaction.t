@@ -215,4 +215,41 @@ is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts(qr/hangar zone "hangar" is full/,
           qr/servers of the new configuration were not applied/);
+Hangar::Test::check_valgrind('small zone') if Hangar::Test::valgrind_on();
+
+# -- quit right after a failed reload stops what runs ----------------------
+nginx_start({
+    workers     => 2,
+    http_config => "    hangar_zone hangar 1m;\n"
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                 . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location /api/ { hangar_api; }\n",
+    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n  one:\n" . server('one'),
+});
+$root = servroot();
+($st) = api(POST => '/api/mcp_servers/one/start');
+is($st, 200, 'one started');
+my @one = pids('one');
+$busy = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                              Listen => 1, ReuseAddr => 0)
+    or die "listen: $!";
+$busy_port = $busy->sockport;
+spit("$root/conf/hangar.yaml", "mcp_servers:\n  other:\n" . server('other'));
+($bad = slurp("$root/conf/nginx.conf"))
+    =~ s/(listen 127\.0\.0\.1:\d+;)/$1\n        listen 127.0.0.1:$busy_port;/;
+spit("$root/conf/nginx.conf", $bad);
+kill 'HUP', master_pid();
+ok(wait_for(sub { slurp("$root/logs/error.log") =~ /still could not bind\(\)/ }, 60),
+   'the second reload failed at bind()');
+sleep 0.5;
+is(ids(), 'one', 'failed reload: one is still there');
+is(nginx_stop(), '', 'nginx stopped right after the failed reload');
+ok(wait_for(sub { !alive($one[0]) && !alive($one[1]) }, 15),
+   'quit after a failed reload: the bridge and server are gone');
+no_orphans();
+close $busy;
+no_alerts(qr/bind\(\) to 127\.0\.0\.1:$busy_port failed/,
+          qr/still could not bind\(\)/);
+Hangar::Test::check_valgrind('quit after a failed reload')
+    if Hangar::Test::valgrind_on();
 Test::More::done_testing();
