@@ -175,4 +175,6 @@ is($bridge2, $bridge, 'math ran on the same bridge through every reload');
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('reloads under load')
+    if Hangar::Test::valgrind_on();
 Test::More::done_testing();
