@@ -71,10 +71,12 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         return NGX_ERROR;
     }
 
-    /* interpolation errors start with "line:col: " */
+    /* interpolation errors start with "line:col: " (but "out of memory") */
     if (ngx_http_hangar_interpolate(cf->pool, doc, &err) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V:%V",
-                           &hmcf->config_file, &err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V:%s%V",
+                           &hmcf->config_file,
+                           (err.len && err.data[0] >= '0' && err.data[0] <= '9')
+                           ? "" : " ", &err);
         return NGX_ERROR;
     }
 
