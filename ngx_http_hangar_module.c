@@ -32,7 +32,18 @@ static ngx_int_t ngx_http_hangar_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
+static ngx_int_t ngx_http_hangar_fleet(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf);
+static ngx_int_t ngx_http_hangar_apply(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_registry_t *reg,
+    ngx_uint_t start);
+static void ngx_http_hangar_refleet(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf);
+static void ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
+    ngx_http_hangar_registry_t *reg, ngx_array_t *stale);
 static ngx_int_t ngx_http_hangar_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hangar_session_key(ngx_cycle_t *cycle,
     ngx_http_hangar_main_conf_t *hmcf, ngx_core_conf_t *ccf);
@@ -462,7 +473,26 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_hangar_state_merge(cf, hmcf) != NGX_OK) {
+#if (NGX_THREADS)
+    /* state file writes run on nginx's "default" thread pool */
+    hmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (hmcf->thread_pool == NULL) {
+        return NGX_ERROR;
+    }
+#endif
+
+    return ngx_http_hangar_fleet(cf, hmcf);
+}
+
+
+/* the declared fleet: hangar.yaml, the state file over it, cached tools */
+
+static ngx_int_t
+ngx_http_hangar_fleet(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
+{
+    if (ngx_http_hangar_config_fleet(cf->pool, hmcf) != NGX_OK
+        || ngx_http_hangar_state_merge(cf, hmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -542,31 +572,80 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 }
 
 
-/* the master (still root) creates the state directory for the workers */
+/*
+ * Runs once the new cycle is committed (its listening sockets are open,
+ * nothing can fail it any more), in the master, before workers of the new
+ * cycle start: the registry of this cycle becomes the one in use and the
+ * declared fleet is applied to it.  An error here ends the master, so on
+ * reload nothing does.
+ */
 
 static ngx_int_t
 ngx_http_hangar_init_module(ngx_cycle_t *cycle)
 {
-    ngx_str_t                     path;
-    ngx_uint_t                    i;
-    ngx_core_conf_t              *ccf;
-    ngx_file_info_t               fi;
-    ngx_http_hangar_registry_t   *reg;
+    ngx_uint_t                    start;
+    ngx_http_hangar_registry_t   *reg, *old;
     ngx_http_hangar_main_conf_t  *hmcf;
 
-    static const char  *subdirs[] = { "", "/run", "/home", "/catalog" };
-
-    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module)
-        == NULL)
-    {
-        return NGX_OK;
-    }
+    /* ngx_cycle is still the running cycle: none at a start, "nginx -t" */
+    start = ngx_is_init_cycle((ngx_cycle_t *) ngx_cycle);
+    old = ngx_http_hangar_registry();
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module);
 
-    if (hmcf->shm_zone == NULL) {
+    if (hmcf == NULL || hmcf->shm_zone == NULL) {
+
+        /* hangar is gone from the configuration, and so are its servers */
+        if (old && !ngx_test_config) {
+            ngx_http_hangar_lifecycle_stop_all(cycle);
+        }
+
+        ngx_http_hangar_registry_commit(NULL);
+
         return NGX_OK;
     }
+
+    /* on reload the master runs on with what it has */
+    if (ngx_http_hangar_state_dirs(cycle, hmcf) != NGX_OK && start) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * The master adopts orphans (bridges that outlive a worker) so that
+     * none stays a zombie; and after a crash, bridges left running by the
+     * previous nginx are stopped.
+     */
+    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    reg = hmcf->shm_zone->data;
+
+    ngx_http_hangar_registry_commit(reg);
+
+    if (ngx_http_hangar_apply(cycle, hmcf, reg, start) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (reg->fresh && !ngx_test_config) {
+        reg->fresh = 0;
+        ngx_http_hangar_lifecycle_reap(reg, cycle->log);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the master (still root) creates the state directory for the workers */
+
+static ngx_int_t
+ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_str_t         path;
+    ngx_uint_t        i;
+    ngx_core_conf_t  *ccf;
+    ngx_file_info_t   fi;
+
+    static const char  *subdirs[] = { "", "/run", "/home", "/catalog" };
 
     if (ngx_create_full_path(hmcf->state_dir.data, 0700) != 0
         && ngx_errno != NGX_EEXIST)
@@ -607,25 +686,120 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
         }
     }
 
-    if (ngx_http_hangar_session_key(cycle, hmcf, ccf) != NGX_OK) {
-        return NGX_ERROR;
+    return ngx_http_hangar_session_key(cycle, hmcf, ccf);
+}
+
+
+/*
+ * The declared fleet into the registry, all or nothing.  At a start a
+ * fleet that does not fit fails the start, as it fails "nginx -t"; on a
+ * reload the old workers run on (and a failure here would end the
+ * master), so a fleet that cannot be applied leaves the registry as it
+ * was, with an [alert] that says so.
+ */
+
+static ngx_int_t
+ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
+    ngx_http_hangar_registry_t *reg, ngx_uint_t start)
+{
+    ngx_int_t    rc;
+    ngx_array_t  stale;
+
+    /* an API change in an old worker is either before this or after */
+    if (ngx_http_hangar_state_lock(reg, cycle->log) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "hangar: the state lock stays busy; the servers of "
+                      "the new configuration were not applied, reload "
+                      "again");
+        return start ? NGX_ERROR : NGX_OK;
     }
 
-    /*
-     * The master adopts orphans (bridges that outlive a worker) so that
-     * none stays a zombie; and after a crash, bridges left running by the
-     * previous nginx are stopped.
-     */
-    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-    reg = hmcf->shm_zone->data;
-
-    if (reg->fresh && !ngx_test_config) {
-        reg->fresh = 0;
-        ngx_http_hangar_lifecycle_reap(reg, cycle->log);
+    if (!reg->fresh) {
+        ngx_http_hangar_refleet(cycle, hmcf);
     }
+
+    rc = ngx_http_hangar_reconcile(reg, cycle->pool, cycle->log, &stale);
+
+    ngx_http_hangar_state_unlock(reg);
+
+    if (rc != NGX_OK) {
+        if (start) {
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "hangar: the servers of the new configuration were "
+                      "not applied; the registry is as it was");
+        return NGX_OK;
+    }
+
+    ngx_http_hangar_stop_stale(cycle, reg, &stale);
 
     return NGX_OK;
+}
+
+
+/*
+ * On reload, the state file is read again under the state lock: an API
+ * change made by an old worker since the configuration was read is kept.
+ * If the file cannot be read now, the fleet read with the configuration
+ * is applied.
+ */
+
+static void
+ngx_http_hangar_refleet(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_conf_t                   cf;
+    ngx_http_hangar_main_conf_t  saved;
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.pool = cycle->pool;
+    cf.temp_pool = cycle->pool;
+    cf.cycle = cycle;
+    cf.log = cycle->log;
+
+    saved = *hmcf;
+
+    if (ngx_http_hangar_fleet(&cf, hmcf) != NGX_OK) {
+        *hmcf = saved;
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "hangar: the state file as read with the "
+                      "configuration is applied");
+    }
+}
+
+
+/* servers that the reload removed are stopped; changed ones restart */
+
+static void
+ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
+    ngx_http_hangar_registry_t *reg, ngx_array_t *stale)
+{
+    ngx_uint_t                i;
+    ngx_http_hangar_stale_t  *s;
+
+    s = stale->elts;
+
+    for (i = 0; i < stale->nelts; i++) {
+
+        if (!s[i].removed) {
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "hangar: \"%V\" was changed by the reload, "
+                          "stopped; its next use starts it with the new "
+                          "spec", &s[i].id);
+            (void) ngx_http_hangar_stop(reg, &s[i].id, "config_changed",
+                                        s[i].blocked, cycle->log);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "hangar: \"%V\" is no longer declared, removed%s",
+                      &s[i].id, s[i].bridge ? " and stopped" : "");
+
+        if (s[i].bridge) {
+            ngx_http_hangar_terminate(s[i].bridge, s[i].server);
+        }
+    }
 }
 
 

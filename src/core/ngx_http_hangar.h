@@ -46,6 +46,7 @@ typedef struct {
     ngx_str_t                    config_file;
     ngx_str_t                    state_dir;
     ngx_array_t                  decls;     /* ngx_http_hangar_decl_t */
+    ngx_array_t                  yaml_decls;    /* hangar.yaml alone */
     /* from the state file: keys of the sets (ngx_http_hangar_item_t) */
     ngx_array_t                  deleted;   /* ngx_str_t */
     ngx_http_hangar_value_t     *blocked;   /* array of ids */
@@ -81,6 +82,8 @@ extern ngx_module_t  ngx_http_hangar_module;
 
 
 ngx_int_t ngx_http_hangar_config_load(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
+ngx_int_t ngx_http_hangar_config_fleet(ngx_pool_t *pool,
     ngx_http_hangar_main_conf_t *hmcf);
 
 

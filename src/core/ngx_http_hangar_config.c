@@ -56,6 +56,8 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         return NGX_ERROR;
     }
 
+    hmcf->yaml_decls = hmcf->decls;
+
     if (hmcf->config_file.len == 0) {
         return NGX_OK;
     }
@@ -64,11 +66,17 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
     doc = ngx_http_hangar_yaml_parse(cf->pool, &hmcf->config_file, &err);
 
-    if (doc == NULL
-        || ngx_http_hangar_interpolate(cf->pool, doc, &err) != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %s%V",
-                           doc ? "" : "", &err);
+    if (doc == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V", &err);
+        return NGX_ERROR;
+    }
+
+    /* interpolation errors start with "line:col: " (but "out of memory") */
+    if (ngx_http_hangar_interpolate(cf->pool, doc, &err) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V:%s%V",
+                           &hmcf->config_file,
+                           (err.len && err.data[0] >= '0' && err.data[0] <= '9')
+                           ? "" : " ", &err);
         return NGX_ERROR;
     }
 
@@ -103,6 +111,44 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     {
         return NGX_ERROR;
     }
+
+    hmcf->yaml_decls = hmcf->decls;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The fleet starts over from hangar.yaml alone, for the state file to be
+ * laid over it: at configuration time, and again when the configuration
+ * is committed (the file may have changed in between).  The declarations
+ * of hangar.yaml are kept as they were parsed.
+ */
+
+ngx_int_t
+ngx_http_hangar_config_fleet(ngx_pool_t *pool,
+    ngx_http_hangar_main_conf_t *hmcf)
+{
+    ngx_uint_t  n;
+
+    n = hmcf->yaml_decls.nelts;
+
+    if (ngx_array_init(&hmcf->decls, pool, n ? n : 1,
+                       sizeof(ngx_http_hangar_decl_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (n) {
+        ngx_memcpy(hmcf->decls.elts, hmcf->yaml_decls.elts,
+                   n * sizeof(ngx_http_hangar_decl_t));
+    }
+
+    hmcf->decls.nelts = n;
+
+    /* the state file's lists are read again by ngx_http_hangar_state_merge */
+    hmcf->blocked = NULL;
 
     return NGX_OK;
 }

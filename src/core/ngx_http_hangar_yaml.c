@@ -19,6 +19,9 @@
 
 #define NGX_HTTP_HANGAR_YAML_MAX_DEPTH  64
 #define NGX_HTTP_HANGAR_YAML_MAX_NODES  1000000
+
+/* what ${VAR} expansion may add up to in one file, in bytes */
+#define NGX_HTTP_HANGAR_YAML_MAX_EXPAND  (1024 * 1024)
 #define NGX_HTTP_HANGAR_YAML_TAG        "tag:yaml.org,2002:"
 
 
@@ -49,6 +52,7 @@ typedef struct {
     ngx_pool_t                  *pool;
     ngx_str_t                   *err;
     ngx_array_t                  done;      /* rewritten string values */
+    size_t                       expanded;  /* bytes of rewritten values */
 } ngx_http_hangar_yaml_interp_t;
 
 
@@ -90,6 +94,8 @@ static ngx_int_t ngx_http_hangar_yaml_lookup(ngx_http_hangar_yaml_interp_t *ic,
     ngx_str_t *value);
 static u_char *ngx_http_hangar_yaml_var(u_char *p, u_char *end,
     ngx_str_t *name, ngx_str_t *def);
+static ngx_int_t ngx_http_hangar_yaml_too_big(
+    ngx_http_hangar_yaml_interp_t *ic, ngx_http_hangar_value_t *v);
 
 
 ngx_http_hangar_value_t *
@@ -948,6 +954,7 @@ ngx_http_hangar_interpolate(ngx_pool_t *pool, ngx_http_hangar_value_t *v,
 
     ic.pool = pool;
     ic.err = err;
+    ic.expanded = 0;
 
     ngx_str_null(err);
 
@@ -1047,6 +1054,11 @@ ngx_http_hangar_yaml_interp_str(ngx_http_hangar_yaml_interp_t *ic,
             if (data == NULL) {
                 len += value.len;
 
+                /* counted before anything is allocated */
+                if (len > NGX_HTTP_HANGAR_YAML_MAX_EXPAND - ic->expanded) {
+                    return ngx_http_hangar_yaml_too_big(ic, v);
+                }
+
             } else {
                 d = ngx_cpymem(d, value.data,
                                ngx_min(value.len, len - (size_t) (d - data)));
@@ -1071,6 +1083,7 @@ ngx_http_hangar_yaml_interp_str(ngx_http_hangar_yaml_interp_t *ic,
 
     v->u.s.data = data;
     v->u.s.len = d - data;
+    ic->expanded += len;
 
     done = ngx_array_push(&ic->done);
     if (done == NULL) {
@@ -1127,6 +1140,38 @@ ngx_http_hangar_yaml_lookup(ngx_http_hangar_yaml_interp_t *ic,
     ic->err->len = ngx_slprintf(p, p + size, "%ui:%ui: required environment "
                                 "variable '${%V}' is not set and has no "
                                 "default", v->line, v->col, name)
+                   - p;
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * A few references to a big variable would otherwise make gigabytes
+ * (inside "nginx -t" too): the values ${VAR} rewrites add up to at most
+ * NGX_HTTP_HANGAR_YAML_MAX_EXPAND bytes.
+ */
+
+static ngx_int_t
+ngx_http_hangar_yaml_too_big(ngx_http_hangar_yaml_interp_t *ic,
+    ngx_http_hangar_value_t *v)
+{
+    u_char  *p;
+    size_t   size;
+
+    size = 2 * NGX_INT_T_LEN + NGX_SIZE_T_LEN
+           + sizeof(": ${VAR} interpolation makes more than  bytes of values");
+
+    p = ngx_pnalloc(ic->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ic->err->data = p;
+    ic->err->len = ngx_slprintf(p, p + size, "%ui:%ui: ${VAR} interpolation "
+                                "makes more than %uz bytes of values",
+                                v->line, v->col,
+                                (size_t) NGX_HTTP_HANGAR_YAML_MAX_EXPAND)
                    - p;
 
     return NGX_ERROR;

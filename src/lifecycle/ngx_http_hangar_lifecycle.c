@@ -392,7 +392,10 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
                            : 0)
                 : 300;
 
-        if (ttl > 0 && now - n->last_used > (ngx_msec_t) ttl * 1000
+        /* signed: another worker's cached clock may be a little ahead */
+        if (ttl > 0
+            && (ngx_msec_int_t) (now - n->last_used)
+               > (ngx_msec_int_t) ttl * 1000
             && k < 16)
         {
             ngx_memcpy(ids[k], n->id, n->id_len);

@@ -202,9 +202,25 @@ typedef struct {
 } ngx_http_hangar_prep_t;
 
 
+/* a running server that a reload removed (stop it) or changed (restart) */
+typedef struct {
+    ngx_str_t                    id;
+    u_char                       idbuf[NGX_HTTP_HANGAR_ID_MAX];
+    ngx_pid_t                    bridge;
+    ngx_pid_t                    server;
+    unsigned                     removed:1;
+    unsigned                     blocked:1;
+} ngx_http_hangar_stale_t;
+
+
 ngx_int_t ngx_http_hangar_registry_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 ngx_http_hangar_registry_t *ngx_http_hangar_registry(void);
+void ngx_http_hangar_registry_commit(ngx_http_hangar_registry_t *reg);
+
+/* with the state lock held; NGX_DECLINED: the zone is full, nothing done */
+ngx_int_t ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_array_t *stale);
 
 #define ngx_http_hangar_lock(reg)    ngx_shmtx_lock(&(reg)->shpool->mutex)
 #define ngx_http_hangar_unlock(reg)  ngx_shmtx_unlock(&(reg)->shpool->mutex)
@@ -306,7 +322,17 @@ ngx_int_t ngx_http_hangar_state_add(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t max);
 ngx_uint_t ngx_http_hangar_state_has(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_set_t *set, ngx_str_t *key, ngx_uint_t prefix);
-ngx_int_t ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg);
+/* the state file's lists into the zone's sets, for the reconcile */
+typedef struct {
+    ngx_queue_t                  fresh[3];  /* deleted, suspended, withdrawn */
+} ngx_http_hangar_adopt_t;
+
+ngx_int_t ngx_http_hangar_state_adopt_prepare(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_adopt_t *ad);
+void ngx_http_hangar_state_adopt_discard(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_adopt_t *ad);
+void ngx_http_hangar_state_adopt_commit(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_adopt_t *ad);
 ngx_uint_t ngx_http_hangar_state_suspended(ngx_http_hangar_registry_t *reg,
     ngx_str_t *sid);
 ngx_uint_t ngx_http_hangar_state_withdrawn(ngx_http_hangar_registry_t *reg,

@@ -45,6 +45,7 @@ static void ngx_http_hangar_state_wait_handler(ngx_event_t *ev);
 static void ngx_http_hangar_state_cleanup(void *data);
 static ngx_int_t ngx_http_hangar_state_write(ngx_http_hangar_state_op_t *op);
 #if (NGX_THREADS)
+static void ngx_http_hangar_state_hold(ngx_event_t *ev);
 static void ngx_http_hangar_state_task(void *data, ngx_log_t *log);
 static void ngx_http_hangar_state_task_done(ngx_event_t *ev);
 #endif
@@ -409,6 +410,16 @@ ngx_http_hangar_state_write(ngx_http_hangar_state_op_t *op)
         op->task = w;
         op->async = 1;
 
+        /*
+         * A timer that is not cancelable holds an exiting worker (reload,
+         * quit) until the write is done and the request answered.
+         */
+        op->wait.handler = ngx_http_hangar_state_hold;
+        op->wait.data = op;
+        op->wait.log = op->log;
+        op->wait.cancelable = 0;
+        ngx_add_timer(&op->wait, 10000);
+
         /* the request stays while the thread works for it */
         if (op->r) {
             op->r->main->blocked++;
@@ -441,6 +452,16 @@ ngx_http_hangar_state_write(ngx_http_hangar_state_op_t *op)
 #if (NGX_THREADS)
 
 static void
+ngx_http_hangar_state_hold(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "hangar: the state file is still being written");
+
+    ngx_add_timer(ev, 10000);
+}
+
+
+static void
 ngx_http_hangar_state_task(void *data, ngx_log_t *log)
 {
     ngx_http_hangar_write_run(data);
@@ -454,6 +475,10 @@ ngx_http_hangar_state_task_done(ngx_event_t *ev)
     ngx_http_hangar_state_op_t  *op;
 
     op = ev->data;
+
+    if (op->wait.timer_set) {
+        ngx_del_timer(&op->wait);
+    }
 
     if (op->r) {
         op->r->main->blocked--;
@@ -748,22 +773,100 @@ ngx_http_hangar_withdrawal_key(ngx_pool_t *pool, ngx_str_t *server,
 
 
 /*
- * The sets as the state file read by this configuration has them (with
- * the slab mutex held, from the reconciliation of the registry).
+ * The state file's lists of this configuration into the sets of the zone,
+ * in two steps for the reconcile's all-or-nothing: prepare allocates an
+ * item for every key (with the slab mutex held; NGX_ERROR when the zone is
+ * full, after giving back what it took), commit swaps them in and cannot
+ * fail.
  */
 
-ngx_int_t
-ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg)
+static ngx_http_hangar_set_t *
+ngx_http_hangar_state_set(ngx_http_hangar_registry_t *reg, ngx_uint_t s,
+    ngx_array_t **from)
 {
-    ngx_str_t                    *keys;
-    ngx_uint_t                    i, s;
-    ngx_array_t                  *from;
-    ngx_queue_t                  *q;
-    ngx_http_hangar_set_t        *set;
-    ngx_http_hangar_item_t       *item;
     ngx_http_hangar_main_conf_t  *hmcf;
 
     hmcf = reg->hmcf;
+
+    switch (s) {
+
+    case 0:
+        *from = &hmcf->deleted;
+        return &reg->sh->deleted;
+
+    case 1:
+        *from = &hmcf->suspended;
+        return &reg->sh->suspended;
+
+    default:
+        *from = &hmcf->withdrawn;
+        return &reg->sh->withdrawn;
+    }
+}
+
+
+ngx_int_t
+ngx_http_hangar_state_adopt_prepare(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_adopt_t *ad)
+{
+    ngx_str_t               *keys;
+    ngx_uint_t               i, s;
+    ngx_array_t             *from;
+    ngx_http_hangar_item_t  *item;
+
+    for (s = 0; s < 3; s++) {
+        ngx_queue_init(&ad->fresh[s]);
+    }
+
+    for (s = 0; s < 3; s++) {
+        (void) ngx_http_hangar_state_set(reg, s, &from);
+
+        keys = from->elts;
+
+        for (i = 0; i < from->nelts; i++) {
+            item = ngx_http_hangar_set_item(reg, &keys[i]);
+            if (item == NULL) {
+                ngx_http_hangar_state_adopt_discard(reg, ad);
+                return NGX_ERROR;
+            }
+
+            ngx_queue_insert_tail(&ad->fresh[s], &item->queue);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hangar_state_adopt_discard(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_adopt_t *ad)
+{
+    ngx_uint_t               s;
+    ngx_queue_t             *q;
+    ngx_http_hangar_item_t  *item;
+
+    for (s = 0; s < 3; s++) {
+        while (!ngx_queue_empty(&ad->fresh[s])) {
+            q = ngx_queue_head(&ad->fresh[s]);
+            ngx_queue_remove(q);
+            item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
+            ngx_slab_free_locked(reg->shpool, item);
+        }
+    }
+}
+
+
+void
+ngx_http_hangar_state_adopt_commit(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_adopt_t *ad)
+{
+    ngx_str_t                key;
+    ngx_uint_t               s;
+    ngx_array_t             *from;
+    ngx_queue_t             *q;
+    ngx_http_hangar_set_t   *set;
+    ngx_http_hangar_item_t  *item;
 
     if (!reg->sh->sets_ready) {
         ngx_http_hangar_set_init(&reg->sh->deleted);
@@ -773,10 +876,7 @@ ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg)
     }
 
     for (s = 0; s < 3; s++) {
-        set = (s == 0) ? &reg->sh->deleted
-              : (s == 1) ? &reg->sh->suspended : &reg->sh->withdrawn;
-        from = (s == 0) ? &hmcf->deleted
-               : (s == 1) ? &hmcf->suspended : &hmcf->withdrawn;
+        set = ngx_http_hangar_state_set(reg, s, &from);
 
         while (!ngx_queue_empty(&set->queue)) {
             q = ngx_queue_head(&set->queue);
@@ -784,16 +884,16 @@ ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg)
             ngx_http_hangar_set_remove(reg, set, item);
         }
 
-        keys = from->elts;
+        while (!ngx_queue_empty(&ad->fresh[s])) {
+            q = ngx_queue_head(&ad->fresh[s]);
+            ngx_queue_remove(q);
+            item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
 
-        for (i = 0; i < from->nelts; i++) {
-            if (ngx_http_hangar_set_find(set, &keys[i])) {
+            key = item->sn.str;
+
+            if (ngx_http_hangar_set_find(set, &key)) {
+                ngx_slab_free_locked(reg->shpool, item);
                 continue;
-            }
-
-            item = ngx_http_hangar_set_item(reg, &keys[i]);
-            if (item == NULL) {
-                return NGX_ERROR;
             }
 
             ngx_http_hangar_set_insert(set, item);
@@ -801,8 +901,6 @@ ngx_http_hangar_state_adopt(ngx_http_hangar_registry_t *reg)
     }
 
     (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
-
-    return NGX_OK;
 }
 
 

@@ -364,13 +364,6 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     ngx_http_hangar_decl_t   *d;
     ngx_http_hangar_value_t  *doc, *deleted, **ids;
 
-#if (NGX_THREADS)
-    hmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
-    if (hmcf->thread_pool == NULL) {
-        return NGX_ERROR;
-    }
-#endif
-
     if (ngx_array_init(&hmcf->deleted, cf->pool, 4, sizeof(ngx_str_t))
         != NGX_OK
         || ngx_array_init(&hmcf->suspended, cf->pool, 4, sizeof(ngx_str_t))
