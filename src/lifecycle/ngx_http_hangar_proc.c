@@ -1,10 +1,24 @@
-
 /*
  * Copyright (C) the ngx_http_hangar_module authors
  *
- * Processes: stopping bridges, reaping those an nginx killed with SIGKILL
- * left behind, and watching every bridge from every worker with a pidfd,
- * so that a server that exits is seen at once.
+ * Processes: spawning bridges, stopping them, reaping what an nginx
+ * killed with SIGKILL left behind, and watching every bridge from every
+ * worker with a pidfd, so that a server that exits is seen at once.
+ *
+ * Who reaps whom: a bridge is started through an intermediate process
+ * made with clone() and no exit signal, so nginx's SIGCHLD handler (which
+ * reaps every child of a worker with waitpid(-1)) never sees it; the
+ * bridge is then nobody's child in nginx and init reaps it.  No worker or
+ * master is a subreaper.  A bridge's server is the bridge's child, with a
+ * parent-death signal; whoever sees a bridge die (through its pidfd) also
+ * kills what is left of its session and removes its files.
+ *
+ * Files, under hangar_state:
+ *   run/<hash>.sock           a bridge's socket (short: fits sun_path)
+ *   run/<id>.<seq>.json       a running bridge's status
+ *   servers/<id>/             a server's working directory and HOME
+ *   logs/<id>.log, .log.1     its log lines, kept across runs (bounded)
+ *   logs/<id>.json            the status of its last run
  */
 
 
@@ -12,11 +26,31 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <sys/un.h>
 #include <dlfcn.h>
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_proc.h"
 
 
 #define NGX_HTTP_HANGAR_MAX_WATCH   1024
+#define NGX_HTTP_HANGAR_MAX_DEAD    64
+#define NGX_HTTP_HANGAR_DEAD_MS     10000
+#define NGX_HTTP_HANGAR_KEPT_READ   (1024 * 1024)
+#define NGX_HTTP_HANGAR_KEPT_LINES  1000
+
+
+/* PIDFD_GET_INFO (Linux 6.13; exit status since 6.15), first version */
+typedef struct {
+    uint64_t                     mask;
+    uint64_t                     cgroupid;
+    uint32_t                     ids[11];
+    int32_t                      exit_code;
+} ngx_http_hangar_pidfd_info_t;
+
+#define NGX_HTTP_HANGAR_PIDFD_GET_INFO                                       \
+    _IOWR(0xFF, 11, ngx_http_hangar_pidfd_info_t)
+#define NGX_HTTP_HANGAR_PIDFD_INFO_EXIT  (1ULL << 3)
 
 
 typedef struct {
@@ -28,20 +62,73 @@ typedef struct {
 } ngx_http_hangar_watch_t;
 
 
+/* a bridge that died, until its exit status can be told */
+typedef struct {
+    int                          fd;
+    ngx_pid_t                    pid;
+    ngx_msec_t                   since;
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
+    size_t                       id_len;
+} ngx_http_hangar_dead_t;
+
+
 static void ngx_http_hangar_ready_handler(ngx_event_t *rev);
 static void ngx_http_hangar_watch_handler(ngx_event_t *rev);
 static void ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg);
 static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_watch_t *w);
+    ngx_http_hangar_watch_t *w, int fd);
+static ngx_uint_t ngx_http_hangar_leftovers(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_watch_t *w, ngx_pool_t *pool);
+static void ngx_http_hangar_dead_add(ngx_http_hangar_watch_t *w, int fd);
+static void ngx_http_hangar_dead_poll(ngx_uint_t all);
+static void ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n);
+static ngx_int_t ngx_http_hangar_server_paths(ngx_pool_t *pool,
+    ngx_str_t *state_dir, ngx_str_t *id, ngx_str_t *cwd, ngx_str_t *keep);
+static ngx_int_t ngx_http_hangar_bridge_locate(ngx_http_hangar_job_t *job);
+static ngx_pid_t ngx_http_hangar_fork_bridge(char **argv, char **envp,
+    int fd);
+static void ngx_http_hangar_kept_tail(ngx_pool_t *pool, ngx_str_t *state_dir,
+    u_char *id, size_t len, ngx_http_hangar_value_t *st);
 
 
 static ngx_http_hangar_watch_t   ngx_http_hangar_watches[
                                      NGX_HTTP_HANGAR_MAX_WATCH];
 static ngx_uint_t                ngx_http_hangar_nwatches;
+static ngx_http_hangar_dead_t    ngx_http_hangar_dead[
+                                     NGX_HTTP_HANGAR_MAX_DEAD];
+static ngx_uint_t                ngx_http_hangar_ndead;
 static ngx_str_t                 ngx_http_hangar_bridge_path;
 
 /* a tiny marker so dladdr() finds the .so, beside which the bridge lives */
 static const char  ngx_http_hangar_self[] = "hangar";
+
+
+/*
+ * nginx -t: a bridge's socket, "<state>/run/<16 hex>.sock", must fit in
+ * sun_path; ids do not count (any valid id fits).
+ */
+
+ngx_int_t
+ngx_http_hangar_proc_check(ngx_conf_t *cf, ngx_str_t *state_dir)
+{
+    struct sockaddr_un  sa;
+
+    if (state_dir->len + sizeof(NGX_HTTP_HANGAR_SOCK_NAME)
+        > sizeof(sa.sun_path))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hangar_state\" path \"%V\" is too long: "
+                           "bridge sockets are made in it, and a unix "
+                           "socket path has at most %uz bytes; use a path "
+                           "of at most %uz bytes", state_dir,
+                           sizeof(sa.sun_path) - 1,
+                           sizeof(sa.sun_path)
+                           - sizeof(NGX_HTTP_HANGAR_SOCK_NAME));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
 
 
 /* the bridge stops its server's process group itself on SIGTERM */
@@ -149,20 +236,24 @@ ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle)
 
 
 /*
- * At a fresh start (not a reload): bridges left by an nginx that was
- * killed are found through their status files and stopped.
+ * At a fresh start (not a reload), in the master: what an nginx killed
+ * with SIGKILL left is found through the status files in run/.  Live
+ * bridges are stopped (each stops its server's group), what is left of
+ * their sessions is killed, and run/ is emptied: the registry starts
+ * afresh.  The status of each run is kept as logs/<id>.json.
  */
 
 void
 ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log)
 {
-    u_char                   *name;
+    u_char                   *name, *dot;
     size_t                    len;
-    ngx_str_t                 dir, path;
+    ngx_str_t                 dir, path, keep;
     ngx_dir_t                 d;
+    ngx_uint_t                i, n, alive;
     ngx_pool_t               *pool;
-    ngx_pid_t                 bridge, server;
+    ngx_pid_t                 sids[256];
     ngx_http_hangar_value_t  *st, *v;
 
     pool = ngx_create_pool(4096, log);
@@ -183,43 +274,89 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
         goto done;
     }
 
+    n = 0;
+
     while (ngx_read_dir(&d) == NGX_OK) {
         len = ngx_de_namelen(&d);
+        name = ngx_de_name(&d);
 
-        if (len < 6 || ngx_strcmp(ngx_de_name(&d) + len - 5, ".json") != 0) {
+        if (name[0] == '.') {
             continue;
         }
 
         path.len = dir.len + 1 + len;
         path.data = ngx_pnalloc(pool, path.len + 1);
-        name = ngx_pnalloc(pool, len + sizeof("run/"));
-        if (path.data == NULL || name == NULL) {
+        if (path.data == NULL) {
             break;
         }
-        ngx_sprintf(path.data, "%V/%s%Z", &dir, ngx_de_name(&d));
-        ngx_sprintf(name, "run/%s%Z", ngx_de_name(&d));
 
-        st = NULL;
-        (void) ngx_http_hangar_file_read(pool, &reg->hmcf->state_dir,
-                                         (char *) name, log, &st);
+        ngx_sprintf(path.data, "%V/%s%Z", &dir, name);
 
-        v = ngx_http_hangar_get(st, "bridge_pid");
-        bridge = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
-        v = ngx_http_hangar_get(st, "server_pid");
-        server = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
-
-        if (ngx_http_hangar_alive(bridge)) {
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                          "hangar: stopping bridge %P left by a previous "
-                          "nginx (%s)", bridge, ngx_de_name(&d));
-            ngx_http_hangar_terminate(bridge, server);
+        if (len < 6 || ngx_strcmp(name + len - 5, ".json") != 0) {
+            /* sockets and temporary files of earlier runs */
+            (void) ngx_delete_file(path.data);
+            continue;
         }
 
-        /* the registry starts afresh: old runs' status files go */
+        st = NULL;
+        (void) ngx_http_hangar_file_read(pool, &dir, (char *) name, log, &st);
+
+        v = ngx_http_hangar_get(st, "bridge_pid");
+
+        if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) && v->u.i > 1
+            && n < 256)
+        {
+            sids[n++] = (ngx_pid_t) v->u.i;
+
+            if (ngx_http_hangar_alive(sids[n - 1])) {
+                ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                              "hangar: stopping bridge %P left running by "
+                              "an nginx that did not stop (%s)",
+                              sids[n - 1], name);
+                (void) kill(sids[n - 1], SIGTERM);
+            }
+        }
+
+        /* "<id>.<seq>.json": the run's status is kept as logs/<id>.json */
+        dot = (u_char *) ngx_strchr(name, '.');
+        keep.data = ngx_pnalloc(pool, reg->hmcf->state_dir.len + len
+                                      + sizeof("/logs/.json"));
+
+        if (dot && keep.data) {
+            ngx_sprintf(keep.data, "%V/logs/%*s.json%Z",
+                        &reg->hmcf->state_dir, dot - name, name);
+            (void) ngx_create_dir(keep.data, 0700);
+
+            if (ngx_rename_file(path.data, keep.data) != NGX_FILE_ERROR) {
+                continue;
+            }
+        }
+
         (void) ngx_delete_file(path.data);
     }
 
     ngx_close_dir(&d);
+
+    /* each bridge gives its server a grace period; then no mercy */
+    for (i = 0; i < 100; i++) {
+        for (alive = 0, len = 0; len < n; len++) {
+            alive += ngx_http_hangar_alive(sids[len]) ? 1 : 0;
+        }
+
+        if (alive == 0) {
+            break;
+        }
+
+        ngx_msleep(50);
+    }
+
+    for (len = 0; len < n; len++) {
+        if (ngx_http_hangar_alive(sids[len])) {
+            (void) kill(sids[len], SIGKILL);
+        }
+    }
+
+    ngx_http_hangar_kill_sessions(sids, n);
 
 done:
 
@@ -227,11 +364,77 @@ done:
 }
 
 
+/*
+ * Every process still in the sessions of these (dead) bridges: a server
+ * that ignored the end of its stdin, its children.  A bridge is the
+ * leader of its session, so a live process with its pid is another one.
+ */
+
+static void
+ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n)
+{
+    int         fd;
+    char        path[64], buf[512], *p;
+    ssize_t     len;
+    ngx_dir_t   d;
+    ngx_str_t   proc;
+    ngx_pid_t   pid, sid;
+    ngx_uint_t  i;
+
+    if (n == 0) {
+        return;
+    }
+
+    ngx_str_set(&proc, "/proc");
+
+    if (ngx_open_dir(&proc, &d) == NGX_ERROR) {
+        return;
+    }
+
+    while (ngx_read_dir(&d) == NGX_OK) {
+        pid = ngx_atoi(ngx_de_name(&d), ngx_de_namelen(&d));
+        if (pid <= 1) {
+            continue;
+        }
+
+        ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
+
+        fd = open(path, O_RDONLY);
+        if (fd == -1) {
+            continue;
+        }
+
+        len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+
+        if (len <= 0) {
+            continue;
+        }
+
+        buf[len] = '\0';
+
+        /* after "comm)": state ppid pgrp session */
+        p = strrchr(buf, ')');
+        if (p == NULL
+            || sscanf(p + 2, "%*c %*d %*d %d", (int *) &sid) != 1)
+        {
+            continue;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (sid == sids[i] && pid != sids[i]) {
+                (void) kill(pid, SIGKILL);
+            }
+        }
+    }
+
+    ngx_close_dir(&d);
+}
+
+
 void
 ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
 {
-    ngx_http_hangar_watch_poll(reg);
-
     int                       fd;
     ngx_uint_t                i, k, found;
     ngx_queue_t              *q;
@@ -239,6 +442,9 @@ ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
     ngx_http_hangar_node_t   *n;
     ngx_http_hangar_watch_t  *w;
     ngx_http_hangar_watch_t   add[32];
+
+    ngx_http_hangar_watch_poll(reg);
+    ngx_http_hangar_dead_poll(0);
 
     k = 0;
 
@@ -285,7 +491,7 @@ ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
 
         if (fd == -1 && ngx_errno == NGX_ESRCH) {
             /* already gone */
-            ngx_http_hangar_bridge_exited(reg, w);
+            ngx_http_hangar_bridge_exited(reg, w, -1);
             continue;
         }
 
@@ -320,6 +526,7 @@ ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg)
 static void
 ngx_http_hangar_watch_handler(ngx_event_t *rev)
 {
+    int                       fd;
     ngx_uint_t                i;
     ngx_pid_t                 pid;
     ngx_connection_t         *c;
@@ -334,8 +541,22 @@ ngx_http_hangar_watch_handler(ngx_event_t *rev)
             ngx_http_hangar_watches[i] =
                 ngx_http_hangar_watches[--ngx_http_hangar_nwatches];
 
-            ngx_close_connection(c);
-            ngx_http_hangar_bridge_exited(ngx_http_hangar_registry(), &w);
+            /*
+             * The pidfd tells the exit status once init has reaped the
+             * bridge: kept, out of epoll (explicitly: a closed connection
+             * would leave epoll's entry to the fd's close).
+             */
+            fd = c->fd;
+            (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+
+            if (rev->posted) {
+                ngx_delete_posted_event(rev);
+            }
+
+            ngx_free_connection(c);
+            c->fd = (ngx_socket_t) -1;
+
+            ngx_http_hangar_bridge_exited(ngx_http_hangar_registry(), &w, fd);
             return;
         }
     }
@@ -344,14 +565,18 @@ ngx_http_hangar_watch_handler(ngx_event_t *rev)
 }
 
 
-/* a bridge is gone: if it was serving, the server is dead; say why */
+/*
+ * A bridge is gone.  If it was serving, its server is dead: say why.  If
+ * it died without a last word (SIGKILL), the worker that claims its
+ * status file kills what is left of its session and removes its files.
+ */
 
 static void
 ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_watch_t *w)
+    ngx_http_hangar_watch_t *w, int fd)
 {
     ngx_str_t                 text;
-    ngx_uint_t                max;
+    ngx_uint_t                max, mine, claimed;
     ngx_pool_t               *pool;
     ngx_http_hangar_out_t     o;
     ngx_http_hangar_node_t   *n;
@@ -359,8 +584,13 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
+        if (fd != -1) {
+            close(fd);
+        }
         return;
     }
+
+    claimed = ngx_http_hangar_leftovers(reg, w, pool);
 
     st = ngx_http_hangar_run_status(pool, reg, w->id, w->id_len, w->seq);
 
@@ -368,9 +598,26 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     sig = ngx_http_hangar_get(st, "exit_signal");
     tail = ngx_http_hangar_get(st, "stderr_tail");
 
+    /* the error blob lives in shm: the last 2000 bytes of stderr */
+    if (ngx_http_hangar_is(tail, NGX_HTTP_HANGAR_STR) && tail->u.s.len > 2000)
+    {
+        tail->u.s.data += tail->u.s.len - 2000;
+        tail->u.s.len = 2000;
+
+        while (tail->u.s.len && (*tail->u.s.data & 0xc0) == 0x80) {
+            tail->u.s.data++;
+            tail->u.s.len--;
+        }
+    }
+
     ngx_http_hangar_out_init(&o, pool, 1024);
-    ngx_http_hangar_out_lit(&o, "{\"message\":\"the server exited\","
-                            "\"exit_code\":");
+    if (claimed) {
+        ngx_http_hangar_out_lit(&o, "{\"message\":\"the bridge of the server "
+                                "was killed\",\"exit_code\":");
+    } else {
+        ngx_http_hangar_out_lit(&o, "{\"message\":\"the server exited\","
+                                "\"exit_code\":");
+    }
     ngx_http_hangar_json_out(&o, code ? code
                     : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
     ngx_http_hangar_out_lit(&o, ",\"exit_signal\":");
@@ -382,9 +629,10 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_out_lit(&o, ",\"suggestion\":\"see GET /logs\"}");
 
     if (ngx_http_hangar_out_flatten(&o, &text) != NGX_OK) {
-        ngx_destroy_pool(pool);
-        return;
+        ngx_str_set(&text, "{\"message\":\"the server exited\"}");
     }
+
+    mine = 0;
 
     ngx_http_hangar_lock(reg);
 
@@ -403,14 +651,162 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
                               "{\"old_state\":\"ready\",\"new_state\":\"%s\","
                               "\"reason\":\"exited\"}",
                               ngx_http_hangar_state_name(n->state));
-
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hangar: \"%*s\" exited: %V", w->id_len, w->id, &text);
+        mine = 1;
     }
 
     ngx_http_hangar_unlock(reg);
 
+    if (mine && !claimed) {
+        if (ngx_http_hangar_is(sig, NGX_HTTP_HANGAR_INT)) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "hangar: server \"%*s\" was killed by signal %L",
+                          w->id_len, w->id, sig->u.i);
+
+        } else {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "hangar: server \"%*s\" exited with code %L",
+                          w->id_len, w->id,
+                          ngx_http_hangar_is(code, NGX_HTTP_HANGAR_INT)
+                          ? code->u.i : -1);
+        }
+    }
+
+    if (claimed) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hangar: the bridge of server \"%*s\" (pid %P) died "
+                      "without stopping its server; the server's processes "
+                      "are killed", w->id_len, w->id, w->pid);
+    }
+
+    if ((mine || claimed) && fd != -1) {
+        ngx_http_hangar_dead_add(w, fd);
+
+    } else if (fd != -1) {
+        close(fd);
+    }
+
     ngx_destroy_pool(pool);
+}
+
+
+/*
+ * A bridge that ends as it should removes its status file itself; if the
+ * file is still there, the bridge was killed.  The worker whose rename of
+ * it to logs/<id>.json succeeds cleans up: one worker, without a lock.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_leftovers(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_watch_t *w, ngx_pool_t *pool)
+{
+    ngx_str_t   status, keep, sock;
+    ngx_str_t  *dir;
+
+    dir = &reg->hmcf->state_dir;
+
+    if (ngx_http_hangar_run_path(pool, dir, w->id, w->id_len, w->seq, "json",
+                                 &status)
+        != NGX_OK
+        || ngx_http_hangar_run_path(pool, dir, w->id, w->id_len, w->seq,
+                                    "sock", &sock)
+           != NGX_OK)
+    {
+        return 0;
+    }
+
+    keep.data = ngx_pnalloc(pool, dir->len + w->id_len
+                                  + sizeof("/logs/.json"));
+    if (keep.data == NULL) {
+        return 0;
+    }
+
+    ngx_sprintf(keep.data, "%V/logs/%*s.json%Z", dir, w->id_len, w->id);
+
+    if (ngx_rename_file(status.data, keep.data) == NGX_FILE_ERROR) {
+        return 0;
+    }
+
+    ngx_http_hangar_kill_sessions(&w->pid, 1);
+    (void) ngx_delete_file(sock.data);
+
+    return 1;
+}
+
+
+/* the exit status of a dead bridge, in words, once the kernel has it */
+
+static void
+ngx_http_hangar_dead_add(ngx_http_hangar_watch_t *w, int fd)
+{
+    ngx_http_hangar_dead_t  *d;
+
+    if (ngx_http_hangar_ndead == NGX_HTTP_HANGAR_MAX_DEAD) {
+        ngx_http_hangar_dead_poll(1);
+    }
+
+    d = &ngx_http_hangar_dead[ngx_http_hangar_ndead++];
+    d->fd = fd;
+    d->pid = w->pid;
+    d->since = ngx_current_msec;
+    ngx_memcpy(d->id, w->id, w->id_len);
+    d->id_len = w->id_len;
+
+    ngx_http_hangar_dead_poll(0);
+}
+
+
+static void
+ngx_http_hangar_dead_poll(ngx_uint_t all)
+{
+    int                            status;
+    ngx_uint_t                     i, known;
+    ngx_http_hangar_dead_t        *d;
+    ngx_http_hangar_pidfd_info_t   info;
+
+    for (i = 0; i < ngx_http_hangar_ndead; /* void */) {
+        d = &ngx_http_hangar_dead[i];
+
+        ngx_memzero(&info, sizeof(info));
+        info.mask = NGX_HTTP_HANGAR_PIDFD_INFO_EXIT;
+
+        known = 0;
+
+        if (ioctl(d->fd, NGX_HTTP_HANGAR_PIDFD_GET_INFO, &info) == 0) {
+            known = (info.mask & NGX_HTTP_HANGAR_PIDFD_INFO_EXIT) ? 1 : 0;
+
+            if (!known && !all
+                && ngx_current_msec - d->since < NGX_HTTP_HANGAR_DEAD_MS)
+            {
+                /* not reaped by init yet */
+                i++;
+                continue;
+            }
+        }
+
+        status = info.exit_code;
+
+        if (known && WIFSIGNALED(status)) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "hangar: bridge of server \"%*s\" (pid %P) was "
+                          "killed by signal %d", d->id_len, d->id, d->pid,
+                          WTERMSIG(status));
+
+        } else if (known) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "hangar: bridge of server \"%*s\" (pid %P) exited "
+                          "with status %d", d->id_len, d->id, d->pid,
+                          WEXITSTATUS(status));
+
+        } else {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "hangar: bridge of server \"%*s\" (pid %P) ended; "
+                          "its exit status is not known", d->id_len, d->id,
+                          d->pid);
+        }
+
+        close(d->fd);
+        *d = ngx_http_hangar_dead[--ngx_http_hangar_ndead];
+    }
 }
 
 
@@ -430,7 +826,7 @@ ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg)
 
         ngx_http_hangar_watches[i] =
             ngx_http_hangar_watches[--ngx_http_hangar_nwatches];
-        ngx_http_hangar_bridge_exited(reg, &w);
+        ngx_http_hangar_bridge_exited(reg, &w, -1);
     }
 }
 
@@ -447,26 +843,30 @@ ngx_http_hangar_watch_exit(void)
     }
 
     ngx_http_hangar_nwatches = 0;
+
+    for (i = 0; i < ngx_http_hangar_ndead; i++) {
+        close(ngx_http_hangar_dead[i].fd);
+    }
+
+    ngx_http_hangar_ndead = 0;
 }
 
 
 /*
- * The bridge: "hangar-bridge" beside the module's .so (or hangar_bridge),
- * started through an intermediate process so that it is not our child
- * (nginx reaps a worker's children itself); it reports on fd 3.
+ * The bridge: "hangar-bridge" beside the module's .so.  It reports on
+ * fd 3; its server runs in <state>/servers/<id>/ and its log lines are
+ * kept in <state>/logs/<id>.log.
  */
 
 ngx_int_t
 ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
 {
-    int                        fds[2], devnull, sig;
+    int                        fds[2];
     char                     **argv, **envp;
     u_char                    *p;
-    ngx_str_t                  sock, status, home;
+    ngx_str_t                  sock, status, cwd, keep, *dir;
     ngx_uint_t                 i, n, k;
     ngx_pid_t                  pid;
-    sigset_t                   set;
-    Dl_info                    info;
     ngx_connection_t          *c;
     ngx_http_hangar_pair_t    *pair;
     ngx_http_hangar_value_t   *cmd, *env, *img, *args, **items;
@@ -474,35 +874,20 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     static char  path_env[] =
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    if (ngx_http_hangar_bridge_path.len == 0) {
-        if (dladdr(ngx_http_hangar_self, &info) == 0 || info.dli_fname == NULL)
-        {
-            ngx_http_hangar_job_done(job, 0, "cannot locate hangar-bridge");
-            return NGX_ERROR;
-        }
-
-        p = (u_char *) strrchr(info.dli_fname, '/');
-        n = p ? (size_t) (p - (u_char *) info.dli_fname) : 1;
-
-        ngx_http_hangar_bridge_path.data = ngx_alloc(n + sizeof("/hangar-bridge"),
-                                                     ngx_cycle->log);
-        if (ngx_http_hangar_bridge_path.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_hangar_bridge_path.len =
-            ngx_sprintf(ngx_http_hangar_bridge_path.data, "%*s/hangar-bridge%Z",
-                        n, p ? info.dli_fname : ".")
-            - ngx_http_hangar_bridge_path.data - 1;
+    if (ngx_http_hangar_bridge_locate(job) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
-                                 job->id.data, job->id.len, job->bridge_seq,
-                                 "sock", &sock)
+    dir = &job->reg->hmcf->state_dir;
+
+    if (ngx_http_hangar_run_path(job->pool, dir, job->id.data, job->id.len,
+                                 job->bridge_seq, "sock", &sock)
         != NGX_OK
-        || ngx_http_hangar_run_path(job->pool, &job->reg->hmcf->state_dir,
-                                    job->id.data, job->id.len,
-                                    job->bridge_seq, "json", &status)
+        || ngx_http_hangar_run_path(job->pool, dir, job->id.data,
+                                    job->id.len, job->bridge_seq, "json",
+                                    &status)
+           != NGX_OK
+        || ngx_http_hangar_server_paths(job->pool, dir, &job->id, &cwd, &keep)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -534,7 +919,9 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     argv[k++] = "--ready-fd";
     argv[k++] = "3";
     argv[k++] = "--cwd";
-    argv[k++] = (char *) job->reg->hmcf->state_dir.data;
+    argv[k++] = (char *) cwd.data;
+    argv[k++] = "--keep";
+    argv[k++] = (char *) keep.data;
     argv[k++] = "--";
 
     if (job->mode == NGX_HTTP_HANGAR_MODE_DOCKER) {
@@ -574,16 +961,15 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     }
 
     /* an explicit environment: nothing of nginx's (build-notes §4) */
-    home.len = job->reg->hmcf->state_dir.len + sizeof("HOME=/home");
-    home.data = ngx_pnalloc(job->pool, home.len);
-    if (home.data == NULL) {
+    p = ngx_pnalloc(job->pool, cwd.len + sizeof("HOME="));
+    if (p == NULL) {
         return NGX_ERROR;
     }
-    ngx_sprintf(home.data, "HOME=%V/home%Z", &job->reg->hmcf->state_dir);
+    ngx_sprintf(p, "HOME=%V%Z", &cwd);
 
     k = 0;
     envp[k++] = path_env;
-    envp[k++] = (char *) home.data;
+    envp[k++] = (char *) p;
     envp[k++] = "MCP_TRANSPORT=stdio";
     envp[k++] = "LANG=C.UTF-8";
 
@@ -607,34 +993,7 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
         return NGX_ERROR;
     }
 
-    pid = fork();
-
-    if (pid == 0) {
-        /* intermediate: leaves at once, so the bridge is nobody's child */
-        if (fork() != 0) {
-            _exit(0);
-        }
-
-        sigemptyset(&set);
-        sigprocmask(SIG_SETMASK, &set, NULL);
-
-        for (sig = 1; sig < NSIG; sig++) {
-            (void) signal(sig, SIG_DFL);
-        }
-
-        devnull = open("/dev/null", O_RDWR);
-        if (devnull != -1) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-
-        dup2(fds[1], 3);
-        (void) syscall(SYS_close_range, 4, ~0U, 0);
-
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
+    pid = ngx_http_hangar_fork_bridge(argv, envp, fds[1]);
 
     close(fds[1]);
 
@@ -644,8 +1003,6 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
                                  strerror(errno));
         return NGX_ERROR;
     }
-
-    (void) waitpid(pid, NULL, 0);
 
     job->status = ngx_create_temp_buf(job->pool, 65536);
     c = ngx_get_connection(fds[0], job->log);
@@ -670,6 +1027,149 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_bridge_locate(ngx_http_hangar_job_t *job)
+{
+    size_t    n;
+    u_char   *p;
+    Dl_info   info;
+
+    if (ngx_http_hangar_bridge_path.len) {
+        return NGX_OK;
+    }
+
+    if (dladdr(ngx_http_hangar_self, &info) == 0 || info.dli_fname == NULL) {
+        ngx_http_hangar_job_done(job, 0, "cannot locate hangar-bridge");
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) strrchr(info.dli_fname, '/');
+    n = p ? (size_t) (p - (u_char *) info.dli_fname) : 1;
+
+    ngx_http_hangar_bridge_path.data = ngx_alloc(n + sizeof("/hangar-bridge"),
+                                                 ngx_cycle->log);
+    if (ngx_http_hangar_bridge_path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_bridge_path.len =
+        ngx_sprintf(ngx_http_hangar_bridge_path.data, "%*s/hangar-bridge%Z",
+                    n, p ? info.dli_fname : ".")
+        - ngx_http_hangar_bridge_path.data - 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * <state>/servers/<id> (the server's own, mode 0700), <state>/logs/<id>
+ * (hangar's files of the server); made here, as the worker's user.
+ */
+
+static ngx_int_t
+ngx_http_hangar_server_paths(ngx_pool_t *pool, ngx_str_t *state_dir,
+    ngx_str_t *id, ngx_str_t *cwd, ngx_str_t *keep)
+{
+    cwd->data = ngx_pnalloc(pool, state_dir->len + id->len
+                                  + sizeof("/servers/"));
+    keep->data = ngx_pnalloc(pool, state_dir->len + id->len
+                                   + sizeof("/servers/"));
+    if (cwd->data == NULL || keep->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cwd->data, "%V/servers%Z", state_dir);
+    ngx_sprintf(keep->data, "%V/logs%Z", state_dir);
+    (void) ngx_create_dir(cwd->data, 0700);
+    (void) ngx_create_dir(keep->data, 0700);
+
+    cwd->len = ngx_sprintf(cwd->data, "%V/servers/%V", state_dir, id)
+               - cwd->data;
+    cwd->data[cwd->len] = '\0';
+
+    keep->len = ngx_sprintf(keep->data, "%V/logs/%V", state_dir, id)
+                - keep->data;
+    keep->data[keep->len] = '\0';
+
+    if (ngx_create_dir(cwd->data, 0700) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, ngx_errno,
+                      ngx_create_dir_n " \"%V\" failed", cwd);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The bridge is the child of an intermediate that exits at once.  The
+ * intermediate is made with clone() and no exit signal: no SIGCHLD
+ * reaches the worker, nginx's waitpid(-1) does not see it, and only our
+ * waitpid(__WCLONE) reaps it.  Until execve() only async-signal-safe
+ * calls: the worker may have other threads (thread pools).  The bridge,
+ * orphaned, is reaped by init; it makes its own session.
+ */
+
+static ngx_pid_t
+ngx_http_hangar_fork_bridge(char **argv, char **envp, int fd)
+{
+    int        devnull, sig, err;
+    sigset_t   set;
+    ngx_pid_t  pid;
+
+    pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
+
+    if (pid == 0) {
+        if (syscall(SYS_clone, (unsigned long) SIGCHLD, NULL, NULL, NULL, 0UL)
+            != 0)
+        {
+            _exit(0);
+        }
+
+        sigemptyset(&set);
+        sigprocmask(SIG_SETMASK, &set, NULL);
+
+        for (sig = 1; sig < NSIG; sig++) {
+            (void) signal(sig, SIG_DFL);
+        }
+
+        devnull = open("/dev/null", O_RDWR);
+        if (devnull != -1) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+
+        dup2(fd, 3);
+        (void) syscall(SYS_close_range, 4, ~0U, 0);
+
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+
+    if (pid == -1) {
+        return -1;
+    }
+
+    err = 0;
+
+    while (waitpid(pid, NULL, __WCLONE) == -1) {
+        if (ngx_errno != NGX_EINTR) {
+            err = ngx_errno;
+            break;
+        }
+    }
+
+    if (err) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
+                      "hangar: waitpid(%P) failed", pid);
+    }
+
+    return pid;
 }
 
 
@@ -739,16 +1239,22 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
 }
 
 
-/* the status file a bridge keeps of its run; NULL when there is none */
+/*
+ * The status file a bridge keeps of its run, or, once the bridge has
+ * ended, the one of the server's last run; NULL when there is none.  Its
+ * "stderr_tail" is the end of the kept log (earlier runs included), so
+ * that GET /logs shows a crash's last lines after a restart too.
+ */
 
 ngx_http_hangar_value_t *
 ngx_http_hangar_run_status(ngx_pool_t *pool, ngx_http_hangar_registry_t *reg,
     u_char *id, size_t len, ngx_uint_t seq)
 {
     u_char                   *name;
+    ngx_int_t                 rc;
     ngx_http_hangar_value_t  *st;
 
-    name = ngx_pnalloc(pool, len + NGX_INT_T_LEN + sizeof("run/..json"));
+    name = ngx_pnalloc(pool, len + NGX_INT_T_LEN + sizeof("logs/..json"));
     if (name == NULL) {
         return NULL;
     }
@@ -757,12 +1263,134 @@ ngx_http_hangar_run_status(ngx_pool_t *pool, ngx_http_hangar_registry_t *reg,
 
     st = NULL;
 
-    if (ngx_http_hangar_file_read(pool, &reg->hmcf->state_dir, (char *) name,
-                                  pool->log, &st)
-        != NGX_OK)
-    {
+    rc = ngx_http_hangar_file_read(pool, &reg->hmcf->state_dir, (char *) name,
+                                   pool->log, &st);
+
+    if (rc == NGX_DECLINED) {
+        ngx_sprintf(name, "logs/%*s.json%Z", len, id);
+
+        rc = ngx_http_hangar_file_read(pool, &reg->hmcf->state_dir,
+                                       (char *) name, pool->log, &st);
+    }
+
+    if (rc != NGX_OK || !ngx_http_hangar_is(st, NGX_HTTP_HANGAR_OBJ)) {
         return NULL;
     }
 
+    ngx_http_hangar_kept_tail(pool, &reg->hmcf->state_dir, id, len, st);
+
     return st;
+}
+
+
+/* the stderr lines of logs/<id>.log.1 and .log, the last KEPT_LINES */
+
+static void
+ngx_http_hangar_kept_tail(ngx_pool_t *pool, ngx_str_t *state_dir, u_char *id,
+    size_t len, ngx_http_hangar_value_t *st)
+{
+    u_char                   *buf, *p, *last, *eol, *name, *tail, *t;
+    off_t                     sizes[2];
+    size_t                    size, total;
+    ssize_t                   n;
+    ngx_fd_t                  fds[2];
+    ngx_str_t                 err;
+    ngx_uint_t                i, lines;
+    ngx_file_info_t           fi;
+    ngx_http_hangar_value_t  *v, *stream, *content, **found;
+
+    static const char  *suffix[] = { ".log.1", ".log" };
+
+    name = ngx_pnalloc(pool, state_dir->len + len + sizeof("/logs/.log.1"));
+    if (name == NULL) {
+        return;
+    }
+
+    /* the end of each file, at most KEPT_READ bytes of it */
+    total = 0;
+
+    for (i = 0; i < 2; i++) {
+        ngx_sprintf(name, "%V/logs/%*s%s%Z", state_dir, len, id, suffix[i]);
+
+        fds[i] = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        sizes[i] = 0;
+
+        if (fds[i] != NGX_INVALID_FILE
+            && ngx_fd_info(fds[i], &fi) != NGX_FILE_ERROR)
+        {
+            sizes[i] = ngx_file_size(&fi);
+            total += ngx_min(sizes[i], NGX_HTTP_HANGAR_KEPT_READ);
+        }
+    }
+
+    buf = total ? ngx_pnalloc(pool, total) : NULL;
+    found = ngx_palloc(pool, NGX_HTTP_HANGAR_KEPT_LINES * sizeof(void *));
+    size = 0;
+
+    for (i = 0; i < 2; i++) {
+        if (fds[i] == NGX_INVALID_FILE) {
+            continue;
+        }
+
+        if (buf && found && sizes[i]) {
+            n = ngx_min(sizes[i], NGX_HTTP_HANGAR_KEPT_READ);
+            n = pread(fds[i], buf + size, n, sizes[i] - n);
+            size += (n > 0) ? n : 0;
+        }
+
+        (void) ngx_close_file(fds[i]);
+    }
+
+    if (size == 0) {
+        return;
+    }
+
+    /* the last lines first, into a ring of KEPT_LINES */
+    lines = 0;
+    total = 0;
+
+    for (p = buf, last = buf + size; p < last; p = eol + 1) {
+        eol = ngx_strlchr(p, last, '\n');
+        if (eol == NULL) {
+            break;
+        }
+
+        v = ngx_http_hangar_json_parse(pool, p, eol - p, &err);
+        stream = ngx_http_hangar_get(v, "stream");
+        content = ngx_http_hangar_get(v, "content");
+
+        if (ngx_http_hangar_is(stream, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_is(content, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_str_is(&stream->u.s, "stderr"))
+        {
+            found[lines++ % NGX_HTTP_HANGAR_KEPT_LINES] = content;
+        }
+    }
+
+    n = ngx_min(lines, NGX_HTTP_HANGAR_KEPT_LINES);
+
+    for (i = lines - n; i < lines; i++) {
+        total += found[i % NGX_HTTP_HANGAR_KEPT_LINES]->u.s.len + 1;
+    }
+
+    tail = ngx_pnalloc(pool, total + 1);
+    if (tail == NULL || n == 0) {
+        return;
+    }
+
+    t = tail;
+
+    for (i = lines - n; i < lines; i++) {
+        content = found[i % NGX_HTTP_HANGAR_KEPT_LINES];
+
+        if (t != tail) {
+            *t++ = '\n';
+        }
+
+        t = ngx_cpymem(t, content->u.s.data, content->u.s.len);
+    }
+
+    (void) ngx_http_hangar_set(pool, st, (u_char *) "stderr_tail", 11,
+                               ngx_http_hangar_value_str(pool, tail,
+                                                         t - tail));
 }
