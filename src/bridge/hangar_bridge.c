@@ -918,6 +918,13 @@ hb_stop(void)
 }
 
 
+/*
+ * The server exited on its own.  The socket stays (nobody listens: a
+ * call gets "connection refused") until the worker that sees the bridge
+ * go has marked the server dead and removes it; without nginx, the next
+ * start does.  A stop (above) removes it at once.
+ */
+
 static void
 hb_exited(void)
 {
@@ -925,7 +932,6 @@ hb_exited(void)
     hb.error = hb_exit_text("MCP server exited", "");
     hb_finish(hb.error);
     hb_status(1, 1);
-    hb_unlink_socket();
     exit(0);
 }
 
@@ -1153,13 +1159,11 @@ hb_num(const char *s, long min, long max, const char *name)
 }
 
 
-int
-main(int argc, char **argv)
+static void
+hb_options(int argc, char **argv)
 {
-    int         i, fd;
-    const char *opt, *val;
-    sigset_t    set;
-    struct sockaddr_un  sa;
+    int          i;
+    const char  *opt, *val;
 
     hb.ready_fd = -1;
     hb.init_ms = 15000;
@@ -1199,6 +1203,17 @@ main(int argc, char **argv)
             hb_usage("unknown option");
         }
     }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int         i, fd;
+    sigset_t    set;
+    struct sockaddr_un  sa;
+
+    hb_options(argc, argv);
 
     if (hb.id == NULL || hb.socket == NULL || hb.status == NULL) {
         hb_usage("--id, --socket and --status are required");

@@ -77,6 +77,8 @@ static void ngx_http_hangar_watch_handler(ngx_event_t *rev);
 static void ngx_http_hangar_watch_poll(ngx_http_hangar_registry_t *reg);
 static void ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w, int fd);
+static void ngx_http_hangar_exit_text(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *st, ngx_uint_t killed, ngx_str_t *text);
 static ngx_uint_t ngx_http_hangar_leftovers(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w, ngx_pool_t *pool);
 static void ngx_http_hangar_dead_add(ngx_http_hangar_watch_t *w, int fd);
@@ -85,6 +87,8 @@ static void ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n);
 static ngx_int_t ngx_http_hangar_server_paths(ngx_pool_t *pool,
     ngx_str_t *state_dir, ngx_str_t *id, ngx_str_t *cwd, ngx_str_t *keep);
 static ngx_int_t ngx_http_hangar_bridge_locate(ngx_http_hangar_job_t *job);
+static ngx_int_t ngx_http_hangar_spawn_env(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *env, ngx_str_t *cwd, char **envp);
 static ngx_pid_t ngx_http_hangar_fork_bridge(char **argv, char **envp,
     int fd);
 static void ngx_http_hangar_kept_tail(ngx_pool_t *pool, ngx_str_t *state_dir,
@@ -566,21 +570,22 @@ ngx_http_hangar_watch_handler(ngx_event_t *rev)
 
 
 /*
- * A bridge is gone.  If it was serving, its server is dead: say why.  If
- * it died without a last word (SIGKILL), the worker that claims its
- * status file kills what is left of its session and removes its files.
+ * A bridge is gone.  If it was serving, its server is dead: the worker
+ * that changes the record says why.  If it died without a last word
+ * (SIGKILL), the worker that claims its status file kills what is left
+ * of its session.  Its socket goes once the record says it is gone, so
+ * that no call finds the name without the bridge.
  */
 
 static void
 ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w, int fd)
 {
-    ngx_str_t                 text;
-    ngx_uint_t                max, mine, claimed;
+    ngx_str_t                 text, sock;
+    ngx_uint_t                max, mine, claimed, killed;
     ngx_pool_t               *pool;
-    ngx_http_hangar_out_t     o;
     ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_value_t  *st, *code, *sig, *tail;
+    ngx_http_hangar_value_t  *st, *v;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
@@ -594,43 +599,13 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 
     st = ngx_http_hangar_run_status(pool, reg, w->id, w->id_len, w->seq);
 
-    code = ngx_http_hangar_get(st, "exit_code");
-    sig = ngx_http_hangar_get(st, "exit_signal");
-    tail = ngx_http_hangar_get(st, "stderr_tail");
+    /* a bridge that ends as it should says so: exited, failed, stopped */
+    v = ngx_http_hangar_get(st, "state");
+    killed = claimed || !ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
+             || ngx_http_hangar_str_is(&v->u.s, "ready")
+             || ngx_http_hangar_str_is(&v->u.s, "starting");
 
-    /* the error blob lives in shm: the last 2000 bytes of stderr */
-    if (ngx_http_hangar_is(tail, NGX_HTTP_HANGAR_STR) && tail->u.s.len > 2000)
-    {
-        tail->u.s.data += tail->u.s.len - 2000;
-        tail->u.s.len = 2000;
-
-        while (tail->u.s.len && (*tail->u.s.data & 0xc0) == 0x80) {
-            tail->u.s.data++;
-            tail->u.s.len--;
-        }
-    }
-
-    ngx_http_hangar_out_init(&o, pool, 1024);
-    if (claimed) {
-        ngx_http_hangar_out_lit(&o, "{\"message\":\"the bridge of the server "
-                                "was killed\",\"exit_code\":");
-    } else {
-        ngx_http_hangar_out_lit(&o, "{\"message\":\"the server exited\","
-                                "\"exit_code\":");
-    }
-    ngx_http_hangar_json_out(&o, code ? code
-                    : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
-    ngx_http_hangar_out_lit(&o, ",\"exit_signal\":");
-    ngx_http_hangar_json_out(&o, sig ? sig
-                    : ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL));
-    ngx_http_hangar_out_lit(&o, ",\"stderr\":");
-    ngx_http_hangar_json_out(&o, tail ? tail
-                    : ngx_http_hangar_value_str(pool, (u_char *) "", 0));
-    ngx_http_hangar_out_lit(&o, ",\"suggestion\":\"see GET /logs\"}");
-
-    if (ngx_http_hangar_out_flatten(&o, &text) != NGX_OK) {
-        ngx_str_set(&text, "{\"message\":\"the server exited\"}");
-    }
+    ngx_http_hangar_exit_text(pool, st, killed, &text);
 
     mine = 0;
 
@@ -656,18 +631,28 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 
     ngx_http_hangar_unlock(reg);
 
-    if (mine && !claimed) {
-        if (ngx_http_hangar_is(sig, NGX_HTTP_HANGAR_INT)) {
+    if (ngx_http_hangar_run_path(pool, &reg->hmcf->state_dir, w->id,
+                                 w->id_len, w->seq, "sock", &sock)
+        == NGX_OK)
+    {
+        (void) ngx_delete_file(sock.data);
+    }
+
+    if (mine && !killed) {
+        v = ngx_http_hangar_get(st, "exit_signal");
+
+        if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT)) {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "hangar: server \"%*s\" was killed by signal %L",
-                          w->id_len, w->id, sig->u.i);
+                          w->id_len, w->id, v->u.i);
 
         } else {
+            v = ngx_http_hangar_get(st, "exit_code");
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "hangar: server \"%*s\" exited with code %L",
                           w->id_len, w->id,
-                          ngx_http_hangar_is(code, NGX_HTTP_HANGAR_INT)
-                          ? code->u.i : -1);
+                          ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT)
+                          ? v->u.i : -1);
         }
     }
 
@@ -678,7 +663,8 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
                       "are killed", w->id_len, w->id, w->pid);
     }
 
-    if ((mine || claimed) && fd != -1) {
+    /* the bridge's own exit status, told by the worker that saw it go */
+    if (mine && fd != -1) {
         ngx_http_hangar_dead_add(w, fd);
 
     } else if (fd != -1) {
@@ -686,6 +672,56 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     }
 
     ngx_destroy_pool(pool);
+}
+
+
+/* the record's error: what the status of the run says, as JSON */
+
+static void
+ngx_http_hangar_exit_text(ngx_pool_t *pool, ngx_http_hangar_value_t *st,
+    ngx_uint_t killed, ngx_str_t *text)
+{
+    ngx_http_hangar_out_t     o;
+    ngx_http_hangar_value_t  *code, *sig, *tail, *null;
+
+    code = ngx_http_hangar_get(st, "exit_code");
+    sig = ngx_http_hangar_get(st, "exit_signal");
+    tail = ngx_http_hangar_get(st, "stderr_tail");
+    null = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_NULL);
+
+    /* the error blob lives in shm: the last 2000 bytes of stderr */
+    if (ngx_http_hangar_is(tail, NGX_HTTP_HANGAR_STR) && tail->u.s.len > 2000)
+    {
+        tail->u.s.data += tail->u.s.len - 2000;
+        tail->u.s.len = 2000;
+
+        while (tail->u.s.len && (*tail->u.s.data & 0xc0) == 0x80) {
+            tail->u.s.data++;
+            tail->u.s.len--;
+        }
+    }
+
+    ngx_http_hangar_out_init(&o, pool, 1024);
+
+    if (killed) {
+        ngx_http_hangar_out_lit(&o, "{\"message\":\"the bridge of the server "
+                                "was killed\",\"exit_code\":");
+    } else {
+        ngx_http_hangar_out_lit(&o, "{\"message\":\"the server exited\","
+                                "\"exit_code\":");
+    }
+
+    ngx_http_hangar_json_out(&o, code ? code : null);
+    ngx_http_hangar_out_lit(&o, ",\"exit_signal\":");
+    ngx_http_hangar_json_out(&o, sig ? sig : null);
+    ngx_http_hangar_out_lit(&o, ",\"stderr\":");
+    ngx_http_hangar_json_out(&o, tail ? tail
+                    : ngx_http_hangar_value_str(pool, (u_char *) "", 0));
+    ngx_http_hangar_out_lit(&o, ",\"suggestion\":\"see GET /logs\"}");
+
+    if (ngx_http_hangar_out_flatten(&o, text) != NGX_OK) {
+        ngx_str_set(text, "{\"message\":\"the server exited\"}");
+    }
 }
 
 
@@ -699,17 +735,14 @@ static ngx_uint_t
 ngx_http_hangar_leftovers(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w, ngx_pool_t *pool)
 {
-    ngx_str_t   status, keep, sock;
+    ngx_str_t   status, keep;
     ngx_str_t  *dir;
 
     dir = &reg->hmcf->state_dir;
 
     if (ngx_http_hangar_run_path(pool, dir, w->id, w->id_len, w->seq, "json",
                                  &status)
-        != NGX_OK
-        || ngx_http_hangar_run_path(pool, dir, w->id, w->id_len, w->seq,
-                                    "sock", &sock)
-           != NGX_OK)
+        != NGX_OK)
     {
         return 0;
     }
@@ -727,7 +760,6 @@ ngx_http_hangar_leftovers(ngx_http_hangar_registry_t *reg,
     }
 
     ngx_http_hangar_kill_sessions(&w->pid, 1);
-    (void) ngx_delete_file(sock.data);
 
     return 1;
 }
@@ -863,16 +895,11 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
 {
     int                        fds[2];
     char                     **argv, **envp;
-    u_char                    *p;
     ngx_str_t                  sock, status, cwd, keep, *dir;
     ngx_uint_t                 i, n, k;
     ngx_pid_t                  pid;
     ngx_connection_t          *c;
-    ngx_http_hangar_pair_t    *pair;
     ngx_http_hangar_value_t   *cmd, *env, *img, *args, **items;
-
-    static char  path_env[] =
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     if (ngx_http_hangar_bridge_locate(job) != NGX_OK) {
         return NGX_ERROR;
@@ -960,31 +987,8 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
         }
     }
 
-    /* an explicit environment: nothing of nginx's (build-notes §4) */
-    p = ngx_pnalloc(job->pool, cwd.len + sizeof("HOME="));
-    if (p == NULL) {
+    if (ngx_http_hangar_spawn_env(job->pool, env, &cwd, envp) != NGX_OK) {
         return NGX_ERROR;
-    }
-    ngx_sprintf(p, "HOME=%V%Z", &cwd);
-
-    k = 0;
-    envp[k++] = path_env;
-    envp[k++] = (char *) p;
-    envp[k++] = "MCP_TRANSPORT=stdio";
-    envp[k++] = "LANG=C.UTF-8";
-
-    if (ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ)) {
-        pair = env->u.obj.elts;
-
-        for (i = 0; i < env->u.obj.nelts; i++) {
-            p = ngx_pnalloc(job->pool, pair[i].key.len
-                                       + pair[i].value->u.s.len + 2);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-            ngx_sprintf(p, "%V=%V%Z", &pair[i].key, &pair[i].value->u.s);
-            envp[k++] = (char *) p;
-        }
     }
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
@@ -1024,6 +1028,55 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_http_hangar_job_done(job, 0, "epoll failed");
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An explicit environment: nothing of nginx's (build-notes §4); HOME is
+ * the server's own directory.
+ */
+
+static ngx_int_t
+ngx_http_hangar_spawn_env(ngx_pool_t *pool, ngx_http_hangar_value_t *env,
+    ngx_str_t *cwd, char **envp)
+{
+    u_char                  *p;
+    ngx_uint_t               i, k;
+    ngx_http_hangar_pair_t  *pair;
+
+    static char  path_env[] =
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    p = ngx_pnalloc(pool, cwd->len + sizeof("HOME="));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(p, "HOME=%V%Z", cwd);
+
+    k = 0;
+    envp[k++] = path_env;
+    envp[k++] = (char *) p;
+    envp[k++] = "MCP_TRANSPORT=stdio";
+    envp[k++] = "LANG=C.UTF-8";
+
+    if (!ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ)) {
+        return NGX_OK;
+    }
+
+    pair = env->u.obj.elts;
+
+    for (i = 0; i < env->u.obj.nelts; i++) {
+        p = ngx_pnalloc(pool, pair[i].key.len + pair[i].value->u.s.len + 2);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(p, "%V=%V%Z", &pair[i].key, &pair[i].value->u.s);
+        envp[k++] = (char *) p;
     }
 
     return NGX_OK;
