@@ -669,6 +669,12 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 
     } else if (fd != -1) {
         close(fd);
+
+    } else if (mine) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "hangar: bridge of server \"%*s\" (pid %P) ended; "
+                      "its exit status is not known (no pidfd)", w->id_len,
+                      w->id, w->pid);
     }
 
     ngx_destroy_pool(pool);
