@@ -216,6 +216,8 @@ is($queued, 1000, 'a bridge that does not accept for a while still queues 1000 c
 ($st) = api(POST => '/api/mcp_servers', $json->encode({ mcp_server_id => 'made',
     mode => 'subprocess', command => ['perl', $SERVER] }));
 is($st, 201, 'a server made through the API');
+is(sprintf('%04o', (stat servroot() . '/state/hangar-state.json')[2] & 07777), '0600',
+   'the state file is 0600');
 ($st) = api(POST => '/api/mcp_servers/stubborn/start');
 is($st, 200, 'stubborn starts again');
 ($bridge, $server) = meta_of('stubborn');
