@@ -238,6 +238,8 @@ Hangar::Test::nginx_start({ keep_servroot => 1, workers => 2,
 ok(wait_for(sub { !grep { alive($_) } $bridge, $server, $child, $tbridge, $tserver }, 8),
    'the next start stopped every process the last one left');
 is_deeply([run_files()], [], 'run/ is empty');
+my $kept = eval { $json->decode(slurp_file(servroot() . '/state/logs/stubborn.json')) } // {};
+is($kept->{bridge_pid}, $bridge, "the status of the killed bridge's run is kept in logs/<id>.json");
 is(state_of('made'), 'cold', 'the server made through the API is still there');
 is(state_of('stubborn'), 'cold', 'stubborn is cold');
 ($st, $doc) = api(GET => '/api/mcp_servers/talker/logs?lines=100');

@@ -265,12 +265,15 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
         return;
     }
 
-    dir.len = reg->hmcf->state_dir.len + 4;
-    dir.data = ngx_pnalloc(pool, dir.len + 1);
+    dir.len = reg->hmcf->state_dir.len + sizeof("/run") - 1;
+    dir.data = ngx_pnalloc(pool, dir.len + sizeof("/logs"));
 
     if (dir.data == NULL) {
         goto done;
     }
+
+    ngx_sprintf(dir.data, "%V/logs%Z", &reg->hmcf->state_dir);
+    (void) ngx_create_dir(dir.data, 0700);
 
     ngx_sprintf(dir.data, "%V/run%Z", &reg->hmcf->state_dir);
 
@@ -329,7 +332,6 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
         if (dot && keep.data) {
             ngx_sprintf(keep.data, "%V/logs/%*s.json%Z",
                         &reg->hmcf->state_dir, dot - name, name);
-            (void) ngx_create_dir(keep.data, 0700);
 
             if (ngx_rename_file(path.data, keep.data) != NGX_FILE_ERROR) {
                 continue;
