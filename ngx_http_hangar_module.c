@@ -529,7 +529,8 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
     ngx_http_hangar_registry_t   *reg;
     ngx_http_hangar_main_conf_t  *hmcf;
 
-    static const char  *subdirs[] = { "", "/run", "/home", "/catalog" };
+    static const char  *subdirs[] = { "", "/run", "/servers", "/logs",
+                                      "/catalog" };
 
     if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hangar_module)
         == NULL)
@@ -554,7 +555,7 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         path.len = hmcf->state_dir.len + ngx_strlen(subdirs[i]);
         path.data = ngx_pnalloc(cycle->pool, path.len + 1);
         if (path.data == NULL) {

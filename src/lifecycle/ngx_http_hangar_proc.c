@@ -266,14 +266,11 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
     }
 
     dir.len = reg->hmcf->state_dir.len + sizeof("/run") - 1;
-    dir.data = ngx_pnalloc(pool, dir.len + sizeof("/logs"));
+    dir.data = ngx_pnalloc(pool, dir.len + 1);
 
     if (dir.data == NULL) {
         goto done;
     }
-
-    ngx_sprintf(dir.data, "%V/logs%Z", &reg->hmcf->state_dir);
-    (void) ngx_create_dir(dir.data, 0700);
 
     ngx_sprintf(dir.data, "%V/run%Z", &reg->hmcf->state_dir);
 
