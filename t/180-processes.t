@@ -263,6 +263,8 @@ Hangar::Test::check_valgrind('after a restart') if Hangar::Test::valgrind_on();
     ($st, $doc) = api(POST => "/api/mcp_servers/$id/start");
     is($st, 200, 'a server with a 64-character id starts') or diag(explain($doc));
     is(nginx_stop(), '', 'nginx quits');
+    opendir my $d, "$long/run" or die "$long/run: $!";
+    is_deeply([grep { !/^\./ } readdir $d], [], 'nginx -s quit leaves nothing in run/');
     Hangar::Test::check_valgrind('a long state directory') if Hangar::Test::valgrind_on();
 
     my $longer = "$long/e";

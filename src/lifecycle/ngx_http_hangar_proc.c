@@ -236,6 +236,18 @@ ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle)
 
         ngx_msleep(50);
     }
+
+    /* a bridge that did not stop in time: nothing of it outlives nginx */
+    for (k = 0; k < n; k++) {
+        if (ngx_http_hangar_alive(pids[k])) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "hangar: bridge %P did not stop in 5 s, killed",
+                          pids[k]);
+            (void) kill(pids[k], SIGKILL);
+        }
+    }
+
+    ngx_http_hangar_kill_sessions(pids, n);
 }
 
 
