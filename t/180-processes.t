@@ -228,6 +228,20 @@ ok(alive($child) && alive($tserver), 'two servers run');
 my $log = error_log();
 unlike($log, qr/unknown process/, 'start, stop, crash and SIGKILL of bridges: no "unknown process" in error.log');
 no_alerts();
+# a status file whose bridge pid is now someone else's session leader
+pipe(my $r, my $w) or die "pipe: $!";
+my $leader = fork // die "fork: $!";
+if (!$leader) {
+    POSIX::setsid();
+    my $member = fork // POSIX::_exit(1);
+    if ($member) { print $w "$member\n"; close $w; sleep 1 while 1 }
+    sleep 1 while 1;
+}
+close $w;
+chomp(my $member = <$r> // '');
+open my $ghost, '>', servroot() . '/state/run/ghost.7.json' or die;
+print $ghost $json->encode({ id => 'ghost', bridge_pid => $leader, server_pid => $member });
+close $ghost;
 kill 'KILL', master_pid(), Hangar::Test::worker_pids(master_pid());
 kill 'KILL', $bridge;     # a bridge that died with nginx
 sleep 0.3;
@@ -238,6 +252,10 @@ Hangar::Test::nginx_start({ keep_servroot => 1, workers => 2,
 ok(wait_for(sub { !grep { alive($_) } $bridge, $server, $child, $tbridge, $tserver }, 8),
    'the next start stopped every process the last one left');
 is_deeply([run_files()], [], 'run/ is empty');
+ok(alive($leader) && alive($member),
+   'a pid in a status file that is now another session leader: its session is left alone');
+kill 'KILL', $member, $leader;
+waitpid $leader, 0;
 my $kept = eval { $json->decode(slurp_file(servroot() . '/state/logs/stubborn.json')) } // {};
 is($kept->{bridge_pid}, $bridge, "the status of the killed bridge's run is kept in logs/<id>.json");
 is(state_of('made'), 'cold', 'the server made through the API is still there');

@@ -21,6 +21,8 @@
 #define NGX_HTTP_HANGAR_KEPT_LINES  1000
 
 
+static u_char ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_pid_t *sid);
+static ngx_uint_t ngx_http_hangar_bridge_of(ngx_pid_t pid, u_char *status);
 static void ngx_http_hangar_kept_tail(ngx_pool_t *pool, ngx_str_t *state_dir,
     u_char *id, size_t len, ngx_http_hangar_value_t *st);
 
@@ -166,12 +168,19 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
         {
             sids[n++] = (ngx_pid_t) v->u.i;
 
-            if (ngx_http_hangar_alive(sids[n - 1])) {
+            /* "/<id>.<seq>.json" (whatever the spelling of the dir) */
+            if (ngx_http_hangar_bridge_of(sids[n - 1],
+                                          path.data + dir.len))
+            {
                 ngx_log_error(NGX_LOG_NOTICE, log, 0,
                               "hangar: stopping bridge %P left running by "
                               "an nginx that did not stop (%s)",
                               sids[n - 1], name);
                 (void) kill(sids[n - 1], SIGTERM);
+
+            } else if (ngx_http_hangar_alive(sids[n - 1])) {
+                /* the pid is another bridge's now */
+                n--;
             }
         }
 
@@ -224,21 +233,29 @@ done:
 /*
  * Every process still in the sessions of these (dead) bridges: a server
  * that ignored the end of its stdin, its children.  A bridge is the
- * leader of its session, so a live process with its pid is another one.
+ * leader of its session; while a process with the leader's pid runs, the
+ * number is another process's (pids are reused) and its session is not
+ * ours: it is left alone.
  */
 
 void
 ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n)
 {
-    int         fd;
-    char        path[64], buf[512], *p;
-    ssize_t     len;
+    u_char      st;
     ngx_dir_t   d;
     ngx_str_t   proc;
-    ngx_pid_t   pid, sid;
-    ngx_uint_t  i;
+    ngx_pid_t   pid, sid, dead[256];
+    ngx_uint_t  i, k;
 
-    if (n == 0) {
+    for (i = 0, k = 0; i < n && k < 256; i++) {
+        st = ngx_http_hangar_proc_stat(sids[i], &sid);
+
+        if (st == 0 || st == 'Z' || st == 'X') {
+            dead[k++] = sids[i];
+        }
+    }
+
+    if (k == 0) {
         return;
     }
 
@@ -254,38 +271,100 @@ ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n)
             continue;
         }
 
-        ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
-
-        fd = open(path, O_RDONLY);
-        if (fd == -1) {
+        st = ngx_http_hangar_proc_stat(pid, &sid);
+        if (st == 0 || st == 'Z' || st == 'X') {
             continue;
         }
 
-        len = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-
-        if (len <= 0) {
-            continue;
-        }
-
-        buf[len] = '\0';
-
-        /* after "comm)": state ppid pgrp session */
-        p = strrchr(buf, ')');
-        if (p == NULL
-            || sscanf(p + 2, "%*c %*d %*d %d", (int *) &sid) != 1)
-        {
-            continue;
-        }
-
-        for (i = 0; i < n; i++) {
-            if (sid == sids[i] && pid != sids[i]) {
+        for (i = 0; i < k; i++) {
+            if (sid == dead[i] && pid != dead[i]) {
                 (void) kill(pid, SIGKILL);
             }
         }
     }
 
     ngx_close_dir(&d);
+}
+
+
+/* a process's state letter and session from /proc; 0: no such process */
+
+static u_char
+ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_pid_t *sid)
+{
+    int      fd, session;
+    char     path[64], buf[512], *p;
+    u_char   state;
+    ssize_t  len;
+
+    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return 0;
+    }
+
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (len <= 0) {
+        return 0;
+    }
+
+    buf[len] = '\0';
+
+    /* after "comm)": state ppid pgrp session */
+    p = strrchr(buf, ')');
+    if (p == NULL
+        || sscanf(p + 2, "%c %*d %*d %d", (char *) &state, &session) != 2)
+    {
+        return 0;
+    }
+
+    *sid = session;
+
+    return state;
+}
+
+
+/* the bridge of this run: its command line names the run's status file */
+
+static ngx_uint_t
+ngx_http_hangar_bridge_of(ngx_pid_t pid, u_char *status)
+{
+    int      fd;
+    char     path[64];
+    u_char   buf[8192], *p, *last;
+    size_t   len;
+    ssize_t  n;
+
+    if (!ngx_http_hangar_alive(pid)) {
+        return 0;
+    }
+
+    ngx_sprintf((u_char *) path, "/proc/%P/cmdline%Z", pid);
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        return 0;
+    }
+
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+
+    if (n <= 0) {
+        return 0;
+    }
+
+    len = ngx_strlen(status);
+
+    for (p = buf, last = buf + n; p + len <= last; p++) {
+        if (ngx_memcmp(p, status, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
