@@ -331,8 +331,13 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     reg = ngx_http_hangar_registry();
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
-        /* open front-door streams end, so the worker can go */
+        /*
+         * open front-door streams end, so the worker can go; so do the
+         * list_changed listeners (one to a remote proxied by this very
+         * nginx would keep a request, and the worker, alive)
+         */
         ngx_http_hangar_mcp_exit();
+        ngx_http_hangar_jobs_exit();
         return;
     }
 
