@@ -271,6 +271,31 @@ no_alerts();
 no_orphans();
 Hangar::Test::check_valgrind('after a restart') if Hangar::Test::valgrind_on();
 
+# -- quit with a listener to a remote that this nginx proxies -------------------
+{
+    # the first run of "inner" is run 1: its socket's name is known ahead
+    require Digest::MD5;
+    my $sock = '$TEST_NGINX_STATE_DIR/run/'
+               . substr(Digest::MD5::md5_hex('inner.1'), 0, 16) . '.sock';
+    nginx_start({
+        workers     => 1,
+        http_config => sprintf($http, '$TEST_NGINX_STATE_DIR'),
+        config      => "location /api/ { hangar_api; }\n"
+                     . "location /self/ { proxy_pass http://unix:$sock:/;\n"
+                     . "  proxy_http_version 1.1; proxy_buffering off; }\n",
+        user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                     . "  inner:\n    command: [perl, $SERVER]\n"
+                     . "  outer:\n    mode: remote\n"
+                     . "    endpoint: http://127.0.0.1:\$TEST_NGINX_PORT/self/mcp\n",
+    });
+    ($st) = api(POST => '/api/mcp_servers/inner/start');
+    is($st, 200, 'inner starts');
+    ($st) = api(POST => '/api/mcp_servers/outer/start');
+    is($st, 200, 'outer, a remote proxied by this nginx to inner, starts');
+    sleep 1;    # the lease holder opens its list_changed stream to outer
+    is(nginx_stop(), '', 'nginx quits at once, listener or not');
+}
+
 # -- a long state directory and a 64-character id ----------------------------
 {
     my $id = 'x' x 64;
