@@ -10,12 +10,12 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <sys/prctl.h>
 #include <openssl/rand.h>
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_api.h"
 #include "ngx_http_hangar_lifecycle.h"
+#include "ngx_http_hangar_proc.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -467,6 +467,10 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
         ngx_str_set(&hmcf->state_dir, "/var/lib/hangar");
     }
 
+    if (ngx_http_hangar_proc_check(cf, &hmcf->state_dir) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_http_hangar_cors_env(cf, hmcf);
 
     if (ngx_http_hangar_config_load(cf, hmcf) != NGX_OK) {
@@ -610,13 +614,6 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /*
-     * The master adopts orphans (bridges that outlive a worker) so that
-     * none stays a zombie; and after a crash, bridges left running by the
-     * previous nginx are stopped.
-     */
-    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-
     reg = hmcf->shm_zone->data;
 
     ngx_http_hangar_registry_commit(reg);
@@ -645,7 +642,8 @@ ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
     ngx_core_conf_t  *ccf;
     ngx_file_info_t   fi;
 
-    static const char  *subdirs[] = { "", "/run", "/home", "/catalog" };
+    static const char  *subdirs[] = { "", "/run", "/servers", "/logs",
+                                      "/catalog" };
 
     if (ngx_create_full_path(hmcf->state_dir.data, 0700) != 0
         && ngx_errno != NGX_EEXIST)
@@ -658,7 +656,7 @@ ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         path.len = hmcf->state_dir.len + ngx_strlen(subdirs[i]);
         path.data = ngx_pnalloc(cycle->pool, path.len + 1);
         if (path.data == NULL) {
@@ -858,15 +856,7 @@ ngx_http_hangar_session_key(ngx_cycle_t *cycle,
 static ngx_int_t
 ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 {
-    /*
-     * Bridges are started through an intermediate process; as a subreaper
-     * the worker becomes their parent and nginx reaps them when they end,
-     * whatever PID 1 does.  After the worker, the master takes them over
-     * (a subreaper from its first reload, or from the start without
-     * "daemon").
-     */
-    (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-
+    /* bridges are nobody's children in nginx (ngx_http_hangar_proc.c) */
     return ngx_http_hangar_lifecycle_init_process(cycle);
 }
 

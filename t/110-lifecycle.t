@@ -43,11 +43,19 @@ sub wait_for {
     return $cond->();
 }
 
+# a bridge's socket: run/<first 16 hex of md5("<id>.<seq>")>.sock
+sub sock_of ($$) {
+    require Digest::MD5;
+    return servroot() . '/state/run/'
+           . substr(Digest::MD5::md5_hex("$_[0].$_[1]"), 0, 16) . '.sock';
+}
+
 # a tools/call straight to a server's bridge (the front door comes later)
 sub bridge_call ($$$) {
     my ($id, $tool, $args) = @_;
     require IO::Socket::UNIX;
-    my ($sock) = sort { -M $a <=> -M $b } glob(servroot() . "/state/run/$id.*.sock");
+    my ($sock) = map { sock_of($id, $_) } sort { $b <=> $a }
+                 map { /\.(\d+)\.json$/ } glob(servroot() . "/state/run/$id.*.json");
     my $s = IO::Socket::UNIX->new(Peer => $sock) or return undef;
     my $body = $json->encode({ jsonrpc => '2.0', id => 9, method => 'tools/call',
                                params => { name => $tool, arguments => $args } });
@@ -127,7 +135,8 @@ is($doc->{logs}[0]{stream}, 'stderr', 'logs: stream');
 # -- notifications/tools/list_changed refreshes the catalog ---------------
 {
     require IO::Socket::UNIX;
-    my ($sock) = glob(servroot() . '/state/run/math.*.sock');
+    my ($sock) = map { sock_of('math', /\.(\d+)\.json$/) }
+                 glob(servroot() . '/state/run/math.*.json');
     ok($sock, "the bridge's socket: $sock");
     sleep 0.8;    # the lease holder opens its GET stream within a tick
     my $s = IO::Socket::UNIX->new(Peer => $sock) or die "$sock: $!";
@@ -210,7 +219,7 @@ is($st, 200, 'a wrapper script with a grandchild starts');
 is(bridge_call('wrapped', 'env', { name => 'GREETING' }), 'hello', "the server's env is set");
 is(bridge_call('wrapped', 'env', { name => 'HANGAR_LEAK' }), '(unset)', "nginx's environment is not passed");
 like(bridge_call('wrapped', 'env', { name => 'PATH' }) // '', qr{/usr/bin}, 'a sane PATH');
-like(bridge_call('wrapped', 'env', { name => 'HOME' }) // '', qr{/state/home$}, 'HOME in the state directory');
+like(bridge_call('wrapped', 'env', { name => 'HOME' }) // '', qr{/state/servers/wrapped$}, "HOME is the server's own directory");
 my $pgid = (api(GET => '/api/mcp_servers/wrapped'))[1]{meta}{server_pid};
 my @group = grep { (split ' ', (do { open my $f, '<', "/proc/$_/stat"; <$f> } // ''))[4] == $pgid }
             map { m{/proc/(\d+)$} } glob '/proc/[0-9]*';

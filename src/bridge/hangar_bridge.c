@@ -28,6 +28,12 @@ static const char *hb_state_names[] = {
     "starting", "ready", "failed", "exited", "stopped"
 };
 
+static const char *hb_streams[] = { "stderr", "stdout", "bridge" };
+
+
+static void hb_write_all(int fd, const char *p, size_t n);
+static void hb_keep_append(hb_log_t *e);
+
 
 /* time */
 
@@ -175,27 +181,38 @@ hb_utf8_clean(const char *p, size_t n, size_t limit)
 }
 
 
+static hb_log_t *
+hb_ring_push(const char *stream, char *content, double at, int old)
+{
+    hb_log_t  *e;
+
+    e = &hb.ring[hb.ring_next];
+    free(e->content);
+    e->stream = stream;
+    e->content = content;
+    e->at = at;
+    e->old = old;
+
+    hb.ring_next = (hb.ring_next + 1) % hb.log_lines;
+    if (hb.ring_count < (size_t) hb.log_lines) {
+        hb.ring_count++;
+    }
+
+    return e;
+}
+
+
 void
 hb_log(const char *stream, const char *p, size_t n)
 {
-    char      *s;
-    hb_log_t  *e;
+    char  *s;
 
     s = hb_utf8_clean(p, n, HB_MAX_LOG_LINE);
     if (s == NULL) {
         return;
     }
 
-    e = &hb.ring[hb.ring_next];
-    free(e->content);
-    e->stream = stream;
-    e->content = s;
-    e->at = hb_now();
-
-    hb.ring_next = (hb.ring_next + 1) % hb.log_lines;
-    if (hb.ring_count < (size_t) hb.log_lines) {
-        hb.ring_count++;
-    }
+    hb_keep_append(hb_ring_push(stream, s, hb_now(), 0));
 }
 
 
@@ -223,6 +240,178 @@ hb_ring_at(size_t i)
     /* i-th oldest entry */
     return &hb.ring[(hb.ring_next + hb.log_lines - hb.ring_count + i)
                     % hb.log_lines];
+}
+
+
+/*
+ * The kept log, <keep>.log: every ring entry as one JSON line, appended
+ * at once, so that neither a crash of the server nor a SIGKILL of the
+ * bridge loses the last words.  At HB_KEEP_MAX bytes it becomes
+ * <keep>.log.1 (the one before is dropped): at most twice that on disk.
+ * A new bridge of the same server reads both back into its ring.
+ */
+
+static void
+hb_keep_path(char *path, size_t size, const char *suffix)
+{
+    snprintf(path, size, "%s%s", hb.keep, suffix);
+}
+
+
+static void
+hb_keep_append(hb_log_t *e)
+{
+    char      path[4200], prev[4200];
+    yajl_gen  g;
+    hb_buf_t  b;
+
+    if (hb.keep_fd < 0) {
+        return;
+    }
+
+    g = yajl_gen_alloc(NULL);
+    if (g == NULL) {
+        return;
+    }
+
+    memset(&b, 0, sizeof(hb_buf_t));
+
+    yajl_gen_map_open(g);
+    hb_gen_str(g, "stream");
+    hb_gen_str(g, e->stream);
+    hb_gen_str(g, "content");
+    hb_gen_str(g, e->content);
+    hb_gen_num(g, "recorded_at", e->at, 3, 1);
+    yajl_gen_map_close(g);
+
+    if (hb_gen_done(g, &b) == 0 && hb_buf_add(&b, "\n", 1) == 0) {
+        hb_write_all(hb.keep_fd, b.data, b.len);
+        hb.keep_size += b.len;
+    }
+
+    hb_buf_free(&b);
+
+    if (hb.keep_size < HB_KEEP_MAX) {
+        return;
+    }
+
+    hb_keep_path(path, sizeof(path), ".log");
+    hb_keep_path(prev, sizeof(prev), ".log.1");
+    (void) rename(path, prev);
+
+    close(hb.keep_fd);
+    hb.keep_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND
+                            | O_CLOEXEC, 0600);
+    hb.keep_size = 0;
+}
+
+
+/* one kept file back into the ring, marked as of an earlier run */
+
+static void
+hb_keep_load(const char *path)
+{
+    int          fd;
+    char        *data, *line, *eol, *content;
+    size_t       i;
+    off_t        size;
+    ssize_t      n;
+    yajl_val     v, stream, text, at;
+    const char  *name;
+    const char  *ks[] = { "stream", NULL };
+    const char  *kc[] = { "content", NULL };
+    const char  *ka[] = { "recorded_at", NULL };
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+
+    size = lseek(fd, 0, SEEK_END);
+    if (size <= 0) {
+        close(fd);
+        return;
+    }
+
+    /* only the end of an oversized file: its first line is cut */
+    if (size > HB_KEEP_READ) {
+        (void) lseek(fd, size - HB_KEEP_READ, SEEK_SET);
+        size = HB_KEEP_READ;
+    } else {
+        (void) lseek(fd, 0, SEEK_SET);
+    }
+
+    data = malloc(size + 1);
+    if (data == NULL) {
+        close(fd);
+        return;
+    }
+
+    n = read(fd, data, size);
+    close(fd);
+
+    if (n <= 0) {
+        free(data);
+        return;
+    }
+
+    data[n] = '\0';
+
+    for (line = data; line < data + n; line = eol + 1) {
+        eol = strchr(line, '\n');
+        if (eol == NULL) {
+            break;
+        }
+
+        *eol = '\0';
+
+        v = yajl_tree_parse(line, NULL, 0);
+        stream = yajl_tree_get(v, ks, yajl_t_string);
+        text = yajl_tree_get(v, kc, yajl_t_string);
+        at = yajl_tree_get(v, ka, yajl_t_number);
+
+        name = NULL;
+        for (i = 0; stream && i < sizeof(hb_streams) / sizeof(char *); i++) {
+            if (strcmp(stream->u.string, hb_streams[i]) == 0) {
+                name = hb_streams[i];
+            }
+        }
+
+        if (name && text && at) {
+            content = hb_utf8_clean(text->u.string, strlen(text->u.string),
+                                    HB_MAX_LOG_LINE);
+            if (content) {
+                (void) hb_ring_push(name, content, YAJL_GET_DOUBLE(at), 1);
+            }
+        }
+
+        yajl_tree_free(v);
+    }
+
+    free(data);
+}
+
+
+static void
+hb_keep_open(void)
+{
+    char  path[4200];
+
+    hb.keep_fd = -1;
+
+    if (hb.keep == NULL) {
+        return;
+    }
+
+    hb_keep_path(path, sizeof(path), ".log.1");
+    hb_keep_load(path);
+    hb_keep_path(path, sizeof(path), ".log");
+    hb_keep_load(path);
+
+    hb.keep_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (hb.keep_fd >= 0) {
+        hb.keep_size = lseek(hb.keep_fd, 0, SEEK_END);
+    }
 }
 
 
@@ -267,6 +456,10 @@ hb_status_json(hb_buf_t *out, int extra)
     len = 0;
     while (first > 0 && n < HB_TAIL_LINES) {
         e = hb_ring_at(--first);
+        if (e->old) {
+            first++;
+            break;
+        }
         if (strcmp(e->stream, "stderr") == 0) {
             n++;
             len += strlen(e->content) + 1;
@@ -351,14 +544,19 @@ hb_write_all(int fd, const char *p, size_t n)
 }
 
 
-/* the status file is replaced atomically; the ready fd gets one line */
+/*
+ * The status file is replaced atomically; the ready fd gets one line.
+ * The last one ("final") goes to <keep>.json instead, beside the kept
+ * log, and the run's status file goes: nothing piles up in run/.
+ */
 
 static void
-hb_status(int report)
+hb_status(int report, int final)
 {
-    int       fd;
-    char      tmp[4096];
-    hb_buf_t  b;
+    int          fd;
+    char         tmp[4300], keep[4200];
+    hb_buf_t     b;
+    const char  *path;
 
     memset(&b, 0, sizeof(hb_buf_t));
     if (hb_status_json(&b, 0) != 0) {
@@ -366,14 +564,25 @@ hb_status(int report)
         return;
     }
 
-    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", hb.status, (int) getpid());
+    path = hb.status;
+
+    if (final && hb.keep) {
+        hb_keep_path(keep, sizeof(keep), ".json");
+        path = keep;
+    }
+
+    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int) getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         hb_write_all(fd, b.data, b.len);
         close(fd);
-        if (rename(tmp, hb.status) != 0) {
+        if (rename(tmp, path) != 0) {
             unlink(tmp);
         }
+    }
+
+    if (path != hb.status) {
+        (void) unlink(hb.status);
     }
 
     if (report && hb.ready_fd >= 0) {
@@ -395,7 +604,7 @@ hb_spawn(void)
     int       fd[6], i, sig;
     char      msg[1024];
     sigset_t  set;
-    pid_t     pid;
+    pid_t     pid, parent;
 
     /* stdin, stdout, stderr: the child's ends are fd[0], fd[3], fd[5] */
     for (i = 0; i < 6; i += 2) {
@@ -407,9 +616,19 @@ hb_spawn(void)
         }
     }
 
+    parent = getpid();
     pid = fork();
 
     if (pid == 0) {
+        /*
+         * The server never outlives its bridge: killed with it, even by
+         * SIGKILL.  A bridge that died before the prctl() is caught by
+         * the getppid() check.
+         */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+            _exit(127);
+        }
+
         for (sig = 1; sig < NSIG; sig++) {
             (void) signal(sig, SIG_DFL);
         }
@@ -681,7 +900,7 @@ hb_fail(char *error)
     hb.state = HB_FAILED;
     hb.error = error;
     hb_kill_server();
-    hb_status(1);
+    hb_status(1, 1);
     exit(3);
 }
 
@@ -690,14 +909,21 @@ static void
 hb_stop(void)
 {
     hb.state = HB_STOPPED;
-    hb_status(0);
+    hb_status(0, 0);
     hb_kill_server();
     hb_finish("MCP server stopped");
-    hb_status(1);
+    hb_status(1, 1);
     hb_unlink_socket();
     exit(0);
 }
 
+
+/*
+ * The server exited on its own.  The socket stays (nobody listens: a
+ * call gets "connection refused") until the worker that sees the bridge
+ * go has marked the server dead and removes it; without nginx, the next
+ * start does.  A stop (above) removes it at once.
+ */
 
 static void
 hb_exited(void)
@@ -705,8 +931,7 @@ hb_exited(void)
     hb.state = HB_EXITED;
     hb.error = hb_exit_text("MCP server exited", "");
     hb_finish(hb.error);
-    hb_status(1);
-    hb_unlink_socket();
+    hb_status(1, 1);
     exit(0);
 }
 
@@ -755,7 +980,7 @@ hb_listen(void)
         hb.sock_ino = st.st_ino;
     }
 
-    if (listen(fd, 511) != 0) {
+    if (listen(fd, HB_BACKLOG) != 0) {
         close(fd);
         hb_unlink_socket();
         return -1;
@@ -779,7 +1004,7 @@ hb_ready(void)
 
     hb.state = HB_READY;
     hb.ready_at = hb_now();
-    hb_status(1);
+    hb_status(1, 0);
 }
 
 
@@ -911,7 +1136,8 @@ hb_usage(const char *err)
             "[--ready-fd N]\n"
             "         [--init-timeout-ms 15000] [--grace-ms 3000] "
             "[--log-lines 1000]\n"
-            "         [--cwd DIR] -- command [args...]\n", err);
+            "         [--cwd DIR] [--keep PREFIX] -- command [args...]\n",
+            err);
     exit(2);
 }
 
@@ -933,13 +1159,11 @@ hb_num(const char *s, long min, long max, const char *name)
 }
 
 
-int
-main(int argc, char **argv)
+static void
+hb_options(int argc, char **argv)
 {
-    int         i, fd;
-    const char *opt, *val;
-    sigset_t    set;
-    struct sockaddr_un  sa;
+    int          i;
+    const char  *opt, *val;
 
     hb.ready_fd = -1;
     hb.init_ms = 15000;
@@ -965,6 +1189,8 @@ main(int argc, char **argv)
             hb.status = val;
         } else if (strcmp(opt, "--cwd") == 0) {
             hb.cwd = val;
+        } else if (strcmp(opt, "--keep") == 0) {
+            hb.keep = val;
         } else if (strcmp(opt, "--ready-fd") == 0) {
             hb.ready_fd = hb_num(val, 0, 1 << 20, opt);
         } else if (strcmp(opt, "--init-timeout-ms") == 0) {
@@ -977,6 +1203,17 @@ main(int argc, char **argv)
             hb_usage("unknown option");
         }
     }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int         i, fd;
+    sigset_t    set;
+    struct sockaddr_un  sa;
+
+    hb_options(argc, argv);
 
     if (hb.id == NULL || hb.socket == NULL || hb.status == NULL) {
         hb_usage("--id, --socket and --status are required");
@@ -987,9 +1224,14 @@ main(int argc, char **argv)
     if (strlen(hb.socket) >= sizeof(sa.sun_path)) {
         hb_usage("socket path too long");
     }
-    if (strlen(hb.status) > 4000) {
-        hb_usage("status path too long");
+    if (strlen(hb.status) > 4000 || (hb.keep && strlen(hb.keep) > 4000)
+        || (hb.cwd && strlen(hb.cwd) > 4000))
+    {
+        hb_usage("path too long");
     }
+
+    /* nothing the bridge or its server makes is for other users */
+    umask(077);
 
     /* fds 0-2 must exist, or a pipe could land there */
     for (i = 0; i < 3; i++) {
@@ -1038,6 +1280,9 @@ main(int argc, char **argv)
         exit(1);
     }
 
+    /* the log of the server's earlier runs, read back, appended to */
+    hb_keep_open();
+
     hb.lfd = -1;
     hb.in_fd = -1;
     hb.out.fd = -1;
@@ -1058,11 +1303,11 @@ main(int argc, char **argv)
                  strerror(errno));
         hb.state = HB_FAILED;
         hb.error = strdup(text);
-        hb_status(1);
+        hb_status(1, 1);
         exit(3);
     }
 
-    hb_status(0);
+    hb_status(0, 0);
 
     hb_server_send_str("{\"jsonrpc\":\"2.0\",\"id\":1,"
                        "\"method\":\"initialize\","

@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,6 +55,9 @@
 #define HB_TAIL_CHARS    2000
 #define HB_READ_CHUNK    16384
 #define HB_BUCKETS       256
+#define HB_BACKLOG       4096           /* the kernel caps it at somaxconn */
+#define HB_KEEP_MAX      (256 * 1024)   /* a kept log file, then rotated */
+#define HB_KEEP_READ     (1024 * 1024)  /* read back at most this much */
 
 enum { HB_STARTING, HB_READY, HB_FAILED, HB_EXITED, HB_STOPPED };
 
@@ -83,6 +87,7 @@ typedef struct {
     const char  *stream;
     char        *content;
     double       at;
+    int          old;           /* kept from an earlier run */
 } hb_log_t;
 
 typedef struct hb_conn_s  hb_conn_t;
@@ -137,6 +142,7 @@ typedef struct {
     const char    *socket;
     const char    *status;
     const char    *cwd;
+    const char    *keep;        /* prefix of the files kept across runs */
     char         **argv;
     int            ready_fd;
     long           init_ms;
@@ -176,6 +182,8 @@ typedef struct {
     hb_log_t      *ring;
     size_t         ring_next;
     size_t         ring_count;
+    int            keep_fd;     /* <keep>.log, appended to */
+    size_t         keep_size;
 } hb_bridge_t;
 
 
