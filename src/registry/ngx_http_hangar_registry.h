@@ -34,6 +34,15 @@ typedef struct {
 } ngx_http_hangar_blob_t;
 
 
+/* the calls in flight to a server that one worker holds */
+#define NGX_HTTP_HANGAR_HOLDS  16
+
+typedef struct {
+    ngx_atomic_t                 pid;
+    ngx_atomic_t                 count;
+} ngx_http_hangar_hold_t;
+
+
 typedef struct {
     ngx_rbtree_node_t            node;      /* key: crc32 of the id */
     ngx_queue_t                  queue;     /* declaration order */
@@ -76,6 +85,15 @@ typedef struct {
     ngx_http_hangar_blob_t      *desc;      /* description, raw text */
     ngx_http_hangar_blob_t      *tools;     /* JSON array of tool objects */
     ngx_http_hangar_blob_t      *meta;      /* JSON object */
+
+    /* the state machine (ngx_http_hangar_machine.c); times: monotonic ms */
+    ngx_http_hangar_hold_t       holds[NGX_HTTP_HANGAR_HOLDS];
+    ngx_atomic_t                 inflight;      /* the sum of the holds */
+    ngx_atomic_t                 idle_since;    /* the last call ended */
+    ngx_atomic_t                 failed_at;     /* for the backoff */
+    ngx_atomic_t                 drain_until;   /* a stop waits for calls */
+    ngx_atomic_t                 max_failures;  /* of the spec; 0: 3 */
+    ngx_atomic_t                 idle_ttl;      /* ms, of the spec; 0: none */
 } ngx_http_hangar_node_t;
 
 
@@ -136,6 +154,7 @@ typedef struct {
     ngx_uint_t                   history_size;
     ngx_atomic_uint_t            history_seq;
     u_char                       instance_id[96];
+    ngx_atomic_t                 run_seq;   /* names every start, zone-wide */
 } ngx_http_hangar_shctx_t;
 
 
