@@ -44,6 +44,7 @@ typedef struct {
     ngx_pid_t                    pid;
     ngx_http_hangar_run_t        run;
     unsigned                     dead:1;
+    unsigned                     expired:1;
 } ngx_http_hangar_sweep_t;
 
 
@@ -52,6 +53,8 @@ static void ngx_http_hangar_machine_end(ngx_http_hangar_registry_t *reg,
 static ngx_uint_t ngx_http_hangar_release(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_pid_t pid, ngx_http_hangar_run_t *run);
 static ngx_uint_t ngx_http_hangar_worker_alive(ngx_pid_t pid);
+static void ngx_http_hangar_orphan_add(ngx_http_hangar_sweep_t *s,
+    ngx_msec_t now);
 static void ngx_http_hangar_orphans(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 
@@ -485,7 +488,7 @@ ngx_http_hangar_worker_alive(ngx_pid_t pid)
 void
 ngx_http_hangar_machine_sweep(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 {
-    ngx_uint_t                i, j, k, ended;
+    ngx_uint_t                i, k;
     ngx_msec_t                now;
     ngx_queue_t              *q;
     ngx_http_hangar_node_t   *n;
@@ -511,6 +514,7 @@ ngx_http_hangar_machine_sweep(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
             ngx_memzero(s, sizeof(ngx_http_hangar_sweep_t));
             ngx_memcpy(s->id, n->id, n->id_len);
             s->id_len = n->id_len;
+            s->expired = 1;
             ngx_http_hangar_machine_end(reg, n, &s->run);
         }
 
@@ -582,8 +586,7 @@ ngx_http_hangar_machine_sweep(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
             continue;
         }
 
-        ended = ngx_http_hangar_release(reg, n, s->pid, &s->run);
-        (void) ended;
+        (void) ngx_http_hangar_release(reg, n, s->pid, &s->run);
     }
 
     ngx_http_hangar_unlock(reg);
@@ -593,9 +596,13 @@ ngx_http_hangar_machine_sweep(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
         id.data = s->id;
         id.len = s->id_len;
 
+        if (s->expired) {
+            ngx_log_error(NGX_LOG_WARN, log, 0, "hangar: \"%V\" stopped with "
+                          "calls still in flight after %M ms", &id,
+                          (ngx_msec_t) NGX_HTTP_HANGAR_DRAIN_MS);
+        }
+
         if (s->run.bridge) {
-            ngx_log_error(NGX_LOG_INFO, log, 0, "hangar: \"%V\" stopped "
-                          "after its calls in flight", &id);
             ngx_http_hangar_terminate(s->run.bridge, s->run.server);
         }
 
@@ -614,25 +621,36 @@ ngx_http_hangar_machine_sweep(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
                       "exited while starting it; the start failed", &id,
                       s->pid);
 
-        /* its bridge is stopped once its status file names it */
-        for (j = 0; j < ngx_http_hangar_norphans; j++) {
-            if (ngx_http_hangar_orphan[j].seq == s->seq) {
-                break;
-            }
-        }
-
-        if (j == ngx_http_hangar_norphans
-            && j < NGX_HTTP_HANGAR_ORPHANS)
-        {
-            ngx_memcpy(ngx_http_hangar_orphan[j].id, s->id, s->id_len);
-            ngx_http_hangar_orphan[j].id_len = s->id_len;
-            ngx_http_hangar_orphan[j].seq = s->seq;
-            ngx_http_hangar_orphan[j].until = now + NGX_HTTP_HANGAR_START_MS;
-            ngx_http_hangar_norphans++;
-        }
+        ngx_http_hangar_orphan_add(s, now);
     }
 
     ngx_http_hangar_orphans(reg, log);
+}
+
+
+/* its bridge is stopped once its status file names it */
+
+static void
+ngx_http_hangar_orphan_add(ngx_http_hangar_sweep_t *s, ngx_msec_t now)
+{
+    ngx_uint_t                 i;
+    ngx_http_hangar_orphan_t  *o;
+
+    for (i = 0; i < ngx_http_hangar_norphans; i++) {
+        if (ngx_http_hangar_orphan[i].seq == s->seq) {
+            return;
+        }
+    }
+
+    if (ngx_http_hangar_norphans == NGX_HTTP_HANGAR_ORPHANS) {
+        return;
+    }
+
+    o = &ngx_http_hangar_orphan[ngx_http_hangar_norphans++];
+    ngx_memcpy(o->id, s->id, s->id_len);
+    o->id_len = s->id_len;
+    o->seq = s->seq;
+    o->until = now + NGX_HTTP_HANGAR_START_MS;
 }
 
 
