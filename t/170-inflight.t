@@ -98,6 +98,8 @@ mcp_servers:
     command: [perl, $SERVER, --name, steady]
   flappy:
     command: [perl, $SERVER, --name, flappy]
+  doomed:
+    command: [perl, $SERVER, --name, doomed]
   slow:
     command: [perl, $SERVER, --name, slow, --slow-init, 1500]
   slower:
@@ -132,6 +134,16 @@ is($st, 200, 'stop during a call answers 200');
 is(collect($job), 'slept 2000', 'the call in flight finished despite the stop');
 ok(wait_for(sub { !alive($bridge) }, 5), 'then the process went');
 ok(wait_for(sub { state_of('steady') eq 'cold' }, 3), 'and the server is cold');
+
+# -- a DELETE during a call: nothing of the server is left ------------------
+is(call('doomed', 'echo', { text => 'up' }), 'up', 'doomed answers');
+$job = background { call('doomed', 'sleep', { ms => 3000 }) };
+sleep 0.7;
+($st) = api(DELETE => '/api/mcp_servers/doomed');
+is($st, 200, 'DELETE during a call');
+collect($job);
+ok(wait_for(sub { !procs('--id', 'doomed') && !procs('--name', 'doomed') }, 6),
+   'no bridge or server of the deleted server is left');
 
 # -- calls while the server is stopped and started in a loop -----------------
 is(call('flappy', 'echo', { text => 'x' }), 'x', 'flappy answers');

@@ -361,6 +361,7 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     now = ngx_http_hangar_mono_ms();
 
     ngx_http_hangar_watch_scan(reg);
+    ngx_http_hangar_machine_drains(reg);
     ngx_http_hangar_mcp_tick(reg);
 
     /* one worker at a time does the periodic duties */

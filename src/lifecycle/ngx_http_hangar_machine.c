@@ -26,6 +26,7 @@
 
 #define NGX_HTTP_HANGAR_SWEEP     32
 #define NGX_HTTP_HANGAR_ORPHANS   16
+#define NGX_HTTP_HANGAR_DRAINS    64
 
 
 /* a start whose worker died: its bridge is stopped once it is known */
@@ -35,6 +36,20 @@ typedef struct {
     ngx_atomic_uint_t            seq;
     ngx_msec_t                   until;
 } ngx_http_hangar_orphan_t;
+
+
+/*
+ * A drain this worker began: if the record goes (DELETE) before the last
+ * call leaves, nobody else knows the run; this worker stops it.
+ */
+typedef struct {
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
+    size_t                       id_len;
+    ngx_atomic_uint_t            seq;
+    ngx_http_hangar_node_t      *node;
+    ngx_http_hangar_run_t        run;
+    ngx_msec_t                   until;
+} ngx_http_hangar_drain_t;
 
 
 typedef struct {
@@ -62,6 +77,9 @@ static void ngx_http_hangar_orphans(ngx_http_hangar_registry_t *reg,
 static ngx_http_hangar_orphan_t  ngx_http_hangar_orphan[
                                      NGX_HTTP_HANGAR_ORPHANS];
 static ngx_uint_t                ngx_http_hangar_norphans;
+static ngx_http_hangar_drain_t   ngx_http_hangar_drains[
+                                     NGX_HTTP_HANGAR_DRAINS];
+static ngx_uint_t                ngx_http_hangar_ndrains;
 
 
 ngx_msec_t
@@ -268,12 +286,25 @@ ngx_http_hangar_machine_stop(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_uint_t block, ngx_uint_t force,
     ngx_http_hangar_run_t *run)
 {
+    ngx_http_hangar_drain_t  *d;
+
     n->blocked = block;
 
     if (!force && n->state == NGX_HTTP_HANGAR_READY && n->inflight) {
         if (n->drain_until == 0) {
             n->drain_until = ngx_http_hangar_mono_ms()
                              + NGX_HTTP_HANGAR_DRAIN_MS;
+        }
+
+        if (ngx_http_hangar_ndrains < NGX_HTTP_HANGAR_DRAINS) {
+            d = &ngx_http_hangar_drains[ngx_http_hangar_ndrains++];
+            ngx_memcpy(d->id, n->id, n->id_len);
+            d->id_len = n->id_len;
+            d->seq = n->start_seq;
+            d->node = n;
+            d->run.bridge = n->bridge_pid;
+            d->run.server = n->server_pid;
+            d->until = n->drain_until;
         }
 
         return 0;
@@ -306,6 +337,52 @@ ngx_http_hangar_machine_end(ngx_http_hangar_registry_t *reg,
     n->meta = NULL;
     ngx_http_hangar_blob_free(reg, n->session);
     n->session = NULL;
+}
+
+
+/*
+ * Every tick, in the worker that began a drain: a run whose record is
+ * gone or replaced (DELETE) is stopped now; one whose record moved on (the
+ * drain ended, by whichever worker) is forgotten.
+ */
+
+void
+ngx_http_hangar_machine_drains(ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t                i, gone, moved;
+    ngx_msec_t                now;
+    ngx_http_hangar_node_t   *n;
+    ngx_http_hangar_drain_t  *d;
+
+    now = ngx_http_hangar_mono_ms();
+
+    for (i = 0; i < ngx_http_hangar_ndrains; /* void */) {
+        d = &ngx_http_hangar_drains[i];
+
+        ngx_http_hangar_lock(reg);
+
+        n = ngx_http_hangar_find(&reg->sh->servers, d->id, d->id_len);
+        gone = (n == NULL || n != d->node);
+        moved = (!gone && (n->start_seq != d->seq || n->drain_until == 0));
+
+        ngx_http_hangar_unlock(reg);
+
+        if (!gone && !moved
+            && ngx_http_hangar_since(now, d->until + 1000) < 0)
+        {
+            i++;
+            continue;
+        }
+
+        if (gone && ngx_http_hangar_alive(d->run.bridge)) {
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                          "hangar: \"%*s\" was removed during its drain; "
+                          "its process goes now", d->id_len, d->id);
+            ngx_http_hangar_terminate(d->run.bridge, d->run.server);
+        }
+
+        *d = ngx_http_hangar_drains[--ngx_http_hangar_ndrains];
+    }
 }
 
 

@@ -72,6 +72,7 @@ void ngx_http_hangar_machine_leave(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id);
 void ngx_http_hangar_machine_sweep(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
+void ngx_http_hangar_machine_drains(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_machine_exit(ngx_http_hangar_registry_t *reg);
 ngx_int_t ngx_http_hangar_machine_end_run(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, ngx_atomic_uint_t seq, ngx_http_hangar_run_t *run,
