@@ -16,6 +16,8 @@
 #include "ngx_http_hangar_job_end.h"
 
 
+static u_char *ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf,
+    size_t len);
 static void ngx_http_hangar_job_policy(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_start_abort(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, ngx_atomic_uint_t seq);
@@ -48,6 +50,15 @@ typedef struct {
     ngx_atomic_uint_t            seq;
 } ngx_http_hangar_warm_t;
 
+
+/* the action of each kind of job, for its log lines */
+static char  *ngx_http_hangar_job_actions[] = {
+    "starting the MCP server",
+    "checking the MCP server's health",
+    "listing the MCP server's tools again",
+    "listening to the MCP server",
+    "calling the MCP server"
+};
 
 static ngx_http_hangar_warm_t   ngx_http_hangar_warms[
                                      NGX_HTTP_HANGAR_MAX_WARMS];
@@ -87,8 +98,18 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
         goto failed;
     }
 
+    /* the job's own log: its lines say what it was doing, for which server */
+    job->log = ngx_palloc(pool, sizeof(ngx_log_t));
+    if (job->log == NULL) {
+        goto failed;
+    }
+
+    *job->log = *ngx_cycle->log;
+    job->log->handler = ngx_http_hangar_job_log;
+    job->log->data = job;
+    job->log->action = ngx_http_hangar_job_actions[kind];
+
     job->pool = pool;
-    job->log = ngx_cycle->log;
     job->reg = reg;
     job->kind = kind;
     job->check = (kind == NGX_HTTP_HANGAR_JOB_CHECK);
@@ -191,6 +212,24 @@ failed:
     }
 
     return NULL;
+}
+
+
+static u_char *
+ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                 *p;
+    ngx_http_hangar_job_t  *job;
+
+    job = log->data;
+    p = buf;
+
+    if (log->action) {
+        p = ngx_snprintf(p, len, " while %s", log->action);
+        len -= p - buf;
+    }
+
+    return ngx_snprintf(p, len, ", server: \"%V\"", &job->id);
 }
 
 
@@ -457,7 +496,8 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     u_char                  *p;
     ngx_http_hangar_call_t  *call;
 
-    call = ngx_http_hangar_call_create(job->log);
+    /* a notification may outlive the job: it logs to the cycle's log */
+    call = ngx_http_hangar_call_create(step ? job->log : ngx_cycle->log);
     if (call == NULL) {
         ngx_http_hangar_job_done(job, 0, "out of memory");
         return NGX_ERROR;
@@ -760,6 +800,13 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         text.data = buf;
         text.len = p - buf;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "hangar: job %ui of \"%V\" done, ok: %ui", job->kind,
+                   &job->id, ok);
+
+    /* what follows is the outcome, no longer the action */
+    job->log->action = NULL;
 
     job->done(job, ok, &text);
 }

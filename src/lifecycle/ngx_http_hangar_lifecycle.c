@@ -189,6 +189,10 @@ ngx_http_hangar_want(ngx_http_hangar_registry_t *reg,
 
     ngx_http_hangar_unlock(reg);
 
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hangar: \"%V\" wanted: rc %i, run %uA, held %ui", &w->id,
+                   rc, w->seq, (ngx_uint_t) w->held);
+
     if (old.bridge) {
         ngx_http_hangar_terminate(old.bridge, old.server);
     }
@@ -308,6 +312,10 @@ ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
                           "{\"reason\":\"%s\"}", reason);
 
     ngx_http_hangar_unlock(reg);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hangar: \"%V\" stop (%s): %s", id, reason,
+                   ended ? "now" : "after its calls");
 
     if (!ended) {
         ngx_log_error(NGX_LOG_INFO, log, 0, "hangar: \"%V\" stops after "

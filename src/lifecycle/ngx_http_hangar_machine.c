@@ -495,6 +495,10 @@ ngx_http_hangar_machine_leave(ngx_http_hangar_registry_t *reg, ngx_str_t *id)
 
     ngx_http_hangar_unlock(reg);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hangar: \"%V\" call left%s", id,
+                   ended ? ", the drain is over" : "");
+
     if (ended) {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "hangar: \"%V\" stopped after its last call", id);
