@@ -245,8 +245,8 @@ ngx_http_hangar_job_policy(ngx_http_hangar_job_t *job)
                         && v->u.i > 0 ? (ngx_uint_t) v->u.i : 3;
 
     v = ngx_http_hangar_get(job->spec, "idle_ttl_s");
-    job->idle_ttl = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) && v->u.i > 0
-                    ? (ngx_msec_t) v->u.i * 1000 : 0;
+    job->idle_ttl = (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) && v->u.i > 0
+                     ? (ngx_msec_t) v->u.i : 300) * 1000;
 
     v = ngx_http_hangar_get(job->spec, "health_check_interval_s");
     job->interval = (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) && v->u.i > 0
@@ -367,17 +367,26 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     ngx_http_hangar_out_init(&h, pool, 256);
 
     if (job->mode != NGX_HTTP_HANGAR_MODE_REMOTE) {
+        /* a bridge that exited meanwhile: its crash is being handled */
+        if (job->bridge_pid && kill(job->bridge_pid, 0) == -1) {
+            ngx_http_hangar_job_done(job, 0, "the bridge %P is gone",
+                                     job->bridge_pid);
+            return NGX_ERROR;
+        }
+
         if (ngx_http_hangar_run_path(pool, &job->reg->hmcf->state_dir,
                                      job->id.data, job->id.len,
                                      job->bridge_seq, "sock", &sock)
             != NGX_OK)
         {
+            ngx_http_hangar_job_done(job, 0, "out of memory");
             return NGX_ERROR;
         }
 
         job->target.len = sock.len + 5;
         job->target.data = ngx_pnalloc(pool, job->target.len);
         if (job->target.data == NULL) {
+            ngx_http_hangar_job_done(job, 0, "out of memory");
             return NGX_ERROR;
         }
 
@@ -455,6 +464,7 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
         user.data = ngx_pnalloc(pool, user.len);
         b64.data = ngx_pnalloc(pool, ngx_base64_encoded_length(user.len));
         if (user.data == NULL || b64.data == NULL) {
+            ngx_http_hangar_job_done(job, 0, "out of memory");
             return NGX_ERROR;
         }
 
@@ -485,7 +495,12 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
         job->connect_timeout = (ngx_msec_t) (v->u.n * 1000);
     }
 
-    return ngx_http_hangar_out_flatten(&h, &job->headers);
+    if (ngx_http_hangar_out_flatten(&h, &job->headers) != NGX_OK) {
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -502,6 +517,9 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
         ngx_http_hangar_job_done(job, 0, "out of memory");
         return NGX_ERROR;
     }
+
+    /* the call's pool may go after the job (rpc_done): not the job's log */
+    call->pool->log = ngx_cycle->log;
 
     if (step) {
         job->call = call;
