@@ -468,7 +468,8 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
             return NGX_ERROR;
         }
 
-        ngx_sprintf(user.data, "%V:%V", v ? &v->u.s : &(ngx_str_t) ngx_null_string,
+        ngx_sprintf(user.data, "%V:%V",
+                    v ? &v->u.s : &(ngx_str_t) ngx_null_string,
                     t ? &t->u.s : &(ngx_str_t) ngx_null_string);
         ngx_encode_base64(&b64, &user);
         ngx_http_hangar_out_printf(&h, "Authorization: Basic %V\r\n", &b64);
