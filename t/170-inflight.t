@@ -113,7 +113,8 @@ nginx_start({
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n"
-                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
+                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n"
+                 . "location = /fd { hangar_mcp; hangar_mcp_naming prefixed; }\n",
     user_files  => ">>> conf/hangar.yaml\n$yaml",
 });
 
@@ -269,6 +270,24 @@ $failed += collect($_) for @callers;
 is($failed, 0, 'no call to the busy server failed');
 unlike(substr(error_log(), $mark), qr/"sleepy" idle, stopping/,
        'a busy server is never stopped as idle');
+
+# -- a front-door tools/call holds the server as well ----------------------
+ok(wait_for(sub { state_of('sleepy') eq 'cold' }, 6), 'sleepy idle again');
+my %fd = ('Content-Type' => 'application/json',
+          'Accept' => 'application/json, text/event-stream');
+my (undef, $fh) = http_request(POST => '/fd', '{"jsonrpc":"2.0","id":1,'
+    . '"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+    . '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}', \%fd);
+my $sid = $fh->{'mcp-session-id'};
+ok($sid, 'a front-door session');
+$mark = length error_log();
+my (undef, undef, $fb) = http_request(POST => '/fd', '{"jsonrpc":"2.0","id":2,'
+    . '"method":"tools/call","params":{"name":"sleepy__sleep",'
+    . '"arguments":{"ms":3000}}}', { %fd, 'Mcp-Session-Id' => $sid });
+like($fb // '', qr/slept 3000/,
+     'a 3 s front-door call to a server with idle_ttl_s 1 succeeds');
+unlike(substr(error_log(), $mark), qr/"sleepy" idle, stopping/,
+       'no idle stop while it ran');
 
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
