@@ -234,7 +234,8 @@ ngx_http_hangar_pass_handler(ngx_http_request_t *r)
     ctx->hr.waiter.id = id;
     ctx->hr.waiter.handler = ngx_http_hangar_pass_ready;
     ctx->hr.waiter.data = ctx;
-    ctx->hr.waiter.hold = 1;    /* in flight until the request ends */
+    /* a POST is a call, in flight until it ends; GET streams only listen */
+    ctx->hr.waiter.hold = (r->method == NGX_HTTP_POST);
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
