@@ -226,9 +226,11 @@ api(DELETE => '/api/mcp_servers/again');
 ok(wait_for(sub { !procs('--id', 'again') }, 6), 'and nothing of "again" runs after its DELETE');
 
 # -- a worker killed -9 during a start --------------------------------------
+my %before = map { $_ => 1 } procs('--id', 'slower');
 $job = background { (api(POST => '/api/mcp_servers/slower/start'))[0] // 'none' };
-ok(wait_for(sub { procs('--id', 'slower') }, 5), 'the start spawned a bridge');
-my @orphan = procs('--id', 'slower');
+my @orphan;
+ok(wait_for(sub { @orphan = grep { !$before{$_} } procs('--id', 'slower') }, 5),
+   'the start spawned a bridge');
 # the worker that starts it says so; without the line, every worker goes
 my ($owner) = error_log() =~ /(\d+)#\d+: [^\n]*hangar: "slower" starting/;
 ok($owner, 'the worker starting it is known');
