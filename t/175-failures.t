@@ -51,7 +51,8 @@ nginx_start({
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n"
-                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
+                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n"
+                 . "location = /fd { hangar_mcp; hangar_mcp_naming prefixed; }\n",
     user_files  => <<"YAML",
 >>> conf/hangar.yaml
 mcp_servers:
@@ -61,6 +62,8 @@ mcp_servers:
   tough:
     command: [perl, $SERVER]
     max_consecutive_failures: 5
+  steady:
+    command: [perl, $SERVER]
   fatal:
     command: [perl, $SERVER, --exit-on-start, 7]
     max_consecutive_failures: 2
@@ -81,18 +84,22 @@ is((api(GET => '/api/mcp_servers/fragile/health'))[1]{consecutive_failures}, 1,
 is($doc->{error}, 'CannotStartMcpServerError', 'a degraded server waits for the backoff');
 ok(($doc->{details}{time_until_retry_s} // 0) > 0, 'and says when to retry');
 
-# a successful start clears the count (hangar-core §2.4): every crash
-# of a server that started well is its first consecutive failure
-for my $n (1 .. 3) {
+# a start that succeeds does not clear the count (a call or a health check
+# that succeeds does): a server that crashes after every start backs off
+for my $n (1 .. 4) {
     ($st) = api(POST => '/api/mcp_servers/tough/start');
     is($st, 200, "tough starts ($n)");
     ok(crash('tough'), "tough crashed ($n)");
     is(state_of('tough'), 'dead', "max_consecutive_failures 5: dead after crash $n");
-    is((api(GET => '/api/mcp_servers/tough/health'))[1]{consecutive_failures}, 1,
-       'one consecutive failure');
+    is((api(GET => '/api/mcp_servers/tough/health'))[1]{consecutive_failures}, $n,
+       "$n consecutive failure(s)");
 }
 ($st) = api(POST => '/api/mcp_servers/tough/start');
 is($st, 200, 'a dead server starts again at once');
+ok(crash('tough'), 'tough crashed a fifth time');
+is(state_of('tough'), 'degraded', 'the fifth consecutive crash degrades');
+($st, $doc) = api(POST => '/api/mcp_servers/tough/start');
+is($doc->{error}, 'CannotStartMcpServerError', 'and the backoff holds it');
 
 # -- start failures -----------------------------------------------------------
 ($st, $doc) = api(POST => '/api/mcp_servers/fatal/start');
@@ -107,6 +114,26 @@ for my $n (1 .. 3) {
 }
 api(POST => '/api/mcp_servers/doomed/start');
 is(state_of('doomed'), 'degraded', 'degraded after four');
+
+# -- a call that succeeds clears the count (the front door warms the
+# never-started servers, so this comes after the start failures)
+($st) = api(POST => '/api/mcp_servers/steady/start');
+ok(crash('steady'), 'steady crashed');
+is((api(GET => '/api/mcp_servers/steady/health'))[1]{consecutive_failures}, 1,
+   'one failure');
+($st) = api(POST => '/api/mcp_servers/steady/start');
+my %fd = ('Content-Type' => 'application/json',
+          'Accept' => 'application/json, text/event-stream');
+my (undef, $fh) = http_request(POST => '/fd', '{"jsonrpc":"2.0","id":1,'
+    . '"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+    . '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}', \%fd);
+my (undef, undef, $b) = http_request(POST => '/fd', '{"jsonrpc":"2.0","id":2,'
+    . '"method":"tools/call","params":{"name":"steady__echo",'
+    . '"arguments":{"text":"hi"}}}',
+    { %fd, 'Mcp-Session-Id' => $fh->{'mcp-session-id'} // '' });
+like($b // '', qr/"hi"/, 'steady answers a call through the front door');
+is((api(GET => '/api/mcp_servers/steady/health'))[1]{consecutive_failures}, 0,
+   'the call that succeeded cleared the count');
 
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();

@@ -145,7 +145,11 @@ ngx_http_hangar_machine_backoff(ngx_http_hangar_node_t *n, ngx_msec_t now,
 }
 
 
-/* initializing -> ready: the run is the server's */
+/*
+ * initializing -> ready: the run is the server's.  The count of
+ * consecutive failures stays: only a call or a health check that succeeds
+ * clears it, so that a server that crashes after every start backs off.
+ */
 
 void
 ngx_http_hangar_machine_ready(ngx_http_hangar_registry_t *reg,
@@ -161,7 +165,6 @@ ngx_http_hangar_machine_ready(ngx_http_hangar_registry_t *reg,
     n->start_owner = 0;
     n->drain_until = 0;
     n->changed = 0;
-    n->consecutive_failures = 0;
     n->last_success = now;
     n->last_used = now;
     n->started = now;
