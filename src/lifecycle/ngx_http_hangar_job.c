@@ -1154,6 +1154,54 @@ ngx_http_hangar_warm_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * Every tick: a listener of a run that is over (stopped, restarted,
+ * deleted) closes; a remote server would otherwise keep its GET stream
+ * open for ever, and one served by this very nginx would keep a worker
+ * from exiting.
+ */
+
+void
+ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t               i, stale;
+    ngx_http_hangar_job_t   *job;
+    ngx_http_hangar_node_t  *n;
+
+    for (i = 0; i < ngx_http_hangar_nstreams; /* void */) {
+        job = ngx_http_hangar_streams[i];
+
+        ngx_http_hangar_lock(reg);
+
+        n = ngx_http_hangar_find(&reg->sh->servers, job->id.data,
+                                 job->id.len);
+        stale = (n == NULL || n->start_seq != job->seq
+                 || n->state != NGX_HTTP_HANGAR_READY);
+
+        ngx_http_hangar_unlock(reg);
+
+        if (!stale) {
+            i++;
+            continue;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "hangar: \"%V\" listener of a past run closes",
+                       &job->id);
+
+        ngx_http_hangar_streams[i] =
+            ngx_http_hangar_streams[--ngx_http_hangar_nstreams];
+
+        if (job->call) {
+            ngx_http_hangar_call_destroy(job->call);
+            job->call = NULL;
+        }
+
+        ngx_http_hangar_job_free(job);
+    }
+}
+
+
 /* exit_process: the listeners close (nginx checks for open sockets) */
 
 void

@@ -102,6 +102,7 @@ ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
 void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 ngx_uint_t ngx_http_hangar_streaming(ngx_http_hangar_node_t *n);
+void ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_jobs_exit(void);
 
 /*

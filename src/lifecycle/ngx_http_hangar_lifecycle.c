@@ -361,8 +361,9 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     reg = ngx_http_hangar_registry();
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
-        /* open front-door streams end, so the worker can go */
+        /* open front-door streams and our listeners end: the worker goes */
         ngx_http_hangar_mcp_exit();
+        ngx_http_hangar_jobs_exit();
         return;
     }
 
@@ -370,6 +371,7 @@ ngx_http_hangar_tick(ngx_event_t *ev)
 
     ngx_http_hangar_watch_scan(reg);
     ngx_http_hangar_machine_drains(reg);
+    ngx_http_hangar_streams_prune(reg);
     ngx_http_hangar_mcp_tick(reg);
 
     /* one worker at a time does the periodic duties */
