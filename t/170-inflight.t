@@ -100,6 +100,11 @@ mcp_servers:
     command: [perl, $SERVER, --name, flappy]
   doomed:
     command: [perl, $SERVER, --name, doomed]
+  backend:
+    command: [perl, $SERVER, --name, backend]
+  relay:
+    mode: remote
+    endpoint: http://127.0.0.1:\$TEST_NGINX_PORT/mcp/backend
   slow:
     command: [perl, $SERVER, --name, slow, --slow-init, 1500]
   slower:
@@ -272,6 +277,17 @@ $failed += collect($_) for @callers;
 is($failed, 0, 'no call to the busy server failed');
 unlike(substr(error_log(), $mark), qr/"sleepy" idle, stopping/,
        'a busy server is never stopped as idle');
+
+# -- a stopped remote server's list_changed listener closes ------------------
+# (relay is a remote server reached through this nginx's hangar_pass)
+($st, $doc, my $rraw) = api(POST => '/api/mcp_servers/relay/start');
+is($st, 200, 'a remote server starts') or diag($rraw);
+my $access = sub { Hangar::Test::slurp(servroot() . '/logs/access.log') };
+ok(wait_for(sub { error_log() =~ /GET \/mcp\/backend/ }, 5),
+   'hangar listens to it (a GET stream)');
+api(POST => '/api/mcp_servers/relay/stop');
+ok(wait_for(sub { $access->() =~ m{"GET /mcp/backend HTTP/1.1"} }, 5),
+   'the stop ends the GET stream');
 
 # -- a front-door tools/call holds the server as well ----------------------
 ok(wait_for(sub { state_of('sleepy') eq 'cold' }, 6), 'sleepy idle again');
