@@ -73,10 +73,10 @@ typedef struct {
     ngx_atomic_t                 bridge_pid;
     ngx_atomic_t                 server_pid;
     ngx_atomic_t                 start_owner;   /* worker pid starting it */
-    ngx_atomic_t                 start_deadline;
-    ngx_atomic_t                 start_seq;     /* attempts, for waiters */
+    ngx_atomic_t                 start_deadline; /* monotonic ms */
+    ngx_atomic_t                 start_seq;     /* the run, zone-wide */
     ngx_atomic_t                 bridge_seq;    /* names its socket, status */
-    ngx_atomic_t                 next_check;    /* epoch ms */
+    ngx_atomic_t                 next_check;    /* monotonic ms */
     ngx_atomic_t                 history_pos;   /* calls recorded */
     ngx_http_hangar_blob_t      *error;     /* last start error, JSON */
     ngx_http_hangar_blob_t      *session;   /* Mcp-Session-Id of a remote */
@@ -145,7 +145,7 @@ typedef struct {
     ngx_shmtx_sh_t               state_lock;
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
     ngx_atomic_t                 lease_pid;     /* worker doing the duties */
-    ngx_atomic_t                 lease_until;   /* epoch ms */
+    ngx_atomic_t                 lease_until;   /* monotonic ms */
     ngx_atomic_t                 event_seq;
     uint32_t                     ended[256];    /* ended MCP sessions */
     ngx_atomic_t                 ended_next;
