@@ -136,13 +136,16 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
 
     switch (kind) {
+
     case NGX_HTTP_HANGAR_JOB_START:
         ok = n && n->state == NGX_HTTP_HANGAR_INITIALIZING;
         break;
+
     case NGX_HTTP_HANGAR_JOB_CHECK:
         ok = n && (n->state == NGX_HTTP_HANGAR_READY
                    || n->state == NGX_HTTP_HANGAR_DEGRADED);
         break;
+
     default:
         ok = n && n->state == NGX_HTTP_HANGAR_READY;
     }

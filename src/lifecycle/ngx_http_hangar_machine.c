@@ -397,9 +397,9 @@ ngx_uint_t
 ngx_http_hangar_machine_enter(ngx_http_hangar_node_t *n)
 {
     ngx_uint_t               i;
-    ngx_http_hangar_hold_t  *h, *free;
+    ngx_http_hangar_hold_t  *h, *empty;
 
-    free = NULL;
+    empty = NULL;
 
     for (i = 0; i < NGX_HTTP_HANGAR_HOLDS; i++) {
         h = &n->holds[i];
@@ -408,19 +408,19 @@ ngx_http_hangar_machine_enter(ngx_http_hangar_node_t *n)
             break;
         }
 
-        if (h->count == 0 && free == NULL) {
-            free = h;
+        if (h->count == 0 && empty == NULL) {
+            empty = h;
         }
 
         h = NULL;
     }
 
     if (h == NULL) {
-        if (free == NULL) {
+        if (empty == NULL) {
             return 0;
         }
 
-        h = free;
+        h = empty;
         h->pid = ngx_pid;
     }
 
