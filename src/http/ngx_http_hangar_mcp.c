@@ -613,6 +613,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     hr->waiter.id = mc->server;
     hr->waiter.handler = ngx_http_hangar_mcp_ready;
     hr->waiter.data = mc;
+    hr->waiter.hold = 1;    /* in flight until the request ends */
 
     rc = ngx_http_hangar_ensure_ready(hr->reg, &mc->server, 0, &hr->waiter,
                                       hr->r->connection->log, &retry);

@@ -234,6 +234,16 @@ ngx_http_hangar_pass_handler(ngx_http_request_t *r)
     ctx->hr.waiter.id = id;
     ctx->hr.waiter.handler = ngx_http_hangar_pass_ready;
     ctx->hr.waiter.data = ctx;
+    /* a POST is a call, in flight until it ends; GET streams only listen */
+    ctx->hr.waiter.hold = (r->method == NGX_HTTP_POST);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hangar_pass_cleanup;
+    cln->data = ctx;
 
     rc = ngx_http_hangar_ensure_ready(ctx->hr.reg, &id, 0, &ctx->hr.waiter,
                                       r->connection->log, &retry);
@@ -244,14 +254,6 @@ ngx_http_hangar_pass_handler(ngx_http_request_t *r)
         return ngx_http_hangar_pass_url(r, ctx, &id);
 
     case NGX_AGAIN:
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            ngx_http_hangar_waiter_cancel(&ctx->hr.waiter);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cln->handler = ngx_http_hangar_pass_cleanup;
-        cln->data = ctx;
         ctx->phase = 1;
 
         return NGX_DONE;

@@ -13,8 +13,15 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_job_end.h"
 
 
+static u_char *ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf,
+    size_t len);
+static void ngx_http_hangar_job_policy(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_start_abort(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *id, ngx_atomic_uint_t seq);
+static void ngx_http_hangar_warm_handler(ngx_event_t *ev);
 static void ngx_http_hangar_job_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_hangar_job_target(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
@@ -33,6 +40,30 @@ static void ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call);
 
 
 #define NGX_HTTP_HANGAR_MAX_STREAMS  256
+#define NGX_HTTP_HANGAR_MAX_WARMS    64
+
+
+/* a never-started server begun under the mutex, its job to begin after */
+typedef struct {
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
+    size_t                       id_len;
+    ngx_atomic_uint_t            seq;
+} ngx_http_hangar_warm_t;
+
+
+/* the action of each kind of job, for its log lines */
+static char  *ngx_http_hangar_job_actions[] = {
+    "starting the MCP server",
+    "checking the MCP server's health",
+    "listing the MCP server's tools again",
+    "listening to the MCP server",
+    "calling the MCP server"
+};
+
+static ngx_http_hangar_warm_t   ngx_http_hangar_warms[
+                                     NGX_HTTP_HANGAR_MAX_WARMS];
+static ngx_uint_t               ngx_http_hangar_nwarms;
+static ngx_event_t              ngx_http_hangar_warm_ev;
 
 /* this worker's list_changed listeners */
 static ngx_http_hangar_job_t    *ngx_http_hangar_streams[
@@ -40,67 +71,125 @@ static ngx_http_hangar_job_t    *ngx_http_hangar_streams[
 static ngx_uint_t                ngx_http_hangar_nstreams;
 
 
-/* called with the slab mutex held */
+/*
+ * A job of a kind, for the server's current run (seq: of that run, or 0
+ * for whatever runs now).  Called without the slab mutex: the pool and
+ * the parsed spec are made outside it.  A start that cannot begin fails
+ * through the state machine, so that its waiters learn it.
+ */
 
 ngx_http_hangar_job_t *
-ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_node_t *n, ngx_log_t *log, ngx_uint_t kind)
+ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    ngx_uint_t kind, ngx_atomic_uint_t seq, ngx_log_t *log)
 {
-    ngx_str_t               err, text;
-    ngx_pool_t             *pool;
-    ngx_http_hangar_job_t  *job;
+    ngx_str_t                err, text;
+    ngx_uint_t               ok;
+    ngx_pool_t              *pool;
+    ngx_http_hangar_job_t   *job;
+    ngx_http_hangar_node_t  *n;
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
-        return NULL;
+        goto failed;
     }
 
     job = ngx_pcalloc(pool, sizeof(ngx_http_hangar_job_t));
     if (job == NULL) {
-        ngx_destroy_pool(pool);
-        return NULL;
+        goto failed;
     }
 
+    /* the job's own log: its lines say what it was doing, for which server */
+    job->log = ngx_palloc(pool, sizeof(ngx_log_t));
+    if (job->log == NULL) {
+        goto failed;
+    }
+
+    *job->log = *ngx_cycle->log;
+    job->log->handler = ngx_http_hangar_job_log;
+    job->log->data = job;
+    job->log->action = ngx_http_hangar_job_actions[kind];
+
     job->pool = pool;
-    job->log = ngx_cycle->log;
     job->reg = reg;
-    job->seq = n->start_seq;
-    job->bridge_seq = kind ? n->bridge_seq : n->start_seq;
-    job->mode = n->mode;
+    job->kind = kind;
     job->check = (kind == NGX_HTTP_HANGAR_JOB_CHECK);
     job->refresh = (kind == NGX_HTTP_HANGAR_JOB_REFRESH);
     job->stream = (kind == NGX_HTTP_HANGAR_JOB_STREAM);
     job->calling = (kind == NGX_HTTP_HANGAR_JOB_CALL);
+    job->done = ngx_http_hangar_job_end(kind);
     job->begun = ngx_http_hangar_now_ms();
     job->timeout = NGX_HTTP_HANGAR_START_MS;
     job->connect_timeout = 10000;     /* hangar-core §2.1 http defaults */
-    job->bridge_pid = n->bridge_pid;
 
-    job->id.len = n->id_len;
-    job->id.data = ngx_pnalloc(pool, n->id_len + 1);
-    text.len = n->spec->len;
-    text.data = ngx_pnalloc(pool, text.len);
-
-    if (job->id.data == NULL || text.data == NULL) {
+    job->id.len = id->len;
+    job->id.data = ngx_pnalloc(pool, id->len + 1);
+    if (job->id.data == NULL) {
         goto failed;
     }
 
-    *ngx_cpymem(job->id.data, n->id, n->id_len) = '\0';
-    ngx_memcpy(text.data, n->spec->data, text.len);
+    *ngx_cpymem(job->id.data, id->data, id->len) = '\0';
 
-    if (n->session) {
-        job->session.len = n->session->len;
-        job->session.data = ngx_pnalloc(pool, job->session.len);
-        if (job->session.data == NULL) {
-            goto failed;
+    ngx_str_null(&text);
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
+
+    switch (kind) {
+
+    case NGX_HTTP_HANGAR_JOB_START:
+        ok = n && n->state == NGX_HTTP_HANGAR_INITIALIZING;
+        break;
+
+    case NGX_HTTP_HANGAR_JOB_CHECK:
+        ok = n && (n->state == NGX_HTTP_HANGAR_READY
+                   || n->state == NGX_HTTP_HANGAR_DEGRADED);
+        break;
+
+    default:
+        ok = n && n->state == NGX_HTTP_HANGAR_READY;
+    }
+
+    if (ok && (seq == 0 || n->start_seq == seq)) {
+        job->seq = n->start_seq;
+        job->bridge_seq = kind ? n->bridge_seq : n->start_seq;
+        job->mode = n->mode;
+        job->bridge_pid = kind ? n->bridge_pid : 0;
+
+        text.len = n->spec->len;
+        text.data = ngx_pnalloc(pool, text.len);
+        if (text.data) {
+            ngx_memcpy(text.data, n->spec->data, text.len);
         }
-        ngx_memcpy(job->session.data, n->session->data, job->session.len);
+
+        if (n->session) {
+            job->session.data = ngx_pnalloc(pool, n->session->len);
+            if (job->session.data) {
+                job->session.len = n->session->len;
+                ngx_memcpy(job->session.data, n->session->data,
+                           n->session->len);
+            }
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    if (text.len == 0) {
+        /* stopped, deleted or restarted meanwhile: nothing to do */
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    if (text.data == NULL) {
+        goto failed;
     }
 
     job->spec = ngx_http_hangar_json_parse(pool, text.data, text.len, &err);
     if (job->spec == NULL) {
         goto failed;
     }
+
+    ngx_http_hangar_job_policy(job);
 
     job->timer.handler = ngx_http_hangar_job_timeout;
     job->timer.data = job;
@@ -110,16 +199,85 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg,
                              || kind == NGX_HTTP_HANGAR_JOB_REFRESH
                              || kind == NGX_HTTP_HANGAR_JOB_STREAM);
 
-    /* the job finishes after the caller released the mutex */
+    /* the job sets out from the event loop */
     ngx_post_event(&job->timer, &ngx_posted_events);
 
     return job;
 
 failed:
 
-    ngx_destroy_pool(pool);
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+
+    if (kind == NGX_HTTP_HANGAR_JOB_START) {
+        ngx_http_hangar_start_abort(reg, id, seq);
+    }
 
     return NULL;
+}
+
+
+static u_char *
+ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                 *p;
+    ngx_http_hangar_job_t  *job;
+
+    job = log->data;
+    p = buf;
+
+    if (log->action) {
+        p = ngx_snprintf(p, len, " while %s", log->action);
+        len -= p - buf;
+    }
+
+    return ngx_snprintf(p, len, ", server: \"%V\"", &job->id);
+}
+
+
+/* what the state machine keeps of the spec, for decisions under the lock */
+
+static void
+ngx_http_hangar_job_policy(ngx_http_hangar_job_t *job)
+{
+    ngx_http_hangar_value_t  *v;
+
+    v = ngx_http_hangar_get(job->spec, "max_consecutive_failures");
+    job->max_failures = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT)
+                        && v->u.i > 0 ? (ngx_uint_t) v->u.i : 3;
+
+    v = ngx_http_hangar_get(job->spec, "idle_ttl_s");
+    job->idle_ttl = (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) && v->u.i > 0
+                     ? (ngx_msec_t) v->u.i : 300) * 1000;
+
+    v = ngx_http_hangar_get(job->spec, "health_check_interval_s");
+    job->interval = (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) && v->u.i > 0
+                     ? (ngx_msec_t) v->u.i : 60) * 1000;
+}
+
+
+/* a start that could not even begin: a failure like any other */
+
+static void
+ngx_http_hangar_start_abort(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    ngx_atomic_uint_t seq)
+{
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
+
+    if (n && n->state == NGX_HTTP_HANGAR_INITIALIZING && n->start_seq == seq)
+    {
+        ngx_http_hangar_machine_fail(reg, n, NGX_HTTP_HANGAR_FAIL_START);
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                  "hangar: \"%V\" could not be started: out of memory", id);
 }
 
 
@@ -212,17 +370,26 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     ngx_http_hangar_out_init(&h, pool, 256);
 
     if (job->mode != NGX_HTTP_HANGAR_MODE_REMOTE) {
+        /* a bridge that exited meanwhile: its crash is being handled */
+        if (job->bridge_pid && kill(job->bridge_pid, 0) == -1) {
+            ngx_http_hangar_job_done(job, 0, "the bridge %P is gone",
+                                     job->bridge_pid);
+            return NGX_ERROR;
+        }
+
         if (ngx_http_hangar_run_path(pool, &job->reg->hmcf->state_dir,
                                      job->id.data, job->id.len,
                                      job->bridge_seq, "sock", &sock)
             != NGX_OK)
         {
+            ngx_http_hangar_job_done(job, 0, "out of memory");
             return NGX_ERROR;
         }
 
         job->target.len = sock.len + 5;
         job->target.data = ngx_pnalloc(pool, job->target.len);
         if (job->target.data == NULL) {
+            ngx_http_hangar_job_done(job, 0, "out of memory");
             return NGX_ERROR;
         }
 
@@ -300,10 +467,12 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
         user.data = ngx_pnalloc(pool, user.len);
         b64.data = ngx_pnalloc(pool, ngx_base64_encoded_length(user.len));
         if (user.data == NULL || b64.data == NULL) {
+            ngx_http_hangar_job_done(job, 0, "out of memory");
             return NGX_ERROR;
         }
 
-        ngx_sprintf(user.data, "%V:%V", v ? &v->u.s : &(ngx_str_t) ngx_null_string,
+        ngx_sprintf(user.data, "%V:%V",
+                    v ? &v->u.s : &(ngx_str_t) ngx_null_string,
                     t ? &t->u.s : &(ngx_str_t) ngx_null_string);
         ngx_encode_base64(&b64, &user);
         ngx_http_hangar_out_printf(&h, "Authorization: Basic %V\r\n", &b64);
@@ -330,7 +499,12 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
         job->connect_timeout = (ngx_msec_t) (v->u.n * 1000);
     }
 
-    return ngx_http_hangar_out_flatten(&h, &job->headers);
+    if (ngx_http_hangar_out_flatten(&h, &job->headers) != NGX_OK) {
+        ngx_http_hangar_job_done(job, 0, "out of memory");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -341,11 +515,15 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     u_char                  *p;
     ngx_http_hangar_call_t  *call;
 
-    call = ngx_http_hangar_call_create(job->log);
+    /* a notification may outlive the job: it logs to the cycle's log */
+    call = ngx_http_hangar_call_create(step ? job->log : ngx_cycle->log);
     if (call == NULL) {
         ngx_http_hangar_job_done(job, 0, "out of memory");
         return NGX_ERROR;
     }
+
+    /* the call's pool may go after the job (rpc_done): not the job's log */
+    call->pool->log = ngx_cycle->log;
 
     if (step) {
         job->call = call;
@@ -582,16 +760,6 @@ ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
 }
 
 
-void
-ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n, ngx_msec_t now)
-{
-    n->consecutive_failures++;
-    n->total_failures++;
-    n->total_invocations++;
-    n->last_failure = now;
-}
-
-
 ngx_int_t
 ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t **slot, ngx_str_t *text)
@@ -615,28 +783,19 @@ ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
 
 
 /*
- * The end of a job.  A failed start stores an error object for the
- * waiters: {"message","exit_code","stderr","suggestion"}; fmt "\x01%V"
- * passes the bridge's status JSON instead.
+ * The end of a job, for the steps and the spawn code: what is open is
+ * closed, then the completion of the job's kind runs with the outcome
+ * (ok, or the message of what failed; fmt "\x01%V" passes the bridge's
+ * status JSON).
  */
 
 void
 ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     const char *fmt, ...)
 {
-    u_char                   *p, buf[8192];
-    va_list                   args;
-    ngx_msec_t                now, interval;
-    ngx_str_t                 text, tools, meta, errtext;
-    ngx_uint_t                max, prev, keep;
-    ngx_http_hangar_out_t     o;
-    ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_value_t  *st, *v, *code, *tail;
-    ngx_http_hangar_registry_t *reg;
-
-    reg = job->reg;
-    now = ngx_http_hangar_now_ms();
-    keep = 0;
+    u_char     *p, buf[8192];
+    va_list     args;
+    ngx_str_t   text;
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
@@ -653,293 +812,25 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         job->ready = NULL;
     }
 
-    ngx_str_null(&errtext);
+    ngx_str_null(&text);
 
-    if (job->calling) {
-        /* a transport failure or timeout of a client's call */
+    if (!ok && fmt) {
         va_start(args, fmt);
         p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
         va_end(args);
 
         text.data = buf;
         text.len = p - buf;
-
-        ngx_http_hangar_lock(reg);
-        n = ngx_http_hangar_find(&reg->sh->servers, job->id.data,
-                                 job->id.len);
-        if (n) {
-            ngx_http_hangar_record_failure(n, now);
-            ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
-                                        0, job->timer.timedout
-                                           ? "ToolTimeoutError"
-                                           : "ToolInvocationError",
-                                        &text);
-        }
-        ngx_http_hangar_unlock(reg);
-
-        if (job->result) {
-            job->result(job->data, NULL, &text);
-        }
-
-        ngx_http_hangar_job_free(job);
-        return;
     }
 
-    if (!ok) {
-        va_start(args, fmt);
-        p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
-        va_end(args);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "hangar: job %ui of \"%V\" done, ok: %ui", job->kind,
+                   &job->id, ok);
 
-        ngx_http_hangar_out_init(&o, job->pool, 1024);
+    /* what follows is the outcome, no longer the action */
+    job->log->action = NULL;
 
-        if (buf[0] == '\x01') {
-            /* the bridge's own account: exit code and stderr tail */
-            st = ngx_http_hangar_json_parse(job->pool, buf + 1, p - buf - 1,
-                                            &text);
-            v = ngx_http_hangar_get(st, "error");
-            code = ngx_http_hangar_get(st, "exit_code");
-            tail = ngx_http_hangar_get(st, "stderr_tail");
-
-            ngx_http_hangar_out_lit(&o, "{\"message\":");
-            if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
-                ngx_http_hangar_out_str(&o, v->u.s.data, v->u.s.len);
-
-            } else {
-                ngx_http_hangar_out_lit(&o, "\"the server failed to start\"");
-            }
-
-            ngx_http_hangar_out_lit(&o, ",\"exit_code\":");
-            ngx_http_hangar_json_out(&o, code ? code
-                : ngx_http_hangar_value_new(job->pool, NGX_HTTP_HANGAR_NULL));
-            ngx_http_hangar_out_lit(&o, ",\"stderr\":");
-            ngx_http_hangar_json_out(&o, tail ? tail
-                : ngx_http_hangar_value_str(job->pool, (u_char *) "", 0));
-            ngx_http_hangar_out_printf(&o, ",\"suggestion\":\"%s\"}",
-                code && code->type == NGX_HTTP_HANGAR_INT && code->u.i == 127
-                ? "check that the command exists and is executable"
-                : "check the server's stderr above and its command line");
-
-        } else {
-            ngx_http_hangar_out_lit(&o, "{\"message\":");
-            ngx_http_hangar_out_str(&o, buf, p - buf);
-            ngx_http_hangar_out_lit(&o, ",\"exit_code\":null,\"stderr\":\"\","
-                                    "\"suggestion\":\"check the server's "
-                                    "configuration and that it speaks MCP\"}");
-        }
-
-        if (ngx_http_hangar_out_flatten(&o, &errtext) != NGX_OK) {
-            ngx_str_null(&errtext);
-        }
-    }
-
-    if (job->refresh) {
-        ngx_http_hangar_lock(reg);
-
-        n = ngx_http_hangar_find(&reg->sh->servers, job->id.data,
-                                 job->id.len);
-
-        if (ok && n && n->start_seq == job->seq
-            && n->state == NGX_HTTP_HANGAR_READY
-            && ngx_http_hangar_json_text(job->pool, job->tools, &tools)
-               == NGX_OK
-            && ngx_http_hangar_set_blob(reg, &n->tools, &tools) == NGX_OK)
-        {
-            n->tools_count = job->tools->u.arr.nelts;
-            n->tools_predefined = 0;
-            (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
-            ngx_http_hangar_event(reg, "ToolsListChanged", n->id, n->id_len,
-                                  "{\"tools_count\":%ui}",
-                                  job->tools->u.arr.nelts);
-            ngx_log_error(NGX_LOG_INFO, job->log, 0,
-                          "hangar: \"%V\" tools refreshed (%ui tools)",
-                          &job->id, job->tools->u.arr.nelts);
-        }
-
-        ngx_http_hangar_unlock(reg);
-        ngx_http_hangar_job_free(job);
-        return;
-    }
-
-    if (ok && !job->check) {
-        if (ngx_http_hangar_json_text(job->pool, job->tools, &tools) != NGX_OK)
-        {
-            ok = 0;
-        }
-
-        ngx_http_hangar_out_init(&o, job->pool, 1024);
-        ngx_http_hangar_out_lit(&o, "{\"init_result\":");
-        ngx_http_hangar_json_out(&o, job->init_result);
-        ngx_http_hangar_out_printf(&o, ",\"tools_count\":%ui,\"started_at\":",
-                                   job->tools->u.arr.nelts);
-        ngx_http_hangar_out_num(&o, (double) now / 1000);
-        ngx_http_hangar_out_printf(&o, ",\"bridge_pid\":%P,\"server_pid\":%P}",
-                                   job->bridge_pid, job->server_pid);
-
-        if (ngx_http_hangar_out_flatten(&o, &meta) != NGX_OK) {
-            ok = 0;
-        }
-    }
-
-    ngx_http_hangar_lock(reg);
-
-    n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
-
-    /* stopped, deleted or restarted meanwhile: this job is stale */
-    if (n == NULL || n->start_seq != job->seq
-        || (!job->check && n->state != NGX_HTTP_HANGAR_INITIALIZING)
-        || (job->check && n->state != NGX_HTTP_HANGAR_READY
-            && n->state != NGX_HTTP_HANGAR_DEGRADED))
-    {
-        ngx_http_hangar_unlock(reg);
-
-        if (!job->check && job->bridge_pid) {
-            ngx_http_hangar_terminate(job->bridge_pid, 0);
-        }
-
-        ngx_http_hangar_job_free(job);
-        return;
-    }
-
-    v = ngx_http_hangar_get(job->spec, "health_check_interval_s");
-    interval = (v ? v->u.i : 60) * 1000;
-    v = ngx_http_hangar_get(job->spec, "max_consecutive_failures");
-    max = v ? v->u.i : 3;
-
-    if (job->check) {
-        if (ok) {
-            n->consecutive_failures = 0;
-            n->last_success = now;
-            n->total_invocations++;
-
-            /* a degraded server that answers again is back in service */
-            if (n->state == NGX_HTTP_HANGAR_DEGRADED) {
-                n->state = NGX_HTTP_HANGAR_READY;
-                ngx_http_hangar_event(reg, "McpServerStateChanged", n->id,
-                                      n->id_len, "{\"old_state\":\"degraded\","
-                                      "\"new_state\":\"ready\","
-                                      "\"reason\":\"health_check_passed\"}");
-                ngx_log_error(NGX_LOG_NOTICE, job->log, 0,
-                              "hangar: \"%V\" recovered", &job->id);
-            }
-
-        } else {
-            ngx_http_hangar_record_failure(n, now);
-
-            if (n->consecutive_failures >= max
-                && n->state == NGX_HTTP_HANGAR_READY)
-            {
-                n->state = NGX_HTTP_HANGAR_DEGRADED;
-                ngx_http_hangar_event(reg, "McpServerDegraded", n->id,
-                    n->id_len, "{\"consecutive_failures\":%uA,"
-                    "\"reason\":\"health_check_failures\"}",
-                    n->consecutive_failures);
-            }
-
-            ngx_http_hangar_event(reg, "HealthCheckFailed", n->id, n->id_len,
-                                  "{\"consecutive_failures\":%uA}",
-                                  n->consecutive_failures);
-        }
-
-        n->next_check = now + interval;
-        ngx_http_hangar_unlock(reg);
-        ngx_http_hangar_job_free(job);
-        return;
-    }
-
-    n->start_owner = 0;
-
-    if (ok
-        && ngx_http_hangar_set_blob(reg, &n->meta, &meta) == NGX_OK
-        && (job->session.len == 0
-            || ngx_http_hangar_set_blob(reg, &n->session, &job->session)
-               == NGX_OK))
-    {
-        if (!n->tools_predefined || job->tools->u.arr.nelts) {
-            (void) ngx_http_hangar_set_blob(reg, &n->tools, &tools);
-            n->tools_count = job->tools->u.arr.nelts;
-            n->tools_predefined = 0;
-            keep = 1;
-
-            /* the front door's catalog changed */
-            (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
-        }
-
-        prev = n->bridge_seq;
-        n->bridge_pid = job->bridge_pid;
-        n->server_pid = job->server_pid;
-        n->bridge_seq = job->bridge_seq;
-        n->state = NGX_HTTP_HANGAR_READY;
-        n->changed = 0;
-        n->consecutive_failures = 0;
-        n->last_success = now;
-        n->last_used = now;
-        n->started = now;
-        n->next_check = now + interval;
-
-        ngx_http_hangar_event(reg, "McpServerStarted", n->id, n->id_len,
-                              "{\"mode\":\"%s\",\"tools_count\":%ui,"
-                              "\"startup_duration_ms\":%M}", n->mode_name,
-                              job->tools->u.arr.nelts, now - job->begun);
-        ngx_http_hangar_unlock(reg);
-
-        ngx_log_error(NGX_LOG_INFO, job->log, 0,
-                      "hangar: \"%V\" is ready (%ui tools, %M ms)", &job->id,
-                      job->tools->u.arr.nelts, now - job->begun);
-
-        /* the catalog outlives a restart of nginx */
-        if (keep) {
-            p = ngx_pnalloc(job->pool, job->id.len + sizeof("catalog/.json"));
-
-            if (p) {
-                ngx_sprintf(p, "catalog/%V.json%Z", &job->id);
-                (void) ngx_http_hangar_file_write(job->pool,
-                                                  &reg->hmcf->state_dir,
-                                                  (char *) p, &tools,
-                                                  job->log, &text);
-            }
-        }
-
-        /* the previous run's status file is of no more use */
-        if (prev != job->bridge_seq
-            && ngx_http_hangar_run_path(job->pool,
-                                        &reg->hmcf->state_dir, job->id.data,
-                                        job->id.len, prev, "json", &text)
-               == NGX_OK)
-        {
-            (void) ngx_delete_file(text.data);
-        }
-
-        ngx_http_hangar_job_free(job);
-        return;
-    }
-
-    if (errtext.len == 0) {
-        ngx_str_set(&errtext, "{\"message\":\"the registry is full\","
-                              "\"exit_code\":null,\"stderr\":\"\","
-                              "\"suggestion\":\"increase hangar_zone\"}");
-    }
-
-    (void) ngx_http_hangar_set_blob(reg, &n->error, &errtext);
-    ngx_http_hangar_record_failure(n, now);
-    n->bridge_pid = 0;
-    n->server_pid = 0;
-    n->bridge_seq = job->bridge_seq;    /* GET /logs shows this attempt */
-    n->state = (n->consecutive_failures >= max) ? NGX_HTTP_HANGAR_DEGRADED
-                                                : NGX_HTTP_HANGAR_DEAD;
-
-    ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
-                          "{\"old_state\":\"initializing\",\"new_state\":\"%s\"}",
-                          ngx_http_hangar_state_name(n->state));
-    ngx_http_hangar_unlock(reg);
-
-    ngx_log_error(NGX_LOG_ERR, job->log, 0, "hangar: \"%V\" failed to start: "
-                  "%V", &job->id, &errtext);
-
-    if (job->bridge_pid) {
-        ngx_http_hangar_terminate(job->bridge_pid, job->server_pid);
-    }
-
-    ngx_http_hangar_job_free(job);
+    job->done(job, ok, &text);
 }
 
 
@@ -1036,26 +927,17 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
 static void
 ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call)
 {
-    ngx_http_hangar_job_t       *job;
-    ngx_http_hangar_node_t      *n;
-    ngx_http_hangar_registry_t  *reg;
+    ngx_http_hangar_job_t  *job;
 
     job = call->data;
-    reg = job->reg;
 
     ngx_log_error(NGX_LOG_INFO, job->log, 0,
                   "hangar: \"%V\" says its tools changed", &job->id);
 
-    ngx_http_hangar_lock(reg);
-
-    n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
-
-    if (n && n->start_seq == job->seq && n->state == NGX_HTTP_HANGAR_READY) {
-        (void) ngx_http_hangar_job_begin(reg, n, job->log,
-                                         NGX_HTTP_HANGAR_JOB_REFRESH);
-    }
-
-    ngx_http_hangar_unlock(reg);
+    /* of this run only: a job of a stale seq does not begin */
+    (void) ngx_http_hangar_job_begin(job->reg, &job->id,
+                                     NGX_HTTP_HANGAR_JOB_REFRESH, job->seq,
+                                     job->log);
 }
 
 
@@ -1094,22 +976,10 @@ ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     ngx_http_hangar_result_pt result, ngx_http_hangar_result_pt progress,
     void *data)
 {
-    ngx_http_hangar_job_t   *job;
-    ngx_http_hangar_node_t  *n;
+    ngx_http_hangar_job_t  *job;
 
-    job = NULL;
-
-    ngx_http_hangar_lock(reg);
-
-    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
-
-    if (n && n->state == NGX_HTTP_HANGAR_READY) {
-        job = ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_CALL);
-        n->last_used = ngx_http_hangar_now_ms();
-    }
-
-    ngx_http_hangar_unlock(reg);
-
+    /* the caller holds the call in flight (ngx_http_hangar_ensure_ready) */
+    job = ngx_http_hangar_job_begin(reg, id, NGX_HTTP_HANGAR_JOB_CALL, 0, log);
     if (job == NULL) {
         return NULL;
     }
@@ -1198,11 +1068,11 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
         n->last_used = now;
 
         if (failed) {
+            /* hangar-core §2.5: a tool's own error counts in the total */
             n->total_failures++;
 
         } else {
-            n->consecutive_failures = 0;
-            n->last_success = now;
+            ngx_http_hangar_machine_success(reg, n, NGX_HTTP_HANGAR_FAIL_CALL);
         }
 
         ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
@@ -1237,26 +1107,102 @@ void
 ngx_http_hangar_warm(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_log_t *log)
 {
+    ngx_http_hangar_run_t     old;
+    ngx_http_hangar_warm_t   *w;
+
     if (n->state != NGX_HTTP_HANGAR_COLD || n->tools || n->warmed
         || n->blocked || n->consecutive_failures
-        || n->mode == NGX_HTTP_HANGAR_MODE_GROUP)
+        || n->mode == NGX_HTTP_HANGAR_MODE_GROUP
+        || ngx_http_hangar_nwarms == NGX_HTTP_HANGAR_MAX_WARMS)
     {
         return;
     }
 
     n->warmed = 1;
-    n->state = NGX_HTTP_HANGAR_INITIALIZING;
-    n->start_owner = ngx_pid;
-    n->start_deadline = ngx_http_hangar_now_ms() + NGX_HTTP_HANGAR_START_MS;
-    n->start_seq++;
 
-    if (ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_START)
-        == NULL)
-    {
-        n->state = NGX_HTTP_HANGAR_COLD;
+    w = &ngx_http_hangar_warms[ngx_http_hangar_nwarms++];
+    ngx_memcpy(w->id, n->id, n->id_len);
+    w->id_len = n->id_len;
+    w->seq = ngx_http_hangar_machine_begin(reg, n, &old);
+
+    /* the jobs begin once the caller released the mutex */
+    if (!ngx_http_hangar_warm_ev.posted) {
+        ngx_http_hangar_warm_ev.handler = ngx_http_hangar_warm_handler;
+        ngx_http_hangar_warm_ev.log = ngx_cycle->log;
+        ngx_post_event(&ngx_http_hangar_warm_ev, &ngx_posted_events);
     }
 }
 
+
+static void
+ngx_http_hangar_warm_handler(ngx_event_t *ev)
+{
+    ngx_str_t                    id;
+    ngx_http_hangar_warm_t      *w;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = ngx_http_hangar_registry();
+
+    while (ngx_http_hangar_nwarms) {
+        w = &ngx_http_hangar_warms[--ngx_http_hangar_nwarms];
+        id.data = w->id;
+        id.len = w->id_len;
+
+        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                      "hangar: \"%V\" starting for its tools", &id);
+
+        (void) ngx_http_hangar_job_begin(reg, &id, NGX_HTTP_HANGAR_JOB_START,
+                                         w->seq, ev->log);
+    }
+}
+
+
+/*
+ * Every tick: a listener of a run that is over (stopped, restarted,
+ * deleted) closes; a remote server would otherwise keep its GET stream
+ * open for ever, and one served by this very nginx would keep a worker
+ * from exiting.
+ */
+
+void
+ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t               i, stale;
+    ngx_http_hangar_job_t   *job;
+    ngx_http_hangar_node_t  *n;
+
+    for (i = 0; i < ngx_http_hangar_nstreams; /* void */) {
+        job = ngx_http_hangar_streams[i];
+
+        ngx_http_hangar_lock(reg);
+
+        n = ngx_http_hangar_find(&reg->sh->servers, job->id.data,
+                                 job->id.len);
+        stale = (n == NULL || n->start_seq != job->seq
+                 || n->state != NGX_HTTP_HANGAR_READY);
+
+        ngx_http_hangar_unlock(reg);
+
+        if (!stale) {
+            i++;
+            continue;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "hangar: \"%V\" listener of a past run closes",
+                       &job->id);
+
+        ngx_http_hangar_streams[i] =
+            ngx_http_hangar_streams[--ngx_http_hangar_nstreams];
+
+        if (job->call) {
+            ngx_http_hangar_call_destroy(job->call);
+            job->call = NULL;
+        }
+
+        ngx_http_hangar_job_free(job);
+    }
+}
 
 
 /* exit_process: the listeners close (nginx checks for open sockets) */

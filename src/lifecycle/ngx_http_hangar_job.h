@@ -16,7 +16,6 @@
 #include "ngx_http_hangar_client.h"
 
 
-#define NGX_HTTP_HANGAR_START_MS    30000
 #define NGX_HTTP_HANGAR_PROTOCOL    "2025-11-25"
 
 
@@ -25,11 +24,17 @@ typedef struct ngx_http_hangar_job_s  ngx_http_hangar_job_t;
 typedef void (*ngx_http_hangar_step_pt)(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 
+/* the completion of a kind of job: ok, or the text of what failed */
+typedef void (*ngx_http_hangar_job_done_pt)(ngx_http_hangar_job_t *job,
+    ngx_uint_t ok, ngx_str_t *text);
+
 /* a start, or a health check: a chain of JSON-RPC calls to one server */
 struct ngx_http_hangar_job_s {
     ngx_pool_t                  *pool;
     ngx_log_t                   *log;
     ngx_http_hangar_registry_t  *reg;
+    ngx_uint_t                   kind;      /* NGX_HTTP_HANGAR_JOB_* */
+    ngx_http_hangar_job_done_pt  done;
     ngx_str_t                    id;
     ngx_atomic_uint_t            seq;
     ngx_uint_t                   bridge_seq;   /* of the socket to talk to */
@@ -53,6 +58,9 @@ struct ngx_http_hangar_job_s {
     ngx_str_t                    protocol;
     ngx_str_t                    ca_file;
     ngx_msec_t                   connect_timeout;
+    ngx_uint_t                   max_failures;  /* of the spec */
+    ngx_msec_t                   idle_ttl;
+    ngx_msec_t                   interval;      /* of health checks */
     unsigned                     tls:1;
     unsigned                     verify:1;
     int64_t                      rpc_id;
@@ -84,8 +92,8 @@ struct ngx_http_hangar_job_s {
 
 
 ngx_http_hangar_job_t *ngx_http_hangar_job_begin(
-    ngx_http_hangar_registry_t *reg, ngx_http_hangar_node_t *n, ngx_log_t *log,
-    ngx_uint_t kind);
+    ngx_http_hangar_registry_t *reg, ngx_str_t *id, ngx_uint_t kind,
+    ngx_atomic_uint_t seq, ngx_log_t *log);
 void ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     const char *fmt, ...);
 void ngx_http_hangar_job_free(ngx_http_hangar_job_t *job);
@@ -94,9 +102,15 @@ ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
 void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 ngx_uint_t ngx_http_hangar_streaming(ngx_http_hangar_node_t *n);
+void ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_jobs_exit(void);
 
-/* ngx_http_hangar_proc.c: the bridge of a start */
+/*
+ * ngx_http_hangar_proc.c: the bridge of a start.  The spawn code learns
+ * the bridge's and server's pids into job->bridge_pid and job->server_pid,
+ * goes on with ngx_http_hangar_rpc(), and ends the job only through
+ * ngx_http_hangar_job_done(), which calls the start's completion.
+ */
 ngx_int_t ngx_http_hangar_spawn(ngx_http_hangar_job_t *job);
 
 

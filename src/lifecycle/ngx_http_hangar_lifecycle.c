@@ -31,6 +31,19 @@ static void ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 
 
+/* what the lease holder found to do, done after the mutex */
+typedef struct {
+    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
+    size_t                       id_len;
+    ngx_uint_t                   kind;
+    ngx_atomic_uint_t            seq;
+    ngx_http_hangar_run_t        run;
+    unsigned                     idle:1;
+} ngx_http_hangar_duty_t;
+
+#define NGX_HTTP_HANGAR_DUTIES      64
+
+
 static ngx_event_t               ngx_http_hangar_tick_ev;
 static ngx_connection_t          ngx_http_hangar_tick_conn;
 
@@ -104,97 +117,143 @@ ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
 }
 
 
-/* ---- starting ---------------------------------------------------------- */
+/* ---- starting, waiting ----------------------------------------------- */
+
+/*
+ * What a caller can do now: NGX_OK the server is ready (a call is held
+ * when w->hold); NGX_AGAIN wait (a start, or a draining stop, runs);
+ * NGX_ERROR the start waited for failed; or the refusals.  The first
+ * caller finding the server stopped starts it; a waiter whose start was
+ * superseded (a stop, a restart) starts it again, a few times at most.
+ */
+
+static ngx_int_t
+ngx_http_hangar_want(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_waiter_t *w, ngx_log_t *log, ngx_msec_t *retry_ms,
+    ngx_uint_t poll)
+{
+    ngx_int_t                rc;
+    ngx_msec_t               now;
+    ngx_atomic_uint_t        seq;
+    ngx_http_hangar_run_t    old;
+    ngx_http_hangar_node_t  *n;
+
+    now = ngx_http_hangar_mono_ms();
+    seq = 0;
+    ngx_memzero(&old, sizeof(ngx_http_hangar_run_t));
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, w->id.data, w->id.len);
+    if (n == NULL) {
+        ngx_http_hangar_unlock(reg);
+        return poll ? NGX_ABORT : NGX_HTTP_HANGAR_UNKNOWN;
+    }
+
+    switch (n->state) {
+
+    case NGX_HTTP_HANGAR_READY:
+        if (n->drain_until) {
+            /* stopping: the caller waits, then starts it again */
+            w->deadline = n->drain_until + NGX_HTTP_HANGAR_START_MS;
+            rc = NGX_AGAIN;
+            break;
+        }
+
+        if (w->hold) {
+            w->held = ngx_http_hangar_machine_enter(n);
+
+        } else {
+            n->idle_since = now;
+        }
+
+        n->last_used = ngx_http_hangar_now_ms();
+        rc = NGX_OK;
+        break;
+
+    case NGX_HTTP_HANGAR_INITIALIZING:
+        if (w->seq != n->start_seq) {
+            w->seq = n->start_seq;
+            w->deadline = n->start_deadline + 1000;
+        }
+
+        rc = NGX_AGAIN;
+        break;
+
+    default:
+        if (poll && w->seq == n->start_seq) {
+            /* the start waited for failed */
+            rc = NGX_ERROR;
+            break;
+        }
+
+        if (n->blocked && !w->explicit) {
+            rc = NGX_HTTP_HANGAR_BLOCKED;
+            break;
+        }
+
+        if (ngx_http_hangar_machine_backoff(n, now, retry_ms) != NGX_OK) {
+            rc = NGX_HTTP_HANGAR_BACKOFF;
+            break;
+        }
+
+        if (w->starts++ == 3) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        seq = ngx_http_hangar_machine_begin(reg, n, &old);
+        w->seq = seq;
+        w->deadline = n->start_deadline + 1000;
+        rc = NGX_AGAIN;
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hangar: \"%V\" wanted: rc %i, run %uA, held %ui", &w->id,
+                   rc, w->seq, (ngx_uint_t) w->held);
+
+    if (old.bridge) {
+        ngx_http_hangar_terminate(old.bridge, old.server);
+    }
+
+    if (seq) {
+        ngx_log_error(NGX_LOG_INFO, log, 0, "hangar: \"%V\" starting",
+                      &w->id);
+
+        /* a job that cannot begin fails the start: the waiter sees it */
+        (void) ngx_http_hangar_job_begin(reg, &w->id, NGX_HTTP_HANGAR_JOB_START,
+                                         seq, log);
+    }
+
+    return rc;
+}
+
 
 ngx_int_t
 ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     ngx_uint_t explicit, ngx_http_hangar_waiter_t *w, ngx_log_t *log,
     ngx_msec_t *retry_ms)
 {
-    ngx_pid_t                old_bridge, old_server;
-    ngx_msec_t               now, backoff;
-    ngx_uint_t               cf, start;
-    ngx_http_hangar_node_t  *n;
+    ngx_int_t  rc;
 
-    now = ngx_http_hangar_now_ms();
-    start = 0;
-    old_bridge = 0;
-    old_server = 0;
+    w->id = *id;
+    w->seq = 0;
+    w->starts = 0;
+    w->held = 0;
+    w->explicit = explicit ? 1 : 0;
 
-    ngx_http_hangar_lock(reg);
+    rc = ngx_http_hangar_want(reg, w, log, retry_ms, 0);
 
-    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
-    if (n == NULL) {
-        ngx_http_hangar_unlock(reg);
-        return NGX_HTTP_HANGAR_UNKNOWN;
+    if (rc == NGX_AGAIN) {
+        w->timer.handler = ngx_http_hangar_waiter_handler;
+        w->timer.data = w;
+        w->timer.log = log;
+        ngx_add_timer(&w->timer, 2);
     }
 
-    switch (n->state) {
-
-    case NGX_HTTP_HANGAR_READY:
-        n->last_used = now;
-        ngx_http_hangar_unlock(reg);
-        return NGX_OK;
-
-    case NGX_HTTP_HANGAR_INITIALIZING:
-        break;
-
-    default:
-        if (n->blocked && !explicit) {
-            ngx_http_hangar_unlock(reg);
-            return NGX_HTTP_HANGAR_BLOCKED;
-        }
-
-        /* hangar-core §2.4: a degraded server waits min(60, 2^n) s */
-        cf = n->consecutive_failures;
-        backoff = cf ? 1000 * (cf >= 6 ? 60 : ngx_min(60, 1 << cf)) : 0;
-
-        if (n->state == NGX_HTTP_HANGAR_DEGRADED
-            && now - n->last_failure < backoff)
-        {
-            *retry_ms = backoff - (now - n->last_failure);
-            ngx_http_hangar_unlock(reg);
-            return NGX_HTTP_HANGAR_BACKOFF;
-        }
-
-        /* a degraded server may still run: that run ends here */
-        old_bridge = n->bridge_pid;
-        old_server = n->server_pid;
-        n->bridge_pid = 0;
-        n->server_pid = 0;
-
-        n->blocked = 0;
-        n->state = NGX_HTTP_HANGAR_INITIALIZING;
-        n->start_owner = ngx_pid;
-        n->start_deadline = now + NGX_HTTP_HANGAR_START_MS;
-        n->start_seq++;
-        start = 1;
-    }
-
-    w->seq = n->start_seq;
-    w->deadline = n->start_deadline + 1000;
-
-    if (start
-        && ngx_http_hangar_job_begin(reg, n, log, NGX_HTTP_HANGAR_JOB_START)
-           == NULL)
-    {
-        /* the job recorded the failure and left the state */
-        ngx_http_hangar_unlock(reg);
-        return NGX_ERROR;
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    if (old_bridge) {
-        ngx_http_hangar_terminate(old_bridge, old_server);
-    }
-
-    w->timer.handler = ngx_http_hangar_waiter_handler;
-    w->timer.data = w;
-    w->timer.log = log;
-    ngx_add_timer(&w->timer, 2);
-
-    return NGX_AGAIN;
+    return rc;
 }
 
 
@@ -204,6 +263,11 @@ ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w)
     if (w->timer.timer_set) {
         ngx_del_timer(&w->timer);
     }
+
+    if (w->held) {
+        w->held = 0;
+        ngx_http_hangar_machine_leave(ngx_http_hangar_registry(), &w->id);
+    }
 }
 
 
@@ -212,43 +276,28 @@ ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w)
 static void
 ngx_http_hangar_waiter_handler(ngx_event_t *ev)
 {
-    ngx_int_t                    rc;
-    ngx_uint_t                   state;
-    ngx_atomic_uint_t            seq;
-    ngx_http_hangar_node_t      *n;
-    ngx_http_hangar_waiter_t    *w;
-    ngx_http_hangar_registry_t  *reg;
+    ngx_int_t                  rc;
+    ngx_msec_t                 retry;
+    ngx_http_hangar_waiter_t  *w;
 
     w = ev->data;
-    reg = ngx_http_hangar_registry();
 
-    ngx_http_hangar_lock(reg);
+    rc = ngx_http_hangar_want(ngx_http_hangar_registry(), w, ev->log, &retry,
+                              1);
 
-    n = ngx_http_hangar_find(&reg->sh->servers, w->id.data, w->id.len);
-    state = n ? n->state : NGX_HTTP_HANGAR_COLD;
-    seq = n ? n->start_seq : 0;
+    if (rc == NGX_AGAIN) {
+        if (ngx_http_hangar_since(ngx_http_hangar_mono_ms(), w->deadline)
+            <= 0)
+        {
+            ngx_add_timer(ev, 2);
+            return;
+        }
 
-    if (n && state == NGX_HTTP_HANGAR_READY) {
-        n->last_used = ngx_http_hangar_now_ms();
+        rc = NGX_ERROR;
     }
 
-    ngx_http_hangar_unlock(reg);
-
-    if (n == NULL) {
-        rc = NGX_ABORT;
-
-    } else if (state == NGX_HTTP_HANGAR_READY) {
-        rc = NGX_OK;
-
-    } else if (state != NGX_HTTP_HANGAR_INITIALIZING || seq != w->seq) {
+    if (rc != NGX_OK && rc != NGX_ABORT) {
         rc = NGX_ERROR;
-
-    } else if (ngx_http_hangar_now_ms() > w->deadline) {
-        rc = NGX_ERROR;
-
-    } else {
-        ngx_add_timer(ev, 2);
-        return;
     }
 
     w->handler(w, rc);
@@ -257,12 +306,17 @@ ngx_http_hangar_waiter_handler(ngx_event_t *ev)
 
 /* ---- stopping ---------------------------------------------------------- */
 
+/* a stop with calls in flight lets them finish (hangar-core §2.3) */
+
 ngx_int_t
 ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     const char *reason, ngx_uint_t block, ngx_log_t *log)
 {
-    ngx_pid_t                bridge, server;
+    ngx_uint_t               ended, calls;
+    ngx_http_hangar_run_t    run;
     ngx_http_hangar_node_t  *n;
+
+    ngx_memzero(&run, sizeof(ngx_http_hangar_run_t));
 
     ngx_http_hangar_lock(reg);
 
@@ -272,29 +326,26 @@ ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
         return NGX_DECLINED;
     }
 
-    bridge = n->bridge_pid;
-    server = n->server_pid;
-
-    n->bridge_pid = 0;
-    n->server_pid = 0;
-    n->start_owner = 0;
-    n->start_seq++;          /* a start in flight is now stale */
-    n->state = NGX_HTTP_HANGAR_COLD;
-    n->blocked = block;
-
-    /* the catalog stays (GET /tools after stop); meta is of a run */
-    ngx_http_hangar_blob_free(reg, n->meta);
-    n->meta = NULL;
-    ngx_http_hangar_blob_free(reg, n->session);
-    n->session = NULL;
+    calls = n->inflight;
+    ended = ngx_http_hangar_machine_stop(reg, n, block, 0, &run);
 
     ngx_http_hangar_event(reg, "McpServerStopped", n->id, n->id_len,
                           "{\"reason\":\"%s\"}", reason);
 
     ngx_http_hangar_unlock(reg);
 
-    if (bridge) {
-        ngx_http_hangar_terminate(bridge, server);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hangar: \"%V\" stop (%s): %s", id, reason,
+                   ended ? "now" : "after its calls");
+
+    if (!ended) {
+        ngx_log_error(NGX_LOG_INFO, log, 0, "hangar: \"%V\" stops after "
+                      "its %ui call(s) in flight (at most %M ms)", id, calls,
+                      (ngx_msec_t) NGX_HTTP_HANGAR_DRAIN_MS);
+    }
+
+    if (run.bridge) {
+        ngx_http_hangar_terminate(run.bridge, run.server);
     }
 
     return NGX_OK;
@@ -341,24 +392,27 @@ ngx_http_hangar_tick(ngx_event_t *ev)
         return;
     }
 
-    now = ngx_http_hangar_now_ms();
+    now = ngx_http_hangar_mono_ms();
 
     ngx_http_hangar_watch_scan(reg);
+    ngx_http_hangar_machine_drains(reg);
+    ngx_http_hangar_streams_prune(reg);
     ngx_http_hangar_mcp_tick(reg);
 
     /* one worker at a time does the periodic duties */
     if (reg->sh->lease_pid == (ngx_atomic_uint_t) ngx_pid
-        || reg->sh->lease_until < now)
+        || ngx_http_hangar_since(now, reg->sh->lease_until) > 0)
     {
         ngx_http_hangar_lock(reg);
 
         if (reg->sh->lease_pid == (ngx_atomic_uint_t) ngx_pid
-            || reg->sh->lease_until < now)
+            || ngx_http_hangar_since(now, reg->sh->lease_until) > 0)
         {
             reg->sh->lease_pid = ngx_pid;
             reg->sh->lease_until = now + NGX_HTTP_HANGAR_LEASE;
             ngx_http_hangar_unlock(reg);
 
+            ngx_http_hangar_machine_sweep(reg, ev->log);
             ngx_http_hangar_duties(reg, ev->log);
 
         } else {
@@ -375,82 +429,81 @@ ngx_http_hangar_tick(ngx_event_t *ev)
 static void
 ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 {
-    u_char                   *p;
-    ngx_int_t                 ttl;
-    ngx_str_t                 idle[16];
-    ngx_uint_t                i, k;
+    ngx_str_t                 id;
+    ngx_uint_t                i, k, kind;
     ngx_msec_t                now;
     ngx_queue_t              *q;
     ngx_http_hangar_node_t   *n;
-    u_char                    ids[16][NGX_HTTP_HANGAR_ID_MAX];
+    ngx_http_hangar_duty_t   *d, list[NGX_HTTP_HANGAR_DUTIES];
 
-    now = ngx_http_hangar_now_ms();
+    now = ngx_http_hangar_mono_ms();
     k = 0;
 
     ngx_http_hangar_lock(reg);
 
     for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue)
+         && k < NGX_HTTP_HANGAR_DUTIES;
          q = ngx_queue_next(q))
     {
         n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+        kind = NGX_HTTP_HANGAR_JOB_START;   /* nothing to do */
+        d = &list[k];
+        ngx_memzero(d, sizeof(ngx_http_hangar_duty_t));
 
-        /* a degraded server whose process runs is checked for recovery */
-        if (n->state == NGX_HTTP_HANGAR_DEGRADED && n->bridge_pid
-            && n->next_check && n->next_check <= now)
+        if (ngx_http_hangar_machine_idle(n, now)) {
+            /* the check and the stop in one step: no call can slip in */
+            (void) ngx_http_hangar_machine_stop(reg, n, 0, 1, &d->run);
+            d->idle = 1;
+            ngx_http_hangar_event(reg, "McpServerIdleDetected", n->id,
+                                  n->id_len, "{}");
+            ngx_http_hangar_event(reg, "McpServerStopped", n->id, n->id_len,
+                                  "{\"reason\":\"idle\"}");
+
+        } else if ((n->state == NGX_HTTP_HANGAR_READY
+                    || (n->state == NGX_HTTP_HANGAR_DEGRADED && n->bridge_pid))
+                   && n->next_check
+                   && ngx_http_hangar_since(now, n->next_check) >= 0)
         {
-            n->next_check = now + 3600 * 1000;
-            (void) ngx_http_hangar_job_begin(reg, n, log,
-                                             NGX_HTTP_HANGAR_JOB_CHECK);
-            continue;
-        }
-
-        if (n->state != NGX_HTTP_HANGAR_READY) {
-            continue;
-        }
-
-        /* "idle_ttl_s": the spec is canonical JSON with the key present */
-        p = ngx_strnstr(n->spec->data, "\"idle_ttl_s\":", n->spec->len);
-        ttl = p ? ngx_atoi(p + 13, ngx_strlchr(p + 13,
-                               n->spec->data + n->spec->len, ',')
-                           ? (size_t) (ngx_strlchr(p + 13,
-                               n->spec->data + n->spec->len, ',') - p - 13)
-                           : 0)
-                : 300;
-
-        /* signed: another worker's cached clock may be a little ahead */
-        if (ttl > 0
-            && (ngx_msec_int_t) (now - n->last_used)
-               > (ngx_msec_int_t) ttl * 1000
-            && k < 16)
-        {
-            ngx_memcpy(ids[k], n->id, n->id_len);
-            idle[k].data = ids[k];
-            idle[k].len = n->id_len;
-            k++;
-            continue;
-        }
-
-        if (n->next_check && n->next_check <= now) {
+            /* a degraded server whose process runs is checked for recovery */
             n->next_check = now + 3600 * 1000;   /* the job sets the next */
-            (void) ngx_http_hangar_job_begin(reg, n, log,
-                                             NGX_HTTP_HANGAR_JOB_CHECK);
+            kind = NGX_HTTP_HANGAR_JOB_CHECK;
+
+        } else if (n->state == NGX_HTTP_HANGAR_READY
+                   && !ngx_http_hangar_streaming(n))
+        {
+            kind = NGX_HTTP_HANGAR_JOB_STREAM;
+
+        } else {
+            continue;
         }
 
-        if (!ngx_http_hangar_streaming(n)) {
-            (void) ngx_http_hangar_job_begin(reg, n, log,
-                                             NGX_HTTP_HANGAR_JOB_STREAM);
-        }
+        d->kind = kind;
+        d->seq = n->start_seq;
+        ngx_memcpy(d->id, n->id, n->id_len);
+        d->id_len = n->id_len;
+        k++;
     }
 
     ngx_http_hangar_unlock(reg);
 
     for (i = 0; i < k; i++) {
-        ngx_log_error(NGX_LOG_INFO, log, 0, "hangar: \"%V\" idle, stopping",
-                      &idle[i]);
-        ngx_http_hangar_event(reg, "McpServerIdleDetected", idle[i].data,
-                              idle[i].len, "{}");
-        (void) ngx_http_hangar_stop(reg, &idle[i], "idle", 0, log);
+        d = &list[i];
+        id.data = d->id;
+        id.len = d->id_len;
+
+        if (d->idle) {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "hangar: \"%V\" idle, stopping", &id);
+
+            if (d->run.bridge) {
+                ngx_http_hangar_terminate(d->run.bridge, d->run.server);
+            }
+
+            continue;
+        }
+
+        (void) ngx_http_hangar_job_begin(reg, &id, d->kind, d->seq, log);
     }
 }
 
@@ -460,6 +513,7 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 void
 ngx_http_hangar_lifecycle_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_hangar_machine_exit(ngx_http_hangar_registry());
     ngx_http_hangar_jobs_exit();
     ngx_http_hangar_watch_exit();
     ngx_http_hangar_client_exit();

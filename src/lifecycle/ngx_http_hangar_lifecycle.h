@@ -15,6 +15,7 @@
 
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
+#include "ngx_http_hangar_machine.h"
 
 
 typedef struct ngx_http_hangar_waiter_s  ngx_http_hangar_waiter_t;
@@ -23,13 +24,23 @@ typedef struct ngx_http_hangar_waiter_s  ngx_http_hangar_waiter_t;
 typedef void (*ngx_http_hangar_ready_pt)(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 
+/*
+ * hold: the caller makes a call to the server once it is ready; the call
+ * counts as in flight (a stop drains it, idle time waits for it) until
+ * ngx_http_hangar_waiter_cancel(), which every such caller runs at the end
+ * of its request.
+ */
 struct ngx_http_hangar_waiter_s {
     ngx_event_t                  timer;
     ngx_str_t                    id;
     ngx_atomic_uint_t            seq;
-    ngx_msec_t                   deadline;
+    ngx_msec_t                   deadline;  /* monotonic */
     ngx_http_hangar_ready_pt     handler;
     void                        *data;
+    ngx_uint_t                   starts;
+    unsigned                     hold:1;
+    unsigned                     held:1;
+    unsigned                     explicit:1;
 };
 
 
@@ -89,8 +100,6 @@ ngx_http_hangar_value_t *ngx_http_hangar_run_status(ngx_pool_t *pool,
     ngx_http_hangar_registry_t *reg, u_char *id, size_t len, ngx_uint_t seq);
 
 /* shared by both */
-void ngx_http_hangar_record_failure(ngx_http_hangar_node_t *n,
-    ngx_msec_t now);
 ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t **slot, ngx_str_t *text);
 

@@ -325,7 +325,7 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_watch_t *w, int fd)
 {
     ngx_str_t                 text, sock;
-    ngx_uint_t                max, mine, claimed, killed;
+    ngx_uint_t                mine, claimed, killed;
     ngx_pool_t               *pool;
     ngx_http_hangar_node_t   *n;
     ngx_http_hangar_value_t  *st, *v;
@@ -358,17 +358,7 @@ ngx_http_hangar_bridge_exited(ngx_http_hangar_registry_t *reg,
 
     if (n && n->bridge_pid == (ngx_atomic_uint_t) w->pid) {
         (void) ngx_http_hangar_set_blob(reg, &n->error, &text);
-        ngx_http_hangar_record_failure(n, ngx_http_hangar_now_ms());
-
-        max = 3;
-        n->bridge_pid = 0;
-        n->server_pid = 0;
-        n->state = (n->consecutive_failures >= max) ? NGX_HTTP_HANGAR_DEGRADED
-                                                    : NGX_HTTP_HANGAR_DEAD;
-        ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
-                              "{\"old_state\":\"ready\",\"new_state\":\"%s\","
-                              "\"reason\":\"exited\"}",
-                              ngx_http_hangar_state_name(n->state));
+        ngx_http_hangar_machine_crashed(reg, n);
         mine = 1;
     }
 

@@ -34,6 +34,15 @@ typedef struct {
 } ngx_http_hangar_blob_t;
 
 
+/* the calls in flight to a server that one worker holds */
+#define NGX_HTTP_HANGAR_HOLDS  16
+
+typedef struct {
+    ngx_atomic_t                 pid;
+    ngx_atomic_t                 count;
+} ngx_http_hangar_hold_t;
+
+
 typedef struct {
     ngx_rbtree_node_t            node;      /* key: crc32 of the id */
     ngx_queue_t                  queue;     /* declaration order */
@@ -64,10 +73,10 @@ typedef struct {
     ngx_atomic_t                 bridge_pid;
     ngx_atomic_t                 server_pid;
     ngx_atomic_t                 start_owner;   /* worker pid starting it */
-    ngx_atomic_t                 start_deadline;
-    ngx_atomic_t                 start_seq;     /* attempts, for waiters */
+    ngx_atomic_t                 start_deadline; /* monotonic ms */
+    ngx_atomic_t                 start_seq;     /* the run, zone-wide */
     ngx_atomic_t                 bridge_seq;    /* names its socket, status */
-    ngx_atomic_t                 next_check;    /* epoch ms */
+    ngx_atomic_t                 next_check;    /* monotonic ms */
     ngx_atomic_t                 history_pos;   /* calls recorded */
     ngx_http_hangar_blob_t      *error;     /* last start error, JSON */
     ngx_http_hangar_blob_t      *session;   /* Mcp-Session-Id of a remote */
@@ -76,6 +85,15 @@ typedef struct {
     ngx_http_hangar_blob_t      *desc;      /* description, raw text */
     ngx_http_hangar_blob_t      *tools;     /* JSON array of tool objects */
     ngx_http_hangar_blob_t      *meta;      /* JSON object */
+
+    /* the state machine (ngx_http_hangar_machine.c); times: monotonic ms */
+    ngx_http_hangar_hold_t       holds[NGX_HTTP_HANGAR_HOLDS];
+    ngx_atomic_t                 inflight;      /* the sum of the holds */
+    ngx_atomic_t                 idle_since;    /* the last call ended */
+    ngx_atomic_t                 failed_at;     /* for the backoff */
+    ngx_atomic_t                 drain_until;   /* a stop waits for calls */
+    ngx_atomic_t                 max_failures;  /* of the spec; 0: 3 */
+    ngx_atomic_t                 idle_ttl;      /* ms, of the spec; 0: none */
 } ngx_http_hangar_node_t;
 
 
@@ -149,7 +167,7 @@ typedef struct {
     ngx_shmtx_sh_t               state_lock;
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
     ngx_atomic_t                 lease_pid;     /* worker doing the duties */
-    ngx_atomic_t                 lease_until;   /* epoch ms */
+    ngx_atomic_t                 lease_until;   /* monotonic ms */
     ngx_atomic_t                 event_seq;
     uint32_t                     ended[256];    /* ended MCP sessions */
     ngx_atomic_t                 ended_next;
@@ -168,6 +186,7 @@ typedef struct {
     ngx_rbtree_t                 streams_tree;  /* GET streams held */
     ngx_rbtree_node_t            streams_sentinel;
     ngx_uint_t                   sessions_init;
+    ngx_atomic_t                 run_seq;   /* names every start, zone-wide */
 } ngx_http_hangar_shctx_t;
 
 
