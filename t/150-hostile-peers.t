@@ -16,19 +16,29 @@ use Time::HiRes qw(sleep);
 my $REPO = "$FindBin::Bin/..";
 my $json = JSON::PP->new->canonical;
 
-my $hpid = open(my $hfh, '-|', $^X, "$REPO/t/servers/hangar-hostile-server")
-    // die "cannot start the hostile server: $!\n";
-my ($hport) = (scalar(<$hfh>) // '') =~ /^port (\d+)/;
+# a plain fork, not a pipe open: closing that would wait for the server
+pipe(my $hr, my $hw) or die "pipe: $!\n";
+my $hpid = fork // die "fork: $!\n";
+if (!$hpid) {
+    close $hr;
+    open STDOUT, '>&', $hw or POSIX::_exit(1);
+    exec($^X, "$REPO/t/servers/hangar-hostile-server") or POSIX::_exit(127);
+}
+close $hw;
+my ($hport) = (scalar(<$hr>) // '') =~ /^port (\d+)/;
+close $hr;
 die "the hostile server did not start\n" unless $hport;
 
-END {
-    if ($hpid) {
-        kill 'TERM', $hpid;
-        for (1 .. 50) { last if waitpid($hpid, POSIX::WNOHANG()) != 0; sleep 0.1 }
-        kill 'KILL', $hpid;
-        waitpid $hpid, 0;
-    }
+sub stop_hostile () {
+    return unless $hpid;
+    kill 'TERM', $hpid;
+    for (1 .. 50) { last if waitpid($hpid, POSIX::WNOHANG()) != 0; sleep 0.1 }
+    kill 'KILL', $hpid;
+    waitpid $hpid, 0;
+    $hpid = undef;
 }
+
+END { stop_hostile() }
 
 my $remote = sub {
     my ($path) = @_;
@@ -127,7 +137,7 @@ for my $c (@cases) {
 
 # many notifications before the answer are relayed or dropped, not a crash
 ($st, $r) = call('sse_many_events', 1);
-ok($r->{result} || $r->{error}, 'two thousand chunks of notifications: an answer')
+ok($r->{result} && !$r->{result}{isError}, 'ten thousand notifications before the answer: the answer')
     or diag("$st " . substr($json->encode($r), 0, 300));
 
 # a peer that stops reading our request: cut by the send timeout
@@ -167,6 +177,7 @@ ok($log =~ qr/\[error\].*MCP server "badinit".*chunk size/,
 no_alerts();
 
 is(nginx_stop(), '', 'nginx stops');
+stop_hostile();
 no_orphans();
 
 Test::More::done_testing();

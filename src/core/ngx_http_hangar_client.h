@@ -5,7 +5,8 @@
  * A small asynchronous HTTP/1.1 client on nginx's event loop, for MCP
  * Streamable HTTP over a bridge's unix socket or a remote http endpoint:
  * keep-alive connections, JSON or SSE answers, connect, send and read
- * timeouts, a retried connect to a unix socket whose backlog is full.  Modelled on nginx's OCSP client.
+ * timeouts, a retried connect to a unix socket whose backlog is full.
+ * Modelled on nginx's OCSP client.
  */
 
 
