@@ -3,7 +3,8 @@
 # (Linux), and the client tries again (every 20 ms, bounded) instead of
 # failing the call.  The test puts a listener with a full queue in place of
 # the bridge's socket, makes calls that need new connections, and only
-# then starts accepting (relaying to the bridge).
+# then starts accepting (relaying to the bridge).  Then the bridge's own
+# bounds: trailers and chunk-size lines a worker sends it.
 use strict;
 use warnings;
 use FindBin;
@@ -125,6 +126,29 @@ waitpid $relay, 0;
 close $l;
 unlink $sock;
 rename "$sock.real", $sock;
+
+# the bridge bounds what a worker may send it: trailers and chunk lines
+sub bridge_raw ($) {
+    my $req = shift;
+    my $c = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $sock) or return "connect: $!";
+    $c->syswrite($req);
+    my $sel = IO::Select->new($c);
+    my $res = '';
+    while ($sel->can_read(5)) {
+        last unless sysread($c, $res, 65536, length $res);
+        last if $res =~ /\r\n\r\n/;
+    }
+    return $res;
+}
+my $body = '{"jsonrpc":"2.0","method":"notifications/x"}';
+my $head = "POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+my $res = bridge_raw($head . sprintf("%x\r\n%s\r\n0\r\n", length $body, $body)
+                     . ("X-T: 1\r\n" x 20000) . "\r\n");
+like($res, qr{^HTTP/1.1 400}, 'bridge: 160 KB of trailers is a 400') or diag($res);
+$res = bridge_raw($head . ('0' x 2000) . sprintf("%x\r\n%s\r\n0\r\n\r\n", length $body, $body));
+like($res, qr{^HTTP/1.1 400}, 'bridge: a 2 KB chunk-size line is a 400') or diag($res);
+$res = bridge_raw($head . sprintf("%x\r\n%s\r\n0\r\nX-T: 1\r\n\r\n", length $body, $body));
+like($res, qr{^HTTP/1.1 202}, 'bridge: a request with a trailer is served') or diag($res);
 
 my $log = '';
 open my $fh, '<', servroot() . '/logs/error.log' or die;

@@ -5,7 +5,8 @@
  * The client's response parser (ngx_http_hangar_parse.c), as the read
  * handler drives it, with no connection: the input is what a peer sends,
  * cut into reads of varying sizes.  The first byte picks the reads' sizes
- * and whether progress events are listened to; then the answer is looked
+ * and whether progress events (or, on a stream, a notice) are listened
+ * to; then the answer is looked
  * for (call_message) as the caller would.  The parser's own invariants
  * are checked after every step.
  */
@@ -20,6 +21,13 @@ static ngx_uint_t  ngx_fuzz_events;
 
 static void
 ngx_fuzz_on_event(ngx_http_hangar_call_t *call, ngx_http_hangar_value_t *msg)
+{
+    ngx_fuzz_events++;
+}
+
+
+static void
+ngx_fuzz_on_notice(ngx_http_hangar_call_t *call)
 {
     ngx_fuzz_events++;
 }
@@ -73,6 +81,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (data[0] & 1) {
         call->on_event = ngx_fuzz_on_event;
+    }
+
+    /* a GET stream that only looks for a notice */
+    if ((data[0] & 6) == 6) {
+        call->on_notice = ngx_fuzz_on_notice;
+        call->notice = "notifications/tools/list_changed";
     }
 
     seed = data[0] | 1;
