@@ -143,24 +143,29 @@ fuzz-deps:
 	    apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(FUZZ_DIR)/fuzz-json: t/fuzz/fuzz_json.c $(FUZZ_CORE) $(FUZZ_NGX) $(FUZZ_HDRS) | $(BUILD)/Makefile
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c,$^) -lyajl -lyaml -lm
+# objects are shared by the targets; the bridge's main() gives way to
+# libFuzzer's
+FUZZ_OBJ     := $(FUZZ_DIR)/obj
+FUZZ_COMMON  := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(FUZZ_CORE) $(FUZZ_NGX))
 
-$(FUZZ_DIR)/fuzz-yaml: t/fuzz/fuzz_yaml.c $(FUZZ_CORE) $(FUZZ_NGX) $(FUZZ_HDRS) | $(BUILD)/Makefile
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c,$^) -lyajl -lyaml -lm
+$(FUZZ_OBJ)/%.o: %.c $(FUZZ_HDRS) | $(BUILD)/Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz-client: t/fuzz/fuzz_client.c src/core/ngx_http_hangar_parse.c $(FUZZ_CORE) $(FUZZ_NGX) $(FUZZ_HDRS) | $(BUILD)/Makefile
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c,$^) -lyajl -lyaml -lm
+$(FUZZ_OBJ)/src/bridge/%.o: src/bridge/%.c src/bridge/hangar_bridge.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -Dmain=hangar_bridge_main -c -o $@ $<
 
-# the bridge is a program of its own: its main() gives way to libFuzzer's
-$(FUZZ_DIR)/fuzz-bridge: t/fuzz/fuzz_bridge.c $(BRIDGE_SRCS) src/bridge/hangar_bridge.h
-	@mkdir -p $(FUZZ_DIR)
-	$(FUZZ_CC) -g -O1 -D_GNU_SOURCE $(FUZZ_SAN) -fsanitize=fuzzer \
-	    -Dmain=hangar_bridge_main -Isrc/bridge -o $@ \
-	    $(filter %.c,$^) -lyajl
+$(FUZZ_DIR)/fuzz-json: $(FUZZ_OBJ)/t/fuzz/fuzz_json.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-yaml: $(FUZZ_OBJ)/t/fuzz/fuzz_yaml.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-client: $(FUZZ_OBJ)/t/fuzz/fuzz_client.o \
+    $(FUZZ_OBJ)/src/core/ngx_http_hangar_parse.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-bridge: $(FUZZ_OBJ)/t/fuzz/fuzz_bridge.o \
+    $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(BRIDGE_SRCS))
+
+$(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%):
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lyajl -lyaml -lm
 
 fuzz-build: fuzz-deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 

@@ -10,7 +10,7 @@ use Test::More;
 my $REPO = "$FindBin::Bin/..";
 my @targets = qw(json yaml client bridge);
 
-my $out = `make -s -C $REPO fuzz-replay 2>&1`;
+my $out = `make -s -j2 -C $REPO fuzz-replay 2>&1`;
 is($?, 0, 'make fuzz-replay builds the targets and replays the corpus')
     or diag($out);
 
