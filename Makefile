@@ -16,7 +16,8 @@ DEB_PKGS   := nginx nginx-dev libyajl-dev libyaml-dev libpcre2-dev libssl-dev \
 
 PROVE_ARGS ?= -r
 
-.PHONY: all deps build run test test-deps test-valgrind bench clean
+.PHONY: all deps build run test test-deps test-valgrind bench clean \
+        fuzz fuzz-deps fuzz-build fuzz-replay
 
 all: build
 
@@ -91,10 +92,10 @@ PROVE_RUN = set -o pipefail; mkdir -p $(BUILD); \
 	    echo "FAIL: prove reported skipped tests (see above)"; exit 1; fi; \
 	exit $$rc
 
-test: build test-deps
+test: build test-deps fuzz-deps
 	@$(PROVE_RUN)
 
-test-valgrind: build test-deps
+test-valgrind: build test-deps fuzz-deps
 	@export HANGAR_TEST_VALGRIND=1; $(PROVE_RUN)
 
 bench: build
@@ -105,3 +106,98 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) run t/servroot-*
+
+# ---- fuzzing: libFuzzer targets built with Debian's clang-14 --------------
+# Each target links the module code it tests with the nginx core files it
+# needs (pools, strings, arrays; t/fuzz/nginx-src.sh takes them from
+# Debian's nginx source package into build/fuzz/nginx/) and
+# t/fuzz/ngx_shim.c (log, buffers), against the headers of nginx-dev and
+# the ngx_auto_config.h of ./build.  "make fuzz FUZZ_SECONDS=N" runs each
+# target N seconds on a copy of its corpus (build/fuzz/corpus/<target>);
+# findings go to build/fuzz/<target>-crash-*.  "make fuzz-replay" runs
+# every input of t/fuzz/corpus/ once (t/155-fuzz-replay.t does).
+
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CC      := clang-14
+FUZZ_PKGS    := clang-14 libclang-rt-14-dev llvm-14
+FUZZ_TARGETS := json yaml client bridge
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 -D_GNU_SOURCE $(FUZZ_SAN) \
+                $(addprefix -I$(NGX_SRC)/src/,core event event/modules \
+                  os/unix http http/v2 http/modules) \
+                -I$(BUILD) -I$(TOP)/src/core -I$(TOP)/src/bridge -I$(TOP)/t/fuzz
+FUZZ_NGXSRC  := ngx_alloc ngx_array ngx_palloc ngx_string
+FUZZ_CORE    := src/core/ngx_http_hangar_value.c src/core/ngx_http_hangar_out.c \
+                src/core/ngx_http_hangar_yaml.c src/core/ngx_http_hangar_spec.c
+FUZZ_HDRS    := $(wildcard src/core/*.h src/bridge/*.h t/fuzz/*.h)
+
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# objects are shared by the targets; the bridge's main() gives way to
+# libFuzzer's
+FUZZ_OBJ     := $(FUZZ_DIR)/obj
+FUZZ_COMMON  := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(FUZZ_CORE) t/fuzz/ngx_shim.c) \
+                $(FUZZ_NGXSRC:%=$(FUZZ_OBJ)/nginx/%.o)
+
+$(FUZZ_DIR)/nginx/.done: t/fuzz/nginx-src.sh
+	bash t/fuzz/nginx-src.sh $(FUZZ_DIR)/nginx
+	@touch $@
+
+$(FUZZ_OBJ)/nginx/%.o: $(FUZZ_DIR)/nginx/.done | $(BUILD)/Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ \
+	    $(FUZZ_DIR)/nginx/$*.c
+
+$(FUZZ_OBJ)/%.o: %.c $(FUZZ_HDRS) | $(BUILD)/Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_OBJ)/src/bridge/%.o: src/bridge/%.c src/bridge/hangar_bridge.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -Dmain=hangar_bridge_main -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz-json: $(FUZZ_OBJ)/t/fuzz/fuzz_json.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-yaml: $(FUZZ_OBJ)/t/fuzz/fuzz_yaml.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-client: $(FUZZ_OBJ)/t/fuzz/fuzz_client.o \
+    $(FUZZ_OBJ)/src/core/ngx_http_hangar_parse.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-bridge: $(FUZZ_OBJ)/t/fuzz/fuzz_bridge.o \
+    $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(BRIDGE_SRCS))
+
+$(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%):
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lyajl -lyaml -lm
+
+fuzz-build: fuzz-deps $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	    cp -n t/fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/ 2>/dev/null || true; \
+	    echo "== fuzz-$$t: $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_DIR)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/$$t- $(FUZZ_DIR)/corpus/$$t \
+	        2> $(FUZZ_DIR)/fuzz-$$t.log \
+	        || { tail -40 $(FUZZ_DIR)/fuzz-$$t.log; exit 1; }; \
+	    grep -E '^(Done|stat::number_of_executed_units)' $(FUZZ_DIR)/fuzz-$$t.log; \
+	done
+
+fuzz-replay: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_DIR)/fuzz-$$t -runs=1 t/fuzz/corpus/$$t/* \
+	        > $(FUZZ_DIR)/replay-$$t.log 2>&1 \
+	        || { tail -40 $(FUZZ_DIR)/replay-$$t.log; exit 1; }; \
+	    echo "fuzz-$$t: $$(ls t/fuzz/corpus/$$t | wc -l) inputs replayed"; \
+	done

@@ -221,6 +221,9 @@ hb_sweep(void)
 
 /* HTTP requests */
 
+/* a chunk-size line (with extensions): longer is not a real client */
+#define HB_MAX_CHUNK_LINE  1024
+
 static int
 hb_has_token(const char *v, size_t n, const char *tok)
 {
@@ -386,10 +389,13 @@ hb_dechunk(hb_conn_t *c)
         case 1:                                         /* size line */
             e = memchr(b + c->craw, '\n', n - c->craw);
             if (e == NULL) {
-                if (n - c->craw > 1024) {
+                if (n - c->craw > HB_MAX_CHUNK_LINE) {
                     return -1;
                 }
                 goto more;
+            }
+            if (e - (b + c->craw) > HB_MAX_CHUNK_LINE) {
+                return -1;
             }
             size = 0;
             digit = 0;
@@ -449,13 +455,19 @@ hb_dechunk(hb_conn_t *c)
         default:                                        /* trailers */
             e = memchr(b + c->craw, '\n', n - c->craw);
             if (e == NULL) {
-                if (n - c->craw > HB_MAX_HEADER) {
+                if (c->cleft + (n - c->craw) > HB_MAX_HEADER) {
                     return -1;
                 }
                 goto more;
             }
             k = e - (b + c->craw);
             c->craw = e - b + 1;
+
+            /* cleft, free after the last chunk, counts trailer bytes */
+            c->cleft += k + 1;
+            if (c->cleft > HB_MAX_HEADER) {
+                return -1;
+            }
             if (k == 0 || (k == 1 && e[-1] == '\r')) {
                 return 1;
             }

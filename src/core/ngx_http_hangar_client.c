@@ -13,9 +13,6 @@
 
 static void ngx_http_hangar_call_write_handler(ngx_event_t *wev);
 static void ngx_http_hangar_call_read_handler(ngx_event_t *rev);
-static ngx_int_t ngx_http_hangar_call_parse(ngx_http_hangar_call_t *call);
-static ngx_int_t ngx_http_hangar_call_dechunk(ngx_http_hangar_call_t *call,
-    u_char *p, u_char *last);
 static void ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call,
     ngx_int_t rc, const char *error);
 static void ngx_http_hangar_call_dummy(ngx_event_t *ev);
@@ -38,15 +35,15 @@ typedef struct {
 
 static ngx_http_hangar_keepalive_t
     ngx_http_hangar_keepalive[NGX_HTTP_HANGAR_KEEPALIVE];
+
+
 static void ngx_http_hangar_call_connected(ngx_http_hangar_call_t *call);
 #if (NGX_SSL)
 static ngx_int_t ngx_http_hangar_call_tls(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_call_handshaked(ngx_connection_t *c);
 static ngx_ssl_t *ngx_http_hangar_tls_context(ngx_http_hangar_call_t *call);
 #endif
-static void ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call);
-static void ngx_http_hangar_call_feed(ngx_http_hangar_call_t *call);
-static void ngx_http_hangar_call_events(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_call_retry(ngx_event_t *ev);
 
 
 ngx_http_hangar_call_t *
@@ -127,13 +124,10 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
     b->last = ngx_cpymem(b->last, call->body.data, call->body.len);
     call->out = b;
 
-    call->in = ngx_create_temp_buf(call->pool, 16384);
-    if (call->in == NULL) {
+    if (ngx_http_hangar_call_input_init(call) != NGX_OK) {
         ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
         return NGX_ERROR;
     }
-
-    call->content_length = -1;
 
     /* connections are kept per target and TLS settings */
     call->key.data = ngx_pnalloc(call->pool, call->target.len
@@ -158,8 +152,10 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 static ngx_int_t
 ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
 {
+    ngx_err_t          err;
     ngx_int_t          rc;
     ngx_url_t          u;
+    ngx_log_t          quiet;
     ngx_pool_t        *pool;
     ngx_connection_t  *c;
 
@@ -182,17 +178,45 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
     call->peer.socklen = u.addrs[0].socklen;
     call->peer.name = &call->target;
     call->peer.get = ngx_event_get_peer;
-    call->peer.log = call->log;
     call->peer.log_error = NGX_ERROR_ERR;
 
+    /*
+     * A unix socket whose listen queue is full fails at once with EAGAIN
+     * (Linux), which nginx logs as an error: the connect is made with a
+     * quiet log, and that case is tried again after a pause.
+     */
+    quiet = *call->log;
+    quiet.log_level = NGX_LOG_CRIT;
+    call->peer.log = &quiet;
+
     rc = ngx_event_connect_peer(&call->peer);
+    err = ngx_socket_errno;
+
+    call->peer.log = call->log;
+
+    if (rc == NGX_DECLINED && err == NGX_EAGAIN
+        && u.family == AF_UNIX
+        && ++call->tries < NGX_HTTP_HANGAR_CALL_TRIES)
+    {
+        call->retry.handler = ngx_http_hangar_call_retry;
+        call->retry.data = call;
+        call->retry.log = call->log;
+        call->retry.cancelable = call->background;
+        ngx_add_timer(&call->retry, NGX_HTTP_HANGAR_CALL_RETRY_MS);
+        return NGX_OK;
+    }
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, call->log, err, "connect() to %V failed",
+                      &call->target);
         ngx_http_hangar_call_finish(call, NGX_ERROR, "connect() failed");
         return NGX_ERROR;
     }
 
     c = call->peer.connection;
+    c->log = call->log;
+    c->read->log = call->log;
+    c->write->log = call->log;
 
     /* the connection may outlive the call in the keep-alive cache */
     pool = ngx_create_pool(1024, ngx_cycle->log);
@@ -230,6 +254,19 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
     ngx_http_hangar_call_connected(call);
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_hangar_call_retry(ngx_event_t *ev)
+{
+    ngx_http_hangar_call_t  *call = ev->data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, call->log, 0,
+                   "hangar: connect to %V again (backlog full)",
+                   &call->target);
+
+    (void) ngx_http_hangar_call_connect(call, NULL);
 }
 
 
@@ -610,6 +647,10 @@ ngx_http_hangar_call_handshaked(ngx_connection_t *c)
 void
 ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call)
 {
+    if (call->retry.timer_set) {
+        ngx_del_timer(&call->retry);
+    }
+
     if (call->peer.connection) {
         ngx_http_hangar_call_close(call->peer.connection);
         call->peer.connection = NULL;
@@ -623,8 +664,14 @@ static void
 ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call, ngx_int_t rc,
     const char *error)
 {
+    ngx_uint_t  level;
+
     if (call->done) {
         return;
+    }
+
+    if (call->retry.timer_set) {
+        ngx_del_timer(&call->retry);
     }
 
     /* a kept connection the peer had closed: once more, on a new one */
@@ -663,6 +710,17 @@ ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call, ngx_int_t rc,
         ngx_str_set(&call->error, "failed");
     }
 
+    /*
+     * One line per failed call, naming the server.  A list_changed stream
+     * ends whenever its server stops: not worth an error.
+     */
+    if (rc != NGX_OK) {
+        level = call->on_notice ? NGX_LOG_INFO : NGX_LOG_ERR;
+        ngx_log_error(level, call->log, 0, "hangar: MCP server \"%V\" (%V): %V",
+                      call->name.len ? &call->name : &call->target,
+                      &call->target, &call->error);
+    }
+
     call->handler(call);
 }
 
@@ -679,7 +737,12 @@ ngx_http_hangar_call_write_handler(ngx_event_t *wev)
 
     if (wev->timedout) {
         call->timedout = 1;
-        ngx_http_hangar_call_finish(call, NGX_ERROR, "connect timed out");
+        ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                    call->connecting
+                                    || call->out->pos == call->out->start
+                                    ? "connect timed out"
+                                    : "send timed out (the peer does not "
+                                      "read)");
         return;
     }
 
@@ -736,16 +799,14 @@ ngx_http_hangar_call_dummy(ngx_event_t *ev)
 static void
 ngx_http_hangar_call_read_handler(ngx_event_t *rev)
 {
-    size_t                   size;
     ssize_t                  n;
     ngx_int_t                rc;
-    ngx_buf_t               *b, *nb;
+    ngx_buf_t               *b;
     ngx_connection_t        *c;
     ngx_http_hangar_call_t  *call;
 
     c = rev->data;
     call = c->data;
-    b = call->in;
 
     if (rev->timedout) {
         call->timedout = 1;
@@ -755,29 +816,12 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
 
     for ( ;; ) {
 
-        if (b->last == b->end) {
-            size = (b->end - b->start) * 2;
-
-            if (size > NGX_HTTP_HANGAR_CALL_MAX) {
-                ngx_http_hangar_call_finish(call, NGX_ERROR,
-                                            "response too large");
-                return;
-            }
-
-            nb = ngx_create_temp_buf(call->pool, size);
-            if (nb == NULL) {
-                ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
-                return;
-            }
-
-            nb->last = ngx_cpymem(nb->last, b->pos, b->last - b->pos);
-
-            if (call->body_start) {
-                call->body_start = nb->start + (call->body_start - b->start);
-            }
-
-            call->in = b = nb;
+        if (ngx_http_hangar_call_space(call) != NGX_OK) {
+            ngx_http_hangar_call_finish(call, NGX_ERROR, NULL);
+            return;
         }
+
+        b = call->in;
 
         n = c->recv(c, b->last, b->end - b->last);
 
@@ -791,63 +835,21 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
         }
 
         if (n == 0) {
-            /* the peer closed: whatever arrived is the whole answer */
-            rc = ngx_http_hangar_call_parse(call);
-            ngx_http_hangar_call_finish(call, rc == NGX_OK ? NGX_OK
-                                                           : NGX_ERROR,
-                                        rc == NGX_OK ? NULL
-                                        : "connection closed early");
+            rc = ngx_http_hangar_call_eof(call);
+            ngx_http_hangar_call_finish(call, rc, NULL);
             return;
         }
 
         b->last += n;
 
-        if (call->on_notice) {
-            if (call->body_start == NULL) {
-                if (ngx_http_hangar_call_parse(call) == NGX_ERROR) {
-                    ngx_http_hangar_call_finish(call, NGX_ERROR,
-                                                "invalid HTTP response");
-                    return;
-                }
+        rc = ngx_http_hangar_call_process(call);
 
-                if (call->body_start == NULL) {
-                    b = call->in;
-                    continue;
-                }
-
-                if (call->status != 200) {
-                    ngx_http_hangar_call_finish(call, NGX_ERROR,
-                                                "stream refused");
-                    return;
-                }
-            }
-
-            ngx_http_hangar_call_scan(call);
-            b = call->in;
-
-            if (call->done) {
-                return;
-            }
-
-            continue;
-        }
-
-        /* before parse(): a complete chunked body is decoded in place */
-        if (call->on_event && call->body_start && !call->done) {
-            ngx_http_hangar_call_feed(call);
-            b = call->in;
-        }
-
-        rc = ngx_http_hangar_call_parse(call);
-
-        if (rc == NGX_OK) {
-            ngx_http_hangar_call_finish(call, NGX_OK, NULL);
+        if (rc == NGX_DONE) {
             return;
         }
 
-        if (rc == NGX_ERROR) {
-            ngx_http_hangar_call_finish(call, NGX_ERROR,
-                                        "invalid HTTP response");
+        if (rc != NGX_AGAIN) {
+            ngx_http_hangar_call_finish(call, rc, NULL);
             return;
         }
     }
@@ -856,468 +858,6 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
         ngx_http_hangar_call_finish(call, NGX_ERROR, "epoll failed");
     }
 }
-
-
-/*
- * A stream: look for the notice in what arrived, then drop the body but
- * for a tail that may hold the start of a notice cut by the read.
- */
-
-static void
-ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call)
-{
-    u_char     *p;
-    size_t      len, keep;
-    ngx_buf_t  *b;
-
-    b = call->in;
-    len = ngx_strlen(call->notice);
-
-    for ( ;; ) {
-        p = ngx_strlcasestrn(call->body_start, b->last,
-                             (u_char *) call->notice, len - 1);
-        if (p == NULL) {
-            break;
-        }
-
-        call->body_start = p + len;
-        call->on_notice(call);
-
-        if (call->done) {
-            return;
-        }
-    }
-
-    keep = ngx_min((size_t) (b->last - call->body_start), len);
-    ngx_memmove(b->start, b->last - keep, keep);
-    b->pos = b->start;
-    b->last = b->start + keep;
-    call->body_start = b->start;
-}
-
-
-/*
- * Streaming SSE: the body is de-chunked as it comes into call->events and
- * each complete event that is a message (not the response) goes to
- * on_event.  The raw body stays as it is for parse().
- */
-
-static void
-ngx_http_hangar_call_feed(ngx_http_hangar_call_t *call)
-{
-    u_char     *p, *last, *eol;
-    size_t      n;
-    off_t       size;
-    ngx_buf_t  *ev, *nb;
-
-    if (call->content_type.len < 17
-        || ngx_strncasecmp(call->content_type.data,
-                           (u_char *) "text/event-stream", 17) != 0)
-    {
-        return;
-    }
-
-    p = call->body_start + call->fed;
-    last = call->in->last;
-
-    if (call->events == NULL) {
-        call->events = ngx_create_temp_buf(call->pool, 4096);
-        if (call->events == NULL) {
-            return;
-        }
-    }
-
-    while (p < last) {
-        ev = call->events;
-
-        if (call->chunked && call->chunk_left == 0) {
-            if (call->chunk_crlf) {
-                if (*p == '\r' || *p == '\n') {
-                    p++;
-                    call->chunk_crlf -= (p[-1] == '\n') ? call->chunk_crlf
-                                                         : 0;
-                    continue;
-                }
-
-                call->chunk_crlf = 0;
-            }
-
-            eol = ngx_strlchr(p, last, '\n');
-            if (eol == NULL) {
-                break;
-            }
-
-            for (size = 0; p < eol && isxdigit(*p); p++) {
-                size = size * 16
-                       + (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
-            }
-
-            p = eol + 1;
-
-            if (size == 0) {
-                p = last;
-                break;
-            }
-
-            call->chunk_left = size;
-            continue;
-        }
-
-        n = last - p;
-        if (call->chunked && (off_t) n > call->chunk_left) {
-            n = call->chunk_left;
-        }
-
-        if ((size_t) (ev->end - ev->last) < n) {
-            nb = ngx_create_temp_buf(call->pool,
-                                     2 * (ev->end - ev->start) + n);
-            if (nb == NULL) {
-                return;
-            }
-
-            nb->last = ngx_cpymem(nb->last, ev->pos, ev->last - ev->pos);
-            call->events = ev = nb;
-        }
-
-        ev->last = ngx_cpymem(ev->last, p, n);
-        p += n;
-
-        if (call->chunked) {
-            call->chunk_left -= n;
-            if (call->chunk_left == 0) {
-                call->chunk_crlf = 1;
-            }
-        }
-    }
-
-    call->fed = p - call->body_start;
-
-    ngx_http_hangar_call_events(call);
-}
-
-
-static void
-ngx_http_hangar_call_events(ngx_http_hangar_call_t *call)
-{
-    u_char                   *p, *end, *line, *eol, *data, *d;
-    ngx_str_t                 err;
-    ngx_buf_t                *ev;
-    ngx_http_hangar_value_t  *msg;
-
-    ev = call->events;
-
-    for ( ;; ) {
-        p = ev->pos;
-        end = ngx_strlcasestrn(p, ev->last, (u_char *) "\n\n", 1);
-        if (end == NULL) {
-            break;
-        }
-
-        data = ngx_pnalloc(call->pool, end - p + 1);
-        if (data == NULL) {
-            return;
-        }
-
-        d = data;
-
-        for (line = p; line < end; line = eol + 1) {
-            eol = ngx_strlchr(line, end, '\n');
-            if (eol == NULL) {
-                eol = end;
-            }
-
-            if (eol - line >= 5 && ngx_strncmp(line, "data:", 5) == 0) {
-                line += (line[5] == ' ') ? 6 : 5;
-                d = ngx_cpymem(d, line, eol - line);
-                if (d > data && d[-1] == '\r') {
-                    d--;
-                }
-            }
-        }
-
-        ev->pos = end + 2;
-
-        if (d == data) {
-            continue;
-        }
-
-        msg = ngx_http_hangar_json_parse(call->pool, data, d - data, &err);
-
-        /* the response itself is left for the caller */
-        if (ngx_http_hangar_get(msg, "method") != NULL) {
-            call->on_event(call, msg);
-
-            if (call->done) {
-                return;
-            }
-        }
-    }
-
-    if (ev->pos == ev->last) {
-        ev->pos = ev->last = ev->start;
-    }
-}
-
-
-/* NGX_OK: complete; NGX_AGAIN: need more; NGX_ERROR: not HTTP */
-
-static ngx_int_t
-ngx_http_hangar_call_parse(ngx_http_hangar_call_t *call)
-{
-    u_char     *p, *last, *line, *colon, *v, *ve;
-    ngx_buf_t  *b;
-
-    b = call->in;
-
-    if (call->body_start == NULL) {
-        p = ngx_strlcasestrn(b->pos, b->last, (u_char *) "\r\n\r\n", 3);
-        if (p == NULL) {
-            return (b->last - b->pos > 65536) ? NGX_ERROR : NGX_AGAIN;
-        }
-
-        call->body_start = p + 4;
-
-        if (b->last - b->pos < 12
-            || ngx_strncmp(b->pos, "HTTP/1.", 7) != 0)
-        {
-            return NGX_ERROR;
-        }
-
-        call->status = ngx_atoi(b->pos + 9, 3);
-        if (call->status == (ngx_uint_t) NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        /* headers we care about */
-        for (line = ngx_strlchr(b->pos, p, '\n'); line && line < p;
-             line = ngx_strlchr(line + 1, p + 2, '\n'))
-        {
-            line++;
-            last = ngx_strlchr(line, p + 2, '\r');
-            colon = last ? ngx_strlchr(line, last, ':') : NULL;
-
-            if (colon == NULL) {
-                continue;
-            }
-
-            for (v = colon + 1; v < last && *v == ' '; v++) { /* void */ }
-            ve = last;
-
-            if (colon - line == 14
-                && ngx_strncasecmp(line, (u_char *) "Content-Length", 14)
-                   == 0)
-            {
-                call->content_length = ngx_atoof(v, ve - v);
-
-            } else if (colon - line == 17
-                       && ngx_strncasecmp(line,
-                                          (u_char *) "Transfer-Encoding", 17)
-                          == 0
-                       && ngx_strlcasestrn(v, ve, (u_char *) "chunked", 6))
-            {
-                call->chunked = 1;
-
-            } else if (colon - line == 12
-                       && ngx_strncasecmp(line, (u_char *) "Content-Type",
-                                          12) == 0)
-            {
-                call->content_type.data = v;
-                call->content_type.len = ve - v;
-
-            } else if (colon - line == 10
-                       && ngx_strncasecmp(line, (u_char *) "Connection", 10)
-                          == 0
-                       && ngx_strlcasestrn(v, ve, (u_char *) "close", 4))
-            {
-                call->close = 1;
-
-            } else if (colon - line == 14
-                       && ngx_strncasecmp(line, (u_char *) "Mcp-Session-Id",
-                                          14) == 0)
-            {
-                call->session_id.data = v;
-                call->session_id.len = ve - v;
-            }
-        }
-    }
-
-    p = call->body_start;
-
-    /* only a framed answer over HTTP/1.1 leaves the connection usable */
-    call->keepalive = !call->close && b->start[7] == '1';
-
-    if (call->chunked) {
-        return ngx_http_hangar_call_dechunk(call, p, b->last);
-    }
-
-    if (call->content_length >= 0) {
-        if (b->last - p < call->content_length) {
-            return NGX_AGAIN;
-        }
-
-        /* anything past the answer would be a protocol error */
-        call->keepalive &= (b->last - p == call->content_length);
-        call->response.data = p;
-        call->response.len = call->content_length;
-        return NGX_OK;
-    }
-
-    call->keepalive = 0;
-
-    /* neither: the body ends when the peer closes (caller sees EOF) */
-    call->response.data = p;
-    call->response.len = b->last - p;
-
-    return NGX_AGAIN;
-}
-
-
-/*
- * chunked body -> call->response.  The chunk structure is walked first
- * without touching the data (NGX_AGAIN until the last chunk is in), then
- * decoded in place once.
- */
-
-static ngx_int_t
-ngx_http_hangar_call_dechunk(ngx_http_hangar_call_t *call, u_char *start,
-    u_char *last)
-{
-    u_char      *p, *out, *eol;
-    off_t        size;
-    ngx_uint_t   pass;
-
-    for (pass = 0; pass < 2; pass++) {
-        p = start;
-        out = start;
-
-        for ( ;; ) {
-            eol = ngx_strlchr(p, last, '\n');
-            if (eol == NULL) {
-                return NGX_AGAIN;
-            }
-
-            size = 0;
-
-            for ( /* void */ ; p < eol && isxdigit(*p); p++) {
-                size = size * 16
-                       + (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
-
-                if (size > NGX_HTTP_HANGAR_CALL_MAX) {
-                    return NGX_ERROR;
-                }
-            }
-
-            p = eol + 1;
-
-            if (size == 0) {
-                break;
-            }
-
-            if (last - p < size + 2) {
-                return NGX_AGAIN;
-            }
-
-            /* in place is safe: the output never overtakes the input */
-            if (pass == 1) {
-                ngx_memmove(out, p, size);
-            }
-
-            out += size;
-            p += size + 2;
-        }
-    }
-
-    call->response.data = start;
-    call->response.len = out - start;
-
-    return NGX_OK;
-}
-
-
-/* a JSON body, or the "data:" lines of each SSE event */
-
-ngx_int_t
-ngx_http_hangar_call_message(ngx_http_hangar_call_t *call, int64_t id,
-    ngx_http_hangar_value_t **msg)
-{
-    u_char                   *p, *last, *eol, *data, *d;
-    ngx_str_t                 err;
-    ngx_http_hangar_value_t  *v, *mid;
-
-    *msg = NULL;
-
-    p = call->response.data;
-    last = p + call->response.len;
-
-    if (call->content_type.len < 17
-        || ngx_strncasecmp(call->content_type.data,
-                           (u_char *) "text/event-stream", 17) != 0)
-    {
-        v = ngx_http_hangar_json_parse(call->pool, p, last - p, &err);
-        if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_OBJ)) {
-            return NGX_ERROR;
-        }
-
-        *msg = v;
-        return NGX_OK;
-    }
-
-    data = ngx_pnalloc(call->pool, call->response.len + 1);
-    if (data == NULL) {
-        return NGX_ERROR;
-    }
-
-    d = data;
-
-    while (p < last) {
-        eol = ngx_strlchr(p, last, '\n');
-        if (eol == NULL) {
-            eol = last;
-        }
-
-        if (eol - p >= 5 && ngx_strncmp(p, "data:", 5) == 0) {
-            p += (p[5] == ' ') ? 6 : 5;
-            d = ngx_cpymem(d, p, eol - p);
-            if (d > data && d[-1] == '\r') {
-                d--;
-            }
-
-        } else if (eol == p || (eol - p == 1 && *p == '\r')) {
-            /* end of an event */
-            if (d > data) {
-                v = ngx_http_hangar_json_parse(call->pool, data, d - data,
-                                               &err);
-                mid = ngx_http_hangar_get(v, "id");
-
-                if (ngx_http_hangar_is(mid, NGX_HTTP_HANGAR_INT)
-                    && mid->u.i == id
-                    && ngx_http_hangar_get(v, "method") == NULL)
-                {
-                    *msg = v;
-                    return NGX_OK;
-                }
-            }
-
-            d = data;
-        }
-
-        p = eol + 1;
-    }
-
-    if (d > data) {
-        v = ngx_http_hangar_json_parse(call->pool, data, d - data, &err);
-        mid = ngx_http_hangar_get(v, "id");
-
-        if (ngx_http_hangar_is(mid, NGX_HTTP_HANGAR_INT) && mid->u.i == id) {
-            *msg = v;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_ERROR;
-}
-
-
 /* a worker that exits closes what it keeps */
 
 void

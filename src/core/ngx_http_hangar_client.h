@@ -4,8 +4,9 @@
  *
  * A small asynchronous HTTP/1.1 client on nginx's event loop, for MCP
  * Streamable HTTP over a bridge's unix socket or a remote http endpoint:
- * one request per connection, JSON or SSE answers, connect and read
- * timeouts.  Modelled on nginx's OCSP client.
+ * keep-alive connections, JSON or SSE answers, connect, send and read
+ * timeouts, a retried connect to a unix socket whose backlog is full.
+ * Modelled on nginx's OCSP client.
  */
 
 
@@ -16,7 +17,19 @@
 #include "ngx_http_hangar.h"
 
 
-#define NGX_HTTP_HANGAR_CALL_MAX  (16 * 1024 * 1024)
+/*
+ * What a peer may send: a response body (one JSON message, or an SSE
+ * stream whose longest line is then at most this long), the status line
+ * and headers, a chunk-size or trailer line.  Every length the peer
+ * states is checked against these before it is used.
+ */
+#define NGX_HTTP_HANGAR_CALL_MAX         (16 * 1024 * 1024)
+#define NGX_HTTP_HANGAR_CALL_HEADER_MAX  (32 * 1024)
+#define NGX_HTTP_HANGAR_CALL_LINE_MAX    1024
+
+/* a unix socket whose backlog is full: tries, and the pause between */
+#define NGX_HTTP_HANGAR_CALL_TRIES       50
+#define NGX_HTTP_HANGAR_CALL_RETRY_MS    20
 
 
 typedef struct ngx_http_hangar_call_s  ngx_http_hangar_call_t;
@@ -55,14 +68,13 @@ struct ngx_http_hangar_call_s {
 
     /*
      * Messages of an SSE answer that arrive before the response itself
-     * (progress): on_event is called for each, as they come.
+     * (progress): on_event is called for each, as they come; msg lives
+     * until on_event returns.
      */
     void                       (*on_event)(ngx_http_hangar_call_t *call,
                                            ngx_http_hangar_value_t *msg);
-    size_t                       fed;       /* raw body bytes decoded */
-    off_t                        chunk_left;
-    ngx_uint_t                   chunk_crlf;
-    ngx_buf_t                   *events;    /* decoded, not yet an event */
+
+    ngx_str_t                    name;      /* the server, for log lines */
 
     /* result */
     ngx_int_t                    rc;        /* NGX_OK or NGX_ERROR */
@@ -75,10 +87,32 @@ struct ngx_http_hangar_call_s {
 
     /* internal */
     ngx_peer_connection_t        peer;
+    ngx_event_t                  retry;     /* a connect to a full backlog */
+    ngx_uint_t                   tries;
     ngx_buf_t                   *out;
     ngx_buf_t                   *in;
-    u_char                      *body_start;
+
+    /*
+     * The response parser: offsets into "in" (which may move as it
+     * grows).  The body starts at in->start + body_off; its first "decoded"
+     * bytes are the body without chunk framing, "raw" bytes of what
+     * arrived are consumed (decoded <= raw).
+     */
+    size_t                       head_scan;
+    size_t                       body_off;
+    size_t                       raw;
+    size_t                       decoded;
+    size_t                       chunk_left;
+    size_t                       trailer;
+    size_t                       fed;       /* looked at for SSE events */
+    size_t                       line_scan;
     off_t                        content_length;
+    ngx_uint_t                   pstate;
+    ngx_buf_t                   *events;    /* data of the SSE event */
+    ngx_pool_t                  *scratch;   /* for messages not kept */
+    unsigned                     head_done:1;
+    unsigned                     sse:1;
+    unsigned                     http11:1;
     unsigned                     chunked:1;
     unsigned                     done:1;
     unsigned                     connecting:1;
@@ -99,13 +133,8 @@ void ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_call_destroy(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_client_exit(void);
 
-/*
- * The JSON-RPC response with the given id out of a JSON or SSE body.
- * NGX_OK: *msg is the response object (with "result" or "error").
- * Progress and other messages of an SSE body are skipped.
- */
-ngx_int_t ngx_http_hangar_call_message(ngx_http_hangar_call_t *call,
-    int64_t id, ngx_http_hangar_value_t **msg);
+/* the parser of its answers */
+#include "ngx_http_hangar_parse.h"
 
 
 #endif /* _NGX_HTTP_HANGAR_CLIENT_H_INCLUDED_ */

@@ -294,15 +294,27 @@ ngx_http_hangar_value_equal(ngx_http_hangar_value_t *a,
         return 1;
 
     case NGX_HTTP_HANGAR_OBJ:
-        if (a->u.obj.nelts != b->u.obj.nelts) {
-            return 0;
-        }
 
+        /*
+         * A duplicate key counts by its last value, as lookups do: the
+         * same keys on both sides, each with an equal last value.
+         */
         pa = a->u.obj.elts;
 
         for (i = 0; i < a->u.obj.nelts; i++) {
-            if (!ngx_http_hangar_value_equal(pa[i].value,
+            if (!ngx_http_hangar_value_equal(
+                    ngx_http_hangar_get_n(a, pa[i].key.data, pa[i].key.len),
                     ngx_http_hangar_get_n(b, pa[i].key.data, pa[i].key.len)))
+            {
+                return 0;
+            }
+        }
+
+        pa = b->u.obj.elts;
+
+        for (i = 0; i < b->u.obj.nelts; i++) {
+            if (ngx_http_hangar_get_n(a, pa[i].key.data, pa[i].key.len)
+                == NULL)
             {
                 return 0;
             }

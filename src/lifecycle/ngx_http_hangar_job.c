@@ -346,6 +346,12 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
         return;
     }
 
+    if (job->calling) {
+        ngx_log_error(NGX_LOG_ERR, job->log, 0, "hangar: MCP server \"%V\": "
+                      "the call timed out after %M ms", &job->id,
+                      job->timeout);
+    }
+
     ngx_http_hangar_job_done(job, 0, "%s timed out after %M ms",
                              job->check ? "health check"
                              : job->calling ? "the call" : "start",
@@ -541,6 +547,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     }
 
     call->target = job->target;
+    call->name = job->id;
     call->host = job->host;
     call->uri = job->uri;
     call->background = job->timer.cancelable;
@@ -888,6 +895,7 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     }
 
     call->target = job->target;
+    call->name = job->id;
     call->host = job->host;
     call->uri = job->uri;
     call->method = "GET";
