@@ -14,6 +14,7 @@
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_pass.h"
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_proc.h"
 

@@ -1,5 +1,7 @@
 # The route table in src/http/ngx_http_hangar_api.c: every route carries the
-# permission hangar-core.md §1.11 gives it, and the README documents it.
+# permission hangar-core.md §1.11 gives it, and the README documents it; its
+# handler is defined in the file the route's path names; every .c of
+# src/http has its own header, which declares only that file's functions.
 use strict;
 use warnings;
 use FindBin;
@@ -54,6 +56,51 @@ for my $r (@routes) {
     like($src, qr/\n$h\(ngx_http_hangar_req_t \*hr\)|\b$h\b/, "$key handler $h exists");
     (my $doc = $p) =~ s/\{(\w+)\}/{$1}/g;
     ok($readme =~ /\Q$m\E[^\n]*\Q\/api$doc\E/, "$key is in the README") unless $m eq 'HEAD';
+}
+
+# the file a route's handler lives in, from the route's path
+sub route_file {
+    my ($p) = @_;
+    return 'ngx_http_hangar_api_servers.c'    if $p =~ m{^/mcp_servers(/\{id\})?$};
+    return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
+    return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
+    return '';
+}
+
+my $dir = "$FindBin::Bin/../src/http";
+sub slurp { local (@ARGV, $/) = @_; return -e $ARGV[0] ? <> : '' }
+
+for my $r (@routes) {
+    my ($m, $p, $perm, $h) = @$r;
+    next if $m eq 'HEAD';
+    my $file = route_file($p);
+    like(slurp("$dir/$file"), qr/\n$h\(ngx_http_hangar_req_t \*hr\)\n\{/,
+         "$m $p: $h is defined in $file");
+}
+
+# each .c has its own header declaring only its own functions
+my @c = glob("$dir/*.c");
+ok(@c >= 10, scalar(@c) . ' files in src/http');
+
+for my $c (@c) {
+    (my $h = $c) =~ s/\.c$/.h/;
+    (my $name = $c) =~ s{.*/}{};
+    ok(-e $h, "$name has its own header");
+    my $csrc = slurp($c);
+    my $hsrc = slurp($h);
+    (my $hname = $h) =~ s{.*/}{};
+    like($csrc, qr/#include "\Q$hname\E"/, "$name includes its header");
+    while ($hsrc =~ /^(?:[a-z][\w ]*?[ *])\**(ngx_http_hangar_\w+)\(/mg) {
+        my $f = $1;
+        like($csrc, qr/\n\**$f\(/, "$f, declared in its header, is ${name}'s");
+    }
+}
+
+# the old convention is gone: a helper that answers returns the answer's code
+for my $c (@c) {
+    (my $name = $c) =~ s{.*/}{};
+    unlike(slurp($c), qr/ngx_http_hangar_answered|hr->rc\b/,
+           "$name: no answered-means-declined convention");
 }
 
 done_testing();

@@ -9,12 +9,17 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_api_servers.h"
 
 
 #define NGX_HTTP_HANGAR_CREATE  0
 #define NGX_HTTP_HANGAR_UPDATE  1
 #define NGX_HTTP_HANGAR_DELETE  2
+
+/* why a change's prepare refused it (answered once the lock is let go) */
+#define NGX_HTTP_HANGAR_MISSING  1     /* 404: no such server */
+#define NGX_HTTP_HANGAR_EXISTS   2     /* 422: created twice */
+#define NGX_HTTP_HANGAR_INVALID  3     /* 422: field, message */
 
 
 /* one change of a server, as a durable-write op */
@@ -26,14 +31,17 @@ typedef struct {
     ngx_http_hangar_prep_t       prep;
     ngx_uint_t                   declared;
     ngx_uint_t                   restart;   /* what the process runs changed */
+    ngx_uint_t                   refused;   /* NGX_HTTP_HANGAR_MISSING... */
+    ngx_str_t                    field;     /* of NGX_HTTP_HANGAR_INVALID */
+    ngx_str_t                    message;
 } ngx_http_hangar_change_t;
 
 
 static const char *ngx_http_hangar_health_status(ngx_http_hangar_node_t *n);
-static ngx_int_t ngx_http_hangar_body_object(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_not_object(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_validate(ngx_http_hangar_req_t *hr,
     ngx_str_t *id, ngx_http_hangar_value_t *in,
-    ngx_http_hangar_value_t **spec);
+    ngx_http_hangar_value_t **spec, ngx_str_t *field, ngx_str_t *message);
 static ngx_int_t ngx_http_hangar_change(ngx_http_hangar_req_t *hr,
     ngx_str_t *id, ngx_http_hangar_value_t *in, ngx_uint_t what);
 static ngx_int_t ngx_http_hangar_change_prepare(
@@ -44,6 +52,8 @@ static ngx_int_t ngx_http_hangar_change_commit(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_change_answer(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_change_refused(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_change_t *ch);
 static ngx_int_t ngx_http_hangar_change_done(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc);
 static ngx_uint_t ngx_http_hangar_runs_same(ngx_pool_t *pool,
@@ -72,7 +82,7 @@ ngx_http_hangar_health_status(ngx_http_hangar_node_t *n)
 
 /*
  * The server named by the route's {id}, with the slab mutex held; NULL,
- * unlocked and answered 404 (hr->rc) when there is none.
+ * unlocked, when there is none (the caller answers 404).
  */
 
 ngx_http_hangar_node_t *
@@ -86,7 +96,6 @@ ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr)
                              hr->params[0].len);
     if (n == NULL) {
         ngx_http_hangar_unlock(hr->reg);
-        hr->rc = ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
     return n;
@@ -212,7 +221,7 @@ ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr)
 
     n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
-        return hr->rc;
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
     ngx_http_hangar_out_printf(out,
@@ -261,29 +270,29 @@ ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr)
 }
 
 
+/* the 422 of a body that is not a JSON object */
+
 static ngx_int_t
-ngx_http_hangar_body_object(ngx_http_hangar_req_t *hr)
+ngx_http_hangar_not_object(ngx_http_hangar_req_t *hr)
 {
     ngx_str_t  field = ngx_string("body");
     ngx_str_t  msg = ngx_string("request body must be a JSON object");
 
-    if (ngx_http_hangar_is(hr->body, NGX_HTTP_HANGAR_OBJ)) {
-        return NGX_OK;
-    }
-
-    return ngx_http_hangar_answered(hr,
-               ngx_http_hangar_validation_error(hr, &field, &msg));
+    return ngx_http_hangar_validation_error(hr, &field, &msg);
 }
 
 
+/*
+ * NGX_OK with *spec set; NGX_DECLINED with field and message set when in
+ * is not a valid server; NGX_ERROR.
+ */
+
 static ngx_int_t
 ngx_http_hangar_validate(ngx_http_hangar_req_t *hr, ngx_str_t *id,
-    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **spec)
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **spec,
+    ngx_str_t *field, ngx_str_t *message)
 {
-    ngx_str_t                    field = ngx_string("mode");
-    ngx_str_t                    msg = ngx_string("mode: groups are managed "
-                                                  "under /api/groups");
-    ngx_http_hangar_spec_ctx_t   ctx;
+    ngx_http_hangar_spec_ctx_t  ctx;
 
     ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
     ctx.pool = hr->r->pool;
@@ -292,17 +301,20 @@ ngx_http_hangar_validate(ngx_http_hangar_req_t *hr, ngx_str_t *id,
 
     if (ngx_http_hangar_spec_server(&ctx, id, in, spec) != NGX_OK) {
         if (ctx.message.len == 0) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_validation_error(hr, &ctx.field,
-                                                    &ctx.message));
+        *field = ctx.field;
+        *message = ctx.message;
+
+        return NGX_DECLINED;
     }
 
     if (ngx_http_hangar_spec_mode(*spec) == NGX_HTTP_HANGAR_MODE_GROUP) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_validation_error(hr, &field, &msg));
+        ngx_str_set(field, "mode");
+        ngx_str_set(message, "mode: groups are managed under /api/groups");
+
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
@@ -319,9 +331,8 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
     ngx_str_t                 msg;
     ngx_http_hangar_value_t  *id, *spec;
 
-    rc = ngx_http_hangar_body_object(hr);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
+    if (!ngx_http_hangar_is(hr->body, NGX_HTTP_HANGAR_OBJ)) {
+        return ngx_http_hangar_not_object(hr);
     }
 
     id = ngx_http_hangar_get(hr->body, "mcp_server_id");
@@ -347,9 +358,15 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
 
     ngx_http_hangar_del(hr->body, "mcp_server_id");
 
-    rc = ngx_http_hangar_validate(hr, &id->u.s, hr->body, &spec);
+    rc = ngx_http_hangar_validate(hr, &id->u.s, hr->body, &spec, &field,
+                                  &msg);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_hangar_validation_error(hr, &field, &msg);
+    }
+
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_hangar_change(hr, &id->u.s, spec, NGX_HTTP_HANGAR_CREATE);
@@ -361,7 +378,6 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
 ngx_int_t
 ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t                 rc;
     ngx_str_t                *id;
     ngx_str_t                 field = ngx_string("mcp_server_id");
     ngx_str_t                 msg = ngx_string("mcp_server_id: cannot be "
@@ -370,9 +386,8 @@ ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr)
 
     id = &hr->params[0];
 
-    rc = ngx_http_hangar_body_object(hr);
-    if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
+    if (!ngx_http_hangar_is(hr->body, NGX_HTTP_HANGAR_OBJ)) {
+        return ngx_http_hangar_not_object(hr);
     }
 
     v = ngx_http_hangar_get(hr->body, "mcp_server_id");
@@ -480,9 +495,6 @@ ngx_http_hangar_api_change_error(ngx_http_hangar_req_t *hr,
 {
     switch (rc) {
 
-    case NGX_DECLINED:
-        return hr->rc;
-
     case NGX_HTTP_HANGAR_STATE_BUSY:
         return ngx_http_hangar_error(hr, NGX_HTTP_SERVICE_UNAVAILABLE,
                                      "RegistryBusyError",
@@ -516,6 +528,10 @@ ngx_http_hangar_change_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     hr = op->data;
     ch = (ngx_http_hangar_change_t *) op;
 
+    if (rc == NGX_DECLINED) {
+        return ngx_http_hangar_change_refused(hr, ch);
+    }
+
     if (rc != NGX_OK) {
         return ngx_http_hangar_api_change_error(hr, op, rc);
     }
@@ -533,6 +549,31 @@ ngx_http_hangar_change_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 }
 
 
+/* the answer of a change its prepare refused */
+
+static ngx_int_t
+ngx_http_hangar_change_refused(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_change_t *ch)
+{
+    switch (ch->refused) {
+
+    case NGX_HTTP_HANGAR_MISSING:
+        return ngx_http_hangar_not_found(hr, &ch->op.id);
+
+    case NGX_HTTP_HANGAR_EXISTS:
+        return ngx_http_hangar_error(hr, 422, "ValidationError",
+                                     "McpServer already exists: %V",
+                                     &ch->op.id);
+
+    case NGX_HTTP_HANGAR_INVALID:
+        return ngx_http_hangar_validation_error(hr, &ch->field, &ch->message);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
 /* with the state lock held: read, decide, reserve */
 
 static ngx_int_t
@@ -540,13 +581,11 @@ ngx_http_hangar_change_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
     ngx_str_t                    text;
     ngx_uint_t                   was;
-    ngx_http_hangar_req_t       *hr;
     ngx_http_hangar_node_t      *n;
     ngx_http_hangar_value_t     *spec;
     ngx_http_hangar_change_t    *ch;
     ngx_http_hangar_registry_t  *reg;
 
-    hr = op->data;
     reg = op->reg;
     ch = (ngx_http_hangar_change_t *) op;
 
@@ -569,14 +608,12 @@ ngx_http_hangar_change_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     ngx_http_hangar_unlock(reg);
 
     if (ch->what == NGX_HTTP_HANGAR_CREATE && n) {
-        hr->rc = ngx_http_hangar_error(hr, 422, "ValidationError",
-                                       "McpServer already exists: %V",
-                                       &op->id);
+        ch->refused = NGX_HTTP_HANGAR_EXISTS;
         return NGX_DECLINED;
     }
 
     if (ch->what != NGX_HTTP_HANGAR_CREATE && n == NULL) {
-        hr->rc = ngx_http_hangar_not_found(hr, &op->id);
+        ch->refused = NGX_HTTP_HANGAR_MISSING;
         return NGX_DECLINED;
     }
 
@@ -680,9 +717,16 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_hangar_validate(hr, &ch->op.id, cur, spec);
+    rc = ngx_http_hangar_validate(hr, &ch->op.id, cur, spec, &ch->field,
+                                  &ch->message);
+
+    if (rc == NGX_DECLINED) {
+        ch->refused = NGX_HTTP_HANGAR_INVALID;
+        return NGX_DECLINED;
+    }
+
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? NGX_DECLINED : NGX_ERROR;
+        return NGX_ERROR;
     }
 
     ch->restart = !ngx_http_hangar_runs_same(ch->op.pool, ch->in, *spec);

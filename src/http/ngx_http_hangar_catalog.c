@@ -13,7 +13,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <fnmatch.h>
-#include "ngx_http_hangar_api.h"
 #include "ngx_http_hangar_catalog.h"
 
 

@@ -8,7 +8,7 @@
 #define _NGX_HTTP_HANGAR_CATALOG_H_INCLUDED_
 
 
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_reply.h"
 
 
 /* one exported tool */

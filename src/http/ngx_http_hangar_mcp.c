@@ -13,7 +13,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_session.h"
 
@@ -63,8 +63,8 @@ static ngx_int_t ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_sid_t *sid);
-static void ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_value_t *id);
+static ngx_int_t ngx_http_hangar_mcp_refuse(ngx_http_hangar_req_t *hr,
+    ngx_int_t rc);
 
 
 #define NGX_HTTP_HANGAR_MCP_STREAMS  256
@@ -215,7 +215,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_mcp_session(hr, &sid);
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
+        return ngx_http_hangar_mcp_refuse(hr, rc);
     }
 
     if (ngx_http_hangar_str_is(&method->u.s, "ping")) {
@@ -248,48 +248,6 @@ invalid:
 
     return ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST, id, -32600,
                                      &msg);
-}
-
-
-/* {"jsonrpc":"2.0","id":<id>, */
-
-static void
-ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_value_t *id)
-{
-    ngx_http_hangar_out_lit(out, "{\"jsonrpc\":\"2.0\",\"id\":");
-
-    if (id) {
-        ngx_http_hangar_json_out(out, id);
-
-    } else {
-        ngx_http_hangar_out_lit(out, "null");
-    }
-
-    ngx_http_hangar_out_lit(out, ",");
-}
-
-
-ngx_int_t
-ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
-    ngx_http_hangar_value_t *id, ngx_int_t code, ngx_str_t *message)
-{
-    ngx_str_t  m;
-
-    m = *message;
-
-    if (ngx_http_hangar_utf8_clean(hr->r->pool, &m) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
-    ngx_http_hangar_mcp_open(&hr->out, id);
-    ngx_http_hangar_out_printf(&hr->out, "\"error\":{\"code\":%i,\"message\":",
-                               code);
-    ngx_http_hangar_out_str(&hr->out, m.data, m.len);
-    ngx_http_hangar_out_lit(&hr->out, "}}");
-
-    return ngx_http_hangar_send(hr, status);
 }
 
 
@@ -344,8 +302,9 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
 
 
 /*
- * NGX_OK: a valid session, sid set; NGX_DECLINED: answered (400, 403 or
- * 404); else a code to finalize with.
+ * NGX_OK: a valid session, sid set; else why not, for
+ * ngx_http_hangar_mcp_refuse(): 400 (no session id), 403 (suspended), 404
+ * (unknown or ended), or 500.
  */
 
 static ngx_int_t
@@ -353,16 +312,13 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_sid_t *id)
 {
     ngx_int_t    rc;
-    ngx_str_t   *sid, msg;
+    ngx_str_t   *sid;
     ngx_uint_t   suspended;
 
     sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
 
     if (sid == NULL) {
-        ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST, NULL,
-                                             -32000, &msg));
+        return NGX_HTTP_BAD_REQUEST;
     }
 
     /* signed, not expired, not ended; compared in canonical form */
@@ -380,21 +336,41 @@ ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
     suspended = ngx_http_hangar_state_suspended(hr->reg, &id->text);
 
     if (suspended) {
-        ngx_str_set(&msg, "Session suspended");
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
-                                             -32002, &msg));
+        return NGX_HTTP_FORBIDDEN;
     }
 
     return NGX_OK;
 
 unknown:
 
-    ngx_str_set(&msg, "Session not found");
+    return NGX_HTTP_NOT_FOUND;
+}
 
-    return ngx_http_hangar_answered(hr,
-               ngx_http_hangar_mcp_error(hr, NGX_HTTP_NOT_FOUND, NULL,
-                                         -32001, &msg));
+
+/* the answer to a request without a valid session */
+
+static ngx_int_t
+ngx_http_hangar_mcp_refuse(ngx_http_hangar_req_t *hr, ngx_int_t rc)
+{
+    ngx_str_t  msg;
+
+    switch (rc) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32000, &msg);
+
+    case NGX_HTTP_FORBIDDEN:
+        ngx_str_set(&msg, "Session suspended");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32002, &msg);
+
+    case NGX_HTTP_NOT_FOUND:
+        ngx_str_set(&msg, "Session not found");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32001, &msg);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 
@@ -412,7 +388,7 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_mcp_session(hr, &sid);
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
+        return ngx_http_hangar_mcp_refuse(hr, rc);
     }
 
     ngx_str_null(&errmsg);
@@ -881,7 +857,7 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
 
     rc = ngx_http_hangar_mcp_session(hr, &sid);
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? hr->rc : rc;
+        return ngx_http_hangar_mcp_refuse(hr, rc);
     }
 
     if (ngx_http_hangar_mcp_nstreams == NGX_HTTP_HANGAR_MCP_STREAMS) {

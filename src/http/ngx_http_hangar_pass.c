@@ -14,7 +14,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_pass.h"
 
 
 extern ngx_module_t  ngx_http_proxy_module;

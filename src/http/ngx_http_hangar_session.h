@@ -13,7 +13,7 @@
 #define _NGX_HTTP_HANGAR_SESSION_H_INCLUDED_
 
 
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_reply.h"
 
 
 /* "hs2-" <8 hex expiry><16 hex random> "-" <32 hex HMAC of what precedes> */

@@ -3,8 +3,8 @@
  * Copyright (C) the ngx_http_hangar_module authors
  *
  * Tool invocation history (hangar-core §1.1, §2.13): a ring in shm of
- * the calls that completed or failed, and GET
- * /api/mcp_servers/{id}/tools/history?limit=N&from_position=P.
+ * the calls that completed or failed (read by GET
+ * /api/mcp_servers/{id}/tools/history, ngx_http_hangar_api_server_ops.c).
  */
 
 
@@ -12,7 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <openssl/rand.h>
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_registry.h"
 
 
 static void ngx_http_hangar_uuid(u_char *out);
@@ -94,110 +94,4 @@ ngx_http_hangar_history_add(ngx_http_hangar_registry_t *reg,
         *ngx_cpymem(h->error, error->data,
                     ngx_min(error->len, sizeof(h->error) - 1)) = '\0';
     }
-}
-
-
-/*
- * GET /api/mcp_servers/{id}/tools/history: an unknown server is a 404,
- * limit (1..500, default 100) and from_position (0 or more) out of their
- * ranges a 422 naming them.
- */
-
-ngx_int_t
-ngx_http_hangar_servers_history(ngx_http_hangar_req_t *hr)
-{
-    ngx_int_t                       limit, from;
-    ngx_str_t                      *id;
-    ngx_uint_t                      i, count, size, known;
-    ngx_atomic_uint_t               seq;
-    ngx_http_hangar_out_t          *out;
-    ngx_http_hangar_registry_t     *reg;
-    ngx_http_hangar_record_call_t  *h;
-
-    reg = hr->reg;
-    id = &hr->params[0];
-    out = &hr->out;
-
-    ngx_http_hangar_lock(reg);
-    known = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len)
-            != NULL;
-    ngx_http_hangar_unlock(reg);
-
-    if (!known) {
-        return ngx_http_hangar_not_found(hr, id);
-    }
-
-    if (ngx_http_hangar_int_arg(hr, "limit", 100, 1, 500, &limit) != NGX_OK
-        || ngx_http_hangar_int_arg(hr, "from_position", 0, 0,
-                                   NGX_MAX_INT_T_VALUE, &from)
-           != NGX_OK)
-    {
-        return hr->rc;
-    }
-
-    ngx_http_hangar_out_lit(out, "{\"mcp_server_id\":");
-    ngx_http_hangar_out_str(out, id->data, id->len);
-    ngx_http_hangar_out_lit(out, ",\"history\":[");
-
-    count = 0;
-
-    ngx_http_hangar_lock(reg);
-
-    size = reg->sh->history_size;
-    seq = reg->sh->history_seq;
-
-    /* oldest first: the ring from the slot after the newest */
-    for (i = (seq > size) ? seq - size + 1 : 1;
-         i <= seq && count < (ngx_uint_t) limit;
-         i++)
-    {
-        h = &reg->sh->history[i % size];
-
-        if (h->seq != i || h->position < (ngx_uint_t) from
-            || ngx_strlen(h->server) != id->len
-            || ngx_strncmp(h->server, id->data, id->len) != 0)
-        {
-            continue;
-        }
-
-        if (count++) {
-            ngx_http_hangar_out_lit(out, ",");
-        }
-
-        ngx_http_hangar_out_printf(out,
-            "{\"event_type\":\"%s\",\"event_id\":\"%s\",\"occurred_at\":",
-            h->failed ? "ToolInvocationFailed" : "ToolInvocationCompleted",
-            h->event_id);
-        ngx_http_hangar_out_num(out, (double) h->time / 1000);
-        ngx_http_hangar_out_printf(out, ",\"produced_by\":\"%s\","
-                                   "\"mcp_server_id\":", reg->sh->instance_id);
-        ngx_http_hangar_out_str(out, h->server, ngx_strlen(h->server));
-        ngx_http_hangar_out_lit(out, ",\"tool_name\":");
-        ngx_http_hangar_out_str(out, h->tool, ngx_strlen(h->tool));
-        ngx_http_hangar_out_printf(out, ",\"correlation_id\":\"%s\","
-                                   "\"duration_ms\":", h->correlation_id);
-        ngx_http_hangar_out_num(out, (double) h->duration);
-
-        if (h->failed) {
-            ngx_http_hangar_out_lit(out, ",\"error_message\":");
-            ngx_http_hangar_out_str(out, h->error, ngx_strlen(h->error));
-            ngx_http_hangar_out_lit(out, ",\"error_type\":");
-            ngx_http_hangar_out_str(out, h->error_type,
-                                    ngx_strlen(h->error_type));
-
-        } else {
-            ngx_http_hangar_out_printf(out, ",\"result_size_bytes\":%uz",
-                                       h->size);
-        }
-
-        ngx_http_hangar_out_printf(out, ",\"position\":%ui,"
-                                   "\"identity_context\":null}",
-                                   h->position);
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    ngx_http_hangar_out_printf(out, "],\"total\":%ui}", count);
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }

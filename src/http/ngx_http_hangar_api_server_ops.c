@@ -2,16 +2,18 @@
 /*
  * Copyright (C) the ngx_http_hangar_module authors
  *
- * /api/mcp_servers/{id}/start, stop, block, tools, health, logs.
+ * What is done to one server, and what is read of it:
+ * /api/mcp_servers/{id}/start, stop, block, tools, tools/history, health
+ * and logs.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_http_hangar_api.h"
+#include "ngx_http_hangar_api_server_ops.h"
+#include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_client.h"
-#include "ngx_http_hangar_catalog.h"
 
 
 static void ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w,
@@ -19,8 +21,6 @@ static void ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w,
 static ngx_int_t ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr,
     ngx_int_t rc);
 static void ngx_http_hangar_req_cleanup(void *data);
-static ngx_int_t ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr,
-    const char *reason);
 static ngx_int_t ngx_http_hangar_block_prepare(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_block_commit(ngx_http_hangar_state_op_t *op,
@@ -32,8 +32,21 @@ static ngx_int_t ngx_http_hangar_logs_render(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *logs);
 static ngx_int_t ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr,
     ngx_int_t lines);
-static ngx_int_t ngx_http_hangar_lines_arg(ngx_http_hangar_req_t *hr,
-    ngx_int_t *lines);
+
+
+/* ?lines=N of /logs */
+static ngx_http_hangar_arg_t  ngx_http_hangar_lines_arg = {
+    "lines", 100, 1, 1000
+};
+
+/* ?limit=N&from_position=N of /tools/history */
+static ngx_http_hangar_arg_t  ngx_http_hangar_limit_arg = {
+    "limit", 100, 1, 500
+};
+
+static ngx_http_hangar_arg_t  ngx_http_hangar_from_arg = {
+    "from_position", 0, 0, NGX_MAX_INT_T_VALUE
+};
 
 
 /* POST /api/mcp_servers/{id}/start: synchronous, like ensure_ready */
@@ -215,25 +228,6 @@ ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr, ngx_int_t rc)
 }
 
 
-/* NGX_OK stopped; NGX_DECLINED answered (404): the caller sends nothing */
-
-static ngx_int_t
-ngx_http_hangar_stop_common(ngx_http_hangar_req_t *hr, const char *reason)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_hangar_stop(hr->reg, &hr->params[0], reason, 0,
-                              hr->r->connection->log);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_hangar_answered(hr,
-                   ngx_http_hangar_not_found(hr, &hr->params[0]));
-    }
-
-    return NGX_OK;
-}
-
-
 /* POST /api/mcp_servers/{id}/stop, optional {"reason": "..."} */
 
 ngx_int_t
@@ -252,9 +246,11 @@ ngx_http_hangar_servers_stop(ngx_http_hangar_req_t *hr)
         reason = v->u.s.data;    /* NUL-terminated by the parser */
     }
 
-    rc = ngx_http_hangar_stop_common(hr, (char *) reason);
-    if (rc != NGX_OK) {
-        return hr->rc;
+    rc = ngx_http_hangar_stop(hr->reg, &hr->params[0], (char *) reason, 0,
+                              hr->r->connection->log);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"stopped\":");
@@ -294,10 +290,7 @@ ngx_http_hangar_servers_block(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_block_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
-    ngx_http_hangar_req_t   *hr;
     ngx_http_hangar_node_t  *n;
-
-    hr = op->data;
 
     ngx_http_hangar_lock(op->reg);
     n = ngx_http_hangar_find(&op->reg->sh->servers, op->blocked.data,
@@ -305,8 +298,7 @@ ngx_http_hangar_block_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     ngx_http_hangar_unlock(op->reg);
 
     if (n == NULL) {
-        hr->rc = ngx_http_hangar_not_found(hr, &op->blocked);
-        return NGX_DECLINED;
+        return NGX_DECLINED;    /* answered 404 */
     }
 
     return NGX_OK;
@@ -331,6 +323,10 @@ ngx_http_hangar_block_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
     ngx_http_hangar_req_t  *hr = op->data;
 
+    if (rc == NGX_DECLINED) {
+        return ngx_http_hangar_not_found(hr, &op->blocked);
+    }
+
     if (rc != NGX_OK) {
         return ngx_http_hangar_api_change_error(hr, op, rc);
     }
@@ -352,7 +348,7 @@ ngx_http_hangar_servers_tools(ngx_http_hangar_req_t *hr)
 
     n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
-        return hr->rc;
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
     ngx_http_hangar_out_lit(&hr->out, "{\"tools\":");
@@ -372,6 +368,116 @@ ngx_http_hangar_servers_tools(ngx_http_hangar_req_t *hr)
 }
 
 
+/*
+ * GET /api/mcp_servers/{id}/tools/history: an unknown server is a 404,
+ * limit (1..500, default 100) and from_position (0 or more) out of their
+ * ranges a 422 naming them.
+ */
+
+ngx_int_t
+ngx_http_hangar_servers_history(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t                       limit, from;
+    ngx_str_t                      *id;
+    ngx_uint_t                      i, count, size, known;
+    ngx_atomic_uint_t               seq;
+    ngx_http_hangar_out_t          *out;
+    ngx_http_hangar_registry_t     *reg;
+    ngx_http_hangar_record_call_t  *h;
+
+    reg = hr->reg;
+    id = &hr->params[0];
+    out = &hr->out;
+
+    ngx_http_hangar_lock(reg);
+    known = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len)
+            != NULL;
+    ngx_http_hangar_unlock(reg);
+
+    if (!known) {
+        return ngx_http_hangar_not_found(hr, id);
+    }
+
+    if (ngx_http_hangar_int_arg(hr->r, &ngx_http_hangar_limit_arg, &limit)
+        != NGX_OK)
+    {
+        return ngx_http_hangar_arg_error(hr, &ngx_http_hangar_limit_arg);
+    }
+
+    if (ngx_http_hangar_int_arg(hr->r, &ngx_http_hangar_from_arg, &from)
+        != NGX_OK)
+    {
+        return ngx_http_hangar_arg_error(hr, &ngx_http_hangar_from_arg);
+    }
+
+    ngx_http_hangar_out_lit(out, "{\"mcp_server_id\":");
+    ngx_http_hangar_out_str(out, id->data, id->len);
+    ngx_http_hangar_out_lit(out, ",\"history\":[");
+
+    count = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    size = reg->sh->history_size;
+    seq = reg->sh->history_seq;
+
+    /* oldest first: the ring from the slot after the newest */
+    for (i = (seq > size) ? seq - size + 1 : 1;
+         i <= seq && count < (ngx_uint_t) limit;
+         i++)
+    {
+        h = &reg->sh->history[i % size];
+
+        if (h->seq != i || h->position < (ngx_uint_t) from
+            || ngx_strlen(h->server) != id->len
+            || ngx_strncmp(h->server, id->data, id->len) != 0)
+        {
+            continue;
+        }
+
+        if (count++) {
+            ngx_http_hangar_out_lit(out, ",");
+        }
+
+        ngx_http_hangar_out_printf(out,
+            "{\"event_type\":\"%s\",\"event_id\":\"%s\",\"occurred_at\":",
+            h->failed ? "ToolInvocationFailed" : "ToolInvocationCompleted",
+            h->event_id);
+        ngx_http_hangar_out_num(out, (double) h->time / 1000);
+        ngx_http_hangar_out_printf(out, ",\"produced_by\":\"%s\","
+                                   "\"mcp_server_id\":", reg->sh->instance_id);
+        ngx_http_hangar_out_str(out, h->server, ngx_strlen(h->server));
+        ngx_http_hangar_out_lit(out, ",\"tool_name\":");
+        ngx_http_hangar_out_str(out, h->tool, ngx_strlen(h->tool));
+        ngx_http_hangar_out_printf(out, ",\"correlation_id\":\"%s\","
+                                   "\"duration_ms\":", h->correlation_id);
+        ngx_http_hangar_out_num(out, (double) h->duration);
+
+        if (h->failed) {
+            ngx_http_hangar_out_lit(out, ",\"error_message\":");
+            ngx_http_hangar_out_str(out, h->error, ngx_strlen(h->error));
+            ngx_http_hangar_out_lit(out, ",\"error_type\":");
+            ngx_http_hangar_out_str(out, h->error_type,
+                                    ngx_strlen(h->error_type));
+
+        } else {
+            ngx_http_hangar_out_printf(out, ",\"result_size_bytes\":%uz",
+                                       h->size);
+        }
+
+        ngx_http_hangar_out_printf(out, ",\"position\":%ui,"
+                                   "\"identity_context\":null}",
+                                   h->position);
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    ngx_http_hangar_out_printf(out, "],\"total\":%ui}", count);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
 /* GET /api/mcp_servers/{id}/health */
 
 ngx_int_t
@@ -381,7 +487,7 @@ ngx_http_hangar_servers_health(ngx_http_hangar_req_t *hr)
 
     n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
-        return hr->rc;
+        return ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
     ngx_http_hangar_render_health(&hr->out, n, ngx_http_hangar_now_ms());
@@ -389,15 +495,6 @@ ngx_http_hangar_servers_health(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_unlock(hr->reg);
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
-}
-
-
-/* ?lines=N: 1..1000, default 100; NGX_DECLINED when a 422 was answered */
-
-static ngx_int_t
-ngx_http_hangar_lines_arg(ngx_http_hangar_req_t *hr, ngx_int_t *lines)
-{
-    return ngx_http_hangar_int_arg(hr, "lines", 100, 1, 1000, lines);
 }
 
 
@@ -427,8 +524,10 @@ ngx_http_hangar_servers_logs(ngx_http_hangar_req_t *hr)
         return ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
-    if (ngx_http_hangar_lines_arg(hr, &lines) != NGX_OK) {
-        return hr->rc;
+    if (ngx_http_hangar_int_arg(hr->r, &ngx_http_hangar_lines_arg, &lines)
+        != NGX_OK)
+    {
+        return ngx_http_hangar_arg_error(hr, &ngx_http_hangar_lines_arg);
     }
 
     if (!running) {
@@ -500,7 +599,8 @@ ngx_http_hangar_logs_done(ngx_http_hangar_call_t *call)
 
     } else {
         /* checked when the request came */
-        (void) ngx_http_hangar_lines_arg(hr, &lines);
+        (void) ngx_http_hangar_int_arg(hr->r, &ngx_http_hangar_lines_arg,
+                                       &lines);
         rc = ngx_http_hangar_logs_from_status(hr, lines);
     }
 
@@ -632,84 +732,3 @@ ngx_http_hangar_logs_from_status(ngx_http_hangar_req_t *hr, ngx_int_t lines)
 }
 
 
-/*
- * GET /api/tools: every server's cached catalog (never a start);
- * input_schema is the schema as JSON text (hangar-core §1.3, §8.3).
- */
-
-ngx_int_t
-ngx_http_hangar_tools_all(ngx_http_hangar_req_t *hr)
-{
-    ngx_str_t                  err, text, schema;
-    ngx_uint_t                 i, n, first;
-    ngx_pool_t                *pool;
-    ngx_array_t               *copies;
-    ngx_http_hangar_out_t     *out;
-    ngx_http_hangar_copy_t    *cp;
-    ngx_http_hangar_value_t   *tools, **items, *name, *desc, *in;
-
-    pool = hr->r->pool;
-    out = &hr->out;
-
-    copies = ngx_http_hangar_catalog_copy(hr, pool, 0);
-    if (copies == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cp = copies->elts;
-
-    ngx_http_hangar_out_lit(out, "{\"tools\":[");
-    first = 1;
-
-    for (n = 0; n < copies->nelts; n++) {
-        tools = ngx_http_hangar_json_parse(pool, cp[n].tools.data,
-                                           cp[n].tools.len, &err);
-        if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
-            continue;
-        }
-
-        items = tools->u.arr.elts;
-
-        for (i = 0; i < tools->u.arr.nelts; i++) {
-            name = ngx_http_hangar_get(items[i], "name");
-            desc = ngx_http_hangar_get(items[i], "description");
-            in = ngx_http_hangar_get(items[i], "inputSchema");
-
-            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
-                continue;
-            }
-
-            ngx_str_set(&schema, "{}");
-            if (in && ngx_http_hangar_json_text(pool, in, &text) == NGX_OK) {
-                schema = text;
-            }
-
-            if (!first) {
-                ngx_http_hangar_out_lit(out, ",");
-            }
-
-            first = 0;
-            ngx_http_hangar_out_lit(out, "{");
-            ngx_http_hangar_out_lit(out, "\"mcp_server_id\":");
-            ngx_http_hangar_out_str(out, cp[n].id.data, cp[n].id.len);
-            ngx_http_hangar_out_lit(out, ",\"tool_name\":");
-            ngx_http_hangar_out_str(out, name->u.s.data, name->u.s.len);
-            ngx_http_hangar_out_lit(out, ",\"description\":");
-
-            if (ngx_http_hangar_is(desc, NGX_HTTP_HANGAR_STR)) {
-                ngx_http_hangar_out_str(out, desc->u.s.data, desc->u.s.len);
-
-            } else {
-                ngx_http_hangar_out_lit(out, "\"\"");
-            }
-
-            ngx_http_hangar_out_lit(out, ",\"input_schema\":");
-            ngx_http_hangar_out_str(out, schema.data, schema.len);
-            ngx_http_hangar_out_lit(out, "}");
-        }
-    }
-
-    ngx_http_hangar_out_lit(out, "]}");
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
-}

@@ -1,0 +1,33 @@
+
+/*
+ * Copyright (C) the ngx_http_hangar_module authors
+ *
+ * /api/mcp_servers and /api/mcp_servers/{id}: list, create, read, update,
+ * delete; and what the other server routes share with them (the route's
+ * server, its health object, a durable change run for a request).
+ */
+
+
+#ifndef _NGX_HTTP_HANGAR_API_SERVERS_H_INCLUDED_
+#define _NGX_HTTP_HANGAR_API_SERVERS_H_INCLUDED_
+
+
+#include "ngx_http_hangar_reply.h"
+
+
+ngx_int_t ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr);
+ngx_int_t ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr);
+
+ngx_http_hangar_node_t *ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr);
+void ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_node_t *n, ngx_msec_t now);
+ngx_int_t ngx_http_hangar_api_change(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op);
+ngx_int_t ngx_http_hangar_api_change_error(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+
+
+#endif /* _NGX_HTTP_HANGAR_API_SERVERS_H_INCLUDED_ */
