@@ -17,6 +17,8 @@
 #include "ngx_http_hangar_job_end.h"
 
 
+static ngx_uint_t ngx_http_hangar_job_same(ngx_http_hangar_blob_t *blob,
+    ngx_str_t *text);
 static void ngx_http_hangar_start_done(ngx_http_hangar_job_t *job,
     ngx_uint_t ok, ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_start_error(ngx_http_hangar_job_t *job,
@@ -115,7 +117,13 @@ ngx_http_hangar_refresh_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
 
     if (n && n->start_seq == job->seq && n->state == NGX_HTTP_HANGAR_READY
-        && ngx_http_hangar_set_blob(reg, &n->tools, &tools) == NGX_OK)
+        && ngx_http_hangar_job_same(n->tools, &tools))
+    {
+        ok = 3;
+
+    } else if (n && n->start_seq == job->seq
+               && n->state == NGX_HTTP_HANGAR_READY
+               && ngx_http_hangar_set_blob(reg, &n->tools, &tools) == NGX_OK)
     {
         n->tools_count = job->tools->u.arr.nelts;
         n->tools_predefined = 0;
@@ -132,6 +140,11 @@ ngx_http_hangar_refresh_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         ngx_log_error(NGX_LOG_INFO, job->log, 0,
                       "hangar: \"%V\" tools refreshed (%ui tools)",
                       &job->id, job->tools->u.arr.nelts);
+
+    } else if (ok == 3) {
+        ngx_log_error(NGX_LOG_INFO, job->log, 0,
+                      "hangar: \"%V\" tools listed again, unchanged "
+                      "(%ui tools)", &job->id, job->tools->u.arr.nelts);
     }
 
     ngx_http_hangar_job_free(job);
@@ -310,13 +323,15 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
                                                &job->session)
                       == NGX_OK))
     {
-        if (!n->tools_predefined || job->tools->u.arr.nelts) {
+        if ((!n->tools_predefined || job->tools->u.arr.nelts)
+            && !ngx_http_hangar_job_same(n->tools, &tools))
+        {
             (void) ngx_http_hangar_set_blob(reg, &n->tools, &tools);
             n->tools_count = job->tools->u.arr.nelts;
             n->tools_predefined = 0;
             keep = 1;
 
-            /* the front door's catalog changed */
+            /* the front door's catalog changed (not on every start) */
             (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
         }
 
@@ -418,4 +433,14 @@ ngx_http_hangar_start_files(ngx_http_hangar_job_t *job, ngx_str_t *tools,
     {
         (void) ngx_delete_file(path.data);
     }
+}
+
+
+/* the catalog a server answered is the one it has (slab mutex held) */
+
+static ngx_uint_t
+ngx_http_hangar_job_same(ngx_http_hangar_blob_t *blob, ngx_str_t *text)
+{
+    return blob != NULL && blob->len == text->len
+           && ngx_memcmp(blob->data, text->data, text->len) == 0;
 }
