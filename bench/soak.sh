@@ -6,7 +6,8 @@
 #   - REST writes and reads: create, PATCH, GET, list, DELETE of servers;
 #   - stop and start of a second stdio server every 2 s.
 # Prints RSS of the workers and the bridges, the zone's free pages and the
-# workers' open descriptors after the warm-up and at the end, and the
+# workers' open descriptors after the warm-up, every fifth of the run and at
+# the end, and the
 # error counts of each loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +86,11 @@ P2=$!
   echo "stop/start: $n cycles, $bad failed" > "$OUT/soak/cycles" ) &
 P3=$!
 
+# a snapshot every fifth of the run: growth or a plateau
+for i in 1 2 3 4; do
+    sleep $((SECS / 5))
+    snapshot "$((i * SECS / 5)) s"
+done
 wait $P1 $P2 $P3
 sleep 1
 snapshot end
