@@ -15,6 +15,9 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include "ngx_http_hangar_job_end.h"
+#include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_state.h"
 
 
 static void ngx_http_hangar_start_done(ngx_http_hangar_job_t *job,
