@@ -15,8 +15,12 @@
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_api.h"
 #include "ngx_http_hangar_pass.h"
+#include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_config.h"
+#include "ngx_http_hangar_run.h"
+#include "ngx_http_hangar_state_load.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -857,6 +861,10 @@ ngx_http_hangar_session_key(ngx_cycle_t *cycle,
 static ngx_int_t
 ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 {
+    /* the front door's periodic and exit work, on the lifecycle's tick */
+    ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_mcp_tick,
+                                    ngx_http_hangar_mcp_exit);
+
     /* bridges are nobody's children in nginx (ngx_http_hangar_proc.c) */
     return ngx_http_hangar_lifecycle_init_process(cycle);
 }

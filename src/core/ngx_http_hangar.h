@@ -81,10 +81,4 @@ typedef struct {
 extern ngx_module_t  ngx_http_hangar_module;
 
 
-ngx_int_t ngx_http_hangar_config_load(ngx_conf_t *cf,
-    ngx_http_hangar_main_conf_t *hmcf);
-ngx_int_t ngx_http_hangar_config_fleet(ngx_pool_t *pool,
-    ngx_http_hangar_main_conf_t *hmcf);
-
-
 #endif /* _NGX_HTTP_HANGAR_H_INCLUDED_ */

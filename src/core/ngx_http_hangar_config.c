@@ -10,7 +10,9 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include "ngx_http_hangar_config.h"
 #include "ngx_http_hangar.h"
+#include "ngx_http_hangar_yaml.h"
 
 
 static ngx_int_t ngx_http_hangar_config_servers(ngx_conf_t *cf,

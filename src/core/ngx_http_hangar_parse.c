@@ -11,6 +11,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_parse.h"
+#include "ngx_http_hangar_client.h"
 
 
 static void ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call);

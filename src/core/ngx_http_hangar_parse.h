@@ -16,13 +16,17 @@
 #define _NGX_HTTP_HANGAR_PARSE_H_INCLUDED_
 
 
-#include "ngx_http_hangar_client.h"
+#include "ngx_http_hangar_value.h"
 
 
-ngx_int_t ngx_http_hangar_call_input_init(ngx_http_hangar_call_t *call);
-ngx_int_t ngx_http_hangar_call_space(ngx_http_hangar_call_t *call);
-ngx_int_t ngx_http_hangar_call_process(ngx_http_hangar_call_t *call);
-ngx_int_t ngx_http_hangar_call_eof(ngx_http_hangar_call_t *call);
+/* the call of ngx_http_hangar_client.h, which includes this header */
+struct ngx_http_hangar_call_s;
+
+
+ngx_int_t ngx_http_hangar_call_input_init(struct ngx_http_hangar_call_s *call);
+ngx_int_t ngx_http_hangar_call_space(struct ngx_http_hangar_call_s *call);
+ngx_int_t ngx_http_hangar_call_process(struct ngx_http_hangar_call_s *call);
+ngx_int_t ngx_http_hangar_call_eof(struct ngx_http_hangar_call_s *call);
 
 /*
  * The JSON-RPC response with the given id out of a JSON or SSE body.
@@ -30,7 +34,7 @@ ngx_int_t ngx_http_hangar_call_eof(ngx_http_hangar_call_t *call);
  * Progress and other messages of an SSE body are skipped.  A body with no
  * such response is logged, naming the server.
  */
-ngx_int_t ngx_http_hangar_call_message(ngx_http_hangar_call_t *call,
+ngx_int_t ngx_http_hangar_call_message(struct ngx_http_hangar_call_s *call,
     int64_t id, ngx_http_hangar_value_t **msg);
 
 

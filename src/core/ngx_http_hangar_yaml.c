@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <yaml.h>
+#include "ngx_http_hangar_yaml.h"
 #include "ngx_http_hangar_value.h"
 
 

@@ -12,6 +12,8 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_admin.h"
 #include "ngx_http_hangar_api_servers.h"
+#include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_state_load.h"
 
 
 #define NGX_HTTP_HANGAR_RULES_MAX  10000

@@ -14,6 +14,8 @@
 #include "ngx_http_hangar_api_server_ops.h"
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_client.h"
+#include "ngx_http_hangar_run.h"
+#include "ngx_http_hangar_state.h"
 
 
 static void ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w,

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_servers.h"
+#include "ngx_http_hangar_state.h"
 
 
 #define NGX_HTTP_HANGAR_CREATE  0

@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_hangar_reply.h"
+#include "ngx_http_hangar_state.h"
 
 
 ngx_int_t ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr);

@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_sessions.h"
 #include "ngx_http_hangar_api_servers.h"
+#include "ngx_http_hangar_state.h"
 
 
 #define NGX_HTTP_HANGAR_RULES_MAX  10000

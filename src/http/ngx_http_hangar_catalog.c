@@ -14,6 +14,8 @@
 #include <ngx_http.h>
 #include <fnmatch.h>
 #include "ngx_http_hangar_catalog.h"
+#include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_state.h"
 
 
 static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,

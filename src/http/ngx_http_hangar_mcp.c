@@ -16,6 +16,8 @@
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_session.h"
+#include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_state.h"
 
 
 typedef struct {

@@ -15,5 +15,10 @@
 
 ngx_int_t ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr);
 
+/* run by the lifecycle's tick: catalog changes announced on GET streams */
+void ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg);
+/* the worker is exiting: open streams end */
+void ngx_http_hangar_mcp_exit(void);
+
 
 #endif /* _NGX_HTTP_HANGAR_MCP_H_INCLUDED_ */

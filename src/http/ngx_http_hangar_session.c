@@ -19,6 +19,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include "ngx_http_hangar_session.h"
+#include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_state_load.h"
 
 
 /* expired entries dropped per change, as ngx_http_limit_req_module does */

@@ -14,6 +14,8 @@
 #include <ngx_event.h>
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_job_end.h"
+#include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_proc.h"
 
 
 static u_char *ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf,

@@ -24,6 +24,10 @@ typedef struct ngx_http_hangar_job_s  ngx_http_hangar_job_t;
 typedef void (*ngx_http_hangar_step_pt)(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 
+/* the answer (or progress) of a client's call to a server */
+typedef void (*ngx_http_hangar_result_pt)(void *data,
+    ngx_http_hangar_value_t *msg, ngx_str_t *error);
+
 /* the completion of a kind of job: ok, or the text of what failed */
 typedef void (*ngx_http_hangar_job_done_pt)(ngx_http_hangar_job_t *job,
     ngx_uint_t ok, ngx_str_t *text);
@@ -104,14 +108,20 @@ void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
 ngx_uint_t ngx_http_hangar_streaming(ngx_http_hangar_node_t *n);
 void ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_jobs_exit(void);
+void ngx_http_hangar_warm(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_log_t *log);
+ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
 
 /*
- * ngx_http_hangar_proc.c: the bridge of a start.  The spawn code learns
- * the bridge's and server's pids into job->bridge_pid and job->server_pid,
- * goes on with ngx_http_hangar_rpc(), and ends the job only through
- * ngx_http_hangar_job_done(), which calls the start's completion.
+ * A JSON-RPC call to a ready server, for a client; NULL when the server is
+ * not ready.  The handle can be abandoned when the client goes away.
  */
-ngx_int_t ngx_http_hangar_spawn(ngx_http_hangar_job_t *job);
+void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *id, const char *method, ngx_str_t *params, ngx_str_t *tool,
+    ngx_log_t *log, ngx_http_hangar_result_pt result,
+    ngx_http_hangar_result_pt progress, void *data);
+void ngx_http_hangar_server_call_abandon(void *handle);
 
 
 #endif /* _NGX_HTTP_HANGAR_JOB_H_INCLUDED_ */

@@ -15,6 +15,9 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include "ngx_http_hangar_job_end.h"
+#include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_state.h"
 
 
 static ngx_uint_t ngx_http_hangar_job_same(ngx_http_hangar_blob_t *blob,

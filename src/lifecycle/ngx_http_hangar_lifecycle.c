@@ -18,7 +18,10 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_md5.h>
+#include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_run.h"
 
 
 #define NGX_HTTP_HANGAR_TICK        250
@@ -46,6 +49,8 @@ typedef struct {
 
 static ngx_event_t               ngx_http_hangar_tick_ev;
 static ngx_connection_t          ngx_http_hangar_tick_conn;
+static ngx_http_hangar_tick_pt   ngx_http_hangar_tick_hook;
+static ngx_http_hangar_exit_pt   ngx_http_hangar_exit_hook;
 
 
 ngx_int_t
@@ -373,6 +378,15 @@ ngx_http_hangar_lifecycle_init_process(ngx_cycle_t *cycle)
 }
 
 
+void
+ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_tick_pt tick,
+    ngx_http_hangar_exit_pt quit)
+{
+    ngx_http_hangar_tick_hook = tick;
+    ngx_http_hangar_exit_hook = quit;
+}
+
+
 static void
 ngx_http_hangar_tick(ngx_event_t *ev)
 {
@@ -387,7 +401,10 @@ ngx_http_hangar_tick(ngx_event_t *ev)
          * list_changed listeners (one to a remote proxied by this very
          * nginx would keep a request, and the worker, alive)
          */
-        ngx_http_hangar_mcp_exit();
+        if (ngx_http_hangar_exit_hook) {
+            ngx_http_hangar_exit_hook();
+        }
+
         ngx_http_hangar_jobs_exit();
         return;
     }
@@ -397,7 +414,10 @@ ngx_http_hangar_tick(ngx_event_t *ev)
     ngx_http_hangar_watch_scan(reg);
     ngx_http_hangar_machine_drains(reg);
     ngx_http_hangar_streams_prune(reg);
-    ngx_http_hangar_mcp_tick(reg);
+
+    if (ngx_http_hangar_tick_hook) {
+        ngx_http_hangar_tick_hook(reg);
+    }
 
     /* one worker at a time does the periodic duties */
     if (reg->sh->lease_pid == (ngx_atomic_uint_t) ngx_pid

@@ -51,12 +51,7 @@ struct ngx_http_hangar_waiter_s {
 
 
 ngx_int_t ngx_http_hangar_lifecycle_init_process(ngx_cycle_t *cycle);
-void ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle);
 void ngx_http_hangar_lifecycle_exit_process(ngx_cycle_t *cycle);
-void ngx_http_hangar_watch_exit(void);
-void ngx_http_hangar_mcp_exit(void);
-void ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
-    ngx_log_t *log);
 
 /*
  * The lazy-start entry point.  NGX_AGAIN: w->handler is called when the
@@ -67,8 +62,6 @@ ngx_int_t ngx_http_hangar_ensure_ready(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, ngx_uint_t explicit, ngx_http_hangar_waiter_t *w,
     ngx_log_t *log, ngx_msec_t *retry_ms);
 void ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w);
-void ngx_http_hangar_warm(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_node_t *n, ngx_log_t *log);
 
 ngx_int_t ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, const char *reason, ngx_uint_t block, ngx_log_t *log);
@@ -77,31 +70,16 @@ void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
     u_char *id, size_t id_len, const char *fmt, ...);
 
 /*
- * A JSON-RPC call to a ready server, for a client; NULL when the server is
- * not ready.  The handle can be abandoned when the client goes away.
+ * What the layers above run on every worker's tick (after the lifecycle's
+ * own work) and once when the worker is exiting; set by the module glue
+ * before ngx_http_hangar_lifecycle_init_process(), so that this layer
+ * never names the one above it.
  */
-typedef void (*ngx_http_hangar_result_pt)(void *data,
-    ngx_http_hangar_value_t *msg, ngx_str_t *error);
+typedef void (*ngx_http_hangar_tick_pt)(ngx_http_hangar_registry_t *reg);
+typedef void (*ngx_http_hangar_exit_pt)(void);
 
-void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
-    ngx_str_t *id, const char *method, ngx_str_t *params, ngx_str_t *tool,
-    ngx_log_t *log, ngx_http_hangar_result_pt result,
-    ngx_http_hangar_result_pt progress, void *data);
-void ngx_http_hangar_server_call_abandon(void *handle);
-
-/* ngx_http_hangar_mcp.c: announces catalog changes on GET streams */
-void ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg);
-
-/* ngx_http_hangar_proc.c */
-void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
-ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);
-void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
-ngx_http_hangar_value_t *ngx_http_hangar_run_status(ngx_pool_t *pool,
-    ngx_http_hangar_registry_t *reg, u_char *id, size_t len, ngx_uint_t seq);
-
-/* shared by both */
-ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
+void ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_tick_pt tick,
+    ngx_http_hangar_exit_pt quit);
 
 /* where a server's bridge keeps its socket and status */
 ngx_int_t ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir,

@@ -21,7 +21,10 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_run.h"
 
 
 #define NGX_HTTP_HANGAR_SWEEP     32

@@ -15,6 +15,8 @@
 #include <ngx_core.h>
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_run.h"
+#include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_state_load.h"
 
 
 #define NGX_HTTP_HANGAR_KEPT_READ   (1024 * 1024)

@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <openssl/rand.h>
+#include "ngx_http_hangar_history.h"
 #include "ngx_http_hangar_registry.h"
 
 

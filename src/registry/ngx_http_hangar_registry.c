@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_registry.h"
+#include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_state.h"
 
 
 /* one reconcile: everything is allocated first, then linked in at once */

@@ -15,6 +15,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_registry.h"
 #if (NGX_THREADS)
 #include <ngx_thread_pool.h>

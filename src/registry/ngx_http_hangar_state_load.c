@@ -11,7 +11,9 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include "ngx_http_hangar_state_load.h"
 #include "ngx_http_hangar_registry.h"
+#include "ngx_http_hangar_state.h"
 #if (NGX_THREADS)
 #include <ngx_thread_pool.h>
 #endif

@@ -12,6 +12,7 @@
 
 #include "ngx_fuzz.h"
 #include "ngx_http_hangar_value.h"
+#include "ngx_http_hangar_yaml.h"
 #include "ngx_http_hangar_spec.h"
 
 
