@@ -276,8 +276,9 @@ ngx_http_hangar_call_resolve(ngx_http_hangar_call_t *call, ngx_url_t *u)
         return NGX_ERROR;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, call->log, 0,
-                   "hangar: resolving \"%V\"", &u->host);
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, call->log, 0,
+                   "hangar: resolving \"%V\" for a new %s connection",
+                   &u->host, call->on_notice ? "stream" : "call");
 
     ctx->name = u->host;
     ctx->handler = ngx_http_hangar_call_resolved;
