@@ -266,4 +266,30 @@ like($out, qr/server "api1": the host "api\.hangar\.test"/,
 is(nginx_stop(), '', 'nginx stops');
 no_alerts();
 
+# no resolver at all: a remote named by host that the API creates cannot
+# start, and says why
+nginx_start({
+    workers     => 1,
+    http_config => "    hangar_zone hangar 1m;\n"
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                 . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location /api/ { hangar_api; }\n",
+    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                 . "  local:\n" . $remote->('localhost'),
+});
+
+($st, $doc, $raw) = api(POST => '/api/mcp_servers/local/start');
+is($st, 200, 'without a resolver, a remote at localhost starts') or diag($raw);
+($st, $doc, $raw) = api(POST => '/api/mcp_servers',
+                        $json->encode({ mcp_server_id => 'api2', mode => 'remote',
+                                        endpoint => 'http://mcp.hangar.test:1/mcp' }));
+ok($st == 200 || $st == 201, 'a remote named by host created through the API')
+    or diag("$st $raw");
+($st, $doc, $raw) = api(POST => '/api/mcp_servers/api2/start');
+isnt($st, 200, 'without a resolver it does not start');
+like($raw, qr/cannot resolve host \\?"mcp\.hangar\.test\\?": no \\?"resolver\\?" is configured/,
+     'the error names the host and the missing resolver') or diag($raw);
+is(nginx_stop(), '', 'nginx stops');
+no_alerts();
+
 Test::More::done_testing();
