@@ -222,6 +222,11 @@ ngx_http_hangar_call_address(ngx_http_hangar_call_t *call)
         return NGX_ERROR;
     }
 
+    if (u.port == 0) {
+        /* no port in the target: ngx_parse_url() leaves it to us */
+        u.port = u.default_port;
+    }
+
     if (u.naddrs) {
         call->peer.sockaddr = u.addrs[0].sockaddr;
         call->peer.socklen = u.addrs[0].socklen;
