@@ -21,6 +21,7 @@
 #include "ngx_http_hangar_config.h"
 #include "ngx_http_hangar_run.h"
 #include "ngx_http_hangar_state_load.h"
+#include "ngx_http_hangar_client.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -38,6 +39,8 @@ static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_fleet(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf);
+static ngx_int_t ngx_http_hangar_resolver_check(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
@@ -490,7 +493,11 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
     }
 #endif
 
-    return ngx_http_hangar_fleet(cf, hmcf);
+    if (ngx_http_hangar_fleet(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hangar_resolver_check(cf, hmcf);
 }
 
 
@@ -506,6 +513,71 @@ ngx_http_hangar_fleet(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     }
 
     return ngx_http_hangar_catalog_load(cf, hmcf);
+}
+
+
+/*
+ * A remote endpoint with a host name resolves through nginx's resolver:
+ * without a "resolver" in http{}, nginx -t fails naming the server.
+ */
+
+static ngx_int_t
+ngx_http_hangar_resolver_check(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf)
+{
+    u_char                    *p, *last;
+    ngx_str_t                  target, host;
+    ngx_uint_t                 i;
+    ngx_http_hangar_decl_t    *decl;
+    ngx_http_hangar_value_t   *ep;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->resolver && clcf->resolver->connections.nelts) {
+        return NGX_OK;
+    }
+
+    decl = hmcf->decls.elts;
+
+    for (i = 0; i < hmcf->decls.nelts; i++) {
+        ep = decl[i].group ? NULL : ngx_http_hangar_get(decl[i].spec,
+                                                        "endpoint");
+        if (!ngx_http_hangar_is(ep, NGX_HTTP_HANGAR_STR)) {
+            continue;
+        }
+
+        p = ep->u.s.data;
+        last = p + ep->u.s.len;
+
+        if (ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+            p += 7;
+
+        } else if (ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+            p += 8;
+
+        } else {
+            continue;
+        }
+
+        target.data = p;
+
+        while (p < last && *p != '/' && *p != '?' && *p != '#') {
+            p++;
+        }
+
+        target.len = p - target.data;
+
+        if (ngx_http_hangar_client_host(cf->pool, &target, &host)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hangar: server \"%V\": the host \"%V\" of "
+                               "its endpoint needs a \"resolver\" in http{}",
+                               &decl[i].id, &host);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -861,9 +933,21 @@ ngx_http_hangar_session_key(ngx_cycle_t *cycle,
 static ngx_int_t
 ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_conf_ctx_t       *ctx;
+    ngx_http_core_loc_conf_t  *clcf;
+
     /* the front door's periodic and exit work, on the lifecycle's tick */
     ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_mcp_tick,
                                     ngx_http_hangar_mcp_exit);
+
+    /* remote host names: the resolver of the http{} level */
+    ctx = (ngx_http_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
+                                               ngx_http_module);
+    if (ctx) {
+        clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+        ngx_http_hangar_client_resolver(clcf->resolver,
+                                        clcf->resolver_timeout);
+    }
 
     /* bridges are nobody's children in nginx (ngx_http_hangar_proc.c) */
     return ngx_http_hangar_lifecycle_init_process(cycle);

@@ -12,6 +12,7 @@ __DATA__
 === TEST 1: the seed guide's list example shows the declared fleet
 --- http_config
     hangar_zone hangar 1m;
+    resolver 127.0.0.1:1;  # the remotes are named, never called
     hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
     hangar_state $TEST_NGINX_STATE_DIR;
 --- config

@@ -125,6 +125,7 @@ GET /api/mcp_servers/math
 === TEST 7: unknown keys warn; a Hangar config.yaml loads unchanged
 --- http_config
     hangar_zone hangar 1m;
+    resolver 127.0.0.1:1;  # the remotes are named, never called
     hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
     hangar_state $TEST_NGINX_STATE_DIR;
 --- config

@@ -21,6 +21,7 @@ sub ids () {
 nginx_start({
     workers     => 2,
     http_config => "    hangar_zone hangar 1m;\n"
+                 . "    resolver 127.0.0.1:1;\n"   # named remotes
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n",

@@ -69,6 +69,7 @@ mcp_servers:
 === TEST 4: metrics in Prometheus text format
 --- http_config
     hangar_zone hangar 1m;
+    resolver 127.0.0.1:1;  # the remotes are named, never called
     hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
     hangar_state $TEST_NGINX_STATE_DIR;
 --- config

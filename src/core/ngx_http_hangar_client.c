@@ -17,8 +17,13 @@ static void ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call,
     ngx_int_t rc, const char *error);
 static void ngx_http_hangar_call_dummy(ngx_event_t *ev);
 static void ngx_http_hangar_call_close(ngx_connection_t *c);
-static ngx_int_t ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call,
-    ngx_url_t *url);
+static ngx_int_t ngx_http_hangar_call_address(ngx_http_hangar_call_t *call);
+static ngx_int_t ngx_http_hangar_call_resolve(ngx_http_hangar_call_t *call,
+    ngx_url_t *u);
+static void ngx_http_hangar_call_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_hangar_call_resolve_error(ngx_http_hangar_call_t *call,
+    const char *why);
+static ngx_int_t ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call);
 static ngx_uint_t ngx_http_hangar_keepalive_get(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_keepalive_put(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_keepalive_close(ngx_event_t *rev);
@@ -35,6 +40,10 @@ typedef struct {
 
 static ngx_http_hangar_keepalive_t
     ngx_http_hangar_keepalive[NGX_HTTP_HANGAR_KEEPALIVE];
+
+/* nginx's resolver of the http{} level, set in each worker */
+static ngx_resolver_t  *ngx_http_hangar_resolver;
+static ngx_msec_t       ngx_http_hangar_resolver_timeout = 30000;
 
 
 static void ngx_http_hangar_call_connected(ngx_http_hangar_call_t *call);
@@ -87,19 +96,7 @@ ngx_int_t
 ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 {
     size_t              len;
-    ngx_url_t           u;
     ngx_buf_t          *b;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = call->target;
-    u.default_port = call->tls ? 443 : 80;
-    u.no_resolve = 0;
-
-    if (ngx_parse_url(call->pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_http_hangar_call_finish(call, NGX_ERROR,
-                                    u.err ? u.err : "cannot resolve");
-        return NGX_ERROR;
-    }
 
     len = ngx_strlen(call->method) + 1 + call->uri.len
           + sizeof(" HTTP/1.1\r\nHost: \r\n") - 1 + call->host.len
@@ -141,41 +138,247 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
                                 call->tls, call->verify, &call->ca_file)
                     - call->key.data;
 
+    /* a kept connection: no resolving again */
     if (call->on_notice == NULL && ngx_http_hangar_keepalive_get(call)) {
         return NGX_OK;
     }
 
-    return ngx_http_hangar_call_connect(call, &u);
+    return ngx_http_hangar_call_address(call);
+}
+
+
+void
+ngx_http_hangar_client_resolver(ngx_resolver_t *r, ngx_msec_t timeout)
+{
+    /* http{} without "resolver" has nginx's dummy one, with no servers */
+    ngx_http_hangar_resolver = (r && r->connections.nelts) ? r : NULL;
+    ngx_http_hangar_resolver_timeout = timeout ? timeout : 30000;
+}
+
+
+/*
+ * The host of a target that needs a resolver: not a unix socket, not an
+ * address, not "localhost" (127.0.0.1).  0 when none is needed.
+ */
+
+ngx_uint_t
+ngx_http_hangar_client_host(ngx_pool_t *pool, ngx_str_t *target,
+    ngx_str_t *host)
+{
+    ngx_url_t   u;
+    ngx_addr_t  addr;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = *target;
+    u.default_port = 80;
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs || u.host.len == 0
+        || u.family == AF_UNIX)
+    {
+        return 0;
+    }
+
+    if (u.host.data[0] == '[' && u.host.len > 2) {
+        u.host.data++;
+        u.host.len -= 2;
+    }
+
+    if (ngx_parse_addr(pool, &addr, u.host.data, u.host.len) == NGX_OK
+        || (u.host.len == sizeof("localhost") - 1
+            && ngx_strncasecmp(u.host.data, (u_char *) "localhost",
+                               u.host.len) == 0))
+    {
+        return 0;
+    }
+
+    *host = u.host;
+
+    return 1;
+}
+
+
+/*
+ * The peer's address: a unix socket or an address as it is, "localhost"
+ * as 127.0.0.1, a host name through nginx's resolver (never the system's,
+ * which blocks).
+ */
+
+static ngx_int_t
+ngx_http_hangar_call_address(ngx_http_hangar_call_t *call)
+{
+    ngx_url_t    u;
+    ngx_str_t    host;
+    ngx_addr_t   addr;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = call->target;
+    u.default_port = call->tls ? 443 : 80;
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(call->pool, &u) != NGX_OK) {
+        ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                    u.err ? u.err : "invalid address");
+        return NGX_ERROR;
+    }
+
+    if (u.port == 0) {
+        /* no port in the target: ngx_parse_url() leaves it to us */
+        u.port = u.default_port;
+    }
+
+    if (u.naddrs) {
+        call->peer.sockaddr = u.addrs[0].sockaddr;
+        call->peer.socklen = u.addrs[0].socklen;
+        return ngx_http_hangar_call_connect(call);
+    }
+
+    host = u.host;
+
+    if (host.len > 2 && host.data[0] == '[') {
+        host.data++;
+        host.len -= 2;
+    }
+
+    if (host.len == sizeof("localhost") - 1
+        && ngx_strncasecmp(host.data, (u_char *) "localhost", host.len) == 0)
+    {
+        ngx_str_set(&host, "127.0.0.1");
+    }
+
+    if (ngx_parse_addr(call->pool, &addr, host.data, host.len) == NGX_OK) {
+        ngx_inet_set_port(addr.sockaddr, u.port);
+        call->peer.sockaddr = addr.sockaddr;
+        call->peer.socklen = addr.socklen;
+        return ngx_http_hangar_call_connect(call);
+    }
+
+    return ngx_http_hangar_call_resolve(call, &u);
 }
 
 
 static ngx_int_t
-ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
+ngx_http_hangar_call_resolve(ngx_http_hangar_call_t *call, ngx_url_t *u)
+{
+    ngx_resolver_ctx_t  *ctx;
+
+    call->port = u->port;
+    call->resolve_host = u->host;
+
+    ctx = NULL;
+
+    if (ngx_http_hangar_resolver) {
+        ctx = ngx_resolve_start(ngx_http_hangar_resolver, NULL);
+        if (ctx == NULL) {
+            ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_hangar_call_resolve_error(call,
+                                "no \"resolver\" is configured in http{}");
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, call->log, 0,
+                   "hangar: resolving \"%V\" for a new %s connection",
+                   &u->host, call->on_notice ? "stream" : "call");
+
+    ctx->name = u->host;
+    ctx->handler = ngx_http_hangar_call_resolved;
+    ctx->data = call;
+    ctx->timeout = ngx_http_hangar_resolver_timeout;
+    ctx->cancelable = call->background;
+
+    call->resolving = ctx;
+
+    /* the handler may run (and the call end) before this returns */
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        call->resolving = NULL;
+        ngx_http_hangar_call_resolve_error(call, "resolver failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hangar_call_resolved(ngx_resolver_ctx_t *ctx)
+{
+    socklen_t                socklen;
+    struct sockaddr         *sa;
+    ngx_http_hangar_call_t  *call;
+
+    call = ctx->data;
+    call->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        ngx_http_hangar_call_resolve_error(call,
+                                     ctx->state
+                                     ? ngx_resolver_strerror(ctx->state)
+                                     : "no address");
+        ngx_resolve_name_done(ctx);
+        return;
+    }
+
+    socklen = ctx->addrs[0].socklen;
+    sa = ngx_palloc(call->pool, socklen);
+
+    if (sa) {
+        ngx_memcpy(sa, ctx->addrs[0].sockaddr, socklen);
+        ngx_inet_set_port(sa, call->port);
+    }
+
+    ngx_resolve_name_done(ctx);
+
+    if (sa == NULL) {
+        ngx_http_hangar_call_finish(call, NGX_ERROR, "out of memory");
+        return;
+    }
+
+    call->peer.sockaddr = sa;
+    call->peer.socklen = socklen;
+
+    (void) ngx_http_hangar_call_connect(call);
+}
+
+
+/* "cannot resolve host "h": why", which the log line and the API show */
+
+static void
+ngx_http_hangar_call_resolve_error(ngx_http_hangar_call_t *call,
+    const char *why)
+{
+    size_t  len;
+
+    len = sizeof("cannot resolve host \"\": ") + call->resolve_host.len
+          + ngx_strlen(why);
+
+    call->error.data = ngx_pnalloc(call->pool, len);
+
+    if (call->error.data) {
+        call->error.len = ngx_snprintf(call->error.data, len,
+                                       "cannot resolve host \"%V\": %s",
+                                       &call->resolve_host, why)
+                          - call->error.data;
+    }
+
+    ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                call->error.data ? NULL : "cannot resolve");
+}
+
+
+static ngx_int_t
+ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call)
 {
     ngx_err_t          err;
     ngx_int_t          rc;
-    ngx_url_t          u;
     ngx_log_t          quiet;
     ngx_pool_t        *pool;
     ngx_connection_t  *c;
 
-    if (url == NULL) {
-        ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url = call->target;
-        u.default_port = call->tls ? 443 : 80;
-
-        if (ngx_parse_url(call->pool, &u) != NGX_OK || u.naddrs == 0) {
-            ngx_http_hangar_call_finish(call, NGX_ERROR, "cannot resolve");
-            return NGX_ERROR;
-        }
-
-        url = &u;
-    }
-
-    u = *url;
-
-    call->peer.sockaddr = u.addrs[0].sockaddr;
-    call->peer.socklen = u.addrs[0].socklen;
     call->peer.name = &call->target;
     call->peer.get = ngx_event_get_peer;
     call->peer.log_error = NGX_ERROR_ERR;
@@ -195,7 +398,7 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call, ngx_url_t *url)
     call->peer.log = call->log;
 
     if (rc == NGX_DECLINED && err == NGX_EAGAIN
-        && u.family == AF_UNIX
+        && call->peer.sockaddr->sa_family == AF_UNIX
         && ++call->tries < NGX_HTTP_HANGAR_CALL_TRIES)
     {
         call->retry.handler = ngx_http_hangar_call_retry;
@@ -266,7 +469,7 @@ ngx_http_hangar_call_retry(ngx_event_t *ev)
                    "hangar: connect to %V again (backlog full)",
                    &call->target);
 
-    (void) ngx_http_hangar_call_connect(call, NULL);
+    (void) ngx_http_hangar_call_connect(call);
 }
 
 
@@ -647,6 +850,11 @@ ngx_http_hangar_call_handshaked(ngx_connection_t *c)
 void
 ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call)
 {
+    if (call->resolving) {
+        ngx_resolve_name_done(call->resolving);
+        call->resolving = NULL;
+    }
+
     if (call->retry.timer_set) {
         ngx_del_timer(&call->retry);
     }
@@ -684,7 +892,7 @@ ngx_http_hangar_call_finish(ngx_http_hangar_call_t *call, ngx_int_t rc,
         call->retried = 1;
         call->out->pos = call->out->start;
 
-        (void) ngx_http_hangar_call_connect(call, NULL);
+        (void) ngx_http_hangar_call_address(call);
         return;
     }
 

@@ -87,6 +87,9 @@ struct ngx_http_hangar_call_s {
 
     /* internal */
     ngx_peer_connection_t        peer;
+    ngx_resolver_ctx_t          *resolving; /* a host name being resolved */
+    ngx_str_t                    resolve_host;
+    in_port_t                    port;
     ngx_event_t                  retry;     /* a connect to a full backlog */
     ngx_uint_t                   tries;
     ngx_buf_t                   *out;
@@ -132,6 +135,15 @@ ngx_int_t ngx_http_hangar_call_start(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_call_cancel(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_call_destroy(ngx_http_hangar_call_t *call);
 void ngx_http_hangar_client_exit(void);
+
+/*
+ * Host names resolve through nginx's resolver of the http{} level (set
+ * in each worker); ngx_http_hangar_client_host() says whether a target
+ * ("host:port") needs it, and which host.
+ */
+void ngx_http_hangar_client_resolver(ngx_resolver_t *r, ngx_msec_t timeout);
+ngx_uint_t ngx_http_hangar_client_host(ngx_pool_t *pool, ngx_str_t *target,
+    ngx_str_t *host);
 
 /* the parser of its answers */
 #include "ngx_http_hangar_parse.h"
