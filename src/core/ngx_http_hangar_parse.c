@@ -512,7 +512,8 @@ ngx_http_hangar_call_scratch(ngx_http_hangar_call_t *call)
         return NGX_ERROR;
     }
 
-    call->scratch = ngx_create_pool(4096, call->log);
+    /* the call's pool may outlive the log of its owner: use its log */
+    call->scratch = ngx_create_pool(4096, call->pool->log);
     if (call->scratch == NULL) {
         return NGX_ERROR;
     }
