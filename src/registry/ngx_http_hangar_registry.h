@@ -169,8 +169,6 @@ typedef struct {
     ngx_atomic_t                 lease_pid;     /* worker doing the duties */
     ngx_atomic_t                 lease_until;   /* monotonic ms */
     ngx_atomic_t                 event_seq;
-    uint32_t                     ended[256];    /* ended MCP sessions */
-    ngx_atomic_t                 ended_next;
     ngx_http_hangar_event_t     *events;    /* ring of EVENTS */
     ngx_http_hangar_record_call_t *history;
     ngx_uint_t                   history_size;
