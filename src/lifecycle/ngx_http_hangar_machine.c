@@ -535,40 +535,15 @@ ngx_http_hangar_machine_idle(ngx_http_hangar_node_t *n, ngx_msec_t now)
 static ngx_uint_t
 ngx_http_hangar_worker_alive(ngx_pid_t pid)
 {
-    int       fd;
-    char      path[64], buf[512], *p;
-    ssize_t   n;
-    ngx_int_t ppid;
+    ngx_http_hangar_pstat_t  st;
 
-    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
-
-    fd = open(path, O_RDONLY);
-    if (fd == -1) {
+    if (ngx_http_hangar_proc_stat(pid, &st) == 0
+        || st.state == 'Z' || st.state == 'X')
+    {
         return 0;
     }
 
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-
-    if (n <= 0) {
-        return 0;
-    }
-
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-
-    /* ") S 1234 ...": the state, then the parent */
-    if (p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X') {
-        return 0;
-    }
-
-    ppid = 0;
-
-    for (p += 4; *p >= '0' && *p <= '9'; p++) {
-        ppid = ppid * 10 + (*p - '0');
-    }
-
-    return ppid == (ngx_int_t) getppid();
+    return st.ppid == getppid();
 }
 
 

@@ -145,16 +145,37 @@ ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server)
 ngx_int_t
 ngx_http_hangar_alive(ngx_pid_t pid)
 {
-    int      fd;
-    char     path[64], buf[512], *p;
-    ssize_t  n;
+    ngx_http_hangar_pstat_t  st;
 
     if (pid <= 0 || kill(pid, 0) == -1) {
         return 0;
     }
 
     /* a zombie is not alive; the pid must be a bridge's */
+    if (ngx_http_hangar_proc_stat(pid, &st) == 0 || st.state == 'Z') {
+        return 0;
+    }
+
+    return ngx_strstr(st.name, "hangar-bridge") != NULL;
+}
+
+
+/*
+ * A process as /proc/<pid>/stat has it: its state letter (the return
+ * value; 0 when there is no such process), parent, session and name.
+ */
+
+u_char
+ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_http_hangar_pstat_t *st)
+{
+    int      fd, ppid, session;
+    char     path[64], buf[512], *name, *p;
+    size_t   len;
+    ssize_t  n;
+    u_char   state;
+
     ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
+
     fd = open(path, O_RDONLY);
     if (fd == -1) {
         return 0;
@@ -168,14 +189,27 @@ ngx_http_hangar_alive(ngx_pid_t pid)
     }
 
     buf[n] = '\0';
+
+    /* "pid (comm) state ppid pgrp session ...": comm may hold ")" */
+    name = strchr(buf, '(');
     p = strrchr(buf, ')');
 
-    if (p == NULL || p[2] == 'Z') {
+    if (name == NULL || p == NULL || p < name
+        || sscanf(p + 1, " %c %d %*d %d", (char *) &state, &ppid, &session)
+           != 3)
+    {
         return 0;
     }
 
-    return ngx_strstr(buf, "hangar-bridge") != NULL
-           || ngx_strstr(buf, "(hangar-bridge") != NULL;
+    len = ngx_min((size_t) (p - name - 1), sizeof(st->name) - 1);
+    ngx_memcpy(st->name, name + 1, len);
+    st->name[len] = '\0';
+
+    st->state = state;
+    st->ppid = ppid;
+    st->sid = session;
+
+    return state;
 }
 
 

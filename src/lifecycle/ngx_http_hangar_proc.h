@@ -20,6 +20,16 @@
 ngx_int_t ngx_http_hangar_proc_check(ngx_conf_t *cf, ngx_str_t *state_dir);
 void ngx_http_hangar_terminate(ngx_pid_t bridge, ngx_pid_t server);
 ngx_int_t ngx_http_hangar_alive(ngx_pid_t pid);
+
+/* /proc/<pid>/stat */
+typedef struct {
+    u_char                       state;     /* 'R', 'S', 'Z', ... */
+    ngx_pid_t                    ppid;
+    ngx_pid_t                    sid;
+    char                         name[32];
+} ngx_http_hangar_pstat_t;
+
+u_char ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_http_hangar_pstat_t *st);
 void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_watch_exit(void);
 

@@ -23,7 +23,6 @@
 #define NGX_HTTP_HANGAR_KEPT_LINES  1000
 
 
-static u_char ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_pid_t *sid);
 static ngx_uint_t ngx_http_hangar_bridge_of(ngx_pid_t pid, u_char *status);
 static void ngx_http_hangar_kept_tail(ngx_pool_t *pool, ngx_str_t *state_dir,
     u_char *id, size_t len, ngx_http_hangar_value_t *st);
@@ -243,14 +242,15 @@ done:
 void
 ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n)
 {
-    u_char      st;
-    ngx_dir_t   d;
-    ngx_str_t   proc;
-    ngx_pid_t   pid, sid, dead[256];
-    ngx_uint_t  i, k;
+    u_char                   st;
+    ngx_dir_t                d;
+    ngx_str_t                proc;
+    ngx_pid_t                pid, dead[256];
+    ngx_uint_t               i, k;
+    ngx_http_hangar_pstat_t  ps;
 
     for (i = 0, k = 0; i < n && k < 256; i++) {
-        st = ngx_http_hangar_proc_stat(sids[i], &sid);
+        st = ngx_http_hangar_proc_stat(sids[i], &ps);
 
         if (st == 0 || st == 'Z' || st == 'X') {
             dead[k++] = sids[i];
@@ -273,59 +273,19 @@ ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n)
             continue;
         }
 
-        st = ngx_http_hangar_proc_stat(pid, &sid);
+        st = ngx_http_hangar_proc_stat(pid, &ps);
         if (st == 0 || st == 'Z' || st == 'X') {
             continue;
         }
 
         for (i = 0; i < k; i++) {
-            if (sid == dead[i] && pid != dead[i]) {
+            if (ps.sid == dead[i] && pid != dead[i]) {
                 (void) kill(pid, SIGKILL);
             }
         }
     }
 
     ngx_close_dir(&d);
-}
-
-
-/* a process's state letter and session from /proc; 0: no such process */
-
-static u_char
-ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_pid_t *sid)
-{
-    int      fd, session;
-    char     path[64], buf[512], *p;
-    u_char   state;
-    ssize_t  len;
-
-    ngx_sprintf((u_char *) path, "/proc/%P/stat%Z", pid);
-
-    fd = open(path, O_RDONLY);
-    if (fd == -1) {
-        return 0;
-    }
-
-    len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-
-    if (len <= 0) {
-        return 0;
-    }
-
-    buf[len] = '\0';
-
-    /* after "comm)": state ppid pgrp session */
-    p = strrchr(buf, ')');
-    if (p == NULL
-        || sscanf(p + 2, "%c %*d %*d %d", (char *) &state, &session) != 2)
-    {
-        return 0;
-    }
-
-    *sid = session;
-
-    return state;
 }
 
 
