@@ -258,6 +258,21 @@ hb_keep_path(char *path, size_t size, const char *suffix)
 }
 
 
+/* one log line as GET /logs and the kept log have it */
+
+void
+hb_gen_log(yajl_gen g, hb_log_t *e)
+{
+    yajl_gen_map_open(g);
+    hb_gen_str(g, "stream");
+    hb_gen_str(g, e->stream);
+    hb_gen_str(g, "content");
+    hb_gen_str(g, e->content);
+    hb_gen_num(g, "recorded_at", e->at, 3, 1);
+    yajl_gen_map_close(g);
+}
+
+
 static void
 hb_keep_append(hb_log_t *e)
 {
@@ -276,13 +291,7 @@ hb_keep_append(hb_log_t *e)
 
     memset(&b, 0, sizeof(hb_buf_t));
 
-    yajl_gen_map_open(g);
-    hb_gen_str(g, "stream");
-    hb_gen_str(g, e->stream);
-    hb_gen_str(g, "content");
-    hb_gen_str(g, e->content);
-    hb_gen_num(g, "recorded_at", e->at, 3, 1);
-    yajl_gen_map_close(g);
+    hb_gen_log(g, e);
 
     if (hb_gen_done(g, &b) == 0 && hb_buf_add(&b, "\n", 1) == 0) {
         hb_write_all(hb.keep_fd, b.data, b.len);

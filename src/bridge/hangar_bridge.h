@@ -199,6 +199,7 @@ void hb_buf_free(hb_buf_t *b);
 void hb_log(const char *stream, const char *p, size_t n);
 void hb_logf(const char *fmt, ...);
 hb_log_t *hb_ring_at(size_t i);
+void hb_gen_log(yajl_gen g, hb_log_t *e);
 void hb_gen_num(yajl_gen g, const char *key, double v, int decimals, int ok);
 int hb_status_json(hb_buf_t *out, int extra);
 

@@ -535,13 +535,7 @@ hb_logs(hb_conn_t *c, const char *query)
     yajl_gen_array_open(g);
     for (i = first; i < hb.ring_count; i++) {
         e = hb_ring_at(i);
-        yajl_gen_map_open(g);
-        hb_gen_str(g, "stream");
-        hb_gen_str(g, e->stream);
-        hb_gen_str(g, "content");
-        hb_gen_str(g, e->content);
-        hb_gen_num(g, "recorded_at", e->at, 3, 1);
-        yajl_gen_map_close(g);
+        hb_gen_log(g, e);
     }
     yajl_gen_array_close(g);
     hb_gen_num(g, "count", hb.ring_count - first, 0, 1);
