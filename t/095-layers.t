@@ -1,5 +1,5 @@
-# src/ is layered (DESIGN.md §10): core -> registry -> lifecycle -> http ->
-# the module glue.  Each .c has its own header, which declares only that
+# src/ is layered (DESIGN.md §10): core -> registry -> lifecycle -> auth ->
+# http -> the module glue.  Each .c has its own header, which declares only that
 # file's functions; no file includes the header of a higher layer, and no
 # function of a higher layer is called from a lower one.  The bridge is a
 # separate program with one header of its own and is left out.
@@ -9,8 +9,8 @@ use FindBin;
 use Test::More;
 
 my $root = "$FindBin::Bin/..";
-my %layer = (core => 0, registry => 1, lifecycle => 2, http => 3);
-my @names = qw(core registry lifecycle http glue);
+my %layer = (core => 0, registry => 1, lifecycle => 2, auth => 3, http => 4);
+my @names = qw(core registry lifecycle auth http glue);
 
 sub slurp { local (@ARGV, $/) = @_; return -e $ARGV[0] ? <> : '' }
 
@@ -31,7 +31,7 @@ for my $d (sort keys %layer) {
     }
 }
 $files{'ngx_http_hangar_module.c'} = "$root/ngx_http_hangar_module.c";
-$lay{'ngx_http_hangar_module.c'} = 4;
+$lay{'ngx_http_hangar_module.c'} = 5;
 
 my @c = sort grep { /\.c$/ } keys %files;
 ok(@c >= 30, scalar(@c) . ' .c files');
