@@ -185,6 +185,10 @@ typedef struct {
     ngx_rbtree_node_t            streams_sentinel;
     ngx_uint_t                   sessions_init;
     ngx_atomic_t                 run_seq;   /* names every start, zone-wide */
+
+    /* the state file's documents (ngx_http_hangar_state_doc()) */
+    ngx_http_hangar_blob_t      *docs[NGX_HTTP_HANGAR_DOCS];
+    ngx_atomic_t                 doc_gen[NGX_HTTP_HANGAR_DOCS];
 } ngx_http_hangar_shctx_t;
 
 
