@@ -189,6 +189,13 @@ typedef struct {
     /* the state file's documents (ngx_http_hangar_state_doc()) */
     ngx_http_hangar_blob_t      *docs[NGX_HTTP_HANGAR_DOCS];
     ngx_atomic_t                 doc_gen[NGX_HTTP_HANGAR_DOCS];
+
+    /* the roots of higher layers' shared structures, made on first use
+       with the slab mutex held: auth (keys' use), limits (lockouts and
+       token buckets), approvals */
+    void                        *auth_sh;
+    void                        *limit_sh;
+    void                        *approval_sh;
 } ngx_http_hangar_shctx_t;
 
 
