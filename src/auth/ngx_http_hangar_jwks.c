@@ -34,6 +34,7 @@ static ngx_int_t ngx_http_hangar_jwks_loaded(ngx_http_hangar_jwks_t *ks,
     ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_jwks_fail(ngx_http_hangar_jwks_t *ks,
     const char *fmt, ...);
+static void ngx_http_hangar_jwks_cleanup(void *data);
 
 
 ngx_int_t
@@ -116,10 +117,19 @@ ngx_http_hangar_jwks_key(ngx_http_hangar_jwks_t *ks,
     ngx_http_hangar_jwk_t **key, ngx_str_t *err,
     void (*wake)(void *data), void *data)
 {
-    time_t     now;
-    ngx_int_t  rc;
+    time_t               now;
+    ngx_int_t            rc;
+    ngx_pool_cleanup_t  *cln;
 
     if (!ks->ready) {
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_hangar_jwks_cleanup;
+        cln->data = ks;
+
         ngx_queue_init(&ks->waiters);
         ks->done.handler = ngx_http_hangar_jwks_done;
         ks->done.data = ks;
@@ -162,8 +172,8 @@ ngx_http_hangar_jwks_key(ngx_http_hangar_jwks_t *ks,
         && now - ks->started >= NGX_HTTP_HANGAR_JWKS_REFETCH)
     {
         ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "hangar: JWT \"kid\" \"%V\" of \"%V\" is unknown: "
-                      "fetching the key set again", &jws->kid, &ks->issuer);
+                      "hangar: a JWT of \"%V\" names an unknown \"kid\": "
+                      "fetching the key set again", &ks->issuer);
 
         rc = ngx_http_hangar_jwks_wait(ks, pool, err, wake, data);
         if (rc == NGX_AGAIN) {
@@ -279,7 +289,8 @@ ngx_http_hangar_jwks_fetch(ngx_http_hangar_jwks_t *ks)
     call->read_timeout = NGX_HTTP_HANGAR_JWKS_TIMEOUT;
     call->handler = ngx_http_hangar_jwks_fetched;
     call->data = ks;
-    call->background = 1;
+
+    /* not "background": requests wait for it, an exiting worker too */
 
     ks->call = call;
 
@@ -461,7 +472,7 @@ ngx_http_hangar_jwks_discovered(ngx_http_hangar_jwks_t *ks,
     }
 
     /* kept for the life of the worker: one per issuer, set once */
-    p = ngx_alloc(uri->u.s.len, ngx_cycle->log);
+    p = ngx_pnalloc(ngx_cycle->pool, uri->u.s.len);
     if (p == NULL) {
         ngx_http_hangar_jwks_fail(ks, "out of memory");
         return NGX_ERROR;
@@ -538,4 +549,28 @@ ngx_http_hangar_jwks_fail(ngx_http_hangar_jwks_t *ks, const char *fmt, ...)
 
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "hangar: JWT: issuer \"%V\": %V", &ks->issuer, &ks->error);
+}
+
+
+/* the worker's cycle goes: what was fetched goes with it */
+
+static void
+ngx_http_hangar_jwks_cleanup(void *data)
+{
+    ngx_http_hangar_jwks_t  *ks = data;
+
+    if (ks->call) {
+        ngx_http_hangar_call_destroy(ks->call);
+        ks->call = NULL;
+    }
+
+    if (ks->done.posted) {
+        ngx_delete_posted_event(&ks->done);
+    }
+
+    if (ks->keys_pool) {
+        ngx_destroy_pool(ks->keys_pool);
+        ks->keys_pool = NULL;
+        ks->keys = NULL;
+    }
 }

@@ -593,6 +593,7 @@ ngx_http_hangar_jwks_find(ngx_pool_t *pool, ngx_array_t *keys,
     ngx_http_hangar_jws_t *jws, ngx_http_hangar_jwk_t **key, ngx_str_t *err)
 {
     u_char                 *p;
+    size_t                  len;
     ngx_uint_t              i, n;
     ngx_http_hangar_jwk_t  *k, *found;
 
@@ -627,7 +628,16 @@ ngx_http_hangar_jwks_find(ngx_pool_t *pool, ngx_array_t *keys,
     }
 
     if (found == NULL) {
-        p = ngx_pnalloc(pool, 64 + jws->kid.len);
+        /* the token's kid is shown, cut at 64 bytes on a UTF-8 boundary */
+        len = ngx_min(jws->kid.len, 64);
+
+        if (len < jws->kid.len) {
+            while (len && (jws->kid.data[len] & 0xc0) == 0x80) {
+                len--;
+            }
+        }
+
+        p = ngx_pnalloc(pool, 64 + len);
         if (p == NULL) {
             ngx_str_set(err, "out of memory");
             return NGX_ABORT;
@@ -635,7 +645,7 @@ ngx_http_hangar_jwks_find(ngx_pool_t *pool, ngx_array_t *keys,
 
         err->data = p;
         err->len = ngx_sprintf(p, "Unable to find a signing key that "
-                               "matches: \"%V\"", &jws->kid) - p;
+                               "matches: \"%*s\"", len, jws->kid.data) - p;
         return NGX_DECLINED;
     }
 

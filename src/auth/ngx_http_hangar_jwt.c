@@ -1009,13 +1009,14 @@ ngx_http_hangar_jwt_lifetime(ngx_http_hangar_jwt_issuer_t *is,
         return NGX_OK;
     }
 
-    details->data = ngx_pnalloc(pool, 2 * NGX_TIME_T_LEN + 64);
+    details->data = ngx_pnalloc(pool, 2 * NGX_TIME_T_LEN + 96);
     if (details->data == NULL) {
         return NGX_ERROR;
     }
 
     details->len = ngx_sprintf(details->data,
-                               "{\"actual_lifetime\":%T,"
+                               "{\"auth_method\":\"jwt\","
+                               "\"actual_lifetime\":%T,"
                                "\"max_lifetime\":%T}",
                                exp - iat, is->max_lifetime)
                    - details->data;
