@@ -69,8 +69,7 @@ sub put ($$) {
 
 my $idp_pid = fork // die "fork: $!";
 if ($idp_pid == 0) {
-    exec $^X, "$REPO/t/servers/hangar-idp", $IDP, "$DIR/port";
-    POSIX::_exit(127);
+    exec($^X, "$REPO/t/servers/hangar-idp", $IDP, "$DIR/port") or POSIX::_exit(127);
 }
 END { kill 'TERM', $idp_pid if $idp_pid; waitpid $idp_pid, 0 if $idp_pid }
 
@@ -383,6 +382,11 @@ refused(token('evil', claims(%c2), { kid => 'nope' }),
 # ---- the official SDK client through the front door ----------------------------
 
 {
+    # started once, so that its tools are in the catalog
+    my %auth = (Authorization => 'Bearer ' . token('r1'), 'Content-Type' => 'application/json');
+    my ($st) = http_request(POST => '/api/mcp_servers/math/start', '{}', \%auth);
+    is($st, 200, 'an admin\'s bearer token starts a server');
+
     local $ENV{SDK_DIR} = $SDK;
     local $ENV{SDK_HEADERS} = $json->encode({ Authorization => 'Bearer ' . token('r1') });
     my $url = 'http://127.0.0.1:' . port() . '/mcp';
@@ -408,7 +412,8 @@ no_alerts();
 
 nginx_start({
     http_config => "    hangar_zone hangar 1m;\n"
-                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n",
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                 . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => $LOCATIONS,
     user_files  => ">>> conf/hangar.yaml\nauth:\n  enabled: true\n",
 });
