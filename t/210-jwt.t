@@ -407,6 +407,8 @@ refused(token('evil', claims(%c2), { kid => 'nope' }),
 wall_clock(0);
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
+no_orphans();
+Hangar::Test::check_valgrind('with OIDC') if Hangar::Test::valgrind_on();
 
 # ---- without OIDC: the document is a 404, the challenge has no metadata ------------
 
@@ -428,6 +430,7 @@ nginx_start({
 }
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
+Hangar::Test::check_valgrind('without OIDC') if Hangar::Test::valgrind_on();
 
 unlink $CLOCK;
 system('rm', '-rf', $DIR);
