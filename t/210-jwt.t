@@ -139,6 +139,7 @@ my $LOCATIONS = "location /api/ { hangar_api; }\n"
 
 nginx_start({
     workers     => 2,
+    timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
     env         => join('', map { "$_=$vars{$_}\n" } sort keys %vars),
     main_config => join('', map { "env $_;\n" } sort keys %vars),
     http_config => "    hangar_zone hangar 1m;\n"
@@ -407,6 +408,9 @@ refused(token('evil', claims(%c2), { kid => 'nope' }),
 wall_clock(0);
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
+kill 'TERM', $idp_pid;
+waitpid $idp_pid, 0;
+$idp_pid = 0;
 no_orphans();
 Hangar::Test::check_valgrind('with OIDC') if Hangar::Test::valgrind_on();
 

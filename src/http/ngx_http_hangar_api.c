@@ -218,12 +218,15 @@ ngx_http_hangar_auth_wake(void *data)
 {
     ngx_http_hangar_req_t  *hr = data;
 
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = hr->r;
+    c = r->connection;
 
+    /* the request may be freed by the time it is finalized */
     ngx_http_finalize_request(r, ngx_http_hangar_dispatch(hr));
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
