@@ -79,6 +79,7 @@ my $ISS = "http://127.0.0.1:$IDP_PORT";         # discovery
 my $ISS2 = 'https://second.example';            # jwks_file, tenants
 my $ISS3 = 'https://broken.example';            # jwks_uri that fails
 my $ISS4 = 'https://slow.example';              # jwks_uri that is slow
+my $ISS5 = 'https://pass.example';              # first used by the pass-through
 
 put('.well-known_openid-configuration',
     $json->encode({ issuer => $ISS, jwks_uri => "$ISS/jwks.json" }));
@@ -87,6 +88,8 @@ put('broken.json', Hangar::Jwt::jwks($K{b1}));
 put('broken.json.status', '500');
 put('slow.json', Hangar::Jwt::jwks($K{w1}));
 put('slow.json.delay', '1');
+put('pass.json', Hangar::Jwt::jwks($K{w1}));
+put('pass.json.delay', '0.5');
 
 open my $fh, '>', "$DIR/second.jwks" or die;
 print {$fh} Hangar::Jwt::jwks($K{s1});
@@ -123,6 +126,8 @@ auth:
         jwks_uri: "$ISS/broken.json"
       - issuer: "$ISS4"
         jwks_uri: "$ISS/slow.json"
+      - issuer: "$ISS5"
+        jwks_uri: "$ISS/pass.json"
   role_assignments:
     - {principal: alice, role: admin}
     - {principal: erin, role: admin}
@@ -134,6 +139,7 @@ my %vars = @vars;
 
 my $LOCATIONS = "location /api/ { hangar_api; }\n"
               . "location = /mcp { hangar_mcp; }\n"
+              . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n"
               . "location = /.well-known/oauth-protected-resource "
               . "{ hangar_protected_resource; }\n";
 
@@ -323,7 +329,7 @@ refused(token('evil', claims(%c2), { kid => 'nope' }),
     is($st, 200, 'the protected resource document, without credentials');
     is_deeply(eval { $json->decode($body) },
               { resource => 'http://localhost',
-                authorization_servers => [$ISS, $ISS2, $ISS3, $ISS4] },
+                authorization_servers => [$ISS, $ISS2, $ISS3, $ISS4, $ISS5] },
               'resource and authorization servers') or diag($body);
 
     ($st, $h, $body) = http_request(GET => '/.well-known/oauth-protected-resource', undef,
@@ -403,6 +409,23 @@ refused(token('evil', claims(%c2), { kid => 'nope' }),
     local $ENV{SDK_HEADERS} = $json->encode({ Authorization => 'Bearer ' . token('evil', undef, { kid => 'r1' }) });
     @out = `$NODE $REPO/t/servers/sdk-client.mjs $url '[]' 2>&1`;
     unlike(join('', @out), qr/"tools"/, 'a bad token gets no tools');
+}
+
+# the pass-through waits for a key set too (its first token of that issuer)
+{
+    my $init = $json->encode({ jsonrpc => '2.0', id => 1, method => 'initialize',
+                               params => { protocolVersion => '2025-06-18', capabilities => {},
+                                           clientInfo => { name => 't', version => '0' } } });
+    my %h = ('Content-Type' => 'application/json',
+             Accept => 'application/json, text/event-stream',
+             Authorization => 'Bearer ' . token('w1', claims(iss => $ISS5, sub => 'alice')));
+    my ($st, $hd, $body) = http_request(POST => '/mcp/math', $init, \%h);
+    is($st, 200, 'the pass-through with a bearer token whose key set is fetched first');
+    like($body // '', qr/"protocolVersion"/, 'and the server answers initialize');
+    $h{Authorization} = 'Bearer ' . token('w1', claims(iss => $ISS5, sub => 'alice', aud => 'x'));
+    ($st, $hd, $body) = http_request(POST => '/mcp/math', $init, \%h);
+    is($st, 401, 'a bad token is refused by the pass-through');
+    like($hd->{'www-authenticate'} // '', qr/resource_metadata=/, 'with the challenge');
 }
 
 wall_clock(0);
