@@ -33,7 +33,7 @@ typedef struct {
     ngx_str_t                    role_name;
     ngx_str_t                    scope;
     ngx_str_t                    by;
-} ngx_http_hangar_assign_t;
+} ngx_http_hangar_assignop_t;
 
 
 static ngx_int_t ngx_http_hangar_roles_out(ngx_http_hangar_req_t *hr,
@@ -64,7 +64,7 @@ static ngx_int_t ngx_http_hangar_perms_set(ngx_pool_t *pool,
 static ngx_int_t ngx_http_hangar_assignment(ngx_http_hangar_req_t *hr,
     ngx_uint_t assign);
 static ngx_int_t ngx_http_hangar_assignment_find(
-    ngx_http_hangar_assign_t *as, ngx_uint_t *index);
+    ngx_http_hangar_assignop_t *as, ngx_uint_t *index);
 static ngx_int_t ngx_http_hangar_roles_assign_edit(
     ngx_http_hangar_authop_t *ao);
 static ngx_int_t ngx_http_hangar_roles_revoke_edit(
@@ -113,14 +113,14 @@ static ngx_http_hangar_authfield_t  ngx_http_hangar_role_patch_fields[] = {
 static ngx_http_hangar_authfield_t  ngx_http_hangar_assign_fields[] = {
     { "principal_id", NGX_HTTP_HANGAR_AUTHF_PRINCIPAL,
       NGX_HTTP_HANGAR_AUTHF_REQUIRED, 0,
-      offsetof(ngx_http_hangar_assign_t, principal_id) },
+      offsetof(ngx_http_hangar_assignop_t, principal_id) },
     { "role_name", NGX_HTTP_HANGAR_AUTHF_ROLE,
       NGX_HTTP_HANGAR_AUTHF_REQUIRED, 0,
-      offsetof(ngx_http_hangar_assign_t, role_name) },
+      offsetof(ngx_http_hangar_assignop_t, role_name) },
     { "scope", NGX_HTTP_HANGAR_AUTHF_SCOPE, 0, 0,
-      offsetof(ngx_http_hangar_assign_t, scope) },
+      offsetof(ngx_http_hangar_assignop_t, scope) },
     { "assigned_by", NGX_HTTP_HANGAR_AUTHF_PRINCIPAL, 0, 0,
-      offsetof(ngx_http_hangar_assign_t, by) },
+      offsetof(ngx_http_hangar_assignop_t, by) },
     { NULL, 0, 0, 0, 0 }
 };
 
@@ -128,14 +128,14 @@ static ngx_http_hangar_authfield_t  ngx_http_hangar_assign_fields[] = {
 static ngx_http_hangar_authfield_t  ngx_http_hangar_unassign_fields[] = {
     { "principal_id", NGX_HTTP_HANGAR_AUTHF_PRINCIPAL,
       NGX_HTTP_HANGAR_AUTHF_REQUIRED, 0,
-      offsetof(ngx_http_hangar_assign_t, principal_id) },
+      offsetof(ngx_http_hangar_assignop_t, principal_id) },
     { "role_name", NGX_HTTP_HANGAR_AUTHF_ROLE,
       NGX_HTTP_HANGAR_AUTHF_REQUIRED, 0,
-      offsetof(ngx_http_hangar_assign_t, role_name) },
+      offsetof(ngx_http_hangar_assignop_t, role_name) },
     { "scope", NGX_HTTP_HANGAR_AUTHF_SCOPE, 0, 0,
-      offsetof(ngx_http_hangar_assign_t, scope) },
+      offsetof(ngx_http_hangar_assignop_t, scope) },
     { "revoked_by", NGX_HTTP_HANGAR_AUTHF_PRINCIPAL, 0, 0,
-      offsetof(ngx_http_hangar_assign_t, by) },
+      offsetof(ngx_http_hangar_assignop_t, by) },
     { NULL, 0, 0, 0, 0 }
 };
 
@@ -769,9 +769,9 @@ ngx_http_hangar_assignment(ngx_http_hangar_req_t *hr, ngx_uint_t assign)
 {
     ngx_int_t                  rc;
     ngx_http_hangar_authbad_t  bad;
-    ngx_http_hangar_assign_t  *as;
+    ngx_http_hangar_assignop_t  *as;
 
-    as = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_assign_t));
+    as = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_assignop_t));
     if (as == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -797,7 +797,7 @@ ngx_http_hangar_assignment(ngx_http_hangar_req_t *hr, ngx_uint_t assign)
 
 
 static ngx_int_t
-ngx_http_hangar_assignment_find(ngx_http_hangar_assign_t *as,
+ngx_http_hangar_assignment_find(ngx_http_hangar_assignop_t *as,
     ngx_uint_t *index)
 {
     ngx_uint_t                 i;
@@ -826,10 +826,10 @@ ngx_http_hangar_roles_assign_edit(ngx_http_hangar_authop_t *ao)
     ngx_str_t                   now;
     ngx_uint_t                  i, builtin;
     ngx_http_hangar_out_t       out;
-    ngx_http_hangar_assign_t   *as;
+    ngx_http_hangar_assignop_t   *as;
     ngx_http_hangar_role_def_t  def;
 
-    as = (ngx_http_hangar_assign_t *) ao;
+    as = (ngx_http_hangar_assignop_t *) ao;
 
     if (as->by.len == 0) {
         as->by = ao->actor;
@@ -893,9 +893,9 @@ static ngx_int_t
 ngx_http_hangar_roles_revoke_edit(ngx_http_hangar_authop_t *ao)
 {
     ngx_uint_t                 i;
-    ngx_http_hangar_assign_t  *as;
+    ngx_http_hangar_assignop_t  *as;
 
-    as = (ngx_http_hangar_assign_t *) ao;
+    as = (ngx_http_hangar_assignop_t *) ao;
 
     if (as->by.len == 0) {
         as->by = ao->actor;
@@ -922,9 +922,9 @@ ngx_http_hangar_assignment_reply(ngx_http_hangar_authop_t *ao)
 {
     ngx_uint_t                 assign;
     ngx_http_hangar_out_t     *out;
-    ngx_http_hangar_assign_t  *as;
+    ngx_http_hangar_assignop_t  *as;
 
-    as = (ngx_http_hangar_assign_t *) ao;
+    as = (ngx_http_hangar_assignop_t *) ao;
     out = &ao->hr->out;
     assign = (ao->edit == ngx_http_hangar_roles_assign_edit);
 
