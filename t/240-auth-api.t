@@ -27,7 +27,7 @@ sub wall_clock ($) {
     rename "$CLOCK.tmp", $CLOCK or die "$CLOCK: $!";
 }
 
-my $KEY;    # the X-API-Key of every request, when set
+our $KEY;    # the X-API-Key of every request, when set
 
 sub api ($$;$$) {
     my ($method, $uri, $body, $headers) = @_;
@@ -46,6 +46,10 @@ sub on_worker ($$$;$$) {
     }
     die "worker $pid never answered $method $uri\n";
 }
+
+# the other worker of two
+my @W;
+sub other ($) { my $w = shift; (grep { $_ ne $w } @W)[0] }
 
 sub state_file () {
     return Hangar::Test::slurp(servroot() . '/state/hangar-state.json');
@@ -78,7 +82,7 @@ my %conf = (
 nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\nmcp_servers: {}\n" });
 
 # -- POST /auth/keys ---------------------------------------------------------
-my ($st, $b) = api(POST => '/api/auth/keys',
+my ($st, $b, $h) = api(POST => '/api/auth/keys',
     '{"principal_id":"service:ci","name":"ci","expires_at":"2099-01-01T00:00:00"}');
 is($st, 201, 'a key is created: 201');
 like($b->{raw_key} // '', qr/^mcp_[A-Za-z0-9_-]{43}\z/, 'the raw key: mcp_ and 43 base64url characters');
@@ -365,6 +369,155 @@ is($json->encode($keys_after), $json->encode($keys_before), 'the keys after a re
 is($json->encode($b->{principals}), '[{"principal_id":"alice","roles":["ops"]}]', 'the assignments after a restart');
 is($json->encode(auth_doc()), $before, 'the auth document is unchanged');
 is(nginx_stop(), '', 'nginx stopped');
+
+# ===== auth on: keys made here authenticate, roles take effect at once ====
+
+my $ADMIN = 'mcp_bootstrap_admin_key_from_the_env_0123';
+my $yaml = <<"YAML";
+auth:
+  enabled: true
+  api_keys:
+    - {name: bootstrap, principal_id: admin, key: "\${HANGAR_ADMIN_KEY}"}
+  role_assignments:
+    - {principal: admin, role: admin}
+mcp_servers: {}
+YAML
+my %on = (%conf, env => $conf{env} . "HANGAR_ADMIN_KEY=$ADMIN\n",
+          user_files => ">>> conf/hangar.yaml\n$yaml");
+nginx_start(\%on);
+@W = Hangar::Test::worker_pids(master_pid());
+is(scalar @W, 2, "two workers: @W");
+
+($st, $b) = api(GET => '/api/auth/keys?principal_id=admin');
+is("$st $b->{error}", '401 MissingCredentialsError', 'auth on: /api/auth/ without a key is 401');
+$KEY = $ADMIN;
+($st, $b) = api(GET => '/api/auth/keys?principal_id=admin');
+is("$st $b->{total}", '200 0', 'the key declared in hangar.yaml is never shown');
+
+($st, $b, $h) = api(POST => '/api/auth/keys', '{"principal_id":"service:ci","name":"ci"}');
+is("$st $b->{created_by}", '201 admin', 'created; created_by is the authenticated principal');
+my ($ci_id, $ci_key) = @$b{qw(key_id raw_key)};
+my $wa = $h->{'x-worker'};
+my $wb = other($wa);
+
+my %as_ci = ('X-API-Key' => $ci_key);
+{
+    local $KEY;
+    ($st, $b) = on_worker($wb, GET => '/api/system/me', undef, \%as_ci);
+    is("$st $b->{principal}{id}", '200 service:ci', 'the new key authenticates at once on the other worker');
+    ($st, $b) = on_worker($wb, GET => '/api/mcp_servers', undef, \%as_ci);
+    is($st, 403, 'a principal with no role: 403 on /api/mcp_servers');
+    ($st, $b) = on_worker($wa, GET => '/api/auth/keys?principal_id=service:ci', undef, \%as_ci);
+    is($st, 403, 'and 403 on /api/auth/ (admin:* needed)');
+}
+($st, $b) = api(GET => '/api/auth/keys?principal_id=service:ci');
+like($b->{keys}[0]{last_used_at} // '', qr/^\d{4}-\d\d-\d\dT[\d:.]+(\+00:00|Z)\z/, 'last_used_at is set once the key is used');
+
+# a custom role takes effect at once, on both workers
+api(POST => '/api/auth/roles', '{"role_name":"reader","permissions":["mcp_servers:read"]}');
+($st, $b) = api(POST => '/api/auth/roles/assign', '{"principal_id":"service:ci","role_name":"reader"}');
+is("$st $b->{assigned_by}", '200 admin', 'assigned_by is the authenticated principal');
+{
+    local $KEY;
+    for my $w ($wa, $wb) {
+        ($st) = on_worker($w, GET => '/api/mcp_servers', undef, \%as_ci);
+        is($st, 200, "the custom role grants mcp_servers:read at once on worker $w");
+        ($st) = on_worker($w, GET => '/api/tools', undef, \%as_ci);
+        is($st, 403, "  and nothing else on worker $w");
+    }
+}
+api(PATCH => '/api/auth/roles/reader', '{"permissions":["tool:list"]}');
+{
+    local $KEY;
+    for my $w ($wa, $wb) {
+        ($st) = on_worker($w, GET => '/api/mcp_servers', undef, \%as_ci);
+        is($st, 403, "a changed role no longer grants mcp_servers:read on worker $w");
+        ($st) = on_worker($w, GET => '/api/tools', undef, \%as_ci);
+        is($st, 200, "  and grants tool:list on worker $w");
+    }
+}
+
+# check-permission asks the same RBAC: groups and tenant scopes
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"service:ci","permission":"tool:list"}');
+is($json->encode([$b->{allowed}, $b->{granted_by_role}]), '[true,"reader"]', 'check-permission: allowed, by the custom role');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"service:ci","permission":"mcp_servers:read"}');
+is($json->encode([$b->{allowed}, $b->{granted_by_role}]), '[false,null]', 'check-permission: refused');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"admin","action":"write","resource_type":"mcp_servers"}');
+is($json->encode([$b->{allowed}, $b->{granted_by_role}]), '[true,"admin"]', 'an assignment from hangar.yaml counts');
+api(POST => '/api/auth/roles/assign', '{"principal_id":"group:devs","role_name":"reader"}');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"carol","permission":"tool:list","groups":["devs"]}');
+is($b->{allowed}, 1, 'a role assigned to group:devs applies to a member');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"carol","permission":"tool:list"}');
+is($b->{allowed}, 0, '  and not to a non-member');
+api(POST => '/api/auth/roles/assign', '{"principal_id":"dave","role_name":"developer","scope":"tenant:acme"}');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"dave","permission":"mcp_servers:write","tenant_id":"acme"}');
+is($b->{allowed}, 1, 'a tenant-scoped role applies with that tenant');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"dave","permission":"mcp_servers:write"}');
+is($b->{allowed}, 0, '  and not without it');
+($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"anonymous","permission":"tool:list","groups":["devs"]}');
+is($b->{allowed}, 0, 'anonymous is refused, as authorization refuses it');
+
+# a key's groups (POST /auth/keys accepts them) work as a token's would
+($st, $b) = api(POST => '/api/auth/keys', '{"principal_id":"erin","name":"e","groups":["devs"]}');
+{
+    local $KEY = $b->{raw_key};
+    ($st) = api(GET => '/api/tools');
+    is($st, 200, 'a key made with groups gets the roles of its groups');
+}
+
+# revocation: made on one worker, refused on both
+($st, $b, $h) = api(DELETE => "/api/auth/keys/$ci_id", '{"reason":"leaked"}');
+is("$st $b->{revoked} $b->{revoked_by}", '200 1 admin', 'revoked on one worker; revoked_by is the authenticated principal');
+{
+    local $KEY;
+    for my $w (other($h->{'x-worker'}), $h->{'x-worker'}) {
+        ($st, $b) = on_worker($w, GET => '/api/tools', undef, \%as_ci);
+        is("$st $b->{message}", '401 API key has been revoked', "the revoked key is refused at once on worker $w");
+    }
+}
+
+# expiry, on the wall clock
+my @t = gmtime(time + 3600);
+my $exp = POSIX::strftime('%Y-%m-%dT%H:%M:%S+00:00', @t);
+($st, $b) = api(POST => '/api/auth/keys', qq({"principal_id":"erin","name":"soon","expires_at":"$exp"}));
+is($st, 201, 'a key that expires in an hour');
+my $soon = $b->{raw_key};
+{
+    local $KEY = $soon;
+    ($st) = api(GET => '/api/system/me');
+    is($st, 200, '  works now');
+}
+wall_clock('+7200');
+{
+    local $KEY;
+    for my $w ($wa, $wb) {
+        ($st, $b) = on_worker($w, GET => '/api/system/me', undef, { 'X-API-Key' => $soon });
+        is("$st $b->{message}", '401 API key has expired', "  and is refused two hours later on worker $w");
+    }
+}
+(undef, $b) = api(GET => '/api/auth/keys?principal_id=erin');
+is("$b->{total} $b->{active}", '2 1', 'an expired key is not active');
+wall_clock('+0');
+
+# a key made through the API survives a restart
+($st, $b) = api(POST => '/api/auth/keys', '{"principal_id":"service:ci","name":"after"}');
+my $after = $b->{raw_key};
+is(nginx_stop(), '', 'nginx stopped');
+nginx_start({ %on, keep_servroot => 1 });
+{
+    local $KEY = $after;
+    ($st) = api(GET => '/api/tools');
+    is($st, 200, 'after a restart the key still authenticates, with its role');
+}
+{
+    local $KEY = $ci_key;
+    ($st, $b) = api(GET => '/api/tools');
+    is("$st $b->{message}", '401 API key has been revoked', 'and the revoked one is still revoked');
+}
+$log = Hangar::Test::slurp(servroot() . '/logs/error.log');
+is(nginx_stop(), '', 'nginx stopped');
+$file = state_file();
+ok(index($file, $_) < 0, 'the state file has no raw key') for ($ci_key, $soon, $after);
 
 no_orphans();
 no_alerts();
