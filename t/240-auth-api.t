@@ -457,6 +457,13 @@ is($b->{allowed}, 0, '  and not without it');
 ($st, $b) = api(POST => '/api/auth/check-permission', '{"principal_id":"anonymous","permission":"tool:list","groups":["devs"]}');
 is($b->{allowed}, 0, 'anonymous is refused, as authorization refuses it');
 
+($st, $b) = api(GET => '/api/auth/principals');
+is($json->encode($b->{principals}[0]), '{"principal_id":"admin","roles":["admin"]}',
+   'GET /auth/principals: the assignments of hangar.yaml first');
+is(join(',', map { $_->{principal_id} } @{ $b->{principals} }), 'admin,service:ci,group:devs,dave', '  then those made here');
+($st, $b) = api(GET => '/api/auth/principals/roles?principal_id=dave&scope=tenant:acme');
+is(join(',', map { $_->{name} } @{ $b->{roles} }), 'developer', 'GET /auth/principals/roles at a tenant scope');
+
 # a key's groups (POST /auth/keys accepts them) work as a token's would
 ($st, $b) = api(POST => '/api/auth/keys', '{"principal_id":"erin","name":"e","groups":["devs"]}');
 {

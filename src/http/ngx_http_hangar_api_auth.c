@@ -39,9 +39,10 @@ static ngx_int_t ngx_http_hangar_authdoc_answer(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_authrole_perms(ngx_pool_t *pool,
     ngx_http_hangar_authrole_t *role, const char **perms);
-static ngx_int_t ngx_http_hangar_principal_roles(ngx_pool_t *pool,
-    ngx_http_hangar_authdoc_t *d, ngx_str_t *id, ngx_str_t *scope,
-    ngx_array_t *names);
+static ngx_int_t ngx_http_hangar_assignments(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_authdoc_t *d, ngx_array_t *all);
+static ngx_int_t ngx_http_hangar_principal_roles(ngx_array_t *all,
+    ngx_str_t *id, ngx_str_t *scope, ngx_array_t *names);
 static ngx_int_t ngx_http_hangar_str_cmp(const void *one, const void *two);
 static ngx_int_t ngx_http_hangar_vocabulary(ngx_http_hangar_req_t *hr,
     ngx_array_t *types);
@@ -101,38 +102,38 @@ static ngx_http_hangar_authfield_t  ngx_http_hangar_check_fields[] = {
 
 /* ---- GET /auth/principals ------------------------------------------- */
 
+/*
+ * The principals of the assignments, those of hangar.yaml first, each
+ * with its roles.
+ */
+
 ngx_int_t
 ngx_http_hangar_principals_list(ngx_http_hangar_req_t *hr)
 {
-    ngx_str_t                  *id, *names, *seen;
+    ngx_str_t                  *seen, *names;
     ngx_uint_t                  i, j, n;
-    ngx_array_t                 ids, roles;
+    ngx_array_t                 all, ids, roles;
     ngx_http_hangar_out_t      *out;
-    ngx_http_hangar_value_t   **a;
+    ngx_http_hangar_assign_t   *a;
     ngx_http_hangar_authdoc_t   d;
 
-    if (ngx_http_hangar_authdoc_read(hr, &d) != NGX_OK) {
+    if (ngx_http_hangar_authdoc_read(hr, &d) != NGX_OK
+        || ngx_http_hangar_assignments(hr, &d, &all) != NGX_OK
+        || ngx_array_init(&ids, hr->r->pool, 8, sizeof(ngx_str_t)) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_array_init(&ids, hr->r->pool, 8, sizeof(ngx_str_t)) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    a = all.elts;
 
-    /* the distinct principals of the assignments, in their order */
-    a = d.assignments->u.arr.elts;
-
-    for (i = 0; i < d.assignments->u.arr.nelts; i++) {
-        id = ngx_http_hangar_authdoc_str(a[i], "principal_id");
-        if (id == NULL) {
-            continue;
-        }
-
+    for (i = 0; i < all.nelts; i++) {
         seen = ids.elts;
 
         for (j = 0; j < ids.nelts; j++) {
-            if (seen[j].len == id->len
-                && ngx_memcmp(seen[j].data, id->data, id->len) == 0)
+            if (seen[j].len == a[i].principal.len
+                && ngx_memcmp(seen[j].data, a[i].principal.data,
+                              seen[j].len)
+                   == 0)
             {
                 break;
             }
@@ -144,7 +145,7 @@ ngx_http_hangar_principals_list(ngx_http_hangar_req_t *hr)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            *seen = *id;
+            *seen = a[i].principal;
         }
     }
 
@@ -156,8 +157,7 @@ ngx_http_hangar_principals_list(ngx_http_hangar_req_t *hr)
     for (i = 0; i < ids.nelts; i++) {
         if (ngx_array_init(&roles, hr->r->pool, 4, sizeof(ngx_str_t))
             != NGX_OK
-            || ngx_http_hangar_principal_roles(hr->r->pool, &d, &seen[i],
-                                               NULL, &roles)
+            || ngx_http_hangar_principal_roles(&all, &seen[i], NULL, &roles)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -188,38 +188,106 @@ ngx_http_hangar_principals_list(ngx_http_hangar_req_t *hr)
 
 
 /*
+ * Every assignment: those hangar.yaml declares (while auth is on), then
+ * those of the document.
+ */
+
+static ngx_int_t
+ngx_http_hangar_assignments(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_authdoc_t *d, ngx_array_t *all)
+{
+    ngx_str_t                 *s;
+    ngx_uint_t                 i;
+    ngx_array_t               *declared, *stored;
+    ngx_http_hangar_assign_t  *a;
+    ngx_http_hangar_value_t  **e;
+
+    if (ngx_array_init(all, hr->r->pool, 8, sizeof(ngx_http_hangar_assign_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hangar_auth_enabled()
+        && ngx_http_hangar_rbac_assignments(&declared, &stored) == NGX_OK
+        && declared->nelts)
+    {
+        a = ngx_array_push_n(all, declared->nelts);
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(a, declared->elts,
+                   declared->nelts * sizeof(ngx_http_hangar_assign_t));
+    }
+
+    e = d->assignments->u.arr.elts;
+
+    for (i = 0; i < d->assignments->u.arr.nelts; i++) {
+        a = ngx_array_push(all);
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(a, sizeof(ngx_http_hangar_assign_t));
+
+        s = ngx_http_hangar_authdoc_str(e[i], "principal_id");
+        if (s) {
+            a->principal = *s;
+        }
+
+        s = ngx_http_hangar_authdoc_str(e[i], "role");
+        if (s) {
+            a->role = *s;
+        }
+
+        s = ngx_http_hangar_authdoc_str(e[i], "scope");
+        if (s) {
+            a->scope = *s;
+        }
+
+        if (a->principal.len == 0 || a->role.len == 0) {
+            all->nelts--;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * The sorted, distinct role names assigned to a principal at a scope
  * (NULL: every scope).
  */
 
 static ngx_int_t
-ngx_http_hangar_principal_roles(ngx_pool_t *pool, ngx_http_hangar_authdoc_t *d,
-    ngx_str_t *id, ngx_str_t *scope, ngx_array_t *names)
+ngx_http_hangar_principal_roles(ngx_array_t *all, ngx_str_t *id,
+    ngx_str_t *scope, ngx_array_t *names)
 {
-    ngx_str_t                 *role, *have;
+    ngx_str_t                 *have;
     ngx_uint_t                 i, j;
-    ngx_http_hangar_value_t  **a;
+    ngx_http_hangar_assign_t  *a;
 
-    a = d->assignments->u.arr.elts;
+    a = all->elts;
 
-    for (i = 0; i < d->assignments->u.arr.nelts; i++) {
+    for (i = 0; i < all->nelts; i++) {
 
-        if (!ngx_http_hangar_authdoc_is(a[i], "principal_id", id)
-            || (scope && !ngx_http_hangar_authdoc_is(a[i], "scope", scope)))
+        if (a[i].principal.len != id->len
+            || ngx_memcmp(a[i].principal.data, id->data, id->len) != 0
+            || (scope
+                && (a[i].scope.len != scope->len
+                    || ngx_memcmp(a[i].scope.data, scope->data, scope->len)
+                       != 0)))
         {
-            continue;
-        }
-
-        role = ngx_http_hangar_authdoc_str(a[i], "role");
-        if (role == NULL) {
             continue;
         }
 
         have = names->elts;
 
         for (j = 0; j < names->nelts; j++) {
-            if (have[j].len == role->len
-                && ngx_memcmp(have[j].data, role->data, role->len) == 0)
+            if (have[j].len == a[i].role.len
+                && ngx_memcmp(have[j].data, a[i].role.data, a[i].role.len)
+                   == 0)
             {
                 break;
             }
@@ -234,7 +302,7 @@ ngx_http_hangar_principal_roles(ngx_pool_t *pool, ngx_http_hangar_authdoc_t *d,
             return NGX_ERROR;
         }
 
-        *have = *role;
+        *have = a[i].role;
     }
 
     ngx_sort(names->elts, names->nelts, sizeof(ngx_str_t),
@@ -270,7 +338,7 @@ ngx_http_hangar_principals_roles(ngx_http_hangar_req_t *hr)
 {
     ngx_str_t                   id, scope, *names;
     ngx_uint_t                  i, n;
-    ngx_array_t                 roles;
+    ngx_array_t                 all, roles;
     ngx_http_hangar_out_t      *out;
     ngx_http_hangar_authdoc_t   d;
     ngx_http_hangar_authrole_t  role;
@@ -301,9 +369,10 @@ ngx_http_hangar_principals_roles(ngx_http_hangar_req_t *hr)
     }
 
     if (ngx_http_hangar_authdoc_read(hr, &d) != NGX_OK
+        || ngx_http_hangar_assignments(hr, &d, &all) != NGX_OK
         || ngx_array_init(&roles, hr->r->pool, 4, sizeof(ngx_str_t))
            != NGX_OK
-        || ngx_http_hangar_principal_roles(hr->r->pool, &d, &id,
+        || ngx_http_hangar_principal_roles(&all, &id,
                                            scope.data[0] == '*'
                                            ? NULL : &scope,
                                            &roles)
