@@ -75,6 +75,7 @@ my %conf = (
     main_config => join('', map { "env $_;\n" } sort keys %vars),
     http_config => $http,
     config      => $loc,
+    timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
 );
 
 # ===== auth off: the shapes, the errors, what is kept =====================
@@ -362,6 +363,7 @@ is($json->encode($keys_after), $json->encode($keys_before), 'the keys after a re
 (undef, $b) = api(GET => '/api/auth/roles/ops');
 is($b->{role}{description}, 'Ops', 'a custom role after a reload');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind("auth api, stop 1") if Hangar::Test::valgrind_on();
 nginx_start({ %conf, keep_servroot => 1 });
 (undef, $keys_after) = api(GET => '/api/auth/keys?principal_id=service:ci');
 is($json->encode($keys_after), $json->encode($keys_before), 'the keys after a restart');
@@ -369,6 +371,7 @@ is($json->encode($keys_after), $json->encode($keys_before), 'the keys after a re
 is($json->encode($b->{principals}), '[{"principal_id":"alice","roles":["ops"]}]', 'the assignments after a restart');
 is($json->encode(auth_doc()), $before, 'the auth document is unchanged');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind("auth api, stop 2") if Hangar::Test::valgrind_on();
 
 # ===== auth on: keys made here authenticate, roles take effect at once ====
 
@@ -510,6 +513,7 @@ wall_clock('+0');
 ($st, $b) = api(POST => '/api/auth/keys', '{"principal_id":"service:ci","name":"after"}');
 my $after = $b->{raw_key};
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind("auth api, stop 3") if Hangar::Test::valgrind_on();
 nginx_start({ %on, keep_servroot => 1 });
 {
     local $KEY = $after;
@@ -523,6 +527,7 @@ nginx_start({ %on, keep_servroot => 1 });
 }
 $log = Hangar::Test::slurp(servroot() . '/logs/error.log');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind("auth api, stop 4") if Hangar::Test::valgrind_on();
 $file = state_file();
 ok(index($file, $_) < 0, 'the state file has no raw key') for ($ci_key, $soon, $after);
 

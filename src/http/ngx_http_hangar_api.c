@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_api_admin.h"
 #include "ngx_http_hangar_api_tools.h"
 #include "ngx_http_hangar_api_system.h"
+#include "ngx_http_hangar_api_auth.h"
 #include "ngx_http_hangar_api_auth_keys.h"
 #include "ngx_http_hangar_api_auth_roles.h"
 #include "ngx_http_hangar_health.h"

@@ -299,7 +299,7 @@ ngx_http_hangar_roles_get(ngx_http_hangar_req_t *hr)
 }
 
 
-/* ---- POST /auth/roles ----------------------------------------------------- */
+/* ---- POST /auth/roles ------------------------------------------------- */
 
 ngx_int_t
 ngx_http_hangar_roles_create(ngx_http_hangar_req_t *hr)
@@ -767,19 +767,20 @@ ngx_http_hangar_roles_revoke(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_assignment(ngx_http_hangar_req_t *hr, ngx_uint_t assign)
 {
-    ngx_int_t                  rc;
-    ngx_http_hangar_authbad_t  bad;
-    ngx_http_hangar_assignop_t  *as;
+    ngx_int_t                     rc;
+    ngx_http_hangar_authbad_t     bad;
+    ngx_http_hangar_authfield_t  *fields;
+    ngx_http_hangar_assignop_t   *as;
 
     as = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_assignop_t));
     if (as == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_hangar_authreq_fields(hr,
-                                        assign ? ngx_http_hangar_assign_fields
-                                               : ngx_http_hangar_unassign_fields,
-                                        as, &bad);
+    fields = assign ? ngx_http_hangar_assign_fields
+                    : ngx_http_hangar_unassign_fields;
+
+    rc = ngx_http_hangar_authreq_fields(hr, fields, as, &bad);
     if (rc != NGX_OK) {
         return ngx_http_hangar_role_body_error(hr, rc, &bad);
     }

@@ -10,7 +10,7 @@
 #define _NGX_HTTP_HANGAR_API_AUTH_ROLES_H_INCLUDED_
 
 
-#include "ngx_http_hangar_api_auth.h"
+#include "ngx_http_hangar_api_auth_doc.h"
 
 
 ngx_int_t ngx_http_hangar_roles_list(ngx_http_hangar_req_t *hr);
