@@ -364,6 +364,7 @@ is($json->encode($keys_after), $json->encode($keys_before), 'the keys after a re
 is($b->{role}{description}, 'Ops', 'a custom role after a reload');
 is(nginx_stop(), '', 'nginx stopped');
 Hangar::Test::check_valgrind("auth api, stop 1") if Hangar::Test::valgrind_on();
+no_alerts();
 nginx_start({ %conf, keep_servroot => 1 });
 (undef, $keys_after) = api(GET => '/api/auth/keys?principal_id=service:ci');
 is($json->encode($keys_after), $json->encode($keys_before), 'the keys after a restart');
@@ -372,6 +373,7 @@ is($json->encode($b->{principals}), '[{"principal_id":"alice","roles":["ops"]}]'
 is($json->encode(auth_doc()), $before, 'the auth document is unchanged');
 is(nginx_stop(), '', 'nginx stopped');
 Hangar::Test::check_valgrind("auth api, stop 2") if Hangar::Test::valgrind_on();
+no_alerts();
 
 # ===== auth on: keys made here authenticate, roles take effect at once ====
 
@@ -514,6 +516,7 @@ wall_clock('+0');
 my $after = $b->{raw_key};
 is(nginx_stop(), '', 'nginx stopped');
 Hangar::Test::check_valgrind("auth api, stop 3") if Hangar::Test::valgrind_on();
+no_alerts();
 nginx_start({ %on, keep_servroot => 1 });
 {
     local $KEY = $after;
@@ -528,10 +531,33 @@ nginx_start({ %on, keep_servroot => 1 });
 $log = Hangar::Test::slurp(servroot() . '/logs/error.log');
 is(nginx_stop(), '', 'nginx stopped');
 Hangar::Test::check_valgrind("auth api, stop 4") if Hangar::Test::valgrind_on();
+no_alerts();
 $file = state_file();
 ok(index($file, $_) < 0, 'the state file has no raw key') for ($ci_key, $soon, $after);
 
+# ===== a full zone: 507, and nothing half-kept ============================
+
+$KEY = undef;
+nginx_start({ %conf, workers => 1, http_config => $http =~ s/hangar 4m/tiny 64k/r,
+              user_files => ">>> conf/hangar.yaml\nmcp_servers: {}\n" });
+my ($kept, $full) = (0, undef);
+for my $i (1 .. 400) {
+    ($st, $b) = api(POST => '/api/auth/keys', qq({"principal_id":"svc:fill$i","name":"${\ ('n' x 100)}"}));
+    if ($st == 201) { $kept++; next }
+    $full = [$i, $st, $b];
+    last;
+}
+ok($full, "the zone filled up after $kept keys");
+is("$full->[1] $full->[2]{error}", '507 RegistryFullError', 'a full zone: 507 RegistryFullError');
+is($full->[2]{message}, 'the hangar zone "tiny" is full; nothing was changed', '  naming the zone');
+is(scalar(grep { $_->{principal_id} =~ /^svc:fill/ } @{ auth_doc()->{keys} }), $kept,
+   'the state file has every accepted key and not the refused one');
+(undef, $b) = api(GET => "/api/auth/keys?principal_id=svc:fill$full->[0]");
+is($b->{total}, 0, 'the refused key does not exist');
+is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind("auth api, full zone") if Hangar::Test::valgrind_on();
+no_alerts(qr/hangar zone "tiny" is full/);
+
 no_orphans();
-no_alerts();
 unlink $CLOCK;
 Test::More::done_testing();

@@ -40,8 +40,8 @@ static ngx_int_t ngx_http_hangar_roles_out(ngx_http_hangar_req_t *hr,
     ngx_uint_t all);
 static void ngx_http_hangar_role_out(ngx_http_hangar_out_t *out,
     ngx_http_hangar_authrole_t *role, ngx_uint_t full);
-static ngx_int_t ngx_http_hangar_role_path(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_rolechg_t **prc);
+static ngx_http_hangar_rolechg_t *ngx_http_hangar_role_path(
+    ngx_http_hangar_req_t *hr, ngx_int_t *answer);
 static ngx_int_t ngx_http_hangar_role_builtin_error(
     ngx_http_hangar_req_t *hr, ngx_str_t *name);
 static ngx_uint_t ngx_http_hangar_role_is_builtin(ngx_str_t *name);
@@ -436,8 +436,8 @@ ngx_http_hangar_roles_delete(ngx_http_hangar_req_t *hr)
     ngx_int_t                   rc;
     ngx_http_hangar_rolechg_t  *rch;
 
-    rc = ngx_http_hangar_role_path(hr, &rch);
-    if (rc != NGX_OK) {
+    rch = ngx_http_hangar_role_path(hr, &rc);
+    if (rch == NULL) {
         return rc;
     }
 
@@ -502,8 +502,8 @@ ngx_http_hangar_roles_update(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_authbad_t   bad;
     ngx_http_hangar_rolechg_t  *rch;
 
-    rc = ngx_http_hangar_role_path(hr, &rch);
-    if (rc != NGX_OK) {
+    rch = ngx_http_hangar_role_path(hr, &rc);
+    if (rch == NULL) {
         return rc;
     }
 
@@ -637,13 +637,13 @@ ngx_http_hangar_roles_update_reply(ngx_http_hangar_authop_t *ao)
 /* ---- what the role routes share ------------------------------------------ */
 
 /*
- * The role a path names, for a change: NGX_OK with *prc set, or the
- * answer (403 for a built-in role, 404 for a name no role can have).
+ * The role a path names, for a change; NULL when *answer is what the
+ * request was answered (403 for a built-in role, 404 for a name no role
+ * can have).
  */
 
-static ngx_int_t
-ngx_http_hangar_role_path(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_rolechg_t **prc)
+static ngx_http_hangar_rolechg_t *
+ngx_http_hangar_role_path(ngx_http_hangar_req_t *hr, ngx_int_t *answer)
 {
     ngx_str_t                  *name;
     ngx_http_hangar_rolechg_t  *rch;
@@ -651,26 +651,28 @@ ngx_http_hangar_role_path(ngx_http_hangar_req_t *hr,
     name = &hr->params[0];
 
     if (ngx_http_hangar_role_is_builtin(name)) {
-        return ngx_http_hangar_role_builtin_error(hr, name);
+        *answer = ngx_http_hangar_role_builtin_error(hr, name);
+        return NULL;
     }
 
     if (name->len > NGX_HTTP_HANGAR_AUTH_ROLE_MAX
         || !ngx_http_hangar_role_name_valid(name))
     {
-        return ngx_http_hangar_error(hr, NGX_HTTP_NOT_FOUND,
-                                     "RoleNotFoundError", "Role not found: %V",
-                                     name);
+        *answer = ngx_http_hangar_error(hr, NGX_HTTP_NOT_FOUND,
+                                        "RoleNotFoundError",
+                                        "Role not found: %V", name);
+        return NULL;
     }
 
     rch = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_rolechg_t));
     if (rch == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *answer = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     rch->role_name = *name;
-    *prc = rch;
 
-    return NGX_OK;
+    return rch;
 }
 
 
