@@ -499,7 +499,13 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
     }
 
     if (hmcf->state_dir.len == 0) {
+        /* a copy: paths are made in place (ngx_create_full_path) */
         ngx_str_set(&hmcf->state_dir, "/var/lib/hangar");
+
+        hmcf->state_dir.data = ngx_pstrdup(cf->pool, &hmcf->state_dir);
+        if (hmcf->state_dir.data == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     if (ngx_http_hangar_proc_check(cf, &hmcf->state_dir) != NGX_OK) {
