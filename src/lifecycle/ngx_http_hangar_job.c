@@ -769,28 +769,6 @@ ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
 }
 
 
-ngx_int_t
-ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
-{
-    ngx_http_hangar_blob_t  *b;
-
-    b = NULL;
-
-    if (text) {
-        b = ngx_http_hangar_blob(reg, text->data, text->len);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    ngx_http_hangar_blob_free(reg, *slot);
-    *slot = b;
-
-    return NGX_OK;
-}
-
-
 /*
  * The end of a job, for the steps and the spawn code: what is open is
  * closed, then the completion of the job's kind runs with the outcome

@@ -110,8 +110,6 @@ void ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_jobs_exit(void);
 void ngx_http_hangar_warm(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_log_t *log);
-ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
 
 /*
  * A JSON-RPC call to a ready server, for a client; NULL when the server is

@@ -66,9 +66,6 @@ void ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w);
 ngx_int_t ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, const char *reason, ngx_uint_t block, ngx_log_t *log);
 
-void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
-    u_char *id, size_t id_len, const char *fmt, ...);
-
 /*
  * What the layers above run on every worker's tick (after the lifecycle's
  * own work) and once when the worker is exiting; set by the module glue
