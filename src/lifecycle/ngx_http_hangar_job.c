@@ -15,7 +15,7 @@
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_job_end.h"
 #include "ngx_http_hangar_history.h"
-#include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_spawn.h"
 
 
 static u_char *ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf,

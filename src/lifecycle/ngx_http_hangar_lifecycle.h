@@ -16,6 +16,7 @@
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_machine.h"
+#include "ngx_http_hangar_proc.h"
 
 
 typedef struct ngx_http_hangar_waiter_s  ngx_http_hangar_waiter_t;
@@ -77,10 +78,6 @@ typedef void (*ngx_http_hangar_exit_pt)(void);
 
 void ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_tick_pt tick,
     ngx_http_hangar_exit_pt quit);
-
-/* where a server's bridge keeps its socket and status */
-ngx_int_t ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir,
-    u_char *id, size_t len, ngx_uint_t seq, const char *ext, ngx_str_t *path);
 
 
 #endif /* _NGX_HTTP_HANGAR_LIFECYCLE_H_INCLUDED_ */
