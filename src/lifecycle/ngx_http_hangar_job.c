@@ -30,6 +30,12 @@ static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
     ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_start_spawn(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_start_spawned(ngx_http_hangar_spawn_t *sp,
+    ngx_int_t rc, ngx_str_t *text);
+static void ngx_http_hangar_start_handshake(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
@@ -292,7 +298,7 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
 
     job = ev->data;
 
-    if (job->step == NULL && job->ready == NULL && job->call == NULL) {
+    if (job->step == NULL && job->spawn.ready == NULL && job->call == NULL) {
 
         if (ngx_http_hangar_job_target(job) != NGX_OK) {
             return;
@@ -336,15 +342,11 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
         }
 
         if (job->mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
-            (void) ngx_http_hangar_rpc(job, "initialize",
-                "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
-                "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
-                "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
-                ngx_http_hangar_step_initialize);
+            ngx_http_hangar_start_handshake(job);
             return;
         }
 
-        (void) ngx_http_hangar_spawn(job);
+        ngx_http_hangar_start_spawn(job);
         return;
     }
 
@@ -668,7 +670,68 @@ done:
 }
 
 
-void
+/*
+ * A stdio server's start: its bridge is spawned, and calls back when the
+ * server runs (or failed to).
+ */
+
+static void
+ngx_http_hangar_start_spawn(ngx_http_hangar_job_t *job)
+{
+    ngx_http_hangar_spawn_t  *sp;
+
+    sp = &job->spawn;
+
+    sp->pool = job->pool;
+    sp->log = job->log;
+    sp->state_dir = &job->reg->hmcf->state_dir;
+    sp->id = job->id;
+    sp->seq = job->bridge_seq;
+    sp->mode = job->mode;
+    sp->spec = job->spec;
+    sp->handler = ngx_http_hangar_start_spawned;
+    sp->data = job;
+
+    (void) ngx_http_hangar_spawn(sp);
+}
+
+
+static void
+ngx_http_hangar_start_spawned(ngx_http_hangar_spawn_t *sp, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_http_hangar_job_t  *job;
+
+    job = sp->data;
+
+    job->bridge_pid = sp->bridge_pid;
+    job->server_pid = sp->server_pid;
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_start_handshake(job);
+        return;
+    }
+
+    /* "\x01": the start's completion reads the bridge's status JSON */
+    ngx_http_hangar_job_done(job, 0, rc == NGX_DECLINED ? "\x01%V" : "%V",
+                             text);
+}
+
+
+/* the MCP handshake of a start: initialize, then tools/list */
+
+static void
+ngx_http_hangar_start_handshake(ngx_http_hangar_job_t *job)
+{
+    (void) ngx_http_hangar_rpc(job, "initialize",
+        "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
+        "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+        "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
+        ngx_http_hangar_step_initialize);
+}
+
+
+static void
 ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
 {
@@ -794,9 +857,9 @@ ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         job->call = NULL;
     }
 
-    if (job->ready) {
-        ngx_close_connection(job->ready);
-        job->ready = NULL;
+    if (job->spawn.ready) {
+        ngx_close_connection(job->spawn.ready);
+        job->spawn.ready = NULL;
     }
 
     ngx_str_null(&text);

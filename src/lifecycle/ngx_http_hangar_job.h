@@ -14,6 +14,7 @@
 
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_client.h"
+#include "ngx_http_hangar_spawn.h"
 
 
 #define NGX_HTTP_HANGAR_PROTOCOL    "2025-11-25"
@@ -47,8 +48,7 @@ struct ngx_http_hangar_job_s {
     ngx_msec_t                   begun;
     ngx_msec_t                   timeout;
 
-    ngx_connection_t            *ready;     /* the bridge's status pipe */
-    ngx_buf_t                   *status;
+    ngx_http_hangar_spawn_t      spawn;     /* of a stdio server's start */
     ngx_event_t                  timer;
     ngx_pid_t                    bridge_pid;
     ngx_pid_t                    server_pid;
@@ -103,8 +103,6 @@ void ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
 void ngx_http_hangar_job_free(ngx_http_hangar_job_t *job);
 ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     const char *params, ngx_http_hangar_step_pt step);
-void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
-    ngx_http_hangar_value_t *msg);
 ngx_uint_t ngx_http_hangar_streaming(ngx_http_hangar_node_t *n);
 void ngx_http_hangar_streams_prune(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_jobs_exit(void);

@@ -370,7 +370,7 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         ngx_log_error(NGX_LOG_INFO, job->log, 0, "hangar: \"%V\" was stopped "
                       "or removed during its start", &job->id);
 
-        if (job->status) {
+        if (job->spawn.status) {
             /* spawned: the bridge goes, found by its status if need be */
             (void) ngx_http_hangar_machine_end_run(reg, &job->id,
                                                    job->bridge_seq, &run,

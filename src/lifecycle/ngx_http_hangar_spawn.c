@@ -3,7 +3,10 @@
  * Copyright (C) the ngx_http_hangar_module authors
  *
  * Spawning a bridge for the start of a stdio server, and reading the one
- * status line it writes when its server runs (or failed to).
+ * status line it writes when its server runs (or failed to).  The
+ * outcome goes to the handler of whoever spawned it (the start job),
+ * which goes on with the handshake or ends the start: this code never
+ * finishes a job itself.
  *
  * Who reaps whom: a bridge is started through an intermediate process
  * made with clone() and no exit signal, so nginx's SIGCHLD handler (which
@@ -25,9 +28,11 @@
 
 
 static void ngx_http_hangar_ready_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_hangar_spawn_failed(ngx_http_hangar_spawn_t *sp,
+    const char *fmt, ...);
 static ngx_int_t ngx_http_hangar_server_paths(ngx_pool_t *pool,
     ngx_str_t *state_dir, ngx_str_t *id, ngx_str_t *cwd, ngx_str_t *keep);
-static ngx_int_t ngx_http_hangar_bridge_locate(ngx_http_hangar_job_t *job);
+static ngx_int_t ngx_http_hangar_bridge_locate(ngx_http_hangar_spawn_t *sp);
 static ngx_int_t ngx_http_hangar_spawn_env(ngx_pool_t *pool,
     ngx_http_hangar_value_t *env, ngx_str_t *cwd, char **envp);
 static ngx_pid_t ngx_http_hangar_fork_bridge(char **argv, char **envp,
@@ -47,7 +52,7 @@ static const char  ngx_http_hangar_self[] = "hangar";
  */
 
 ngx_int_t
-ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
+ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
 {
     int                        fds[2];
     char                     **argv, **envp;
@@ -57,36 +62,35 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     ngx_connection_t          *c;
     ngx_http_hangar_value_t   *cmd, *env, *img, *args, **items;
 
-    if (ngx_http_hangar_bridge_locate(job) != NGX_OK) {
+    if (ngx_http_hangar_bridge_locate(sp) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    dir = &job->reg->hmcf->state_dir;
+    dir = sp->state_dir;
 
-    if (ngx_http_hangar_run_path(job->pool, dir, job->id.data, job->id.len,
-                                 job->bridge_seq, "sock", &sock)
+    if (ngx_http_hangar_run_path(sp->pool, dir, sp->id.data, sp->id.len,
+                                 sp->seq, "sock", &sock)
         != NGX_OK
-        || ngx_http_hangar_run_path(job->pool, dir, job->id.data,
-                                    job->id.len, job->bridge_seq, "json",
-                                    &status)
+        || ngx_http_hangar_run_path(sp->pool, dir, sp->id.data, sp->id.len,
+                                    sp->seq, "json", &status)
            != NGX_OK
-        || ngx_http_hangar_server_paths(job->pool, dir, &job->id, &cwd, &keep)
+        || ngx_http_hangar_server_paths(sp->pool, dir, &sp->id, &cwd, &keep)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     /* the command line: docker servers run as "docker run -i ..." */
-    cmd = ngx_http_hangar_get(job->spec, "command");
-    img = ngx_http_hangar_get(job->spec, "image");
-    args = ngx_http_hangar_get(job->spec, "args");
-    env = ngx_http_hangar_get(job->spec, "env");
+    cmd = ngx_http_hangar_get(sp->spec, "command");
+    img = ngx_http_hangar_get(sp->spec, "image");
+    args = ngx_http_hangar_get(sp->spec, "args");
+    env = ngx_http_hangar_get(sp->spec, "env");
 
     n = 16 + (cmd ? cmd->u.arr.nelts : 0) + (args ? args->u.arr.nelts : 0)
         + 2 * (env ? env->u.obj.nelts : 0) + 16;
 
-    argv = ngx_pcalloc(job->pool, (n + 1) * sizeof(char *));
-    envp = ngx_pcalloc(job->pool, (n + 4) * sizeof(char *));
+    argv = ngx_pcalloc(sp->pool, (n + 1) * sizeof(char *));
+    envp = ngx_pcalloc(sp->pool, (n + 4) * sizeof(char *));
     if (argv == NULL || envp == NULL) {
         return NGX_ERROR;
     }
@@ -94,7 +98,7 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     k = 0;
     argv[k++] = (char *) ngx_http_hangar_bridge_path.data;
     argv[k++] = "--id";
-    argv[k++] = (char *) job->id.data;
+    argv[k++] = (char *) sp->id.data;
     argv[k++] = "--socket";
     argv[k++] = (char *) sock.data;
     argv[k++] = "--status";
@@ -107,13 +111,13 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
     argv[k++] = (char *) keep.data;
     argv[k++] = "--";
 
-    if (job->mode == NGX_HTTP_HANGAR_MODE_DOCKER) {
+    if (sp->mode == NGX_HTTP_HANGAR_MODE_DOCKER) {
         if (access("/usr/bin/docker", X_OK) != 0
             && access("/usr/local/bin/docker", X_OK) != 0)
         {
-            ngx_http_hangar_job_done(job, 0, "mode docker needs the docker "
-                                     "command, which is not installed");
-            return NGX_ERROR;
+            return ngx_http_hangar_spawn_failed(sp, "mode docker needs the "
+                                                "docker command, which is "
+                                                "not installed");
         }
 
         argv[k++] = "docker";
@@ -143,14 +147,13 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
         }
     }
 
-    if (ngx_http_hangar_spawn_env(job->pool, env, &cwd, envp) != NGX_OK) {
+    if (ngx_http_hangar_spawn_env(sp->pool, env, &cwd, envp) != NGX_OK) {
         return NGX_ERROR;
     }
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
-        ngx_http_hangar_job_done(job, 0, "pipe() failed: %s",
-                                 strerror(errno));
-        return NGX_ERROR;
+        return ngx_http_hangar_spawn_failed(sp, "pipe() failed: %s",
+                                            strerror(errno));
     }
 
     pid = ngx_http_hangar_fork_bridge(argv, envp, fds[1]);
@@ -159,31 +162,28 @@ ngx_http_hangar_spawn(ngx_http_hangar_job_t *job)
 
     if (pid == -1) {
         close(fds[0]);
-        ngx_http_hangar_job_done(job, 0, "fork() failed: %s",
-                                 strerror(errno));
-        return NGX_ERROR;
+        return ngx_http_hangar_spawn_failed(sp, "fork() failed: %s",
+                                            strerror(errno));
     }
 
-    job->status = ngx_create_temp_buf(job->pool, 65536);
-    c = ngx_get_connection(fds[0], job->log);
+    sp->status = ngx_create_temp_buf(sp->pool, 65536);
+    c = ngx_get_connection(fds[0], sp->log);
 
-    if (job->status == NULL || c == NULL) {
+    if (sp->status == NULL || c == NULL) {
         close(fds[0]);
-        ngx_http_hangar_job_done(job, 0, "out of memory");
-        return NGX_ERROR;
+        return ngx_http_hangar_spawn_failed(sp, "out of memory");
     }
 
     (void) ngx_nonblocking(fds[0]);
 
-    c->data = job;
+    c->data = sp;
     c->read->handler = ngx_http_hangar_ready_handler;
-    c->read->log = job->log;
-    c->write->log = job->log;
-    job->ready = c;
+    c->read->log = sp->log;
+    c->write->log = sp->log;
+    sp->ready = c;
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_http_hangar_job_done(job, 0, "epoll failed");
-        return NGX_ERROR;
+        return ngx_http_hangar_spawn_failed(sp, "epoll failed");
     }
 
     return NGX_OK;
@@ -240,7 +240,7 @@ ngx_http_hangar_spawn_env(ngx_pool_t *pool, ngx_http_hangar_value_t *env,
 
 
 static ngx_int_t
-ngx_http_hangar_bridge_locate(ngx_http_hangar_job_t *job)
+ngx_http_hangar_bridge_locate(ngx_http_hangar_spawn_t *sp)
 {
     size_t    n;
     u_char   *p;
@@ -251,8 +251,8 @@ ngx_http_hangar_bridge_locate(ngx_http_hangar_job_t *job)
     }
 
     if (dladdr(ngx_http_hangar_self, &info) == 0 || info.dli_fname == NULL) {
-        ngx_http_hangar_job_done(job, 0, "cannot locate hangar-bridge");
-        return NGX_ERROR;
+        return ngx_http_hangar_spawn_failed(sp, "cannot locate "
+                                            "hangar-bridge");
     }
 
     p = (u_char *) strrchr(info.dli_fname, '/');
@@ -391,12 +391,12 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
     ngx_str_t                 err, text;
     ngx_buf_t                *b;
     ngx_connection_t         *c;
-    ngx_http_hangar_job_t    *job;
+    ngx_http_hangar_spawn_t  *sp;
     ngx_http_hangar_value_t  *st, *state, *v;
 
     c = rev->data;
-    job = c->data;
-    b = job->status;
+    sp = c->data;
+    b = sp->status;
 
     for ( ;; ) {
         n = read(c->fd, b->last, b->end - b->last);
@@ -414,35 +414,55 @@ ngx_http_hangar_ready_handler(ngx_event_t *rev)
     }
 
     ngx_close_connection(c);
-    job->ready = NULL;
+    sp->ready = NULL;
 
-    st = ngx_http_hangar_json_parse(job->pool, b->pos, b->last - b->pos,
+    st = ngx_http_hangar_json_parse(sp->pool, b->pos, b->last - b->pos,
                                     &err);
     state = ngx_http_hangar_get(st, "state");
 
     if (!ngx_http_hangar_is(state, NGX_HTTP_HANGAR_STR)) {
-        ngx_http_hangar_job_done(job, 0, "hangar-bridge could not be run "
-                                 "(%V)", &ngx_http_hangar_bridge_path);
+        (void) ngx_http_hangar_spawn_failed(sp, "hangar-bridge could not be "
+                                            "run (%V)",
+                                            &ngx_http_hangar_bridge_path);
         return;
     }
 
     v = ngx_http_hangar_get(st, "bridge_pid");
-    job->bridge_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+    sp->bridge_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
     v = ngx_http_hangar_get(st, "server_pid");
-    job->server_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
+    sp->server_pid = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 0;
 
     if (ngx_http_hangar_str_is(&state->u.s, "ready")) {
-        (void) ngx_http_hangar_rpc(job, "initialize",
-            "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
-            "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
-            "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
-            ngx_http_hangar_step_initialize);
+        sp->handler(sp, NGX_OK, NULL);
         return;
     }
 
-    /* job_done() reads exit code and stderr tail from the status */
+    /* the bridge's own account: exit code and stderr tail */
     text.data = b->pos;
     text.len = b->last - b->pos;
 
-    ngx_http_hangar_job_done(job, 0, "\x01%V", &text);
+    sp->handler(sp, NGX_DECLINED, &text);
+}
+
+
+/* a spawn that failed: the handler learns why */
+
+static ngx_int_t
+ngx_http_hangar_spawn_failed(ngx_http_hangar_spawn_t *sp, const char *fmt,
+    ...)
+{
+    u_char     *p, buf[NGX_MAX_ERROR_STR];
+    va_list     args;
+    ngx_str_t   text;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    text.data = buf;
+    text.len = p - buf;
+
+    sp->handler(sp, NGX_ERROR, &text);
+
+    return NGX_ERROR;
 }
