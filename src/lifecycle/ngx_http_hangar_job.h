@@ -98,9 +98,6 @@ struct ngx_http_hangar_job_s {
 ngx_http_hangar_job_t *ngx_http_hangar_job_begin(
     ngx_http_hangar_registry_t *reg, ngx_str_t *id, ngx_uint_t kind,
     ngx_atomic_uint_t seq, ngx_log_t *log);
-void ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
-    const char *fmt, ...);
-void ngx_http_hangar_job_free(ngx_http_hangar_job_t *job);
 ngx_int_t ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     const char *params, ngx_http_hangar_step_pt step);
 ngx_uint_t ngx_http_hangar_streaming(ngx_http_hangar_node_t *n);
