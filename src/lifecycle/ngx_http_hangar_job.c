@@ -4,8 +4,10 @@
  *
  * Jobs: the start (handshake and catalog), health checks, catalog
  * refreshes, list_changed listeners and clients' calls, each a chain of
- * JSON-RPC calls over the asynchronous client, ending in job_done() which
- * moves the shared state.
+ * JSON-RPC calls over the asynchronous client, ending in job_done()
+ * (ngx_http_hangar_job_end.c), whose completion of the job's kind moves
+ * the shared state.  A stdio server's start spawns its bridge
+ * (ngx_http_hangar_spawn.c), which calls back with the outcome.
  */
 
 
@@ -15,6 +17,8 @@
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_job_end.h"
 #include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_machine.h"
+#include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_spawn.h"
 
 

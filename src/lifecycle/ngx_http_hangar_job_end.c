@@ -16,6 +16,7 @@
 #include <ngx_event.h>
 #include "ngx_http_hangar_job_end.h"
 #include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_state.h"
 
