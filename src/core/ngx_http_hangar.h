@@ -56,6 +56,8 @@ typedef struct {
     ngx_flag_t                   cors_credentials;
     ngx_log_t                   *log;
     void                        *thread_pool;   /* state writes; or NULL */
+    ngx_uint_t                   tool_access;   /* ..._ACCESS_EGRESS or
+                                                   _FRONT_DOOR */
 } ngx_http_hangar_main_conf_t;
 
 
