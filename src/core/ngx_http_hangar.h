@@ -20,6 +20,17 @@
 #define NGX_HTTP_HANGAR_STATE_FILE    "hangar-state.json"
 #define NGX_HTTP_HANGAR_ENDED_FILE    "mcp-sessions-ended.json"
 
+/*
+ * Documents kept in the state file beside the servers: JSON objects that a
+ * higher layer owns (keys and roles, tool policies, approvals).  The
+ * registry stores, versions and writes them; it never looks inside.
+ */
+#define NGX_HTTP_HANGAR_DOC_AUTH       0
+#define NGX_HTTP_HANGAR_DOC_POLICIES   1
+#define NGX_HTTP_HANGAR_DOC_APPROVALS  2
+#define NGX_HTTP_HANGAR_DOC_SPARE      3
+#define NGX_HTTP_HANGAR_DOCS           4
+
 /* wall clock in milliseconds (cached time) */
 #define ngx_http_hangar_now_ms()                                             \
     ((ngx_msec_t) (ngx_timeofday())->sec * 1000                              \
@@ -52,6 +63,7 @@ typedef struct {
     ngx_http_hangar_value_t     *blocked;   /* array of ids */
     ngx_array_t                  suspended; /* ngx_str_t */
     ngx_array_t                  withdrawn; /* ngx_str_t */
+    ngx_str_t                    docs[NGX_HTTP_HANGAR_DOCS];    /* JSON */
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_log_t                   *log;

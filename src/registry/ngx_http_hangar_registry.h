@@ -185,6 +185,17 @@ typedef struct {
     ngx_rbtree_node_t            streams_sentinel;
     ngx_uint_t                   sessions_init;
     ngx_atomic_t                 run_seq;   /* names every start, zone-wide */
+
+    /* the state file's documents (ngx_http_hangar_state_doc()) */
+    ngx_http_hangar_blob_t      *docs[NGX_HTTP_HANGAR_DOCS];
+    ngx_atomic_t                 doc_gen[NGX_HTTP_HANGAR_DOCS];
+
+    /* the roots of higher layers' shared structures, made on first use
+       with the slab mutex held: auth (keys' use), limits (lockouts and
+       token buckets), approvals */
+    void                        *auth_sh;
+    void                        *limit_sh;
+    void                        *approval_sh;
 } ngx_http_hangar_shctx_t;
 
 

@@ -85,6 +85,16 @@ static ngx_int_t ngx_http_hangar_state_blocked(ngx_http_hangar_state_op_t *op,
 static ngx_int_t ngx_http_hangar_state_overlay_out(
     ngx_http_hangar_state_op_t *op, ngx_http_hangar_out_t *out, ngx_str_t *id,
     ngx_str_t *text, ngx_uint_t *first);
+static void ngx_http_hangar_state_doc_commit(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_state_docs_out(
+    ngx_http_hangar_state_op_t *op, ngx_http_hangar_out_t *out);
+
+
+/* the state file's keys of the documents, by NGX_HTTP_HANGAR_DOC_* */
+const char  *ngx_http_hangar_doc_names[NGX_HTTP_HANGAR_DOCS] = {
+    "auth", "tool_policies", "approvals", "spare"
+};
 
 
 ngx_int_t
@@ -504,6 +514,7 @@ ngx_http_hangar_state_complete(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     reg = op->reg;
 
     ngx_http_hangar_state_set_commit(op, rc);
+    ngx_http_hangar_state_doc_commit(op, rc);
 
     if (op->commit) {
         rc = op->commit(op, rc);
@@ -835,6 +846,21 @@ ngx_http_hangar_state_adopt_prepare(ngx_http_hangar_registry_t *reg,
         }
     }
 
+    for (s = 0; s < NGX_HTTP_HANGAR_DOCS; s++) {
+        ad->docs[s] = NULL;
+
+        if (reg->hmcf->docs[s].len == 0) {
+            continue;
+        }
+
+        ad->docs[s] = ngx_http_hangar_blob(reg, reg->hmcf->docs[s].data,
+                                           reg->hmcf->docs[s].len);
+        if (ad->docs[s] == NULL) {
+            ngx_http_hangar_state_adopt_discard(reg, ad);
+            return NGX_ERROR;
+        }
+    }
+
     return NGX_OK;
 }
 
@@ -854,6 +880,11 @@ ngx_http_hangar_state_adopt_discard(ngx_http_hangar_registry_t *reg,
             item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
             ngx_slab_free_locked(reg->shpool, item);
         }
+    }
+
+    for (s = 0; s < NGX_HTTP_HANGAR_DOCS; s++) {
+        ngx_http_hangar_blob_free(reg, ad->docs[s]);
+        ad->docs[s] = NULL;
     }
 }
 
@@ -901,7 +932,168 @@ ngx_http_hangar_state_adopt_commit(ngx_http_hangar_registry_t *reg,
         }
     }
 
+    for (s = 0; s < NGX_HTTP_HANGAR_DOCS; s++) {
+        ngx_http_hangar_blob_free(reg, reg->sh->docs[s]);
+        reg->sh->docs[s] = ad->docs[s];
+        ad->docs[s] = NULL;
+        (void) ngx_atomic_fetch_add(&reg->sh->doc_gen[s], 1);
+    }
+
     (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
+}
+
+
+/* ---- documents ---------------------------------------------------------- */
+
+ngx_int_t
+ngx_http_hangar_state_doc(ngx_http_hangar_registry_t *reg, ngx_uint_t doc,
+    ngx_pool_t *pool, ngx_str_t *text, ngx_atomic_uint_t *gen)
+{
+    size_t                   len;
+    u_char                  *p;
+    ngx_http_hangar_blob_t  *b;
+
+    len = 0;
+    p = NULL;
+
+    for ( ;; ) {
+        if (p == NULL && len) {
+            p = ngx_pnalloc(pool, len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        ngx_http_hangar_lock(reg);
+
+        b = reg->sh->docs[doc];
+
+        if (b == NULL || (p && b->len <= len)) {
+            if (b) {
+                ngx_memcpy(p, b->data, b->len);
+                len = b->len;
+            }
+
+            if (gen) {
+                *gen = reg->sh->doc_gen[doc];
+            }
+
+            ngx_http_hangar_unlock(reg);
+
+            text->data = b ? p : NULL;
+            text->len = b ? len : 0;
+
+            return NGX_OK;
+        }
+
+        /* the size is read under the lock, the copy made the next time */
+        len = b->len;
+        p = NULL;
+
+        ngx_http_hangar_unlock(reg);
+    }
+}
+
+
+ngx_atomic_uint_t
+ngx_http_hangar_state_doc_gen(ngx_http_hangar_registry_t *reg, ngx_uint_t doc)
+{
+    return reg->sh->doc_gen[doc];
+}
+
+
+ngx_int_t
+ngx_http_hangar_state_set_doc(ngx_http_hangar_state_op_t *op, ngx_uint_t doc,
+    ngx_str_t *text)
+{
+    op->doc = doc + 1;
+    op->doc_text = *text;
+    op->doc_blob = NULL;
+
+    if (text->len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_http_hangar_lock(op->reg);
+    op->doc_blob = ngx_http_hangar_blob(op->reg, text->data, text->len);
+    ngx_http_hangar_unlock(op->reg);
+
+    if (op->doc_blob == NULL) {
+        ngx_http_hangar_zone_full(op->reg, op->log);
+        op->doc = 0;
+        return NGX_HTTP_HANGAR_STATE_FULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the op's document, once the file is written (or not) */
+
+static void
+ngx_http_hangar_state_doc_commit(ngx_http_hangar_state_op_t *op,
+    ngx_int_t rc)
+{
+    ngx_uint_t                   doc;
+    ngx_http_hangar_registry_t  *reg;
+
+    if (op->doc == 0) {
+        return;
+    }
+
+    reg = op->reg;
+    doc = op->doc - 1;
+    op->doc = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_blob_free(reg, reg->sh->docs[doc]);
+        reg->sh->docs[doc] = op->doc_blob;
+        (void) ngx_atomic_fetch_add(&reg->sh->doc_gen[doc], 1);
+
+    } else {
+        ngx_http_hangar_blob_free(reg, op->doc_blob);
+    }
+
+    op->doc_blob = NULL;
+
+    ngx_http_hangar_unlock(reg);
+}
+
+
+/* every document, the op's pending one in place of the current one */
+
+static ngx_int_t
+ngx_http_hangar_state_docs_out(ngx_http_hangar_state_op_t *op,
+    ngx_http_hangar_out_t *out)
+{
+    ngx_str_t   text;
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_HANGAR_DOCS; i++) {
+
+        if (op->doc == i + 1) {
+            text = op->doc_text;
+
+        } else if (ngx_http_hangar_state_doc(op->reg, i, op->pool, &text, NULL)
+                   != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (text.len == 0) {
+            continue;
+        }
+
+        ngx_http_hangar_out_lit(out, ",\"");
+        ngx_http_hangar_out_raw(out, (u_char *) ngx_http_hangar_doc_names[i],
+                                ngx_strlen(ngx_http_hangar_doc_names[i]));
+        ngx_http_hangar_out_lit(out, "\":");
+        ngx_http_hangar_out_raw(out, text.data, text.len);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1284,6 +1476,10 @@ ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op)
     ngx_http_hangar_state_keys_out(&out, &suspended, 0);
     ngx_http_hangar_out_lit(&out, ",\"withdrawn\":");
     ngx_http_hangar_state_keys_out(&out, &withdrawn, 1);
+
+    if (ngx_http_hangar_state_docs_out(op, &out) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     ngx_http_hangar_out_lit(&out, "}\n");
 

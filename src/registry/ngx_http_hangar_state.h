@@ -49,6 +49,9 @@ struct ngx_http_hangar_state_op_s {
     ngx_http_hangar_item_t      *add;       /* reserved, added in commit */
     ngx_str_t                    del;       /* a key removed in commit */
     unsigned                     del_prefix:1;  /* every key from del */
+    ngx_uint_t                   doc;       /* a document it replaces, +1 */
+    ngx_str_t                    doc_text;
+    ngx_http_hangar_blob_t      *doc_blob;  /* reserved, linked in commit */
 
     ngx_str_t                    text;      /* the file */
     void                        *task;      /* the write, in a thread */
@@ -75,6 +78,7 @@ ngx_uint_t ngx_http_hangar_state_has(ngx_http_hangar_registry_t *reg,
 /* the state file's lists into the zone's sets, for the reconcile */
 typedef struct {
     ngx_queue_t                  fresh[3];  /* deleted, suspended, withdrawn */
+    ngx_http_hangar_blob_t      *docs[NGX_HTTP_HANGAR_DOCS];
 } ngx_http_hangar_adopt_t;
 
 ngx_int_t ngx_http_hangar_state_adopt_prepare(ngx_http_hangar_registry_t *reg,
@@ -83,6 +87,16 @@ void ngx_http_hangar_state_adopt_discard(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_adopt_t *ad);
 void ngx_http_hangar_state_adopt_commit(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_adopt_t *ad);
+extern const char  *ngx_http_hangar_doc_names[NGX_HTTP_HANGAR_DOCS];
+
+/* documents: a copy of one (empty: none) and its generation */
+ngx_int_t ngx_http_hangar_state_doc(ngx_http_hangar_registry_t *reg,
+    ngx_uint_t doc, ngx_pool_t *pool, ngx_str_t *text, ngx_atomic_uint_t *gen);
+ngx_atomic_uint_t ngx_http_hangar_state_doc_gen(
+    ngx_http_hangar_registry_t *reg, ngx_uint_t doc);
+/* in prepare(): the op replaces a document (empty text: removes it) */
+ngx_int_t ngx_http_hangar_state_set_doc(ngx_http_hangar_state_op_t *op,
+    ngx_uint_t doc, ngx_str_t *text);
 ngx_uint_t ngx_http_hangar_state_suspended(ngx_http_hangar_registry_t *reg,
     ngx_str_t *sid);
 ngx_uint_t ngx_http_hangar_state_withdrawn(ngx_http_hangar_registry_t *reg,

@@ -323,6 +323,15 @@ ngx_http_hangar_state_check(ngx_http_hangar_value_t *doc, u_char *where,
         }
     }
 
+    for (i = 0; i < NGX_HTTP_HANGAR_DOCS; i++) {
+        v = ngx_http_hangar_get(doc, ngx_http_hangar_doc_names[i]);
+
+        if (v && v->type != NGX_HTTP_HANGAR_OBJ) {
+            ngx_snprintf(where, size, "%s%Z", ngx_http_hangar_doc_names[i]);
+            return "an object";
+        }
+    }
+
     e = ngx_http_hangar_state_check_list(ngx_http_hangar_get(doc, "deleted"),
                                          "deleted", 1, where, size);
     if (e == NULL) {
@@ -364,7 +373,8 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     ngx_uint_t                i, j;
     const char               *expected;
     ngx_http_hangar_decl_t   *d;
-    ngx_http_hangar_value_t  *doc, *deleted, **ids;
+    ngx_http_hangar_out_t     out;
+    ngx_http_hangar_value_t  *doc, *deleted, *v, **ids;
 
     if (ngx_array_init(&hmcf->deleted, cf->pool, 4, sizeof(ngx_str_t))
         != NGX_OK
@@ -447,6 +457,22 @@ ngx_http_hangar_state_merge(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
            != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    /* the documents, as text for the zone; their owners check them */
+    for (i = 0; i < NGX_HTTP_HANGAR_DOCS; i++) {
+        v = ngx_http_hangar_get(doc, ngx_http_hangar_doc_names[i]);
+
+        if (v == NULL) {
+            continue;
+        }
+
+        ngx_http_hangar_out_init(&out, cf->pool, 1024);
+        ngx_http_hangar_json_out(&out, v);
+
+        if (ngx_http_hangar_out_flatten(&out, &hmcf->docs[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     /* session ids compare in lower case */
