@@ -73,6 +73,8 @@ static ngx_uint_t ngx_http_hangar_policy_key(u_char *buf, ngx_uint_t kind,
 static ngx_http_hangar_policy_t *ngx_http_hangar_policy_get(
     ngx_http_hangar_policy_cache_t *c, ngx_uint_t kind, ngx_uint_t scope,
     ngx_str_t *target, ngx_str_t *target2);
+static void ngx_http_hangar_policy_eval(ngx_http_hangar_policy_t **layer,
+    ngx_uint_t n, ngx_str_t *name, ngx_http_hangar_policy_verdict_t *v);
 static ngx_uint_t ngx_http_hangar_policy_any(ngx_array_t *globs,
     ngx_str_t *name);
 static ngx_int_t ngx_http_hangar_policy_class(u_char *p, u_char *end,
@@ -97,8 +99,8 @@ ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
     ngx_str_t *server, ngx_str_t *group, ngx_str_t *tenant, ngx_uint_t kind,
     ngx_str_t *name, ngx_http_hangar_policy_verdict_t *v)
 {
-    ngx_uint_t                       i, n, held, timeout;
-    ngx_http_hangar_policy_t        *layer[5], *l;
+    ngx_uint_t                       n;
+    ngx_http_hangar_policy_t        *layer[5];
     ngx_http_hangar_policy_cache_t  *c;
 
     v->allowed = 1;
@@ -155,6 +157,64 @@ ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
                                                 server, tenant);
     }
 
+    ngx_http_hangar_policy_eval(layer, n, name, v);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The layers of hangar.yaml and the API that hold for every caller of the
+ * server (_global and the server's): 0 when they deny the name.  The
+ * front door's catalog leaves such a name out of its naming.
+ */
+
+ngx_uint_t
+ngx_http_hangar_policy_base(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_uint_t kind, ngx_str_t *name)
+{
+    ngx_http_hangar_policy_t          *layer[2];
+    ngx_http_hangar_policy_cache_t    *c;
+    ngx_http_hangar_policy_verdict_t   v;
+
+    c = ngx_http_hangar_policy_cache(reg);
+    if (c == NULL) {
+        return 0;
+    }
+
+    if (c->slots->nelts == 0) {
+        return 1;
+    }
+
+    layer[0] = ngx_http_hangar_policy_get(c, kind,
+                                   NGX_HTTP_HANGAR_SCOPE_PROVIDER,
+                                   &(ngx_str_t) ngx_string(
+                                       NGX_HTTP_HANGAR_POLICY_GLOBAL),
+                                   NULL);
+    layer[1] = ngx_http_hangar_policy_get(c, kind,
+                                          NGX_HTTP_HANGAR_SCOPE_PROVIDER,
+                                          server, NULL);
+
+    ngx_http_hangar_policy_eval(layer, 2, name, &v);
+
+    return v.allowed;
+}
+
+
+/* allowed = AND(layer allows), approval = allowed && OR(approval match) */
+
+static void
+ngx_http_hangar_policy_eval(ngx_http_hangar_policy_t **layer, ngx_uint_t n,
+    ngx_str_t *name, ngx_http_hangar_policy_verdict_t *v)
+{
+    ngx_uint_t                 i, held, timeout, t;
+    ngx_http_hangar_policy_t  *l;
+
+    v->allowed = 1;
+    v->approval = 0;
+    v->timeout = 0;
+    ngx_str_null(&v->channel);
+
     held = 0;
     timeout = 0;
 
@@ -167,7 +227,7 @@ ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
 
         if (ngx_http_hangar_policy_any(l->deny, name)) {
             v->allowed = 0;
-            return NGX_OK;
+            return;
         }
 
         if (ngx_http_hangar_policy_any(l->approval, name)) {
@@ -175,17 +235,16 @@ ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
 
         } else if (l->allow && !ngx_http_hangar_policy_any(l->allow, name)) {
             v->allowed = 0;
-            return NGX_OK;
+            return;
         }
 
-        /* timeout: the least of the layers that hold; channel: the
-         * narrowest layer that has an approval list */
+        /* timeout: the least of the layers with an approval list; channel:
+         * the narrowest of them */
         if (l->approval) {
-            if (timeout == 0 || (l->timeout ? l->timeout
-                                 : NGX_HTTP_HANGAR_POLICY_TIMEOUT) < timeout)
-            {
-                timeout = l->timeout ? l->timeout
-                                     : NGX_HTTP_HANGAR_POLICY_TIMEOUT;
+            t = l->timeout ? l->timeout : NGX_HTTP_HANGAR_POLICY_TIMEOUT;
+
+            if (timeout == 0 || t < timeout) {
+                timeout = t;
             }
 
             v->channel = l->channel;
@@ -194,13 +253,11 @@ ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
 
     if (held) {
         v->approval = 1;
-        v->timeout = timeout ? timeout : NGX_HTTP_HANGAR_POLICY_TIMEOUT;
+        v->timeout = timeout;
 
     } else {
         ngx_str_null(&v->channel);
     }
-
-    return NGX_OK;
 }
 
 
@@ -385,9 +442,9 @@ ngx_http_hangar_policy_cache(ngx_http_hangar_registry_t *reg)
         return NULL;
     }
 
+    /* the document's generation is the one of the copy it was built from */
     c->reg = reg;
     c->reg_gen = reg_gen;
-    c->doc_gen = doc_gen;
 
     return c;
 }
@@ -431,8 +488,14 @@ ngx_http_hangar_policy_build(ngx_http_hangar_registry_t *reg,
 
     if (ngx_http_hangar_state_doc(reg, NGX_HTTP_HANGAR_DOC_POLICIES, c->pool,
                                   &doc, &gen)
-        != NGX_OK
-        || ngx_http_hangar_policy_api(c->pool, c->slots, &doc) != NGX_OK)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    c->doc_gen = gen;
+
+    if (ngx_http_hangar_policy_api(c->pool, c->slots, &doc) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -47,8 +47,10 @@ ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
     for (i = 0; i < v->u.obj.nelts; i++) {
         x = pair[i].value;
 
-        *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s.%V", path,
-                      &pair[i].key) = '\0';
+        /* the API's body has no path: its keys are the fields */
+        *ngx_snprintf((u_char *) sub, sizeof(sub) - 1,
+                      path[0] ? "%s.%V" : "%s%V", path, &pair[i].key)
+            = '\0';
 
         for (k = 0; ngx_http_hangar_policy_lists[k]; k++) {
             if (pair[i].key.len == ngx_strlen(ngx_http_hangar_policy_lists[k])

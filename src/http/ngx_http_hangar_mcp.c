@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_auth.h"
 
 
 typedef struct {
@@ -47,6 +48,9 @@ static ngx_int_t ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
+static ngx_int_t ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
+    ngx_http_hangar_policy_verdict_t *v);
 static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
@@ -420,16 +424,17 @@ static ngx_int_t
 ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
-    ngx_int_t                    start;
-    ngx_uint_t                   i, k, first, shown;
-    ngx_http_hangar_pair_t      *pair;
-    ngx_http_hangar_value_t     *cursor;
-    ngx_http_hangar_loc_conf_t  *hlcf;
+    ngx_int_t                          start;
+    ngx_uint_t                         i, k, first, shown;
+    ngx_array_t                       *entries;
+    ngx_http_hangar_out_t             *out;
+    ngx_http_hangar_pair_t            *pair;
+    ngx_http_hangar_entry_t           *e;
+    ngx_http_hangar_value_t           *cursor;
+    ngx_http_hangar_loc_conf_t        *hlcf;
+    ngx_http_hangar_policy_verdict_t   v;
 
     hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
-    ngx_array_t              *entries;
-    ngx_http_hangar_out_t    *out;
-    ngx_http_hangar_entry_t  *e;
 
     if (ngx_http_hangar_catalog(hr, &entries) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -458,7 +463,11 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     shown = 0;
 
     for (i = start; i < entries->nelts; i++) {
-        if (e[i].name.len == 0 || e[i].withdrawn) {
+        /* exactly what this caller may call (RBAC, policy, withdrawals) */
+        if (e[i].name.len == 0
+            || ngx_http_hangar_catalog_access(hr, &e[i], &v)
+               != NGX_HTTP_HANGAR_ACCESS_OK)
+        {
             continue;
         }
 
@@ -505,17 +514,107 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
 
 /* ---- tools/call -------------------------------------------------------- */
 
+/*
+ * Who may call the tool, in the order of hangar-security.md §3.7: RBAC
+ * tool:invoke on the name the client sees, the tool access policy, the
+ * withdrawals.  NGX_OK: the call goes on (*v holds the policy's verdict:
+ * an approval gate comes right after this); else the JSON-RPC error is
+ * sent.  Every decision is logged at info with the principal and recorded
+ * as an event.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
+    ngx_http_hangar_policy_verdict_t *v)
+{
+    ngx_str_t                     msg, who;
+    ngx_uint_t                    why;
+    const char                   *error, *reason;
+    ngx_http_hangar_principal_t  *p;
+
+    why = ngx_http_hangar_catalog_access(hr, e, v);
+
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    if (p) {
+        who = p->id;
+
+    } else {
+        ngx_str_set(&who, "-");
+    }
+
+    switch (why) {
+
+    case NGX_HTTP_HANGAR_ACCESS_OK:
+        ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                      "hangar: tool \"%V\" of \"%V\" allowed for principal "
+                      "\"%V\"%s", &e->name, &e->server, &who,
+                      v->approval ? " (approval required)" : "");
+        ngx_http_hangar_event(hr->reg, "ToolAccessGranted", e->server.data,
+                              e->server.len, "{\"tool\":\"%*s\"}",
+                              ngx_min(e->name.len, 64), e->name.data);
+        return NGX_OK;
+
+    case NGX_HTTP_HANGAR_ACCESS_RBAC:
+        error = "AccessDeniedError";
+        reason = "rbac";
+        msg.data = ngx_pnalloc(hr->r->pool, e->name.len + 128);
+        if (msg.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        msg.len = ngx_sprintf(msg.data, "AccessDeniedError: Not authorized "
+                              "to invoke tool '%V': tool:invoke permission "
+                              "required", &e->name)
+                  - msg.data;
+        break;
+
+    case NGX_HTTP_HANGAR_ACCESS_POLICY:
+        error = "ToolAccessDeniedError";
+        reason = "policy";
+        ngx_str_set(&msg, "ToolAccessDeniedError: Tool not available for "
+                          "this mcp_server");
+        break;
+
+    default: /* NGX_HTTP_HANGAR_ACCESS_WITHDRAWN */
+        error = "ToolWithdrawnError";
+        reason = "withdrawn";
+        msg.data = ngx_pnalloc(hr->r->pool, e->name.len + 64);
+        if (msg.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        msg.len = ngx_sprintf(msg.data, "ToolWithdrawnError: Tool '%V' is "
+                              "withdrawn for this tenant", &e->name)
+                  - msg.data;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                  "hangar: tool \"%V\" of \"%V\" refused for principal "
+                  "\"%V\": %s", &e->name, &e->server, &who, error);
+    ngx_http_hangar_event(hr->reg, "ToolAccessDenied", e->server.data,
+                          e->server.len,
+                          "{\"tool\":\"%*s\",\"reason\":\"%s\"}",
+                          ngx_min(e->name.len, 64), e->name.data, reason);
+
+    return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+}
+
+
+
 static ngx_int_t
 ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    msg;
-    ngx_msec_t                   retry;
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_hangar_entry_t     *e;
-    ngx_http_hangar_value_t     *name, *copy, *tool;
-    ngx_http_hangar_mcp_call_t  *mc;
+    ngx_int_t                          rc;
+    ngx_str_t                          msg;
+    ngx_msec_t                         retry;
+    ngx_pool_cleanup_t                *cln;
+    ngx_http_hangar_entry_t           *e;
+    ngx_http_hangar_value_t           *name, *copy, *tool;
+    ngx_http_hangar_mcp_call_t        *mc;
+    ngx_http_hangar_policy_verdict_t   verdict;
 
     name = ngx_http_hangar_get(params, "name");
 
@@ -539,16 +638,9 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
     }
 
-    if (e->withdrawn) {
-        msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 64);
-        if (msg.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        msg.len = ngx_sprintf(msg.data, "ToolWithdrawnError: tool \"%V\" "
-                              "is withdrawn", &name->u.s)
-                  - msg.data;
-        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+    rc = ngx_http_hangar_mcp_access(hr, id, e, &verdict);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     mc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_mcp_call_t));
