@@ -50,9 +50,10 @@ static ngx_int_t ngx_http_hangar_policy_prepare(
 static ngx_int_t ngx_http_hangar_policy_answer(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_agent_rows(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_pchange_t *pc);
+    ngx_http_hangar_pchange_t *pc, ngx_str_t *field, ngx_str_t *msg);
 static ngx_int_t ngx_http_hangar_agent_entry(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_pchange_t *pc, ngx_uint_t i, ngx_http_hangar_value_t *e);
+    ngx_http_hangar_pchange_t *pc, ngx_uint_t i, ngx_http_hangar_value_t *e,
+    ngx_str_t *field, ngx_str_t *msg);
 static ngx_int_t ngx_http_hangar_agent_prepare(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_agent_answer(
@@ -277,8 +278,8 @@ ngx_http_hangar_policy_target(ngx_http_hangar_req_t *hr,
     if (!rc) {
         ngx_str_set(field, "target_id");
         ngx_str_set(msg, "target_id: must be a server or group id (1-64 "
-                          "letters, digits, \"_\" or \"-\"), _global, or "
-                          "for a member \"<group_id>:<member_id>\"");
+                         "letters, digits, \"_\" or \"-\"), _global, or "
+                         "for a member \"<group_id>:<member_id>\"");
         goto invalid;
     }
 
@@ -468,7 +469,7 @@ ngx_http_hangar_policy_audit(ngx_http_hangar_req_t *hr, const char *event,
 ngx_int_t
 ngx_http_hangar_agent_policy(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t                   rc;
+    ngx_str_t                   field, msg;
     ngx_http_hangar_pchange_t  *pc;
 
     pc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_pchange_t));
@@ -476,9 +477,13 @@ ngx_http_hangar_agent_policy(ngx_http_hangar_req_t *hr)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_hangar_agent_rows(hr, pc);
-    if (rc != NGX_OK) {
-        return rc;
+    switch (ngx_http_hangar_agent_rows(hr, pc, &field, &msg)) {
+    case NGX_OK:
+        break;
+    case NGX_DECLINED:
+        return ngx_http_hangar_validation_error(hr, &field, &msg);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     pc->op.prepare = ngx_http_hangar_agent_prepare;
@@ -490,26 +495,25 @@ ngx_http_hangar_agent_policy(ngx_http_hangar_req_t *hr)
 
 static ngx_int_t
 ngx_http_hangar_agent_rows(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_pchange_t *pc)
+    ngx_http_hangar_pchange_t *pc, ngx_str_t *field, ngx_str_t *msg)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  field, msg;
     ngx_uint_t                 i;
     ngx_http_hangar_value_t   *v, *list, **e;
 
     v = ngx_http_hangar_get(hr->body, "version");
 
     if (!ngx_http_hangar_is(hr->body, NGX_HTTP_HANGAR_OBJ)) {
-        ngx_str_set(&field, "body");
-        ngx_str_set(&msg, "body: must be an object with version and "
-                          "tool_policies");
-        return ngx_http_hangar_validation_error(hr, &field, &msg);
+        ngx_str_set(field, "body");
+        ngx_str_set(msg, "body: must be an object with version and "
+                         "tool_policies");
+        return NGX_DECLINED;
     }
 
     if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT)) {
-        ngx_str_set(&field, "version");
-        ngx_str_set(&msg, "version: must be an integer");
-        return ngx_http_hangar_validation_error(hr, &field, &msg);
+        ngx_str_set(field, "version");
+        ngx_str_set(msg, "version: must be an integer");
+        return NGX_DECLINED;
     }
 
     pc->version = v->u.i;
@@ -518,22 +522,22 @@ ngx_http_hangar_agent_rows(ngx_http_hangar_req_t *hr,
     if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)
         || list->u.arr.nelts > NGX_HTTP_HANGAR_AGENT_ENTRIES)
     {
-        ngx_str_set(&field, "tool_policies");
-        ngx_str_set(&msg, "tool_policies: must be a list of at most 10000 "
-                          "entries");
-        return ngx_http_hangar_validation_error(hr, &field, &msg);
+        ngx_str_set(field, "tool_policies");
+        ngx_str_set(msg, "tool_policies: must be a list of at most 10000 "
+                         "entries");
+        return NGX_DECLINED;
     }
 
     pc->rows = ngx_array_create(hr->r->pool, 4,
                                 sizeof(ngx_http_hangar_agent_row_t));
     if (pc->rows == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     e = list->u.arr.elts;
 
     for (i = 0; i < list->u.arr.nelts; i++) {
-        rc = ngx_http_hangar_agent_entry(hr, pc, i, e[i]);
+        rc = ngx_http_hangar_agent_entry(hr, pc, i, e[i], field, msg);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -545,10 +549,11 @@ ngx_http_hangar_agent_rows(ngx_http_hangar_req_t *hr,
 
 static ngx_int_t
 ngx_http_hangar_agent_entry(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_pchange_t *pc, ngx_uint_t i, ngx_http_hangar_value_t *e)
+    ngx_http_hangar_pchange_t *pc, ngx_uint_t i, ngx_http_hangar_value_t *e,
+    ngx_str_t *field, ngx_str_t *msg)
 {
     u_char                       *p;
-    ngx_str_t                     field, msg, server;
+    ngx_str_t                     server;
     ngx_uint_t                    k;
     ngx_array_t                 **list;
     ngx_http_hangar_value_t      *id, *tool, *action, *timeout;
@@ -556,11 +561,11 @@ ngx_http_hangar_agent_entry(ngx_http_hangar_req_t *hr,
 
     p = ngx_pnalloc(hr->r->pool, 64);
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
-    field.data = p;
-    ngx_str_set(&msg, "");
+    field->data = p;
+    ngx_str_set(msg, "");
 
     id = ngx_http_hangar_get(e, "mcp_server_id");
     tool = ngx_http_hangar_get(e, "tool_name");
@@ -572,25 +577,25 @@ ngx_http_hangar_agent_entry(ngx_http_hangar_req_t *hr,
              || ngx_http_hangar_spec_id_valid(&id->u.s,
                                               NGX_HTTP_HANGAR_SPEC_API)))
     {
-        field.len = ngx_sprintf(p, "tool_policies[%ui].mcp_server_id", i) - p;
-        ngx_str_set(&msg, "mcp_server_id: must be \"*\" or a server id");
+        field->len = ngx_sprintf(p, "tool_policies[%ui].mcp_server_id", i) - p;
+        ngx_str_set(msg, "mcp_server_id: must be \"*\" or a server id");
         goto invalid;
     }
 
     if (!ngx_http_hangar_is(tool, NGX_HTTP_HANGAR_STR) || tool->u.s.len == 0
         || tool->u.s.len > NGX_HTTP_HANGAR_POLICY_PATTERN_MAX)
     {
-        field.len = ngx_sprintf(p, "tool_policies[%ui].tool_name", i) - p;
-        ngx_str_set(&msg, "tool_name: must be a pattern of 1-256 bytes");
+        field->len = ngx_sprintf(p, "tool_policies[%ui].tool_name", i) - p;
+        ngx_str_set(msg, "tool_name: must be a pattern of 1-256 bytes");
         goto invalid;
     }
 
     if (timeout && !(timeout->type == NGX_HTTP_HANGAR_INT && timeout->u.i > 0
                      && timeout->u.i <= NGX_HTTP_HANGAR_POLICY_TIMEOUT_MAX))
     {
-        field.len = ngx_sprintf(p, "tool_policies[%ui].approval_timeout_"
+        field->len = ngx_sprintf(p, "tool_policies[%ui].approval_timeout_"
                                 "seconds", i) - p;
-        ngx_str_set(&msg, "approval_timeout_seconds: must be 1..86400");
+        ngx_str_set(msg, "approval_timeout_seconds: must be 1..86400");
         goto invalid;
     }
 
@@ -614,7 +619,7 @@ ngx_http_hangar_agent_entry(ngx_http_hangar_req_t *hr,
     if (k == pc->rows->nelts) {
         row = ngx_array_push(pc->rows);
         if (row == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
         ngx_memzero(row, sizeof(ngx_http_hangar_agent_row_t));
@@ -649,23 +654,23 @@ ngx_http_hangar_agent_entry(ngx_http_hangar_req_t *hr,
         }
 
     } else {
-        field.len = ngx_sprintf(p, "tool_policies[%ui].action", i) - p;
-        ngx_str_set(&msg, "action: must be allow, audit, deny or "
-                          "require_approval");
+        field->len = ngx_sprintf(p, "tool_policies[%ui].action", i) - p;
+        ngx_str_set(msg, "action: must be allow, audit, deny or "
+                         "require_approval");
         goto invalid;
     }
 
     if (ngx_http_hangar_policy_glob(hr->r->pool, list, &tool->u.s)
         != NGX_OK)
     {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     return NGX_OK;
 
 invalid:
 
-    return ngx_http_hangar_validation_error(hr, &field, &msg);
+    return NGX_DECLINED;
 }
 
 

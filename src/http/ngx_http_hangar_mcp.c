@@ -50,7 +50,7 @@ static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
-    ngx_http_hangar_policy_verdict_t *v);
+    ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc);
 static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
@@ -518,15 +518,15 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
  * Who may call the tool, in the order of hangar-security.md §3.7: RBAC
  * tool:invoke on the name the client sees, the tool access policy, the
  * withdrawals.  NGX_OK: the call goes on (*v holds the policy's verdict:
- * an approval gate comes right after this); else the JSON-RPC error is
- * sent.  Every decision is logged at info with the principal and recorded
- * as an event.
+ * an approval gate comes right after this); NGX_DECLINED: the JSON-RPC
+ * error was sent, *rc is what the handler returns.  Every decision is
+ * logged at info with the principal and recorded as an event.
  */
 
 static ngx_int_t
 ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
-    ngx_http_hangar_policy_verdict_t *v)
+    ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc)
 {
     ngx_str_t                     msg, who;
     ngx_uint_t                    why;
@@ -561,7 +561,8 @@ ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
         reason = "rbac";
         msg.data = ngx_pnalloc(hr->r->pool, e->name.len + 128);
         if (msg.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_DECLINED;
         }
 
         msg.len = ngx_sprintf(msg.data, "AccessDeniedError: Not authorized "
@@ -582,7 +583,8 @@ ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
         reason = "withdrawn";
         msg.data = ngx_pnalloc(hr->r->pool, e->name.len + 64);
         if (msg.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_DECLINED;
         }
 
         msg.len = ngx_sprintf(msg.data, "ToolWithdrawnError: Tool '%V' is "
@@ -598,7 +600,9 @@ ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
                           "{\"tool\":\"%*s\",\"reason\":\"%s\"}",
                           ngx_min(e->name.len, 64), e->name.data, reason);
 
-    return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+    *rc = ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+
+    return NGX_DECLINED;
 }
 
 
@@ -638,8 +642,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
     }
 
-    rc = ngx_http_hangar_mcp_access(hr, id, e, &verdict);
-    if (rc != NGX_OK) {
+    if (ngx_http_hangar_mcp_access(hr, id, e, &verdict, &rc) != NGX_OK) {
         return rc;
     }
 
