@@ -26,20 +26,24 @@ my %mcp_headers = ('Content-Type' => 'application/json',
 # every tool of the fleet and arguments that make a call of it succeed
 my %ARGS = (echo => { text => 'x' }, add => { a => 1, b => 2 }, pid => {},
             env => { name => 'X' }, fail => { message => 'm' });
-my @ALL = ((map { "a__$_" } qw(add echo env fail pid)),
+our @ALL = ((map { "a__$_" } qw(add echo env fail pid)),
            (map { "b__$_" } qw(add echo pid)));
+
+our $KEY;     # the API key of the caller, once auth is on
 
 sub mcp ($$) {
     my ($sid, $body) = @_;
     my ($st, $h, $b) = http_request(POST => '/mcp', $body,
-        { %mcp_headers, $sid ? ('Mcp-Session-Id' => $sid) : () });
+        { %mcp_headers, $sid ? ('Mcp-Session-Id' => $sid) : (),
+          $KEY ? ('X-API-Key' => $KEY) : () });
     return ($st, eval { $json->decode($b) } // $b, $h);
 }
 
 sub api ($$;$) {
     my ($method, $uri, $body) = @_;
     my ($st, $h, $b) = http_request($method, $uri, $body,
-        defined $body ? { 'Content-Type' => 'application/json' } : {});
+        { defined $body ? ('Content-Type' => 'application/json') : (),
+          $KEY ? ('X-API-Key' => $KEY) : () });
     return ($st, eval { $json->decode($b) } // $b);
 }
 
@@ -63,8 +67,9 @@ sub call ($$) {
 
 # list and call never disagree: every listed tool is called, every hidden
 # one is refused as the policy says
-sub agree ($$$) {
-    my ($sid, $want, $label) = @_;
+sub agree ($$$;$) {
+    my ($sid, $want, $label, $why) = @_;
+    $why //= 'ToolAccessDeniedError: Tool not available for this mcp_server';
     my $listed = names($sid);
     is($listed, $want, "$label: the list");
     my %shown = map { $_ => 1 } split /,/, $listed;
@@ -75,7 +80,7 @@ sub agree ($$$) {
         push @bad, ($shown{$n} ? "$n listed but refused" : "$n hidden but called")
             if $refused == !!$shown{$n};
         push @bad, "$n: $b->{error}{message}"
-            if $refused && $b->{error}{message} ne 'ToolAccessDeniedError: Tool not available for this mcp_server';
+            if $refused && $b->{error}{message} !~ /^$why/;
     }
     is(join('; ', @bad), '', "$label: list and call agree");
 }
@@ -265,6 +270,106 @@ like($log, qr/hangar: ToolAccessPolicySet tool provider\/_global by principal "-
 like($log, qr/hangar: tool "a__env" of "a" refused for principal "-": ToolAccessDeniedError/,
      'a refused call is logged at info with its principal');
 
+# a server created through the API is held to the same shape
+($st, $b) = api(POST => '/api/mcp_servers', '{"mcp_server_id":"c","mode":"subprocess","command":["x"],"tools":{"denylist":["x"]}}');
+is("$st $b->{error}", '422 ValidationError', 'an API-created server with an unknown policy key: 422');
+like($b->{message}, qr/tools\.denylist: unknown key of a tool access policy/, '... naming it');
+
+is(nginx_stop(), '', 'nginx stopped');
+
+# -- callers with a tenant and roles (auth on) -----------------------------------
+my %key = map { $_ => "mcp_test_policy_${_}_" . ('k' x 20) } qw(admin acme other viewer);
+nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"
+    . "auth:\n  enabled: true\n  api_keys:\n"
+    . "    - {name: admin, principal_id: admin, key: $key{admin}}\n"
+    . "    - {name: acme, principal_id: alice, key: $key{acme}, tenant_id: acme}\n"
+    . "    - {name: other, principal_id: carol, key: $key{other}, tenant_id: other}\n"
+    . "    - {name: viewer, principal_id: vic, key: $key{viewer}}\n"
+    . "  role_assignments:\n"
+    . "    - {principal: admin, role: admin}\n"
+    . "    - {principal: alice, role: developer}\n"
+    . "    - {principal: carol, role: developer}\n"
+    . "    - {principal: vic, role: viewer}\n"
+    . "mcp_servers:\n"
+    . "  a:\n    command: [perl, $SERVER, --tools, 'echo,add,pid,env,fail']\n"
+    . "  b:\n    command: [perl, $SERVER, --tools, 'echo,add,pid']\n"
+    . "    tools: {approval_list: [pid]}\n"
+    . "    tool_access: {member: {acme: {deny_list: [echo]}}}\n" });
+{
+    local $KEY = $key{admin};
+    for my $s (qw(a b)) {
+        api(POST => "/api/mcp_servers/$s/start");
+        api(POST => "/api/mcp_servers/$s/stop");
+    }
+    ($st, $b) = api(POST => '/api/admin/tools/a/add/withdraw', '{"tenant_id":"other"}');
+    is($st, 200, 'a withdrawal for the tenant "other"');
+    ($st, $b) = api(POST => '/api/auth/policies/provider/a', '{"deny_list":["fail"]}');
+    is($st, 200, 'an admin sets a policy');
+    $sid = session();
+    agree($sid, 'a__add,a__echo,a__env,a__pid,b__add,b__echo,b__pid', 'admin, no tenant');
+}
+{
+    local $KEY = $key{acme};
+    $sid = session();
+    agree($sid, 'a__add,a__echo,a__env,a__pid,b__add,b__pid', 'tenant acme: its tool_access.member layer');
+    ($st, $b) = api(POST => '/api/auth/policies/provider/a', '{}');
+    is($st, 403, 'a developer may not set policies (policy:write)');
+}
+{
+    local $KEY = $key{other};
+    $sid = session();
+    is(names($sid), 'a__echo,a__env,a__pid,b__add,b__echo,b__pid', 'tenant other: its withdrawal hides a__add');
+    $b = call($sid, 'a__add');
+    is($b->{error}{message}, "ToolWithdrawnError: Tool 'a__add' is withdrawn for this tenant",
+       'and refuses its call');
+    is(call($sid, 'b__echo')->{result}{content}[0]{text}, 'x', 'another tenant\'s layer does not apply');
+}
+{
+    local $KEY = $key{viewer};
+    $sid = session();
+    is(names($sid), '', 'without tool:invoke (viewer) nothing is listed');
+    $b = call($sid, 'a__echo');
+    is($b->{error}{message}, "AccessDeniedError: Not authorized to invoke tool 'a__echo': tool:invoke permission required",
+       'and a call is refused by RBAC');
+}
+{
+    local $KEY = $key{admin};
+    ($st, $b) = api(POST => '/api/admin/tools/a/add/restore', '{"tenant_id":"other"}');
+}
+{
+    local $KEY = $key{other};
+    $sid = session();
+    is(names($sid), 'a__add,a__echo,a__env,a__pid,b__add,b__echo,b__pid', 'restored for tenant other');
+}
+$log = do { local (@ARGV, $/) = (servroot() . '/logs/error.log'); <> };
+like($log, qr/hangar: tool "a__add" of "a" refused for principal "carol": ToolWithdrawnError/,
+     'the principal is logged with a decision');
+is(nginx_stop(), '', 'nginx stopped');
+
+# -- tool_access.mode: front_door ----------------------------------------------
+nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"
+    . "tool_access: {mode: front_door}\n"
+    . "auth:\n  enabled: true\n  api_keys:\n"
+    . "    - {name: admin, principal_id: admin, key: $key{admin}}\n"
+    . "    - {name: acme, principal_id: alice, key: $key{acme}, tenant_id: acme}\n"
+    . "  role_assignments:\n"
+    . "    - {principal: admin, role: admin}\n"
+    . "    - {principal: alice, role: developer}\n"
+    . "mcp_servers:\n"
+    . "  b:\n    command: [perl, $SERVER, --tools, 'echo,add,pid']\n"
+    . "    tool_access: {member: {acme: {deny_list: [echo]}}}\n" });
+local @ALL = map { "b__$_" } qw(add echo pid);
+{
+    local $KEY = $key{admin};
+    api(POST => "/api/mcp_servers/b/start");
+    $sid = session();
+    agree($sid, '', 'front_door: a caller without a tenant sees nothing');
+}
+{
+    local $KEY = $key{acme};
+    $sid = session();
+    agree($sid, 'b__add,b__pid', 'front_door: a caller with a tenant sees its tools');
+}
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
