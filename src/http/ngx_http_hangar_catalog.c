@@ -32,6 +32,9 @@ static void ngx_http_hangar_catalog_withdrawn(ngx_array_t *keys,
     ngx_http_hangar_entry_t *e);
 static int ngx_libc_cdecl ngx_http_hangar_str_cmp(const void *one,
     const void *two);
+static void ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, const char *type, const char *reason,
+    ngx_str_t *who);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
 static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
@@ -604,6 +607,113 @@ ngx_http_hangar_catalog_access(ngx_http_hangar_req_t *hr,
     }
 
     return NGX_HTTP_HANGAR_ACCESS_OK;
+}
+
+
+ngx_int_t
+ngx_http_hangar_catalog_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, ngx_http_hangar_policy_verdict_t *v,
+    ngx_str_t *msg)
+{
+    ngx_str_t                     who;
+    ngx_uint_t                    why;
+    const char                   *error, *reason;
+    ngx_http_hangar_principal_t  *p;
+
+    why = ngx_http_hangar_catalog_access(hr, e, v);
+
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    if (p) {
+        who = p->id;
+
+    } else {
+        ngx_str_set(&who, "-");
+    }
+
+    switch (why) {
+
+    case NGX_HTTP_HANGAR_ACCESS_OK:
+        ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                      "hangar: tool \"%V\" of \"%V\" allowed for principal "
+                      "\"%V\"%s", &e->name, &e->server, &who,
+                      v->approval ? " (approval required)" : "");
+        ngx_http_hangar_catalog_event(hr, e, "ToolAccessGranted", NULL,
+                                      &who);
+        return NGX_HTTP_HANGAR_ACCESS_OK;
+
+    case NGX_HTTP_HANGAR_ACCESS_RBAC:
+        error = "AccessDeniedError";
+        reason = "rbac";
+        msg->data = ngx_pnalloc(hr->r->pool, e->name.len + 128);
+        if (msg->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        msg->len = ngx_sprintf(msg->data, "AccessDeniedError: Not "
+                               "authorized to invoke tool '%V': tool:invoke "
+                               "permission required", &e->name)
+                   - msg->data;
+        break;
+
+    case NGX_HTTP_HANGAR_ACCESS_POLICY:
+        error = "ToolAccessDeniedError";
+        reason = "policy";
+        ngx_str_set(msg, "ToolAccessDeniedError: Tool not available for "
+                         "this mcp_server");
+        break;
+
+    default: /* NGX_HTTP_HANGAR_ACCESS_WITHDRAWN */
+        error = "ToolWithdrawnError";
+        reason = "withdrawn";
+        msg->data = ngx_pnalloc(hr->r->pool, e->name.len + 64);
+        if (msg->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        msg->len = ngx_sprintf(msg->data, "ToolWithdrawnError: Tool '%V' "
+                               "is withdrawn for this tenant", &e->name)
+                   - msg->data;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                  "hangar: tool \"%V\" of \"%V\" refused for principal "
+                  "\"%V\": %s", &e->name, &e->server, &who, error);
+
+    ngx_http_hangar_catalog_event(hr, e, "ToolAccessDenied", reason, &who);
+
+    return why;
+}
+
+
+/* {"tool","principal_id"[,"reason"]}, bounded to the event's size */
+
+static void
+ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, const char *type, const char *reason,
+    ngx_str_t *who)
+{
+    ngx_str_t              data;
+    ngx_http_hangar_out_t  out;
+
+    ngx_http_hangar_out_init(&out, hr->r->pool, 256);
+    ngx_http_hangar_out_lit(&out, "{\"tool\":");
+    ngx_http_hangar_out_str(&out, e->name.data, ngx_min(e->name.len, 64));
+    ngx_http_hangar_out_lit(&out, ",\"principal_id\":");
+    ngx_http_hangar_out_str(&out, who->data, ngx_min(who->len, 64));
+
+    if (reason) {
+        ngx_http_hangar_out_printf(&out, ",\"reason\":\"%s\"", reason);
+    }
+
+    ngx_http_hangar_out_lit(&out, "}");
+
+    if (ngx_http_hangar_out_flatten(&out, &data) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_hangar_event(hr->reg, type, e->server.data, e->server.len, "%V",
+                          &data);
 }
 
 

@@ -59,5 +59,15 @@ ngx_int_t ngx_http_hangar_catalog_find(ngx_http_hangar_req_t *hr,
 ngx_uint_t ngx_http_hangar_catalog_access(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_entry_t *e, ngx_http_hangar_policy_verdict_t *v);
 
+/*
+ * The same for a call: the decision logged at info with the principal and
+ * recorded as an event, and for a refusal its message in *msg
+ * ("ToolAccessDeniedError: Tool not available for this mcp_server", ...).
+ * NGX_ERROR: out of memory.
+ */
+ngx_int_t ngx_http_hangar_catalog_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, ngx_http_hangar_policy_verdict_t *v,
+    ngx_str_t *msg);
+
 
 #endif /* _NGX_HTTP_HANGAR_CATALOG_H_INCLUDED_ */

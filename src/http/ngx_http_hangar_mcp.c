@@ -18,7 +18,6 @@
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
-#include "ngx_http_hangar_auth.h"
 
 
 typedef struct {
@@ -515,12 +514,10 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
 /* ---- tools/call -------------------------------------------------------- */
 
 /*
- * Who may call the tool, in the order of hangar-security.md §3.7: RBAC
- * tool:invoke on the name the client sees, the tool access policy, the
- * withdrawals.  NGX_OK: the call goes on (*v holds the policy's verdict:
- * an approval gate comes right after this); NGX_DECLINED: the JSON-RPC
- * error was sent, *rc is what the handler returns.  Every decision is
- * logged at info with the principal and recorded as an event.
+ * Who may call the tool (ngx_http_hangar_catalog_check()).  NGX_OK: the
+ * call goes on, *v holds the policy's verdict: an approval gate comes
+ * right after this; NGX_DECLINED: the JSON-RPC error was sent, *rc is what
+ * the handler returns.
  */
 
 static ngx_int_t
@@ -528,81 +525,21 @@ ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
     ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc)
 {
-    ngx_str_t                     msg, who;
-    ngx_uint_t                    why;
-    const char                   *error, *reason;
-    ngx_http_hangar_principal_t  *p;
+    ngx_str_t  msg;
 
-    why = ngx_http_hangar_catalog_access(hr, e, v);
-
-    p = ngx_http_hangar_auth_principal(hr->r);
-
-    if (p) {
-        who = p->id;
-
-    } else {
-        ngx_str_set(&who, "-");
-    }
-
-    switch (why) {
+    switch (ngx_http_hangar_catalog_check(hr, e, v, &msg)) {
 
     case NGX_HTTP_HANGAR_ACCESS_OK:
-        ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
-                      "hangar: tool \"%V\" of \"%V\" allowed for principal "
-                      "\"%V\"%s", &e->name, &e->server, &who,
-                      v->approval ? " (approval required)" : "");
-        ngx_http_hangar_event(hr->reg, "ToolAccessGranted", e->server.data,
-                              e->server.len, "{\"tool\":\"%*s\"}",
-                              ngx_min(e->name.len, 64), e->name.data);
         return NGX_OK;
 
-    case NGX_HTTP_HANGAR_ACCESS_RBAC:
-        error = "AccessDeniedError";
-        reason = "rbac";
-        msg.data = ngx_pnalloc(hr->r->pool, e->name.len + 128);
-        if (msg.data == NULL) {
-            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return NGX_DECLINED;
-        }
+    case NGX_ERROR:
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
 
-        msg.len = ngx_sprintf(msg.data, "AccessDeniedError: Not authorized "
-                              "to invoke tool '%V': tool:invoke permission "
-                              "required", &e->name)
-                  - msg.data;
-        break;
-
-    case NGX_HTTP_HANGAR_ACCESS_POLICY:
-        error = "ToolAccessDeniedError";
-        reason = "policy";
-        ngx_str_set(&msg, "ToolAccessDeniedError: Tool not available for "
-                          "this mcp_server");
-        break;
-
-    default: /* NGX_HTTP_HANGAR_ACCESS_WITHDRAWN */
-        error = "ToolWithdrawnError";
-        reason = "withdrawn";
-        msg.data = ngx_pnalloc(hr->r->pool, e->name.len + 64);
-        if (msg.data == NULL) {
-            *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return NGX_DECLINED;
-        }
-
-        msg.len = ngx_sprintf(msg.data, "ToolWithdrawnError: Tool '%V' is "
-                              "withdrawn for this tenant", &e->name)
-                  - msg.data;
+    default:
+        *rc = ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+        return NGX_DECLINED;
     }
-
-    ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
-                  "hangar: tool \"%V\" of \"%V\" refused for principal "
-                  "\"%V\": %s", &e->name, &e->server, &who, error);
-    ngx_http_hangar_event(hr->reg, "ToolAccessDenied", e->server.data,
-                          e->server.len,
-                          "{\"tool\":\"%*s\",\"reason\":\"%s\"}",
-                          ngx_min(e->name.len, 64), e->name.data, reason);
-
-    *rc = ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
-
-    return NGX_DECLINED;
 }
 
 
