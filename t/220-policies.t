@@ -99,8 +99,42 @@ my %conf = (
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                  . "    hangar_mcp_naming prefixed;\n",
-    config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
+    config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n"
+                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
 );
+
+# the pass-through: the server's own session and tool names
+sub pass ($$$) {
+    my ($server, $sid, $body) = @_;
+    my ($st, $h, $b) = http_request(POST => "/mcp/$server", $body,
+        { %mcp_headers, $sid ? ('Mcp-Session-Id' => $sid) : (),
+          $KEY ? ('X-API-Key' => $KEY) : () });
+    # a server may answer in SSE: the last data line is the answer
+    my @data = $b =~ /^data: (.*)$/mg;
+    $b = $data[-1] if @data;
+    return ($st, eval { $json->decode($b) } // $b, $h);
+}
+
+sub pass_session ($) {
+    my ($server) = @_;
+    my (undef, undef, $h) = pass($server, undef, '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}');
+    my $sid = $h->{'mcp-session-id'};
+    pass($server, $sid, '{"jsonrpc":"2.0","method":"notifications/initialized"}');
+    return $sid;
+}
+
+sub pass_names ($$) {
+    my ($server, $sid) = @_;
+    my (undef, $b) = pass($server, $sid, '{"jsonrpc":"2.0","id":2,"method":"tools/list"}');
+    return join ',', sort map { $_->{name} } @{ $b->{result}{tools} || [] };
+}
+
+sub pass_call ($$$) {
+    my ($server, $sid, $tool) = @_;
+    my (undef, $b) = pass($server, $sid, $json->encode({ jsonrpc => '2.0', id => 3, method => 'tools/call',
+        params => { name => $tool, arguments => $ARGS{$tool} } }));
+    return $b;
+}
 
 nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\nmcp_servers:\n"
     . "  a:\n    command: [perl, $SERVER, --tools, 'echo,add,pid,env,fail']\n"
@@ -332,8 +366,43 @@ nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"
     is($b->{error}{message}, "AccessDeniedError: Not authorized to invoke tool 'a__echo': tool:invoke permission required",
        'and a call is refused by RBAC');
 }
+
+# -- the pass-through: tools/call checked, tools/list filtered -------------------
+{
+    local $KEY = $key{acme};
+    my $ps = pass_session('b');
+    ok($ps, 'a pass-through session with b');
+    is(pass_names('b', $ps), 'add,pid', 'pass-through tools/list: tenant acme\'s layer applies');
+    $b = pass_call('b', $ps, 'echo');
+    is("$b->{error}{code} $b->{error}{message}",
+       '-32003 ToolAccessDeniedError: Tool not available for this mcp_server',
+       'pass-through tools/call of a hidden tool: a JSON-RPC error, not an HTTP one');
+    is(pass_call('b', $ps, 'add')->{result}{content}[0]{text}, '3', 'an allowed call goes through');
+    $b = pass_call('a', pass_session('a'), 'fail');
+    is($b->{error}{message}, 'ToolAccessDeniedError: Tool not available for this mcp_server',
+       'the API policy holds on the pass-through too');
+}
+{
+    local $KEY = $key{other};
+    my $ps = pass_session('a');
+    is(pass_names('a', $ps), 'echo,env,pid', 'pass-through: the tenant withdrawal hides add');
+    is(pass_call('a', $ps, 'add')->{error}{message}, "ToolWithdrawnError: Tool 'add' is withdrawn for this tenant",
+       'and refuses its call');
+    my ($pst, $pb) = pass('a', $ps, '[{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":1}}}]');
+    like($pb->{error}{message} // '', qr/ToolWithdrawnError/, 'a batch with a refused call is refused');
+}
+{
+    local $KEY = $key{viewer};
+    my $ps = pass_session('b');
+    is(pass_names('b', $ps), '', 'pass-through: without tool:invoke nothing is listed');
+    like(pass_call('b', $ps, 'add')->{error}{message}, qr/^AccessDeniedError: Not authorized to invoke tool 'add'/,
+         'and a call is refused by RBAC');
+}
 {
     local $KEY = $key{admin};
+    my $ps = pass_session('b');
+    is(pass_names('b', $ps), 'add,echo,pid', 'pass-through: an admin without a tenant sees all of b');
+    is(pass_call('b', $ps, 'echo')->{result}{content}[0]{text}, 'x', 'and calls it');
     ($st, $b) = api(POST => '/api/admin/tools/a/add/restore', '{"tenant_id":"other"}');
 }
 {

@@ -163,6 +163,24 @@ ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
 }
 
 
+/* whether any policy is in force (a caller can be refused by one) */
+
+ngx_uint_t
+ngx_http_hangar_policy_active(ngx_http_hangar_registry_t *reg)
+{
+    ngx_http_hangar_policy_cache_t  *c;
+
+    if (reg->hmcf->tool_access == NGX_HTTP_HANGAR_ACCESS_FRONT_DOOR) {
+        return 1;
+    }
+
+    c = ngx_http_hangar_policy_cache(reg);
+
+    /* fail closed: without the policies, calls are checked (and refused) */
+    return c == NULL || c->slots->nelts != 0;
+}
+
+
 /*
  * The layers of hangar.yaml and the API that hold for every caller of the
  * server (_global and the server's): 0 when they deny the name.  The

@@ -55,6 +55,9 @@ ngx_int_t ngx_http_hangar_policy_decide(ngx_http_hangar_registry_t *reg,
     ngx_str_t *server, ngx_str_t *group, ngx_str_t *tenant, ngx_uint_t kind,
     ngx_str_t *name, ngx_http_hangar_policy_verdict_t *v);
 
+/* whether any policy is in force (or front_door mode) */
+ngx_uint_t ngx_http_hangar_policy_active(ngx_http_hangar_registry_t *reg);
+
 /* only the layers that hold for every caller: _global and the server's */
 ngx_uint_t ngx_http_hangar_policy_base(ngx_http_hangar_registry_t *reg,
     ngx_str_t *server, ngx_uint_t kind, ngx_str_t *name);
