@@ -399,6 +399,19 @@ nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"
     like($pb->{error}{message} // '', qr/ToolWithdrawnError/, 'a batch with a refused call is refused');
 }
 {
+    # the official SDK client with an API key: only its tenant's tools
+    local $ENV{SDK_DIR} = $SDK;
+    local $ENV{SDK_HEADERS} = $json->encode({ 'X-API-Key' => $key{other} });
+    my $url = 'http://127.0.0.1:' . port() . '/mcp';
+    my @out = map { eval { $json->decode($_) } // { raw => $_ } }
+              `$NODE $REPO/t/servers/sdk-client.mjs $url '[{"name":"a__add","arguments":{"a":1,"b":2}}]' 2>&1`;
+    is(join(',', sort @{ $out[1]{tools} || [] }), 'a__echo,a__env,a__pid,b__add,b__echo,b__pid',
+       'the SDK client with an API key sees only its allowed tools')
+        or diag(join '', map { $_->{raw} // $json->encode($_) } @out);
+    like($out[2]{error} // '', qr/withdrawn for this tenant/, 'and a hidden one is refused to it');
+}
+
+{
     local $KEY = $key{viewer};
     my $ps = pass_session('b');
     is(pass_names('b', $ps), '', 'pass-through: without tool:invoke nothing is listed');
