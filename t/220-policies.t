@@ -425,6 +425,21 @@ nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"
          'and a call is refused by RBAC');
 }
 {
+    # a custom role that grants one tool by the name the client sees
+    local $KEY = $key{admin};
+    ($st, $b) = api(POST => '/api/auth/roles', '{"role_name":"echoer","permissions":["tool:invoke:a__echo","tool:invoke:echo"]}');
+    is($st, 201, 'a custom role granting tool:invoke on one tool');
+    ($st, $b) = api(POST => '/api/auth/roles/assign', '{"principal_id":"vic","role_name":"echoer"}');
+    is($st, 200, 'assigned to the viewer');
+}
+{
+    local $KEY = $key{viewer};
+    $sid = session();
+    agree($sid, 'a__echo', 'per-tool RBAC: only the granted tool', 'AccessDeniedError');
+    my $ps = pass_session('b');
+    is(pass_names('b', $ps), 'echo', 'per-tool RBAC on the pass-through (the server\'s own name)');
+}
+{
     local $KEY = $key{admin};
     my $ps = pass_session('b');
     is(pass_names('b', $ps), 'add,echo,pid', 'pass-through: an admin without a tenant sees all of b');
