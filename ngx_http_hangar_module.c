@@ -34,6 +34,8 @@ static char *ngx_http_hangar_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hangar_trusted_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_hangar_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_hangar_cors_env(ngx_conf_t *cf,
@@ -144,6 +146,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       ngx_conf_set_str_array_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hangar_loc_conf_t, hosts),
+      NULL },
+
+    { ngx_string("hangar_trusted_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hangar_trusted_hosts,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("hangar_mcp_page_size"),
@@ -266,6 +275,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->naming = NGX_CONF_UNSET_UINT;
     hlcf->origins = NGX_CONF_UNSET_PTR;
     hlcf->hosts = NGX_CONF_UNSET_PTR;
+    hlcf->trusted_hosts = NGX_CONF_UNSET_PTR;
     hlcf->page_size = NGX_CONF_UNSET;
     hlcf->session_ttl = NGX_CONF_UNSET;
     hlcf->streams_per_session = NGX_CONF_UNSET_UINT;
@@ -289,6 +299,8 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_HANGAR_NAMING_AUTO);
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
     ngx_conf_merge_ptr_value(conf->hosts, prev->hosts, NULL);
+    /* NULL: MCP_TRUSTED_HOSTS or its default (hmcf->trusted_hosts) */
+    ngx_conf_merge_ptr_value(conf->trusted_hosts, prev->trusted_hosts, NULL);
     ngx_conf_merge_value(conf->page_size, prev->page_size, 500);
     ngx_conf_merge_sec_value(conf->session_ttl, prev->session_ttl, 86400);
     ngx_conf_merge_uint_value(conf->streams_per_session,
@@ -417,6 +429,49 @@ ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_hangar_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hangar_trusted_hosts name|*.domain|* ...; */
+
+static char *
+ngx_http_hangar_trusted_hosts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hangar_loc_conf_t *hlcf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (hlcf->trusted_hosts != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    hlcf->trusted_hosts = ngx_array_create(cf->pool, cf->args->nelts,
+                                           sizeof(ngx_str_t));
+    if (hlcf->trusted_hosts == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0
+            || (value[i].data[0] == '*'
+                && !(value[i].len == 1
+                     || (value[i].len > 2 && value[i].data[1] == '.'))))
+        {
+            return "takes host names, \"*.domain\" or \"*\"";
+        }
+
+        s = ngx_array_push(hlcf->trusted_hosts);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
 
     return NGX_CONF_OK;
 }
