@@ -22,6 +22,7 @@
 #include "ngx_http_hangar_run.h"
 #include "ngx_http_hangar_state_load.h"
 #include "ngx_http_hangar_client.h"
+#include "ngx_http_hangar_guard.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -644,12 +645,14 @@ ngx_http_hangar_resolver_check(ngx_conf_t *cf,
 static void
 ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 {
-    u_char     *p, *start, *end, *last;
-    char       *env;
-    ngx_str_t  *o;
+    char         *env;
+    ngx_str_t    *o, *item;
+    ngx_uint_t    i;
+    ngx_array_t   items;
 
     if (ngx_array_init(&hmcf->cors_origins, cf->pool, 4, sizeof(ngx_str_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&items, cf->pool, 4, sizeof(ngx_str_t)) != NGX_OK)
     {
         return;
     }
@@ -664,33 +667,29 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         env = "http://localhost:5173";
     }
 
-    p = (u_char *) env;
-    last = p + ngx_strlen(p);
+    if (ngx_http_hangar_split_list(cf->pool, (u_char *) env, &items)
+        != NGX_OK)
+    {
+        return;
+    }
 
-    while (p < last) {
-        start = p;
-        end = ngx_strlchr(p, last, ',');
-        if (end == NULL) {
-            end = last;
-        }
-        p = end + 1;
+    item = items.elts;
 
-        while (start < end && *start == ' ') { start++; }
-        while (end > start && end[-1] == ' ') { end--; }
+    for (i = 0; i < items.nelts; i++) {
 
         /* "*" is allowed only without credentials; others need a scheme */
-        if (!(end - start == 1 && *start == '*')
-            && !((end - start > 7 && ngx_strncmp(start, "http://", 7) == 0)
-                 || (end - start > 8
-                     && ngx_strncmp(start, "https://", 8) == 0)))
+        if (!(item[i].len == 1 && item[i].data[0] == '*')
+            && !((item[i].len > 7
+                  && ngx_strncmp(item[i].data, "http://", 7) == 0)
+                 || (item[i].len > 8
+                     && ngx_strncmp(item[i].data, "https://", 8) == 0)))
         {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "MCP_CORS_ORIGINS: \"%*s\" ignored",
-                               end - start, start);
+                               "MCP_CORS_ORIGINS: \"%V\" ignored", &item[i]);
             continue;
         }
 
-        if (*start == '*' && hmcf->cors_credentials) {
+        if (item[i].data[0] == '*' && hmcf->cors_credentials) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "MCP_CORS_ORIGINS: \"*\" ignored because "
                                "MCP_CORS_CREDENTIALS is on");
@@ -702,8 +701,7 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
             return;
         }
 
-        o->len = end - start;
-        o->data = ngx_pstrdup(cf->pool, &(ngx_str_t) { end - start, start });
+        *o = item[i];
     }
 }
 

@@ -110,7 +110,7 @@ push @kids, load {
     my $i = shift;
     my $id = "w$i";
     my ($st, undef, $b) = http_request(POST => '/api/mcp_servers',
-        qq({"mcp_server_id":"$id","mode":"remote","endpoint":"http://127.0.0.1:1/mcp"}));
+        qq({"mcp_server_id":"$id","mode":"subprocess","command":["node"]}));
     return (0, "POST $id: " . ($st // 'none') . ' ' . ($b // '')) unless ($st // 0) == 201;
     if ($i % 3 == 0) {
         ($st, undef, $b) = http_request(DELETE => "/api/mcp_servers/$id");

@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
 #include "ngx_http_hangar_guard.h"
+#include "ngx_http_hangar_header.h"
 #include "ngx_http_hangar_client.h"
 
 

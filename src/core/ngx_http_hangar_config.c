@@ -507,8 +507,18 @@ ngx_http_hangar_config_execution(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        /* validated: NGX_OK, or NGX_DONE (host bits, ignored) */
-        (void) ngx_ptocidr(&items[i]->u.s, cidr);
+        /* NGX_DONE: bits right of the prefix, ignored as nginx does */
+        if (items[i]->u.s.len == 0
+            || ngx_ptocidr(&items[i]->u.s, cidr) == NGX_ERROR)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hangar_config: %V:%ui:%ui: "
+                               "execution.remote_allow[%ui]: \"%V\" is not "
+                               "an address or a network (CIDR)",
+                               &hmcf->config_file, items[i]->line,
+                               items[i]->col, i, &items[i]->u.s);
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;

@@ -19,21 +19,6 @@
 #include "ngx_http_hangar_value.h"
 
 
-/* RFC 9110 token: the name of a header */
-ngx_uint_t ngx_http_hangar_header_name_ok(u_char *p, size_t len);
-
-/* a field value: no control character but HTAB (no CR, LF, NUL, DEL) */
-ngx_uint_t ngx_http_hangar_header_value_ok(u_char *p, size_t len);
-
-/* a header a client sets itself or that frames the message */
-ngx_uint_t ngx_http_hangar_header_reserved(u_char *p, size_t len);
-
-/*
- * A block of "Name: value\r\n" lines as it goes on the wire: NULL when
- * every line is a header, else what is wrong with it.
- */
-const char *ngx_http_hangar_headers_unsafe(ngx_str_t *block);
-
 /* the shell metacharacter an argument holds, or NULL */
 const char *ngx_http_hangar_arg_unsafe(ngx_str_t *arg);
 

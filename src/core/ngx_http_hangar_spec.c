@@ -7,7 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_spec.h"
-#include "ngx_http_hangar_guard.h"
+#include "ngx_http_hangar_header.h"
 
 
 #define NGX_HTTP_HANGAR_PATH_MAX  256
@@ -93,8 +93,6 @@ static ngx_int_t ngx_http_hangar_check_headers(
 static ngx_int_t ngx_http_hangar_check_programs(
     ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     ngx_http_hangar_value_t *v);
-static ngx_int_t ngx_http_hangar_check_cidrs(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_members(
     ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     ngx_http_hangar_value_t *v);
@@ -253,8 +251,9 @@ static ngx_http_hangar_field_t  ngx_http_hangar_execution_fields[] = {
     F_INT("default_mcp_server_concurrency", 0, 1000000),
     { "allowed_commands", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
       ngx_http_hangar_check_programs, NULL },
-    { "remote_allow", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
-      ngx_http_hangar_check_cidrs, NULL },
+    /* networks: parsed (and refused) by ngx_http_hangar_config.c */
+    { "remote_allow", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL, NULL,
+      NULL },
     F_END
 };
 
@@ -1013,39 +1012,6 @@ ngx_http_hangar_check_programs(ngx_http_hangar_spec_ctx_t *ctx,
                           i) = '\0';
             return ngx_http_hangar_spec_error(ctx, items[i], sub,
                          "a program name without a directory (\"python3\")");
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* execution.remote_allow: networks as "10.1.0.0/16", "::1/128", "a.b.c.d" */
-
-static ngx_int_t
-ngx_http_hangar_check_cidrs(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *v)
-{
-    char                       sub[NGX_HTTP_HANGAR_PATH_MAX];
-    ngx_int_t                  rc;
-    ngx_str_t                  text;
-    ngx_uint_t                 i;
-    ngx_cidr_t                 cidr;
-    ngx_http_hangar_value_t  **items;
-
-    items = v->u.arr.elts;
-
-    for (i = 0; i < v->u.arr.nelts; i++) {
-        text = items[i]->u.s;
-        rc = text.len ? ngx_ptocidr(&text, &cidr) : NGX_ERROR;
-
-        /* NGX_DONE: bits right of the prefix, ignored as nginx does */
-        if (rc == NGX_ERROR) {
-            *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui]", path,
-                          i) = '\0';
-            return ngx_http_hangar_spec_error(ctx, items[i], sub,
-                         "\"%V\" is not an address or a network (CIDR)",
-                         &items[i]->u.s);
         }
     }
 

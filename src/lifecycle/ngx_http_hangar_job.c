@@ -479,7 +479,6 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     for (p = host; p < last && *p != '/' && *p != '?'; p++) { /* void */ }
 
     job->guard = !ngx_http_hangar_job_declared(job, ep);
-
     job->target.data = host;
     job->target.len = p - host;
     job->host = job->target;
