@@ -47,7 +47,9 @@ sub procs (@) {
     for my $pid (map { m{(\d+)$} } glob '/proc/[0-9]*') {
         next if $pid == $$;
         my $cmd = Hangar::Test::slurp("/proc/$pid/cmdline");
-        push @found, $pid if index($cmd, "\0$args") >= 0 && alive($pid);
+        # this test's only: other trees run servers of the same names
+        push @found, $pid if index($cmd, "\0$args") >= 0
+                             && index($cmd, servroot()) >= 0 && alive($pid);
     }
     return @found;
 }

@@ -48,7 +48,8 @@ sub mcp ($$) {
 
 sub fleet ($) {
     my $k = shift;
-    return "mcp_servers:\n"
+    return "execution: {remote_allow: [127.0.0.1/32]}\n"
+         . "mcp_servers:\n"
          . "  math:\n    command: [perl, $SERVER, --name, math]\n"
          . "    idle_ttl_s: 3600\n"
          . ($k % 2 ? "  extra$k: {mode: remote, endpoint: 'http://127.0.0.1:1/mcp'}\n"
@@ -110,7 +111,7 @@ push @kids, load {
     my $i = shift;
     my $id = "w$i";
     my ($st, undef, $b) = http_request(POST => '/api/mcp_servers',
-        qq({"mcp_server_id":"$id","mode":"subprocess","command":["node"]}));
+        qq({"mcp_server_id":"$id","mode":"remote","endpoint":"http://127.0.0.1:1/mcp"}));
     return (0, "POST $id: " . ($st // 'none') . ' ' . ($b // '')) unless ($st // 0) == 201;
     if ($i % 3 == 0) {
         ($st, undef, $b) = http_request(DELETE => "/api/mcp_servers/$id");
