@@ -239,6 +239,8 @@ is($st, 201, 'a remote by name is created') or diag($raw);
 ($st, $doc, $raw) = api(POST => '/api/mcp_servers/allowed/start');
 is($st, 200, 'remote_allow opens 127.0.0.1 to it at connect time') or diag($raw);
 ok(nrecorded() >= 2, 'it talked to the remote');
+($st) = api(POST => '/api/mcp_servers/allowed/stop');
+is($st, 200, 'and is stopped (no more traffic from it)');
 ($st, $doc, $raw) = api(POST => '/api/mcp_servers',
                         { mcp_server_id => 'meta', mode => 'remote',
                           endpoint => 'http://meta.hangar.test/' });
@@ -261,15 +263,17 @@ for my $bad ({ http => { headers => { 'X-Tenant' => "t1\r\n\r\nPOST /admin HTTP/
 ($st) = api(POST => '/api/mcp_servers/smuggle/start');
 is($st, 404, 'nothing was created');
 is(nrecorded(), $before, 'nothing reached the remote');
+ok(!grep({ /X-Admin|POST \/admin|X-Tenant/ } recorded()), 'no part of the attempt reached it');
 
 # a remote's session id with a CR is never echoed: the client refuses
-$before = nrecorded();
+sub ncrsid () { my @r = grep { m{^\S+ /crsid/} } recorded(); return scalar @r }
+$before = ncrsid();
 ($st, $doc, $raw) = api(POST => '/api/mcp_servers/crsid/start');
 isnt($st, 200, 'a start whose remote sent a CR in its session id fails');
 like($doc->{message} // '', qr/request refused, nothing sent: a header value holds CR, LF/,
      'the client refused to send the header') or diag($raw);
 my @got = recorded();
-is(scalar(@got) - $before, 1, 'the remote saw the initialize and nothing after it');
+is(ncrsid() - $before, 1, 'the remote saw the initialize and nothing after it');
 ok(!grep({ /X-Smuggled/ } @got), 'no request carried the smuggled header');
 
 nginx_stop();
