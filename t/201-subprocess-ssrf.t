@@ -216,6 +216,7 @@ is(nrecorded(), $before, 'and nothing more reached the remote');
 
 nginx_stop();
 no_alerts();
+Hangar::Test::check_valgrind('valgrind') if Hangar::Test::valgrind_on();
 
 # ==== 2: remote_allow: [127.0.0.1/32] ======================================
 
@@ -278,6 +279,7 @@ ok(!grep({ /X-Smuggled/ } @got), 'no request carried the smuggled header');
 
 nginx_stop();
 no_alerts();
+Hangar::Test::check_valgrind('valgrind') if Hangar::Test::valgrind_on();
 
 # ==== 3: the environment of a server =======================================
 
@@ -342,6 +344,7 @@ is(env_of('own', 'PATH'), '/opt/bin:/usr/bin:/bin', 'and PATH');
 
 nginx_stop();
 no_alerts();
+Hangar::Test::check_valgrind('valgrind') if Hangar::Test::valgrind_on();
 no_orphans();
 
 Test::More::done_testing();
