@@ -25,6 +25,7 @@
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_wellknown.h"
+#include "ngx_http_hangar_guard.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -36,6 +37,8 @@ static char *ngx_http_hangar_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_hangar_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hangar_trusted_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_hangar_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hangar_postconfiguration(ngx_conf_t *cf);
@@ -154,6 +157,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       ngx_conf_set_str_array_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hangar_loc_conf_t, hosts),
+      NULL },
+
+    { ngx_string("hangar_trusted_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hangar_trusted_hosts,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("hangar_mcp_page_size"),
@@ -291,6 +301,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->naming = NGX_CONF_UNSET_UINT;
     hlcf->origins = NGX_CONF_UNSET_PTR;
     hlcf->hosts = NGX_CONF_UNSET_PTR;
+    hlcf->trusted_hosts = NGX_CONF_UNSET_PTR;
     hlcf->page_size = NGX_CONF_UNSET;
     hlcf->session_ttl = NGX_CONF_UNSET;
     hlcf->streams_per_session = NGX_CONF_UNSET_UINT;
@@ -315,6 +326,8 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_HANGAR_NAMING_AUTO);
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
     ngx_conf_merge_ptr_value(conf->hosts, prev->hosts, NULL);
+    /* NULL: MCP_TRUSTED_HOSTS or its default (hmcf->trusted_hosts) */
+    ngx_conf_merge_ptr_value(conf->trusted_hosts, prev->trusted_hosts, NULL);
     ngx_conf_merge_value(conf->page_size, prev->page_size, 500);
     ngx_conf_merge_sec_value(conf->session_ttl, prev->session_ttl, 86400);
     ngx_conf_merge_uint_value(conf->streams_per_session,
@@ -444,6 +457,49 @@ ngx_http_hangar_handler_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_hangar_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hangar_trusted_hosts name|*.domain|* ...; */
+
+static char *
+ngx_http_hangar_trusted_hosts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hangar_loc_conf_t *hlcf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (hlcf->trusted_hosts != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    hlcf->trusted_hosts = ngx_array_create(cf->pool, cf->args->nelts,
+                                           sizeof(ngx_str_t));
+    if (hlcf->trusted_hosts == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0
+            || (value[i].data[0] == '*'
+                && !(value[i].len == 1
+                     || (value[i].len > 2 && value[i].data[1] == '.'))))
+        {
+            return "takes host names, \"*.domain\" or \"*\"";
+        }
+
+        s = ngx_array_push(hlcf->trusted_hosts);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
 
     return NGX_CONF_OK;
 }
@@ -628,12 +684,14 @@ ngx_http_hangar_resolver_check(ngx_conf_t *cf,
 static void
 ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 {
-    u_char     *p, *start, *end, *last;
-    char       *env;
-    ngx_str_t  *o;
+    char         *env;
+    ngx_str_t    *o, *item;
+    ngx_uint_t    i;
+    ngx_array_t   items;
 
     if (ngx_array_init(&hmcf->cors_origins, cf->pool, 4, sizeof(ngx_str_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&items, cf->pool, 4, sizeof(ngx_str_t)) != NGX_OK)
     {
         return;
     }
@@ -648,33 +706,29 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         env = "http://localhost:5173";
     }
 
-    p = (u_char *) env;
-    last = p + ngx_strlen(p);
+    if (ngx_http_hangar_split_list(cf->pool, (u_char *) env, &items)
+        != NGX_OK)
+    {
+        return;
+    }
 
-    while (p < last) {
-        start = p;
-        end = ngx_strlchr(p, last, ',');
-        if (end == NULL) {
-            end = last;
-        }
-        p = end + 1;
+    item = items.elts;
 
-        while (start < end && *start == ' ') { start++; }
-        while (end > start && end[-1] == ' ') { end--; }
+    for (i = 0; i < items.nelts; i++) {
 
         /* "*" is allowed only without credentials; others need a scheme */
-        if (!(end - start == 1 && *start == '*')
-            && !((end - start > 7 && ngx_strncmp(start, "http://", 7) == 0)
-                 || (end - start > 8
-                     && ngx_strncmp(start, "https://", 8) == 0)))
+        if (!(item[i].len == 1 && item[i].data[0] == '*')
+            && !((item[i].len > 7
+                  && ngx_strncmp(item[i].data, "http://", 7) == 0)
+                 || (item[i].len > 8
+                     && ngx_strncmp(item[i].data, "https://", 8) == 0)))
         {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "MCP_CORS_ORIGINS: \"%*s\" ignored",
-                               end - start, start);
+                               "MCP_CORS_ORIGINS: \"%V\" ignored", &item[i]);
             continue;
         }
 
-        if (*start == '*' && hmcf->cors_credentials) {
+        if (item[i].data[0] == '*' && hmcf->cors_credentials) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "MCP_CORS_ORIGINS: \"*\" ignored because "
                                "MCP_CORS_CREDENTIALS is on");
@@ -686,8 +740,7 @@ ngx_http_hangar_cors_env(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
             return;
         }
 
-        o->len = end - start;
-        o->data = ngx_pstrdup(cf->pool, &(ngx_str_t) { end - start, start });
+        *o = item[i];
     }
 }
 

@@ -86,8 +86,12 @@ POST /api/mcp_servers
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/mcp_servers\n{\"mcp_server_id\":\"calc\",\"mode\":\"remote\",\"endpoint\":\"http://127.0.0.1:9/mcp\",\"description\":\"Remote \\\"calc\\\"\"}",
  "GET /api/mcp_servers/calc",
@@ -145,8 +149,12 @@ mcp_servers:
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/mcp_servers\n{\"mcp_server_id\":\"s1\",\"mode\":\"subprocess\",\"command\":[\"x\"],\"env\":{\"A\":\"1\",\"B\":\"2\"},\"description\":\"one\"}",
  "PATCH /api/mcp_servers/s1\n{\"description\":null,\"idle_ttl_s\":42,\"env\":{\"C\":\"3\"}}",

@@ -19,6 +19,7 @@ __DATA__
     location /api/ { hangar_api; }
 --- user_files
 >>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, z, node, python], remote_allow: [127.0.0.1/32]}
 mcp_servers:
   yaml1: {command: [a], description: from-yaml}
   yaml2: {command: [b]}
@@ -49,6 +50,7 @@ qr/^\{"version":1,"mcp_servers":\{"yaml1":\{.*"description":"patched".*\},"api1"
     location /api/ { hangar_api; }
 --- user_files
 >>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, z, node, python], remote_allow: [127.0.0.1/32]}
 mcp_servers:
   yaml1: {command: [a]}
 --- request eval
@@ -75,6 +77,7 @@ qr/"yaml1":\{"mode":"subprocess","command":\["z"\].*"deleted":\[\],"blocked":\[\
     location /api/ { hangar_api; }
 --- user_files
 >>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, z, node, python], remote_allow: [127.0.0.1/32]}
 mcp_servers:
   yaml1: {command: [a]}
 --- request eval
@@ -96,8 +99,12 @@ mcp_servers:
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, z, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/mcp_servers\n{\"mcp_server_id\":\"k1\",\"mode\":\"subprocess\",\"command\":[\"x\"]}",
  "KILL9",
@@ -116,6 +123,7 @@ mcp_servers:
     location /api/ { hangar_api; }
 --- user_files
 >>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, z, node, python], remote_allow: [127.0.0.1/32]}
 mcp_servers:
   yaml1: {command: [a], description: keep}
 >>> state/hangar-state.json.tmp/blocker

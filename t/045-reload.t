@@ -25,7 +25,9 @@ nginx_start({
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n",
-    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+    user_files  => ">>> conf/hangar.yaml\n"
+                 . "execution: {remote_allow: [127.0.0.1/32]}\n"
+                 . "mcp_servers:\n"
                  . "  keep: {command: [a], description: same}\n"
                  . "  change: {command: [b], idle_ttl_s: 100}\n"
                  . "  drop: {command: [c]}\n",

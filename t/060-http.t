@@ -107,8 +107,12 @@ Access-Control-Allow-Origin: *
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; hangar_body_limit 64; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/mcp_servers\n{\"mcp_server_id\":\"a\",\"mode\":\"subprocess\",\"command\":[\"x\"],\"description\":\"" . ("x" x 100) . "\"}",
  "POST /api/mcp_servers\n{\"mcp_server_id\":\"a\",\"mode\":\"subprocess\",\"command\":[\"x\"],\"description\":\"" . ("x" x 100) . "\"}",
@@ -128,9 +132,13 @@ Access-Control-Allow-Origin: *
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
     client_body_buffer_size 1k;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/mcp_servers\n{\"mcp_server_id\":\"big\",\"mode\":\"subprocess\",\"command\":[\"x\"],\"description\":\"" . ("d" x 4000) . "\"}",
  "GET /api/mcp_servers/big"]

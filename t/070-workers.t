@@ -21,7 +21,7 @@ nginx_start({
 my %seen;
 for my $i (1 .. 20) {
     my ($st, $h, $body) = http_request(POST => '/api/mcp_servers',
-        qq({"mcp_server_id":"s$i","mode":"subprocess","command":["x"]}));
+        qq({"mcp_server_id":"s$i","mode":"subprocess","command":["node"]}));
     is($st, 201, "create s$i");
     $seen{ $h->{'x-worker'} }++;
 
@@ -50,7 +50,7 @@ my ($n, $full) = (0, undef);
 my $desc = 'd' x 3000;
 for my $i (1 .. 60) {
     my ($st, undef, $body) = http_request(POST => '/api/mcp_servers',
-        qq({"mcp_server_id":"f$i","mode":"subprocess","command":["x"],"description":"$desc"}));
+        qq({"mcp_server_id":"f$i","mode":"subprocess","command":["node"],"description":"$desc"}));
     if ($st == 201) { $n++; next }
     $full = [$i, $st, $body];
     last;
@@ -69,7 +69,7 @@ unlike($state, qr/"f$full->[0]"/, 'the refused server is not in the state file')
 ($st, undef, $body) = http_request(DELETE => '/api/mcp_servers/f1');
 is($st, 200, 'deleting frees room');
 ($st) = http_request(POST => '/api/mcp_servers',
-    qq({"mcp_server_id":"again","mode":"subprocess","command":["x"],"description":"$desc"}));
+    qq({"mcp_server_id":"again","mode":"subprocess","command":["node"],"description":"$desc"}));
 is($st, 201, 'and a new server fits again');
 is(nginx_stop(), '', 'nginx stopped');
 my $log = do { local (@ARGV, $/) = (servroot() . '/logs/error.log'); <> };

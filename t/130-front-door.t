@@ -251,7 +251,7 @@ is($st, 200, 'a local Host is served');
     like($head, qr{^HTTP/1.1 200.*Content-Type: text/event-stream}s, 'GET opens an SSE stream');
 
     my ($cst) = http_request(POST => '/api/mcp_servers',
-        '{"mcp_server_id":"newcomer","mode":"subprocess","command":["x"],"tools":[{"name":"n1"}]}');
+        '{"mcp_server_id":"newcomer","mode":"subprocess","command":["node"],"tools":[{"name":"n1"}]}');
     is($cst, 201, 'the fleet changes');
 
     my $got = '';

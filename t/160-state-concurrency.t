@@ -19,6 +19,7 @@ my $LIMIT = 240;        # seconds for each burst, a bound and not a figure
 my $http = <<'CONF';
     hangar_zone hangar 4m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 CONF
 
 nginx_start({
@@ -26,6 +27,7 @@ nginx_start({
     timeout     => 60,
     http_config => $http,
     config      => "location /api/ { hangar_api; }\n",
+    user_files  => ">>> conf/hangar.yaml\nexecution: {remote_allow: [127.0.0.1/32]}\n",
 });
 
 sub raw_request {

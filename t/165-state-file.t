@@ -207,8 +207,12 @@ hangar: open
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, y, z, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/admin/tools/x/t/withdraw\n{\"tenant_id\":\"a\\ud800b\"}",
  "POST /api/mcp_servers\n{\"mcp_server_id\":\"q\",\"mode\":\"remote\",\"endpoint\":\"http://127.0.0.1:1/mcp\",\"description\":\"x\\udc00y\"}",

@@ -28,7 +28,7 @@ sub slurp_file ($) {
 sub create ($) {
     my $id = shift;
     return (http_request(POST => '/api/mcp_servers',
-        qq({"mcp_server_id":"$id","mode":"remote","endpoint":"http://127.0.0.1:1/mcp"})))[0];
+        qq({"mcp_server_id":"$id","mode":"subprocess","command":["node"]})))[0];
 }
 
 # -- a full disk: the real errno, and nothing changed ----------------------
@@ -39,7 +39,7 @@ my $saved = slurp_file(state_file());
 symlink('/dev/full', state_file() . '.tmp') or die "symlink: $!";
 
 my ($st, undef, $body) = http_request(POST => '/api/mcp_servers',
-    '{"mcp_server_id":"full","mode":"remote","endpoint":"http://127.0.0.1:1/mcp"}');
+    '{"mcp_server_id":"full","mode":"subprocess","command":["node"]}');
 is($st, 503, 'a write to a full disk answers 503');
 like($body, qr/\(write: No space left on device\); nothing was changed/,
      'the message names the real cause');
@@ -73,7 +73,7 @@ is(nginx_stop(), '', 'nginx stopped');
     my ($n, $fail) = (0, undef);
     for my $i (1 .. 200) {
         my ($st, undef, $body) = http_request(POST => '/api/mcp_servers',
-            qq({"mcp_server_id":"big$i","mode":"remote","endpoint":"http://127.0.0.1:1/mcp","description":"$desc"}));
+            qq({"mcp_server_id":"big$i","mode":"subprocess","command":["node"],"description":"$desc"}));
         if ($st == 201) { $n++; next }
         $fail = [$i, $st, $body];
         last;
@@ -128,7 +128,7 @@ for my $c (0 .. 3) {
         my $deadline = time + 6;
         for (my $k = 0; time < $deadline && $k < 400; $k++) {
             my ($st) = http_request(POST => '/api/mcp_servers',
-                qq({"mcp_server_id":"k${c}_$k","mode":"remote","endpoint":"http://127.0.0.1:1/mcp"}));
+                qq({"mcp_server_id":"k${c}_$k","mode":"subprocess","command":["node"]}));
             print {$out} "k${c}_$k $st\n" if defined $st;
         }
         close $out;

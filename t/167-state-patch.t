@@ -62,7 +62,9 @@ nginx_start({
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; }\n"
                  . "location = /mcp { hangar_mcp; }\n",
-    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+    user_files  => ">>> conf/hangar.yaml\n"
+                 . "execution: {allowed_commands: [perl]}\n"
+                 . "mcp_servers:\n"
                  . "  echoer:\n    command: [perl, $SERVER]\n"
                  . "    env: {GREETING: one}\n",
 });

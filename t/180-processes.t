@@ -108,6 +108,7 @@ sub start_nginx ($;$) {
 }
 
 my $yaml = <<"YAML";
+execution: {allowed_commands: [perl]}
 mcp_servers:
   stubborn:
     command: [perl, $SERVER, --name, stubborn, --ignore-eof, --child, --proc-tools]

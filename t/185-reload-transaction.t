@@ -90,8 +90,8 @@ for my $id (qw(keep gone chg)) {
 }
 
 my ($st) = api(POST => '/api/mcp_servers',
-               '{"mcp_server_id":"viaapi","mode":"remote",'
-               . '"endpoint":"http://127.0.0.1:1/mcp"}');
+               '{"mcp_server_id":"viaapi","mode":"subprocess",'
+               . '"command":["node"]}');
 is($st, 201, 'a server created through the API');
 
 my $before = ids();

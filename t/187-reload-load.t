@@ -48,7 +48,8 @@ sub mcp ($$) {
 
 sub fleet ($) {
     my $k = shift;
-    return "mcp_servers:\n"
+    return "execution: {remote_allow: [127.0.0.1/32]}\n"
+         . "mcp_servers:\n"
          . "  math:\n    command: [perl, $SERVER, --name, math]\n"
          . "    idle_ttl_s: 3600\n"
          . ($k % 2 ? "  extra$k: {mode: remote, endpoint: 'http://127.0.0.1:1/mcp'}\n"

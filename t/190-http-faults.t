@@ -67,8 +67,12 @@ client sent invalid chunked body
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, y, z, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["GET /api/mcp_servers/nope/tools/history",
  "POST /api/mcp_servers\n{\"mcp_server_id\":\"here\",\"mode\":\"subprocess\",\"command\":[\"x\"]}",
@@ -86,8 +90,12 @@ client sent invalid chunked body
 --- http_config
     hangar_zone hangar 1m;
     hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;
 --- config
     location /api/ { hangar_api; }
+--- user_files
+>>> conf/hangar.yaml
+execution: {allowed_commands: [perl, x, y, z, node, python], remote_allow: [127.0.0.1/32]}
 --- request eval
 ["POST /api/mcp_servers\n{\"mcp_server_id\":\"here\",\"mode\":\"subprocess\",\"command\":[\"x\"]}",
  "GET /api/mcp_servers/here/tools/history?limit=0",
@@ -126,7 +134,7 @@ client sent invalid chunked body
 --- config
     location /api/ { hangar_api; }
 --- raw_request eval
-"POST /api/mcp_servers/x/start HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+"POST /api/mcp_servers/x/start HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
 --- error_code: 400
 --- response_headers
 Content-Type: application/json

@@ -97,7 +97,7 @@ ok($sent < 32 * 1024 * 1024, "MCP: the answer came before the body was sent ($se
 
 # the worker still serves, and a chunked body within the limit is read
 ($st, $h, $b) = http_request(POST => '/api/mcp_servers',
-    '{"mcp_server_id":"small","mode":"subprocess","command":["x"]}',
+    '{"mcp_server_id":"small","mode":"subprocess","command":["node"]}',
     { 'Transfer-Encoding' => 'chunked' });
 is($st, 201, 'a chunked body within the limit is read');
 

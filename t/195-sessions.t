@@ -165,7 +165,7 @@ for (1 .. 250) {
 ok($ok >= 64 && $refused > 0 && $ok + $refused == 250,
    "ended sessions are bounded: $ok ended, $refused refused (503)");
 ($st) = http_request(POST => '/api/mcp_servers',
-    '{"mcp_server_id":"after","mode":"subprocess","command":["x"]}');
+    '{"mcp_server_id":"after","mode":"subprocess","command":["node"]}');
 is($st, 201, 'the zone still takes a server');
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();

@@ -70,6 +70,10 @@ typedef struct {
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_flag_t                   unsafe_no_auth;
+    /* the edge (ngx_http_hangar_guard.c): execution.*, MCP_* defaults */
+    ngx_array_t                 *allowed_commands;  /* ngx_str_t */
+    ngx_array_t                 *remote_allow;      /* ngx_cidr_t */
+    ngx_array_t                 *trusted_hosts;     /* ngx_str_t */
     ngx_log_t                   *log;
     void                        *thread_pool;   /* state writes; or NULL */
     ngx_uint_t                   tool_access;   /* ..._ACCESS_EGRESS or
@@ -88,6 +92,7 @@ typedef struct {
     ngx_uint_t                   naming;    /* front door tool names */
     ngx_array_t                 *origins;   /* hangar_mcp_origins */
     ngx_array_t                 *hosts;     /* hangar_mcp_hosts */
+    ngx_array_t                 *trusted_hosts; /* hangar_trusted_hosts */
     ngx_int_t                    page_size; /* tools/list page */
     ngx_http_complex_value_t    *pass;      /* hangar_pass */
     time_t                       session_ttl;

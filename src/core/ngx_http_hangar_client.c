@@ -8,6 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
+#include "ngx_http_hangar_guard.h"
+#include "ngx_http_hangar_header.h"
 #include "ngx_http_hangar_client.h"
 
 
@@ -53,6 +55,8 @@ static void ngx_http_hangar_call_handshaked(ngx_connection_t *c);
 static ngx_ssl_t *ngx_http_hangar_tls_context(ngx_http_hangar_call_t *call);
 #endif
 static void ngx_http_hangar_call_retry(ngx_event_t *ev);
+static ngx_int_t ngx_http_hangar_call_unsafe(ngx_http_hangar_call_t *call);
+static ngx_int_t ngx_http_hangar_call_blocked(ngx_http_hangar_call_t *call);
 
 
 ngx_http_hangar_call_t *
@@ -97,6 +101,10 @@ ngx_http_hangar_call_start(ngx_http_hangar_call_t *call)
 {
     size_t              len;
     ngx_buf_t          *b;
+
+    if (ngx_http_hangar_call_unsafe(call) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     len = ngx_strlen(call->method) + 1 + call->uri.len
           + sizeof(" HTTP/1.1\r\nHost: \r\n") - 1 + call->host.len
@@ -379,6 +387,10 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call)
     ngx_pool_t        *pool;
     ngx_connection_t  *c;
 
+    if (call->guard && ngx_http_hangar_call_blocked(call) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     call->peer.name = &call->target;
     call->peer.get = ngx_event_get_peer;
     call->peer.log_error = NGX_ERROR_ERR;
@@ -457,6 +469,86 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call)
     ngx_http_hangar_call_connected(call);
 
     return NGX_OK;
+}
+
+
+/*
+ * Defence in depth: whatever got into a spec, a header line of the
+ * request holds no CR, LF or other control character, so that nothing
+ * can smuggle a second request to the peer.
+ */
+
+static ngx_int_t
+ngx_http_hangar_call_unsafe(ngx_http_hangar_call_t *call)
+{
+    u_char      *p;
+    const char  *why;
+
+    why = ngx_http_hangar_headers_unsafe(&call->headers);
+
+    if (why == NULL
+        && !(ngx_http_hangar_header_value_ok(call->host.data, call->host.len)
+             && ngx_http_hangar_header_value_ok(call->uri.data,
+                                                call->uri.len)
+             && ngx_strlchr(call->uri.data, call->uri.data + call->uri.len,
+                            ' ') == NULL))
+    {
+        why = "the Host or the request target holds a space or a control "
+              "character";
+    }
+
+    if (why == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(call->pool, ngx_strlen(why) + 64);
+    if (p != NULL) {
+        call->error.data = p;
+        call->error.len = ngx_sprintf(p, "request refused, nothing sent: %s",
+                                      why) - p;
+    }
+
+    ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                p ? NULL : "request refused");
+    return NGX_ERROR;
+}
+
+
+/* SSRF, on the address about to be connected to (hangar-core §1.1) */
+
+static ngx_int_t
+ngx_http_hangar_call_blocked(ngx_http_hangar_call_t *call)
+{
+    u_char      *p, text[NGX_SOCKADDR_STRLEN];
+    size_t       len;
+    const char  *range;
+
+    range = ngx_http_hangar_addr_blocked(call->peer.sockaddr);
+
+    if (range == NULL
+        || ngx_http_hangar_addr_allowed(call->remote_allow,
+                                        call->peer.sockaddr))
+    {
+        return NGX_OK;
+    }
+
+    len = ngx_sock_ntop(call->peer.sockaddr, call->peer.socklen, text,
+                        NGX_SOCKADDR_STRLEN, 0);
+
+    p = ngx_pnalloc(call->pool, len + ngx_strlen(range) + 160);
+    if (p != NULL) {
+        call->error.data = p;
+        call->error.len = ngx_sprintf(p, "connect to %*s refused (SSRF): "
+                                      "the address is in %s, which a "
+                                      "remote created through the API may "
+                                      "not reach (execution.remote_allow "
+                                      "opens a network)", len, text, range)
+                          - p;
+    }
+
+    ngx_http_hangar_call_finish(call, NGX_ERROR,
+                                p ? NULL : "connect refused (SSRF)");
+    return NGX_ERROR;
 }
 
 

@@ -76,6 +76,14 @@ struct ngx_http_hangar_call_s {
 
     ngx_str_t                    name;      /* the server, for log lines */
 
+    /*
+     * SSRF (a remote created through the API): the connect is refused,
+     * before any packet, when the address (resolved or literal) is in a
+     * blocked range of ngx_http_hangar_guard.c and not in remote_allow.
+     */
+    unsigned                     guard:1;
+    ngx_array_t                 *remote_allow;  /* ngx_cidr_t */
+
     /* result */
     ngx_int_t                    rc;        /* NGX_OK or NGX_ERROR */
     ngx_str_t                    error;     /* transport error, when rc */

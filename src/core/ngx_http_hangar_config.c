@@ -13,6 +13,7 @@
 #include "ngx_http_hangar_config.h"
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_yaml.h"
+#include "ngx_http_hangar_guard.h"
 
 
 static ngx_int_t ngx_http_hangar_config_servers(ngx_conf_t *cf,
@@ -28,6 +29,8 @@ static ngx_http_hangar_decl_t *ngx_http_hangar_config_find(
     ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *id, ngx_uint_t group);
 static ngx_int_t ngx_http_hangar_config_access(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc);
+static ngx_int_t ngx_http_hangar_config_execution(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in);
 
 
 /* hangar-core.md §4.1; "groups" is our addition (a map of groups) */
@@ -63,7 +66,7 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     hmcf->yaml_decls = hmcf->decls;
 
     if (hmcf->config_file.len == 0) {
-        return NGX_OK;
+        return ngx_http_hangar_config_execution(cf, hmcf, NULL);
     }
 
     ngx_str_null(&err);
@@ -106,6 +109,13 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     }
 
     if (ngx_http_hangar_config_access(cf, hmcf, doc) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hangar_config_execution(cf, hmcf,
+                                         ngx_http_hangar_get(doc, "execution"))
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -427,4 +437,129 @@ ngx_http_hangar_config_find(ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *id,
     }
 
     return NULL;
+}
+
+
+/*
+ * The rules for servers created through the API, and the hosts /api/
+ * answers to: hangar.yaml "execution:" over the environment the master
+ * was started with (MCP_ALLOWED_COMMANDS, MCP_TRUSTED_HOSTS), over the
+ * defaults of hangar-core §2.1 and hangar-security §1.7.
+ */
+
+static ngx_int_t
+ngx_http_hangar_config_execution(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in)
+{
+    char                        *env;
+    ngx_uint_t                   i;
+    ngx_cidr_t                  *cidr;
+    ngx_str_t                   *s;
+    ngx_http_hangar_value_t     *exec, *list, **items;
+    ngx_http_hangar_spec_ctx_t   ctx;
+
+    static char  commands[] = "bun,deno,docker,node,npx,podman,python,"
+                              "python3,python3.11,python3.12,python3.13,"
+                              "python3.14,uv,uvx";
+
+    hmcf->allowed_commands = ngx_array_create(cf->pool, 16,
+                                              sizeof(ngx_str_t));
+    hmcf->remote_allow = ngx_array_create(cf->pool, 4, sizeof(ngx_cidr_t));
+    hmcf->trusted_hosts = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+
+    if (hmcf->allowed_commands == NULL || hmcf->remote_allow == NULL
+        || hmcf->trusted_hosts == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    env = getenv("MCP_TRUSTED_HOSTS");
+
+    if (ngx_http_hangar_split_list(cf->pool,
+                                   (u_char *) (env && *env
+                                               ? env
+                                               : "localhost,127.0.0.1,::1"),
+                                   hmcf->trusted_hosts)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    exec = NULL;
+
+    if (in && in->type != NGX_HTTP_HANGAR_NULL) {
+        ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+        ctx.pool = cf->pool;
+        ctx.log = cf->log;
+        ctx.source = NGX_HTTP_HANGAR_SPEC_CONFIG;
+        ctx.file = hmcf->config_file;
+        ngx_str_set(&ctx.prefix, "execution.");
+
+        if (in->type != NGX_HTTP_HANGAR_OBJ) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hangar_config: %V:%ui:%ui: execution: must "
+                               "be a mapping", &hmcf->config_file, in->line,
+                               in->col);
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_hangar_spec_execution(&ctx, in, &exec) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V",
+                               &ctx.message);
+            return NGX_ERROR;
+        }
+    }
+
+    /* the YAML wins over the environment */
+    list = ngx_http_hangar_get(exec, "allowed_commands");
+
+    if (list) {
+        items = list->u.arr.elts;
+
+        for (i = 0; i < list->u.arr.nelts; i++) {
+            s = ngx_array_push(hmcf->allowed_commands);
+            if (s == NULL) {
+                return NGX_ERROR;
+            }
+
+            *s = items[i]->u.s;
+        }
+
+    } else {
+        env = getenv("MCP_ALLOWED_COMMANDS");
+
+        if (ngx_http_hangar_split_list(cf->pool,
+                                       (u_char *) (env && *env ? env
+                                                               : commands),
+                                       hmcf->allowed_commands)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    list = ngx_http_hangar_get(exec, "remote_allow");
+    items = list ? list->u.arr.elts : NULL;
+
+    for (i = 0; list && i < list->u.arr.nelts; i++) {
+        cidr = ngx_array_push(hmcf->remote_allow);
+        if (cidr == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* NGX_DONE: bits right of the prefix, ignored as nginx does */
+        if (items[i]->u.s.len == 0
+            || ngx_ptocidr(&items[i]->u.s, cidr) == NGX_ERROR)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hangar_config: %V:%ui:%ui: "
+                               "execution.remote_allow[%ui]: \"%V\" is not "
+                               "an address or a network (CIDR)",
+                               &hmcf->config_file, items[i]->line,
+                               items[i]->col, i, &items[i]->u.s);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

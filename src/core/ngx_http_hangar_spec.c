@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_spec.h"
+#include "ngx_http_hangar_header.h"
 
 
 #define NGX_HTTP_HANGAR_PATH_MAX  256
@@ -77,6 +78,21 @@ static ngx_int_t ngx_http_hangar_check_command(
     ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_tools(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_header_value(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_header_name(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_username(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_headers(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_programs(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_members(
     ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     ngx_http_hangar_value_t *v);
@@ -137,13 +153,18 @@ static ngx_http_hangar_field_t  ngx_http_hangar_resources_fields[] = {
     F_END
 };
 
+/* what goes into a header: no CR or LF (request smuggling), no control */
+#define F_HDR(n, max, check)                                                 \
+                           { n, NGX_HTTP_HANGAR_F_STR, 0, max, NULL, NULL,   \
+                             check, NULL }
+
 static ngx_http_hangar_field_t  ngx_http_hangar_auth_fields[] = {
     F_ENUM("type", ngx_http_hangar_auth_types),
-    F_STR("api_key", 4096),
-    F_STR("api_key_header", 256),
-    F_STR("bearer_token", 8192),
-    F_STR("username", 1024),
-    F_STR("password", 4096),
+    F_HDR("api_key", 4096, ngx_http_hangar_check_header_value),
+    F_HDR("api_key_header", 256, ngx_http_hangar_check_header_name),
+    F_HDR("bearer_token", 8192, ngx_http_hangar_check_header_value),
+    F_HDR("username", 1024, ngx_http_hangar_check_username),
+    F_HDR("password", 4096, ngx_http_hangar_check_header_value),
     F_END
 };
 
@@ -159,7 +180,8 @@ static ngx_http_hangar_field_t  ngx_http_hangar_http_fields[] = {
     F_INT("max_retries", 0, 10),
     F_NUM("retry_backoff_factor", 0, 60),
     F_BOOL("keep_alive"),
-    { "headers", NGX_HTTP_HANGAR_F_STRMAP, 0, 100, NULL, NULL, NULL, NULL },
+    { "headers", NGX_HTTP_HANGAR_F_STRMAP, 0, 100, NULL, NULL,
+      ngx_http_hangar_check_headers, NULL },
     F_END
 };
 
@@ -224,6 +246,20 @@ static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
     F_ANYOBJ("canary"),
     { "members", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL,
       ngx_http_hangar_check_members, NULL },
+    F_END
+};
+
+
+/* hangar.yaml "execution:" (hangar-core §4.1, and the edge's own keys) */
+
+static ngx_http_hangar_field_t  ngx_http_hangar_execution_fields[] = {
+    F_INT("max_concurrency", 0, 1000000),
+    F_INT("default_mcp_server_concurrency", 0, 1000000),
+    { "allowed_commands", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
+      ngx_http_hangar_check_programs, NULL },
+    /* networks: parsed (and refused) by ngx_http_hangar_config.c */
+    { "remote_allow", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL, NULL,
+      NULL },
     F_END
 };
 
@@ -335,6 +371,19 @@ ngx_http_hangar_spec_server(ngx_http_hangar_spec_ctx_t *ctx, ngx_str_t *id,
     }
 
     return ngx_http_hangar_spec_defaults(ctx, in, *out);
+}
+
+
+ngx_int_t
+ngx_http_hangar_spec_execution(ngx_http_hangar_spec_ctx_t *ctx,
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **out)
+{
+    if (!ngx_http_hangar_is(in, NGX_HTTP_HANGAR_OBJ)) {
+        return ngx_http_hangar_spec_error(ctx, in, "", "must be a mapping");
+    }
+
+    return ngx_http_hangar_spec_object(ctx, "", in,
+                                       ngx_http_hangar_execution_fields, out);
 }
 
 
@@ -864,6 +913,111 @@ ngx_http_hangar_check_env(ngx_http_hangar_spec_ctx_t *ctx, const char *path,
             ngx_http_hangar_spec_path(sub, path, &pair[i].key);
             return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
                          "variable names must match [A-Za-z_][A-Za-z0-9_]*");
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_header_value(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    if (!ngx_http_hangar_header_value_ok(v->u.s.data, v->u.s.len)) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                     "must not contain CR, LF or other control characters");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_header_name(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    if (!ngx_http_hangar_header_name_ok(v->u.s.data, v->u.s.len)) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                     "a header name must be a token (letters, digits and "
+                     "!#$%%&'*+-.^_`|~)");
+    }
+
+    if (ngx_http_hangar_header_reserved(v->u.s.data, v->u.s.len)) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                     "the header \"%V\" is set by hangar itself", &v->u.s);
+    }
+
+    return NGX_OK;
+}
+
+
+/* basic authentication: "user:password", so no ":" in the user */
+
+static ngx_int_t
+ngx_http_hangar_check_username(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    if (ngx_strlchr(v->u.s.data, v->u.s.data + v->u.s.len, ':')) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                                          "must not contain \":\"");
+    }
+
+    return ngx_http_hangar_check_header_value(ctx, path, v);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_headers(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    char                     sub[NGX_HTTP_HANGAR_PATH_MAX];
+    ngx_uint_t               i;
+    ngx_http_hangar_pair_t  *pair;
+    ngx_http_hangar_value_t  name;
+
+    pair = v->u.obj.elts;
+
+    for (i = 0; i < v->u.obj.nelts; i++) {
+        ngx_http_hangar_spec_path(sub, path, &pair[i].key);
+
+        name = *pair[i].value;
+        name.type = NGX_HTTP_HANGAR_STR;
+        name.u.s = pair[i].key;
+
+        if (ngx_http_hangar_check_header_name(ctx, sub, &name) != NGX_OK
+            || ngx_http_hangar_check_header_value(ctx, sub, pair[i].value)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* execution.allowed_commands: program names, compared with a basename */
+
+static ngx_int_t
+ngx_http_hangar_check_programs(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    char                       sub[NGX_HTTP_HANGAR_PATH_MAX];
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t  **items;
+
+    items = v->u.arr.elts;
+
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        if (items[i]->u.s.len == 0
+            || ngx_strlchr(items[i]->u.s.data,
+                           items[i]->u.s.data + items[i]->u.s.len, '/'))
+        {
+            *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui]", path,
+                          i) = '\0';
+            return ngx_http_hangar_spec_error(ctx, items[i], sub,
+                         "a program name without a directory (\"python3\")");
         }
     }
 

@@ -26,6 +26,7 @@
 #include "ngx_http_hangar_metrics.h"
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_wellknown.h"
+#include "ngx_http_hangar_edge.h"
 
 
 static ngx_int_t ngx_http_hangar_dispatch(ngx_http_hangar_req_t *hr);
@@ -304,6 +305,10 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_refusal_t    no;
 
     r = hr->r;
+
+    if ((rc = ngx_http_hangar_edge(hr)) != NGX_DECLINED) {
+        return rc;
+    }
 
     /* the path below the location: "/api/mcp_servers/" -> "/mcp_servers" */
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);

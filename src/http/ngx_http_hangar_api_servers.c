@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_guard.h"
 
 
 #define NGX_HTTP_HANGAR_CREATE  0
@@ -21,6 +22,7 @@
 #define NGX_HTTP_HANGAR_MISSING  1     /* 404: no such server */
 #define NGX_HTTP_HANGAR_EXISTS   2     /* 422: created twice */
 #define NGX_HTTP_HANGAR_INVALID  3     /* 422: field, message */
+#define NGX_HTTP_HANGAR_SSRF     4     /* 400 ssrf_blocked: message */
 
 
 /* one change of a server, as a durable-write op */
@@ -40,6 +42,8 @@ typedef struct {
 
 static const char *ngx_http_hangar_health_status(ngx_http_hangar_node_t *n);
 static ngx_int_t ngx_http_hangar_not_object(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_ssrf_refused(ngx_http_hangar_req_t *hr,
+    ngx_str_t *message);
 static ngx_int_t ngx_http_hangar_validate(ngx_http_hangar_req_t *hr,
     ngx_str_t *id, ngx_http_hangar_value_t *in,
     ngx_http_hangar_value_t **spec, ngx_str_t *field, ngx_str_t *message);
@@ -283,9 +287,24 @@ ngx_http_hangar_not_object(ngx_http_hangar_req_t *hr)
 }
 
 
+/* hangar-core §1.1: the flat body {"error":"ssrf_blocked", ...}, a 400 */
+
+static ngx_int_t
+ngx_http_hangar_ssrf_refused(ngx_http_hangar_req_t *hr, ngx_str_t *message)
+{
+    ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                  "hangar: refused: %V", message);
+
+    return ngx_http_hangar_error(hr, NGX_HTTP_BAD_REQUEST, "ssrf_blocked",
+                                 "%V", message);
+}
+
+
 /*
  * NGX_OK with *spec set; NGX_DECLINED with field and message set when in
- * is not a valid server; NGX_ERROR.
+ * is not a valid server; NGX_ABORT with message set when its endpoint is
+ * refused (SSRF); NGX_ERROR.  The request's body names what it changes:
+ * the rules of the edge apply to those fields (ngx_http_hangar_guard.c).
  */
 
 static ngx_int_t
@@ -318,7 +337,10 @@ ngx_http_hangar_validate(ngx_http_hangar_req_t *hr, ngx_str_t *id,
         return NGX_DECLINED;
     }
 
-    return NGX_OK;
+    return ngx_http_hangar_guard_server(hr->r->pool,
+                                        hr->reg->hmcf->allowed_commands,
+                                        hr->reg->hmcf->remote_allow, *spec,
+                                        hr->body, field, message);
 }
 
 
@@ -364,6 +386,10 @@ ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr)
 
     if (rc == NGX_DECLINED) {
         return ngx_http_hangar_validation_error(hr, &field, &msg);
+    }
+
+    if (rc == NGX_ABORT) {
+        return ngx_http_hangar_ssrf_refused(hr, &msg);
     }
 
     if (rc != NGX_OK) {
@@ -569,6 +595,9 @@ ngx_http_hangar_change_refused(ngx_http_hangar_req_t *hr,
     case NGX_HTTP_HANGAR_INVALID:
         return ngx_http_hangar_validation_error(hr, &ch->field, &ch->message);
 
+    case NGX_HTTP_HANGAR_SSRF:
+        return ngx_http_hangar_ssrf_refused(hr, &ch->message);
+
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -721,8 +750,9 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
     rc = ngx_http_hangar_validate(hr, &ch->op.id, cur, spec, &ch->field,
                                   &ch->message);
 
-    if (rc == NGX_DECLINED) {
-        ch->refused = NGX_HTTP_HANGAR_INVALID;
+    if (rc == NGX_DECLINED || rc == NGX_ABORT) {
+        ch->refused = (rc == NGX_ABORT) ? NGX_HTTP_HANGAR_SSRF
+                                        : NGX_HTTP_HANGAR_INVALID;
         return NGX_DECLINED;
     }
 

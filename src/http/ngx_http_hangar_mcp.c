@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_edge.h"
 
 
 typedef struct {
@@ -1169,8 +1170,7 @@ ngx_http_hangar_mcp_local(u_char *host, size_t len)
 static ngx_int_t
 ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
 {
-    ngx_str_t                   *o, host;
-    ngx_uint_t                   i;
+    ngx_str_t                    host;
     ngx_http_connection_t       *hc;
     ngx_http_core_srv_conf_t    *cscf;
     ngx_http_hangar_loc_conf_t  *hlcf;
@@ -1185,18 +1185,8 @@ ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
     hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
 
     if (hlcf->hosts) {
-        o = hlcf->hosts->elts;
-
-        for (i = 0; i < hlcf->hosts->nelts; i++) {
-            if ((o[i].len == 1 && o[i].data[0] == '*')
-                || (o[i].len == host.len
-                    && ngx_strncasecmp(o[i].data, host.data, host.len) == 0))
-            {
-                return NGX_OK;
-            }
-        }
-
-        return NGX_DECLINED;
+        return ngx_http_hangar_host_match(&host, hlcf->hosts)
+               ? NGX_OK : NGX_DECLINED;
     }
 
     if (ngx_http_hangar_mcp_local(host.data, host.len)

@@ -30,6 +30,8 @@ static void ngx_http_hangar_start_abort(ngx_http_hangar_registry_t *reg,
 static void ngx_http_hangar_warm_handler(ngx_event_t *ev);
 static void ngx_http_hangar_job_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_hangar_job_target(ngx_http_hangar_job_t *job);
+static ngx_uint_t ngx_http_hangar_job_declared(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *ep);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
@@ -367,6 +369,43 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
 }
 
 
+/*
+ * A remote's endpoint is trusted as hangar.yaml declares it; one created
+ * or changed through the API is checked again when the client connects
+ * (SSRF: a name may resolve to a loopback or metadata address).
+ */
+
+static ngx_uint_t
+ngx_http_hangar_job_declared(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *ep)
+{
+    ngx_uint_t                    i;
+    ngx_http_hangar_decl_t       *d;
+    ngx_http_hangar_value_t      *v;
+    ngx_http_hangar_main_conf_t  *hmcf;
+
+    hmcf = job->reg->hmcf;
+    d = hmcf->yaml_decls.elts;
+
+    for (i = 0; i < hmcf->yaml_decls.nelts; i++) {
+        if (d[i].group
+            || ngx_memn2cmp(d[i].id.data, job->id.data, d[i].id.len,
+                            job->id.len) != 0)
+        {
+            continue;
+        }
+
+        v = ngx_http_hangar_get(d[i].spec, "endpoint");
+
+        return ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
+               && ngx_memn2cmp(v->u.s.data, ep->u.s.data, v->u.s.len,
+                               ep->u.s.len) == 0;
+    }
+
+    return 0;
+}
+
+
 /* where to talk to the server, and with which headers */
 
 static ngx_int_t
@@ -445,6 +484,7 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
 
     for (p = host; p < last && *p != '/' && *p != '?'; p++) { /* void */ }
 
+    job->guard = !ngx_http_hangar_job_declared(job, ep);
     job->target.data = host;
     job->target.len = p - host;
     job->host = job->target;
@@ -564,6 +604,8 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->tls = job->tls;
     call->verify = job->verify;
     call->ca_file = job->ca_file;
+    call->guard = job->guard;
+    call->remote_allow = job->reg->hmcf->remote_allow;
 
     call->body.data = ngx_pnalloc(call->pool, ngx_strlen(method)
                                               + ngx_strlen(params) + 96);
@@ -884,6 +926,8 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->tls = job->tls;
     call->verify = job->verify;
     call->ca_file = job->ca_file;
+    call->guard = job->guard;
+    call->remote_allow = job->reg->hmcf->remote_allow;
     call->handler = ngx_http_hangar_stream_end;
     call->on_notice = ngx_http_hangar_stream_notice;
     call->notice = "notifications/tools/list_changed";

@@ -64,6 +64,7 @@ struct ngx_http_hangar_job_s {
     ngx_msec_t                   interval;      /* of health checks */
     unsigned                     tls:1;
     unsigned                     verify:1;
+    unsigned                     guard:1;   /* SSRF: not hangar.yaml's */
     int64_t                      rpc_id;
     ngx_http_hangar_step_pt      step;
 

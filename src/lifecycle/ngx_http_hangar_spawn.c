@@ -25,6 +25,7 @@
 #include <dlfcn.h>
 #include "ngx_http_hangar_spawn.h"
 #include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_guard.h"
 
 
 static void ngx_http_hangar_ready_handler(ngx_event_t *rev);
@@ -33,8 +34,10 @@ static ngx_int_t ngx_http_hangar_spawn_failed(ngx_http_hangar_spawn_t *sp,
 static ngx_int_t ngx_http_hangar_server_paths(ngx_pool_t *pool,
     ngx_str_t *state_dir, ngx_str_t *id, ngx_str_t *cwd, ngx_str_t *keep);
 static ngx_int_t ngx_http_hangar_bridge_locate(ngx_http_hangar_spawn_t *sp);
-static ngx_int_t ngx_http_hangar_spawn_env(ngx_pool_t *pool,
-    ngx_http_hangar_value_t *env, ngx_str_t *cwd, char **envp);
+static char **ngx_http_hangar_spawn_env(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *env, ngx_str_t *cwd);
+static ngx_uint_t ngx_http_hangar_env_add(char **envp, ngx_uint_t k,
+    char *var);
 static ngx_pid_t ngx_http_hangar_fork_bridge(char **argv, char **envp,
     int fd);
 
@@ -90,8 +93,7 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
         + 2 * (env ? env->u.obj.nelts : 0) + 16;
 
     argv = ngx_pcalloc(sp->pool, (n + 1) * sizeof(char *));
-    envp = ngx_pcalloc(sp->pool, (n + 4) * sizeof(char *));
-    if (argv == NULL || envp == NULL) {
+    if (argv == NULL) {
         return NGX_ERROR;
     }
 
@@ -147,7 +149,8 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
         }
     }
 
-    if (ngx_http_hangar_spawn_env(sp->pool, env, &cwd, envp) != NGX_OK) {
+    envp = ngx_http_hangar_spawn_env(sp->pool, env, &cwd);
+    if (envp == NULL) {
         return NGX_ERROR;
     }
 
@@ -191,51 +194,102 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
 
 
 /*
- * An explicit environment: nothing of nginx's (build-notes §4); HOME is
- * the server's own directory.
+ * The server's environment, first name wins: its own "env", then what the
+ * worker has (TZ and nginx's "env" directives; build-notes §4) less the
+ * secrets (ngx_http_hangar_env_secret(): a server never inherits a token
+ * or a password, though its "env" may set one), then the defaults: PATH,
+ * HOME (the server's own directory), MCP_TRANSPORT=stdio, LANG.
  */
 
-static ngx_int_t
+static char **
 ngx_http_hangar_spawn_env(ngx_pool_t *pool, ngx_http_hangar_value_t *env,
-    ngx_str_t *cwd, char **envp)
+    ngx_str_t *cwd)
 {
     u_char                  *p;
-    ngx_uint_t               i, k;
+    char                   **envp, **e;
+    ngx_uint_t               i, k, n;
     ngx_http_hangar_pair_t  *pair;
 
-    static char  path_env[] =
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    char                    *defaults[4];
+
+    n = ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ) ? env->u.obj.nelts : 0;
+
+    for (e = environ; *e; e++) {
+        n++;
+    }
+
+    envp = ngx_pcalloc(pool, (n + 5) * sizeof(char *));
+    if (envp == NULL) {
+        return NULL;
+    }
+
+    k = 0;
+
+    if (ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ)) {
+        pair = env->u.obj.elts;
+
+        for (i = 0; i < env->u.obj.nelts; i++) {
+            p = ngx_pnalloc(pool, pair[i].key.len + pair[i].value->u.s.len
+                                  + 2);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            ngx_sprintf(p, "%V=%V%Z", &pair[i].key, &pair[i].value->u.s);
+            k = ngx_http_hangar_env_add(envp, k, (char *) p);
+        }
+    }
+
+    for (e = environ; *e; e++) {
+        p = (u_char *) ngx_strchr(*e, '=');
+
+        if (p && !ngx_http_hangar_env_secret((u_char *) *e,
+                                             p - (u_char *) *e))
+        {
+            k = ngx_http_hangar_env_add(envp, k, *e);
+        }
+    }
 
     p = ngx_pnalloc(pool, cwd->len + sizeof("HOME="));
     if (p == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     ngx_sprintf(p, "HOME=%V%Z", cwd);
 
-    k = 0;
-    envp[k++] = path_env;
-    envp[k++] = (char *) p;
-    envp[k++] = "MCP_TRANSPORT=stdio";
-    envp[k++] = "LANG=C.UTF-8";
+    defaults[0] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                  "/sbin:/bin";
+    defaults[1] = (char *) p;
+    defaults[2] = "MCP_TRANSPORT=stdio";
+    defaults[3] = "LANG=C.UTF-8";
 
-    if (!ngx_http_hangar_is(env, NGX_HTTP_HANGAR_OBJ)) {
-        return NGX_OK;
+    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        k = ngx_http_hangar_env_add(envp, k, defaults[i]);
     }
 
-    pair = env->u.obj.elts;
+    return envp;
+}
 
-    for (i = 0; i < env->u.obj.nelts; i++) {
-        p = ngx_pnalloc(pool, pair[i].key.len + pair[i].value->u.s.len + 2);
-        if (p == NULL) {
-            return NGX_ERROR;
+
+/* "NAME=value" at envp[k] unless NAME is there already; the new count */
+
+static ngx_uint_t
+ngx_http_hangar_env_add(char **envp, ngx_uint_t k, char *var)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = ngx_strchr(var, '=') - var + 1;
+
+    for (i = 0; i < k; i++) {
+        if (ngx_strncmp(envp[i], var, len) == 0) {
+            return k;
         }
-
-        ngx_sprintf(p, "%V=%V%Z", &pair[i].key, &pair[i].value->u.s);
-        envp[k++] = (char *) p;
     }
 
-    return NGX_OK;
+    envp[k] = var;
+
+    return k + 1;
 }
 
 

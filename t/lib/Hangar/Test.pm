@@ -410,6 +410,9 @@ sub build_request ($$$$$) {
     unshift @h, ['Host', 'localhost'] unless exists $has{host};
     push @h, ['Connection', 'close'] unless exists $has{connection};
     $body //= '';
+    # /api/ takes JSON bodies only (415 otherwise), as a JSON client sends
+    push @h, ['Content-Type', 'application/json']
+        if length $body && !exists $has{'content-type'};
     if (($has{'transfer-encoding'} // '') =~ /chunked/i) {
         $body = (length $body ? sprintf("%x\r\n%s\r\n", length $body, $body) : '')
               . "0\r\n\r\n";
