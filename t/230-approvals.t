@@ -1,0 +1,258 @@
+# Approvals (hangar-security.md §4): a call of an approval-listed tool is
+# held inside nginx until someone resolves it through the API, on any
+# worker, or its timeout denies it.  Records are kept in the state file; a
+# restart denies what was still pending.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Hangar::Test;
+use JSON::PP ();
+use Digest::SHA ();
+use IO::Select ();
+use IO::Socket::INET ();
+use Time::HiRes ();
+
+my $REPO = "$FindBin::Bin/..";
+my $SERVER = "$REPO/t/servers/hangar-test-server";
+my $json = JSON::PP->new->canonical;
+
+my %conf = (
+    workers     => 2,
+    http_config => "    hangar_zone hangar 4m;\n"
+                 . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
+                 . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
+    config      => "location /api/ { hangar_api; add_header X-Worker \$pid always; }\n"
+                 . "location = /mcp { hangar_mcp; add_header X-Worker \$pid always; }\n",
+    user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                 . "  math:\n    command: [perl, $SERVER, --name, math]\n"
+                 . "    tools: {approval_list: [\"add\", \"ech?\"], approval_timeout_seconds: 3}\n"
+                 . "  slow:\n    command: [perl, $SERVER, --name, slow, --tools, sleep]\n"
+                 . "    tools: {approval_list: [\"*\"], approval_timeout_seconds: 300,"
+                 . " approval_channel: ops}\n",
+);
+
+# ---- a small keep-alive client: one connection, one worker ----------------
+
+sub conn () {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => port(),
+                                  Timeout => 10) or die "connect: $!";
+    return $s;
+}
+
+sub send_req ($$$;$) {
+    my ($sock, $m, $u, $rest) = @_;
+    my ($body, $h) = ref $rest eq 'ARRAY' ? @$rest : ($rest, {});
+    $body //= '';
+    my $raw = "$m $u HTTP/1.1\r\nHost: localhost\r\n"
+            . join('', map { "$_: $h->{$_}\r\n" } sort keys %$h)
+            . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    syswrite($sock, $raw);
+}
+
+# the next response on sock: ($status, \%headers, $body); SSE bodies whole
+sub recv_resp ($;$) {
+    my ($sock, $secs) = @_;
+    my ($buf, $sel) = ('', IO::Select->new($sock));
+    my $deadline = Time::HiRes::time() + ($secs // 10);
+    while (1) {
+        my $left = $deadline - Time::HiRes::time();
+        return (undef, {}, "timeout: $buf") if $left <= 0 || !$sel->can_read($left);
+        my $n = sysread($sock, $buf, 65536, length $buf);
+        my @r = Hangar::Test::parse_response($buf, 0, !$n);
+        return @r if @r;
+        return (undef, {}, "eof: $buf") unless $n;
+    }
+}
+
+sub req ($$$;$) {
+    my ($sock, $m, $u, $rest) = @_;
+    send_req($sock, $m, $u, $rest);
+    my ($st, $h, $b) = recv_resp($sock);
+    return ($st, $h, eval { $json->decode($b) } // $b);
+}
+
+# a keep-alive connection to a worker other than $avoid (or to $want)
+sub conn_worker (%) {
+    my %o = @_;
+    for (1 .. 200) {
+        my $s = conn();
+        my ($st, $h) = req($s, GET => '/api/approvals');
+        my $w = $h->{'x-worker'} // '';
+        return ($s, $w) if ($o{avoid} && $w ne $o{avoid}) || ($o{want} && $w eq $o{want})
+                           || (!$o{avoid} && !$o{want});
+        close $s;
+    }
+    die "no connection to the wanted worker\n";
+}
+
+my %mcp_h = ('Content-Type' => 'application/json',
+             Accept => 'application/json, text/event-stream');
+my $sid;
+
+sub session () {
+    my ($st, $h) = http_request(POST => '/mcp',
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}',
+        \%mcp_h);
+    return $h->{'mcp-session-id'};
+}
+
+sub call_body ($$;$) {
+    my ($tool, $args, $token) = @_;
+    my %p = (name => $tool, arguments => $args);
+    $p{_meta} = { progressToken => $token } if defined $token;
+    return $json->encode({ jsonrpc => '2.0', id => 7, method => 'tools/call', params => \%p });
+}
+
+# sends a call on sock; the answer is read later
+sub start_call ($$$;$) {
+    my ($sock, $tool, $args, $token) = @_;
+    send_req($sock, POST => '/mcp', [call_body($tool, $args, $token),
+                                     { %mcp_h, 'Mcp-Session-Id' => $sid }]);
+}
+
+sub api ($$;$) {
+    my ($m, $u, $b) = @_;
+    my ($st, $h, $body) = http_request($m, $u, $b,
+        defined $b ? { 'Content-Type' => 'application/json' } : {});
+    return ($st, eval { $json->decode($body) } // $body, $h);
+}
+
+sub pending () {
+    my (undef, $b) = api(GET => '/api/approvals');
+    return ref $b eq 'ARRAY' ? @$b : ();
+}
+
+# waits for n pending records of tool
+sub wait_pending ($$) {
+    my ($tool, $n) = @_;
+    for (1 .. 100) {
+        my @p = grep { $_->{tool_name} eq $tool } pending();
+        return @p if @p >= $n;
+        Time::HiRes::sleep(0.05);
+    }
+    return ();
+}
+
+sub result_text ($) {
+    my $b = shift;
+    $b = $json->decode($1) if !ref $b && $b =~ /^data: (.*)$/m && $b !~ /\n\ndata: /;
+    return $b->{result}{content}[0]{text} // '';
+}
+
+nginx_start(\%conf);
+# started once, so that the front door knows their tools
+for my $id (qw(math slow)) {
+    my ($st) = http_request(POST => "/api/mcp_servers/$id/start");
+    is($st, 200, "$id started");
+}
+$sid = session();
+ok($sid, 'a front-door session');
+
+# ---- approve, from the other worker -----------------------------------------
+my ($held, $wa) = conn_worker();
+start_call($held, 'add', { a => 2, b => 3 });
+my ($rec) = wait_pending('add', 1);
+ok($rec, 'the call of an approval-listed tool is held: a pending record');
+is($rec->{provider_id}, 'math', 'provider_id');
+is($rec->{state}, 'pending', 'state pending');
+is($rec->{channel}, 'event_stream', 'the default channel');
+like($rec->{approval_id}, qr/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+     'approval_id is a UUIDv4');
+ok($rec->{expires_in_seconds} >= 1 && $rec->{expires_in_seconds} <= 3, 'expires_in_seconds');
+like($rec->{requested_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/, 'requested_at ISO');
+is($rec->{decided_by}, undef, 'decided_by null while pending');
+
+my ($other, $wb) = conn_worker(avoid => $wa);
+isnt($wb, $wa, "resolved through worker $wb, the call is held by $wa");
+my ($st, $h, $b) = req($other, POST => "/api/approvals/$rec->{approval_id}/resolve",
+                       ['{"decision":"approve"}', { 'Content-Type' => 'application/json' }]);
+is($st, 200, 'resolve approve: 200');
+is($json->encode($b), qq({"approval_id":"$rec->{approval_id}","state":"approved"}), 'its answer');
+($st, $h, $b) = recv_resp($held);
+is($st, 200, 'the held call answers');
+is($h->{'x-worker'}, $wa, 'from the worker that held it');
+like($b, qr/"text":"5"/, 'with the tool result: the call was dispatched after approval');
+
+(undef, $b) = api(GET => "/api/enterprise/approvals/$rec->{approval_id}");
+is($b->{state}, 'approved', 'GET /api/enterprise/approvals/{id}: approved');
+is($b->{decided_by}, 'system', 'decided_by system with auth off');
+like($b->{decided_at}, qr/^\d{4}-/, 'decided_at set');
+
+# ---- 409s, 404, 422 ----------------------------------------------------------
+($st, $b) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"deny"}');
+is($st, 409, 'resolving a resolved approval: 409');
+is($b->{error}, 'ApprovalAlreadyResolvedError', 'ApprovalAlreadyResolvedError');
+is($b->{message}, 'Approval already resolved', 'its message');
+is($b->{details}{state}, 'approved', 'details.state');
+($st, $b) = api(POST => "/api/enterprise/approvals/00000000-0000-4000-8000-000000000000/resolve",
+                '{"decision":"approve"}');
+is($st, 404, 'resolving an unknown approval: 404');
+is($b->{error}, 'ApprovalNotFoundError', 'ApprovalNotFoundError');
+($st, $b) = api(GET => '/api/approvals/nope');
+is($st, 404, 'GET an unknown approval: 404');
+($st, $b) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"maybe"}');
+is($st, 422, 'a bad decision: 422');
+is($b->{message}, "decision must be 'approve' or 'deny'", 'names the choices');
+($st, $b) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"deny","reason":5}');
+is($st, 422, 'a reason that is not a string: 422');
+($st, $b) = api(GET => '/api/approvals?state=bogus');
+is($st, 422, 'a bad state filter: 422');
+is($b->{error}, 'ValidationError', 'ValidationError');
+like($b->{message}, qr/^Invalid state: bogus/, 'Invalid state: bogus');
+($st, $b) = api(GET => '/api/approvals?state=approved');
+is(scalar(@$b), 1, 'state=approved lists it');
+($st, $b) = api(GET => '/api/approvals?state=approved&provider_id=slow');
+is(scalar(@$b), 0, 'provider_id filters');
+
+# ---- deny, with a reason ---------------------------------------------------------
+$held = conn();
+start_call($held, 'add', { a => 1, b => 1 });
+($rec) = wait_pending('add', 1);
+($st, $b) = api(POST => "/api/enterprise/approvals/$rec->{approval_id}/resolve",
+                '{"decision":"deny","reason":"not today"}');
+is($st, 200, 'resolve deny: 200');
+is($b->{state}, 'denied', 'state denied');
+($st, $h, $b) = recv_resp($held);
+my $r = eval { $json->decode($b) } // {};
+ok($r->{result}{isError}, 'the denied call is a tool error');
+my $err = eval { $json->decode(result_text($r)) } // {};
+is($err->{error_type}, 'approval_denied', 'error_type approval_denied');
+is($err->{error}, 'not today', 'with the reason');
+is($err->{approval_id}, $rec->{approval_id}, 'and the approval id');
+
+# ---- timeout --------------------------------------------------------------------
+$held = conn();
+start_call($held, 'add', { a => 4, b => 4 });
+($rec) = wait_pending('add', 1);
+($st, $h, $b) = recv_resp($held, 8);
+$r = eval { $json->decode($b) } // {};
+$err = eval { $json->decode(result_text($r)) } // {};
+is($err->{error_type}, 'approval_timeout', 'no decision within the timeout: approval_timeout');
+is($err->{error}, 'No response within timeout', 'No response within timeout');
+(undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
+is($b->{state}, 'expired', 'the record is expired');
+is($b->{reason}, 'No response within timeout', 'its reason');
+($st, $b) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"}');
+is($st, 409, 'resolving an expired approval: 409');
+is($b->{details}{state}, 'expired', 'details.state expired');
+
+# ---- redaction and the hash -----------------------------------------------------------
+my $args = { text => 'Bearer abcdefghijklmnop', api_key => 's3cr3t',
+             nested => { password => 'pw', url => 'postgres://u:pw123@db/x', n => [1, 2] } };
+$held = conn();
+start_call($held, 'echo', $args);
+($rec) = wait_pending('echo', 1);
+is($json->encode($rec->{arguments}),
+   '{"api_key":"[REDACTED]","nested":{"n":[1,2],"password":"[REDACTED]","url":"postgres://u:[REDACTED]@db/x"},"text":"Bearer [REDACTED]"}',
+   'arguments are redacted: sensitive keys, bearer tokens, URL passwords');
+is($rec->{arguments_hash}, Digest::SHA::sha256_hex($json->encode($args)),
+   'arguments_hash: sha256 of the raw arguments as sorted-key JSON');
+api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"}');
+($st, $h, $b) = recv_resp($held);
+like($b, qr/Bearer abcdefghijklmnop/, 'the dispatched call has the raw arguments');
+my $state = Hangar::Test::slurp("$ENV{TEST_NGINX_STATE_DIR}/hangar-state.json");
+unlike($state, qr/s3cr3t|pw123|abcdefghijklmnop/, 'no secret in the state file');
+like($state, qr/"approvals":\{"version":1,"approvals":\[/, 'the approvals document is in the state file');
+
+Test::More::done_testing();
