@@ -255,4 +255,126 @@ my $state = Hangar::Test::slurp("$ENV{TEST_NGINX_STATE_DIR}/hangar-state.json");
 unlike($state, qr/s3cr3t|pw123|abcdefghijklmnop/, 'no secret in the state file');
 like($state, qr/"approvals":\{"version":1,"approvals":\[/, 'the approvals document is in the state file');
 
+
+# ---- ten calls held, the workers answer everything else meanwhile ----------------
+my @socks = map { my $c = conn(); start_call($c, 'slow__sleep', { ms => 1 }); $c } 1 .. 10;
+my @recs = wait_pending('sleep', 10);
+is(scalar @recs, 10, 'ten calls held');
+is($recs[0]{channel}, 'ops', "the policy's channel");
+my $answered = 0;
+for (1 .. 10) {
+    my ($st1) = http_request(GET => '/api/mcp_servers');
+    my ($st2, undef, $b2) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":3,"method":"ping"}',
+                                         { %mcp_h, 'Mcp-Session-Id' => $sid });
+    $answered++ if $st1 == 200 && $st2 == 200 && $b2 =~ /"result":\{\}/;
+}
+is($answered, 10, 'REST reads and front-door pings are answered while ten calls are held');
+is(scalar(grep { $_->{requested_at} } @recs), 10, 'newest first, all listed');
+ok($recs[0]{requested_at} ge $recs[9]{requested_at}, 'the list is newest first');
+for my $x (@recs) {
+    api(POST => "/api/approvals/$x->{approval_id}/resolve", '{"decision":"approve"}');
+}
+my $done = 0;
+for my $c (@socks) {
+    my ($st, undef, $b) = recv_resp($c);
+    $done++ if $st == 200 && $b =~ /slept 1/;
+}
+is($done, 10, 'all ten dispatched once approved');
+
+# ---- progress while held --------------------------------------------------------------
+sub read_until ($$$) {
+    my ($sock, $re, $secs) = @_;
+    my ($buf, $sel) = ('', IO::Select->new($sock));
+    my $deadline = Time::HiRes::time() + $secs;
+    while ($buf !~ $re) {
+        my $left = $deadline - Time::HiRes::time();
+        last if $left <= 0 || !$sel->can_read($left);
+        sysread($sock, $buf, 65536, length $buf) or last;
+    }
+    return $buf;
+}
+
+$held = conn();
+start_call($held, 'slow__sleep', { ms => 1 }, 'tok-1');
+my $got = read_until($held, qr/notifications\/progress.*\n\n.*notifications\/progress/s, 10);
+like($got, qr{^HTTP/1.1 200.*text/event-stream}s, 'a call with a progress token is answered as SSE');
+my @notes = $got =~ /^data: (\{.*"notifications\/progress".*\})$/mg;
+ok(@notes >= 2, 'progress notifications arrive while the call is held: ' . scalar @notes);
+my $n1 = eval { $json->decode($notes[0]) } // {};
+is($n1->{params}{progressToken}, 'tok-1', 'with the progress token');
+like($n1->{params}{message}, qr/^waiting for approval [0-9a-f-]{36}/, 'saying what it waits for');
+($rec) = wait_pending('sleep', 1);
+api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"}');
+$got .= read_until($held, qr/slept 1/, 10);
+like($got, qr/"id":7,"result":\{"content":\[\{"text":"slept 1"/, 'then the result, on the same stream');
+
+# ---- a client that goes away --------------------------------------------------------------
+$held = conn();
+start_call($held, 'slow__sleep', { ms => 1 });
+($rec) = wait_pending('sleep', 1);
+close $held;
+Time::HiRes::sleep(0.5);
+(undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
+is($b->{state}, 'pending', 'a call whose client went away leaves its record pending');
+($st, $b) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"deny"}');
+is($st, 200, 'which can still be resolved');
+
+# ---- the sweep expires a pending record whose waiter is gone (§10 #23) --------------------
+$held = conn();
+start_call($held, 'add', { a => 0, b => 0 });
+($rec) = wait_pending('add', 1);
+close $held;
+my $expired;
+for (1 .. 100) {
+    (undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
+    last if ($expired = $b->{state} eq 'expired');
+    Time::HiRes::sleep(0.1);
+}
+ok($expired, 'expired by the sweep once past its time, no one waiting and no resolve');
+
+# ---- a reload: the held call completes in its old worker ------------------------------------
+$held = conn();
+start_call($held, 'slow__sleep', { ms => 1 });
+($rec) = wait_pending('sleep', 1);
+my %old = map { $_ => 1 } Hangar::Test::worker_pids(master_pid());
+kill 'HUP', master_pid();
+my @new;
+for (1 .. 100) {
+    @new = grep { !$old{$_} } Hangar::Test::worker_pids(master_pid());
+    last if @new >= 2;
+    Time::HiRes::sleep(0.1);
+}
+is(scalar @new, 2, 'reloaded: two new workers');
+(undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
+is($b->{state}, 'pending', 'the record is still pending after the reload');
+($st) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"}');
+is($st, 200, 'resolved by a new worker');
+($st, $h, $b) = recv_resp($held);
+like($b, qr/slept 1/, 'the old worker dispatches the held call');
+ok($old{ $h->{'x-worker'} }, 'answered by an old worker');
+
+# ---- a restart denies what was pending -----------------------------------------------------------
+$held = conn();
+start_call($held, 'slow__sleep', { ms => 1 });
+($rec) = wait_pending('sleep', 1);
+close $held;
+Time::HiRes::sleep(0.3);
+is(nginx_stop(), '', 'nginx stopped');
+nginx_start({ %conf, keep_servroot => 1 });
+(undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
+is($b->{state}, 'denied', 'after a restart a pending approval is denied');
+is($b->{reason}, 'hangar restarted before a decision', 'with the reason');
+is($b->{decided_by}, 'system', 'by the system');
+(undef, $b) = api(GET => '/api/approvals?state=approved');
+ok(@$b >= 13, 'decided records survive the restart: ' . scalar @$b);
+my $written;
+for (1 .. 50) {
+    $state = Hangar::Test::slurp("$ENV{TEST_NGINX_STATE_DIR}/hangar-state.json");
+    last if ($written = $state !~ /"state":"pending"/);
+    Time::HiRes::sleep(0.1);
+}
+ok($written, 'and the state file no longer has a pending record');
+is(nginx_stop(), '', 'nginx stopped');
+no_alerts();
+
 Test::More::done_testing();

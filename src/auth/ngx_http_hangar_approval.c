@@ -244,7 +244,7 @@ static ngx_int_t
 ngx_http_hangar_approvals_parse(ngx_pool_t *pool, ngx_str_t *text,
     ngx_array_t *list, ngx_uint_t *denied)
 {
-    ngx_str_t                    err, *s;
+    ngx_str_t                    err, *s[10];
     ngx_uint_t                   i, k, first;
     ngx_http_hangar_value_t     *doc, *arr, **items, *v;
     ngx_http_hangar_approval_t  *a;
@@ -280,13 +280,22 @@ ngx_http_hangar_approvals_parse(ngx_pool_t *pool, ngx_str_t *text,
 
         ngx_memzero(a, sizeof(ngx_http_hangar_approval_t));
 
-        s = &a->id;
+        s[0] = &a->id;
+        s[1] = &a->provider;
+        s[2] = &a->tool;
+        s[3] = &a->hash;
+        s[4] = &a->channel;
+        s[5] = &a->correlation;
+        s[6] = &a->requested_by;
+        s[7] = &a->tenant;
+        s[8] = &a->decided_by;
+        s[9] = &a->reason;
 
         for (k = 0; fields[k]; k++) {
             v = ngx_http_hangar_get(items[i], fields[k]);
 
             if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
-                s[k] = v->u.s;
+                *s[k] = v->u.s;
             }
         }
 

@@ -220,7 +220,7 @@ ngx_http_hangar_approval_verdict(ngx_http_request_t *r,
     ngx_http_hangar_registry_t *reg, ngx_str_t *server, ngx_str_t *tool,
     ngx_http_hangar_approval_verdict_t *v)
 {
-    u_char                   *name;
+    u_char                   *name, *pattern;
     ngx_str_t                 text, err;
     ngx_uint_t                i;
     ngx_http_hangar_node_t   *n;
@@ -270,10 +270,18 @@ ngx_http_hangar_approval_verdict(ngx_http_request_t *r,
     items = list->u.arr.elts;
 
     for (i = 0; i < list->u.arr.nelts; i++) {
-        if (ngx_http_hangar_is(items[i], NGX_HTTP_HANGAR_STR)
-            && fnmatch((char *) ngx_pstrdup(r->pool, &items[i]->u.s),
-                       (char *) name, 0) == 0)
-        {
+        if (!ngx_http_hangar_is(items[i], NGX_HTTP_HANGAR_STR)) {
+            continue;
+        }
+
+        pattern = ngx_pnalloc(r->pool, items[i]->u.s.len + 1);
+        if (pattern == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn(pattern, items[i]->u.s.data, items[i]->u.s.len + 1);
+
+        if (fnmatch((char *) pattern, (char *) name, 0) == 0) {
             v->approval = 1;
             break;
         }
@@ -523,6 +531,8 @@ ngx_http_hangar_approval_finish(ngx_http_hangar_held_t *h, ngx_int_t rc,
         ngx_del_timer(&h->timer);
     }
 
+    h->r->read_event_handler = ngx_http_block_reading;
+
     ngx_str_null(&text);
 
     if (rc != NGX_OK) {
@@ -627,6 +637,9 @@ ngx_http_hangar_approval_created(ngx_http_hangar_held_t *h, ngx_int_t rc,
         /* not cancelable: an old worker finishes the call at a reload */
         ngx_add_timer(&h->timer, NGX_HTTP_HANGAR_APPROVAL_POLL);
         h->next_progress = ngx_current_msec;
+
+        /* a client that goes away ends the request, and the hold with it */
+        h->r->read_event_handler = ngx_http_test_reading;
 
         return NGX_AGAIN;
 
