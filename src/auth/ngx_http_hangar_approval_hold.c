@@ -14,7 +14,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <fnmatch.h>
 #include <openssl/rand.h>
 #include "ngx_http_hangar_approval_hold.h"
 #include "ngx_http_hangar_approval_args.h"
@@ -39,6 +38,7 @@ typedef struct {
     ngx_http_hangar_value_t     *token;     /* _meta.progressToken */
     ngx_str_t                    server;
     ngx_str_t                    tool;
+    ngx_str_t                    tenant;    /* the caller's; len 0: none */
     ngx_event_t                  timer;
     ngx_msec_t                   next_progress;
     ngx_uint_t                   progress;
@@ -47,24 +47,12 @@ typedef struct {
 } ngx_http_hangar_held_t;
 
 
-/* what the policy says of a call */
-typedef struct {
-    unsigned                     allowed:1;
-    unsigned                     approval:1;
-    ngx_uint_t                   timeout;
-    ngx_str_t                    channel;
-} ngx_http_hangar_approval_verdict_t;
-
-
 static ngx_int_t ngx_http_hangar_approval_create_done(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_approval_created(ngx_http_hangar_held_t *h,
     ngx_int_t rc, ngx_str_t *msg);
-static ngx_int_t ngx_http_hangar_approval_verdict(ngx_http_request_t *r,
-    ngx_http_hangar_registry_t *reg, ngx_str_t *server, ngx_str_t *tool,
-    ngx_http_hangar_approval_verdict_t *v);
 static ngx_int_t ngx_http_hangar_approval_record(ngx_http_hangar_held_t *h,
-    ngx_http_hangar_approval_verdict_t *v);
+    ngx_http_hangar_policy_verdict_t *v);
 static void ngx_http_hangar_approval_poll(ngx_event_t *ev);
 static void ngx_http_hangar_approval_expire(ngx_http_hangar_held_t *h);
 static ngx_int_t ngx_http_hangar_approval_expire_done(
@@ -91,27 +79,19 @@ static ngx_uint_t        ngx_http_hangar_approval_sweeping;
 ngx_int_t
 ngx_http_hangar_approval_hold(ngx_http_request_t *r, ngx_str_t *server,
     ngx_str_t *tool, ngx_http_hangar_value_t *params,
-    ngx_http_hangar_approval_pt handler, void *data, ngx_str_t *msg)
+    ngx_http_hangar_policy_verdict_t *v, ngx_http_hangar_approval_pt handler,
+    void *data, ngx_str_t *msg)
 {
-    ngx_int_t                            rc;
-    ngx_pool_cleanup_t                  *cln;
-    ngx_http_hangar_held_t              *h;
-    ngx_http_hangar_registry_t          *reg;
-    ngx_http_hangar_approval_verdict_t   v;
+    ngx_int_t                     rc;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_hangar_held_t       *h;
+    ngx_http_hangar_registry_t   *reg;
 
     ngx_str_null(msg);
 
     reg = ngx_http_hangar_registry();
-    if (reg == NULL) {
-        return NGX_DECLINED;
-    }
 
-    if (ngx_http_hangar_approval_verdict(r, reg, server, tool, &v) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (!v.approval) {
+    if (reg == NULL || !v->allowed || !v->approval) {
         return NGX_DECLINED;
     }
 
@@ -130,7 +110,7 @@ ngx_http_hangar_approval_hold(ngx_http_request_t *r, ngx_str_t *server,
     h->token = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
                                    "progressToken");
 
-    if (ngx_http_hangar_approval_record(h, &v) != NGX_OK) {
+    if (ngx_http_hangar_approval_record(h, v) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -164,10 +144,11 @@ ngx_http_hangar_approval_hold(ngx_http_request_t *r, ngx_str_t *server,
 
 static ngx_int_t
 ngx_http_hangar_approval_record(ngx_http_hangar_held_t *h,
-    ngx_http_hangar_approval_verdict_t *v)
+    ngx_http_hangar_policy_verdict_t *v)
 {
-    ngx_pool_t                  *pool;
-    ngx_http_hangar_approval_t  *a;
+    ngx_pool_t                   *pool;
+    ngx_http_hangar_principal_t  *p;
+    ngx_http_hangar_approval_t   *a;
 
     pool = h->r->pool;
     a = &h->create.rec;
@@ -196,107 +177,28 @@ ngx_http_hangar_approval_record(ngx_http_hangar_held_t *h,
     a->provider.data = h->server.data;
     a->tool.len = ngx_min(h->tool.len, NGX_HTTP_HANGAR_NAME_MAX);
     a->tool.data = h->tool.data;
-    a->channel = v->channel;
     a->state = NGX_HTTP_HANGAR_APPROVAL_PENDING;
     a->requested_at = ngx_http_hangar_now_ms();
-    a->expires_at = a->requested_at + v->timeout * 1000;
+    a->expires_at = a->requested_at
+                    + (v->timeout ? v->timeout
+                                  : NGX_HTTP_HANGAR_APPROVAL_TIMEOUT) * 1000;
 
-    /* who asks: filled once authentication names the caller */
-    ngx_str_null(&a->requested_by);
-    ngx_str_null(&a->tenant);
+    if (v->channel.len && v->channel.len <= NGX_HTTP_HANGAR_NAME_MAX) {
+        a->channel = v->channel;
 
-    return NGX_OK;
-}
-
-
-/*
- * What the policy says of the call.  The policy engine of the server's
- * "tools" map: approval_list globs, approval_timeout_seconds,
- * approval_channel.
- */
-
-static ngx_int_t
-ngx_http_hangar_approval_verdict(ngx_http_request_t *r,
-    ngx_http_hangar_registry_t *reg, ngx_str_t *server, ngx_str_t *tool,
-    ngx_http_hangar_approval_verdict_t *v)
-{
-    u_char                   *name, *pattern;
-    ngx_str_t                 text, err;
-    ngx_uint_t                i;
-    ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_value_t  *spec, *tools, *list, **items, *t;
-
-    ngx_memzero(v, sizeof(ngx_http_hangar_approval_verdict_t));
-    v->allowed = 1;
-    v->timeout = NGX_HTTP_HANGAR_APPROVAL_TIMEOUT;
-    ngx_str_set(&v->channel, "event_stream");
-
-    text.len = 0;
-    text.data = NULL;
-
-    ngx_http_hangar_lock(reg);
-
-    n = ngx_http_hangar_find(&reg->sh->servers, server->data, server->len);
-
-    if (n && n->spec) {
-        text.data = ngx_pnalloc(r->pool, n->spec->len);
-        if (text.data) {
-            text.len = n->spec->len;
-            ngx_memcpy(text.data, n->spec->data, text.len);
-        }
+    } else {
+        ngx_str_set(&a->channel, "event_stream");
     }
 
-    ngx_http_hangar_unlock(reg);
+    /* who asks (NULL with auth off) */
+    p = ngx_http_hangar_auth_principal(h->r);
 
-    if (text.len == 0) {
-        return NGX_OK;
-    }
-
-    spec = ngx_http_hangar_json_parse(r->pool, text.data, text.len, &err);
-    tools = ngx_http_hangar_get(spec, "tools");
-    list = ngx_http_hangar_get(tools, "approval_list");
-
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        return NGX_OK;
-    }
-
-    name = ngx_pnalloc(r->pool, tool->len + 1);
-    if (name == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(name, tool->data, tool->len + 1);
-
-    items = list->u.arr.elts;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (!ngx_http_hangar_is(items[i], NGX_HTTP_HANGAR_STR)) {
-            continue;
-        }
-
-        pattern = ngx_pnalloc(r->pool, items[i]->u.s.len + 1);
-        if (pattern == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_cpystrn(pattern, items[i]->u.s.data, items[i]->u.s.len + 1);
-
-        if (fnmatch((char *) pattern, (char *) name, 0) == 0) {
-            v->approval = 1;
-            break;
-        }
-    }
-
-    t = ngx_http_hangar_get(tools, "approval_timeout_seconds");
-    if (ngx_http_hangar_is(t, NGX_HTTP_HANGAR_INT) && t->u.i > 0) {
-        v->timeout = (ngx_uint_t) t->u.i;
-    }
-
-    t = ngx_http_hangar_get(tools, "approval_channel");
-    if (ngx_http_hangar_is(t, NGX_HTTP_HANGAR_STR) && t->u.s.len
-        && t->u.s.len <= NGX_HTTP_HANGAR_NAME_MAX)
-    {
-        v->channel = t->u.s;
+    if (p) {
+        a->requested_by.len = ngx_min(p->id.len, 256);
+        a->requested_by.data = p->id.data;
+        a->tenant.len = ngx_min(p->tenant.len, 256);
+        a->tenant.data = p->tenant.data;
+        h->tenant = p->tenant;
     }
 
     return NGX_OK;
@@ -441,9 +343,9 @@ static void
 ngx_http_hangar_approval_approved(ngx_http_hangar_held_t *h, u_char *hash,
     ngx_msec_t expires)
 {
-    u_char                               now_hash[64];
-    ngx_str_t                            why;
-    ngx_http_hangar_approval_verdict_t   v;
+    u_char                             now_hash[64];
+    ngx_str_t                          why;
+    ngx_http_hangar_policy_verdict_t   v;
 
     if (ngx_http_hangar_now_ms() >= expires) {
         ngx_str_set(&why, "Approval no longer valid at dispatch: expired");
@@ -459,8 +361,10 @@ ngx_http_hangar_approval_approved(ngx_http_hangar_held_t *h, u_char *hash,
         goto invalid;
     }
 
-    if (ngx_http_hangar_approval_verdict(h->r, h->reg, &h->server, &h->tool,
-                                         &v)
+    if (ngx_http_hangar_policy_decide(h->reg, &h->server, NULL,
+                                      h->tenant.len ? &h->tenant : NULL,
+                                      NGX_HTTP_HANGAR_POLICY_TOOL, &h->tool,
+                                      &v)
         != NGX_OK
         || !v.allowed)
     {

@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_spec.h"
+#include "ngx_http_hangar_policy_spec.h"
 
 
 #define NGX_HTTP_HANGAR_PATH_MAX  256
@@ -204,9 +205,11 @@ static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
     F_OBJ("tls", ngx_http_hangar_tls_fields),
     F_OBJ("http", ngx_http_hangar_http_fields),
     F_ANYOBJ("capabilities"),
-    F_ANYOBJ("tool_access"),
+    { "tool_access", NGX_HTTP_HANGAR_F_ANYOBJ, 0, 0, NULL, NULL,
+      ngx_http_hangar_policy_spec_access, NULL },
     F_ANYOBJ("tool_projection"),
-    F_ANYOBJ("access"),
+    { "access", NGX_HTTP_HANGAR_F_ANYOBJ, 0, 0, NULL, NULL,
+      ngx_http_hangar_policy_spec_kinds, NULL },
     { "transport", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL, NULL, NULL },
 
     /* groups */
@@ -876,7 +879,7 @@ ngx_http_hangar_check_tools(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_http_hangar_value_t  **items, *name;
 
     if (v->type == NGX_HTTP_HANGAR_OBJ) {
-        return NGX_OK;
+        return ngx_http_hangar_policy_spec(ctx, path, v);
     }
 
     if (v->type != NGX_HTTP_HANGAR_ARR) {
@@ -947,6 +950,17 @@ ngx_http_hangar_check_members(ngx_http_hangar_spec_ctx_t *ctx,
                               path, i, ranged[k]) = '\0';
                 return ngx_http_hangar_spec_error(ctx, n, sub,
                                                   "must be 1..100");
+            }
+        }
+
+        n = ngx_http_hangar_get(items[i], "tools");
+
+        if (n) {
+            *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui].tools",
+                          path, i) = '\0';
+
+            if (ngx_http_hangar_policy_spec(ctx, sub, n) != NGX_OK) {
+                return NGX_ERROR;
             }
         }
     }
