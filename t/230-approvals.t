@@ -23,7 +23,8 @@ my %conf = (
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
     config      => "location /api/ { hangar_api; add_header X-Worker \$pid always; }\n"
-                 . "location = /mcp { hangar_mcp; add_header X-Worker \$pid always; }\n",
+                 . "location = /mcp { hangar_mcp; add_header X-Worker \$pid always; }\n"
+                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
     user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                  . "  math:\n    command: [perl, $SERVER, --name, math]\n"
                  . "    tools: {approval_list: [\"add\", \"ech?\"], approval_timeout_seconds: 3}\n"
@@ -352,6 +353,35 @@ is($st, 200, 'resolved by a new worker');
 ($st, $h, $b) = recv_resp($held);
 like($b, qr/slept 1/, 'the old worker dispatches the held call');
 ok($old{ $h->{'x-worker'} }, 'answered by an old worker');
+
+# ---- the pass-through holds its tools/call the same way -----------------------------------
+my (undef, $ph) = http_request(POST => '/mcp/math',
+    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}',
+    \%mcp_h);
+my $psid = $ph->{'mcp-session-id'};
+ok($psid, 'a pass-through session');
+http_request(POST => '/mcp/math', '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             { %mcp_h, 'Mcp-Session-Id' => $psid });
+for my $decision (qw(approve deny)) {
+    $held = conn();
+    send_req($held, POST => '/mcp/math',
+             ['{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}',
+              { %mcp_h, 'Mcp-Session-Id' => $psid }]);
+    ($rec) = wait_pending('add', 1);
+    ok($rec, "pass-through tools/call held ($decision)");
+    ($st) = api(POST => "/api/approvals/$rec->{approval_id}/resolve", qq({"decision":"$decision"}));
+    is($st, 200, "resolved: $decision");
+    ($st, $h, $b) = recv_resp($held);
+    my @data = $b =~ /^data: (.*)$/mg;
+    $r = eval { $json->decode(@data ? $data[-1] : $b) } // {};
+    if ($decision eq 'approve') {
+        is($r->{result}{content}[0]{text}, '3', 'approved: proxied to the server');
+    } else {
+        ok($r->{result}{isError}, 'denied: a tool error');
+        like($r->{result}{content}[0]{text}, qr/"error_type":"approval_denied"/, 'approval_denied');
+        is($r->{id}, 9, 'with the call\'s id');
+    }
+}
 
 # ---- a restart denies what was pending -----------------------------------------------------------
 $held = conn();

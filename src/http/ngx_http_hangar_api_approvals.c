@@ -17,6 +17,7 @@
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_approval.h"
 #include "ngx_http_hangar_state_load.h"
+#include "ngx_http_hangar_auth.h"
 
 
 static ngx_int_t ngx_http_hangar_approvals_arg(ngx_http_hangar_req_t *hr,
@@ -150,6 +151,7 @@ ngx_http_hangar_approvals_resolve(ngx_http_hangar_req_t *hr)
 {
     ngx_str_t                       field, msg;
     ngx_http_hangar_value_t        *decision, *reason;
+    ngx_http_hangar_principal_t    *p;
     ngx_http_hangar_approval_op_t  *ao;
 
     decision = ngx_http_hangar_get(hr->body, "decision");
@@ -191,10 +193,29 @@ ngx_http_hangar_approvals_resolve(ngx_http_hangar_req_t *hr)
         ao->reason = reason->u.s;
     }
 
+    /* the route's permission, and again for this very approval */
+    if (!ngx_http_hangar_auth_allowed(hr->r, "approval", "resolve",
+                                      &hr->params[0]))
+    {
+        return ngx_http_hangar_error(hr, NGX_HTTP_FORBIDDEN,
+                                     "AccessDeniedError",
+                                     "permission approval:resolve is "
+                                     "required for this approval");
+    }
+
     ao->id = hr->params[0];
     ao->tenant = ngx_http_hangar_approvals_tenant(hr);
     ao->scoped = 1;
-    ngx_str_set(&ao->decided_by, "system");
+
+    /* who decided: the authenticated principal; "system" with auth off */
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    if (p) {
+        ao->decided_by = p->id;
+
+    } else {
+        ngx_str_set(&ao->decided_by, "system");
+    }
 
     ngx_http_hangar_approval_resolve_init(ao);
     ao->op.answer = ngx_http_hangar_approvals_resolved;
@@ -305,7 +326,11 @@ ngx_http_hangar_approvals_arg(ngx_http_hangar_req_t *hr, const char *name,
 static ngx_str_t *
 ngx_http_hangar_approvals_tenant(ngx_http_hangar_req_t *hr)
 {
-    return NULL;
+    ngx_http_hangar_principal_t  *p;
+
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    return (p && p->tenant.len) ? &p->tenant : NULL;
 }
 
 
