@@ -41,6 +41,10 @@ my %want = (
     'GET /system/me'                   => 'authenticated',
     'POST /admin/tools/{server}/{tool}/withdraw' => 'mcp_servers:lifecycle',
     'POST /admin/tools/{server}/{tool}/restore'  => 'mcp_servers:lifecycle',
+    # hangar-security.md §4.3, at both prefixes (spec/README.md rule 1)
+    (map { ("GET $_" => 'approval:read', "GET $_/{id}" => 'approval:read',
+            "POST $_/{id}/resolve" => 'approval:resolve') }
+         '/enterprise/approvals', '/approvals'),
 );
 
 my $readme = do { local (@ARGV, $/) = ("$FindBin::Bin/../README.md"); <> } // '';
@@ -63,6 +67,7 @@ sub route_file {
     my ($p) = @_;
     return 'ngx_http_hangar_api_servers.c'    if $p =~ m{^/mcp_servers(/\{id\})?$};
     return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
+    return 'ngx_http_hangar_api_approvals.c'  if $p =~ m{^(/enterprise)?/approvals};
     return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
     return '';
 }
