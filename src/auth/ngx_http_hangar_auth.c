@@ -1353,9 +1353,15 @@ ngx_http_hangar_auth_record(ngx_http_request_t *r, const char *event,
                   "hangar: %s: principal \"%V\" from %V: %*s", event, &who,
                   &r->connection->addr_text, last - buf, buf);
 
+    /*
+     * Successes are in the log only: one per request would push every
+     * other event out of the ring.  Failures and denials are events.
+     */
     reg = ngx_http_hangar_registry();
 
-    if (reg == NULL) {
+    if (reg == NULL || ngx_strcmp(event, "AuthenticationSucceeded") == 0
+        || ngx_strcmp(event, "AuthorizationGranted") == 0)
+    {
         return;
     }
 
