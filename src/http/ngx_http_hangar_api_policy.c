@@ -60,6 +60,8 @@ static ngx_int_t ngx_http_hangar_agent_answer(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_policy_glob(ngx_pool_t *pool,
     ngx_array_t **list, ngx_str_t *glob);
+static ngx_int_t ngx_http_hangar_policy_strs(ngx_pool_t *pool,
+    ngx_array_t *to, ngx_array_t *from);
 static void ngx_http_hangar_policy_audit(ngx_http_hangar_req_t *hr,
     const char *event, ngx_http_hangar_pchange_t *pc);
 
@@ -337,8 +339,23 @@ ngx_http_hangar_policy_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
             return NGX_ERROR;
         }
 
+        /*
+         * Copied: the worker's copy of the policies may be rebuilt while
+         * the file is written, before the answer renders them.
+         */
         if (ngx_http_hangar_get(pc->body, "approval_list") == NULL && eff) {
-            p->approval = eff->approval;
+            if (eff->approval) {
+                p->approval = ngx_array_create(op->pool,
+                                               eff->approval->nelts,
+                                               sizeof(ngx_str_t));
+                if (p->approval == NULL
+                    || ngx_http_hangar_policy_strs(op->pool, p->approval,
+                                                   eff->approval)
+                       != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
 
             if (ngx_http_hangar_get(pc->body, "approval_timeout_seconds")
                 == NULL)
@@ -347,7 +364,11 @@ ngx_http_hangar_policy_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
             }
 
             if (ngx_http_hangar_get(pc->body, "approval_channel") == NULL) {
-                p->channel = eff->channel;
+                p->channel.len = eff->channel.len;
+                p->channel.data = ngx_pstrdup(op->pool, &eff->channel);
+                if (p->channel.data == NULL && eff->channel.len) {
+                    return NGX_ERROR;
+                }
             }
         }
 
@@ -693,6 +714,34 @@ ngx_http_hangar_policy_glob(ngx_pool_t *pool, ngx_array_t **list,
     }
 
     *s = *glob;
+
+    return NGX_OK;
+}
+
+
+/* copies of the strings of from, pushed onto to */
+
+static ngx_int_t
+ngx_http_hangar_policy_strs(ngx_pool_t *pool, ngx_array_t *to,
+    ngx_array_t *from)
+{
+    ngx_str_t   *s, *d;
+    ngx_uint_t   i;
+
+    s = from->elts;
+
+    for (i = 0; i < from->nelts; i++) {
+        d = ngx_array_push(to);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+
+        d->len = s[i].len;
+        d->data = ngx_pstrdup(pool, &s[i]);
+        if (d->data == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     return NGX_OK;
 }

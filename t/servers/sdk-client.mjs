@@ -2,7 +2,8 @@
 //   node sdk-client.mjs <url> '<json array of {name, arguments}>'
 // Prints one JSON line per step: {"tools":[names]}, then per call
 // {"call":name,"result":...} or {"call":name,"error":message}, then
-// {"session":id,"terminated":true}.
+// {"session":id,"terminated":true}.  SDK_HEADERS (a JSON object) adds
+// request headers, such as an API key.
 import path from 'node:path';
 
 const sdk = path.resolve(process.env.SDK_DIR);
@@ -14,7 +15,9 @@ const [url, callsJson] = process.argv.slice(2);
 const calls = JSON.parse(callsJson || '[]');
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
-const transport = new StreamableHTTPClientTransport(new URL(url));
+const headers = JSON.parse(process.env.SDK_HEADERS || '{}');
+const transport = new StreamableHTTPClientTransport(new URL(url),
+                                                    { requestInit: { headers } });
 const client = new Client({ name: 'hangar-test', version: '1.0.0' });
 await client.connect(transport);
 out({ server: client.getServerVersion(), protocol: transport.protocolVersion });
