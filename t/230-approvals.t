@@ -407,4 +407,67 @@ ok($written, 'and the state file no longer has a pending record');
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
 
+# ---- tenants: a record is seen and resolved only by its tenant (auth on) ------------------
+my %key = map { $_ => "mcp_test_approval_${_}_" . ('k' x 20) } qw(admin acme other viewer);
+nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"
+    . "auth:\n  enabled: true\n  api_keys:\n"
+    . "    - {name: admin, principal_id: admin, key: $key{admin}}\n"
+    . "    - {name: acme, principal_id: alice, key: $key{acme}, tenant_id: acme}\n"
+    . "    - {name: other, principal_id: carol, key: $key{other}, tenant_id: other}\n"
+    . "    - {name: viewer, principal_id: vic, key: $key{viewer}}\n"
+    . "  role_assignments:\n"
+    . "    - {principal: admin, role: admin}\n"
+    . "    - {principal: alice, role: provider-admin}\n"
+    . "    - {principal: carol, role: provider-admin}\n"
+    . "    - {principal: vic, role: viewer}\n"
+    . "mcp_servers:\n"
+    . "  math:\n    command: [perl, $SERVER, --name, math, --tools, 'add,echo']\n"
+    . "    tools: {approval_list: [add]}\n" });
+sub kapi ($$$;$) {
+    my ($who, $m, $u, $body) = @_;
+    my ($st, $h, $b) = http_request($m, $u, $body,
+        { 'X-API-Key' => $key{$who}, defined $body ? ('Content-Type' => 'application/json') : () });
+    return ($st, eval { $json->decode($b) } // $b);
+}
+($st) = kapi(admin => POST => '/api/mcp_servers/math/start');
+is($st, 200, 'auth on: math started');
+(undef, $h) = http_request(POST => '/mcp',
+    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}',
+    { %mcp_h, 'X-API-Key' => $key{acme} });
+my $asid = $h->{'mcp-session-id'};
+$held = conn();
+send_req($held, POST => '/mcp', [call_body('add', { a => 20, b => 22 }),
+                                 { %mcp_h, 'Mcp-Session-Id' => $asid, 'X-API-Key' => $key{acme} }]);
+my $tid;
+for (1 .. 100) {
+    (undef, $b) = kapi(acme => GET => '/api/approvals');
+    last if ref $b eq 'ARRAY' && @$b && ($tid = $b->[0]{approval_id});
+    Time::HiRes::sleep(0.05);
+}
+ok($tid, "alice's call is held");
+(undef, $b) = kapi(acme => GET => "/api/approvals/$tid");
+is($b->{tenant_id}, 'acme', 'tenant_id from the caller');
+is($b->{requested_by}, 'alice', 'requested_by the principal');
+(undef, $b) = kapi(other => GET => '/api/approvals');
+is(scalar @$b, 0, "another tenant's list leaves it out");
+($st) = kapi(other => GET => "/api/enterprise/approvals/$tid");
+is($st, 404, 'another tenant gets 404 on GET');
+($st, $b) = kapi(other => POST => "/api/approvals/$tid/resolve", '{"decision":"approve"}');
+is($st, 404, 'and 404 on resolve');
+($st) = kapi(admin => GET => "/api/approvals/$tid");
+is($st, 404, 'a principal without the tenant too');
+($st) = kapi(viewer => GET => '/api/approvals');
+is($st, 403, 'without approval:read: 403');
+($st) = http_request(GET => '/api/approvals');
+is($st, 401, 'without credentials: 401');
+($st, $b) = kapi(acme => POST => "/api/approvals/$tid/resolve", '{"decision":"approve","reason":"ok"}');
+is($st, 200, 'its tenant resolves it');
+($st, $h, $b) = recv_resp($held);
+like($b, qr/"text":"42"/, 'the held call is dispatched');
+(undef, $b) = kapi(acme => GET => "/api/approvals/$tid");
+is($b->{decided_by}, 'alice', 'decided_by the authenticated principal');
+is($b->{reason}, 'ok', 'with the reason');
+is(nginx_stop(), '', 'nginx stopped');
+no_alerts();
+
 Test::More::done_testing();
