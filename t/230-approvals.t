@@ -407,6 +407,36 @@ ok($written, 'and the state file no longer has a pending record');
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
 
+# ---- at most 1,000 records: a new one takes the place of the oldest decided one --------------
+my @seed = map { {
+    approval_id => sprintf('00000000-0000-4000-8000-%012d', $_), provider_id => 'math',
+    tool_name => 'add', arguments => { a => $_ }, arguments_hash => 'a' x 64,
+    state => ($_ % 2 ? 'approved' : 'denied'), channel => 'event_stream',
+    requested_ms => 1700000000000 + $_, expires_ms => 1700000300000 + $_,
+    decided_ms => 1700000100000 + $_, decided_by => 'seed', reason => undef,
+    correlation_id => undef, requested_by => undef, tenant_id => undef } } 0 .. 999;
+nginx_start({ %conf, user_files => $conf{user_files}
+    . ">>> state/hangar-state.json\n"
+    . $json->encode({ version => 1, mcp_servers => {},
+                      approvals => { version => 1, approvals => \@seed } }) });
+(undef, $b) = api(GET => '/api/approvals?state=denied');
+is(scalar @$b, 500, '1,000 kept records loaded: 500 denied');
+is($b->[0]{approval_id}, '00000000-0000-4000-8000-000000000998', 'newest first');
+($st) = http_request(POST => '/api/mcp_servers/math/start');
+$sid = session();
+$held = conn();
+start_call($held, 'add', { a => 5, b => 5 });
+($rec) = wait_pending('add', 1);
+ok($rec, 'a call is held with 1,000 records kept');
+($st) = api(GET => '/api/approvals/00000000-0000-4000-8000-000000000000');
+is($st, 404, 'the oldest decided record made room');
+($st) = api(GET => '/api/approvals/00000000-0000-4000-8000-000000000001');
+is($st, 200, 'the next one is kept');
+api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"}');
+($st, $h, $b) = recv_resp($held);
+like($b, qr/"text":"10"/, 'and the call goes on once approved');
+is(nginx_stop(), '', 'nginx stopped');
+
 # ---- tenants: a record is seen and resolved only by its tenant (auth on) ------------------
 my %key = map { $_ => "mcp_test_approval_${_}_" . ('k' x 20) } qw(admin acme other viewer);
 nginx_start({ %conf, user_files => ">>> conf/hangar.yaml\n"

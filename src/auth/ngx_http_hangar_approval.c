@@ -108,6 +108,9 @@ static void ngx_http_hangar_approval_decided(ngx_http_hangar_approval_op_t *ao,
     ngx_http_hangar_approval_t *a);
 static void ngx_http_hangar_approval_nstr(ngx_http_hangar_out_t *out,
     ngx_str_t *s);
+static void ngx_http_hangar_approval_event(ngx_http_hangar_registry_t *reg,
+    const char *type, ngx_str_t *provider, ngx_str_t *id, ngx_str_t *tool,
+    const char *key, ngx_str_t *value);
 
 
 static const char  *ngx_http_hangar_approval_states[] = {
@@ -1010,14 +1013,10 @@ ngx_http_hangar_approval_create_commit(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_unlock(op->reg);
 
     if (rc == NGX_OK) {
-        ngx_http_hangar_event(op->reg, "ToolApprovalRequested",
-                              h->rec.provider.data, h->rec.provider.len,
-                              "{\"approval_id\":\"%V\",\"tool_name\":\"%V\","
-                              "\"arguments_hash\":\"%V\","
-                              "\"expires_in_seconds\":%M}",
-                              &h->rec.id, &h->rec.tool, &h->rec.hash,
-                              (h->rec.expires_at - h->rec.requested_at)
-                              / 1000);
+        ngx_http_hangar_approval_event(op->reg, "ToolApprovalRequested",
+                                       &h->rec.provider, &h->rec.id,
+                                       &h->rec.tool, "arguments_hash",
+                                       &h->rec.hash);
     }
 
     return rc;
@@ -1311,9 +1310,8 @@ ngx_http_hangar_approval_decided(ngx_http_hangar_approval_op_t *ao,
            : (decision == NGX_HTTP_HANGAR_APPROVAL_DENIED)
              ? "ToolApprovalDenied" : "ToolApprovalExpired";
 
-    ngx_http_hangar_event(ao->op.reg, type, provider.data, provider.len,
-                          "{\"approval_id\":\"%V\",\"tool_name\":\"%V\","
-                          "\"decided_by\":\"%V\"}", &id, &tool, &by);
+    ngx_http_hangar_approval_event(ao->op.reg, type, &provider, &id, &tool,
+                                   "decided_by", &by);
 
     ngx_log_error(NGX_LOG_INFO, ao->op.log, 0,
                   "hangar: approval %V of \"%V\" on \"%V\" %s by \"%V\"",
@@ -1322,6 +1320,32 @@ ngx_http_hangar_approval_decided(ngx_http_hangar_approval_op_t *ao,
 }
 
 
+
+
+/*
+ * An event of the ring (its data is bounded): the approval, the tool and
+ * one more field, the strings cut and escaped for JSON.
+ */
+
+static void
+ngx_http_hangar_approval_event(ngx_http_hangar_registry_t *reg,
+    const char *type, ngx_str_t *provider, ngx_str_t *id, ngx_str_t *tool,
+    const char *key, ngx_str_t *value)
+{
+    u_char     t[40 * 6], v[64 * 6];
+    ngx_str_t  et, ev;
+
+    et.data = t;
+    et.len = (u_char *) ngx_escape_json(t, tool->data,
+                                         ngx_min(tool->len, 40)) - t;
+    ev.data = v;
+    ev.len = (u_char *) ngx_escape_json(v, value->data,
+                                         ngx_min(value->len, 64)) - v;
+
+    ngx_http_hangar_event(reg, type, provider->data, provider->len,
+                          "{\"approval_id\":\"%V\",\"tool_name\":\"%V\","
+                          "\"%s\":\"%V\"}", id, &et, key, &ev);
+}
 
 
 /* ---- for the hold and the sweep ------------------------------------------ */
