@@ -119,7 +119,7 @@ static const char  *ngx_http_hangar_approval_states[] = {
 
 
 
-/* ---- states --------------------------------------------------------------- */
+/* ---- states ------------------------------------------------------------ */
 
 const char *
 ngx_http_hangar_approval_state_name(ngx_uint_t state)
@@ -148,7 +148,7 @@ ngx_http_hangar_approval_state(ngx_str_t *name)
 }
 
 
-/* ---- the table in the zone ------------------------------------------------ */
+/* ---- the table in the zone --------------------------------------------- */
 
 /*
  * The table, made on first use in a new zone from the state file's
@@ -401,12 +401,14 @@ ngx_http_hangar_approval_node(ngx_http_hangar_registry_t *reg,
 
     if (a->state != NGX_HTTP_HANGAR_APPROVAL_PENDING && a->decided_by.len) {
         if (ngx_http_hangar_str_is(&a->decided_by, "system")
-            && ngx_http_hangar_str_is(&a->reason, "hangar restarted before a decision"))
+            && ngx_http_hangar_str_is(&a->reason,
+                                      "hangar restarted before a decision"))
         {
             n->why = NGX_HTTP_HANGAR_WHY_RESTART;
 
         } else if (ngx_http_hangar_str_is(&a->decided_by, "system")
-                   && ngx_http_hangar_str_is(&a->reason, "No response within timeout"))
+                   && ngx_http_hangar_str_is(&a->reason,
+                                             "No response within timeout"))
         {
             n->why = NGX_HTTP_HANGAR_WHY_TIMEOUT;
 
@@ -536,7 +538,7 @@ ngx_http_hangar_approval_find(ngx_http_hangar_approvals_t *t, u_char *id,
 }
 
 
-/* ---- copies --------------------------------------------------------------- */
+/* ---- copies ------------------------------------------------------------ */
 
 static size_t
 ngx_http_hangar_approval_size(ngx_http_hangar_approval_node_t *n)
@@ -758,7 +760,7 @@ ngx_http_hangar_approval_list(ngx_http_hangar_registry_t *reg,
 }
 
 
-/* ---- JSON ----------------------------------------------------------------- */
+/* ---- JSON -------------------------------------------------------------- */
 
 /* "2026-08-12T09:10:00.000001+00:00", as the original writes them */
 
@@ -904,7 +906,7 @@ ngx_http_hangar_approval_doc(ngx_http_hangar_state_op_t *op,
 }
 
 
-/* ---- create --------------------------------------------------------------- */
+/* ---- create ------------------------------------------------------------ */
 
 /*
  * With the state lock held (the table changes only under it): room is
@@ -1023,7 +1025,7 @@ ngx_http_hangar_approval_create_commit(ngx_http_hangar_state_op_t *op,
 }
 
 
-/* ---- decisions ------------------------------------------------------------ */
+/* ---- decisions --------------------------------------------------------- */
 
 void
 ngx_http_hangar_approval_resolve_init(ngx_http_hangar_approval_op_t *ao)
@@ -1348,7 +1350,7 @@ ngx_http_hangar_approval_event(ngx_http_hangar_registry_t *reg,
 }
 
 
-/* ---- for the hold and the sweep ------------------------------------------ */
+/* ---- for the hold and the sweep ---------------------------------------- */
 
 void
 ngx_http_hangar_approval_create_init(ngx_http_hangar_approval_create_t *c)

@@ -44,7 +44,7 @@ static const char  *ngx_http_hangar_key_prefixes[] = {
 };
 
 
-/* ---- canonical JSON ------------------------------------------------------ */
+/* ---- canonical JSON ---------------------------------------------------- */
 
 static int ngx_libc_cdecl
 ngx_http_hangar_pair_cmp(const void *one, const void *two)
@@ -155,7 +155,7 @@ ngx_http_hangar_args_hash(ngx_pool_t *pool, ngx_http_hangar_value_t *args,
 }
 
 
-/* ---- redaction ------------------------------------------------------------ */
+/* ---- redaction --------------------------------------------------------- */
 
 ngx_int_t
 ngx_http_hangar_args_redact(ngx_pool_t *pool, ngx_http_hangar_value_t *args,
@@ -207,7 +207,8 @@ ngx_http_hangar_redact(ngx_pool_t *pool, ngx_http_hangar_value_t *v,
     ngx_http_hangar_value_t   *copy, *item, **items;
 
     if (depth > NGX_HTTP_HANGAR_REDACT_DEPTH) {
-        return ngx_http_hangar_value_str(pool, (u_char *) NGX_HTTP_HANGAR_REDACTED,
+        return ngx_http_hangar_value_str(pool,
+                                         (u_char *) NGX_HTTP_HANGAR_REDACTED,
                                          sizeof(NGX_HTTP_HANGAR_REDACTED) - 1);
     }
 

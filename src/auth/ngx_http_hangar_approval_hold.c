@@ -74,7 +74,7 @@ static ngx_connection_t  ngx_http_hangar_approval_sweep_conn;
 static ngx_uint_t        ngx_http_hangar_approval_sweeping;
 
 
-/* ---- the hold ------------------------------------------------------------- */
+/* ---- the hold ---------------------------------------------------------- */
 
 ngx_int_t
 ngx_http_hangar_approval_hold(ngx_http_request_t *r, ngx_str_t *server,
@@ -442,8 +442,8 @@ ngx_http_hangar_approval_finish(ngx_http_hangar_held_t *h, ngx_int_t rc,
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "hangar: call of \"%V\" on \"%V\" refused: %s "
-                      "(approval %V)", &h->create.rec.tool, &h->create.rec.provider,
-                      error_type, &h->create.rec.id);
+                      "(approval %V)", &h->create.rec.tool,
+                      &h->create.rec.provider, error_type, &h->create.rec.id);
 
         ngx_http_hangar_out_init(&out, h->r->pool, 256);
         ngx_http_hangar_out_lit(&out, "{\"success\":false,\"error\":");
@@ -533,7 +533,8 @@ ngx_http_hangar_approval_created(ngx_http_hangar_held_t *h, ngx_int_t rc,
     case NGX_OK:
         ngx_log_error(NGX_LOG_INFO, log, 0,
                       "hangar: call of \"%V\" on \"%V\" held for approval "
-                      "%V", &h->create.rec.tool, &h->create.rec.provider, &h->create.rec.id);
+                      "%V", &h->create.rec.tool, &h->create.rec.provider,
+                      &h->create.rec.id);
 
         h->timer.handler = ngx_http_hangar_approval_poll;
         h->timer.data = h->r->connection;
@@ -573,7 +574,7 @@ ngx_http_hangar_approval_created(ngx_http_hangar_held_t *h, ngx_int_t rc,
 }
 
 
-/* ---- the sweep ------------------------------------------------------------ */
+/* ---- the sweep --------------------------------------------------------- */
 
 ngx_int_t
 ngx_http_hangar_approval_init_process(ngx_cycle_t *cycle)
