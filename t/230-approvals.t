@@ -405,6 +405,7 @@ for (1 .. 50) {
 }
 ok($written, 'and the state file no longer has a pending record');
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 no_alerts();
 
 # ---- at most 1,000 records: a new one takes the place of the oldest decided one --------------
@@ -436,6 +437,7 @@ api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"
 ($st, $h, $b) = recv_resp($held);
 like($b, qr/"text":"10"/, 'and the call goes on once approved');
 is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
 
 # ---- tenants: a record is seen and resolved only by its tenant (auth on) ------------------
 my %key = map { $_ => "mcp_test_approval_${_}_" . ('k' x 20) } qw(admin acme other viewer);
@@ -499,5 +501,6 @@ is($b->{decided_by}, 'alice', 'decided_by the authenticated principal');
 is($b->{reason}, 'ok', 'with the reason');
 is(nginx_stop(), '', 'nginx stopped');
 no_alerts();
+no_orphans();
 
 Test::More::done_testing();
