@@ -390,6 +390,7 @@ start_call($held, 'slow__sleep', { ms => 1 });
 close $held;
 Time::HiRes::sleep(0.3);
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('approvals') if Hangar::Test::valgrind_on();
 nginx_start({ %conf, keep_servroot => 1 });
 (undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
 is($b->{state}, 'denied', 'after a restart a pending approval is denied');
@@ -405,6 +406,7 @@ for (1 .. 50) {
 }
 ok($written, 'and the state file no longer has a pending record');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('approvals') if Hangar::Test::valgrind_on();
 no_orphans();
 no_alerts();
 
@@ -437,6 +439,7 @@ api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"
 ($st, $h, $b) = recv_resp($held);
 like($b, qr/"text":"10"/, 'and the call goes on once approved');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('approvals') if Hangar::Test::valgrind_on();
 no_orphans();
 
 # ---- tenants: a record is seen and resolved only by its tenant (auth on) ------------------
@@ -500,6 +503,7 @@ like($b, qr/"text":"42"/, 'the held call is dispatched');
 is($b->{decided_by}, 'alice', 'decided_by the authenticated principal');
 is($b->{reason}, 'ok', 'with the reason');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('approvals') if Hangar::Test::valgrind_on();
 no_alerts();
 no_orphans();
 
