@@ -41,6 +41,10 @@ my %want = (
     'GET /system/me'                   => 'authenticated',
     'POST /admin/tools/{server}/{tool}/withdraw' => 'mcp_servers:lifecycle',
     'POST /admin/tools/{server}/{tool}/restore'  => 'mcp_servers:lifecycle',
+    'GET /auth/policies/{scope}/{target_id}'     => 'policy:read',
+    'POST /auth/policies/{scope}/{target_id}'    => 'policy:write',
+    'DELETE /auth/policies/{scope}/{target_id}'  => 'policy:write',
+    'POST /agent/policy'                         => 'policy:write',
     # hangar-security.md §4.3, at both prefixes (spec/README.md rule 1)
     (map { ("GET $_" => 'approval:read', "GET $_/{id}" => 'approval:read',
             "POST $_/{id}/resolve" => 'approval:resolve') }
@@ -67,6 +71,7 @@ sub route_file {
     my ($p) = @_;
     return 'ngx_http_hangar_api_servers.c'    if $p =~ m{^/mcp_servers(/\{id\})?$};
     return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
+    return 'ngx_http_hangar_api_policy.c'     if $p =~ m{^/(auth/policies|agent/policy)\b};
     return 'ngx_http_hangar_api_approvals.c'  if $p =~ m{^(/enterprise)?/approvals};
     return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
     return '';

@@ -228,7 +228,7 @@ mcp_servers:
     command: [x]
 --- must_die
 --- error_log eval
-qr/tool_access: unknown key "moed"/
+qr/tool_access\.moed: unknown key \(allowed: mode\)/
 
 
 === TEST 13: a valid policy of every shape loads

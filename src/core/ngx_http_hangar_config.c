@@ -13,7 +13,6 @@
 #include "ngx_http_hangar_config.h"
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_yaml.h"
-#include "ngx_http_hangar_policy_spec.h"
 
 
 static ngx_int_t ngx_http_hangar_config_servers(ngx_conf_t *cf,
@@ -135,7 +134,8 @@ static ngx_int_t
 ngx_http_hangar_config_access(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc)
 {
-    ngx_http_hangar_spec_ctx_t  ctx;
+    ngx_http_hangar_spec_ctx_t    ctx;
+    ngx_http_hangar_policy_err_t  err;
 
     ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
     ctx.pool = cf->pool;
@@ -143,12 +143,14 @@ ngx_http_hangar_config_access(ngx_conf_t *cf,
     ctx.source = NGX_HTTP_HANGAR_SPEC_CONFIG;
     ctx.file = hmcf->config_file;
 
-    if (ngx_http_hangar_policy_spec_mode(&ctx,
+    if (ngx_http_hangar_policy_spec_mode(&err,
                                          ngx_http_hangar_get(doc,
                                                              "tool_access"),
                                          &hmcf->tool_access)
         != NGX_OK)
     {
+        (void) ngx_http_hangar_spec_error(&ctx, err.at, err.path, "%s",
+                                          err.message);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V",
                            &ctx.message);
         return NGX_ERROR;

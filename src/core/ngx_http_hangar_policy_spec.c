@@ -18,8 +18,12 @@
 
 
 static ngx_int_t ngx_http_hangar_policy_spec_list(
-    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_policy_err_t *err, const char *path,
     ngx_http_hangar_value_t *v);
+
+
+static ngx_int_t ngx_http_hangar_policy_fail(ngx_http_hangar_policy_err_t *err,
+    ngx_http_hangar_value_t *at, const char *path, const char *message);
 
 
 static const char  *ngx_http_hangar_policy_lists[] = {
@@ -28,7 +32,7 @@ static const char  *ngx_http_hangar_policy_lists[] = {
 
 
 ngx_int_t
-ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
+ngx_http_hangar_policy_spec(ngx_http_hangar_policy_err_t *err,
     const char *path, ngx_http_hangar_value_t *v)
 {
     char                     sub[NGX_HTTP_HANGAR_POLICY_PATH];
@@ -37,9 +41,9 @@ ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_http_hangar_value_t *x;
 
     if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_OBJ)) {
-        return ngx_http_hangar_spec_error(ctx, v, path,
-                                          "a tool access policy must be an "
-                                          "object");
+        return ngx_http_hangar_policy_fail(err, v, path,
+                                           "a tool access policy must be an "
+                                           "object");
     }
 
     pair = v->u.obj.elts;
@@ -64,7 +68,7 @@ ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
         }
 
         if (ngx_http_hangar_policy_lists[k]) {
-            if (ngx_http_hangar_policy_spec_list(ctx, sub, x) != NGX_OK) {
+            if (ngx_http_hangar_policy_spec_list(err, sub, x) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -77,9 +81,9 @@ ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
             if (x->type != NGX_HTTP_HANGAR_INT || x->quoted
                 || x->u.i < 1 || x->u.i > NGX_HTTP_HANGAR_POLICY_TIMEOUT_MAX)
             {
-                return ngx_http_hangar_spec_error(ctx, x, sub,
-                                   "must be an integer of seconds, 1..%d",
-                                   NGX_HTTP_HANGAR_POLICY_TIMEOUT_MAX);
+                return ngx_http_hangar_policy_fail(err, x, sub,
+                                   "must be an integer of seconds, "
+                                   "1..86400");
             }
 
             continue;
@@ -89,15 +93,15 @@ ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
             if (x->type != NGX_HTTP_HANGAR_STR
                 || x->u.s.len > NGX_HTTP_HANGAR_POLICY_CHANNEL_MAX)
             {
-                return ngx_http_hangar_spec_error(ctx, x, sub,
-                                   "must be a string of at most %d bytes",
-                                   NGX_HTTP_HANGAR_POLICY_CHANNEL_MAX);
+                return ngx_http_hangar_policy_fail(err, x, sub,
+                                   "must be a string of at most 256 "
+                                   "bytes");
             }
 
             continue;
         }
 
-        return ngx_http_hangar_spec_error(ctx, x, sub,
+        return ngx_http_hangar_policy_fail(err, x, sub,
                            "unknown key of a tool access policy (allowed: "
                            "allow_list, deny_list, approval_list, "
                            "approval_timeout_seconds, approval_channel)");
@@ -110,7 +114,7 @@ ngx_http_hangar_policy_spec(ngx_http_hangar_spec_ctx_t *ctx,
 /* a list of 1..256-byte patterns without control characters */
 
 static ngx_int_t
-ngx_http_hangar_policy_spec_list(ngx_http_hangar_spec_ctx_t *ctx,
+ngx_http_hangar_policy_spec_list(ngx_http_hangar_policy_err_t *err,
     const char *path, ngx_http_hangar_value_t *v)
 {
     char                       sub[NGX_HTTP_HANGAR_POLICY_PATH];
@@ -119,14 +123,13 @@ ngx_http_hangar_policy_spec_list(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_http_hangar_value_t  **items;
 
     if (v->type != NGX_HTTP_HANGAR_ARR) {
-        return ngx_http_hangar_spec_error(ctx, v, path,
-                                          "must be a list of patterns");
+        return ngx_http_hangar_policy_fail(err, v, path,
+                                           "must be a list of patterns");
     }
 
     if (v->u.arr.nelts > NGX_HTTP_HANGAR_POLICY_PATTERNS) {
-        return ngx_http_hangar_spec_error(ctx, v, path,
-                                          "at most %d patterns",
-                                          NGX_HTTP_HANGAR_POLICY_PATTERNS);
+        return ngx_http_hangar_policy_fail(err, v, path,
+                                           "at most 1000 patterns");
     }
 
     items = v->u.arr.elts;
@@ -139,16 +142,15 @@ ngx_http_hangar_policy_spec_list(ngx_http_hangar_spec_ctx_t *ctx,
             || items[i]->u.s.len == 0
             || items[i]->u.s.len > NGX_HTTP_HANGAR_POLICY_PATTERN_MAX)
         {
-            return ngx_http_hangar_spec_error(ctx, items[i], sub,
+            return ngx_http_hangar_policy_fail(err, items[i], sub,
                                "a pattern must be a non-empty string of at "
-                               "most %d bytes",
-                               NGX_HTTP_HANGAR_POLICY_PATTERN_MAX);
+                               "most 256 bytes");
         }
 
         for (j = 0; j < items[i]->u.s.len; j++) {
             if (items[i]->u.s.data[j] < 0x20 || items[i]->u.s.data[j] == 0x7f)
             {
-                return ngx_http_hangar_spec_error(ctx, items[i], sub,
+                return ngx_http_hangar_policy_fail(err, items[i], sub,
                                    "a pattern must not contain control "
                                    "characters");
             }
@@ -160,7 +162,7 @@ ngx_http_hangar_policy_spec_list(ngx_http_hangar_spec_ctx_t *ctx,
 
 
 ngx_int_t
-ngx_http_hangar_policy_spec_access(ngx_http_hangar_spec_ctx_t *ctx,
+ngx_http_hangar_policy_spec_access(ngx_http_hangar_policy_err_t *err,
     const char *path, ngx_http_hangar_value_t *v)
 {
     char                     sub[NGX_HTTP_HANGAR_POLICY_PATH];
@@ -174,13 +176,13 @@ ngx_http_hangar_policy_spec_access(ngx_http_hangar_spec_ctx_t *ctx,
                       &pair[i].key) = '\0';
 
         if (!ngx_http_hangar_str_is(&pair[i].key, "member")) {
-            return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
+            return ngx_http_hangar_policy_fail(err, pair[i].value, sub,
                                "unknown key (a server's tool_access takes "
                                "\"member\": per-tenant policies)");
         }
 
         if (pair[i].value->type != NGX_HTTP_HANGAR_OBJ) {
-            return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
+            return ngx_http_hangar_policy_fail(err, pair[i].value, sub,
                                "must map tenant ids to policies");
         }
 
@@ -191,11 +193,11 @@ ngx_http_hangar_policy_spec_access(ngx_http_hangar_spec_ctx_t *ctx,
                           path, &tenant[k].key) = '\0';
 
             if (tenant[k].key.len == 0 || tenant[k].key.len > 128) {
-                return ngx_http_hangar_spec_error(ctx, tenant[k].value, sub,
+                return ngx_http_hangar_policy_fail(err, tenant[k].value, sub,
                                    "a tenant id must be 1..128 bytes");
             }
 
-            if (ngx_http_hangar_policy_spec(ctx, sub, tenant[k].value)
+            if (ngx_http_hangar_policy_spec(err, sub, tenant[k].value)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -208,7 +210,7 @@ ngx_http_hangar_policy_spec_access(ngx_http_hangar_spec_ctx_t *ctx,
 
 
 ngx_int_t
-ngx_http_hangar_policy_spec_kinds(ngx_http_hangar_spec_ctx_t *ctx,
+ngx_http_hangar_policy_spec_kinds(ngx_http_hangar_policy_err_t *err,
     const char *path, ngx_http_hangar_value_t *v)
 {
     char                     sub[NGX_HTTP_HANGAR_POLICY_PATH];
@@ -225,12 +227,12 @@ ngx_http_hangar_policy_spec_kinds(ngx_http_hangar_spec_ctx_t *ctx,
             && !ngx_http_hangar_str_is(&pair[i].key, "prompt")
             && !ngx_http_hangar_str_is(&pair[i].key, "resource"))
         {
-            return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
+            return ngx_http_hangar_policy_fail(err, pair[i].value, sub,
                                "unknown kind (allowed: tool, prompt, "
                                "resource)");
         }
 
-        if (ngx_http_hangar_policy_spec(ctx, sub, pair[i].value) != NGX_OK) {
+        if (ngx_http_hangar_policy_spec(err, sub, pair[i].value) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -240,7 +242,7 @@ ngx_http_hangar_policy_spec_kinds(ngx_http_hangar_spec_ctx_t *ctx,
 
 
 ngx_int_t
-ngx_http_hangar_policy_spec_mode(ngx_http_hangar_spec_ctx_t *ctx,
+ngx_http_hangar_policy_spec_mode(ngx_http_hangar_policy_err_t *err,
     ngx_http_hangar_value_t *v, ngx_uint_t *mode)
 {
     ngx_uint_t               i;
@@ -254,8 +256,8 @@ ngx_http_hangar_policy_spec_mode(ngx_http_hangar_spec_ctx_t *ctx,
     }
 
     if (v->type != NGX_HTTP_HANGAR_OBJ) {
-        return ngx_http_hangar_spec_error(ctx, v, "tool_access",
-                                          "must be an object");
+        return ngx_http_hangar_policy_fail(err, v, "tool_access",
+                                           "must be an object");
     }
 
     pair = v->u.obj.elts;
@@ -277,23 +279,42 @@ ngx_http_hangar_policy_spec_mode(ngx_http_hangar_spec_ctx_t *ctx,
                 continue;
             }
 
-            return ngx_http_hangar_spec_error(ctx, m, "tool_access.mode",
-                                              "must be \"egress\" or "
-                                              "\"front_door\"");
+            return ngx_http_hangar_policy_fail(err, m, "tool_access.mode",
+                                               "must be \"egress\" or "
+                                               "\"front_door\"");
         }
 
         if (ngx_http_hangar_str_is(&pair[i].key, "rules")) {
-            return ngx_http_hangar_spec_error(ctx, m, "tool_access.rules",
+            return ngx_http_hangar_policy_fail(err, m, "tool_access.rules",
                                "is not supported: give allow_list, "
                                "deny_list and approval_list in a server's "
                                "\"tools:\" (or \"tool_access.member\") "
                                "instead");
         }
 
-        return ngx_http_hangar_spec_error(ctx, m, "tool_access",
-                                          "unknown key \"%V\" (allowed: "
-                                          "mode)", &pair[i].key);
+        *ngx_snprintf((u_char *) err->path, sizeof(err->path) - 1,
+                      "tool_access.%V", &pair[i].key) = '\0';
+
+        return ngx_http_hangar_policy_fail(err, m, err->path,
+                                           "unknown key (allowed: mode)");
     }
 
     return NGX_OK;
+}
+
+
+/* the first error: where, and what */
+
+static ngx_int_t
+ngx_http_hangar_policy_fail(ngx_http_hangar_policy_err_t *err,
+    ngx_http_hangar_value_t *at, const char *path, const char *message)
+{
+    err->at = at;
+    err->message = message;
+
+    if (path != err->path) {
+        ngx_cpystrn((u_char *) err->path, (u_char *) path, sizeof(err->path));
+    }
+
+    return NGX_ERROR;
 }

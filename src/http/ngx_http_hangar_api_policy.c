@@ -155,16 +155,21 @@ ngx_http_hangar_policies_set(ngx_http_hangar_req_t *hr)
         }
     }
 
+    if (pc->body->type != NGX_HTTP_HANGAR_OBJ) {
+        ngx_str_set(&field, "body");
+        ngx_str_set(&msg, "body: must be a JSON object");
+        return ngx_http_hangar_validation_error(hr, &field, &msg);
+    }
+
     ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
     ctx.pool = hr->r->pool;
     ctx.log = hr->r->connection->log;
     ctx.source = NGX_HTTP_HANGAR_SPEC_API;
 
-    if (ngx_http_hangar_policy_spec(&ctx, "", pc->body) != NGX_OK) {
-        if (ctx.field.len == 0) {
-            ngx_str_set(&ctx.field, "body");
-        }
-
+    if (ngx_http_hangar_spec_policy(&ctx, "", pc->body,
+                                    ngx_http_hangar_policy_spec)
+        != NGX_OK)
+    {
         return ngx_http_hangar_validation_error(hr, &ctx.field,
                                                 &ctx.message);
     }

@@ -638,8 +638,7 @@ ngx_http_hangar_catalog_check(ngx_http_hangar_req_t *hr,
                       "hangar: tool \"%V\" of \"%V\" allowed for principal "
                       "\"%V\"%s", &e->name, &e->server, &who,
                       v->approval ? " (approval required)" : "");
-        ngx_http_hangar_catalog_event(hr, e, "ToolAccessGranted", NULL,
-                                      &who);
+        /* logged, not put in the event ring: calls would flood it */
         return NGX_HTTP_HANGAR_ACCESS_OK;
 
     case NGX_HTTP_HANGAR_ACCESS_RBAC:
@@ -686,7 +685,7 @@ ngx_http_hangar_catalog_check(ngx_http_hangar_req_t *hr,
 }
 
 
-/* {"tool","principal_id"[,"reason"]}, bounded to the event's size */
+/* {"tool","principal_id","reason"}, bounded to the event's size */
 
 static void
 ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
@@ -701,12 +700,7 @@ ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_out_str(&out, e->name.data, ngx_min(e->name.len, 64));
     ngx_http_hangar_out_lit(&out, ",\"principal_id\":");
     ngx_http_hangar_out_str(&out, who->data, ngx_min(who->len, 64));
-
-    if (reason) {
-        ngx_http_hangar_out_printf(&out, ",\"reason\":\"%s\"", reason);
-    }
-
-    ngx_http_hangar_out_lit(&out, "}");
+    ngx_http_hangar_out_printf(&out, ",\"reason\":\"%s\"}", reason);
 
     if (ngx_http_hangar_out_flatten(&out, &data) != NGX_OK) {
         return;
