@@ -16,9 +16,13 @@ use Time::HiRes ();
 my $REPO = "$FindBin::Bin/..";
 my $SERVER = "$REPO/t/servers/hangar-test-server";
 my $json = JSON::PP->new->canonical;
+# under valgrind everything is slower: waits and the short timeout scale
+my $SLOW = Hangar::Test::valgrind_on() ? 8 : 1;
+my $TMO = 3 * $SLOW;
 
 my %conf = (
     workers     => 2,
+    timeout     => 10 * $SLOW,
     http_config => "    hangar_zone hangar 4m;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
@@ -27,7 +31,7 @@ my %conf = (
                  . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
     user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                  . "  math:\n    command: [perl, $SERVER, --name, math]\n"
-                 . "    tools: {approval_list: [\"add\", \"ech?\"], approval_timeout_seconds: 3}\n"
+                 . "    tools: {approval_list: [\"add\", \"ech?\"], approval_timeout_seconds: $TMO}\n"
                  . "  slow:\n    command: [perl, $SERVER, --name, slow, --tools, sleep]\n"
                  . "    tools: {approval_list: [\"*\"], approval_timeout_seconds: 300,"
                  . " approval_channel: ops}\n",
@@ -55,7 +59,7 @@ sub send_req ($$$;$) {
 sub recv_resp ($;$) {
     my ($sock, $secs) = @_;
     my ($buf, $sel) = ('', IO::Select->new($sock));
-    my $deadline = Time::HiRes::time() + ($secs // 10);
+    my $deadline = Time::HiRes::time() + ($secs // 10) * $SLOW;
     while (1) {
         my $left = $deadline - Time::HiRes::time();
         return (undef, {}, "timeout: $buf") if $left <= 0 || !$sel->can_read($left);
@@ -127,7 +131,7 @@ sub pending () {
 # waits for n pending records of tool
 sub wait_pending ($$) {
     my ($tool, $n) = @_;
-    for (1 .. 100) {
+    for (1 .. 100 * $SLOW) {
         my @p = grep { $_->{tool_name} eq $tool } pending();
         return @p if @p >= $n;
         Time::HiRes::sleep(0.05);
@@ -160,7 +164,7 @@ is($rec->{state}, 'pending', 'state pending');
 is($rec->{channel}, 'event_stream', 'the default channel');
 like($rec->{approval_id}, qr/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
      'approval_id is a UUIDv4');
-ok($rec->{expires_in_seconds} >= 1 && $rec->{expires_in_seconds} <= 3, 'expires_in_seconds');
+ok($rec->{expires_in_seconds} >= 1 && $rec->{expires_in_seconds} <= $TMO, 'expires_in_seconds');
 like($rec->{requested_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/, 'requested_at ISO');
 is($rec->{decided_by}, undef, 'decided_by null while pending');
 
@@ -286,7 +290,7 @@ is($done, 10, 'all ten dispatched once approved');
 sub read_until ($$$) {
     my ($sock, $re, $secs) = @_;
     my ($buf, $sel) = ('', IO::Select->new($sock));
-    my $deadline = Time::HiRes::time() + $secs;
+    my $deadline = Time::HiRes::time() + $secs * $SLOW;
     while ($buf !~ $re) {
         my $left = $deadline - Time::HiRes::time();
         last if $left <= 0 || !$sel->can_read($left);
@@ -326,7 +330,7 @@ start_call($held, 'add', { a => 0, b => 0 });
 ($rec) = wait_pending('add', 1);
 close $held;
 my $expired;
-for (1 .. 100) {
+for (1 .. 100 * $SLOW) {
     (undef, $b) = api(GET => "/api/approvals/$rec->{approval_id}");
     last if ($expired = $b->{state} eq 'expired');
     Time::HiRes::sleep(0.1);
@@ -340,7 +344,7 @@ start_call($held, 'slow__sleep', { ms => 1 });
 my %old = map { $_ => 1 } Hangar::Test::worker_pids(master_pid());
 kill 'HUP', master_pid();
 my @new;
-for (1 .. 100) {
+for (1 .. 100 * $SLOW) {
     @new = grep { !$old{$_} } Hangar::Test::worker_pids(master_pid());
     last if @new >= 2;
     Time::HiRes::sleep(0.1);
@@ -399,7 +403,7 @@ is($b->{decided_by}, 'system', 'by the system');
 (undef, $b) = api(GET => '/api/approvals?state=approved');
 ok(@$b >= 13, 'decided records survive the restart: ' . scalar @$b);
 my $written;
-for (1 .. 50) {
+for (1 .. 50 * $SLOW) {
     $state = Hangar::Test::slurp("$ENV{TEST_NGINX_STATE_DIR}/hangar-state.json");
     last if ($written = $state !~ /"state":"pending"/);
     Time::HiRes::sleep(0.1);
@@ -474,7 +478,7 @@ $held = conn();
 send_req($held, POST => '/mcp', [call_body('add', { a => 20, b => 22 }),
                                  { %mcp_h, 'Mcp-Session-Id' => $asid, 'X-API-Key' => $key{acme} }]);
 my $tid;
-for (1 .. 100) {
+for (1 .. 100 * $SLOW) {
     (undef, $b) = kapi(acme => GET => '/api/approvals');
     last if ref $b eq 'ARRAY' && @$b && ($tid = $b->[0]{approval_id});
     Time::HiRes::sleep(0.05);
