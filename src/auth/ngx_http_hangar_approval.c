@@ -1186,6 +1186,8 @@ ngx_http_hangar_approval_decide_commit(ngx_http_hangar_state_op_t *op,
     ngx_queue_t                      *q;
     ngx_http_hangar_approval_t        list[16];
     ngx_http_hangar_approvals_t      *t;
+    u_char                            names[16][36 + NGX_HTTP_HANGAR_ID_MAX
+                                                 + NGX_HTTP_HANGAR_NAME_MAX];
     ngx_http_hangar_approval_op_t    *ao;
     ngx_http_hangar_approval_node_t  *n;
 
@@ -1240,23 +1242,24 @@ ngx_http_hangar_approval_decide_commit(ngx_http_hangar_state_op_t *op,
             n->why = NGX_HTTP_HANGAR_WHY_TIMEOUT;
             t->gen++;
 
-            /* the first few are told of by name */
+            /* the first few are told of by name, copied to the stack */
             if (k < 16) {
                 ngx_memzero(&list[k], sizeof(ngx_http_hangar_approval_t));
-                list[k].id.data = ngx_pnalloc(op->pool, 36 + n->len[0]
-                                                        + n->len[1]);
-                if (list[k].id.data) {
-                    list[k].id.len = 36;
-                    ngx_memcpy(list[k].id.data, n->id, 36);
-                    list[k].provider.data = list[k].id.data + 36;
-                    list[k].provider.len = n->len[0];
-                    ngx_memcpy(list[k].provider.data, n->data, n->len[0]);
-                    list[k].tool.data = list[k].provider.data + n->len[0];
-                    list[k].tool.len = n->len[1];
-                    ngx_memcpy(list[k].tool.data, n->data + n->len[0],
-                               n->len[1]);
-                    k++;
-                }
+                list[k].id.data = names[k];
+                list[k].id.len = 36;
+                ngx_memcpy(names[k], n->id, 36);
+                list[k].provider.data = names[k] + 36;
+                list[k].provider.len = ngx_min(n->len[0],
+                                               NGX_HTTP_HANGAR_ID_MAX);
+                ngx_memcpy(list[k].provider.data, n->data,
+                           list[k].provider.len);
+                list[k].tool.data = list[k].provider.data
+                                    + list[k].provider.len;
+                list[k].tool.len = ngx_min(n->len[1],
+                                           NGX_HTTP_HANGAR_NAME_MAX);
+                ngx_memcpy(list[k].tool.data, n->data + n->len[0],
+                           list[k].tool.len);
+                k++;
             }
         }
 
