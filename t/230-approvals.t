@@ -181,6 +181,11 @@ like($b, qr/"text":"5"/, 'with the tool result: the call was dispatched after ap
 
 (undef, $b) = api(GET => "/api/enterprise/approvals/$rec->{approval_id}");
 is($b->{state}, 'approved', 'GET /api/enterprise/approvals/{id}: approved');
+my $log = Hangar::Test::slurp("$ENV{TEST_NGINX_SERVROOT}/logs/error.log");
+like($log, qr/\[info\] \d+#\d+: \*\d+ hangar: approval \Q$rec->{approval_id}\E of "add" on "math" approved by "system"/,
+     'an info line names the decision and who made it');
+my (undef, $listed) = api(GET => '/api/enterprise/approvals?state=approved');
+is($listed->[0]{approval_id}, $rec->{approval_id}, 'GET /api/enterprise/approvals lists it');
 is($b->{decided_by}, 'system', 'decided_by system with auth off');
 like($b->{decided_at}, qr/^\d{4}-/, 'decided_at set');
 
@@ -258,6 +263,9 @@ api(POST => "/api/approvals/$rec->{approval_id}/resolve", '{"decision":"approve"
 like($b, qr/Bearer abcdefghijklmnop/, 'the dispatched call has the raw arguments');
 my $state = Hangar::Test::slurp("$ENV{TEST_NGINX_STATE_DIR}/hangar-state.json");
 unlike($state, qr/s3cr3t|pw123|abcdefghijklmnop/, 'no secret in the state file');
+$log = Hangar::Test::slurp("$ENV{TEST_NGINX_SERVROOT}/logs/error.log");
+is(scalar(grep { /approv/ && /s3cr3t|pw123|abcdefghijklmnop/ } split /\n/, $log), 0,
+   'nor in the log lines of approvals');
 like($state, qr/"approvals":\{"version":1,"approvals":\[/, 'the approvals document is in the state file');
 
 
