@@ -543,8 +543,16 @@ ngx_http_hangar_approval_created(ngx_http_hangar_held_t *h, ngx_int_t rc,
         ngx_add_timer(&h->timer, NGX_HTTP_HANGAR_APPROVAL_POLL);
         h->next_progress = ngx_current_msec;
 
-        /* a client that goes away ends the request, and the hold with it */
+        /*
+         * A client that goes away ends the request, and the hold with it;
+         * one that went while the record was written is looked at once
+         * this handler is over.
+         */
         h->r->read_event_handler = ngx_http_test_reading;
+
+        if (h->r->connection->read->ready) {
+            ngx_post_event(h->r->connection->read, &ngx_posted_events);
+        }
 
         return NGX_AGAIN;
 
