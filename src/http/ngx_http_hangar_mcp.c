@@ -548,7 +548,6 @@ ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
 }
 
 
-
 static ngx_int_t
 ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)

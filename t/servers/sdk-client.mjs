@@ -2,8 +2,7 @@
 //   node sdk-client.mjs <url> '<json array of {name, arguments}>'
 // Prints one JSON line per step: {"tools":[names]}, then per call
 // {"call":name,"result":...} or {"call":name,"error":message}, then
-// {"session":id,"terminated":true}.  SDK_HEADERS (a JSON object) adds
-// request headers, such as an API key.
+// {"session":id,"terminated":true}.
 import path from 'node:path';
 
 const sdk = path.resolve(process.env.SDK_DIR);
