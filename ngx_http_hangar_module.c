@@ -26,6 +26,7 @@
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_guard.h"
+#include "ngx_http_hangar_approval_hold.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -1039,6 +1040,11 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
         clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
         ngx_http_hangar_client_resolver(clcf->resolver,
                                         clcf->resolver_timeout);
+    }
+
+    /* expired approvals, swept by the worker holding the lease */
+    if (ngx_http_hangar_approval_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     /* bridges are nobody's children in nginx (ngx_http_hangar_proc.c) */

@@ -45,6 +45,10 @@ my %want = (
     'POST /auth/policies/{scope}/{target_id}'    => 'policy:write',
     'DELETE /auth/policies/{scope}/{target_id}'  => 'policy:write',
     'POST /agent/policy'                         => 'policy:write',
+    # hangar-security.md §4.3, at both prefixes (spec/README.md rule 1)
+    (map { ("GET $_" => 'approval:read', "GET $_/{id}" => 'approval:read',
+            "POST $_/{id}/resolve" => 'approval:resolve') }
+         '/enterprise/approvals', '/approvals'),
     # hangar-security.md §3.3: every /auth/ route is admin:*
     map({ ($_ => 'admin:*') }
         'POST /auth/keys', 'GET /auth/keys', 'DELETE /auth/keys/{key_id}',
@@ -77,6 +81,7 @@ sub route_file {
     return 'ngx_http_hangar_api_servers.c'    if $p =~ m{^/mcp_servers(/\{id\})?$};
     return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
     return 'ngx_http_hangar_api_policy.c'     if $p =~ m{^/(auth/policies|agent/policy)\b};
+    return 'ngx_http_hangar_api_approvals.c'  if $p =~ m{^(/enterprise)?/approvals};
     return "ngx_http_hangar_api_auth_$1.c"    if $p =~ m{^/auth/(keys|roles)\b};
     return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
     return '';

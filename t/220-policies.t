@@ -9,6 +9,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Hangar::Test;
 use JSON::PP ();
+use IO::Select ();
+use IO::Socket::INET ();
 
 my $REPO = "$FindBin::Bin/..";
 my $SERVER = "$REPO/t/servers/hangar-test-server";
@@ -63,12 +65,32 @@ sub names ($) {
     return join ',', sort map { $_->{name} } @{ $b->{result}{tools} || [] };
 }
 
+# with a progress token: a call held for approval (t/230-approvals.t) is
+# answered at once with a notification saying so, and reported as held
 sub call ($$) {
     my ($sid, $name) = @_;
     (my $tool = $name) =~ s/^.__//;
-    my (undef, $b) = mcp($sid, $json->encode({ jsonrpc => '2.0', id => 3, method => 'tools/call',
-        params => { name => $name, arguments => $ARGS{$tool} } }));
-    return $b;
+    my $body = $json->encode({ jsonrpc => '2.0', id => 3, method => 'tools/call',
+        params => { name => $name, arguments => $ARGS{$tool}, _meta => { progressToken => 'p' } } });
+    my %h = (%mcp_headers, Host => 'localhost', Connection => 'close',
+             'Content-Length' => length $body, 'Mcp-Session-Id' => $sid,
+             $KEY ? ('X-API-Key' => $KEY) : ());
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => port(),
+                                  Timeout => 10) or return {};
+    syswrite($s, "POST /mcp HTTP/1.1\r\n" . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
+                 . "\r\n$body");
+    my ($buf, $sel) = ('', IO::Select->new($s));
+    while ($sel->can_read(30)) {
+        my $n = sysread($s, $buf, 65536, length $buf);
+        if ($buf =~ /^data: (.*)\n/m) {
+            my $m = eval { $json->decode($1) } // {};
+            return { held => 1 } if ($m->{params}{message} // '') =~ /^waiting for approval/;
+            return $m;
+        }
+        last unless $n;
+    }
+    my (undef, undef, $b) = Hangar::Test::parse_response($buf, 0, 1);
+    return eval { $json->decode($b // '') } // {};
 }
 
 # list and call never disagree: every listed tool is called, every hidden
@@ -176,8 +198,8 @@ is($b->{error}{code}, -32003, 'a denied tool is refused with -32003');
 is($b->{error}{message}, 'ToolAccessDeniedError: Tool not available for this mcp_server',
    'ToolAccessDeniedError');
 is(call($sid, 'a__echo')->{result}{content}[0]{text}, 'x', 'an allowed tool is called');
-is(call($sid, 'b__pid')->{result}{content}[0]{text} =~ /^\d+$/ ? 1 : 0, 1,
-   'an approval-listed tool is called (no approval gate yet)');
+is(call($sid, 'b__pid')->{held}, 1,
+   'an approval-listed tool is called and held for approval (t/230-approvals.t)');
 
 my ($st);
 ($st, $b) = api(GET => '/api/auth/policies/provider/a');

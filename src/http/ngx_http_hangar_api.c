@@ -19,6 +19,7 @@
 #include "ngx_http_hangar_api_tools.h"
 #include "ngx_http_hangar_api_system.h"
 #include "ngx_http_hangar_api_policy.h"
+#include "ngx_http_hangar_api_approvals.h"
 #include "ngx_http_hangar_api_auth.h"
 #include "ngx_http_hangar_api_auth_keys.h"
 #include "ngx_http_hangar_api_auth_roles.h"
@@ -120,6 +121,24 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system/me", "authenticated",
       ngx_http_hangar_system_me, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/enterprise/approvals", "approval:read",
+      ngx_http_hangar_approvals_list, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/enterprise/approvals/{id}", "approval:read",
+      ngx_http_hangar_approvals_get, 0 },
+
+    { NGX_HTTP_POST, "/enterprise/approvals/{id}/resolve", "approval:resolve",
+      ngx_http_hangar_approvals_resolve, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/approvals", "approval:read",
+      ngx_http_hangar_approvals_list, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/approvals/{id}", "approval:read",
+      ngx_http_hangar_approvals_get, 0 },
+
+    { NGX_HTTP_POST, "/approvals/{id}/resolve", "approval:resolve",
+      ngx_http_hangar_approvals_resolve, NGX_HTTP_HANGAR_BODY },
 
     /* /auth/: admin only; "all", "assign", "revoke" before {role_name} */
 

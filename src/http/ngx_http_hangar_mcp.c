@@ -19,6 +19,7 @@
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
+#include "ngx_http_hangar_approval_hold.h"
 
 
 typedef struct {
@@ -51,6 +52,10 @@ static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 static ngx_int_t ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
     ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc);
+static ngx_int_t ngx_http_hangar_mcp_start(ngx_http_hangar_mcp_call_t *mc,
+    ngx_str_t *msg);
+static void ngx_http_hangar_mcp_approved(void *data, ngx_int_t rc,
+    ngx_str_t *text);
 static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
@@ -550,7 +555,6 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 {
     ngx_int_t                          rc;
     ngx_str_t                          msg;
-    ngx_msec_t                         retry;
     ngx_pool_cleanup_t                *cln;
     ngx_http_hangar_entry_t           *e;
     ngx_http_hangar_value_t           *name, *copy, *tool;
@@ -619,7 +623,48 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     cln->handler = ngx_http_hangar_mcp_cleanup;
     cln->data = mc;
 
-    /* lazy start, single flight (hangar-core §2.4) */
+    /* approvals (hangar-security.md §4): a held call goes on in _approved */
+    rc = ngx_http_hangar_approval_hold(hr->r, &mc->server, &mc->tool, params,
+                                       &verdict, ngx_http_hangar_mcp_approved,
+                                       mc, &msg);
+
+    if (rc == NGX_AGAIN) {
+        hr->r->main->count++;
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_DECLINED) {
+        return msg.len ? ngx_http_hangar_mcp_tool_error(hr, id, &msg)
+                       : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_hangar_mcp_start(mc, &msg);
+
+    if (rc == NGX_OK || rc == NGX_AGAIN) {
+        hr->r->main->count++;
+
+        if (rc == NGX_OK) {
+            ngx_http_hangar_mcp_forward(mc);
+        }
+
+        return NGX_DONE;
+    }
+
+    return ngx_http_hangar_mcp_tool_error(hr, id, &msg);
+}
+
+
+/* lazy start, single flight (hangar-core §2.4): NGX_OK ready, NGX_AGAIN */
+
+static ngx_int_t
+ngx_http_hangar_mcp_start(ngx_http_hangar_mcp_call_t *mc, ngx_str_t *msg)
+{
+    ngx_int_t               rc;
+    ngx_msec_t              retry;
+    ngx_http_hangar_req_t  *hr;
+
+    hr = mc->hr;
+
     hr->waiter.id = mc->server;
     hr->waiter.handler = ngx_http_hangar_mcp_ready;
     hr->waiter.data = mc;
@@ -631,27 +676,61 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     switch (rc) {
 
     case NGX_OK:
-        hr->r->main->count++;
-        ngx_http_hangar_mcp_forward(mc);
-        return NGX_DONE;
-
     case NGX_AGAIN:
-        hr->r->main->count++;
-        return NGX_DONE;
+        return rc;
 
     case NGX_HTTP_HANGAR_BLOCKED:
-        ngx_str_set(&msg, "the MCP server is blocked");
+        ngx_str_set(msg, "the MCP server is blocked");
         break;
 
     case NGX_HTTP_HANGAR_BACKOFF:
-        ngx_str_set(&msg, "the MCP server is degraded; retry later");
+        ngx_str_set(msg, "the MCP server is degraded; retry later");
         break;
 
     default:
-        ngx_str_set(&msg, "the MCP server could not be started");
+        ngx_str_set(msg, "the MCP server could not be started");
     }
 
-    return ngx_http_hangar_mcp_tool_error(hr, id, &msg);
+    return NGX_ERROR;
+}
+
+
+/* the approval gate's word on a held call (its progress, its outcome) */
+
+static void
+ngx_http_hangar_mcp_approved(void *data, ngx_int_t rc, ngx_str_t *text)
+{
+    ngx_str_t                    msg;
+    ngx_http_hangar_mcp_call_t  *mc = data;
+
+    if (rc == NGX_AGAIN) {
+        if (!mc->sse) {
+            return;
+        }
+
+        ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 512);
+        ngx_http_hangar_out_raw(&mc->hr->out, text->data, text->len);
+
+        if (ngx_http_hangar_mcp_reply(mc, 0) == NGX_ERROR) {
+            ngx_http_finalize_request(mc->hr->r, NGX_ERROR);
+        }
+
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_hangar_mcp_fail(mc, text);
+        return;
+    }
+
+    rc = ngx_http_hangar_mcp_start(mc, &msg);
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_mcp_forward(mc);
+
+    } else if (rc != NGX_AGAIN) {
+        ngx_http_hangar_mcp_fail(mc, &msg);
+    }
 }
 
 

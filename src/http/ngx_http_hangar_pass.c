@@ -17,6 +17,7 @@
 #include "ngx_http_hangar_pass.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_approval_hold.h"
 
 
 extern ngx_module_t  ngx_http_proxy_module;
@@ -28,6 +29,8 @@ typedef struct {
     ngx_uint_t                   phase;     /* 0 new, 1 waiting, 2 ready,
                                                3 answered, 4 reading */
     ngx_http_hangar_value_t     *list;      /* tools/list: its id */
+    ngx_http_hangar_value_t     *held;      /* a tools/call to approve */
+    ngx_http_hangar_policy_verdict_t  verdict;     /* of the held call */
     unsigned                     checked:1; /* the body was looked at */
 } ngx_http_hangar_pass_ctx_t;
 
@@ -45,6 +48,12 @@ static ngx_int_t ngx_http_hangar_pass_start(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hangar_pass_restricted(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx);
 static void ngx_http_hangar_pass_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hangar_pass_hold(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
+static void ngx_http_hangar_pass_approved(void *data, ngx_int_t rc,
+    ngx_str_t *text);
+static void ngx_http_hangar_pass_go(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
 static ngx_int_t ngx_http_hangar_pass_check(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx);
 static ngx_int_t ngx_http_hangar_pass_message(ngx_http_hangar_pass_ctx_t *ctx,
@@ -553,11 +562,32 @@ ngx_http_hangar_pass_body(ngx_http_request_t *r)
 
     rc = ngx_http_hangar_pass_check(r, ctx);
 
+    /* approvals (hangar-security.md §4): a held call goes on in _approved */
+    if (rc == NGX_OK && ctx->held) {
+        rc = ngx_http_hangar_pass_hold(r, ctx);
+
+        if (rc == NGX_DONE) {
+            return;
+        }
+    }
+
     if (rc != NGX_OK) {
         ctx->phase = 3;
         ngx_http_finalize_request(r, rc);
         return;
     }
+
+    ngx_http_hangar_pass_go(r, ctx);
+}
+
+
+/* the server is started if need be, and the request proxied */
+
+static void
+ngx_http_hangar_pass_go(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_int_t  rc;
 
     ctx->phase = 0;
     r->preserve_body = 1;
@@ -571,6 +601,81 @@ ngx_http_hangar_pass_body(ngx_http_request_t *r)
     } else if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
+}
+
+
+/*
+ * A call the policy gates waits for its approval: NGX_DONE held, NGX_OK
+ * go on, or what was answered.  No progress is relayed: the response's
+ * headers are the server's, sent once the call is proxied.
+ */
+
+static ngx_int_t
+ngx_http_hangar_pass_hold(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_str_t                 msg;
+    ngx_http_hangar_value_t  *params, *name;
+
+    params = ngx_http_hangar_get(ctx->held, "params");
+    name = ngx_http_hangar_get(params, "name");
+
+    rc = ngx_http_hangar_approval_hold(r, &ctx->hr.params[0], &name->u.s,
+                                       params, &ctx->verdict,
+                                       ngx_http_hangar_pass_approved, r, &msg);
+
+    switch (rc) {
+
+    case NGX_DECLINED:
+        return NGX_OK;
+
+    case NGX_AGAIN:
+        ctx->phase = 1;
+        return NGX_DONE;
+
+    default:
+        if (msg.len == 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_hangar_pass_approved(r, NGX_DECLINED, &msg);
+        return NGX_DONE;
+    }
+}
+
+
+/* the gate's word: the call is proxied, or answered as a tool error */
+
+static void
+ngx_http_hangar_pass_approved(void *data, ngx_int_t rc, ngx_str_t *text)
+{
+    ngx_http_request_t          *r = data;
+    ngx_http_hangar_out_t       *out;
+    ngx_http_hangar_pass_ctx_t  *ctx;
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_pass_go(r, ctx);
+        return;
+    }
+
+    ctx->phase = 3;
+    out = &ctx->hr.out;
+
+    ngx_http_hangar_out_init(out, r->pool, 512);
+    ngx_http_hangar_mcp_open(out, ngx_http_hangar_get(ctx->held, "id"));
+    ngx_http_hangar_out_lit(out, "\"result\":{\"content\":[{\"type\":\"text\","
+                                 "\"text\":");
+    ngx_http_hangar_out_str(out, text->data, text->len);
+    ngx_http_hangar_out_lit(out, "}],\"isError\":true}}");
+
+    ngx_http_finalize_request(r, ngx_http_hangar_send(&ctx->hr, NGX_HTTP_OK));
 }
 
 
@@ -672,6 +777,18 @@ ngx_http_hangar_pass_message(ngx_http_hangar_pass_ctx_t *ctx,
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
+    }
+
+    /* held for approval in ngx_http_hangar_pass_body(); one per request */
+    if (rc == NGX_HTTP_HANGAR_ACCESS_OK && v.approval) {
+        if (ctx->held) {
+            ngx_str_set(refusal, "a batch may hold one call that needs "
+                                 "approval");
+            return NGX_DECLINED;
+        }
+
+        ctx->held = m;
+        ctx->verdict = v;
     }
 
     return (rc == NGX_HTTP_HANGAR_ACCESS_OK) ? NGX_OK : NGX_DECLINED;
