@@ -536,7 +536,6 @@ ngx_http_hangar_auth_assignments(ngx_http_hangar_auth_yaml_t *y,
     u_char                     path[64];
     ngx_str_t                 *p, *role, *scope;
     ngx_uint_t                 i;
-    ngx_http_hangar_assign_t  *a;
     ngx_http_hangar_value_t  **items;
 
     if (list == NULL || list->type == NGX_HTTP_HANGAR_NULL) {
@@ -599,19 +598,10 @@ ngx_http_hangar_auth_assignments(ngx_http_hangar_auth_yaml_t *y,
                        "%s.scope: \"global\" or \"tenant:<id>\"", path);
         }
 
-        a = ngx_array_push(&rc->assigns);
-        if (a == NULL) {
+        if (ngx_http_hangar_assign_push(&rc->assigns, p, role, scope)
+            != NGX_OK)
+        {
             return NGX_ERROR;
-        }
-
-        a->principal = *p;
-        a->role = *role;
-
-        if (scope) {
-            a->scope = *scope;
-
-        } else {
-            ngx_str_set(&a->scope, "global");
         }
     }
 

@@ -67,6 +67,8 @@ static int ngx_libc_cdecl ngx_http_hangar_key_cmp(const void *a,
 static ngx_http_hangar_key_t *ngx_http_hangar_key_find(ngx_array_t *keys,
     u_char *hash);
 static void ngx_http_hangar_key_used(ngx_str_t *key_id);
+static ngx_http_hangar_used_t *ngx_http_hangar_used_find(
+    ngx_http_hangar_used_sh_t *sh, uint32_t hash, ngx_str_t *key_id);
 static ngx_uint_t ngx_http_hangar_role_grants(ngx_http_hangar_rbac_cache_t *c,
     ngx_str_t *role, ngx_str_t *rt, ngx_str_t *action, ngx_str_t *id);
 static ngx_uint_t ngx_http_hangar_assign_applies(ngx_http_hangar_assign_t *a,
@@ -444,8 +446,7 @@ static ngx_int_t
 ngx_http_hangar_rbac_load_assign(ngx_http_hangar_rbac_cache_t *c,
     ngx_http_hangar_value_t *v)
 {
-    ngx_str_t                 *p, *role, *scope;
-    ngx_http_hangar_assign_t  *a;
+    ngx_str_t  *p, *role, *scope;
 
     p = ngx_http_hangar_str_of(v, "principal_id");
     role = ngx_http_hangar_str_of(v, "role");
@@ -455,12 +456,24 @@ ngx_http_hangar_rbac_load_assign(ngx_http_hangar_rbac_cache_t *c,
         return NGX_OK;
     }
 
-    a = ngx_array_push(&c->assigns);
+    return ngx_http_hangar_assign_push(&c->assigns, p, role, scope);
+}
+
+
+/* an assignment; scope NULL: global */
+
+ngx_int_t
+ngx_http_hangar_assign_push(ngx_array_t *assigns, ngx_str_t *principal,
+    ngx_str_t *role, ngx_str_t *scope)
+{
+    ngx_http_hangar_assign_t  *a;
+
+    a = ngx_array_push(assigns);
     if (a == NULL) {
         return NGX_ERROR;
     }
 
-    a->principal = *p;
+    a->principal = *principal;
     a->role = *role;
 
     if (scope) {
@@ -633,7 +646,6 @@ static void
 ngx_http_hangar_key_used(ngx_str_t *key_id)
 {
     uint32_t                     hash;
-    ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_hangar_used_t      *u;
     ngx_http_hangar_used_sh_t   *sh;
     ngx_http_hangar_registry_t  *reg;
@@ -663,29 +675,12 @@ ngx_http_hangar_key_used(ngx_str_t *key_id)
         reg->sh->auth_sh = sh;
     }
 
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
+    u = ngx_http_hangar_used_find(sh, hash, key_id);
 
-    while (node != sentinel) {
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
+    if (u) {
+        u->used = ngx_http_hangar_now_ms();
 
-        u = (ngx_http_hangar_used_t *) node;
-
-        if (u->len == key_id->len
-            && ngx_memcmp(u->id, key_id->data, key_id->len) == 0)
-        {
-            u->used = ngx_http_hangar_now_ms();
-            ngx_http_hangar_unlock(reg);
-            return;
-        }
-
-        node = node->right;
-    }
-
-    if (sh->count < NGX_HTTP_HANGAR_USED_MAX) {
+    } else if (sh->count < NGX_HTTP_HANGAR_USED_MAX) {
         u = ngx_slab_alloc_locked(reg->shpool, sizeof(ngx_http_hangar_used_t));
 
         if (u) {
@@ -702,12 +697,44 @@ ngx_http_hangar_key_used(ngx_str_t *key_id)
 }
 
 
+/* with the slab mutex held */
+
+static ngx_http_hangar_used_t *
+ngx_http_hangar_used_find(ngx_http_hangar_used_sh_t *sh, uint32_t hash,
+    ngx_str_t *key_id)
+{
+    ngx_rbtree_node_t       *node, *sentinel;
+    ngx_http_hangar_used_t  *u;
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        u = (ngx_http_hangar_used_t *) node;
+
+        if (u->len == key_id->len
+            && ngx_memcmp(u->id, key_id->data, key_id->len) == 0)
+        {
+            return u;
+        }
+
+        node = node->right;
+    }
+
+    return NULL;
+}
+
+
 ngx_msec_t
 ngx_http_hangar_auth_last_used(ngx_str_t *key_id)
 {
     uint32_t                     hash;
     ngx_msec_t                   used;
-    ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_hangar_used_t      *u;
     ngx_http_hangar_used_sh_t   *sh;
     ngx_http_hangar_registry_t  *reg;
@@ -724,25 +751,10 @@ ngx_http_hangar_auth_last_used(ngx_str_t *key_id)
     ngx_http_hangar_lock(reg);
 
     sh = reg->sh->auth_sh;
-    node = sh ? sh->rbtree.root : NULL;
-    sentinel = sh ? sh->rbtree.sentinel : NULL;
+    u = sh ? ngx_http_hangar_used_find(sh, hash, key_id) : NULL;
 
-    while (node && node != sentinel) {
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        u = (ngx_http_hangar_used_t *) node;
-
-        if (u->len == key_id->len
-            && ngx_memcmp(u->id, key_id->data, key_id->len) == 0)
-        {
-            used = u->used;
-            break;
-        }
-
-        node = node->right;
+    if (u) {
+        used = u->used;
     }
 
     ngx_http_hangar_unlock(reg);

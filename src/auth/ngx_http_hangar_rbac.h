@@ -81,6 +81,10 @@ ngx_uint_t ngx_http_hangar_role_name_valid(ngx_str_t *name);
 ngx_int_t ngx_http_hangar_role_find(ngx_pool_t *pool, ngx_str_t *name,
     ngx_http_hangar_role_def_t *role, ngx_uint_t *builtin);
 
+/* an assignment; scope NULL: global */
+ngx_int_t ngx_http_hangar_assign_push(ngx_array_t *assigns,
+    ngx_str_t *principal, ngx_str_t *role, ngx_str_t *scope);
+
 /* every assignment, declared ones first (in the worker's cache) */
 ngx_int_t ngx_http_hangar_rbac_assignments(ngx_array_t **declared,
     ngx_array_t **stored);
