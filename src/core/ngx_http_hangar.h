@@ -64,6 +64,8 @@ typedef struct {
     ngx_array_t                  suspended; /* ngx_str_t */
     ngx_array_t                  withdrawn; /* ngx_str_t */
     ngx_str_t                    docs[NGX_HTTP_HANGAR_DOCS];    /* JSON */
+    ngx_http_hangar_value_t     *doc;       /* hangar.yaml, interpolated */
+    void                        *limit;     /* the rate limits' */
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_log_t                   *log;

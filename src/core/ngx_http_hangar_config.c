@@ -103,6 +103,8 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         }
     }
 
+    hmcf->doc = doc;
+
     servers = ngx_http_hangar_get(doc, "mcp_servers");
     groups = ngx_http_hangar_get(doc, "groups");
 

@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_api_limit.h"
 
 
 typedef struct {
@@ -549,6 +550,11 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
                               "is withdrawn", &name->u.s)
                   - msg.data;
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+    }
+
+    rc = ngx_http_hangar_limit_call(hr, id, &e->server, &e->tool, NGX_HTTP_OK);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     mc = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_mcp_call_t));
