@@ -226,3 +226,23 @@ auth:
 --- must_die
 --- error_log eval
 qr/hangar\.yaml:3:21: auth\.rate_limit\.window_seconds: must be an integer from 1 to 86400/
+
+
+
+=== TEST 13: without hangar.yaml or environment, the burst is 20
+--- http_config
+    hangar_zone hangar 1m;
+    hangar_state $TEST_NGINX_STATE_DIR;
+--- config
+    location /api/ { hangar_api; }
+--- env
+MCP_RATE_LIMIT_RPS=0.001
+MCP_RATE_LIMIT_BURST=
+--- request eval
+[map({ "DELETE /api/mcp_servers/x$_" } 1 .. 21)]
+--- error_code eval
+[(404) x 20, 429]
+--- response_body_like eval
+[(qr/McpServerNotFoundError/) x 20,
+ qr/"message":"Rate limit exceeded: more than 20 requests at once \(0\.001 per second\)/]
+
