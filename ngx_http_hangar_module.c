@@ -22,6 +22,7 @@
 #include "ngx_http_hangar_run.h"
 #include "ngx_http_hangar_state_load.h"
 #include "ngx_http_hangar_client.h"
+#include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_limit.h"
 
 
@@ -182,6 +183,20 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       offsetof(ngx_http_hangar_loc_conf_t, streams_per_client),
       NULL },
 
+    { ngx_string("hangar_unsafe_no_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hangar_main_conf_t, unsafe_no_auth),
+      NULL },
+
+    { ngx_string("hangar_auth_principal"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, principal),
+      NULL },
+
       ngx_null_command
 };
 
@@ -248,6 +263,7 @@ ngx_http_hangar_create_main_conf(ngx_conf_t *cf)
      */
 
     hmcf->log = cf->log;
+    hmcf->unsafe_no_auth = NGX_CONF_UNSET;
 
     return hmcf;
 }
@@ -271,6 +287,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->session_ttl = NGX_CONF_UNSET;
     hlcf->streams_per_session = NGX_CONF_UNSET_UINT;
     hlcf->streams_per_client = NGX_CONF_UNSET_UINT;
+    hlcf->principal = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -296,6 +313,7 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->streams_per_session, 4);
     ngx_conf_merge_uint_value(conf->streams_per_client,
                               prev->streams_per_client, 32);
+    ngx_conf_merge_ptr_value(conf->principal, prev->principal, NULL);
 
     if (conf->page_size < 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -499,6 +517,10 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (hmcf->unsafe_no_auth == NGX_CONF_UNSET) {
+        hmcf->unsafe_no_auth = 0;
+    }
+
 #if (NGX_THREADS)
     /* state file writes run on nginx's "default" thread pool */
     hmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
@@ -507,7 +529,9 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
     }
 #endif
 
-    if (ngx_http_hangar_fleet(cf, hmcf) != NGX_OK) {
+    if (ngx_http_hangar_fleet(cf, hmcf) != NGX_OK
+        || ngx_http_hangar_auth_conf(cf, hmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

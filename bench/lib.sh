@@ -1,7 +1,8 @@
 # Shared by the benchmarks: a private nginx (2 workers) with the module on a
 # free 127.0.0.1 port under bench/out/<name>/.  Source it, then:
 #   bench_nginx <name> <hangar.yaml text> [extra location lines]
-# sets OUT and PORT, starts nginx and stops it on exit.
+# sets OUT and PORT, starts nginx and stops it on exit (or at bench_stop).
+# HANGAR_BENCH_LOG sets the error_log level (default info).
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MODULE=$TOP/build/ngx_http_hangar_module.so
@@ -17,7 +18,7 @@ bench_nginx() {
 load_module $MODULE;
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes 2;
-error_log logs/error.log info;
+error_log logs/error.log ${HANGAR_BENCH_LOG:-info};
 pid logs/nginx.pid;
 events { worker_connections 4096; }
 http {
@@ -35,11 +36,16 @@ http {
 }
 CONF
     nginx -p "$OUT/" -c conf/nginx.conf -e logs/error.log
-    trap 'nginx -p "$OUT/" -c conf/nginx.conf -e logs/error.log -s quit 2>/dev/null; sleep 1' EXIT
+    trap bench_stop EXIT
     for _ in $(seq 50); do
         curl -sf "http://127.0.0.1:$PORT/baseline" >/dev/null && return 0
         sleep 0.1
     done
     echo "nginx did not start" >&2
     exit 1
+}
+
+bench_stop() {
+    nginx -p "$OUT/" -c conf/nginx.conf -e logs/error.log -s quit 2>/dev/null || true
+    sleep 1
 }

@@ -32,6 +32,7 @@ function post(agent, url, body, session) {
                           accept: 'application/json, text/event-stream',
                           'mcp-protocol-version': '2025-06-18' };
         if (session) headers['mcp-session-id'] = session;
+        if (process.env.HANGAR_BENCH_KEY) headers['x-api-key'] = process.env.HANGAR_BENCH_KEY;
         const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
             let data = '';
             res.setEncoding('utf8');

@@ -62,6 +62,7 @@ sub request {
     $s = $conn //= IO::Socket::INET->new(PeerAddr => "$host:$port") or die $!;
     print $s "POST $path HTTP/1.1\r\nHost: $host\r\nContent-Type: application/json\r\n"
            . "Accept: application/json, text/event-stream\r\n"
+           . ($ENV{HANGAR_BENCH_KEY} ? "X-API-Key: $ENV{HANGAR_BENCH_KEY}\r\n" : '')
            . ($sid ? "Mcp-Session-Id: $sid\r\nMCP-Protocol-Version: 2025-11-25\r\n" : '')
            . "Content-Length: " . length($body) . "\r\n\r\n$body";
     my ($status, %h);

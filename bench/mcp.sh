@@ -7,12 +7,15 @@
 # perl: the project's Perl test server and Perl load client;
 # everything: @modelcontextprotocol/server-everything (Node) and a Node
 # load client (bench/mcp-load.mjs), the pairing most users run.
+# Then (a) and (b) again with auth on and an API key on every call, against
+# the runs without auth.  The error_log level is notice throughout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-2000}
 CONC=${2:-8}
 KIND=${3:-perl}
 . bench/lib.sh
+export HANGAR_BENCH_LOG=${HANGAR_BENCH_LOG:-notice}
 
 if [ "$KIND" = everything ]; then
     EV="$TOP/t/.cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
@@ -44,7 +47,7 @@ if command -v npm >/dev/null; then
 fi
 
 SGPID=""
-cleanup() { [ -n "$SGPID" ] && kill "$SGPID" 2>/dev/null; nginx -p "$OUT/" -c conf/nginx.conf -e logs/error.log -s quit 2>/dev/null || true; }
+cleanup() { [ -n "$SGPID" ] && kill "$SGPID" 2>/dev/null; bench_stop; }
 trap cleanup EXIT
 
 if [ -x "$SG" ]; then
@@ -90,4 +93,30 @@ perl -e '
         $a->[0] / $c->[0], $a->[4] / $c->[4] if $c;
     printf "front door p50 added to direct stdio: %.3f ms (sequential)\n", $a->[1] - $d->[1];
     printf "hangar_pass p50 added to direct stdio: %.3f ms (sequential)\n", $b->[1] - $d->[1];
+' "$OUT/results.txt"
+
+# auth on: the same front door and pass-through with an API key
+RESULTS=$OUT/results.txt
+KEY=mcp_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+bench_stop
+bench_nginx "mcp-$KIND-auth" "auth:
+  enabled: true
+  api_keys: [{name: bench, principal_id: bench, key: \"$KEY\"}]
+  role_assignments: [{principal: bench, role: admin}]
+$YAML" \
+  'location = /mcp { hangar_mcp; } location ~ ^/pass/(?<server>[^/]+)$ { hangar_pass $server; }'
+trap cleanup EXIT
+export HANGAR_BENCH_KEY=$KEY
+curl -s -o /dev/null -XPOST -H "X-API-Key: $KEY" "http://127.0.0.1:$PORT/api/mcp_servers/echo/start"
+load http "http://127.0.0.1:$PORT/mcp" 50 1 >/dev/null
+cp "$RESULTS" "$OUT/results.txt"
+run "(e) front door, auth on" http "http://127.0.0.1:$PORT/mcp"
+run "(f) hangar_pass, auth on" http "http://127.0.0.1:$PORT/pass/echo"
+perl -e '
+    my %r;
+    open my $f, "<", $ARGV[0] or die;
+    while (<$f>) { my @f = split; my $k = substr($f[0], 1, 1); $r{$k} = [@f[-8 .. -1]]; }
+    my ($a, $b, $e, $f) = @r{qw(a b e f)};
+    printf "auth on / off, front door: sequential %.3f, concurrent %.3f\n", $e->[0] / $a->[0], $e->[4] / $a->[4];
+    printf "auth on / off, hangar_pass: sequential %.3f, concurrent %.3f\n", $f->[0] / $b->[0], $f->[4] / $b->[4];
 ' "$OUT/results.txt"

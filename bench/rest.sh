@@ -3,7 +3,10 @@
 #   bench/rest.sh [duration_s] [connections]
 # Starts nginx (2 workers) on a free 127.0.0.1 port under bench/out/, with
 # 10 declared servers, runs wrk on GET /api/mcp_servers and on
-# /baseline, prints both rates and their ratio, and stops nginx.
+# /baseline, prints both rates and their ratio, and stops nginx.  Then the
+# same with auth on and an API key (an admin key declared in hangar.yaml),
+# against the same run without auth.  The error_log level is notice for
+# both (info would log every authentication).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-5}
@@ -17,10 +20,11 @@ for i in $(seq 1 10); do
   server$i: {command: [python3, -m, srv$i], description: \"bench server $i\"}"
 done
 
+export HANGAR_BENCH_LOG=${HANGAR_BENCH_LOG:-notice}
 bench_nginx rest "$YAML"
 
 rate() {
-    wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$PORT$1" > "$OUT/wrk$(echo "$1" | tr / _).txt"
+    wrk -t2 -c"$CONNS" -d"${DUR}s" --latency "${@:2}" "http://127.0.0.1:$PORT$1" > "$OUT/wrk$(echo "$1" | tr / _).txt"
     awk '/Requests\/sec/ {print $2}' "$OUT/wrk$(echo "$1" | tr / _).txt"
 }
 
@@ -35,3 +39,18 @@ printf 'wrk -t2 -c%s -d%ss, nginx 2 workers, %s\n' "$CONNS" "$DUR" "$(nginx -v 2
 printf '%-32s %12s req/s\n' "return 200 (baseline)" "$BASE"
 printf '%-32s %12s req/s   (%s bytes)\n' "GET /api/mcp_servers (10)" "$API" "$BYTES"
 awk -v a="$API" -v b="$BASE" 'BEGIN { printf "ratio api/baseline               %12.2f\n", a / b }'
+
+# the same with auth on: an API key on every request
+KEY=mcp_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+NOAUTH=$API
+bench_stop
+bench_nginx rest-auth "auth:
+  enabled: true
+  api_keys: [{name: bench, principal_id: bench, key: \"$KEY\"}]
+  role_assignments: [{principal: bench, role: admin}]
+$YAML"
+curl -sf -H "X-API-Key: $KEY" "http://127.0.0.1:$PORT/api/mcp_servers" | grep -q '"server10"' || { echo "API with auth not answering" >&2; exit 1; }
+rate /api/mcp_servers -H "X-API-Key: $KEY" >/dev/null   # warm-up
+AUTH=$(rate /api/mcp_servers -H "X-API-Key: $KEY")
+printf '%-32s %12s req/s\n' "same, auth on (X-API-Key)" "$AUTH"
+awk -v a="$AUTH" -v b="$NOAUTH" 'BEGIN { printf "auth on / auth off                %12.3f  (%+.1f%%)\n", a / b, (a / b - 1) * 100 }'

@@ -39,7 +39,9 @@ sub upper_mac ($) { my $s = shift; $s =~ s/-([0-9a-f]{32})$/'-' . uc $1/e; $s }
 my %conf = (
     workers     => 2,
     http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
-                 . "    set_real_ip_from 127.0.0.1;\n    real_ip_header X-Real-IP;\n",
+                 . "    set_real_ip_from 127.0.0.1;\n    real_ip_header X-Real-IP;\n"
+                 # clients from other addresses (realip), served without auth
+                 . "    hangar_unsafe_no_auth on;\n",
     config      => "location = /mcp { hangar_mcp; hangar_mcp_streams_per_session 2;\n"
                  . "    hangar_mcp_streams_per_client 3; }\n"
                  . "location = /mcp-short { hangar_mcp; hangar_mcp_session_ttl 2s; }\n",

@@ -16,6 +16,7 @@
 
 #include "ngx_http_hangar_principal.h"
 #include "ngx_http_hangar_registry.h"
+#include "ngx_http_hangar_rbac.h"
 
 
 /*
@@ -40,23 +41,12 @@ typedef struct {
 } ngx_http_hangar_refusal_t;
 
 
-/* a role: built in, declared or made through the API */
-typedef struct {
-    const char                  *name;
-    const char                  *description;
-    const char                 **permissions;   /* NULL terminated */
-} ngx_http_hangar_role_def_t;
-
-extern ngx_http_hangar_role_def_t  ngx_http_hangar_builtin_roles[];
-
-
 typedef void (*ngx_http_hangar_auth_wake_pt)(void *data);
 
 
 /* configuration time, after hangar.yaml is loaded */
 ngx_int_t ngx_http_hangar_auth_conf(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
-ngx_int_t ngx_http_hangar_auth_init_process(ngx_cycle_t *cycle);
 
 ngx_uint_t ngx_http_hangar_auth_enabled(void);
 
@@ -81,29 +71,6 @@ ngx_http_hangar_principal_t *ngx_http_hangar_auth_principal(
 /* RBAC for the request's principal; always 1 when auth is off */
 ngx_uint_t ngx_http_hangar_auth_allowed(ngx_http_request_t *r,
     const char *resource, const char *action, ngx_str_t *id);
-
-/* RBAC for any principal; *granted_by: the role that grants it */
-ngx_uint_t ngx_http_hangar_rbac_allowed(ngx_http_hangar_principal_t *p,
-    ngx_str_t *resource, ngx_str_t *action, ngx_str_t *id,
-    ngx_str_t *granted_by);
-
-/* "resource:action[:id]" -> three parts (the id "*" when absent) */
-ngx_int_t ngx_http_hangar_permission_parse(ngx_str_t *s, ngx_str_t *parts);
-
-/* a role name: non-empty, alphanumeric once '-' and '_' are removed */
-ngx_uint_t ngx_http_hangar_role_name_valid(ngx_str_t *name);
-
-/* a role by name: built in, or custom (from the state file); NULL: none */
-ngx_int_t ngx_http_hangar_role_find(ngx_pool_t *pool, ngx_str_t *name,
-    ngx_http_hangar_role_def_t *role, ngx_uint_t *builtin);
-
-/* epoch ms a key was last used, 0: never */
-ngx_msec_t ngx_http_hangar_auth_last_used(ngx_str_t *key_id);
-
-/* ISO 8601 ("2026-08-08T09:22:56.123+00:00", "...Z", naive = UTC) */
-ngx_int_t ngx_http_hangar_iso_parse(ngx_str_t *s, time_t *t);
-u_char *ngx_http_hangar_iso_time(u_char *buf, ngx_msec_t ms);
-#define NGX_HTTP_HANGAR_ISO_LEN  sizeof("2026-08-08T09:22:56.123456+00:00")
 
 /* log an authentication or authorization decision and record its event */
 void ngx_http_hangar_auth_record(ngx_http_request_t *r, const char *event,

@@ -44,9 +44,16 @@ typedef struct {
 } ngx_http_hangar_limit_tree_t;
 
 
+/*
+ * reg->sh->limit_sh is set once, with the slab mutex held, and never
+ * freed.  ntrackers mirrors trackers.count so that a worker sees without
+ * the mutex that no address has failed (the common case: nothing to look
+ * up when a request authenticates).
+ */
 typedef struct {
     ngx_http_hangar_limit_tree_t  trackers;
     ngx_http_hangar_limit_tree_t  buckets;
+    ngx_atomic_t                  ntrackers;
 } ngx_http_hangar_limit_sh_t;
 
 
@@ -120,6 +127,8 @@ static void ngx_http_hangar_limit_delete(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_tree_t *t, ngx_http_hangar_limit_node_t *ln);
 static void ngx_http_hangar_limit_touch(ngx_http_hangar_limit_tree_t *t,
     ngx_http_hangar_limit_node_t *ln);
+static ngx_uint_t ngx_http_hangar_lockout_none(
+    ngx_http_hangar_registry_t *reg);
 static void ngx_http_hangar_lockout_expire(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t *sh, ngx_http_hangar_lockout_conf_t *lc,
     time_t now);
@@ -521,6 +530,7 @@ ngx_http_hangar_limit_sh(ngx_http_hangar_registry_t *reg, ngx_uint_t create)
                     ngx_rbtree_insert_value);
     ngx_queue_init(&sh->buckets.queue);
 
+    ngx_memory_barrier();
     reg->sh->limit_sh = sh;
 
     return sh;
@@ -609,7 +619,9 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
 
     *retry_after = 0;
 
-    if (reg == NULL || lc == NULL || !lc->enabled) {
+    if (reg == NULL || lc == NULL || !lc->enabled
+        || ngx_http_hangar_lockout_none(reg))
+    {
         return NGX_OK;
     }
 
@@ -630,6 +642,7 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
     }
 
     ngx_http_hangar_lockout_expire(reg, sh, lc, now);
+    sh->ntrackers = sh->trackers.count;
 
     t = (ngx_http_hangar_tracker_t *)
             ngx_http_hangar_limit_find(&sh->trackers, hash, addr.data,
@@ -738,6 +751,10 @@ ngx_http_hangar_lockout_failed(ngx_http_hangar_registry_t *reg,
         full = 1;
     }
 
+    if (sh) {
+        sh->ntrackers = sh->trackers.count;
+    }
+
     ngx_http_hangar_unlock(reg);
 
     if (full) {
@@ -758,7 +775,9 @@ ngx_http_hangar_lockout_passed(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t   *sh;
     ngx_http_hangar_limit_node_t *ln;
 
-    if (reg == NULL || lc == NULL || !lc->enabled) {
+    if (reg == NULL || lc == NULL || !lc->enabled
+        || ngx_http_hangar_lockout_none(reg))
+    {
         return;
     }
 
@@ -775,9 +794,25 @@ ngx_http_hangar_lockout_passed(ngx_http_hangar_registry_t *reg,
         if (ln) {
             ngx_http_hangar_limit_delete(reg, &sh->trackers, ln);
         }
+
+        sh->ntrackers = sh->trackers.count;
     }
 
     ngx_http_hangar_unlock(reg);
+}
+
+
+/* no address has a tracker: read without the mutex (see limit_sh_t) */
+
+static ngx_uint_t
+ngx_http_hangar_lockout_none(ngx_http_hangar_registry_t *reg)
+{
+    ngx_http_hangar_limit_sh_t  *sh;
+
+    sh = reg->sh->limit_sh;
+    ngx_memory_barrier();
+
+    return sh == NULL || sh->ntrackers == 0;
 }
 
 
@@ -1024,7 +1059,7 @@ ngx_http_hangar_limit_keys_of(ngx_http_request_t *r, ngx_str_t *server,
     const char                   *at;
     ngx_http_hangar_principal_t  *pr;
 
-    pr = NULL;  /* MERGE: ngx_http_hangar_auth_principal(r) */
+    pr = ngx_http_hangar_auth_principal(r);
 
     if (pr) {
         who = pr->id;

@@ -65,9 +65,12 @@ typedef struct {
     ngx_array_t                  withdrawn; /* ngx_str_t */
     ngx_str_t                    docs[NGX_HTTP_HANGAR_DOCS];    /* JSON */
     ngx_http_hangar_value_t     *doc;       /* hangar.yaml, interpolated */
+    void                        *auth;      /* the auth layer's */
+    void                        *rbac;
     void                        *limit;     /* the rate limits' */
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
+    ngx_flag_t                   unsafe_no_auth;
     ngx_log_t                   *log;
     void                        *thread_pool;   /* state writes; or NULL */
 } ngx_http_hangar_main_conf_t;
@@ -89,6 +92,7 @@ typedef struct {
     time_t                       session_ttl;
     ngx_uint_t                   streams_per_session;
     ngx_uint_t                   streams_per_client;
+    ngx_http_complex_value_t    *principal;     /* hangar_auth_principal */
 } ngx_http_hangar_loc_conf_t;
 
 

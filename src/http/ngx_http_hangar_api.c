@@ -24,6 +24,8 @@
 #include "ngx_http_hangar_api_limit.h"
 
 
+static ngx_int_t ngx_http_hangar_dispatch(ngx_http_hangar_req_t *hr);
+static void ngx_http_hangar_auth_wake(void *data);
 static ngx_int_t ngx_http_hangar_api(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_route(ngx_http_hangar_req_t *hr,
     ngx_str_t *path, ngx_uint_t *allow);
@@ -153,18 +155,71 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
 
     switch (hlcf->handler) {
 
+    /* probes and metrics stay open, as in the original */
     case NGX_HTTP_HANGAR_HEALTH:
         return ngx_http_hangar_health_handler(r);
 
     case NGX_HTTP_HANGAR_METRICS:
         return ngx_http_hangar_metrics_handler(r);
 
-    case NGX_HTTP_HANGAR_MCP:
-        return ngx_http_hangar_mcp_handler(hr);
+    default:
+        return ngx_http_hangar_dispatch(hr);
+    }
+}
+
+
+/* who is asking, then what they ask for */
+
+static ngx_int_t
+ngx_http_hangar_dispatch(ngx_http_hangar_req_t *hr)
+{
+    ngx_int_t                    rc;
+    ngx_http_hangar_refusal_t    no;
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    rc = ngx_http_hangar_auth_authenticate(hr->r, &no,
+                                           ngx_http_hangar_auth_wake, hr);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_AGAIN:
+        /* a key set is being fetched; the request waits for it */
+        hr->r->main->count++;
+        return NGX_DONE;
+
+    case NGX_DECLINED:
+        ngx_http_hangar_discard_body(hr->r);
+        return ngx_http_hangar_refuse(hr, &no);
 
     default:
-        return ngx_http_hangar_api(hr);
+        ngx_http_hangar_discard_body(hr->r);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
+
+    if (hlcf->handler == NGX_HTTP_HANGAR_MCP) {
+        return ngx_http_hangar_mcp_handler(hr);
+    }
+
+    return ngx_http_hangar_api(hr);
+}
+
+
+static void
+ngx_http_hangar_auth_wake(void *data)
+{
+    ngx_http_hangar_req_t  *hr = data;
+
+    ngx_http_request_t  *r;
+
+    r = hr->r;
+
+    ngx_http_finalize_request(r, ngx_http_hangar_dispatch(hr));
+    ngx_http_run_posted_requests(r->connection);
 }
 
 
@@ -176,6 +231,7 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     ngx_uint_t                   allow;
     ngx_http_request_t          *r;
     ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_hangar_refusal_t    no;
 
     r = hr->r;
 
@@ -201,6 +257,21 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
     }
 
     rc = ngx_http_hangar_route(hr, &path, &allow);
+
+    /* with auth on, permissions come first: an unknown route is a 403 */
+    if (ngx_http_hangar_auth_authorize(r, rc == NGX_OK
+                                          ? hr->route->permission : NULL,
+                                       &no)
+        != NGX_OK)
+    {
+        ngx_http_hangar_discard_body(r);
+
+        if (no.status == 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_hangar_refuse(hr, &no);
+    }
 
     if (rc == NGX_DECLINED) {
         ngx_http_hangar_discard_body(r);

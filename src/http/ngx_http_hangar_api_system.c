@@ -111,13 +111,72 @@ ngx_http_hangar_system(ngx_http_hangar_req_t *hr)
 }
 
 
-/* GET /api/system/me: authentication arrives with the auth issue */
+/* GET /api/system/me: who the request comes from */
 
 ngx_int_t
 ngx_http_hangar_system_me(ngx_http_hangar_req_t *hr)
 {
-    ngx_http_hangar_out_lit(&hr->out,
+    ngx_str_t                    *g;
+    ngx_uint_t                    i;
+    ngx_http_hangar_out_t        *out;
+    ngx_http_hangar_principal_t  *p;
+
+    static const char  *types[] = { "user", "service_account", "system" };
+
+    out = &hr->out;
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    if (p == NULL) {
+        ngx_http_hangar_out_lit(out,
                             "{\"authenticated\":false,\"principal\":null}");
+
+        return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+    }
+
+    ngx_http_hangar_out_lit(out, "{\"authenticated\":true,\"principal\":"
+                                 "{\"id\":");
+    ngx_http_hangar_out_str(out, p->id.data, p->id.len);
+    ngx_http_hangar_out_printf(out, ",\"type\":\"%s\",\"tenant_id\":",
+                               types[p->type]);
+
+    if (p->tenant.len) {
+        ngx_http_hangar_out_str(out, p->tenant.data, p->tenant.len);
+
+    } else {
+        ngx_http_hangar_out_lit(out, "null");
+    }
+
+    ngx_http_hangar_out_lit(out, ",\"groups\":[");
+
+    g = p->groups ? p->groups->elts : NULL;
+
+    for (i = 0; p->groups && i < p->groups->nelts; i++) {
+        if (i) {
+            ngx_http_hangar_out_lit(out, ",");
+        }
+
+        ngx_http_hangar_out_str(out, g[i].data, g[i].len);
+    }
+
+    ngx_http_hangar_out_printf(out, "],\"auth_method\":\"%s\"",
+                               p->method ? p->method : "none");
+
+    if (p->key_id.len) {
+        ngx_http_hangar_out_lit(out, ",\"key_name\":");
+        ngx_http_hangar_out_str(out, p->key_name.data, p->key_name.len);
+    }
+
+    if (p->issuer.len) {
+        ngx_http_hangar_out_lit(out, ",\"issuer\":");
+        ngx_http_hangar_out_str(out, p->issuer.data, p->issuer.len);
+    }
+
+    if (p->email.len) {
+        ngx_http_hangar_out_lit(out, ",\"email\":");
+        ngx_http_hangar_out_str(out, p->email.data, p->email.len);
+    }
+
+    ngx_http_hangar_out_lit(out, "}}");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }

@@ -32,6 +32,9 @@ static ngx_int_t ngx_http_hangar_pass_url(ngx_http_request_t *r,
 static void ngx_http_hangar_pass_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_pass_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_pass_begin(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
+static void ngx_http_hangar_pass_wake(void *data);
 static ngx_int_t ngx_http_hangar_pass_fail(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx, ngx_uint_t status, const char *error,
     ngx_str_t *id, const char *what);
@@ -194,9 +197,7 @@ ngx_http_hangar_pass_variable(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_hangar_pass_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc;
     ngx_str_t                    id;
-    ngx_msec_t                   retry;
     ngx_pool_cleanup_t          *cln;
     ngx_http_hangar_pass_ctx_t  *ctx;
     ngx_http_hangar_loc_conf_t  *hlcf;
@@ -244,6 +245,42 @@ ngx_http_hangar_pass_handler(ngx_http_request_t *r)
 
     cln->handler = ngx_http_hangar_pass_cleanup;
     cln->data = ctx;
+
+    return ngx_http_hangar_pass_begin(r, ctx);
+}
+
+
+/* who is asking (MCP traffic: authenticated is enough), then the start */
+
+static ngx_int_t
+ngx_http_hangar_pass_begin(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   id;
+    ngx_msec_t                  retry;
+    ngx_http_hangar_refusal_t   no;
+
+    id = ctx->hr.params[0];
+
+    rc = ngx_http_hangar_auth_authenticate(r, &no, ngx_http_hangar_pass_wake,
+                                           ctx);
+
+    if (rc == NGX_AGAIN) {
+        ctx->phase = 1;
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        (void) ngx_http_discard_request_body(r);
+        ctx->phase = 3;
+
+        rc = (rc == NGX_DECLINED) ? ngx_http_hangar_refuse(&ctx->hr, &no)
+                                  : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
 
     rc = ngx_http_hangar_ensure_ready(ctx->hr.reg, &id, 0, &ctx->hr.waiter,
                                       r->connection->log, &retry);
@@ -295,6 +332,31 @@ ngx_http_hangar_pass_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
                                        &ctx->hr.params[0],
                                        "could not be started");
     }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_core_run_phases(r);
+
+    } else if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_hangar_pass_wake(void *data)
+{
+    ngx_http_hangar_pass_ctx_t  *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->hr.r;
+    c = r->connection;
+
+    rc = ngx_http_hangar_pass_begin(r, ctx);
 
     if (rc == NGX_DECLINED) {
         ngx_http_core_run_phases(r);

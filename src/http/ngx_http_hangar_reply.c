@@ -652,6 +652,37 @@ ngx_http_hangar_error_details(ngx_http_hangar_req_t *hr, ngx_uint_t status,
 }
 
 
+/* a request the auth layer refused: 401 or 403, with its headers */
+
+ngx_int_t
+ngx_http_hangar_refuse(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_refusal_t *no)
+{
+    u_char  buf[NGX_TIME_T_LEN];
+
+    if (no->challenge.len
+        && ngx_http_hangar_header_out(hr->r, "WWW-Authenticate",
+                                      no->challenge.data, no->challenge.len)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (no->retry_after
+        && ngx_http_hangar_header_out(hr->r, "Retry-After", buf,
+                                      ngx_sprintf(buf, "%T", no->retry_after)
+                                      - buf)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hangar_envelope(hr, no->status, no->error, &no->message,
+                                    NULL, no->details.len ? &no->details
+                                                          : NULL);
+}
+
+
 ngx_int_t
 ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr, ngx_str_t *field,
     ngx_str_t *message)

@@ -15,6 +15,7 @@
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_lifecycle.h"
+#include "ngx_http_hangar_auth.h"
 
 
 /* what a location serves (hlcf->handler) */
@@ -46,6 +47,7 @@ typedef struct {
 
 
 struct ngx_http_hangar_req_s {
+    ngx_http_hangar_auth_ctx_t   auth;        /* first: the auth layer's */
     ngx_http_request_t          *r;
     ngx_http_hangar_route_t     *route;
     ngx_str_t                    params[NGX_HTTP_HANGAR_MAX_PARAMS];
@@ -96,6 +98,8 @@ ngx_int_t ngx_http_hangar_int_arg(ngx_http_request_t *r,
     ngx_http_hangar_arg_t *arg, ngx_int_t *value);
 ngx_int_t ngx_http_hangar_arg_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_arg_t *arg);
+ngx_int_t ngx_http_hangar_refuse(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_refusal_t *no);
 ngx_int_t ngx_http_hangar_utf8_clean(ngx_pool_t *pool, ngx_str_t *s);
 
 
