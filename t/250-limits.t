@@ -68,6 +68,46 @@ sub pipelined ($@) {
     return @res;
 }
 
+# one request on a keep-alive connection: [status, \%headers, body]
+sub ka ($$$$;$) {
+    my ($sock, $ip, $method, $uri, $key) = @_;
+    my @h = (['X-Real-IP', $ip], ['Connection', 'keep-alive']);
+    push @h, ['X-API-Key', $key] if defined $key;
+    syswrite($sock, Hangar::Test::build_request($method, $uri, 'HTTP/1.1',
+                                                undef, \@h));
+    my $buf = '';
+    my $sel = IO::Select->new($sock);
+    while ($sel->can_read(10)) {
+        sysread($sock, $buf, 65536, length $buf) or last;
+        my $end = index($buf, "\r\n\r\n");
+        next if $end < 0;
+        my ($line, @lines) = split /\r\n/, substr($buf, 0, $end);
+        my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? (lc $1, $2) : () } @lines;
+        my $len = $h{'content-length'} // 0;
+        next if length($buf) < $end + 4 + $len;
+        my ($st) = $line =~ /^HTTP\/1\.1 (\d+)/;
+        return [$st, \%h, substr($buf, $end + 4, $len)];
+    }
+    return [0, {}, "no answer: $buf"];
+}
+
+# A keep-alive connection to each worker: connections are opened (and
+# held) until both workers have answered one; the probe is a GET.
+sub worker_conns ($) {
+    my $uri = shift;
+    my (%conn, @held);
+    for (1 .. 60) {
+        my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                         PeerPort => port(), Timeout => 10)
+            or die "connect: $!";
+        push @held, $sock;
+        my $r = ka($sock, '127.0.0.1', GET => $uri);
+        $conn{ $r->[1]{'x-worker'} // '?' } //= $sock;
+        last if keys %conn == 2;
+    }
+    return %conn;
+}
+
 # ---- REST commands: one bucket per client, shared by the workers -------
 
 nginx_start({
@@ -88,21 +128,15 @@ mcp_servers:
 FILES
 });
 
-# A fast sequence from one address over fresh connections, until both
-# workers have answered: exactly the burst passes (rps 0.001 adds no token
-# in the time of a test).
-my (%workers, @codes);
-while (@codes < 16 || (keys %workers < 2 && @codes < 80)) {
-    my ($st, $h) = from('127.0.0.2', DELETE => '/api/mcp_servers/nope' . @codes);
-    push @codes, $st;
-    $workers{ $h->{'x-worker'} // '?' }++;
-}
-my $sent = @codes;
-is(scalar keys %workers, 2, 'both workers answered: ' . join(',', sort keys %workers));
-is(scalar(grep { $_ == 404 } @codes), 5,
-   "exactly the burst (5) of $sent commands passed: " . join(',', @codes));
-is(scalar(grep { $_ == 429 } @codes), $sent - 5, 'the others got 429');
-is(join(',', @codes[0 .. 4]), '404,404,404,404,404', 'the first 5 passed');
+# A fast sequence from one address, alternating between the workers:
+# exactly the burst passes (rps 0.001 adds no token in the time of a test).
+my %wc = worker_conns('/api/mcp_servers');
+my @wk = sort keys %wc;
+is(scalar @wk, 2, 'a connection to each worker');
+my @codes = map { ka($wc{ $wk[$_ % 2] }, '127.0.0.2', DELETE => "/api/mcp_servers/n$_")->[0] } 0 .. 15;
+is(join(',', @codes), join(',', (404) x 5, (429) x 11),
+   'exactly the burst (5) of 16 commands over both workers passed');
+close $_ for values %wc;
 
 my ($st, $h, $body) = from('127.0.0.2', POST => '/api/mcp_servers',
     '{"mcp_server_id":"x","mode":"subprocess","command":["x"]}',
@@ -266,4 +300,161 @@ is($limited->[1]{'retry-after'}, '1', 'Retry-After: 1 (never 0)');
 is(nginx_stop(), '', 'nginx stopped');
 
 no_alerts();
+
+# ---- the failed-authentication lockout -----------------------------------
+
+my $GOOD = 'mcp_good_key_0123456789abcdef';
+my $BAD = 'mcp_bad_key_0123456789abcdefgh';
+
+sub auth_yaml ($) {
+    my $rl = shift;
+    return ">>> conf/hangar.yaml\nauth:\n  enabled: true\n$rl"
+         . "  api_keys:\n    - {name: good, principal_id: admin, key: \"$GOOD\"}\n"
+         . "  role_assignments:\n    - {principal: admin, role: admin}\n"
+         . "mcp_servers: {}\n";
+}
+
+sub attempt ($;$) {
+    my ($ip, $key) = @_;
+    my ($st, $h, $b) = from($ip, GET => '/api/mcp_servers', undef,
+                            defined $key ? { 'X-API-Key' => $key } : {});
+    return [$st, $h, $b];
+}
+
+sub locked ($) { ($_[0][2] // '') =~ /Too many auth attempts/ }
+
+nginx_start({
+    workers     => 2,
+    http_config => $http,
+    config      => $locations,
+    user_files  => auth_yaml(''),
+});
+
+# a keep-alive connection to each worker (the probe has no credential,
+# which is not a failed attempt)
+my %conn = worker_conns('/api/system/me');
+my @w = sort keys %conn;
+is(scalar @w, 2, 'a connection to each worker');
+
+my @st;
+for (1 .. 5) {
+    push @st, ka($conn{$_}, '127.0.0.2', GET => '/api/mcp_servers', $BAD) for @w;
+}
+is(join(',', map { $_->[0] } @st), join(',', (401) x 10), '10 bad keys, 5 on each worker: 401');
+is(scalar(grep { locked($_) } @st), 0, 'none of them was refused by the lockout');
+like($st[0][2], qr/"message":"Invalid API key"/, 'they are refused as invalid keys');
+
+my $r = ka($conn{ $w[0] }, '127.0.0.2', GET => '/api/mcp_servers', $BAD);
+is($r->[0], 401, 'the 11th attempt: 401');
+like($r->[2], qr/"message":"Too many auth attempts\. Retry in 300s\."/, 'locked out for 300 s');
+like($r->[2], qr/"details":\{"auth_method":"rate_limit","retry_after":300\.0\}/, 'details name the lockout');
+is($r->[1]{'retry-after'}, '300', 'Retry-After: 300');
+
+$r = ka($conn{ $w[1] }, '127.0.0.2', GET => '/api/mcp_servers', $GOOD);
+is($r->[0], 401, 'the other worker refuses the good key of the locked address');
+ok(locked($r), '... because of the lockout');
+$r = attempt('127.0.0.2');
+ok(locked($r), 'a request without a credential from there is refused as locked too');
+close $_ for values %conn;
+
+$r = attempt('127.0.0.3', $GOOD);
+is($r->[0], 200, 'another address is not locked (the key is the address)');
+
+my @none = map { attempt('127.0.0.4') } 1 .. 12;
+is(scalar(grep { $_->[0] == 401 && $_->[2] =~ /MissingCredentialsError|Authentication required/ } @none), 12,
+   '12 requests without a credential: 401');
+is(attempt('127.0.0.4', $GOOD)->[0], 200, 'they were not failed attempts');
+
+# a success deletes the tracker
+my @f = map { attempt('127.0.0.5', $BAD) } 1 .. 9;
+is(attempt('127.0.0.5', $GOOD)->[0], 200, '9 failures, then a success');
+push @f, map { attempt('127.0.0.5', $BAD) } 1 .. 9;
+is(attempt('127.0.0.5', $GOOD)->[0], 200, '9 more failures, then a success: not locked');
+is(scalar(grep { locked($_) } @f), 0, 'the success started the count over');
+
+is(nginx_stop(), '', 'nginx stopped');
+my $log = Hangar::Test::slurp(servroot() . '/logs/error.log');
+like($log, qr/\[warn\].*hangar: 127\.0\.0\.2 locked out of authentication for 300 s after too many failures \(lockout 1\)/,
+     'the lockout is logged');
+no_alerts();
+
+# ---- expiry and escalation, with small values ---------------------------
+
+nginx_start({
+    workers     => 2,
+    http_config => $http,
+    config      => $locations,
+    user_files  => auth_yaml("  rate_limit: {max_attempts: 2, window_seconds: 60, lockout_seconds: 1}\n"),
+});
+
+@f = map { attempt('127.0.0.6', $BAD) } 1 .. 2;
+is(scalar(grep { locked($_) } @f), 0, '2 failures (max_attempts 2)');
+$r = attempt('127.0.0.6', $GOOD);
+like($r->[2], qr/Retry in 1s\./, 'the third attempt starts a 1 s lockout');
+Time::HiRes::sleep(1.3);
+@f = map { attempt('127.0.0.6', $BAD) } 1 .. 2;
+is(scalar(grep { locked($_) } @f), 0, 'after 1 s the address may try again (2 failures)');
+$r = attempt('127.0.0.6', $BAD);
+like($r->[2], qr/Retry in 2s\./, 'the second lockout lasts twice as long');
+Time::HiRes::sleep(1.3);
+ok(locked(attempt('127.0.0.6', $GOOD)), 'and is still on after 1.3 s');
+Time::HiRes::sleep(1);
+is(attempt('127.0.0.6', $GOOD)->[0], 200, 'it expires: a good key passes');
+@f = map { attempt('127.0.0.6', $BAD) } 1 .. 2;
+$r = attempt('127.0.0.6', $BAD);
+like($r->[2], qr/Retry in 1s\./, 'the success reset the escalation: 1 s again');
+
+is(nginx_stop(), '', 'nginx stopped');
+$log = Hangar::Test::slurp(servroot() . '/logs/error.log');
+like($log, qr/hangar: authentication lockout of 127\.0\.0\.6 ended/, 'the end of a lockout is logged');
+like($log, qr/127\.0\.0\.6 locked out of authentication for 2 s after too many failures \(lockout 2\)/,
+     'the escalated lockout is logged');
+no_alerts();
+
+# ---- the tracker table is bounded ----------------------------------------
+
+nginx_start({
+    workers     => 2,
+    http_config => $http,
+    config      => $locations,
+    user_files  => auth_yaml("  rate_limit: {max_attempts: 2, lockout_seconds: 300, max_trackers: 2}\n"),
+});
+
+# full of unlocked trackers: the oldest makes room
+attempt($_, $BAD) for qw(127.0.3.1 127.0.3.2 127.0.3.3);
+$r = attempt('127.0.3.1', $BAD);
+ok(!locked($r), 'a third address evicted the oldest tracker (127.0.3.1)');
+$r = attempt('127.0.3.1', $BAD);
+ok(!locked($r), '127.0.3.1 starts over: its second failure');
+$r = attempt('127.0.3.1', $BAD);
+ok(locked($r), 'and it is locked at the next attempt, as any address');
+
+is(nginx_stop(), '', 'nginx stopped');
+no_alerts();
+
+nginx_start({
+    workers     => 2,
+    http_config => $http,
+    config      => $locations,
+    user_files  => auth_yaml("  rate_limit: {max_attempts: 2, lockout_seconds: 300, max_trackers: 2}\n"),
+});
+
+for my $ip (qw(127.0.4.1 127.0.4.2)) {
+    attempt($ip, $BAD) for 1 .. 2;
+    ok(locked(attempt($ip, $BAD)), "$ip locked");
+}
+@f = map { attempt('127.0.4.3', $BAD) } 1 .. 6;
+is(join(',', map { $_->[0] } @f), join(',', (401) x 6), 'a third address: its bad keys are refused');
+is(scalar(grep { locked($_) } @f), 0, 'but not counted while every tracker is locked (fail open)');
+ok(locked(attempt('127.0.4.1', $GOOD)), 'the locked addresses stay locked');
+ok(locked(attempt('127.0.4.2', $GOOD)), '(both)');
+
+is(nginx_stop(), '', 'nginx stopped');
+$log = Hangar::Test::slurp(servroot() . '/logs/error.log');
+my @alerts = $log =~ /\[alert\][^\n]*/g;
+ok(@alerts >= 1 && @alerts <= 2, 'one [alert] per worker at most, not one per attempt: ' . scalar(@alerts));
+like($alerts[0] // '', qr/failed authentication from 127\.0\.4\.3 not counted: the lockout table of zone "hangar" is full/,
+     'the alert says why');
+no_alerts(qr/not counted: the lockout table/);
+
 Test::More::done_testing();

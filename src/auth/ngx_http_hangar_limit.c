@@ -69,14 +69,14 @@ typedef struct {
 /* failures of one client address */
 typedef struct {
     ngx_http_hangar_limit_node_t  ln;
-    time_t                       locked_until;  /* monotonic s; 0: not */
+    ngx_msec_t                   locked_until;  /* monotonic ms; 0: not */
     ngx_uint_t                   lockouts;      /* escalation */
-    time_t                       last;          /* the last failure */
+    ngx_msec_t                   last;          /* the last failure */
     ngx_uint_t                   slots;         /* of fails[] */
     ngx_uint_t                   nfails;
     ngx_uint_t                   next;
     u_char                       addr[NGX_HTTP_HANGAR_ADDR_MAX];
-    time_t                       fails[1];      /* a ring of failures */
+    ngx_msec_t                   fails[1];      /* a ring of failures */
 } ngx_http_hangar_tracker_t;
 
 
@@ -131,15 +131,15 @@ static ngx_uint_t ngx_http_hangar_lockout_none(
     ngx_http_hangar_registry_t *reg);
 static void ngx_http_hangar_lockout_expire(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t *sh, ngx_http_hangar_lockout_conf_t *lc,
-    time_t now);
+    ngx_msec_t now);
 static ngx_uint_t ngx_http_hangar_lockout_idle(ngx_http_hangar_tracker_t *t,
-    ngx_http_hangar_lockout_conf_t *lc, time_t now);
+    ngx_http_hangar_lockout_conf_t *lc, ngx_msec_t now);
 static ngx_http_hangar_tracker_t *ngx_http_hangar_tracker_new(
     ngx_http_hangar_registry_t *reg, ngx_http_hangar_limit_sh_t *sh,
     ngx_http_hangar_lockout_conf_t *lc, uint32_t hash, ngx_str_t *addr,
-    time_t now);
+    ngx_msec_t now);
 static ngx_uint_t ngx_http_hangar_tracker_count(ngx_http_hangar_tracker_t *t,
-    time_t since);
+    ngx_msec_t now, ngx_msec_t window);
 static void ngx_http_hangar_lockout_addr(ngx_connection_t *c,
     ngx_str_t *addr);
 static void ngx_http_hangar_lockout_events(ngx_http_hangar_registry_t *reg,
@@ -155,6 +155,9 @@ static void ngx_http_hangar_bucket_expire(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t *sh, ngx_msec_t now);
 static ngx_int_t ngx_http_hangar_limit_keys_of(ngx_http_request_t *r,
     ngx_str_t *server, ngx_str_t *tool, ngx_str_t *keys);
+
+
+static ngx_msec_t  ngx_http_hangar_lockout_alerted;
 
 
 static ngx_http_hangar_limit_key_t  ngx_http_hangar_lockout_keys[] = {
@@ -610,7 +613,8 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_lockout_conf_t *lc, ngx_connection_t *c,
     time_t *retry_after)
 {
-    time_t                       now, dur, cap;
+    time_t                       dur, cap;
+    ngx_msec_t                   now;
     uint32_t                     hash;
     ngx_str_t                    addr;
     ngx_uint_t                   unlocked, lockouts, i;
@@ -627,7 +631,7 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
 
     ngx_http_hangar_lockout_addr(c, &addr);
     hash = ngx_crc32_short(addr.data, addr.len);
-    now = (time_t) (ngx_http_hangar_mono_ms() / 1000);
+    now = ngx_http_hangar_mono_ms();
     unlocked = 0;
     lockouts = 0;
     dur = 0;
@@ -654,7 +658,7 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
 
     if (t->locked_until) {
         if (now < t->locked_until) {
-            *retry_after = t->locked_until - now;
+            *retry_after = (time_t) ((t->locked_until - now + 999) / 1000);
             ngx_http_hangar_unlock(reg);
             return NGX_BUSY;
         }
@@ -663,7 +667,7 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
         unlocked = 1;
     }
 
-    if (ngx_http_hangar_tracker_count(t, now - lc->window)
+    if (ngx_http_hangar_tracker_count(t, now, (ngx_msec_t) lc->window * 1000)
         >= lc->max_attempts)
     {
         /* 300, 600, 1200 ... up to an hour (or lockout_seconds if more) */
@@ -677,7 +681,7 @@ ngx_http_hangar_lockout_check(ngx_http_hangar_registry_t *reg,
 
         dur = ngx_min(dur, cap);
 
-        t->locked_until = now + dur;
+        t->locked_until = now + (ngx_msec_t) dur * 1000;
         t->nfails = 0;
         t->next = 0;
         lockouts = t->lockouts;
@@ -701,10 +705,10 @@ void
 ngx_http_hangar_lockout_failed(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_lockout_conf_t *lc, ngx_connection_t *c)
 {
-    time_t                       now;
     uint32_t                     hash;
     ngx_str_t                    addr;
     ngx_uint_t                   full;
+    ngx_msec_t                   now;
     ngx_http_hangar_tracker_t   *t;
     ngx_http_hangar_limit_sh_t  *sh;
 
@@ -714,7 +718,7 @@ ngx_http_hangar_lockout_failed(ngx_http_hangar_registry_t *reg,
 
     ngx_http_hangar_lockout_addr(c, &addr);
     hash = ngx_crc32_short(addr.data, addr.len);
-    now = (time_t) (ngx_http_hangar_mono_ms() / 1000);
+    now = ngx_http_hangar_mono_ms();
     full = 0;
 
     ngx_http_hangar_lock(reg);
@@ -757,7 +761,9 @@ ngx_http_hangar_lockout_failed(ngx_http_hangar_registry_t *reg,
 
     ngx_http_hangar_unlock(reg);
 
-    if (full) {
+    /* once a minute per worker: a flood of addresses is one line */
+    if (full && now - ngx_http_hangar_lockout_alerted >= 60000) {
+        ngx_http_hangar_lockout_alerted = now;
         ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                       "hangar: failed authentication from %V not counted: "
                       "the lockout table of zone \"%V\" is full of locked "
@@ -821,7 +827,7 @@ ngx_http_hangar_lockout_none(ngx_http_hangar_registry_t *reg)
 static void
 ngx_http_hangar_lockout_expire(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t *sh, ngx_http_hangar_lockout_conf_t *lc,
-    time_t now)
+    ngx_msec_t now)
 {
     ngx_uint_t                  n;
     ngx_queue_t                *q;
@@ -844,16 +850,17 @@ ngx_http_hangar_lockout_expire(ngx_http_hangar_registry_t *reg,
 
 static ngx_uint_t
 ngx_http_hangar_lockout_idle(ngx_http_hangar_tracker_t *t,
-    ngx_http_hangar_lockout_conf_t *lc, time_t now)
+    ngx_http_hangar_lockout_conf_t *lc, ngx_msec_t now)
 {
-    return now >= t->locked_until && t->last <= now - lc->window;
+    return now >= t->locked_until
+           && now - t->last >= (ngx_msec_t) lc->window * 1000;
 }
 
 
 static ngx_http_hangar_tracker_t *
 ngx_http_hangar_tracker_new(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t *sh, ngx_http_hangar_lockout_conf_t *lc,
-    uint32_t hash, ngx_str_t *addr, time_t now)
+    uint32_t hash, ngx_str_t *addr, ngx_msec_t now)
 {
     ngx_uint_t                  n;
     ngx_queue_t                *q;
@@ -885,7 +892,8 @@ ngx_http_hangar_tracker_new(ngx_http_hangar_registry_t *reg,
 
     t = ngx_slab_calloc_locked(reg->shpool,
                                sizeof(ngx_http_hangar_tracker_t)
-                               + (lc->max_attempts - 1) * sizeof(time_t));
+                               + (lc->max_attempts - 1)
+                                 * sizeof(ngx_msec_t));
     if (t == NULL) {
         return NULL;
     }
@@ -902,14 +910,15 @@ ngx_http_hangar_tracker_new(ngx_http_hangar_registry_t *reg,
 
 
 static ngx_uint_t
-ngx_http_hangar_tracker_count(ngx_http_hangar_tracker_t *t, time_t since)
+ngx_http_hangar_tracker_count(ngx_http_hangar_tracker_t *t, ngx_msec_t now,
+    ngx_msec_t window)
 {
     ngx_uint_t  i, n;
 
     n = 0;
 
     for (i = 0; i < t->nfails; i++) {
-        if (t->fails[i] > since) {
+        if (now - t->fails[i] < window) {
             n++;
         }
     }
