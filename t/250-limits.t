@@ -378,6 +378,32 @@ like($log, qr/\[warn\].*hangar: 127\.0\.0\.2 locked out of authentication for 30
      'the lockout is logged');
 no_alerts();
 
+# ---- with auth on, the rate limits count per principal ---------------
+
+nginx_start({
+    workers     => 2,
+    http_config => $http,
+    config      => $locations,
+    user_files  => ">>> conf/hangar.yaml\nrate_limit: {rps: 0.001, burst: 2}\n"
+                 . "auth:\n  enabled: true\n  api_keys:\n"
+                 . "    - {name: one, principal_id: alice, key: \"$GOOD\"}\n"
+                 . "    - {name: two, principal_id: bob, key: \"${GOOD}2\"}\n"
+                 . "  role_assignments:\n    - {principal: alice, role: admin}\n"
+                 . "    - {principal: bob, role: admin}\n",
+});
+
+sub del_as ($$) {
+    my ($ip, $key) = @_;
+    return (from($ip, DELETE => '/api/mcp_servers/none', undef,
+                 { 'X-API-Key' => $key }))[0];
+}
+is(join(',', map { del_as('127.0.5.1', $GOOD) } 1 .. 3), '404,404,429',
+   'alice: her 2 commands, then 429');
+is(del_as('127.0.5.2', $GOOD), 429, 'alice from another address: the same bucket');
+is(del_as('127.0.5.1', "${GOOD}2"), 404, 'bob from alice\'s address: his own bucket');
+is(nginx_stop(), '', 'nginx stopped');
+no_alerts();
+
 # ---- expiry and escalation, with small values ---------------------------
 
 nginx_start({
