@@ -21,6 +21,7 @@
 #include "ngx_http_hangar_config.h"
 #include "ngx_http_hangar_run.h"
 #include "ngx_http_hangar_state_load.h"
+#include "ngx_http_hangar_reconcile.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_limit.h"

@@ -7,8 +7,16 @@ use strict;
 use warnings;
 use FindBin;
 use Test::More;
+our @KNOWN_LOOPS;
 
 my $root = "$FindBin::Bin/..";
+# pairs of files inside the lifecycle layer that still call each other
+our @KNOWN_LOOPS = (
+    'job.c job_end.c', 'job.c lifecycle.c', 'job.c machine.c', 'job.c proc.c',
+    'lifecycle.c machine.c', 'lifecycle.c proc.c', 'machine.c proc.c',
+    'proc.c run.c',
+);
+
 my %layer = (core => 0, registry => 1, lifecycle => 2, auth => 3, http => 4);
 my @names = qw(core registry lifecycle auth http glue);
 
@@ -120,5 +128,30 @@ for my $c (@c) {
     }
 }
 ok($calls >= 100, "$calls calls between files");
+
+# no two files call each other, inside a layer too: within a layer the
+# files are ordered as well (what is left to untangle is listed)
+my %edge;
+for my $c (@c) {
+    my %seen;
+    while ($src{$c} =~ /\b(ngx_http_hangar_\w+)\s*\(/g) {
+        my $f = $1;
+        next if $seen{$f}++ || $static{$c}{$f};
+        my $in = $def{$f} or next;
+        $edge{$c}{$in}{$f} = 1 if $in ne $c;
+    }
+}
+my %known = map { $_ => 1 } @KNOWN_LOOPS;
+my @loops;
+for my $a (sort keys %edge) {
+    for my $b (sort keys %{ $edge{$a} }) {
+        next unless $a lt $b && $edge{$b}{$a};
+        (my $pair = "$a $b") =~ s/ngx_http_hangar_//g;
+        push @loops, $pair;
+    }
+}
+is(join(', ', grep { !$known{$_} } @loops), '', 'no two files call each other');
+is(join(', ', grep { my $l = $_; !grep { $_ eq $l } @loops } @KNOWN_LOOPS), '',
+   'every pair listed as left to untangle still is (shorten the list)');
 
 done_testing();

@@ -246,10 +246,6 @@ ngx_int_t ngx_http_hangar_registry_init_zone(ngx_shm_zone_t *shm_zone,
 ngx_http_hangar_registry_t *ngx_http_hangar_registry(void);
 void ngx_http_hangar_registry_commit(ngx_http_hangar_registry_t *reg);
 
-/* with the state lock held; NGX_DECLINED: the zone is full, nothing done */
-ngx_int_t ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_array_t *stale);
-
 #define ngx_http_hangar_lock(reg)    ngx_shmtx_lock(&(reg)->shpool->mutex)
 #define ngx_http_hangar_unlock(reg)  ngx_shmtx_unlock(&(reg)->shpool->mutex)
 
