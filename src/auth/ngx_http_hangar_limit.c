@@ -23,7 +23,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_limit.h"
-#include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_lifecycle.h"
 
@@ -154,7 +153,8 @@ static uint64_t ngx_http_hangar_bucket_fill(ngx_http_hangar_bucket_t *b,
 static void ngx_http_hangar_bucket_expire(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_limit_sh_t *sh, ngx_msec_t now);
 static ngx_int_t ngx_http_hangar_limit_keys_of(ngx_http_request_t *r,
-    ngx_str_t *server, ngx_str_t *tool, ngx_str_t *keys);
+    ngx_str_t *principal, ngx_str_t *server, ngx_str_t *tool,
+    ngx_str_t *keys);
 
 
 static ngx_msec_t  ngx_http_hangar_lockout_alerted;
@@ -966,8 +966,8 @@ ngx_http_hangar_lockout_events(ngx_http_hangar_registry_t *reg,
 
 ngx_int_t
 ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
-    ngx_http_request_t *r, ngx_str_t *server, ngx_str_t *tool,
-    ngx_http_hangar_limit_refusal_t *no)
+    ngx_http_request_t *r, ngx_str_t *principal, ngx_str_t *server,
+    ngx_str_t *tool, ngx_http_hangar_limit_refusal_t *no)
 {
     uint64_t                        have, need, wait, worst;
     ngx_str_t                       keys[2];
@@ -984,7 +984,9 @@ ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
         return NGX_OK;
     }
 
-    if (ngx_http_hangar_limit_keys_of(r, server, tool, keys) != NGX_OK) {
+    if (ngx_http_hangar_limit_keys_of(r, principal, server, tool, keys)
+        != NGX_OK)
+    {
         return NGX_OK;
     }
 
@@ -1053,6 +1055,17 @@ ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
 }
 
 
+ngx_uint_t
+ngx_http_hangar_limit_enabled(ngx_http_hangar_registry_t *reg)
+{
+    ngx_http_hangar_limit_conf_t  *lc;
+
+    lc = (reg && reg->hmcf) ? reg->hmcf->limit : NULL;
+
+    return lc != NULL && lc->enabled;
+}
+
+
 /*
  * The keys: "r" principal (REST commands), "c" principal (tools/call),
  * "t" principal \0 server \0 tool.  The principal is the authenticated id,
@@ -1060,18 +1073,15 @@ ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
  */
 
 static ngx_int_t
-ngx_http_hangar_limit_keys_of(ngx_http_request_t *r, ngx_str_t *server,
-    ngx_str_t *tool, ngx_str_t *keys)
+ngx_http_hangar_limit_keys_of(ngx_http_request_t *r, ngx_str_t *principal,
+    ngx_str_t *server, ngx_str_t *tool, ngx_str_t *keys)
 {
-    u_char                       *p, *last;
-    ngx_str_t                     who;
-    const char                   *at;
-    ngx_http_hangar_principal_t  *pr;
+    u_char      *p, *last;
+    ngx_str_t    who;
+    const char  *at;
 
-    pr = ngx_http_hangar_auth_principal(r);
-
-    if (pr) {
-        who = pr->id;
+    if (principal) {
+        who = *principal;
         at = "";
 
     } else {

@@ -82,14 +82,17 @@ ngx_int_t ngx_http_hangar_limit_conf(ngx_conf_t *cf,
     ngx_http_hangar_limit_conf_t *lc);
 
 /*
- * One token for the request's principal (the client address when auth is
+ * One token for a principal's id (NULL: the client address, when auth is
  * off): a REST command when tool is NULL, else a tools/call of server's
  * tool (the principal's call bucket and its bucket for that tool, both or
  * neither).  NGX_OK: go on; NGX_BUSY: refused as *no says.
  */
 ngx_int_t ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
-    ngx_http_request_t *r, ngx_str_t *server, ngx_str_t *tool,
-    ngx_http_hangar_limit_refusal_t *no);
+    ngx_http_request_t *r, ngx_str_t *principal, ngx_str_t *server,
+    ngx_str_t *tool, ngx_http_hangar_limit_refusal_t *no);
+
+/* rate limits are on (tools/call bodies must be looked at) */
+ngx_uint_t ngx_http_hangar_limit_enabled(ngx_http_hangar_registry_t *reg);
 
 
 #endif /* _NGX_HTTP_HANGAR_LIMIT_H_INCLUDED_ */

@@ -16,12 +16,15 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_limit.h"
 #include "ngx_http_hangar_limit.h"
+#include "ngx_http_hangar_auth.h"
 
 
 #define NGX_HTTP_HANGAR_LIMIT_CODE  -32029
 
 
 static ngx_uint_t ngx_http_hangar_limit_exempt(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_limit_pay(ngx_http_hangar_req_t *hr,
+    ngx_str_t *server, ngx_str_t *tool, ngx_http_hangar_limit_refusal_t *no);
 static u_char *ngx_http_hangar_limit_message(u_char *buf, u_char *last,
     ngx_http_hangar_limit_refusal_t *no);
 static u_char *ngx_http_hangar_limit_details(u_char *buf, u_char *last,
@@ -41,9 +44,7 @@ ngx_http_hangar_limit_rest(ngx_http_hangar_req_t *hr)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_hangar_limit_take(hr->reg, hr->r, NULL, NULL, &no)
-        != NGX_BUSY)
-    {
+    if (ngx_http_hangar_limit_pay(hr, NULL, NULL, &no) != NGX_BUSY) {
         return NGX_DECLINED;
     }
 
@@ -77,9 +78,7 @@ ngx_http_hangar_limit_call(ngx_http_hangar_req_t *hr,
     u_char                           msg[256], det[128], *p, *d;
     ngx_http_hangar_limit_refusal_t  no;
 
-    if (ngx_http_hangar_limit_take(hr->reg, hr->r, server, tool, &no)
-        != NGX_BUSY)
-    {
+    if (ngx_http_hangar_limit_pay(hr, server, tool, &no) != NGX_BUSY) {
         return NGX_DECLINED;
     }
 
@@ -104,6 +103,74 @@ ngx_http_hangar_limit_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_out_lit(&hr->out, "}}");
 
     return ngx_http_hangar_send(hr, status);
+}
+
+
+/*
+ * The pass-through's body, parsed: a token for each tools/call in it (one
+ * message or a batch).  The first refused answers for the whole body, 429
+ * with the JSON-RPC error (the id of a single message; null for a batch).
+ */
+
+ngx_int_t
+ngx_http_hangar_limit_pass(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *body)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i, n;
+    ngx_http_hangar_value_t  **items, *m, *method, *name, *id;
+
+    if (body == NULL || !ngx_http_hangar_limit_enabled(hr->reg)) {
+        return NGX_DECLINED;
+    }
+
+    if (body->type == NGX_HTTP_HANGAR_ARR) {
+        items = body->u.arr.elts;
+        n = body->u.arr.nelts;
+
+    } else {
+        items = &body;
+        n = 1;
+    }
+
+    for (i = 0; i < n; i++) {
+        m = items[i];
+        method = ngx_http_hangar_get(m, "method");
+        name = ngx_http_hangar_get(ngx_http_hangar_get(m, "params"), "name");
+
+        if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+            || !ngx_http_hangar_str_is(&method->u.s, "tools/call")
+            || !ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR))
+        {
+            continue;
+        }
+
+        id = (body->type == NGX_HTTP_HANGAR_ARR)
+             ? NULL : ngx_http_hangar_get(m, "id");
+
+        rc = ngx_http_hangar_limit_call(hr, id, &hr->params[0], &name->u.s,
+                                        NGX_HTTP_TOO_MANY_REQUESTS);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* a token of the request's principal, or of its address with auth off */
+
+static ngx_int_t
+ngx_http_hangar_limit_pay(ngx_http_hangar_req_t *hr, ngx_str_t *server,
+    ngx_str_t *tool, ngx_http_hangar_limit_refusal_t *no)
+{
+    ngx_http_hangar_principal_t  *p;
+
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    return ngx_http_hangar_limit_take(hr->reg, hr->r, p ? &p->id : NULL,
+                                      server, tool, no);
 }
 
 

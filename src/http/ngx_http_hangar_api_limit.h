@@ -32,4 +32,12 @@ ngx_int_t ngx_http_hangar_limit_call(ngx_http_hangar_req_t *hr,
     ngx_uint_t status);
 
 
+/*
+ * The parsed body of a pass-through POST: a token for each tools/call in
+ * it; NGX_DECLINED when it may go on, else what the 429 answer returns.
+ */
+ngx_int_t ngx_http_hangar_limit_pass(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *body);
+
+
 #endif /* _NGX_HTTP_HANGAR_API_LIMIT_H_INCLUDED_ */
