@@ -53,7 +53,7 @@ sub pipelined ($@) {
     syswrite($sock, $raw);
     my ($buf, @res) = ('');
     my $sel = IO::Select->new($sock);
-    while (@res < @reqs && $sel->can_read(10)) {
+    while (@res < @reqs && $sel->can_read(30)) {
         sysread($sock, $buf, 65536, length $buf) or last;
         while ((my $end = index($buf, "\r\n\r\n")) >= 0) {
             my ($line, @lines) = split /\r\n/, substr($buf, 0, $end);
@@ -77,7 +77,7 @@ sub ka ($$$$;$) {
                                                 undef, \@h));
     my $buf = '';
     my $sel = IO::Select->new($sock);
-    while ($sel->can_read(10)) {
+    while ($sel->can_read(30)) {
         sysread($sock, $buf, 65536, length $buf) or last;
         my $end = index($buf, "\r\n\r\n");
         next if $end < 0;
@@ -112,6 +112,7 @@ sub worker_conns ($) {
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => <<"FILES",
@@ -252,6 +253,7 @@ is(nginx_stop(), '', 'nginx stopped');
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => <<"FILES",
@@ -283,6 +285,7 @@ is(nginx_stop(), '', 'nginx stopped');
 # this block sets the rate back to its default --------------------------
 
 nginx_start({
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     env         => "MCP_RATE_LIMIT_RPS=\nMCP_RATE_LIMIT_BURST=1\n",
@@ -325,6 +328,7 @@ sub locked ($) { ($_[0][2] // '') =~ /Too many auth attempts/ }
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => auth_yaml(''),
@@ -382,6 +386,7 @@ no_alerts();
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => ">>> conf/hangar.yaml\nrate_limit: {rps: 0.001, burst: 2}\n"
@@ -408,6 +413,7 @@ no_alerts();
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => auth_yaml("  rate_limit: {max_attempts: 2, window_seconds: 60, lockout_seconds: 1}\n"),
@@ -441,6 +447,7 @@ no_alerts();
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => auth_yaml("  rate_limit: {max_attempts: 2, lockout_seconds: 300, max_trackers: 2}\n"),
@@ -460,6 +467,7 @@ no_alerts();
 
 nginx_start({
     workers     => 2,
+    timeout     => 30,
     http_config => $http,
     config      => $locations,
     user_files  => auth_yaml("  rate_limit: {max_attempts: 2, lockout_seconds: 300, max_trackers: 2}\n"),

@@ -139,6 +139,7 @@ qr/\[emerg\].*MCP_RATE_LIMIT_RPS: "fast" must be a number from 0\.001 to 1000000
 --- env
 MCP_RATE_LIMIT_RPS=0.001
 MCP_RATE_LIMIT_BURST=2
+--- timeout: 30
 --- request eval
 ["DELETE /api/mcp_servers/a", "DELETE /api/mcp_servers/b",
  "DELETE /api/mcp_servers/c"]
@@ -164,6 +165,7 @@ rate_limit:
   burst: 1
 --- env
 MCP_RATE_LIMIT_BURST=50
+--- timeout: 30
 --- request eval
 ["DELETE /api/mcp_servers/a", "DELETE /api/mcp_servers/b"]
 --- error_code eval
@@ -184,6 +186,7 @@ rate_limit:
   enabled: false
   rps: 0.001
   burst: 1
+--- timeout: 30
 --- request eval
 ["DELETE /api/mcp_servers/a", "DELETE /api/mcp_servers/b",
  "DELETE /api/mcp_servers/c"]
@@ -238,6 +241,7 @@ qr/hangar\.yaml:3:21: auth\.rate_limit\.window_seconds: must be an integer from 
 --- env
 MCP_RATE_LIMIT_RPS=0.001
 MCP_RATE_LIMIT_BURST=
+--- timeout: 30
 --- request eval
 [map({ "DELETE /api/mcp_servers/x$_" } 1 .. 21)]
 --- error_code eval
