@@ -117,6 +117,8 @@ static ngx_int_t ngx_http_hangar_limit_number(ngx_http_hangar_value_t *v,
     ngx_uint_t type, int64_t *n);
 static ngx_http_hangar_limit_sh_t *ngx_http_hangar_limit_sh(
     ngx_http_hangar_registry_t *reg, ngx_uint_t create);
+static void ngx_http_hangar_limit_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_hangar_limit_node_t *ngx_http_hangar_limit_find(
     ngx_http_hangar_limit_tree_t *t, uint32_t hash, u_char *key, size_t len);
 static void ngx_http_hangar_limit_insert(ngx_http_hangar_limit_tree_t *t,
@@ -527,10 +529,10 @@ ngx_http_hangar_limit_sh(ngx_http_hangar_registry_t *reg, ngx_uint_t create)
     }
 
     ngx_rbtree_init(&sh->trackers.rbtree, &sh->trackers.sentinel,
-                    ngx_rbtree_insert_value);
+                    ngx_http_hangar_limit_insert_value);
     ngx_queue_init(&sh->trackers.queue);
     ngx_rbtree_init(&sh->buckets.rbtree, &sh->buckets.sentinel,
-                    ngx_rbtree_insert_value);
+                    ngx_http_hangar_limit_insert_value);
     ngx_queue_init(&sh->buckets.queue);
 
     ngx_memory_barrier();
@@ -540,10 +542,48 @@ ngx_http_hangar_limit_sh(ngx_http_hangar_registry_t *reg, ngx_uint_t create)
 }
 
 
+/* ordered by the hash, then by the key (as ngx_str_rbtree_insert_value) */
+
+static void
+ngx_http_hangar_limit_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_hangar_limit_node_t  *n, *t;
+
+    for ( ;; ) {
+
+        n = (ngx_http_hangar_limit_node_t *) node;
+        t = (ngx_http_hangar_limit_node_t *) temp;
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            p = (ngx_memn2cmp(n->key, t->key, n->len, t->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
 static ngx_http_hangar_limit_node_t *
 ngx_http_hangar_limit_find(ngx_http_hangar_limit_tree_t *t, uint32_t hash,
     u_char *key, size_t len)
 {
+    ngx_int_t                      rc;
     ngx_rbtree_node_t             *node, *sentinel;
     ngx_http_hangar_limit_node_t  *ln;
 
@@ -559,12 +599,13 @@ ngx_http_hangar_limit_find(ngx_http_hangar_limit_tree_t *t, uint32_t hash,
 
         ln = (ngx_http_hangar_limit_node_t *) node;
 
-        if (ln->len == len && ngx_memcmp(ln->key, key, len) == 0) {
+        rc = ngx_memn2cmp(key, ln->key, len, ln->len);
+
+        if (rc == 0) {
             return ln;
         }
 
-        /* equal hashes go right (ngx_rbtree_insert_value) */
-        node = node->right;
+        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
@@ -1130,9 +1171,14 @@ ngx_http_hangar_bucket_get(ngx_http_hangar_registry_t *reg,
                                        key->len);
 
     if (b == NULL) {
-        /* full: the least recently used bucket makes room */
+        /*
+         * Full: the least recently used bucket makes room, unless it is
+         * the one just touched (the other bucket of this call).
+         */
         if (sh->buckets.count >= lc->max_buckets
-            && !ngx_queue_empty(&sh->buckets.queue))
+            && !ngx_queue_empty(&sh->buckets.queue)
+            && ngx_queue_last(&sh->buckets.queue)
+               != ngx_queue_head(&sh->buckets.queue))
         {
             q = ngx_queue_last(&sh->buckets.queue);
             b = ngx_queue_data(q, ngx_http_hangar_bucket_t, ln.queue);
