@@ -33,6 +33,13 @@ location /api/ { hangar_api; add_header X-Worker $pid always; }
 location = /mcp { hangar_mcp; add_header X-Worker $pid always; }
 CONF
 
+# A second port with reuseport: each worker listens on its own socket and
+# the kernel spreads new connections over them, however busy they are, so
+# that a connection to each worker is found in a few tries.
+my $WPORT = Hangar::Test::free_port();
+$http .= "    server {\n        listen 127.0.0.1:$WPORT reuseport;\n"
+       . join('', map { "        $_\n" } split /\n/, $locations) . "    }\n";
+
 # from an address (X-Real-IP), on a fresh connection
 sub from ($$$;$$) {
     my ($ip, $method, $uri, $body, $h) = @_;
@@ -91,14 +98,14 @@ sub ka ($$$$;$) {
     return [0, {}, "no answer: $buf"];
 }
 
-# A keep-alive connection to each worker: connections are opened (and
-# held) until both workers have answered one; the probe is a GET.
+# A keep-alive connection to each worker: connections to the reuseport
+# port are opened (and held) until both workers have answered one.
 sub worker_conns ($) {
     my $uri = shift;
     my (%conn, @held);
     for (1 .. 60) {
         my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                         PeerPort => port(), Timeout => 10)
+                                         PeerPort => $WPORT, Timeout => 10)
             or die "connect: $!";
         push @held, $sock;
         my $r = ka($sock, '127.0.0.1', GET => $uri);
