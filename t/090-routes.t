@@ -41,6 +41,15 @@ my %want = (
     'GET /system/me'                   => 'authenticated',
     'POST /admin/tools/{server}/{tool}/withdraw' => 'mcp_servers:lifecycle',
     'POST /admin/tools/{server}/{tool}/restore'  => 'mcp_servers:lifecycle',
+    # hangar-security.md §3.3: every /auth/ route is admin:*
+    map({ ($_ => 'admin:*') }
+        'POST /auth/keys', 'GET /auth/keys', 'DELETE /auth/keys/{key_id}',
+        'GET /auth/roles', 'POST /auth/roles', 'GET /auth/roles/all',
+        'POST /auth/roles/assign', 'DELETE /auth/roles/revoke',
+        'GET /auth/roles/{role_name}', 'DELETE /auth/roles/{role_name}',
+        'PATCH /auth/roles/{role_name}', 'GET /auth/principals',
+        'GET /auth/principals/roles', 'GET /auth/permissions',
+        'POST /auth/check-permission'),
 );
 
 my $readme = do { local (@ARGV, $/) = ("$FindBin::Bin/../README.md"); <> } // '';
@@ -63,6 +72,7 @@ sub route_file {
     my ($p) = @_;
     return 'ngx_http_hangar_api_servers.c'    if $p =~ m{^/mcp_servers(/\{id\})?$};
     return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
+    return "ngx_http_hangar_api_auth_$1.c"    if $p =~ m{^/auth/(keys|roles)\b};
     return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
     return '';
 }

@@ -18,6 +18,9 @@
 #include "ngx_http_hangar_api_admin.h"
 #include "ngx_http_hangar_api_tools.h"
 #include "ngx_http_hangar_api_system.h"
+#include "ngx_http_hangar_api_auth.h"
+#include "ngx_http_hangar_api_auth_keys.h"
+#include "ngx_http_hangar_api_auth_roles.h"
 #include "ngx_http_hangar_health.h"
 #include "ngx_http_hangar_metrics.h"
 #include "ngx_http_hangar_mcp.h"
@@ -103,6 +106,53 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system/me", "authenticated",
       ngx_http_hangar_system_me, 0 },
+
+    /* /auth/: admin only; "all", "assign", "revoke" before {role_name} */
+
+    { NGX_HTTP_POST, "/auth/keys", "admin:*",
+      ngx_http_hangar_keys_create, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/keys", "admin:*",
+      ngx_http_hangar_keys_list, 0 },
+
+    { NGX_HTTP_DELETE, "/auth/keys/{key_id}", "admin:*",
+      ngx_http_hangar_keys_revoke, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/roles", "admin:*",
+      ngx_http_hangar_roles_list, 0 },
+
+    { NGX_HTTP_POST, "/auth/roles", "admin:*",
+      ngx_http_hangar_roles_create, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/roles/all", "admin:*",
+      ngx_http_hangar_roles_all, 0 },
+
+    { NGX_HTTP_POST, "/auth/roles/assign", "admin:*",
+      ngx_http_hangar_roles_assign, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/auth/roles/revoke", "admin:*",
+      ngx_http_hangar_roles_revoke, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/roles/{role_name}", "admin:*",
+      ngx_http_hangar_roles_get, 0 },
+
+    { NGX_HTTP_DELETE, "/auth/roles/{role_name}", "admin:*",
+      ngx_http_hangar_roles_delete, 0 },
+
+    { NGX_HTTP_PATCH, "/auth/roles/{role_name}", "admin:*",
+      ngx_http_hangar_roles_update, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/principals", "admin:*",
+      ngx_http_hangar_principals_list, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/principals/roles", "admin:*",
+      ngx_http_hangar_principals_roles, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/permissions", "admin:*",
+      ngx_http_hangar_permissions_list, 0 },
+
+    { NGX_HTTP_POST, "/auth/check-permission", "admin:*",
+      ngx_http_hangar_permissions_check, NGX_HTTP_HANGAR_BODY },
 
     { 0, NULL, NULL, NULL, 0 }
 };
@@ -328,6 +378,7 @@ ngx_http_hangar_route(ngx_http_hangar_req_t *hr, ngx_str_t *path,
         }
 
         hr->route = rt;
+        hr->routes = ngx_http_hangar_routes;
         ngx_memcpy(hr->params, params, sizeof(params));
 
         return NGX_OK;

@@ -50,6 +50,7 @@ struct ngx_http_hangar_req_s {
     ngx_http_hangar_auth_ctx_t   auth;        /* first: the auth layer's */
     ngx_http_request_t          *r;
     ngx_http_hangar_route_t     *route;
+    ngx_http_hangar_route_t     *routes;      /* the table it is in */
     ngx_str_t                    params[NGX_HTTP_HANGAR_MAX_PARAMS];
     ngx_http_hangar_value_t     *body;        /* NULL: no or empty body */
     ngx_http_hangar_registry_t  *reg;
