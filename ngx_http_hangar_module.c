@@ -25,6 +25,7 @@
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_limit.h"
+#include "ngx_http_hangar_wellknown.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -119,6 +120,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       ngx_http_hangar_handler_set,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_HANGAR_MCP,
+      NULL },
+
+    { ngx_string("hangar_protected_resource"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hangar_handler_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HANGAR_PROTECTED_RESOURCE,
       NULL },
 
     { ngx_string("hangar_pass"),
@@ -492,7 +500,13 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
     }
 
     if (hmcf->state_dir.len == 0) {
+        /* a copy: paths are made in place (ngx_create_full_path) */
         ngx_str_set(&hmcf->state_dir, "/var/lib/hangar");
+
+        hmcf->state_dir.data = ngx_pstrdup(cf->pool, &hmcf->state_dir);
+        if (hmcf->state_dir.data == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     if (ngx_http_hangar_proc_check(cf, &hmcf->state_dir) != NGX_OK) {

@@ -40,13 +40,18 @@ sub alive ($) {
     return $stat =~ /\) [^ZX] /;
 }
 
-# processes with these arguments, one after the other, in their command line
+# processes of this test (their command line or directory is under its
+# servroot: other tests may run the same servers at the same time) with
+# these arguments, one after the other, in their command line
 sub procs (@) {
     my $args = join("\0", @_) . "\0";
+    my $root = servroot();
     my @found;
     for my $pid (map { m{(\d+)$} } glob '/proc/[0-9]*') {
         next if $pid == $$;
-        my $cmd = Hangar::Test::slurp("/proc/$pid/cmdline");
+        my $cmd = Hangar::Test::slurp("/proc/$pid/cmdline") // '';
+        my $cwd = readlink("/proc/$pid/cwd") // '';
+        next unless index($cmd, $root) >= 0 || index($cwd, $root) == 0;
         push @found, $pid if index($cmd, "\0$args") >= 0 && alive($pid);
     }
     return @found;

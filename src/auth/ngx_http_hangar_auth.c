@@ -836,6 +836,17 @@ ngx_http_hangar_auth_enabled(void)
 }
 
 
+ngx_http_hangar_jwt_conf_t *
+ngx_http_hangar_auth_jwt(void)
+{
+    ngx_http_hangar_auth_conf_t  *ac;
+
+    ac = ngx_http_hangar_auth_get();
+
+    return (ac && ac->enabled) ? ac->jwt : NULL;
+}
+
+
 static ngx_http_hangar_auth_ctx_t *
 ngx_http_hangar_auth_ctx(ngx_http_request_t *r)
 {

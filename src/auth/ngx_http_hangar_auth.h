@@ -17,6 +17,7 @@
 #include "ngx_http_hangar_principal.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_rbac.h"
+#include "ngx_http_hangar_jwt.h"
 
 
 /*
@@ -65,6 +66,9 @@ ngx_int_t ngx_http_hangar_auth_authorize(ngx_http_request_t *r,
     const char *permission, ngx_http_hangar_refusal_t *no);
 
 /* the request's principal: NULL when auth is off (everything allowed) */
+/* the bearer JWT issuers (auth.oidc); NULL: none, or auth is off */
+ngx_http_hangar_jwt_conf_t *ngx_http_hangar_auth_jwt(void);
+
 ngx_http_hangar_principal_t *ngx_http_hangar_auth_principal(
     ngx_http_request_t *r);
 

@@ -25,6 +25,7 @@
 #include "ngx_http_hangar_metrics.h"
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_api_limit.h"
+#include "ngx_http_hangar_wellknown.h"
 
 
 static ngx_int_t ngx_http_hangar_dispatch(ngx_http_hangar_req_t *hr);
@@ -212,6 +213,10 @@ ngx_http_hangar_handler(ngx_http_request_t *r)
     case NGX_HTTP_HANGAR_METRICS:
         return ngx_http_hangar_metrics_handler(r);
 
+    /* RFC 9728: unauthenticated (hangar-security.md §1.2) */
+    case NGX_HTTP_HANGAR_PROTECTED_RESOURCE:
+        return ngx_http_hangar_wellknown_handler(hr);
+
     default:
         return ngx_http_hangar_dispatch(hr);
     }
@@ -264,12 +269,15 @@ ngx_http_hangar_auth_wake(void *data)
 {
     ngx_http_hangar_req_t  *hr = data;
 
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = hr->r;
+    c = r->connection;
 
+    /* the request may be freed by the time it is finalized */
     ngx_http_finalize_request(r, ngx_http_hangar_dispatch(hr));
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -4,8 +4,10 @@
  *
  * Jobs: the start (handshake and catalog), health checks, catalog
  * refreshes, list_changed listeners and clients' calls, each a chain of
- * JSON-RPC calls over the asynchronous client, ending in job_done() which
- * moves the shared state.
+ * JSON-RPC calls over the asynchronous client, ending in job_done()
+ * (ngx_http_hangar_job_end.c), whose completion of the job's kind moves
+ * the shared state.  A stdio server's start spawns its bridge
+ * (ngx_http_hangar_spawn.c), which calls back with the outcome.
  */
 
 
@@ -15,7 +17,9 @@
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_job_end.h"
 #include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
+#include "ngx_http_hangar_spawn.h"
 
 
 static u_char *ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf,
@@ -29,6 +33,12 @@ static ngx_int_t ngx_http_hangar_job_target(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
+    ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_start_spawn(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_start_spawned(ngx_http_hangar_spawn_t *sp,
+    ngx_int_t rc, ngx_str_t *text);
+static void ngx_http_hangar_start_handshake(ngx_http_hangar_job_t *job);
+static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
@@ -292,7 +302,7 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
 
     job = ev->data;
 
-    if (job->step == NULL && job->ready == NULL && job->call == NULL) {
+    if (job->step == NULL && job->spawn.ready == NULL && job->call == NULL) {
 
         if (ngx_http_hangar_job_target(job) != NGX_OK) {
             return;
@@ -336,15 +346,11 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
         }
 
         if (job->mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
-            (void) ngx_http_hangar_rpc(job, "initialize",
-                "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
-                "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
-                "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
-                ngx_http_hangar_step_initialize);
+            ngx_http_hangar_start_handshake(job);
             return;
         }
 
-        (void) ngx_http_hangar_spawn(job);
+        ngx_http_hangar_start_spawn(job);
         return;
     }
 
@@ -668,7 +674,68 @@ done:
 }
 
 
-void
+/*
+ * A stdio server's start: its bridge is spawned, and calls back when the
+ * server runs (or failed to).
+ */
+
+static void
+ngx_http_hangar_start_spawn(ngx_http_hangar_job_t *job)
+{
+    ngx_http_hangar_spawn_t  *sp;
+
+    sp = &job->spawn;
+
+    sp->pool = job->pool;
+    sp->log = job->log;
+    sp->state_dir = &job->reg->hmcf->state_dir;
+    sp->id = job->id;
+    sp->seq = job->bridge_seq;
+    sp->mode = job->mode;
+    sp->spec = job->spec;
+    sp->handler = ngx_http_hangar_start_spawned;
+    sp->data = job;
+
+    (void) ngx_http_hangar_spawn(sp);
+}
+
+
+static void
+ngx_http_hangar_start_spawned(ngx_http_hangar_spawn_t *sp, ngx_int_t rc,
+    ngx_str_t *text)
+{
+    ngx_http_hangar_job_t  *job;
+
+    job = sp->data;
+
+    job->bridge_pid = sp->bridge_pid;
+    job->server_pid = sp->server_pid;
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_start_handshake(job);
+        return;
+    }
+
+    /* "\x01": the start's completion reads the bridge's status JSON */
+    ngx_http_hangar_job_done(job, 0, rc == NGX_DECLINED ? "\x01%V" : "%V",
+                             text);
+}
+
+
+/* the MCP handshake of a start: initialize, then tools/list */
+
+static void
+ngx_http_hangar_start_handshake(ngx_http_hangar_job_t *job)
+{
+    (void) ngx_http_hangar_rpc(job, "initialize",
+        "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
+        "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+        "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
+        ngx_http_hangar_step_initialize);
+}
+
+
+static void
 ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
 {
@@ -766,95 +833,6 @@ ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
     }
 
     ngx_http_hangar_job_done(job, 1, NULL);
-}
-
-
-ngx_int_t
-ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
-    ngx_http_hangar_blob_t **slot, ngx_str_t *text)
-{
-    ngx_http_hangar_blob_t  *b;
-
-    b = NULL;
-
-    if (text) {
-        b = ngx_http_hangar_blob(reg, text->data, text->len);
-        if (b == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    ngx_http_hangar_blob_free(reg, *slot);
-    *slot = b;
-
-    return NGX_OK;
-}
-
-
-/*
- * The end of a job, for the steps and the spawn code: what is open is
- * closed, then the completion of the job's kind runs with the outcome
- * (ok, or the message of what failed; fmt "\x01%V" passes the bridge's
- * status JSON).
- */
-
-void
-ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
-    const char *fmt, ...)
-{
-    u_char     *p, buf[8192];
-    va_list     args;
-    ngx_str_t   text;
-
-    if (job->timer.timer_set) {
-        ngx_del_timer(&job->timer);
-    }
-
-    if (job->call) {
-        ngx_http_hangar_call_cancel(job->call);
-        ngx_destroy_pool(job->call->pool);
-        job->call = NULL;
-    }
-
-    if (job->ready) {
-        ngx_close_connection(job->ready);
-        job->ready = NULL;
-    }
-
-    ngx_str_null(&text);
-
-    if (!ok && fmt) {
-        va_start(args, fmt);
-        p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
-        va_end(args);
-
-        text.data = buf;
-        text.len = p - buf;
-    }
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
-                   "hangar: job %ui of \"%V\" done, ok: %ui", job->kind,
-                   &job->id, ok);
-
-    /* what follows is the outcome, no longer the action */
-    job->log->action = NULL;
-
-    job->done(job, ok, &text);
-}
-
-
-void
-ngx_http_hangar_job_free(ngx_http_hangar_job_t *job)
-{
-    if (job->timer.timer_set) {
-        ngx_del_timer(&job->timer);
-    }
-
-    if (job->timer.posted) {
-        ngx_delete_posted_event(&job->timer);
-    }
-
-    ngx_destroy_pool(job->pool);
 }
 
 

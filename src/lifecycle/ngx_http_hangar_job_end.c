@@ -16,6 +16,7 @@
 #include <ngx_event.h>
 #include "ngx_http_hangar_job_end.h"
 #include "ngx_http_hangar_history.h"
+#include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_state.h"
 
@@ -52,6 +53,72 @@ ngx_http_hangar_job_done_pt
 ngx_http_hangar_job_end(ngx_uint_t kind)
 {
     return ngx_http_hangar_job_ends[kind];
+}
+
+
+/*
+ * The end of a job, for its steps: what is open is closed, then the
+ * completion of the job's kind runs with the outcome (ok, or the message
+ * of what failed; fmt "\x01%V" passes the bridge's status JSON).
+ */
+
+void
+ngx_http_hangar_job_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
+    const char *fmt, ...)
+{
+    u_char     *p, buf[8192];
+    va_list     args;
+    ngx_str_t   text;
+
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    if (job->call) {
+        ngx_http_hangar_call_cancel(job->call);
+        ngx_destroy_pool(job->call->pool);
+        job->call = NULL;
+    }
+
+    if (job->spawn.ready) {
+        ngx_close_connection(job->spawn.ready);
+        job->spawn.ready = NULL;
+    }
+
+    ngx_str_null(&text);
+
+    if (!ok && fmt) {
+        va_start(args, fmt);
+        p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+        va_end(args);
+
+        text.data = buf;
+        text.len = p - buf;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                   "hangar: job %ui of \"%V\" done, ok: %ui", job->kind,
+                   &job->id, ok);
+
+    /* what follows is the outcome, no longer the action */
+    job->log->action = NULL;
+
+    job->done(job, ok, &text);
+}
+
+
+void
+ngx_http_hangar_job_free(ngx_http_hangar_job_t *job)
+{
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    if (job->timer.posted) {
+        ngx_delete_posted_event(&job->timer);
+    }
+
+    ngx_destroy_pool(job->pool);
 }
 
 
@@ -370,7 +437,7 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         ngx_log_error(NGX_LOG_INFO, job->log, 0, "hangar: \"%V\" was stopped "
                       "or removed during its start", &job->id);
 
-        if (job->status) {
+        if (job->spawn.status) {
             /* spawned: the bridge goes, found by its status if need be */
             (void) ngx_http_hangar_machine_end_run(reg, &job->id,
                                                    job->bridge_seq, &run,

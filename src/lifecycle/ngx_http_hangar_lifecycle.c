@@ -17,11 +17,9 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
-#include <ngx_md5.h>
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_job.h"
-#include "ngx_http_hangar_proc.h"
-#include "ngx_http_hangar_run.h"
+#include "ngx_http_hangar_watch.h"
 
 
 #define NGX_HTTP_HANGAR_TICK        250
@@ -51,75 +49,6 @@ static ngx_event_t               ngx_http_hangar_tick_ev;
 static ngx_connection_t          ngx_http_hangar_tick_conn;
 static ngx_http_hangar_tick_pt   ngx_http_hangar_tick_hook;
 static ngx_http_hangar_exit_pt   ngx_http_hangar_exit_hook;
-
-
-ngx_int_t
-ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir, u_char *id,
-    size_t len, ngx_uint_t seq, const char *ext, ngx_str_t *path)
-{
-    u_char     *p, key[NGX_HTTP_HANGAR_ID_MAX + NGX_INT_T_LEN + 1];
-    u_char      md5[16];
-    ngx_md5_t   ctx;
-
-    /* each run has its own names: an old bridge never removes a new socket */
-    path->data = ngx_pnalloc(pool, state_dir->len + len + NGX_INT_T_LEN
-                                   + ngx_strlen(ext) + sizeof("/run/..."));
-    if (path->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_strcmp(ext, "sock") == 0) {
-        /*
-         * a socket's path must fit in sun_path whatever the id:
-         * "<state>/run/<16 hex>.sock" (ngx_http_hangar_proc_check())
-         */
-        p = ngx_snprintf(key, sizeof(key), "%*s.%ui",
-                         ngx_min(len, NGX_HTTP_HANGAR_ID_MAX), id, seq);
-        ngx_md5_init(&ctx);
-        ngx_md5_update(&ctx, key, p - key);
-        ngx_md5_final(md5, &ctx);
-
-        p = ngx_sprintf(path->data, "%V/run/", state_dir);
-        p = ngx_hex_dump(p, md5, 8);
-        p = ngx_cpymem(p, ".sock", 5);
-
-    } else {
-        p = ngx_sprintf(path->data, "%V/run/%*s.%ui.%s", state_dir, len, id,
-                        seq, ext);
-    }
-
-    path->len = p - path->data;
-    *p = '\0';
-
-    return NGX_OK;
-}
-
-
-void
-ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
-    u_char *id, size_t id_len, const char *fmt, ...)
-{
-    u_char                   *p;
-    va_list                   args;
-    ngx_atomic_uint_t         seq;
-    ngx_http_hangar_event_t  *e;
-
-    seq = ngx_atomic_fetch_add(&reg->sh->event_seq, 1) + 1;
-    e = &reg->sh->events[seq % NGX_HTTP_HANGAR_EVENTS];
-
-    e->seq = 0;
-    e->time = ngx_http_hangar_now_ms();
-    ngx_cpystrn(e->type, (u_char *) type, sizeof(e->type));
-    *ngx_cpymem(e->id, id, ngx_min(id_len, NGX_HTTP_HANGAR_ID_MAX)) = '\0';
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(e->data, e->data + sizeof(e->data) - 1, fmt, args);
-    va_end(args);
-    *p = '\0';
-
-    ngx_memory_barrier();
-    e->seq = seq;
-}
 
 
 /* ---- starting, waiting ----------------------------------------------- */

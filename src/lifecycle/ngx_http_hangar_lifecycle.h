@@ -16,6 +16,7 @@
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_machine.h"
+#include "ngx_http_hangar_proc.h"
 
 
 typedef struct ngx_http_hangar_waiter_s  ngx_http_hangar_waiter_t;
@@ -66,9 +67,6 @@ void ngx_http_hangar_waiter_cancel(ngx_http_hangar_waiter_t *w);
 ngx_int_t ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, const char *reason, ngx_uint_t block, ngx_log_t *log);
 
-void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
-    u_char *id, size_t id_len, const char *fmt, ...);
-
 /*
  * What the layers above run on every worker's tick (after the lifecycle's
  * own work) and once when the worker is exiting; set by the module glue
@@ -80,10 +78,6 @@ typedef void (*ngx_http_hangar_exit_pt)(void);
 
 void ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_tick_pt tick,
     ngx_http_hangar_exit_pt quit);
-
-/* where a server's bridge keeps its socket and status */
-ngx_int_t ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir,
-    u_char *id, size_t len, ngx_uint_t seq, const char *ext, ngx_str_t *path);
 
 
 #endif /* _NGX_HTTP_HANGAR_LIFECYCLE_H_INCLUDED_ */

@@ -22,7 +22,6 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include "ngx_http_hangar_machine.h"
-#include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_run.h"
 

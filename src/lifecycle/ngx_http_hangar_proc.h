@@ -2,7 +2,8 @@
 /*
  * Copyright (C) the ngx_http_hangar_module authors
  *
- * Processes (ngx_http_hangar_proc.c): bridges and their servers.
+ * Processes of runs (ngx_http_hangar_proc.c): probes, signals, and the
+ * names of a run's files.
  */
 
 
@@ -10,7 +11,8 @@
 #define _NGX_HTTP_HANGAR_PROC_H_INCLUDED_
 
 
-#include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar.h"
+#include "ngx_http_hangar_registry.h"
 
 
 /* the name of a bridge's socket under <state>, as the longest it can be */
@@ -30,16 +32,13 @@ typedef struct {
 } ngx_http_hangar_pstat_t;
 
 u_char ngx_http_hangar_proc_stat(ngx_pid_t pid, ngx_http_hangar_pstat_t *st);
-void ngx_http_hangar_watch_scan(ngx_http_hangar_registry_t *reg);
-void ngx_http_hangar_watch_exit(void);
 
-/*
- * The bridge of a start.  The spawn code learns
- * the bridge's and server's pids into job->bridge_pid and job->server_pid,
- * goes on with ngx_http_hangar_rpc(), and ends the job only through
- * ngx_http_hangar_job_done(), which calls the start's completion.
- */
-ngx_int_t ngx_http_hangar_spawn(ngx_http_hangar_job_t *job);
+/* SIGKILL to every process in the sessions of these dead bridges */
+void ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n);
+
+/* where a server's bridge keeps its socket and status */
+ngx_int_t ngx_http_hangar_run_path(ngx_pool_t *pool, ngx_str_t *state_dir,
+    u_char *id, size_t len, ngx_uint_t seq, const char *ext, ngx_str_t *path);
 
 
 #endif /* _NGX_HTTP_HANGAR_PROC_H_INCLUDED_ */

@@ -13,9 +13,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_run.h"
-#include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_state_load.h"
 
 
@@ -228,64 +226,6 @@ ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
 done:
 
     ngx_destroy_pool(pool);
-}
-
-
-/*
- * Every process still in the sessions of these (dead) bridges: a server
- * that ignored the end of its stdin, its children.  A bridge is the
- * leader of its session; while a process with the leader's pid runs, the
- * number is another process's (pids are reused) and its session is not
- * ours: it is left alone.
- */
-
-void
-ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n)
-{
-    u_char                   st;
-    ngx_dir_t                d;
-    ngx_str_t                proc;
-    ngx_pid_t                pid, dead[256];
-    ngx_uint_t               i, k;
-    ngx_http_hangar_pstat_t  ps;
-
-    for (i = 0, k = 0; i < n && k < 256; i++) {
-        st = ngx_http_hangar_proc_stat(sids[i], &ps);
-
-        if (st == 0 || st == 'Z' || st == 'X') {
-            dead[k++] = sids[i];
-        }
-    }
-
-    if (k == 0) {
-        return;
-    }
-
-    ngx_str_set(&proc, "/proc");
-
-    if (ngx_open_dir(&proc, &d) == NGX_ERROR) {
-        return;
-    }
-
-    while (ngx_read_dir(&d) == NGX_OK) {
-        pid = ngx_atoi(ngx_de_name(&d), ngx_de_namelen(&d));
-        if (pid <= 1) {
-            continue;
-        }
-
-        st = ngx_http_hangar_proc_stat(pid, &ps);
-        if (st == 0 || st == 'Z' || st == 'X') {
-            continue;
-        }
-
-        for (i = 0; i < k; i++) {
-            if (ps.sid == dead[i] && pid != dead[i]) {
-                (void) kill(pid, SIGKILL);
-            }
-        }
-    }
-
-    ngx_close_dir(&d);
 }
 
 

@@ -10,11 +10,9 @@
 #define _NGX_HTTP_HANGAR_RUN_H_INCLUDED_
 
 
-#include "ngx_http_hangar_lifecycle.h"
+#include "ngx_http_hangar_proc.h"
 
 
-/* SIGKILL to every process in the sessions of these dead bridges */
-void ngx_http_hangar_kill_sessions(ngx_pid_t *sids, ngx_uint_t n);
 void ngx_http_hangar_lifecycle_stop_all(ngx_cycle_t *cycle);
 void ngx_http_hangar_lifecycle_reap(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);

@@ -275,6 +275,10 @@ ngx_http_hangar_blob_t *ngx_http_hangar_blob(ngx_http_hangar_registry_t *reg,
     u_char *data, size_t len);
 void ngx_http_hangar_blob_free(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t *blob);
+ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_blob_t **slot, ngx_str_t *text);
+void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
+    u_char *id, size_t id_len, const char *fmt, ...);
 void ngx_http_hangar_zone_full(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 

@@ -14,7 +14,11 @@ const [url, callsJson] = process.argv.slice(2);
 const calls = JSON.parse(callsJson || '[]');
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
-const transport = new StreamableHTTPClientTransport(new URL(url));
+// SDK_HEADERS: a JSON object of headers sent with every request
+// (Authorization, X-API-Key)
+const headers = JSON.parse(process.env.SDK_HEADERS || '{}');
+const transport = new StreamableHTTPClientTransport(new URL(url),
+    { requestInit: { headers } });
 const client = new Client({ name: 'hangar-test', version: '1.0.0' });
 await client.connect(transport);
 out({ server: client.getServerVersion(), protocol: transport.protocolVersion });
