@@ -131,7 +131,8 @@ FUZZ_CFLAGS  := -g -O1 -D_GNU_SOURCE $(FUZZ_SAN) \
                 -I$(TOP)/t/fuzz
 FUZZ_NGXSRC  := ngx_alloc ngx_array ngx_palloc ngx_string
 FUZZ_CORE    := src/core/ngx_http_hangar_value.c src/core/ngx_http_hangar_out.c \
-                src/core/ngx_http_hangar_yaml.c src/core/ngx_http_hangar_spec.c
+                src/core/ngx_http_hangar_yaml.c src/core/ngx_http_hangar_spec.c \
+                src/core/ngx_http_hangar_policy_spec.c
 FUZZ_HDRS    := $(wildcard src/core/*.h src/auth/*.h src/bridge/*.h t/fuzz/*.h)
 
 fuzz-deps:

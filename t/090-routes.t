@@ -41,6 +41,10 @@ my %want = (
     'GET /system/me'                   => 'authenticated',
     'POST /admin/tools/{server}/{tool}/withdraw' => 'mcp_servers:lifecycle',
     'POST /admin/tools/{server}/{tool}/restore'  => 'mcp_servers:lifecycle',
+    'GET /auth/policies/{scope}/{target_id}'     => 'policy:read',
+    'POST /auth/policies/{scope}/{target_id}'    => 'policy:write',
+    'DELETE /auth/policies/{scope}/{target_id}'  => 'policy:write',
+    'POST /agent/policy'                         => 'policy:write',
     # hangar-security.md §3.3: every /auth/ route is admin:*
     map({ ($_ => 'admin:*') }
         'POST /auth/keys', 'GET /auth/keys', 'DELETE /auth/keys/{key_id}',
@@ -72,6 +76,7 @@ sub route_file {
     my ($p) = @_;
     return 'ngx_http_hangar_api_servers.c'    if $p =~ m{^/mcp_servers(/\{id\})?$};
     return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
+    return 'ngx_http_hangar_api_policy.c'     if $p =~ m{^/(auth/policies|agent/policy)\b};
     return "ngx_http_hangar_api_auth_$1.c"    if $p =~ m{^/auth/(keys|roles)\b};
     return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
     return '';

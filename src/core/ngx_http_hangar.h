@@ -73,6 +73,8 @@ typedef struct {
     ngx_flag_t                   unsafe_no_auth;
     ngx_log_t                   *log;
     void                        *thread_pool;   /* state writes; or NULL */
+    ngx_uint_t                   tool_access;   /* ..._ACCESS_EGRESS or
+                                                   _FRONT_DOOR */
 } ngx_http_hangar_main_conf_t;
 
 

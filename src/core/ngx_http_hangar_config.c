@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_hangar_config_members(ngx_conf_t *cf,
     ngx_http_hangar_value_t *in);
 static ngx_http_hangar_decl_t *ngx_http_hangar_config_find(
     ngx_http_hangar_main_conf_t *hmcf, ngx_str_t *id, ngx_uint_t group);
+static ngx_int_t ngx_http_hangar_config_access(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc);
 
 
 /* hangar-core.md §4.1; "groups" is our addition (a map of groups) */
@@ -103,6 +105,10 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
         }
     }
 
+    if (ngx_http_hangar_config_access(cf, hmcf, doc) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     hmcf->doc = doc;
 
     servers = ngx_http_hangar_get(doc, "mcp_servers");
@@ -117,6 +123,38 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     }
 
     hmcf->yaml_decls = hmcf->decls;
+
+    return NGX_OK;
+}
+
+
+/* the top-level tool_access: {mode: egress|front_door} */
+
+static ngx_int_t
+ngx_http_hangar_config_access(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc)
+{
+    ngx_http_hangar_spec_ctx_t    ctx;
+    ngx_http_hangar_policy_err_t  err;
+
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+    ctx.pool = cf->pool;
+    ctx.log = cf->log;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_CONFIG;
+    ctx.file = hmcf->config_file;
+
+    if (ngx_http_hangar_policy_spec_mode(&err,
+                                         ngx_http_hangar_get(doc,
+                                                             "tool_access"),
+                                         &hmcf->tool_access)
+        != NGX_OK)
+    {
+        (void) ngx_http_hangar_spec_error(&ctx, err.at, err.path, "%s",
+                                          err.message);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V",
+                           &ctx.message);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

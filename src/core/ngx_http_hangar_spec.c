@@ -80,6 +80,10 @@ static ngx_int_t ngx_http_hangar_check_tools(ngx_http_hangar_spec_ctx_t *ctx,
 static ngx_int_t ngx_http_hangar_check_members(
     ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_access(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_kinds(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_spec_defaults(
     ngx_http_hangar_spec_ctx_t *ctx, ngx_http_hangar_value_t *in,
     ngx_http_hangar_value_t *spec);
@@ -204,9 +208,11 @@ static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
     F_OBJ("tls", ngx_http_hangar_tls_fields),
     F_OBJ("http", ngx_http_hangar_http_fields),
     F_ANYOBJ("capabilities"),
-    F_ANYOBJ("tool_access"),
+    { "tool_access", NGX_HTTP_HANGAR_F_ANYOBJ, 0, 0, NULL, NULL,
+      ngx_http_hangar_check_access, NULL },
     F_ANYOBJ("tool_projection"),
-    F_ANYOBJ("access"),
+    { "access", NGX_HTTP_HANGAR_F_ANYOBJ, 0, 0, NULL, NULL,
+      ngx_http_hangar_check_kinds, NULL },
     { "transport", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL, NULL, NULL },
 
     /* groups */
@@ -876,7 +882,8 @@ ngx_http_hangar_check_tools(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_http_hangar_value_t  **items, *name;
 
     if (v->type == NGX_HTTP_HANGAR_OBJ) {
-        return NGX_OK;
+        return ngx_http_hangar_spec_policy(ctx, path, v,
+                                           ngx_http_hangar_policy_spec);
     }
 
     if (v->type != NGX_HTTP_HANGAR_ARR) {
@@ -949,9 +956,59 @@ ngx_http_hangar_check_members(ngx_http_hangar_spec_ctx_t *ctx,
                                                   "must be 1..100");
             }
         }
+
+        n = ngx_http_hangar_get(items[i], "tools");
+
+        if (n) {
+            *ngx_snprintf((u_char *) sub, sizeof(sub) - 1, "%s[%ui].tools",
+                          path, i) = '\0';
+
+            if (ngx_http_hangar_spec_policy(ctx, sub, n,
+                                            ngx_http_hangar_policy_spec)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
     }
 
     return NGX_OK;
+}
+
+
+/* tool access policies (ngx_http_hangar_policy_spec.c): their error */
+
+ngx_int_t
+ngx_http_hangar_spec_policy(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v,
+    ngx_http_hangar_policy_check_pt check)
+{
+    ngx_http_hangar_policy_err_t  err;
+
+    if (check(&err, path, v) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    return ngx_http_hangar_spec_error(ctx, err.at, err.path, "%s",
+                                      err.message);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_access(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    return ngx_http_hangar_spec_policy(ctx, path, v,
+                                       ngx_http_hangar_policy_spec_access);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_check_kinds(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    return ngx_http_hangar_spec_policy(ctx, path, v,
+                                       ngx_http_hangar_policy_spec_kinds);
 }
 
 

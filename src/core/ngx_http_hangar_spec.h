@@ -16,6 +16,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_value.h"
+#include "ngx_http_hangar_policy_spec.h"
 
 
 #define NGX_HTTP_HANGAR_ID_MAX        64
@@ -60,6 +61,15 @@ ngx_int_t ngx_http_hangar_spec_server(ngx_http_hangar_spec_ctx_t *ctx,
 ngx_http_hangar_mode_e ngx_http_hangar_spec_mode(ngx_http_hangar_value_t *s);
 ngx_int_t ngx_http_hangar_spec_error(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_http_hangar_value_t *at, const char *path, const char *fmt, ...);
+
+/* a tool access policy checked by check (ngx_http_hangar_policy_spec.h) */
+typedef ngx_int_t (*ngx_http_hangar_policy_check_pt)(
+    ngx_http_hangar_policy_err_t *err, const char *path,
+    ngx_http_hangar_value_t *v);
+
+ngx_int_t ngx_http_hangar_spec_policy(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v,
+    ngx_http_hangar_policy_check_pt check);
 
 
 #endif /* _NGX_HTTP_HANGAR_SPEC_H_INCLUDED_ */

@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_api_admin.h"
 #include "ngx_http_hangar_api_tools.h"
 #include "ngx_http_hangar_api_system.h"
+#include "ngx_http_hangar_api_policy.h"
 #include "ngx_http_hangar_api_auth.h"
 #include "ngx_http_hangar_api_auth_keys.h"
 #include "ngx_http_hangar_api_auth_roles.h"
@@ -101,6 +102,18 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/tools", "tool:list",
       ngx_http_hangar_tools_all, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/auth/policies/{scope}/{target_id}",
+      "policy:read", ngx_http_hangar_policies_get, 0 },
+
+    { NGX_HTTP_POST, "/auth/policies/{scope}/{target_id}", "policy:write",
+      ngx_http_hangar_policies_set, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/auth/policies/{scope}/{target_id}", "policy:write",
+      ngx_http_hangar_policies_clear, 0 },
+
+    { NGX_HTTP_POST, "/agent/policy", "policy:write",
+      ngx_http_hangar_agent_policy, NGX_HTTP_HANGAR_BODY },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system", "authenticated",
       ngx_http_hangar_system, 0 },

@@ -3,19 +3,21 @@
  * Copyright (C) the ngx_http_hangar_module authors
  *
  * The front door's catalog: every server's tools (cold ones included),
- * filtered by the servers' tool policies and the withdrawals, and named
- * by the naming mode.  Built once per worker and location, and reused
- * while the registry's generation stays.
+ * named by the naming mode, with what the _global and server policies and
+ * the withdrawals say of each.  Built once per worker and location, and
+ * reused while the registry's and the policies' generations stay; what a
+ * caller may see of it (RBAC, its tenant's layers and withdrawals) is
+ * decided per entry while it is paged over, never by a rebuild.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <fnmatch.h>
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_auth.h"
 
 
 static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
@@ -24,8 +26,15 @@ static ngx_int_t ngx_http_hangar_mcp_dups(ngx_pool_t *pool,
     ngx_array_t *all);
 static int ngx_libc_cdecl ngx_http_hangar_mcp_tool_cmp(const void *one,
     const void *two);
-static ngx_uint_t ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec,
-    ngx_str_t *tool);
+static ngx_array_t *ngx_http_hangar_catalog_withdrawals(
+    ngx_http_hangar_req_t *hr, ngx_pool_t *pool);
+static void ngx_http_hangar_catalog_withdrawn(ngx_array_t *keys,
+    ngx_http_hangar_entry_t *e);
+static int ngx_libc_cdecl ngx_http_hangar_str_cmp(const void *one,
+    const void *two);
+static void ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, const char *type, const char *reason,
+    ngx_str_t *who);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
 static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
@@ -50,6 +59,7 @@ static ngx_uint_t  ngx_http_hangar_warm_pending;
 typedef struct {
     ngx_http_hangar_loc_conf_t  *hlcf;
     ngx_atomic_uint_t            generation;
+    ngx_atomic_uint_t            policy_gen;
     ngx_pool_t                  *pool;
     ngx_array_t                 *entries;
     ngx_uint_t                  *index;     /* by exported name: entry + 1 */
@@ -133,21 +143,26 @@ ngx_http_hangar_catalog_get(ngx_http_hangar_req_t *hr)
 {
     ngx_uint_t                    i, free;
     ngx_array_t                  *entries;
-    ngx_atomic_uint_t             gen;
+    ngx_atomic_uint_t             gen, pgen;
     ngx_http_hangar_loc_conf_t   *hlcf;
     ngx_http_hangar_mcp_cache_t  *c;
 
     /*
      * Built once per worker and location, reused while the registry's
-     * generation stays: tools/call does not parse the fleet each time.
+     * and the policies' generations stay: tools/call does not parse the
+     * fleet each time.
      */
     hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
     gen = hr->reg->sh->generation;
+    pgen = ngx_http_hangar_state_doc_gen(hr->reg,
+                                         NGX_HTTP_HANGAR_DOC_POLICIES);
     free = NGX_HTTP_HANGAR_MCP_CACHE;
 
     for (i = 0; i < NGX_HTTP_HANGAR_MCP_CACHE; i++) {
         if (ngx_http_hangar_mcp_cache[i].hlcf == hlcf) {
-            if (ngx_http_hangar_mcp_cache[i].generation == gen) {
+            if (ngx_http_hangar_mcp_cache[i].generation == gen
+                && ngx_http_hangar_mcp_cache[i].policy_gen == pgen)
+            {
                 if (ngx_http_hangar_warm_pending) {
                     ngx_http_hangar_catalog_warm(hr);
                 }
@@ -198,6 +213,7 @@ ngx_http_hangar_catalog_get(ngx_http_hangar_req_t *hr)
 
     c->hlcf = hlcf;
     c->generation = gen;
+    c->policy_gen = pgen;
 
     return c;
 
@@ -215,7 +231,7 @@ failed:
 static ngx_int_t
 ngx_http_hangar_catalog_index(ngx_http_hangar_mcp_cache_t *c)
 {
-    ngx_uint_t                i, k, size;
+    ngx_uint_t                i, k, n, size;
     ngx_http_hangar_entry_t  *e;
 
     size = 2;
@@ -231,8 +247,11 @@ ngx_http_hangar_catalog_index(ngx_http_hangar_mcp_cache_t *c)
     c->mask = size - 1;
     e = c->entries->elts;
 
-    for (i = 0; i < c->entries->nelts; i++) {
-        if (e[i].name.len == 0) {
+    /* a name the policies hide never takes the place of one they show */
+    for (n = 0; n < 2 * c->entries->nelts; n++) {
+        i = n % c->entries->nelts;
+
+        if (e[i].name.len == 0 || e[i].hidden != (n >= c->entries->nelts)) {
             continue;
         }
 
@@ -265,10 +284,10 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 {
     ngx_str_t                    err;
     ngx_uint_t                   i, j, dup;
-    ngx_array_t                 *all, *copies;
+    ngx_array_t                 *all, *copies, *withdrawals;
     ngx_http_hangar_copy_t      *cp;
     ngx_http_hangar_entry_t     *e, *es;
-    ngx_http_hangar_value_t     *tools, **items, *name, *spec;
+    ngx_http_hangar_value_t     *tools, **items, *name;
 
     copies = ngx_http_hangar_catalog_copy(hr, pool, 1);
     if (copies == NULL) {
@@ -278,15 +297,15 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     cp = copies->elts;
 
     all = ngx_array_create(pool, 64, sizeof(ngx_http_hangar_entry_t));
-    if (all == NULL) {
+    withdrawals = ngx_http_hangar_catalog_withdrawals(hr, pool);
+
+    if (all == NULL || withdrawals == NULL) {
         return NGX_ERROR;
     }
 
     for (i = 0; i < copies->nelts; i++) {
         tools = ngx_http_hangar_json_parse(pool, cp[i].tools.data,
                                            cp[i].tools.len, &err);
-        spec = ngx_http_hangar_json_parse(pool, cp[i].spec.data,
-                                          cp[i].spec.len, &err);
 
         if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
             continue;
@@ -297,9 +316,7 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
         for (j = 0; j < tools->u.arr.nelts; j++) {
             name = ngx_http_hangar_get(items[j], "name");
 
-            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)
-                || !ngx_http_hangar_mcp_allowed(spec, &name->u.s))
-            {
+            if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
                 continue;
             }
 
@@ -311,11 +328,12 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
             e->server = cp[i].id;
             e->tool = name->u.s;
             e->schema = items[j];
-            e->withdrawn = ngx_http_hangar_state_withdrawn(hr->reg,
-                                                           &cp[i].id,
-                                                           &name->u.s);
+            e->hidden = !ngx_http_hangar_policy_base(hr->reg, &cp[i].id,
+                                                 NGX_HTTP_HANGAR_POLICY_TOOL,
+                                                 &name->u.s);
             e->dup = 0;
             ngx_str_null(&e->name);
+            ngx_http_hangar_catalog_withdrawn(withdrawals, e);
         }
     }
 
@@ -328,7 +346,7 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     for (i = 0; i < all->nelts; i++) {
         dup = es[i].dup;
 
-        if (dup && naming == NGX_HTTP_HANGAR_NAMING_FLAT) {
+        if (dup && naming == NGX_HTTP_HANGAR_NAMING_FLAT && !es[i].hidden) {
             /* as the original: an ambiguous name is not offered */
             ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
                           "hangar: tool \"%V\" of \"%V\" is offered by more "
@@ -362,7 +380,7 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 static ngx_int_t
 ngx_http_hangar_mcp_dups(ngx_pool_t *pool, ngx_array_t *all)
 {
-    ngx_uint_t                 i, j;
+    ngx_uint_t                 i, j, n;
     ngx_http_hangar_entry_t   *es, **sorted;
 
     if (all->nelts < 2) {
@@ -376,17 +394,20 @@ ngx_http_hangar_mcp_dups(ngx_pool_t *pool, ngx_array_t *all)
 
     es = all->elts;
 
-    for (i = 0; i < all->nelts; i++) {
-        sorted[i] = &es[i];
+    /* a tool the policies hide for everyone does not make a name ambiguous */
+    for (i = 0, n = 0; i < all->nelts; i++) {
+        if (!es[i].hidden) {
+            sorted[n++] = &es[i];
+        }
     }
 
-    ngx_qsort(sorted, all->nelts, sizeof(ngx_http_hangar_entry_t *),
+    ngx_qsort(sorted, n, sizeof(ngx_http_hangar_entry_t *),
               ngx_http_hangar_mcp_tool_cmp);
 
-    for (i = 0; i < all->nelts; i = j) {
+    for (i = 0; i < n; i = j) {
 
         for (j = i + 1;
-             j < all->nelts
+             j < n
              && ngx_http_hangar_mcp_tool_cmp(&sorted[i], &sorted[j]) == 0;
              j++)
         {
@@ -412,62 +433,281 @@ ngx_http_hangar_mcp_tool_cmp(const void *one, const void *two)
 }
 
 
-/* the server's "tools:" policy: deny globs first, then allow globs */
+/*
+ * The withdrawals ("server\0tool\0tenant"), copied under the slab mutex
+ * once per build and sorted: an entry finds its own without a lock.
+ */
 
-static ngx_uint_t
-ngx_http_hangar_mcp_allowed(ngx_http_hangar_value_t *spec, ngx_str_t *tool)
+static ngx_array_t *
+ngx_http_hangar_catalog_withdrawals(ngx_http_hangar_req_t *hr,
+    ngx_pool_t *pool)
 {
-    u_char                    name[256];
-    ngx_uint_t                i, listed;
-    ngx_http_hangar_value_t  *policy, *list, **globs;
+    ngx_str_t               *k;
+    ngx_queue_t             *q;
+    ngx_array_t             *keys;
+    ngx_http_hangar_set_t   *set;
+    ngx_http_hangar_item_t  *item;
 
-    policy = ngx_http_hangar_get(spec, "tools");
+    set = &hr->reg->sh->withdrawn;
 
-    if (!ngx_http_hangar_is(policy, NGX_HTTP_HANGAR_OBJ)) {
-        return 1;
+    ngx_http_hangar_lock(hr->reg);
+
+    keys = ngx_array_create(pool, set->count + 1, sizeof(ngx_str_t));
+    if (keys == NULL) {
+        goto failed;
     }
 
-    if (tool->len >= sizeof(name)) {
-        return 0;
+    for (q = ngx_queue_head(&set->queue);
+         q != ngx_queue_sentinel(&set->queue);
+         q = ngx_queue_next(q))
+    {
+        item = ngx_queue_data(q, ngx_http_hangar_item_t, queue);
+
+        k = ngx_array_push(keys);
+        if (k == NULL) {
+            goto failed;
+        }
+
+        k->len = item->sn.str.len;
+        k->data = ngx_pnalloc(pool, k->len);
+        if (k->data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(k->data, item->data, k->len);
     }
 
-    *ngx_cpymem(name, tool->data, tool->len) = '\0';
+    ngx_http_hangar_unlock(hr->reg);
 
-    list = ngx_http_hangar_get(policy, "deny_list");
+    ngx_qsort(keys->elts, keys->nelts, sizeof(ngx_str_t),
+              ngx_http_hangar_str_cmp);
 
-    if (ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
-        globs = list->u.arr.elts;
+    return keys;
 
-        for (i = 0; i < list->u.arr.nelts; i++) {
-            if (globs[i]->type == NGX_HTTP_HANGAR_STR
-                && fnmatch((char *) globs[i]->u.s.data, (char *) name, 0) == 0)
-            {
-                return 0;
-            }
+failed:
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    return NULL;
+}
+
+
+/*
+ * "server\0tool\0" itself: withdrawn for every tenant; a key that goes
+ * on from it: for some tenant.  Sorted, both follow the place where the
+ * prefix would be.
+ */
+
+static void
+ngx_http_hangar_catalog_withdrawn(ngx_array_t *keys,
+    ngx_http_hangar_entry_t *e)
+{
+    u_char      buf[NGX_HTTP_HANGAR_ID_MAX + NGX_HTTP_HANGAR_NAME_MAX + 2];
+    ngx_str_t   prefix, *k;
+    ngx_uint_t  lo, hi, mid;
+
+    e->withdrawn = 0;
+    e->tenants = 0;
+
+    if (keys->nelts == 0 || e->server.len > NGX_HTTP_HANGAR_ID_MAX
+        || e->tool.len > NGX_HTTP_HANGAR_NAME_MAX)
+    {
+        return;
+    }
+
+    prefix.data = buf;
+    prefix.len = ngx_sprintf(buf, "%V%Z%V%Z", &e->server, &e->tool) - buf;
+
+    k = keys->elts;
+    lo = 0;
+    hi = keys->nelts;
+
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+
+        if (ngx_http_hangar_str_cmp(&k[mid], &prefix) < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
         }
     }
 
-    list = ngx_http_hangar_get(policy, "allow_list");
-
-    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)
-        || list->u.arr.nelts == 0)
-    {
-        return 1;
-    }
-
-    listed = 0;
-    globs = list->u.arr.elts;
-
-    for (i = 0; i < list->u.arr.nelts; i++) {
-        if (globs[i]->type == NGX_HTTP_HANGAR_STR
-            && fnmatch((char *) globs[i]->u.s.data, (char *) name, 0) == 0)
+    for ( /* void */ ; lo < keys->nelts; lo++) {
+        if (k[lo].len < prefix.len
+            || ngx_memcmp(k[lo].data, prefix.data, prefix.len) != 0)
         {
-            listed = 1;
             break;
         }
+
+        if (k[lo].len == prefix.len) {
+            e->withdrawn = 1;
+
+        } else {
+            e->tenants = 1;
+        }
+    }
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_hangar_str_cmp(const void *one, const void *two)
+{
+    ngx_str_t  *a, *b;
+
+    a = (ngx_str_t *) one;
+    b = (ngx_str_t *) two;
+
+    return (int) ngx_memn2cmp(a->data, b->data, a->len, b->len);
+}
+
+
+ngx_uint_t
+ngx_http_hangar_catalog_access(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, ngx_http_hangar_policy_verdict_t *v)
+{
+    ngx_str_t                     key, *tenant;
+    ngx_http_hangar_principal_t  *p;
+
+    v->allowed = 0;
+    v->approval = 0;
+
+    if (!ngx_http_hangar_auth_allowed(hr->r, "tool", "invoke", &e->name)) {
+        return NGX_HTTP_HANGAR_ACCESS_RBAC;
     }
 
-    return listed;
+    p = ngx_http_hangar_auth_principal(hr->r);
+    tenant = (p && p->tenant.len) ? &p->tenant : NULL;
+
+    if (e->hidden
+        || ngx_http_hangar_policy_decide(hr->reg, &e->server, NULL, tenant,
+                                         NGX_HTTP_HANGAR_POLICY_TOOL,
+                                         &e->tool, v)
+           != NGX_OK
+        || !v->allowed)
+    {
+        v->allowed = 0;
+        return NGX_HTTP_HANGAR_ACCESS_POLICY;
+    }
+
+    if (e->withdrawn) {
+        return NGX_HTTP_HANGAR_ACCESS_WITHDRAWN;
+    }
+
+    /* withdrawn for the caller's tenant: looked up only when one exists */
+    if (e->tenants && tenant) {
+        if (ngx_http_hangar_withdrawal_key(hr->r->pool, &e->server, &e->tool,
+                                           tenant, &key)
+            != NGX_OK
+            || ngx_http_hangar_state_has(hr->reg, &hr->reg->sh->withdrawn,
+                                         &key, 0))
+        {
+            return NGX_HTTP_HANGAR_ACCESS_WITHDRAWN;
+        }
+    }
+
+    return NGX_HTTP_HANGAR_ACCESS_OK;
+}
+
+
+ngx_int_t
+ngx_http_hangar_catalog_check(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, ngx_http_hangar_policy_verdict_t *v,
+    ngx_str_t *msg)
+{
+    ngx_str_t                     who;
+    ngx_uint_t                    why;
+    const char                   *error, *reason;
+    ngx_http_hangar_principal_t  *p;
+
+    why = ngx_http_hangar_catalog_access(hr, e, v);
+
+    p = ngx_http_hangar_auth_principal(hr->r);
+
+    if (p) {
+        who = p->id;
+
+    } else {
+        ngx_str_set(&who, "-");
+    }
+
+    switch (why) {
+
+    case NGX_HTTP_HANGAR_ACCESS_OK:
+        ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                      "hangar: tool \"%V\" of \"%V\" allowed for principal "
+                      "\"%V\"%s", &e->name, &e->server, &who,
+                      v->approval ? " (approval required)" : "");
+        /* logged, not put in the event ring: calls would flood it */
+        return NGX_HTTP_HANGAR_ACCESS_OK;
+
+    case NGX_HTTP_HANGAR_ACCESS_RBAC:
+        error = "AccessDeniedError";
+        reason = "rbac";
+        msg->data = ngx_pnalloc(hr->r->pool, e->name.len + 128);
+        if (msg->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        msg->len = ngx_sprintf(msg->data, "AccessDeniedError: Not "
+                               "authorized to invoke tool '%V': tool:invoke "
+                               "permission required", &e->name)
+                   - msg->data;
+        break;
+
+    case NGX_HTTP_HANGAR_ACCESS_POLICY:
+        error = "ToolAccessDeniedError";
+        reason = "policy";
+        ngx_str_set(msg, "ToolAccessDeniedError: Tool not available for "
+                         "this mcp_server");
+        break;
+
+    default: /* NGX_HTTP_HANGAR_ACCESS_WITHDRAWN */
+        error = "ToolWithdrawnError";
+        reason = "withdrawn";
+        msg->data = ngx_pnalloc(hr->r->pool, e->name.len + 64);
+        if (msg->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        msg->len = ngx_sprintf(msg->data, "ToolWithdrawnError: Tool '%V' "
+                               "is withdrawn for this tenant", &e->name)
+                   - msg->data;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                  "hangar: tool \"%V\" of \"%V\" refused for principal "
+                  "\"%V\": %s", &e->name, &e->server, &who, error);
+
+    ngx_http_hangar_catalog_event(hr, e, "ToolAccessDenied", reason, &who);
+
+    return why;
+}
+
+
+/* {"tool","principal_id","reason"}, bounded to the event's size */
+
+static void
+ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_entry_t *e, const char *type, const char *reason,
+    ngx_str_t *who)
+{
+    ngx_str_t              data;
+    ngx_http_hangar_out_t  out;
+
+    ngx_http_hangar_out_init(&out, hr->r->pool, 256);
+    ngx_http_hangar_out_lit(&out, "{\"tool\":");
+    ngx_http_hangar_out_str(&out, e->name.data, ngx_min(e->name.len, 64));
+    ngx_http_hangar_out_lit(&out, ",\"principal_id\":");
+    ngx_http_hangar_out_str(&out, who->data, ngx_min(who->len, 64));
+    ngx_http_hangar_out_printf(&out, ",\"reason\":\"%s\"}", reason);
+
+    if (ngx_http_hangar_out_flatten(&out, &data) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_hangar_event(hr->reg, type, e->server.data, e->server.len, "%V",
+                          &data);
 }
 
 

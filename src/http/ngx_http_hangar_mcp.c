@@ -48,6 +48,9 @@ static ngx_int_t ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
+static ngx_int_t ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
+    ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc);
 static void ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
@@ -421,16 +424,17 @@ static ngx_int_t
 ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
-    ngx_int_t                    start;
-    ngx_uint_t                   i, k, first, shown;
-    ngx_http_hangar_pair_t      *pair;
-    ngx_http_hangar_value_t     *cursor;
-    ngx_http_hangar_loc_conf_t  *hlcf;
+    ngx_int_t                          start;
+    ngx_uint_t                         i, k, first, shown;
+    ngx_array_t                       *entries;
+    ngx_http_hangar_out_t             *out;
+    ngx_http_hangar_pair_t            *pair;
+    ngx_http_hangar_entry_t           *e;
+    ngx_http_hangar_value_t           *cursor;
+    ngx_http_hangar_loc_conf_t        *hlcf;
+    ngx_http_hangar_policy_verdict_t   v;
 
     hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
-    ngx_array_t              *entries;
-    ngx_http_hangar_out_t    *out;
-    ngx_http_hangar_entry_t  *e;
 
     if (ngx_http_hangar_catalog(hr, &entries) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -459,7 +463,11 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     shown = 0;
 
     for (i = start; i < entries->nelts; i++) {
-        if (e[i].name.len == 0 || e[i].withdrawn) {
+        /* exactly what this caller may call (RBAC, policy, withdrawals) */
+        if (e[i].name.len == 0
+            || ngx_http_hangar_catalog_access(hr, &e[i], &v)
+               != NGX_HTTP_HANGAR_ACCESS_OK)
+        {
             continue;
         }
 
@@ -506,17 +514,48 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
 
 /* ---- tools/call -------------------------------------------------------- */
 
+/*
+ * Who may call the tool (ngx_http_hangar_catalog_check()).  NGX_OK: the
+ * call goes on, *v holds the policy's verdict: an approval gate comes
+ * right after this; NGX_DECLINED: the JSON-RPC error was sent, *rc is what
+ * the handler returns.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
+    ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc)
+{
+    ngx_str_t  msg;
+
+    switch (ngx_http_hangar_catalog_check(hr, e, v, &msg)) {
+
+    case NGX_HTTP_HANGAR_ACCESS_OK:
+        return NGX_OK;
+
+    case NGX_ERROR:
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+
+    default:
+        *rc = ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+        return NGX_DECLINED;
+    }
+}
+
+
 static ngx_int_t
 ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    msg;
-    ngx_msec_t                   retry;
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_hangar_entry_t     *e;
-    ngx_http_hangar_value_t     *name, *copy, *tool;
-    ngx_http_hangar_mcp_call_t  *mc;
+    ngx_int_t                          rc;
+    ngx_str_t                          msg;
+    ngx_msec_t                         retry;
+    ngx_pool_cleanup_t                *cln;
+    ngx_http_hangar_entry_t           *e;
+    ngx_http_hangar_value_t           *name, *copy, *tool;
+    ngx_http_hangar_mcp_call_t        *mc;
+    ngx_http_hangar_policy_verdict_t   verdict;
 
     name = ngx_http_hangar_get(params, "name");
 
@@ -540,16 +579,8 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32601, &msg);
     }
 
-    if (e->withdrawn) {
-        msg.data = ngx_pnalloc(hr->r->pool, name->u.s.len + 64);
-        if (msg.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        msg.len = ngx_sprintf(msg.data, "ToolWithdrawnError: tool \"%V\" "
-                              "is withdrawn", &name->u.s)
-                  - msg.data;
-        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32003, &msg);
+    if (ngx_http_hangar_mcp_access(hr, id, e, &verdict, &rc) != NGX_OK) {
+        return rc;
     }
 
     rc = ngx_http_hangar_limit_call(hr, id, &e->server, &e->tool, NGX_HTTP_OK);

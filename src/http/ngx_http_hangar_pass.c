@@ -15,6 +15,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_pass.h"
+#include "ngx_http_hangar_catalog.h"
+#include "ngx_http_hangar_state.h"
 
 
 extern ngx_module_t  ngx_http_proxy_module;
@@ -23,7 +25,10 @@ extern ngx_module_t  ngx_http_proxy_module;
 typedef struct {
     ngx_http_hangar_req_t        hr;
     ngx_str_t                    url;
-    ngx_uint_t                   phase;     /* 0 new, 1 waiting, 2 ready */
+    ngx_uint_t                   phase;     /* 0 new, 1 waiting, 2 ready,
+                                               3 answered, 4 reading */
+    ngx_http_hangar_value_t     *list;      /* tools/list: its id */
+    unsigned                     checked:1; /* the body was looked at */
 } ngx_http_hangar_pass_ctx_t;
 
 
@@ -35,6 +40,21 @@ static void ngx_http_hangar_pass_cleanup(void *data);
 static ngx_int_t ngx_http_hangar_pass_begin(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx);
 static void ngx_http_hangar_pass_wake(void *data);
+static ngx_int_t ngx_http_hangar_pass_start(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
+static ngx_uint_t ngx_http_hangar_pass_restricted(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
+static void ngx_http_hangar_pass_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hangar_pass_check(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
+static ngx_int_t ngx_http_hangar_pass_message(ngx_http_hangar_pass_ctx_t *ctx,
+    ngx_http_hangar_value_t *m, ngx_str_t *refusal);
+static ngx_int_t ngx_http_hangar_pass_text(ngx_http_request_t *r,
+    ngx_str_t *text);
+static void ngx_http_hangar_pass_entry(ngx_http_hangar_pass_ctx_t *ctx,
+    ngx_str_t *tool, ngx_http_hangar_entry_t *e);
+static ngx_int_t ngx_http_hangar_pass_list(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
 static ngx_int_t ngx_http_hangar_pass_fail(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx, ngx_uint_t status, const char *error,
     ngx_str_t *id, const char *what);
@@ -257,11 +277,7 @@ ngx_http_hangar_pass_begin(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx)
 {
     ngx_int_t                   rc;
-    ngx_str_t                   id;
-    ngx_msec_t                  retry;
     ngx_http_hangar_refusal_t   no;
-
-    id = ctx->hr.params[0];
 
     rc = ngx_http_hangar_auth_authenticate(r, &no, ngx_http_hangar_pass_wake,
                                            ctx);
@@ -281,6 +297,44 @@ ngx_http_hangar_pass_begin(ngx_http_request_t *r,
         ngx_http_finalize_request(r, rc);
         return NGX_DONE;
     }
+
+    /*
+     * A call is checked as the front door checks it (RBAC tool:invoke, the
+     * policy, the withdrawals) when anything restricts it: its body is read
+     * here, before the proxy sends it on.
+     */
+    if (r->method == NGX_HTTP_POST && !ctx->checked
+        && ngx_http_hangar_pass_restricted(r, ctx))
+    {
+        ctx->checked = 1;
+        ctx->phase = 4;
+
+        rc = ngx_http_read_client_request_body(r, ngx_http_hangar_pass_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            ctx->phase = 3;
+            return rc;
+        }
+
+        ngx_http_finalize_request(r, NGX_DONE);
+        return NGX_DONE;
+    }
+
+    return ngx_http_hangar_pass_start(r, ctx);
+}
+
+
+/* the server is started if needed (single flight), then its address */
+
+static ngx_int_t
+ngx_http_hangar_pass_start(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_int_t    rc;
+    ngx_str_t    id;
+    ngx_msec_t   retry;
+
+    id = ctx->hr.params[0];
 
     rc = ngx_http_hangar_ensure_ready(ctx->hr.reg, &id, 0, &ctx->hr.waiter,
                                       r->connection->log, &retry);
@@ -450,7 +504,345 @@ ngx_http_hangar_pass_url(ngx_http_request_t *r,
 
     ctx->phase = 2;
 
+    if (ctx->list) {
+        return ngx_http_hangar_pass_list(r, ctx);
+    }
+
     return NGX_DECLINED;
+}
+
+
+/*
+ * Whether a call may be refused at all: auth is on (RBAC), a policy is in
+ * force, or a tool is withdrawn.  Otherwise the body streams through
+ * unread, as before.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_pass_restricted(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_uint_t                   n;
+    ngx_http_hangar_registry_t  *reg;
+
+    reg = ctx->hr.reg;
+
+    if (ngx_http_hangar_auth_principal(r) != NULL
+        || ngx_http_hangar_policy_active(reg))
+    {
+        return 1;
+    }
+
+    ngx_http_hangar_lock(reg);
+    n = reg->sh->withdrawn.count;
+    ngx_http_hangar_unlock(reg);
+
+    return n != 0;
+}
+
+
+/* the body is read: checked, then the start and the proxy, or a refusal */
+
+static void
+ngx_http_hangar_pass_body(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_hangar_pass_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
+
+    rc = ngx_http_hangar_pass_check(r, ctx);
+
+    if (rc != NGX_OK) {
+        ctx->phase = 3;
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ctx->phase = 0;
+    r->preserve_body = 1;
+
+    rc = ngx_http_hangar_pass_start(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_core_run_phases(r);
+
+    } else if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * NGX_OK: the request goes on; else what was answered: a JSON-RPC error
+ * for a refused tools/call (one of a batch refuses the batch).
+ */
+
+static ngx_int_t
+ngx_http_hangar_pass_check(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  text, err, refusal;
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t   *body, **items, *id;
+
+    if (ngx_http_hangar_pass_text(r, &text) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    /* what is not JSON is the server's to refuse */
+    body = ngx_http_hangar_json_parse(r->pool, text.data, text.len, &err);
+    if (body == NULL) {
+        return NGX_OK;
+    }
+
+    id = NULL;
+
+    if (body->type == NGX_HTTP_HANGAR_ARR) {
+        items = body->u.arr.elts;
+
+        for (i = 0; i < body->u.arr.nelts; i++) {
+            rc = ngx_http_hangar_pass_message(ctx, items[i], &refusal);
+            if (rc != NGX_OK) {
+                break;
+            }
+        }
+
+        /* a batch is never answered from the catalog */
+        ctx->list = NULL;
+
+    } else {
+        id = ngx_http_hangar_get(body, "id");
+        rc = ngx_http_hangar_pass_message(ctx, body, &refusal);
+    }
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hangar_mcp_error(&ctx->hr, NGX_HTTP_OK, id, -32003,
+                                     &refusal);
+}
+
+
+/* one JSON-RPC message: NGX_OK, NGX_DECLINED (refused), NGX_ERROR */
+
+static ngx_int_t
+ngx_http_hangar_pass_message(ngx_http_hangar_pass_ctx_t *ctx,
+    ngx_http_hangar_value_t *m, ngx_str_t *refusal)
+{
+    ngx_int_t                          rc;
+    ngx_http_hangar_entry_t            e;
+    ngx_http_hangar_value_t           *method, *name;
+    ngx_http_hangar_policy_verdict_t   v;
+
+    method = ngx_http_hangar_get(m, "method");
+
+    if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)) {
+        return NGX_OK;
+    }
+
+    /* the list a caller sees is made from hangar's catalog of the server */
+    if (ngx_http_hangar_str_is(&method->u.s, "tools/list")) {
+        ctx->list = ngx_http_hangar_get(m, "id");
+        return NGX_OK;
+    }
+
+    if (!ngx_http_hangar_str_is(&method->u.s, "tools/call")) {
+        return NGX_OK;
+    }
+
+    name = ngx_http_hangar_get(ngx_http_hangar_get(m, "params"), "name");
+
+    if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
+        return NGX_OK;
+    }
+
+    ngx_http_hangar_pass_entry(ctx, &name->u.s, &e);
+
+    rc = ngx_http_hangar_catalog_check(&ctx->hr, &e, &v, refusal);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return (rc == NGX_HTTP_HANGAR_ACCESS_OK) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* the tool as a catalog entry: the client sees the server's own name */
+
+static void
+ngx_http_hangar_pass_entry(ngx_http_hangar_pass_ctx_t *ctx, ngx_str_t *tool,
+    ngx_http_hangar_entry_t *e)
+{
+    u_char     buf[NGX_HTTP_HANGAR_ID_MAX + NGX_HTTP_HANGAR_NAME_MAX + 2];
+    ngx_str_t  key;
+
+    ngx_memzero(e, sizeof(ngx_http_hangar_entry_t));
+
+    e->server = ctx->hr.params[0];
+    e->tool = *tool;
+    e->name = *tool;
+    e->tenants = 1;
+
+    if (e->server.len <= NGX_HTTP_HANGAR_ID_MAX
+        && tool->len <= NGX_HTTP_HANGAR_NAME_MAX)
+    {
+        key.data = buf;
+        key.len = ngx_sprintf(buf, "%V%Z%V%Z", &e->server, tool) - buf;
+        e->withdrawn = ngx_http_hangar_state_has(ctx->hr.reg,
+                                                 &ctx->hr.reg->sh->withdrawn,
+                                                 &key, 0);
+    }
+}
+
+
+/* the body read, from memory or from its temporary file */
+
+static ngx_int_t
+ngx_http_hangar_pass_text(ngx_http_request_t *r, ngx_str_t *text)
+{
+    off_t         size;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(text);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    if (size == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    text->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+        if (n != b->file_last - b->file_pos) {
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    text->len = p - text->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * tools/list while something restricts the caller: answered from hangar's
+ * catalog of the server, with exactly the tools the caller may call (the
+ * same decision as tools/call), in one page.
+ */
+
+static ngx_int_t
+ngx_http_hangar_pass_list(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_str_t                          text, err;
+    ngx_int_t                          rc;
+    ngx_uint_t                         i, n;
+    ngx_http_hangar_out_t             *out;
+    ngx_http_hangar_node_t            *node;
+    ngx_http_hangar_entry_t            e;
+    ngx_http_hangar_value_t           *tools, **items, *name;
+    ngx_http_hangar_policy_verdict_t   v;
+
+    ngx_str_null(&text);
+
+    ngx_http_hangar_lock(ctx->hr.reg);
+
+    node = ngx_http_hangar_find(&ctx->hr.reg->sh->servers,
+                                ctx->hr.params[0].data,
+                                ctx->hr.params[0].len);
+
+    if (node && node->tools) {
+        text.data = ngx_pnalloc(r->pool, node->tools->len);
+        if (text.data) {
+            text.len = node->tools->len;
+            ngx_memcpy(text.data, node->tools->data, text.len);
+        }
+    }
+
+    ngx_http_hangar_unlock(ctx->hr.reg);
+
+    tools = text.len ? ngx_http_hangar_json_parse(r->pool, text.data,
+                                                  text.len, &err)
+                     : NULL;
+
+    out = &ctx->hr.out;
+    ngx_http_hangar_mcp_open(out, ctx->list);
+    ngx_http_hangar_out_lit(out, "\"result\":{\"tools\":[");
+
+    n = 0;
+    items = ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)
+            ? tools->u.arr.elts : NULL;
+
+    for (i = 0; items && i < tools->u.arr.nelts; i++) {
+        name = ngx_http_hangar_get(items[i], "name");
+
+        if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
+            continue;
+        }
+
+        ngx_http_hangar_pass_entry(ctx, &name->u.s, &e);
+
+        if (ngx_http_hangar_catalog_access(&ctx->hr, &e, &v)
+            != NGX_HTTP_HANGAR_ACCESS_OK)
+        {
+            continue;
+        }
+
+        if (n++) {
+            ngx_http_hangar_out_lit(out, ",");
+        }
+
+        ngx_http_hangar_json_out(out, items[i]);
+    }
+
+    ngx_http_hangar_out_lit(out, "]}}");
+
+    ctx->phase = 3;
+
+    rc = ngx_http_hangar_send(&ctx->hr, NGX_HTTP_OK);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
