@@ -24,6 +24,7 @@
 #include "ngx_http_hangar_reconcile.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_auth.h"
+#include "ngx_http_hangar_limit.h"
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_approval_hold.h"
@@ -572,6 +573,19 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
     ngx_http_hangar_cors_env(cf, hmcf);
 
     if (ngx_http_hangar_config_load(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* rate_limit: of hangar.yaml */
+    hmcf->limit = ngx_palloc(cf->pool, sizeof(ngx_http_hangar_limit_conf_t));
+
+    if (hmcf->limit == NULL
+        || ngx_http_hangar_limit_conf(cf,
+                                      ngx_http_hangar_get(hmcf->doc,
+                                                          "rate_limit"),
+                                      &hmcf->config_file, hmcf->limit)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -109,6 +109,7 @@ mcp_servers:
     command: [perl, $SERVER, --name, math]
 auth:
   enabled: true
+  rate_limit: {max_attempts: 1000}    # refused tokens on purpose: no lockout
   oidc:
     enabled: true
     audience: hangar

@@ -381,6 +381,7 @@ my $ADMIN = 'mcp_bootstrap_admin_key_from_the_env_0123';
 my $yaml = <<"YAML";
 auth:
   enabled: true
+  rate_limit: {max_attempts: 1000}    # refused keys on purpose: no lockout
   api_keys:
     - {name: bootstrap, principal_id: admin, key: "\${HANGAR_ADMIN_KEY}"}
   role_assignments:

@@ -67,6 +67,7 @@ typedef struct {
     ngx_http_hangar_value_t     *doc;       /* hangar.yaml, interpolated */
     void                        *auth;      /* the auth layer's */
     void                        *rbac;
+    void                        *limit;     /* the rate limits' */
     ngx_array_t                  cors_origins;  /* ngx_str_t */
     ngx_flag_t                   cors_credentials;
     ngx_flag_t                   unsafe_no_auth;

@@ -26,6 +26,7 @@
 #include "ngx_http_hangar_health.h"
 #include "ngx_http_hangar_metrics.h"
 #include "ngx_http_hangar_mcp.h"
+#include "ngx_http_hangar_api_limit.h"
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_edge.h"
 
@@ -376,6 +377,11 @@ ngx_http_hangar_api(ngx_http_hangar_req_t *hr)
 
         return ngx_http_hangar_error(hr, NGX_HTTP_NOT_FOUND, "NotFoundError",
                                      "no API route for %V", &r->uri);
+    }
+
+    rc = ngx_http_hangar_limit_rest(hr);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (!(hr->route->flags & NGX_HTTP_HANGAR_BODY)) {

@@ -20,6 +20,7 @@
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
 #include "ngx_http_hangar_approval_hold.h"
+#include "ngx_http_hangar_api_limit.h"
 
 
 typedef struct {
@@ -584,6 +585,11 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     }
 
     if (ngx_http_hangar_mcp_access(hr, id, e, &verdict, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_hangar_limit_call(hr, id, &e->server, &e->tool, NGX_HTTP_OK);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 

@@ -15,6 +15,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_pass.h"
+#include "ngx_http_hangar_api_limit.h"
+#include "ngx_http_hangar_limit.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_approval_hold.h"
@@ -537,7 +539,8 @@ ngx_http_hangar_pass_restricted(ngx_http_request_t *r,
     reg = ctx->hr.reg;
 
     if (ngx_http_hangar_auth_principal(r) != NULL
-        || ngx_http_hangar_policy_active(reg))
+        || ngx_http_hangar_policy_active(reg)
+        || ngx_http_hangar_limit_enabled(reg))
     {
         return 1;
     }
@@ -726,7 +729,9 @@ ngx_http_hangar_pass_check(ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK) {
-        return NGX_OK;
+        /* the calls it carries take their tokens (rate limits) */
+        rc = ngx_http_hangar_limit_pass(&ctx->hr, body);
+        return rc == NGX_DECLINED ? NGX_OK : rc;
     }
 
     if (rc == NGX_ERROR) {

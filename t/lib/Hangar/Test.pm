@@ -383,7 +383,13 @@ sub prepare ($) {
     $b->run_filters if Scalar::Util::blessed($b) && !$b->is_filtered;
     $Nginx{timeout} = (section($b, 'timeout') // 10) =~ s/s\z//r;
     $Nginx{workers} = section($b, 'workers') || 1;
-    $Nginx{env} = block_env(section($b, 'env'));
+    # The suite runs with the rate limits of REST commands and tool calls
+    # (default 10/s, burst 20) opened wide, so that load tests are not cut
+    # short; a block testing the limits sets them in its env or in the
+    # rate_limit: of its hangar.yaml (which wins over the environment).
+    $Nginx{env} = { MCP_RATE_LIMIT_RPS => 1000000,
+                    MCP_RATE_LIMIT_BURST => 1000000,
+                    %{ block_env(section($b, 'env')) } };
     prepare_servroot(has_section($b, 'keep_servroot'));
     write_user_files(section($b, 'user_files'));
     write_file("$Nginx{root}/conf/nginx.conf", nginx_conf($b));
