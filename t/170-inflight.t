@@ -95,6 +95,7 @@ sub collect ($) {
 }
 
 my $yaml = <<"YAML";
+execution: {allowed_commands: [perl]}
 mcp_servers:
   sleepy:
     command: [perl, $SERVER, --name, sleepy]
