@@ -7,8 +7,8 @@
 # perl: the project's Perl test server and Perl load client;
 # everything: @modelcontextprotocol/server-everything (Node) and a Node
 # load client (bench/mcp-load.mjs), the pairing most users run.
-# Then (a) and (b) again with auth on and an API key on every call, against
-# the runs without auth.  The error_log level is notice throughout.
+# Then (a) and (b) against the same with auth on and an API key on every
+# call, measured in turns.  The error_log level is notice throughout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-2000}
@@ -95,28 +95,42 @@ perl -e '
     printf "hangar_pass p50 added to direct stdio: %.3f ms (sequential)\n", $b->[1] - $d->[1];
 ' "$OUT/results.txt"
 
-# auth on: the same front door and pass-through with an API key
-RESULTS=$OUT/results.txt
+# auth on: the same front door and pass-through with an API key, on a
+# second nginx beside the first; the two are measured in turns (3 rounds,
+# sequential calls, medians), so that the machine's drift does not land on
+# one side.
 KEY=mcp_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-bench_stop
+OUT1=$OUT PORT1=$PORT
 bench_nginx "mcp-$KIND-auth" "auth:
   enabled: true
   api_keys: [{name: bench, principal_id: bench, key: \"$KEY\"}]
   role_assignments: [{principal: bench, role: admin}]
 $YAML" \
   'location = /mcp { hangar_mcp; } location ~ ^/pass/(?<server>[^/]+)$ { hangar_pass $server; }'
+OUT2=$OUT PORT2=$PORT
+cleanup() { [ -n "$SGPID" ] && kill "$SGPID" 2>/dev/null; OUT=$OUT1 bench_stop; OUT=$OUT2 bench_stop; }
 trap cleanup EXIT
-export HANGAR_BENCH_KEY=$KEY
-curl -s -o /dev/null -XPOST -H "X-API-Key: $KEY" "http://127.0.0.1:$PORT/api/mcp_servers/echo/start"
-load http "http://127.0.0.1:$PORT/mcp" 50 1 >/dev/null
-cp "$RESULTS" "$OUT/results.txt"
-run "(e) front door, auth on" http "http://127.0.0.1:$PORT/mcp"
-run "(f) hangar_pass, auth on" http "http://127.0.0.1:$PORT/pass/echo"
+curl -s -o /dev/null -XPOST -H "X-API-Key: $KEY" "http://127.0.0.1:$PORT2/api/mcp_servers/echo/start"
+HANGAR_BENCH_KEY=$KEY load http "http://127.0.0.1:$PORT2/mcp" 50 1 >/dev/null
+: > "$OUT2/ab.txt"
+for round in 1 2 3; do
+    for side in off on; do
+        if [ $side = on ]; then P=$PORT2; export HANGAR_BENCH_KEY=$KEY; else P=$PORT1; unset HANGAR_BENCH_KEY; fi
+        echo "$side fd $(load http "http://127.0.0.1:$P/mcp" "$CALLS" 1)" >> "$OUT2/ab.txt"
+        echo "$side pass $(load http "http://127.0.0.1:$P/pass/echo" "$CALLS" 1)" >> "$OUT2/ab.txt"
+    done
+done
+unset HANGAR_BENCH_KEY
 perl -e '
     my %r;
     open my $f, "<", $ARGV[0] or die;
-    while (<$f>) { my @f = split; my $k = substr($f[0], 1, 1); $r{$k} = [@f[-8 .. -1]]; }
-    my ($a, $b, $e, $f) = @r{qw(a b e f)};
-    printf "auth on / off, front door: sequential %.3f, concurrent %.3f\n", $e->[0] / $a->[0], $e->[4] / $a->[4];
-    printf "auth on / off, hangar_pass: sequential %.3f, concurrent %.3f\n", $f->[0] / $b->[0], $f->[4] / $b->[4];
-' "$OUT/results.txt"
+    while (<$f>) { my ($side, $path, $cps, $p50) = split; push @{ $r{$path}{$side} }, [$cps, $p50]; }
+    sub med { my @s = sort { $a <=> $b } @_; $s[1] }
+    for my $path (qw(fd pass)) {
+        my %m = map { my $s = $_; ($s => [med(map { $_->[0] } @{ $r{$path}{$s} }), med(map { $_->[1] } @{ $r{$path}{$s} })]) } qw(off on);
+        printf "%-10s auth off %6d c/s p50 %.3f ms, auth on %6d c/s p50 %.3f ms: %.3f (%+.1f%%)  rounds: %s / %s\n",
+            $path eq "fd" ? "front door" : "hangar_pass", @{ $m{off} }, @{ $m{on} },
+            $m{on}[0] / $m{off}[0], ($m{on}[0] / $m{off}[0] - 1) * 100,
+            join(",", map { $_->[0] } @{ $r{$path}{off} }), join(",", map { $_->[0] } @{ $r{$path}{on} });
+    }
+' "$OUT2/ab.txt"

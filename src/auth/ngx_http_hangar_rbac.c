@@ -634,7 +634,11 @@ ngx_http_hangar_rbac_key(ngx_str_t *raw, ngx_pool_t *pool,
                    k->groups->nelts * sizeof(ngx_str_t));
     }
 
-    ngx_http_hangar_key_used(&p->key_id);
+    /* the last use, to the second: the zone's mutex once a second at most */
+    if (k->noted == 0 || ngx_current_msec - k->noted >= 1000) {
+        k->noted = ngx_current_msec ? ngx_current_msec : 1;
+        ngx_http_hangar_key_used(&p->key_id);
+    }
 
     return NGX_OK;
 }

@@ -41,6 +41,7 @@ typedef struct {
     ngx_str_t                    tenant;
     ngx_array_t                 *groups;        /* ngx_str_t, or NULL */
     time_t                       expires;       /* 0: never */
+    ngx_msec_t                   noted;     /* this worker wrote its use */
     unsigned                     revoked:1;
     unsigned                     declared:1;    /* hangar.yaml */
 } ngx_http_hangar_key_t;
