@@ -142,7 +142,8 @@ my $LOCATIONS = "location /api/ { hangar_api; }\n"
               . "location = /mcp { hangar_mcp; }\n"
               . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n"
               . "location = /.well-known/oauth-protected-resource "
-              . "{ hangar_protected_resource; }\n";
+              . "{ hangar_protected_resource; "
+              . "hangar_trusted_hosts localhost hangar.example; }\n";
 
 nginx_start({
     workers     => 2,
@@ -336,6 +337,11 @@ refused(token('evil', claims(%c2), { kid => 'nope' }),
     ($st, $h, $body) = http_request(GET => '/.well-known/oauth-protected-resource', undef,
                                     { 'X-Forwarded-Proto' => 'https', Host => 'hangar.example:8443' });
     like($body // '', qr/"resource":"https:\/\/hangar\.example:8443"/, 'scheme from X-Forwarded-Proto');
+
+    ($st, $h, $body) = http_request(GET => '/.well-known/oauth-protected-resource', undef,
+                                    { Host => 'evil.example' });
+    like($body // '', qr/"resource":"http:\/\/localhost"/,
+         'a Host that is not trusted is not echoed: the first trusted name stands for it');
 }
 
 # ---- key sets: unknown kid, rotation, failure, waiting ------------------------

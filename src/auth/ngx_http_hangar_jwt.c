@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <math.h>
 #include "ngx_http_hangar_jwt.h"
+#include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_jwks.h"
 
 
@@ -1227,12 +1228,15 @@ ngx_http_hangar_jwt_principal_id(ngx_str_t *id)
 static void
 ngx_http_hangar_jwt_base(ngx_http_request_t *r, ngx_str_t *base)
 {
-    u_char                    *p, c;
-    size_t                     i;
-    ngx_str_t                  host, scheme;
-    ngx_list_part_t           *part;
-    ngx_table_elt_t           *h;
-    ngx_http_core_srv_conf_t  *cscf;
+    u_char                       *p, c;
+    size_t                        i;
+    ngx_str_t                     host, scheme, *trusted;
+    ngx_array_t                  *hosts;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_core_srv_conf_t     *cscf;
+    ngx_http_hangar_loc_conf_t   *hlcf;
+    ngx_http_hangar_main_conf_t  *hmcf;
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
@@ -1290,6 +1294,29 @@ ngx_http_hangar_jwt_base(ngx_http_request_t *r, ngx_str_t *base)
                   || c == ']' || c == '_'))
             {
                 ngx_str_null(&host);
+                break;
+            }
+        }
+    }
+
+    /*
+     * A Host that is not trusted (hangar_trusted_hosts) is not echoed: the
+     * first trusted name stands for it (hangar-security.md §1.4)
+     */
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hangar_module);
+    hosts = hlcf->trusted_hosts ? hlcf->trusted_hosts : hmcf->trusted_hosts;
+
+    if (host.len && hosts && !ngx_http_hangar_host_match(&r->headers_in.server,
+                                                         hosts))
+    {
+        ngx_str_null(&host);
+
+        trusted = hosts->elts;
+
+        for (i = 0; i < hosts->nelts; i++) {
+            if (trusted[i].len && trusted[i].data[0] != '*') {
+                host = trusted[i];
                 break;
             }
         }

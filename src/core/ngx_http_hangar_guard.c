@@ -18,6 +18,9 @@ typedef struct {
 } ngx_http_hangar_range_t;
 
 
+static void ngx_http_hangar_unbracket(ngx_str_t *s);
+
+
 static const char *ngx_http_hangar_in_blocked(uint32_t addr);
 #if (NGX_HAVE_INET6)
 static const char *ngx_http_hangar_in6_blocked(u_char *a);
@@ -738,4 +741,63 @@ ngx_http_hangar_say(ngx_pool_t *pool, ngx_str_t *s, const char *fmt, ...)
     ngx_memcpy(s->data, buf, s->len);
 
     return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_hangar_host_match(ngx_str_t *host, ngx_array_t *patterns)
+{
+    ngx_str_t   h, p, *pat;
+    ngx_uint_t  i;
+
+    if (patterns == NULL) {
+        return 0;
+    }
+
+    h = *host;
+    ngx_http_hangar_unbracket(&h);
+
+    /* "example.com." is "example.com" */
+    if (h.len > 1 && h.data[h.len - 1] == '.') {
+        h.len--;
+    }
+
+    pat = patterns->elts;
+
+    for (i = 0; i < patterns->nelts; i++) {
+        p = pat[i];
+        ngx_http_hangar_unbracket(&p);
+
+        if (p.len == 1 && p.data[0] == '*') {
+            return 1;
+        }
+
+        /* "*.example.com": any name below example.com */
+        if (p.len > 2 && p.data[0] == '*' && p.data[1] == '.') {
+            if (h.len > p.len - 1
+                && ngx_strncasecmp(h.data + h.len - (p.len - 1), p.data + 1,
+                                   p.len - 1) == 0)
+            {
+                return 1;
+            }
+
+            continue;
+        }
+
+        if (p.len == h.len && ngx_strncasecmp(p.data, h.data, h.len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+ngx_http_hangar_unbracket(ngx_str_t *s)
+{
+    if (s->len >= 2 && s->data[0] == '[' && s->data[s->len - 1] == ']') {
+        s->data++;
+        s->len -= 2;
+    }
 }

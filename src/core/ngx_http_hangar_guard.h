@@ -62,6 +62,14 @@ ngx_int_t ngx_http_hangar_guard_server(ngx_pool_t *pool,
     ngx_str_t *field, ngx_str_t *message);
 
 /* "a,b , c" -> ngx_str_t items (empty ones dropped) */
+/*
+ * host (no port; IPv6 with or without brackets) matches one of patterns
+ * (ngx_str_t): the name itself, "*.example.com" (any name below it) or
+ * "*" (any); case-insensitive.
+ */
+ngx_uint_t ngx_http_hangar_host_match(ngx_str_t *host,
+    ngx_array_t *patterns);
+
 ngx_int_t ngx_http_hangar_split_list(ngx_pool_t *pool, u_char *p,
     ngx_array_t *items);
 

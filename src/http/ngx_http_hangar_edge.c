@@ -12,7 +12,6 @@
 
 static ngx_int_t ngx_http_hangar_edge_host(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_edge_json(ngx_http_hangar_req_t *hr);
-static void ngx_http_hangar_unbracket(ngx_str_t *s);
 
 
 ngx_int_t
@@ -83,65 +82,6 @@ ngx_http_hangar_edge_host(ngx_http_hangar_req_t *hr)
                                  "trusted host of this API; trust it with "
                                  "\"hangar_trusted_hosts\" in nginx.conf or "
                                  "MCP_TRUSTED_HOSTS", &host);
-}
-
-
-ngx_uint_t
-ngx_http_hangar_host_match(ngx_str_t *host, ngx_array_t *patterns)
-{
-    ngx_str_t   h, p, *pat;
-    ngx_uint_t  i;
-
-    if (patterns == NULL) {
-        return 0;
-    }
-
-    h = *host;
-    ngx_http_hangar_unbracket(&h);
-
-    /* "example.com." is "example.com" */
-    if (h.len > 1 && h.data[h.len - 1] == '.') {
-        h.len--;
-    }
-
-    pat = patterns->elts;
-
-    for (i = 0; i < patterns->nelts; i++) {
-        p = pat[i];
-        ngx_http_hangar_unbracket(&p);
-
-        if (p.len == 1 && p.data[0] == '*') {
-            return 1;
-        }
-
-        /* "*.example.com": any name below example.com */
-        if (p.len > 2 && p.data[0] == '*' && p.data[1] == '.') {
-            if (h.len > p.len - 1
-                && ngx_strncasecmp(h.data + h.len - (p.len - 1), p.data + 1,
-                                   p.len - 1) == 0)
-            {
-                return 1;
-            }
-
-            continue;
-        }
-
-        if (p.len == h.len && ngx_strncasecmp(p.data, h.data, h.len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static void
-ngx_http_hangar_unbracket(ngx_str_t *s)
-{
-    if (s->len >= 2 && s->data[0] == '[' && s->data[s->len - 1] == ']') {
-        s->data++;
-        s->len -= 2;
-    }
 }
 
 

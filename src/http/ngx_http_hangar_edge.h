@@ -13,18 +13,10 @@
 
 
 #include "ngx_http_hangar_reply.h"
+#include "ngx_http_hangar_guard.h"
 
 
 /* NGX_DECLINED: the request goes on; else it was answered (the rc) */
 ngx_int_t ngx_http_hangar_edge(ngx_http_hangar_req_t *hr);
-
-/*
- * host (no port; IPv6 with or without brackets) matches one of patterns
- * (ngx_str_t): the name itself, "*.example.com" (any name below it) or
- * "*" (any); case-insensitive.
- */
-ngx_uint_t ngx_http_hangar_host_match(ngx_str_t *host,
-    ngx_array_t *patterns);
-
 
 #endif /* _NGX_HTTP_HANGAR_EDGE_H_INCLUDED_ */
