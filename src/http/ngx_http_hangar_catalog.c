@@ -70,6 +70,39 @@ static ngx_http_hangar_mcp_cache_t
     ngx_http_hangar_mcp_cache[NGX_HTTP_HANGAR_MCP_CACHE];
 
 
+/*
+ * This worker's parsed catalogs, one per server, kept while the server's
+ * catalog text stays the same: a rebuild parses only the servers whose
+ * tools changed.  A slot's catalog points into these trees, so a slot
+ * holds a reference on each it used (released when its pool goes); an
+ * entry superseded by new text, or of a server gone, is destroyed once
+ * no slot refers to it.
+ */
+#define NGX_HTTP_HANGAR_PARSED_BUCKETS  1024
+
+typedef struct ngx_http_hangar_parsed_s  ngx_http_hangar_parsed_t;
+
+struct ngx_http_hangar_parsed_s {
+    ngx_http_hangar_parsed_t    *next;
+    ngx_pool_t                  *pool;
+    ngx_str_t                    id;
+    ngx_str_t                    text;
+    ngx_http_hangar_value_t     *tools;     /* NULL: not a valid catalog */
+    ngx_uint_t                   refs;      /* slots using it */
+    ngx_uint_t                   seen;      /* the last build using it */
+    ngx_uint_t                   current;   /* in its bucket */
+};
+
+static ngx_http_hangar_parsed_t
+    *ngx_http_hangar_parsed[NGX_HTTP_HANGAR_PARSED_BUCKETS];
+static ngx_uint_t  ngx_http_hangar_parsed_build;
+
+
+static ngx_http_hangar_parsed_t *ngx_http_hangar_parsed_get(
+    ngx_array_t *used, ngx_http_hangar_copy_t *cp);
+static void ngx_http_hangar_parsed_sweep(void);
+static void ngx_http_hangar_parsed_drop(ngx_http_hangar_parsed_t *p);
+static void ngx_http_hangar_parsed_release(void *data);
 static ngx_http_hangar_mcp_cache_t *ngx_http_hangar_catalog_get(
     ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_catalog_index(
@@ -282,17 +315,32 @@ static ngx_int_t
 ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     ngx_uint_t naming, ngx_array_t **entries)
 {
-    ngx_str_t                    err;
     ngx_uint_t                   i, j, dup;
-    ngx_array_t                 *all, *copies, *withdrawals;
+    ngx_array_t                 *all, *copies, *withdrawals, *used;
+    ngx_pool_cleanup_t          *cln;
     ngx_http_hangar_copy_t      *cp;
     ngx_http_hangar_entry_t     *e, *es;
+    ngx_http_hangar_parsed_t    *parsed;
     ngx_http_hangar_value_t     *tools, **items, *name;
 
     copies = ngx_http_hangar_catalog_copy(hr, pool, 1);
     if (copies == NULL) {
         return NGX_ERROR;
     }
+
+    /* the parsed catalogs this slot uses, released with its pool */
+    used = ngx_array_create(pool, copies->nelts + 1,
+                            sizeof(ngx_http_hangar_parsed_t *));
+    cln = ngx_pool_cleanup_add(pool, 0);
+
+    if (used == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_hangar_parsed_release;
+    cln->data = used;
+
+    ngx_http_hangar_parsed_build++;
 
     cp = copies->elts;
 
@@ -304,8 +352,12 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     }
 
     for (i = 0; i < copies->nelts; i++) {
-        tools = ngx_http_hangar_json_parse(pool, cp[i].tools.data,
-                                           cp[i].tools.len, &err);
+        parsed = ngx_http_hangar_parsed_get(used, &cp[i]);
+        if (parsed == NULL) {
+            return NGX_ERROR;
+        }
+
+        tools = parsed->tools;
 
         if (!ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
             continue;
@@ -336,6 +388,9 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
             ngx_http_hangar_catalog_withdrawn(withdrawals, e);
         }
     }
+
+    /* the servers gone (or without a catalog now) */
+    ngx_http_hangar_parsed_sweep();
 
     if (ngx_http_hangar_mcp_dups(pool, all) != NGX_OK) {
         return NGX_ERROR;
@@ -368,6 +423,174 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     *entries = all;
 
     return NGX_OK;
+}
+
+
+/*
+ * The server's parsed catalog for its text: the cached one when the text
+ * is the same, else parsed anew (the one it supersedes dropped).  The
+ * slot's reference is recorded in used.
+ */
+
+static ngx_http_hangar_parsed_t *
+ngx_http_hangar_parsed_get(ngx_array_t *used, ngx_http_hangar_copy_t *cp)
+{
+    ngx_str_t                   err;
+    ngx_uint_t                  b;
+    ngx_pool_t                 *pool;
+    ngx_http_hangar_parsed_t   *p, **pp, **u;
+
+    b = ngx_hash_key(cp->id.data, cp->id.len)
+        % NGX_HTTP_HANGAR_PARSED_BUCKETS;
+
+    for (pp = &ngx_http_hangar_parsed[b]; *pp; pp = &(*pp)->next) {
+        p = *pp;
+
+        if (p->id.len != cp->id.len
+            || ngx_memcmp(p->id.data, cp->id.data, cp->id.len) != 0)
+        {
+            continue;
+        }
+
+        if (p->text.len == cp->tools.len
+            && ngx_memcmp(p->text.data, cp->tools.data, cp->tools.len) == 0)
+        {
+            goto found;
+        }
+
+        /* superseded: out of its bucket, destroyed once unused */
+        *pp = p->next;
+        ngx_http_hangar_parsed_drop(p);
+        break;
+    }
+
+    u = ngx_array_push(used);
+    if (u == NULL) {
+        return NULL;
+    }
+
+    *u = NULL;
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    p = ngx_pcalloc(pool, sizeof(ngx_http_hangar_parsed_t));
+    if (p == NULL) {
+        goto failed;
+    }
+
+    p->pool = pool;
+    p->id.len = cp->id.len;
+    p->id.data = ngx_pnalloc(pool, cp->id.len);
+    p->text.len = cp->tools.len;
+    p->text.data = ngx_pnalloc(pool, cp->tools.len);
+
+    if (p->id.data == NULL || p->text.data == NULL) {
+        goto failed;
+    }
+
+    ngx_memcpy(p->id.data, cp->id.data, cp->id.len);
+    ngx_memcpy(p->text.data, cp->tools.data, cp->tools.len);
+
+    p->tools = ngx_http_hangar_json_parse(pool, p->text.data, p->text.len,
+                                          &err);
+
+    p->current = 1;
+    p->next = ngx_http_hangar_parsed[b];
+    ngx_http_hangar_parsed[b] = p;
+
+    p->refs = 1;
+    p->seen = ngx_http_hangar_parsed_build;
+    *u = p;
+
+    return p;
+
+found:
+
+    if (p->seen != ngx_http_hangar_parsed_build) {
+        u = ngx_array_push(used);
+        if (u == NULL) {
+            return NULL;
+        }
+
+        p->refs++;
+        p->seen = ngx_http_hangar_parsed_build;
+        *u = p;
+    }
+
+    return p;
+
+failed:
+
+    ngx_destroy_pool(pool);
+
+    return NULL;
+}
+
+
+/* the current entries this build did not see: their servers are gone */
+
+static void
+ngx_http_hangar_parsed_sweep(void)
+{
+    ngx_uint_t                  b;
+    ngx_http_hangar_parsed_t   *p, **pp;
+
+    for (b = 0; b < NGX_HTTP_HANGAR_PARSED_BUCKETS; b++) {
+        pp = &ngx_http_hangar_parsed[b];
+
+        while (*pp) {
+            p = *pp;
+
+            if (p->seen == ngx_http_hangar_parsed_build) {
+                pp = &p->next;
+                continue;
+            }
+
+            *pp = p->next;
+            ngx_http_hangar_parsed_drop(p);
+        }
+    }
+}
+
+
+/* out of the cache (already unlinked): destroyed now or by its last slot */
+
+static void
+ngx_http_hangar_parsed_drop(ngx_http_hangar_parsed_t *p)
+{
+    p->current = 0;
+    p->next = NULL;
+
+    if (p->refs == 0) {
+        ngx_destroy_pool(p->pool);
+    }
+}
+
+
+/* a slot's pool goes: its references go with it */
+
+static void
+ngx_http_hangar_parsed_release(void *data)
+{
+    ngx_array_t  *used = data;
+
+    ngx_uint_t                  i;
+    ngx_http_hangar_parsed_t  **u;
+
+    u = used->elts;
+
+    for (i = 0; i < used->nelts; i++) {
+        if (u[i] == NULL) {
+            continue;
+        }
+
+        if (--u[i]->refs == 0 && !u[i]->current) {
+            ngx_destroy_pool(u[i]->pool);
+        }
+    }
 }
 
 
