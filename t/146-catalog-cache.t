@@ -87,5 +87,6 @@ is(listing('/flat', $f), 'one=a6,sea=c', 'flat with c');
 is(listing('/mcp', $p), 'a__one=a6,a__shared=a6,c__sea=c,c__shared=c', 'prefixed with c');
 
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('catalog cache') if Hangar::Test::valgrind_on();
 no_alerts();
 Test::More::done_testing();
