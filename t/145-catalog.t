@@ -65,5 +65,6 @@ my (undef, $res) = mcp($sid, '{"jsonrpc":"2.0","id":3,"method":"tools/call","par
 is($res->{result}{content}[0]{text}, '3', 'and a call starts it');
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
+Hangar::Test::check_valgrind('catalog') if Hangar::Test::valgrind_on();
 no_alerts();
 Test::More::done_testing();
