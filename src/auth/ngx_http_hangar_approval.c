@@ -20,6 +20,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_approval.h"
+#include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_approval_args.h"
 #include "ngx_http_hangar_lifecycle.h"
 

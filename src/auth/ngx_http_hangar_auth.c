@@ -19,6 +19,7 @@
 #include <ngx_http.h>
 #include <openssl/sha.h>
 #include "ngx_http_hangar_auth.h"
+#include "ngx_http_hangar_header.h"
 #include "ngx_http_hangar_jwt.h"
 #include "ngx_http_hangar_limit.h"
 #include "ngx_http_hangar_lifecycle.h"
@@ -77,6 +78,9 @@ static ngx_int_t ngx_http_hangar_auth_credential(ngx_http_request_t *r,
     ngx_http_hangar_auth_conf_t *ac, ngx_http_hangar_principal_t *p,
     ngx_str_t *err, ngx_str_t *details, ngx_http_hangar_auth_wake_pt wake,
     void *data);
+static ngx_int_t ngx_http_hangar_auth_locked(ngx_http_request_t *r,
+    ngx_http_hangar_auth_conf_t *ac, ngx_http_hangar_refusal_t *no,
+    time_t retry);
 static ngx_int_t ngx_http_hangar_auth_refuse(ngx_http_request_t *r,
     ngx_http_hangar_auth_conf_t *ac, ngx_http_hangar_refusal_t *no,
     ngx_uint_t status, const char *error, ngx_str_t *message,
@@ -904,7 +908,6 @@ ngx_http_hangar_auth_authenticate(ngx_http_request_t *r,
     ngx_int_t                      rc;
     ngx_str_t                      err, details, msg;
     time_t                         retry;
-    u_char                        *d;
     ngx_http_hangar_auth_ctx_t    *ctx;
     ngx_http_hangar_auth_conf_t   *ac;
     ngx_http_hangar_principal_t   *p;
@@ -955,28 +958,7 @@ ngx_http_hangar_auth_authenticate(ngx_http_request_t *r,
                                          &retry)
            == NGX_BUSY)
     {
-        d = ngx_pnalloc(r->pool, 2 * NGX_TIME_T_LEN + 80);
-        if (d == NULL) {
-            return NGX_ERROR;
-        }
-
-        msg.data = d;
-        msg.len = ngx_sprintf(d, "Too many auth attempts. Retry in %Ts.",
-                              retry) - d;
-        details.data = d + msg.len;
-        details.len = ngx_sprintf(details.data,
-                                  "{\"auth_method\":\"rate_limit\","
-                                  "\"retry_after\":%T.0}", retry)
-                      - details.data;
-
-        no->retry_after = retry;
-
-        ngx_http_hangar_auth_record(r, "AuthenticationFailed", NULL,
-                                    "locked out for %Ts", retry);
-
-        return ngx_http_hangar_auth_refuse(r, ac, no, NGX_HTTP_UNAUTHORIZED,
-                                           "AuthenticationError", &msg,
-                                           &details);
+        return ngx_http_hangar_auth_locked(r, ac, no, retry);
     }
 
     p = ngx_pcalloc(r->pool, sizeof(ngx_http_hangar_principal_t));
@@ -1057,6 +1039,40 @@ ngx_http_hangar_auth_authenticate(ngx_http_request_t *r,
 }
 
 
+/* the address is locked out (hangar-security.md §1.6) */
+
+static ngx_int_t
+ngx_http_hangar_auth_locked(ngx_http_request_t *r,
+    ngx_http_hangar_auth_conf_t *ac, ngx_http_hangar_refusal_t *no,
+    time_t retry)
+{
+    u_char     *d;
+    ngx_str_t   msg, details;
+
+    d = ngx_pnalloc(r->pool, 2 * NGX_TIME_T_LEN + 80);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    msg.data = d;
+    msg.len = ngx_sprintf(d, "Too many auth attempts. Retry in %Ts.", retry)
+              - d;
+    details.data = d + msg.len;
+    details.len = ngx_sprintf(details.data,
+                              "{\"auth_method\":\"rate_limit\","
+                              "\"retry_after\":%T.0}", retry)
+                  - details.data;
+
+    no->retry_after = retry;
+
+    ngx_http_hangar_auth_record(r, "AuthenticationFailed", NULL,
+                                "locked out for %Ts", retry);
+
+    return ngx_http_hangar_auth_refuse(r, ac, no, NGX_HTTP_UNAUTHORIZED,
+                                       "AuthenticationError", &msg, &details);
+}
+
+
 /*
  * The credential: NGX_OK (*p), NGX_DECLINED (a credential that failed:
  * *err), NGX_DONE (none given), NGX_AGAIN, NGX_ERROR.
@@ -1069,8 +1085,6 @@ ngx_http_hangar_auth_credential(ngx_http_request_t *r,
     void *data)
 {
     ngx_str_t                    value, token;
-    ngx_uint_t                   i;
-    ngx_list_part_t             *part;
     ngx_table_elt_t             *h, *key;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
@@ -1098,32 +1112,10 @@ ngx_http_hangar_auth_credential(ngx_http_request_t *r,
         }
     }
 
-    key = NULL;
-
-    if (ac->api_key) {
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */; i++) {
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == ac->header.len
-                && ngx_strncasecmp(h[i].key.data, ac->header.data,
-                                   ac->header.len) == 0)
-            {
-                key = &h[i];
-                break;
-            }
-        }
-    }
+    key = ac->api_key
+          ? ngx_http_hangar_header_find(&r->headers_in.headers,
+                                        ac->header.data, ac->header.len)
+          : NULL;
 
     if (key) {
         p->method = "api_key";

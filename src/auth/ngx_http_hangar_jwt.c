@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <math.h>
 #include "ngx_http_hangar_jwt.h"
+#include "ngx_http_hangar_header.h"
 #include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_jwks.h"
 
@@ -1232,7 +1233,6 @@ ngx_http_hangar_jwt_base(ngx_http_request_t *r, ngx_str_t *base)
     size_t                        i;
     ngx_str_t                     host, scheme, *trusted;
     ngx_array_t                  *hosts;
-    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_core_srv_conf_t     *cscf;
     ngx_http_hangar_loc_conf_t   *hlcf;
@@ -1247,38 +1247,20 @@ ngx_http_hangar_jwt_base(ngx_http_request_t *r, ngx_str_t *base)
         ngx_str_set(&scheme, "http");
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("X-Forwarded-Proto") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Forwarded-Proto",
-                               h[i].key.len) == 0)
+    h = ngx_http_hangar_header_find(&r->headers_in.headers,
+                                    (u_char *) "X-Forwarded-Proto",
+                                    sizeof("X-Forwarded-Proto") - 1);
+    if (h) {
+        if (h->value.len == 4
+            && ngx_strncasecmp(h->value.data, (u_char *) "http", 4) == 0)
         {
-            if (h[i].value.len == 4
-                && ngx_strncasecmp(h[i].value.data, (u_char *) "http", 4)
-                   == 0)
-            {
-                ngx_str_set(&scheme, "http");
+            ngx_str_set(&scheme, "http");
 
-            } else if (h[i].value.len == 5
-                       && ngx_strncasecmp(h[i].value.data,
-                                          (u_char *) "https", 5) == 0)
-            {
-                ngx_str_set(&scheme, "https");
-            }
-
-            break;
+        } else if (h->value.len == 5
+                   && ngx_strncasecmp(h->value.data, (u_char *) "https", 5)
+                      == 0)
+        {
+            ngx_str_set(&scheme, "https");
         }
     }
 

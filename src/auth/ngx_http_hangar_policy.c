@@ -15,6 +15,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_policy.h"
+#include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_state.h"
 
 

@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include "ngx_http_hangar_rbac.h"
+#include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_state.h"
 
 

@@ -107,3 +107,36 @@ ngx_http_hangar_headers_unsafe(ngx_str_t *block)
 
     return NULL;
 }
+
+
+/* the first header of a list named name (any case), or NULL */
+
+ngx_table_elt_t *
+ngx_http_hangar_header_find(ngx_list_t *headers, u_char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &headers->part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}

@@ -32,4 +32,9 @@ ngx_uint_t ngx_http_hangar_header_reserved(u_char *p, size_t len);
 const char *ngx_http_hangar_headers_unsafe(ngx_str_t *block);
 
 
+/* the first header of a list named name (any case), or NULL */
+ngx_table_elt_t *ngx_http_hangar_header_find(ngx_list_t *headers,
+    u_char *name, size_t len);
+
+
 #endif /* _NGX_HTTP_HANGAR_HEADER_H_INCLUDED_ */

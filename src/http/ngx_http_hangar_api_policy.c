@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_policy.h"
+#include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_policy.h"

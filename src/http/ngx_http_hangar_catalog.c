@@ -15,6 +15,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_catalog.h"
+#include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_auth.h"

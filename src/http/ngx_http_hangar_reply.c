@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_reply.h"
+#include "ngx_http_hangar_header.h"
 
 
 #define NGX_HTTP_HANGAR_CORS_METHODS  "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -464,33 +465,12 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
 ngx_str_t *
 ngx_http_hangar_header(ngx_http_request_t *r, const char *name)
 {
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_http_hangar_header_find(&r->headers_in.headers, (u_char *) name,
+                                    ngx_strlen(name));
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i].value;
-        }
-    }
+    return h ? &h->value : NULL;
 }
 
 

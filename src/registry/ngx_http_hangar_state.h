@@ -87,16 +87,6 @@ void ngx_http_hangar_state_adopt_discard(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_adopt_t *ad);
 void ngx_http_hangar_state_adopt_commit(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_adopt_t *ad);
-extern const char  *ngx_http_hangar_doc_names[NGX_HTTP_HANGAR_DOCS];
-
-/* documents: a copy of one (empty: none) and its generation */
-ngx_int_t ngx_http_hangar_state_doc(ngx_http_hangar_registry_t *reg,
-    ngx_uint_t doc, ngx_pool_t *pool, ngx_str_t *text, ngx_atomic_uint_t *gen);
-ngx_atomic_uint_t ngx_http_hangar_state_doc_gen(
-    ngx_http_hangar_registry_t *reg, ngx_uint_t doc);
-/* in prepare(): the op replaces a document (empty text: removes it) */
-ngx_int_t ngx_http_hangar_state_set_doc(ngx_http_hangar_state_op_t *op,
-    ngx_uint_t doc, ngx_str_t *text);
 ngx_uint_t ngx_http_hangar_state_suspended(ngx_http_hangar_registry_t *reg,
     ngx_str_t *sid);
 ngx_uint_t ngx_http_hangar_state_withdrawn(ngx_http_hangar_registry_t *reg,

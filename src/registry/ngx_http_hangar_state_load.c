@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_state_load.h"
+#include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_state.h"
 #if (NGX_THREADS)
