@@ -72,11 +72,15 @@ run: build
 # Real MCP software from the npm registry, for the tests.  "deps" installs
 # Debian's nodejs and npm when node is missing; a failed install fails.
 NPM_CACHE  := $(TOP)/t/.cache/npm
-NPM_PKGS   := @modelcontextprotocol/sdk@1 @modelcontextprotocol/server-everything
+NPM_PKGS   := @modelcontextprotocol/sdk@1 @modelcontextprotocol/server-everything \
+              @modelcontextprotocol/inspector-cli@1 ws@8
+NPM_DIRS   := @modelcontextprotocol/server-everything @modelcontextprotocol/sdk \
+              @modelcontextprotocol/inspector-cli ws
 
 test-deps: deps
-	@if [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/server-everything ] \
-	    || [ ! -d $(NPM_CACHE)/node_modules/@modelcontextprotocol/sdk ]; then \
+	@missing=; for d in $(NPM_DIRS); do \
+	    [ -d $(NPM_CACHE)/node_modules/$$d ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
 	    mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && \
 	    { [ -f package.json ] || echo '{"name":"hangar-test-deps","private":true}' > package.json; } && \
 	    npm install --no-audit --no-fund --loglevel=error $(NPM_PKGS); \
