@@ -453,7 +453,7 @@ ngx_http_hangar_servers_history(ngx_http_hangar_req_t *hr)
         ngx_http_hangar_out_str(out, h->tool, ngx_strlen(h->tool));
         ngx_http_hangar_out_printf(out, ",\"correlation_id\":\"%s\","
                                    "\"duration_ms\":", h->correlation_id);
-        ngx_http_hangar_out_num(out, (double) h->duration);
+        ngx_http_hangar_out_num(out, (double) h->duration_us / 1000);
 
         if (h->failed) {
             ngx_http_hangar_out_lit(out, ",\"error_message\":");

@@ -1020,6 +1020,7 @@ ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     job->result = result;
     job->progress = progress;
     job->begun = ngx_http_hangar_now_ms();
+    job->begun_us = ngx_http_hangar_history_clock();
 
     if (tool) {
         job->tool.data = ngx_pnalloc(job->pool, tool->len);
@@ -1055,41 +1056,18 @@ static void
 ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
 {
-    size_t                       size;
-    ngx_str_t                    text;
-    ngx_msec_t                   now;
-    ngx_uint_t                   failed;
-    ngx_http_hangar_node_t      *n;
-    ngx_http_hangar_value_t     *res, *iserr, *err, *v;
-    ngx_http_hangar_registry_t  *reg;
+    ngx_msec_t                      now;
+    ngx_uint_t                      failed;
+    ngx_http_hangar_node_t         *n;
+    ngx_http_hangar_registry_t     *reg;
+    ngx_http_hangar_record_call_t   rec;
 
     reg = job->reg;
     now = ngx_http_hangar_now_ms();
 
-    res = ngx_http_hangar_get(msg, "result");
-    iserr = ngx_http_hangar_get(res, "isError");
-    err = ngx_http_hangar_get(msg, "error");
-    failed = err != NULL
-             || (ngx_http_hangar_is(iserr, NGX_HTTP_HANGAR_BOOL) && iserr->u.b);
-
     /* hangar-core §2.13: the size of the result, or why it failed */
-    ngx_str_null(&text);
-    size = 0;
-
-    if (failed) {
-        v = ngx_http_hangar_get(err, "message");
-        if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
-            text = v->u.s;
-
-        } else if (ngx_http_hangar_json_text(job->pool, res, &text) != NGX_OK) {
-            ngx_str_null(&text);
-        }
-
-    } else if (res && ngx_http_hangar_json_text(job->pool, res, &text)
-                      == NGX_OK)
-    {
-        size = text.len;
-    }
+    failed = ngx_http_hangar_history_record(&rec, job->pool, &job->tool,
+                                            job->begun_us, msg, NULL, NULL);
 
     ngx_http_hangar_lock(reg);
 
@@ -1107,11 +1085,7 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
             ngx_http_hangar_machine_success(reg, n, NGX_HTTP_HANGAR_FAIL_CALL);
         }
 
-        ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
-                                    size, failed ? (err ? "JsonRpcError"
-                                                        : "tool_error")
-                                                 : NULL,
-                                    &text);
+        ngx_http_hangar_history_add(reg, n, &rec);
     }
 
     ngx_http_hangar_unlock(reg);

@@ -35,6 +35,7 @@ static void ngx_http_hangar_refresh_done(ngx_http_hangar_job_t *job,
     ngx_uint_t ok, ngx_str_t *text);
 static void ngx_http_hangar_stream_failed(ngx_http_hangar_job_t *job,
     ngx_uint_t ok, ngx_str_t *text);
+static const char *ngx_http_hangar_call_failure(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_call_failed(ngx_http_hangar_job_t *job,
     ngx_uint_t ok, ngx_str_t *text);
 
@@ -122,27 +123,46 @@ ngx_http_hangar_job_free(ngx_http_hangar_job_t *job)
 }
 
 
+/*
+ * What a call that got no answer ran into: its timeout, the end of the
+ * bridge of a stdio server (the server crashed), or the transport.
+ */
+
+static const char *
+ngx_http_hangar_call_failure(ngx_http_hangar_job_t *job)
+{
+    if (job->timer.timedout) {
+        return NGX_HTTP_HANGAR_HISTORY_TIMEOUT;
+    }
+
+    return (job->mode != NGX_HTTP_HANGAR_MODE_REMOTE)
+           ? NGX_HTTP_HANGAR_HISTORY_CRASH : NGX_HTTP_HANGAR_HISTORY_FAILED;
+}
+
+
 /* a transport failure or timeout of a client's call */
 
 static void
 ngx_http_hangar_call_failed(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     ngx_str_t *text)
 {
-    ngx_http_hangar_node_t      *n;
-    ngx_http_hangar_registry_t  *reg;
+    ngx_http_hangar_node_t         *n;
+    ngx_http_hangar_registry_t     *reg;
+    ngx_http_hangar_record_call_t   rec;
 
     reg = job->reg;
+
+    (void) ngx_http_hangar_history_record(&rec, job->pool, &job->tool,
+                                          job->begun_us, NULL,
+                                          ngx_http_hangar_call_failure(job),
+                                          text);
 
     ngx_http_hangar_lock(reg);
 
     n = ngx_http_hangar_find(&reg->sh->servers, job->id.data, job->id.len);
     if (n) {
         ngx_http_hangar_machine_fail(reg, n, NGX_HTTP_HANGAR_FAIL_CALL);
-        ngx_http_hangar_history_add(reg, n, &job->tool, job->begun,
-                                    ngx_http_hangar_now_ms(), 0,
-                                    job->timer.timedout ? "ToolTimeoutError"
-                                                        : "ToolInvocationError",
-                                    text);
+        ngx_http_hangar_history_add(reg, n, &rec);
     }
 
     ngx_http_hangar_unlock(reg);

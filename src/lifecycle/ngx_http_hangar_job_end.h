@@ -43,6 +43,7 @@ struct ngx_http_hangar_job_s {
     ngx_http_hangar_value_t     *spec;
     ngx_uint_t                   mode;
     ngx_msec_t                   begun;
+    uint64_t                     begun_us;  /* history's clock */
     ngx_msec_t                   timeout;
 
     ngx_http_hangar_spawn_t      spawn;     /* of a stdio server's start */

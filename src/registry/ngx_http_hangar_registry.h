@@ -123,7 +123,7 @@ typedef struct {
     ngx_atomic_uint_t            seq;
     ngx_uint_t                   position;      /* in the server's stream */
     ngx_msec_t                   time;
-    ngx_msec_t                   duration;
+    uint64_t                     duration_us;
     size_t                       size;
     unsigned                     failed:1;
     u_char                       server[NGX_HTTP_HANGAR_ID_MAX + 1];
