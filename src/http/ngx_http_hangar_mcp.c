@@ -87,9 +87,6 @@ static void ngx_http_hangar_mcp_stream_done(void *data);
 static ngx_int_t ngx_http_hangar_mcp_sse_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r,
     ngx_str_t *json, ngx_uint_t last);
-static ngx_int_t ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr);
-static ngx_int_t ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr);
-static ngx_uint_t ngx_http_hangar_mcp_local(u_char *host, size_t len);
 
 
 /* this worker's open GET streams */
@@ -112,6 +109,7 @@ static const char  *ngx_http_hangar_mcp_versions[] = {
 ngx_int_t
 ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
 {
+    ngx_int_t             rc;
     ngx_str_t            *h;
     ngx_str_t             msg;
     ngx_http_request_t   *r;
@@ -119,18 +117,9 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
     r = hr->r;
 
     /* DNS rebinding: a browser page may only come from allowed origins */
-    if (ngx_http_hangar_mcp_host(hr) != NGX_OK) {
-        ngx_http_hangar_discard_body(r);
-        ngx_str_set(&msg, "Forbidden: Host not allowed");
-        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
-                                         -32000, &msg);
-    }
-
-    if (ngx_http_hangar_mcp_origin(hr) != NGX_OK) {
-        ngx_http_hangar_discard_body(r);
-        ngx_str_set(&msg, "Forbidden: Origin not allowed");
-        return ngx_http_hangar_mcp_error(hr, NGX_HTTP_FORBIDDEN, NULL,
-                                         -32000, &msg);
+    rc = ngx_http_hangar_edge_mcp(hr);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (r->method == NGX_HTTP_DELETE) {
@@ -1171,141 +1160,6 @@ ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r, ngx_str_t *json,
     }
 
     return last ? rc : NGX_OK;
-}
-
-
-/*
- * Requests with an Origin header (browsers) are served only to allowed
- * origins: hangar_mcp_origins, or by default the local host's own.
- */
-
-static ngx_int_t
-ngx_http_hangar_mcp_origin(ngx_http_hangar_req_t *hr)
-{
-    u_char                      *p, *host, *last;
-    ngx_str_t                   *origin, *o;
-    ngx_uint_t                   i;
-    ngx_http_hangar_loc_conf_t  *hlcf;
-
-    origin = ngx_http_hangar_header(hr->r, "Origin");
-    if (origin == NULL) {
-        return NGX_OK;
-    }
-
-    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
-
-    if (hlcf->origins) {
-        o = hlcf->origins->elts;
-
-        for (i = 0; i < hlcf->origins->nelts; i++) {
-            if ((o[i].len == 1 && o[i].data[0] == '*')
-                || (o[i].len == origin->len
-                    && ngx_strncasecmp(o[i].data, origin->data, o[i].len)
-                       == 0))
-            {
-                return NGX_OK;
-            }
-        }
-
-        return NGX_DECLINED;
-    }
-
-    p = origin->data;
-    last = p + origin->len;
-
-    if (origin->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
-        host = p + 7;
-
-    } else if (origin->len > 8
-               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
-    {
-        host = p + 8;
-
-    } else {
-        return NGX_DECLINED;
-    }
-
-    for (p = host; p < last && *p != ':' && *p != '/'; p++) {
-        if (*p == '[') {
-            p = ngx_strlchr(p, last, ']');
-            if (p == NULL) {
-                return NGX_DECLINED;
-            }
-        }
-    }
-
-    return ngx_http_hangar_mcp_local(host, p - host) ? NGX_OK : NGX_DECLINED;
-}
-
-
-static ngx_uint_t
-ngx_http_hangar_mcp_local(u_char *host, size_t len)
-{
-    return (len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0)
-           || (len == 9 && ngx_strncmp(host, "127.0.0.1", 9) == 0)
-           || (len == 5 && ngx_strncmp(host, "[::1]", 5) == 0);
-}
-
-
-/*
- * The Host a request names: hangar_mcp_hosts, or by default the local
- * host's names and the server's own server_name.
- */
-
-static ngx_int_t
-ngx_http_hangar_mcp_host(ngx_http_hangar_req_t *hr)
-{
-    ngx_str_t                    host;
-    ngx_http_connection_t       *hc;
-    ngx_http_core_srv_conf_t    *cscf;
-    ngx_http_hangar_loc_conf_t  *hlcf;
-
-    /* r->headers_in.server: the Host without its port, lower-cased */
-    host = hr->r->headers_in.server;
-
-    if (host.len == 0) {
-        return NGX_OK;
-    }
-
-    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
-
-    if (hlcf->hosts) {
-        return ngx_http_hangar_host_match(&host, hlcf->hosts)
-               ? NGX_OK : NGX_DECLINED;
-    }
-
-    if (ngx_http_hangar_mcp_local(host.data, host.len)
-        || (host.len == 3 && ngx_strncmp(host.data, "::1", 3) == 0))
-    {
-        return NGX_OK;
-    }
-
-    cscf = ngx_http_get_module_srv_conf(hr->r, ngx_http_core_module);
-
-    if (cscf->server_name.len == host.len
-        && ngx_strncasecmp(cscf->server_name.data, host.data, host.len)
-           == 0)
-    {
-        return NGX_OK;
-    }
-
-    /*
-     * The other server_names: the array lives in the configuration's
-     * temporary pool, gone at run time, so ask nginx's hash of them, which
-     * exists when more than one server shares the address.
-     */
-    hc = hr->r->http_connection;
-
-    if (hc && hc->addr_conf && hc->addr_conf->virtual_names
-        && ngx_hash_find_combined(&hc->addr_conf->virtual_names->names,
-                                  ngx_hash_key(host.data, host.len),
-                                  host.data, host.len)
-           == cscf)
-    {
-        return NGX_OK;
-    }
-
-    return NGX_DECLINED;
 }
 
 

@@ -20,6 +20,7 @@
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_approval_hold.h"
+#include "ngx_http_hangar_edge.h"
 
 
 extern ngx_module_t  ngx_http_proxy_module;
@@ -42,6 +43,8 @@ static ngx_int_t ngx_http_hangar_pass_url(ngx_http_request_t *r,
 static void ngx_http_hangar_pass_ready(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static void ngx_http_hangar_pass_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_pass_edge(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx);
 static ngx_int_t ngx_http_hangar_pass_begin(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx);
 static void ngx_http_hangar_pass_wake(void *data);
@@ -71,6 +74,13 @@ static ngx_int_t ngx_http_hangar_pass_fail(ngx_http_request_t *r,
     ngx_str_t *id, const char *what);
 static ngx_int_t ngx_http_hangar_proxy_directive(ngx_conf_t *cf,
     const char *name, const char *arg1, const char *arg2);
+
+
+static const char  *ngx_http_hangar_pass_hidden[] = {
+    "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+    "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+    "Access-Control-Expose-Headers", "Access-Control-Max-Age", NULL
+};
 
 
 /* the proxy module's directives, as if written in the location */
@@ -139,6 +149,7 @@ ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hangar_loc_conf_t *hlcf = conf;
 
+    const char                       **h;
     ngx_str_t                         *value;
     ngx_http_compile_complex_value_t   ccv;
 
@@ -163,6 +174,15 @@ ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     /* SSE unbuffered, WebSocket upgrades, HTTP/1.1 keep-alive upstream */
+    /* CORS is hangar's (ngx_http_hangar_cors()), never the server's too */
+    for (h = ngx_http_hangar_pass_hidden; *h; h++) {
+        if (ngx_http_hangar_proxy_directive(cf, "proxy_hide_header", *h, NULL)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (ngx_http_hangar_proxy_directive(cf, "proxy_pass", "$hangar_pass_url",
                                         NULL) != NGX_OK
         || ngx_http_hangar_proxy_directive(cf, "proxy_http_version", "1.1",
@@ -228,6 +248,7 @@ ngx_http_hangar_pass_variable(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_hangar_pass_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
     ngx_str_t                    id;
     ngx_pool_cleanup_t          *cln;
     ngx_http_hangar_pass_ctx_t  *ctx;
@@ -277,7 +298,47 @@ ngx_http_hangar_pass_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_hangar_pass_cleanup;
     cln->data = ctx;
 
+    rc = ngx_http_hangar_pass_edge(r, ctx);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     return ngx_http_hangar_pass_begin(r, ctx);
+}
+
+
+/*
+ * The edge, as at the front door: CORS (a preflight is answered here,
+ * before any auth), then Host and Origin (403).
+ */
+
+static ngx_int_t
+ngx_http_hangar_pass_edge(ngx_http_request_t *r,
+    ngx_http_hangar_pass_ctx_t *ctx)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  preflight;
+
+    if (ngx_http_hangar_cors(&ctx->hr, &preflight) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (preflight) {
+        ngx_http_hangar_discard_body(r);
+        rc = ngx_http_hangar_send(&ctx->hr, NGX_HTTP_NO_CONTENT);
+
+    } else {
+        rc = ngx_http_hangar_edge_mcp(&ctx->hr);
+
+        if (rc == NGX_DECLINED) {
+            return NGX_DECLINED;
+        }
+    }
+
+    ctx->phase = 3;
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 

@@ -21,6 +21,13 @@
     "Authorization, Content-Type, X-API-Key, X-Correlation-ID, "             \
     "X-Requested-With"
 
+/* MCP traffic (/mcp and the pass-through): its own headers too */
+#define NGX_HTTP_HANGAR_CORS_MCP_METHODS  "GET, POST, DELETE, OPTIONS"
+#define NGX_HTTP_HANGAR_CORS_MCP_HEADERS                                     \
+    "Authorization, Content-Type, Accept, X-API-Key, Mcp-Session-Id, "        \
+    "MCP-Protocol-Version, Last-Event-ID"
+#define NGX_HTTP_HANGAR_CORS_MCP_EXPOSE  "Mcp-Session-Id, MCP-Protocol-Version"
+
 
 static void ngx_http_hangar_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hangar_body_done(ngx_http_hangar_req_t *hr,
@@ -369,19 +376,25 @@ ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr, ngx_str_t *err)
 /*
  * CORS as the REST guide describes it: MCP_CORS_ORIGINS and
  * MCP_CORS_CREDENTIALS; a preflight is answered here, before any auth.
+ * MCP traffic allows and exposes the headers of the MCP transport.
  */
 
 ngx_int_t
 ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
 {
     ngx_str_t                    *o;
-    ngx_uint_t                    i, wildcard;
+    ngx_str_t                     methods, headers;
+    ngx_uint_t                    i, wildcard, mcp;
     ngx_str_t                    *origin;
     ngx_http_request_t           *r;
+    ngx_http_hangar_loc_conf_t   *hlcf;
     ngx_http_hangar_main_conf_t  *hmcf;
 
     r = hr->r;
     *preflight = 0;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hangar_module);
+    mcp = (hlcf->handler == NGX_HTTP_HANGAR_MCP || hlcf->pass != NULL);
 
     origin = ngx_http_hangar_header(r, "Origin");
     if (origin == NULL) {
@@ -438,18 +451,34 @@ ngx_http_hangar_cors(ngx_http_hangar_req_t *hr, ngx_uint_t *preflight)
         || ngx_http_hangar_header(r, "Access-Control-Request-Method")
            == NULL)
     {
+        if (mcp
+            && ngx_http_hangar_header_out(r, "Access-Control-Expose-Headers",
+                                 (u_char *) NGX_HTTP_HANGAR_CORS_MCP_EXPOSE,
+                                 sizeof(NGX_HTTP_HANGAR_CORS_MCP_EXPOSE) - 1)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         return NGX_OK;
     }
 
     *preflight = 1;
 
+    if (mcp) {
+        ngx_str_set(&methods, NGX_HTTP_HANGAR_CORS_MCP_METHODS);
+        ngx_str_set(&headers, NGX_HTTP_HANGAR_CORS_MCP_HEADERS);
+
+    } else {
+        ngx_str_set(&methods, NGX_HTTP_HANGAR_CORS_METHODS);
+        ngx_str_set(&headers, NGX_HTTP_HANGAR_CORS_HEADERS);
+    }
+
     if (ngx_http_hangar_header_out(r, "Access-Control-Allow-Methods",
-                                   (u_char *) NGX_HTTP_HANGAR_CORS_METHODS,
-                                   sizeof(NGX_HTTP_HANGAR_CORS_METHODS) - 1)
+                                   methods.data, methods.len)
         != NGX_OK
         || ngx_http_hangar_header_out(r, "Access-Control-Allow-Headers",
-                                   (u_char *) NGX_HTTP_HANGAR_CORS_HEADERS,
-                                   sizeof(NGX_HTTP_HANGAR_CORS_HEADERS) - 1)
+                                      headers.data, headers.len)
            != NGX_OK
         || ngx_http_hangar_header_out(r, "Access-Control-Max-Age",
                                       (u_char *) "600", 3)
