@@ -581,7 +581,7 @@ ngx_http_hangar_guard_exec(ngx_pool_t *pool, ngx_array_t *allowed,
     ngx_int_t                  rc;
     ngx_str_t                  program, *list;
     ngx_uint_t                 n;
-    ngx_http_hangar_value_t   *cmd, *args, **items;
+    ngx_http_hangar_value_t   *cmd, *args, *mode, **items;
 
     cmd = ngx_http_hangar_get(spec, "command");
     args = ngx_http_hangar_get(spec, "args");
@@ -594,9 +594,18 @@ ngx_http_hangar_guard_exec(ngx_pool_t *pool, ngx_array_t *allowed,
         args = NULL;
     }
 
-    /* a container's command runs inside it; the host runs "docker" */
+    /* a container's command runs inside it; the host runs its runtime */
     if (docker) {
-        ngx_str_set(&program, "docker");
+        mode = ngx_http_hangar_get(spec, "mode");
+
+        if (ngx_http_hangar_is(mode, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_str_is(&mode->u.s, "podman"))
+        {
+            ngx_str_set(&program, "podman");
+
+        } else {
+            ngx_str_set(&program, "docker");
+        }
 
     } else if (cmd && cmd->u.arr.nelts) {
         items = cmd->u.arr.elts;

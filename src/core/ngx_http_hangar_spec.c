@@ -73,6 +73,19 @@ static ngx_int_t ngx_http_hangar_check_image(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_env(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_volumes(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_memory(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_cpu(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_user(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
+static ngx_int_t ngx_http_hangar_check_build_path(
+    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
+    ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_command(
     ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     ngx_http_hangar_value_t *v);
@@ -140,16 +153,21 @@ static const char  *ngx_http_hangar_strategies[] = {
 #define F_END              { NULL, 0, 0, 0, NULL, NULL, NULL, NULL }
 
 
+/* a string checked by a function of its own */
+#define F_CHK(n, max, check)                                                 \
+                           { n, NGX_HTTP_HANGAR_F_STR, 0, max, NULL, NULL,   \
+                             check, NULL }
+
 static ngx_http_hangar_field_t  ngx_http_hangar_build_fields[] = {
-    F_STR("dockerfile", 4096),
-    F_STR("context", 4096),
-    F_STR("tag", 256),
+    F_CHK("dockerfile", 4096, ngx_http_hangar_check_build_path),
+    F_CHK("context", 4096, ngx_http_hangar_check_build_path),
+    F_CHK("tag", 256, ngx_http_hangar_check_image),
     F_END
 };
 
 static ngx_http_hangar_field_t  ngx_http_hangar_resources_fields[] = {
-    F_STR("memory", 32),
-    F_STR("cpu", 32),
+    F_CHK("memory", 32, ngx_http_hangar_check_memory),
+    F_CHK("cpu", 32, ngx_http_hangar_check_cpu),
     F_END
 };
 
@@ -216,14 +234,15 @@ static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
     F_INT("max_consecutive_failures", 1, 100),
     F_INT("max_concurrency", 0, 100000),
     F_STR("description", 4096),
-    { "volumes", NGX_HTTP_HANGAR_F_STRLIST, 0, 100, NULL, NULL, NULL, NULL },
+    { "volumes", NGX_HTTP_HANGAR_F_STRLIST, 0, 100, NULL, NULL,
+      ngx_http_hangar_check_volumes, NULL },
     F_OBJ("build", ngx_http_hangar_build_fields),
     F_OBJ("resources", ngx_http_hangar_resources_fields),
     F_ENUM("network", ngx_http_hangar_networks),
     { "network_mode", NGX_HTTP_HANGAR_F_ENUM, 0, 0, ngx_http_hangar_networks,
       NULL, NULL, "network" },
     F_BOOL("read_only"),
-    F_STR("user", 256),
+    F_CHK("user", 256, ngx_http_hangar_check_user),
     { "tools", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL,
       ngx_http_hangar_check_tools, NULL },
     F_OBJ("auth", ngx_http_hangar_auth_fields),
@@ -917,6 +936,192 @@ ngx_http_hangar_check_env(ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A container's volume: "host:container[:ro|rw]", the host side an
+ * absolute path or a named volume, the container side an absolute path;
+ * no "..", no comma, no control character.
+ */
+
+static ngx_int_t
+ngx_http_hangar_check_volumes(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    char                      sub[NGX_HTTP_HANGAR_PATH_MAX];
+    u_char                   *p, *last, *part[4];
+    ngx_uint_t                i, n;
+    ngx_http_hangar_value_t **items;
+
+    items = v->u.arr.elts;
+
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        p = items[i]->u.s.data;
+        last = p + items[i]->u.s.len;
+        n = 0;
+        part[n++] = p;
+
+        for ( /* void */ ; p < last; p++) {
+            if (*p < 0x20 || *p == 0x7f || *p == ',') {
+                break;
+            }
+
+            if (*p == ':') {
+                if (n == 3) {
+                    break;
+                }
+
+                part[n++] = p + 1;
+            }
+        }
+
+        part[n] = last + 1;
+
+        if (p == last && n >= 2
+            && part[1] - part[0] > 1
+            && (*part[0] == '/' || isalnum(*part[0]))
+            && part[2] - part[1] > 2 && *part[1] == '/'
+            && (n == 2
+                || (last - part[2] == 2
+                    && (ngx_strncmp(part[2], "ro", 2) == 0
+                        || ngx_strncmp(part[2], "rw", 2) == 0)))
+            && ngx_strnstr(items[i]->u.s.data, "..", items[i]->u.s.len)
+               == NULL)
+        {
+            continue;
+        }
+
+        ngx_snprintf((u_char *) sub, sizeof(sub), "%s[%ui]%Z", path, i);
+
+        return ngx_http_hangar_spec_error(ctx, items[i], sub,
+                   "must be \"host:container[:ro|rw]\" with absolute "
+                   "paths (or a named volume on the host side), no \"..\"");
+    }
+
+    return NGX_OK;
+}
+
+
+/* a size for --memory: digits and one of b, k, m, g */
+
+static ngx_int_t
+ngx_http_hangar_check_memory(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    u_char  *p, *last;
+
+    p = v->u.s.data;
+    last = p + v->u.s.len;
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        p++;
+    }
+
+    if (p > v->u.s.data
+        && (p == last
+            || (p + 1 == last && ngx_strchr("bkmgBKMG", *p) != NULL)))
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_hangar_spec_error(ctx, v, path,
+                                      "must be a size such as \"512m\"");
+}
+
+
+/* a number of CPUs for --cpus: "1", "0.5" */
+
+static ngx_int_t
+ngx_http_hangar_check_cpu(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    u_char      *p, *last;
+    ngx_uint_t   digits, dot;
+
+    p = v->u.s.data;
+    last = p + v->u.s.len;
+    digits = 0;
+    dot = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p >= '0' && *p <= '9') {
+            digits += (*p != '0');
+            continue;
+        }
+
+        if (*p != '.' || dot++) {
+            break;
+        }
+    }
+
+    if (p == last && digits && v->u.s.data[0] != '.' && last[-1] != '.') {
+        return NGX_OK;
+    }
+
+    return ngx_http_hangar_spec_error(ctx, v, path,
+                                      "must be a number of CPUs above 0 "
+                                      "such as \"1.0\" or \"0.5\"");
+}
+
+
+/* "current", or a user and an optional group: name or number */
+
+static ngx_int_t
+ngx_http_hangar_check_user(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    u_char      *p, *last;
+    ngx_uint_t   colon;
+
+    p = v->u.s.data;
+    last = p + v->u.s.len;
+    colon = 0;
+
+    if (p < last && *p != '-' && *p != ':' && last[-1] != ':') {
+        for ( /* void */ ; p < last; p++) {
+            if (!(isalnum(*p) || *p == '_' || *p == '.' || *p == '-'
+                  || (*p == ':' && colon++ == 0)))
+            {
+                break;
+            }
+        }
+
+        if (p == last) {
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_hangar_spec_error(ctx, v, path,
+                                      "must be \"current\", a user or "
+                                      "\"user:group\" (names or ids)");
+}
+
+
+/* a path of build: not an option of docker build, no control character */
+
+static ngx_int_t
+ngx_http_hangar_check_build_path(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    u_char  *p, *last;
+
+    p = v->u.s.data;
+    last = p + v->u.s.len;
+
+    if (p < last && *p != '-') {
+        while (p < last && *p >= 0x20 && *p != 0x7f) {
+            p++;
+        }
+
+        if (p == last) {
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_hangar_spec_error(ctx, v, path,
+                                      "must be a path, not starting with "
+                                      "\"-\"");
 }
 
 

@@ -40,6 +40,25 @@ static ngx_uint_t ngx_http_hangar_env_add(char **envp, ngx_uint_t k,
     char *var);
 static ngx_pid_t ngx_http_hangar_fork_bridge(char **argv, char **envp,
     int fd);
+static ngx_int_t ngx_http_hangar_container(ngx_http_hangar_spawn_t *sp,
+    char **argv, ngx_uint_t *kp, char **envp);
+static const char *ngx_http_hangar_container_runtime(
+    ngx_http_hangar_spawn_t *sp, char **envp);
+static ngx_uint_t ngx_http_hangar_container_opts(ngx_http_hangar_spawn_t *sp,
+    char **argv, ngx_uint_t k);
+static ngx_uint_t ngx_http_hangar_which(char **envp, const char *name);
+static char *ngx_http_hangar_cstr(ngx_pool_t *pool, const char *fmt, ...);
+
+
+/*
+ * A build runs before the container, in the same process the bridge
+ * started (its output goes to stderr: stdout is the MCP channel); the
+ * values are arguments, never shell text.
+ */
+static char  ngx_http_hangar_build_script[] =
+    "rt=$1 tag=$2 file=$3 dir=$4; shift 4; "
+    "\"$rt\" build -t \"$tag\" -f \"$file\" \"$dir\" >&2 || exit $?; "
+    "exec \"$rt\" \"$@\"";
 
 
 static ngx_str_t                 ngx_http_hangar_bridge_path;
@@ -63,7 +82,7 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
     ngx_uint_t                 i, n, k;
     ngx_pid_t                  pid;
     ngx_connection_t          *c;
-    ngx_http_hangar_value_t   *cmd, *env, *img, *args, **items;
+    ngx_http_hangar_value_t   *cmd, *env, *args, *vols, **items;
 
     if (ngx_http_hangar_bridge_locate(sp) != NGX_OK) {
         return NGX_ERROR;
@@ -83,14 +102,15 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
         return NGX_ERROR;
     }
 
-    /* the command line: docker servers run as "docker run -i ..." */
+    /* the command line: containers run as "docker run -i ..." */
     cmd = ngx_http_hangar_get(sp->spec, "command");
-    img = ngx_http_hangar_get(sp->spec, "image");
     args = ngx_http_hangar_get(sp->spec, "args");
     env = ngx_http_hangar_get(sp->spec, "env");
+    vols = ngx_http_hangar_get(sp->spec, "volumes");
 
     n = 16 + (cmd ? cmd->u.arr.nelts : 0) + (args ? args->u.arr.nelts : 0)
-        + 2 * (env ? env->u.obj.nelts : 0) + 16;
+        + 2 * (env ? env->u.obj.nelts : 0)
+        + 2 * (vols ? vols->u.arr.nelts : 0) + 48;
 
     argv = ngx_pcalloc(sp->pool, (n + 1) * sizeof(char *));
     if (argv == NULL) {
@@ -113,26 +133,16 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
     argv[k++] = (char *) keep.data;
     argv[k++] = "--";
 
-    if (sp->mode == NGX_HTTP_HANGAR_MODE_DOCKER) {
-        if (access("/usr/bin/docker", X_OK) != 0
-            && access("/usr/local/bin/docker", X_OK) != 0)
-        {
-            return ngx_http_hangar_spawn_failed(sp, "mode docker needs the "
-                                                "docker command, which is "
-                                                "not installed");
-        }
+    envp = ngx_http_hangar_spawn_env(sp->pool, env, &cwd);
+    if (envp == NULL) {
+        return NGX_ERROR;
+    }
 
-        argv[k++] = "docker";
-        argv[k++] = "run";
-        argv[k++] = "-i";
-        argv[k++] = "--rm";
-        argv[k++] = "--cap-drop";
-        argv[k++] = "ALL";
-        argv[k++] = "--security-opt";
-        argv[k++] = "no-new-privileges";
-        argv[k++] = (char *) (img ? img->u.s.data : (u_char *) "");
-
-        cmd = NULL;
+    /* a container's command goes after its image (ngx_http_hangar_run) */
+    if (sp->mode == NGX_HTTP_HANGAR_MODE_DOCKER
+        && ngx_http_hangar_container(sp, argv, &k, envp) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (cmd) {
@@ -147,11 +157,6 @@ ngx_http_hangar_spawn(ngx_http_hangar_spawn_t *sp)
         for (i = 0; i < args->u.arr.nelts; i++) {
             argv[k++] = (char *) items[i]->u.s.data;
         }
-    }
-
-    envp = ngx_http_hangar_spawn_env(sp->pool, env, &cwd);
-    if (envp == NULL) {
-        return NGX_ERROR;
     }
 
     if (pipe2(fds, O_CLOEXEC) == -1) {
@@ -519,4 +524,280 @@ ngx_http_hangar_spawn_failed(ngx_http_hangar_spawn_t *sp, const char *fmt,
     sp->handler(sp, NGX_ERROR, &text);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * hangar-core §2.1: <runtime> run --rm -i --network <net> --memory <mem>
+ * --cpus <cpu> [--read-only] --tmpfs /tmp:... --cap-drop ALL
+ * --security-opt no-new-privileges [--user U] [-v V ...] [-e K ...]
+ * --label mcp-hangar.mcp_server-id=<id> <image>; the command and args
+ * follow.  "-e K" without a value: the runtime takes the value from its
+ * own environment (the server's env is in it), so that no secret is on a
+ * command line that ps shows.
+ */
+
+static ngx_int_t
+ngx_http_hangar_container(ngx_http_hangar_spawn_t *sp, char **argv,
+    ngx_uint_t *kp, char **envp)
+{
+    char                     *image;
+    ngx_uint_t                k;
+    const char               *rt;
+    ngx_http_hangar_value_t  *build, *file, *dir, *tag, *img;
+
+    rt = ngx_http_hangar_container_runtime(sp, envp);
+    if (rt == NULL) {
+        return NGX_ERROR;
+    }
+
+    k = *kp;
+    img = ngx_http_hangar_get(sp->spec, "image");
+    build = ngx_http_hangar_get(sp->spec, "build");
+    file = ngx_http_hangar_get(build, "dockerfile");
+
+    image = img ? (char *) img->u.s.data : NULL;
+
+    if (file) {
+        dir = ngx_http_hangar_get(build, "context");
+        tag = ngx_http_hangar_get(build, "tag");
+
+        /* the tag: build.tag, else the image, else hangar-<id>:latest */
+        if (tag) {
+            image = (char *) tag->u.s.data;
+
+        } else if (image == NULL) {
+            image = ngx_http_hangar_cstr(sp->pool, "hangar-%V:latest",
+                                         &sp->id);
+            if (image == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_strlow((u_char *) image, (u_char *) image,
+                       ngx_strlen(image));
+        }
+
+        argv[k++] = "/bin/sh";
+        argv[k++] = "-c";
+        argv[k++] = ngx_http_hangar_build_script;
+        argv[k++] = "hangar-build";
+        argv[k++] = (char *) rt;
+        argv[k++] = image;
+        argv[k++] = (char *) file->u.s.data;
+        argv[k++] = dir ? (char *) dir->u.s.data : ".";
+
+    } else {
+        argv[k++] = (char *) rt;
+    }
+
+    argv[k++] = "run";
+    argv[k++] = "--rm";
+    argv[k++] = "-i";
+
+    k = ngx_http_hangar_container_opts(sp, argv, k);
+    if (k == 0) {
+        return NGX_ERROR;
+    }
+
+    argv[k++] = image ? image : "";
+
+    *kp = k;
+
+    return NGX_OK;
+}
+
+
+/* the options of "run"; 0 when out of memory */
+
+static ngx_uint_t
+ngx_http_hangar_container_opts(ngx_http_hangar_spawn_t *sp, char **argv,
+    ngx_uint_t k)
+{
+    ngx_uint_t                i;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_value_t  *v, *res, *mem, *cpu, **items;
+
+    v = ngx_http_hangar_get(sp->spec, "network");
+    argv[k++] = "--network";
+    argv[k++] = v ? (char *) v->u.s.data : "none";
+
+    res = ngx_http_hangar_get(sp->spec, "resources");
+    mem = ngx_http_hangar_get(res, "memory");
+    cpu = ngx_http_hangar_get(res, "cpu");
+
+    argv[k++] = "--memory";
+    argv[k++] = mem ? (char *) mem->u.s.data : "512m";
+    argv[k++] = "--cpus";
+    argv[k++] = cpu ? (char *) cpu->u.s.data : "1.0";
+
+    v = ngx_http_hangar_get(sp->spec, "read_only");
+    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_BOOL) || v->u.b) {
+        argv[k++] = "--read-only";
+    }
+
+    argv[k++] = "--tmpfs";
+    argv[k++] = "/tmp:rw,noexec,nosuid,size=64m";
+    argv[k++] = "--cap-drop";
+    argv[k++] = "ALL";
+    argv[k++] = "--security-opt";
+    argv[k++] = "no-new-privileges";
+
+    v = ngx_http_hangar_get(sp->spec, "user");
+    if (v) {
+        argv[k++] = "--user";
+        argv[k++] = ngx_http_hangar_str_is(&v->u.s, "current")
+                    ? ngx_http_hangar_cstr(sp->pool, "%d:%d",
+                                           (int) getuid(), (int) getgid())
+                    : (char *) v->u.s.data;
+    }
+
+    v = ngx_http_hangar_get(sp->spec, "volumes");
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_ARR)) {
+        items = v->u.arr.elts;
+        for (i = 0; i < v->u.arr.nelts; i++) {
+            argv[k++] = "-v";
+            argv[k++] = (char *) items[i]->u.s.data;
+        }
+    }
+
+    v = ngx_http_hangar_get(sp->spec, "env");
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_OBJ)) {
+        pair = v->u.obj.elts;
+        for (i = 0; i < v->u.obj.nelts; i++) {
+            argv[k++] = "-e";
+            argv[k++] = ngx_http_hangar_cstr(sp->pool, "%V", &pair[i].key);
+        }
+    }
+
+    argv[k++] = "--label";
+    argv[k++] = ngx_http_hangar_cstr(sp->pool, "mcp-hangar.mcp_server-id=%V",
+                                     &sp->id);
+
+    for (i = 0; i < k; i++) {
+        if (argv[i] == NULL) {
+            return 0;
+        }
+    }
+
+    return k;
+}
+
+
+/*
+ * mode podman runs podman; docker and container run MCP_CONTAINER_RUNTIME
+ * (docker or podman) when the worker's environment sets it, else docker,
+ * else podman: the first in the PATH the server gets.
+ */
+
+static const char *
+ngx_http_hangar_container_runtime(ngx_http_hangar_spawn_t *sp, char **envp)
+{
+    char                     *forced;
+    ngx_str_t                 name;
+    ngx_http_hangar_value_t  *mode;
+
+    mode = ngx_http_hangar_get(sp->spec, "mode");
+    forced = getenv("MCP_CONTAINER_RUNTIME");
+
+    if (ngx_http_hangar_is(mode, NGX_HTTP_HANGAR_STR)) {
+        name = mode->u.s;
+
+    } else {
+        ngx_str_set(&name, "docker");
+    }
+
+    if (ngx_http_hangar_str_is(&name, "podman")) {
+        forced = "podman";
+    }
+
+    if (forced && (ngx_strcmp(forced, "docker") == 0
+                   || ngx_strcmp(forced, "podman") == 0))
+    {
+        if (ngx_http_hangar_which(envp, forced)) {
+            return forced;
+        }
+
+        (void) ngx_http_hangar_spawn_failed(sp, "mode %V needs the %s "
+                                            "command, which is not in PATH",
+                                            &name, forced);
+        return NULL;
+    }
+
+    if (ngx_http_hangar_which(envp, "docker")) {
+        return "docker";
+    }
+
+    if (ngx_http_hangar_which(envp, "podman")) {
+        return "podman";
+    }
+
+    (void) ngx_http_hangar_spawn_failed(sp, "mode %V needs the docker or "
+                                        "podman command, neither is in PATH",
+                                        &name);
+    return NULL;
+}
+
+
+/* whether an executable "name" is in the PATH of envp */
+
+static ngx_uint_t
+ngx_http_hangar_which(char **envp, const char *name)
+{
+    u_char   *p, *end, *last;
+    u_char    buf[NGX_MAX_PATH];
+    size_t    len;
+
+    for ( /* void */ ; *envp; envp++) {
+        if (ngx_strncmp(*envp, "PATH=", 5) == 0) {
+            break;
+        }
+    }
+
+    if (*envp == NULL) {
+        return 0;
+    }
+
+    len = ngx_strlen(name);
+    p = (u_char *) *envp + 5;
+    last = p + ngx_strlen(p);
+
+    while (p < last) {
+        end = ngx_strlchr(p, last, ':');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (end > p && (size_t) (end - p) + len + 2 < sizeof(buf)) {
+            ngx_sprintf(buf, "%*s/%s%Z", (size_t) (end - p), p, name);
+
+            if (access((char *) buf, X_OK) == 0) {
+                return 1;
+            }
+        }
+
+        p = end + 1;
+    }
+
+    return 0;
+}
+
+
+static char *
+ngx_http_hangar_cstr(ngx_pool_t *pool, const char *fmt, ...)
+{
+    u_char   *p, *last, buf[NGX_MAX_ERROR_STR];
+    va_list   args;
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(buf, buf + sizeof(buf) - 1, fmt, args);
+    va_end(args);
+
+    p = ngx_pnalloc(pool, last - buf + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(p, buf, last - buf) = '\0';
+
+    return (char *) p;
 }
