@@ -357,6 +357,10 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         clcf->client_max_body_size = 0;
     }
 
+    if (conf->pass && ngx_http_hangar_pass_merge(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 

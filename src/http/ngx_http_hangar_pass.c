@@ -21,21 +21,12 @@
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_approval_hold.h"
 #include "ngx_http_hangar_edge.h"
+#include "ngx_http_hangar_pass_remote.h"
 
 
 extern ngx_module_t  ngx_http_proxy_module;
 
 
-typedef struct {
-    ngx_http_hangar_req_t        hr;
-    ngx_str_t                    url;
-    ngx_uint_t                   phase;     /* 0 new, 1 waiting, 2 ready,
-                                               3 answered, 4 reading */
-    ngx_http_hangar_value_t     *list;      /* tools/list: its id */
-    ngx_http_hangar_value_t     *held;      /* a tools/call to approve */
-    ngx_http_hangar_policy_verdict_t  verdict;     /* of the held call */
-    unsigned                     checked:1; /* the body was looked at */
-} ngx_http_hangar_pass_ctx_t;
 
 
 static ngx_int_t ngx_http_hangar_pass_url(ngx_http_request_t *r,
@@ -193,6 +184,12 @@ ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                            "off", NULL) != NGX_OK
         || ngx_http_hangar_proxy_directive(cf, "proxy_read_timeout", "1h",
                                            NULL) != NGX_OK
+#if (NGX_HTTP_SSL)
+        || ngx_http_hangar_proxy_directive(cf, "proxy_ssl_server_name", "on",
+                                           NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_ssl_session_reuse",
+                                           "off", NULL) != NGX_OK
+#endif
         || ngx_http_hangar_proxy_directive(cf, "proxy_set_header", "Upgrade",
                                            "$http_upgrade") != NGX_OK
         || ngx_http_hangar_proxy_directive(cf, "proxy_set_header",
@@ -501,11 +498,10 @@ static ngx_int_t
 ngx_http_hangar_pass_url(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx, ngx_str_t *id)
 {
-    u_char                  *p;
     ngx_str_t                sock, err, text;
     ngx_uint_t               mode, seq;
     ngx_http_hangar_node_t  *n;
-    ngx_http_hangar_value_t *spec, *ep;
+    ngx_http_hangar_value_t *spec;
 
     ngx_http_hangar_lock(ctx->hr.reg);
 
@@ -534,27 +530,9 @@ ngx_http_hangar_pass_url(ngx_http_request_t *r,
         spec = text.data ? ngx_http_hangar_json_parse(r->pool, text.data,
                                                       text.len, &err)
                          : NULL;
-        ep = ngx_http_hangar_get(spec, "endpoint");
-        if (ep == NULL) {
+
+        if (ngx_http_hangar_pass_remote(r, ctx, spec) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        /* ws and wss are http and https with an upgrade */
-        ctx->url.data = ngx_pnalloc(r->pool, ep->u.s.len + 2);
-        if (ctx->url.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = ep->u.s.data;
-
-        if (ngx_strncasecmp(p, (u_char *) "ws", 2) == 0) {
-            ctx->url.len = ngx_sprintf(ctx->url.data, "http%V",
-                                       &(ngx_str_t) { ep->u.s.len - 2, p + 2 })
-                           - ctx->url.data;
-
-        } else {
-            ctx->url.len = ngx_cpymem(ctx->url.data, p, ep->u.s.len)
-                           - ctx->url.data;
         }
 
     } else {
@@ -1054,5 +1032,10 @@ ngx_http_hangar_pass_cleanup(void *data)
 {
     ngx_http_hangar_pass_ctx_t  *ctx = data;
 
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
     ngx_http_hangar_waiter_cancel(&ctx->hr.waiter);
 }
+

@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_hangar_reply.h"
+#include "ngx_http_hangar_pass_remote.h"
 
 
 char *ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
