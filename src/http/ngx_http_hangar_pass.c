@@ -187,6 +187,9 @@ ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 #if (NGX_HTTP_SSL)
         || ngx_http_hangar_proxy_directive(cf, "proxy_ssl_server_name", "on",
                                            NULL) != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_ssl_name",
+                                           "$hangar_pass_ssl_name", NULL)
+           != NGX_OK
         || ngx_http_hangar_proxy_directive(cf, "proxy_ssl_session_reuse",
                                            "off", NULL) != NGX_OK
 #endif
@@ -220,6 +223,17 @@ ngx_http_hangar_pass_variable(ngx_http_request_t *r,
 
         v->data = ctx->url.data;
         v->len = ctx->url.len;
+
+    } else if (data == 2) {
+        /* SNI: an https remote's host name (none for an address) */
+        if (ctx && ctx->phase == 2 && ctx->tls_host && !ctx->tls_ip) {
+            v->data = ctx->tls_host;
+            v->len = ngx_strlen(ctx->tls_host);
+
+        } else {
+            v->len = 0;
+            v->data = (u_char *) "";
+        }
 
     } else {
         /* "upgrade" for a WebSocket handshake, else keep-alive */

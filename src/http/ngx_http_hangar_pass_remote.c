@@ -460,17 +460,25 @@ ngx_http_hangar_pass_verify(X509_STORE_CTX *x509, void *arg)
         X509_STORE_CTX_set0_trusted_stack(x509, ca);
     }
 
-    rc = X509_verify_cert(x509);
-
-    if (rc != 1) {
-        err = X509_STORE_CTX_get_error(x509);
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "hangar: MCP server \"%V\": TLS certificate of \"%s\" "
-                      "not trusted: %s", &ctx->hr.params[0], ctx->tls_host,
-                      X509_verify_cert_error_string(err));
+    if (X509_verify_cert(x509) == 1) {
+        return 1;
     }
 
-    return rc;
+    err = X509_STORE_CTX_get_error(x509);
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "hangar: MCP server \"%V\": TLS certificate of \"%s\" "
+                  "not trusted: %s", &ctx->hr.params[0], ctx->tls_host,
+                  X509_verify_cert_error_string(err));
+
+    /*
+     * The handshake cannot go on, and nothing is sent: the socket is shut
+     * here, so that it fails as a connection error (logged at the
+     * upstream's level); failing the verification itself would log a
+     * [crit] line for each call.
+     */
+    (void) shutdown(c->fd, SHUT_RDWR);
+
+    return 1;
 }
 
 
