@@ -107,7 +107,8 @@ nginx_start({
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                  . "    hangar_mcp_naming prefixed;\n",
     config      => "location /api/ { hangar_api; }\n"
-                 . "location = /mcp { hangar_mcp; }\n",
+                 . "location = /mcp { hangar_mcp; }\n"
+                 . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
     user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                  . "  named:\n" . $remote->('mcp.hangar.test')
                  . "  nx:\n" . $remote->('nx.hangar.test')
@@ -126,6 +127,18 @@ sub api ($$;$) {
 my ($st, $doc, $raw) = api(POST => '/api/mcp_servers/named/start');
 is($st, 200, 'a remote named by host starts') or diag($raw);
 ok(queries('mcp.hangar.test') >= 1, 'its host was asked of nginx\'s resolver');
+
+# the pass-through resolves it through the same resolver, and "localhost"
+# needs none
+for my $id (qw(named local)) {
+    my ($pst, $ph, $pb) = http_request(POST => "/mcp/$id", $json->encode({
+        jsonrpc => '2.0', id => 3, method => 'tools/call',
+        params => { name => 'echo', arguments => { text => 'by name' } } }),
+        { 'Content-Type' => 'application/json',
+          'Accept' => 'application/json, text/event-stream' });
+    is($pst, 200, "pass-through to $id") or diag($pb);
+    like($pb // '', qr/echo: by name/, "pass-through to $id: answered");
+}
 
 sub rpc ($;$) {
     my ($body, $sid) = @_;
