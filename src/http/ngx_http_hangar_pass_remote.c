@@ -124,7 +124,9 @@ ngx_http_hangar_pass_endpoint(ngx_http_request_t *r,
     } else if (ep->len > 5 && ngx_strncasecmp(p, (u_char *) "ws://", 5) == 0) {
         host = p + 5;
 
-    } else if (ep->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+    } else if (ep->len > 7
+               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+    {
         host = p + 7;
 
     } else {
