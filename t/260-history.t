@@ -111,4 +111,5 @@ ok($late->{duration_ms} >= 2900, "it took the read_timeout: $late->{duration_ms}
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('history') if Hangar::Test::valgrind_on();
 Test::More::done_testing();

@@ -84,4 +84,5 @@ like($b, qr/"total":0/, 'nothing refused reached the server');
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('mcp edge') if Hangar::Test::valgrind_on();
 Test::More::done_testing();

@@ -157,5 +157,6 @@ for my $bad (['volumes', '"volumes":["../etc:/etc"]'],
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('containers') if Hangar::Test::valgrind_on();
 File::Path::remove_tree($bin);
 Test::More::done_testing();

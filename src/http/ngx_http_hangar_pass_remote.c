@@ -363,7 +363,17 @@ ngx_http_hangar_pass_timeout(ngx_event_t *ev)
     u = r->upstream;
     ctx = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
 
-    if (ctx == NULL || u == NULL || u->peer.connection == NULL) {
+    if (ctx == NULL) {
+        return;
+    }
+
+    if (u == NULL) {
+        /* the proxy has not begun (the body is still coming): later */
+        ngx_add_timer(&ctx->timer, ctx->connect_timeout);
+        return;
+    }
+
+    if (u->peer.connection == NULL) {
         return;
     }
 
