@@ -79,7 +79,7 @@ nginx_start({
                  . "  built:\n    mode: container\n"
                  . "    build: {dockerfile: Dockerfile.mcp, context: /srv/ctx, tag: 'local/built:1'}\n"
                  . "  pod:\n    mode: podman\n    image: example/pod:3\n"
-                 . "    user: '1000:1000'\n",
+                 . "    user: '1000:1000'\n    network_mode: host\n",
 });
 
 for my $id (qw(boxed plain built pod)) {
@@ -138,6 +138,7 @@ is(($run{built} || {})->{argv}[-1], 'local/built:1', 'built: then runs the tag')
 # podman
 is(($run{pod} || {})->{prog}, 'podman', 'pod: mode podman runs podman');
 is(opt(($run{pod} || {})->{argv} || [], '--user'), '1000:1000', 'pod: a user as given');
+is(opt(($run{pod} || {})->{argv} || [], '--network'), 'host', 'pod: network_mode, the alias');
 
 # the keys are validated
 for my $bad (['volumes', '"volumes":["../etc:/etc"]'],
