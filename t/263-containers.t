@@ -61,6 +61,7 @@ sub opt ($$) {
 my $ids = "$>:" . (split ' ', $))[0];
 
 nginx_start({
+    timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
     main_config => "env PATH=$bin:/usr/local/bin:/usr/bin:/bin;\n"
                  . "env NOT_FOR_CONTAINER=cli-only;\n",
     http_config => "    hangar_zone hangar 1m;\n"
