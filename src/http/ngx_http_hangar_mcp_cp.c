@@ -77,6 +77,7 @@ struct ngx_http_hangar_cp_s {
     ngx_http_hangar_cp_warm_t   *warm;
     ngx_uint_t                   nwarm;
     ngx_uint_t                   pending;
+    ngx_http_hangar_cp_pt        answer;    /* once the server is ready */
     unsigned                     async:1;
     unsigned                     blocked:1;
 };
@@ -103,18 +104,18 @@ static ngx_int_t ngx_http_hangar_cp_list_servers(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_status(ngx_http_hangar_cp_t *cp);
 static void ngx_http_hangar_cp_box(ngx_http_hangar_out_t *box,
     ngx_array_t *servers, ngx_uint_t healthy, ngx_str_t *uptime);
+static ngx_int_t ngx_http_hangar_cp_ensure(ngx_http_hangar_cp_t *cp,
+    ngx_uint_t explicit, ngx_http_hangar_cp_pt answer);
+static void ngx_http_hangar_cp_ready(ngx_http_hangar_waiter_t *w,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_cp_start(ngx_http_hangar_cp_t *cp);
-static void ngx_http_hangar_cp_started(ngx_http_hangar_waiter_t *w,
-    ngx_int_t rc);
-static ngx_int_t ngx_http_hangar_cp_start_answer(ngx_http_hangar_cp_t *cp,
-    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_cp_start_answer(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_stop(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_tools(ngx_http_hangar_cp_t *cp);
-static void ngx_http_hangar_cp_tools_ready(ngx_http_hangar_waiter_t *w,
-    ngx_int_t rc);
-static ngx_int_t ngx_http_hangar_cp_tools_answer(ngx_http_hangar_cp_t *cp,
-    ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_cp_tools_answer(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_details(ngx_http_hangar_cp_t *cp);
+static ngx_int_t ngx_http_hangar_cp_describe(ngx_http_hangar_cp_t *cp,
+    ngx_uint_t details);
 static ngx_int_t ngx_http_hangar_cp_warm(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_warm_ids(ngx_http_hangar_cp_t *cp,
     ngx_http_hangar_value_t *list);
@@ -839,29 +840,28 @@ ngx_http_hangar_cp_box(ngx_http_hangar_out_t *box, ngx_array_t *servers,
 }
 
 
-/* hangar_start: as POST /api/mcp_servers/{id}/start */
+/*
+ * The server ready (started if need be; explicit: as a REST start), then
+ * answer(cp); a start that fails is the tool's error result.
+ */
 
 static ngx_int_t
-ngx_http_hangar_cp_start(ngx_http_hangar_cp_t *cp)
+ngx_http_hangar_cp_ensure(ngx_http_hangar_cp_t *cp, ngx_uint_t explicit,
+    ngx_http_hangar_cp_pt answer)
 {
-    ngx_int_t                rc;
-    ngx_msec_t               retry;
-    ngx_http_hangar_req_t   *hr;
-    ngx_http_hangar_node_t  *n;
+    ngx_int_t               rc;
+    ngx_msec_t              retry;
+    ngx_http_hangar_req_t  *hr;
 
     hr = cp->hr;
 
-    ngx_http_hangar_lock(hr->reg);
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, cp->server.data,
-                             cp->server.len);
-    cp->blocked = n && n->blocked;
-    ngx_http_hangar_unlock(hr->reg);
-
-    hr->waiter.handler = ngx_http_hangar_cp_started;
+    cp->answer = answer;
+    hr->waiter.handler = ngx_http_hangar_cp_ready;
     hr->waiter.data = cp;
 
-    rc = ngx_http_hangar_ensure_ready(hr->reg, &cp->server, 1, &hr->waiter,
-                                      hr->r->connection->log, &retry);
+    rc = ngx_http_hangar_ensure_ready(hr->reg, &cp->server, explicit,
+                                      &hr->waiter, hr->r->connection->log,
+                                      &retry);
 
     /* an explicit start lifts a block, for good */
     if (cp->blocked && rc != NGX_HTTP_HANGAR_BACKOFF) {
@@ -876,12 +876,12 @@ ngx_http_hangar_cp_start(ngx_http_hangar_cp_t *cp)
         return ngx_http_hangar_cp_failed(cp, rc, retry);
     }
 
-    return ngx_http_hangar_cp_start_answer(cp, rc);
+    return answer(cp);
 }
 
 
 static void
-ngx_http_hangar_cp_started(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
+ngx_http_hangar_cp_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
 {
     ngx_http_hangar_cp_t  *cp = w->data;
 
@@ -890,17 +890,34 @@ ngx_http_hangar_cp_started(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
         return;
     }
 
-    (void) ngx_http_hangar_cp_start_answer(cp, rc);
+    (void) cp->answer(cp);
+}
+
+
+/* hangar_start: as POST /api/mcp_servers/{id}/start */
+
+static ngx_int_t
+ngx_http_hangar_cp_start(ngx_http_hangar_cp_t *cp)
+{
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_lock(cp->hr->reg);
+    n = ngx_http_hangar_find(&cp->hr->reg->sh->servers, cp->server.data,
+                             cp->server.len);
+    cp->blocked = n && n->blocked;
+    ngx_http_hangar_unlock(cp->hr->reg);
+
+    return ngx_http_hangar_cp_ensure(cp, 1, ngx_http_hangar_cp_start_answer);
 }
 
 
 static ngx_int_t
-ngx_http_hangar_cp_start_answer(ngx_http_hangar_cp_t *cp, ngx_int_t rc)
+ngx_http_hangar_cp_start_answer(ngx_http_hangar_cp_t *cp)
 {
     ngx_str_t  text;
 
     if (ngx_http_hangar_start_outcome(cp->hr->reg, cp->hr->r->pool,
-                                      &cp->server, rc, &text)
+                                      &cp->server, NGX_OK, &text)
         != NGX_OK)
     {
         return ngx_http_hangar_cp_unknown(cp);
@@ -938,91 +955,32 @@ ngx_http_hangar_cp_stop(ngx_http_hangar_cp_t *cp)
 static ngx_int_t
 ngx_http_hangar_cp_tools(ngx_http_hangar_cp_t *cp)
 {
-    ngx_int_t                rc;
-    ngx_msec_t               retry;
     ngx_uint_t               predefined, known;
-    ngx_http_hangar_req_t   *hr;
     ngx_http_hangar_node_t  *n;
 
-    hr = cp->hr;
-
-    ngx_http_hangar_lock(hr->reg);
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, cp->server.data,
+    ngx_http_hangar_lock(cp->hr->reg);
+    n = ngx_http_hangar_find(&cp->hr->reg->sh->servers, cp->server.data,
                              cp->server.len);
     predefined = n && n->tools_predefined;
     known = n != NULL;
-    ngx_http_hangar_unlock(hr->reg);
+    ngx_http_hangar_unlock(cp->hr->reg);
 
     if (!known) {
         return ngx_http_hangar_cp_unknown(cp);
     }
 
     if (predefined) {
-        return ngx_http_hangar_cp_tools_answer(cp, NGX_OK);
+        return ngx_http_hangar_cp_tools_answer(cp);
     }
 
-    hr->waiter.handler = ngx_http_hangar_cp_tools_ready;
-    hr->waiter.data = cp;
-
-    rc = ngx_http_hangar_ensure_ready(hr->reg, &cp->server, 0, &hr->waiter,
-                                      hr->r->connection->log, &retry);
-
-    if (rc == NGX_AGAIN) {
-        return ngx_http_hangar_cp_wait(cp);
-    }
-
-    if (rc != NGX_OK) {
-        return ngx_http_hangar_cp_failed(cp, rc, retry);
-    }
-
-    return ngx_http_hangar_cp_tools_answer(cp, rc);
-}
-
-
-static void
-ngx_http_hangar_cp_tools_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
-{
-    ngx_http_hangar_cp_t  *cp = w->data;
-
-    if (rc != NGX_OK) {
-        (void) ngx_http_hangar_cp_failed(cp, rc, 0);
-        return;
-    }
-
-    (void) ngx_http_hangar_cp_tools_answer(cp, rc);
+    return ngx_http_hangar_cp_ensure(cp, 0, ngx_http_hangar_cp_tools_answer);
 }
 
 
 static ngx_int_t
-ngx_http_hangar_cp_tools_answer(ngx_http_hangar_cp_t *cp, ngx_int_t rc)
+ngx_http_hangar_cp_tools_answer(ngx_http_hangar_cp_t *cp)
 {
-    ngx_str_t                text;
-    ngx_uint_t               state, predefined, filtered;
-    ngx_http_hangar_node_t  *n;
-
-    if (ngx_http_hangar_start_outcome(cp->hr->reg, cp->hr->r->pool,
-                                      &cp->server, NGX_OK, &text)
-        != NGX_OK)
-    {
-        return ngx_http_hangar_cp_unknown(cp);
-    }
-
-    ngx_http_hangar_lock(cp->hr->reg);
-    n = ngx_http_hangar_find(&cp->hr->reg->sh->servers, cp->server.data,
-                             cp->server.len);
-    state = n ? n->state % NGX_HTTP_HANGAR_NSTATES : NGX_HTTP_HANGAR_COLD;
-    predefined = n && n->tools_predefined;
-    ngx_http_hangar_unlock(cp->hr->reg);
-
-    ngx_http_hangar_out_lit(&cp->body, "{\"mcp_server\":");
-    ngx_http_hangar_out_str(&cp->body, cp->server.data, cp->server.len);
-    ngx_http_hangar_out_printf(&cp->body, ",\"state\":\"%s\",\"predefined\":"
-                               "%s,", ngx_http_hangar_state_name(state),
-                               predefined ? "true" : "false");
-    ngx_http_hangar_cp_tools_out(cp, &text, &filtered);
-    ngx_http_hangar_out_lit(&cp->body, "}");
-
-    return ngx_http_hangar_cp_done(cp);
+    return ngx_http_hangar_cp_describe(cp, 0);
 }
 
 
@@ -1031,8 +989,21 @@ ngx_http_hangar_cp_tools_answer(ngx_http_hangar_cp_t *cp, ngx_int_t rc)
 static ngx_int_t
 ngx_http_hangar_cp_details(ngx_http_hangar_cp_t *cp)
 {
+    return ngx_http_hangar_cp_describe(cp, 1);
+}
+
+
+/*
+ * A server and its tools as the caller may see them: hangar_tools'
+ * {mcp_server,state,predefined,tools}, or (details) the REST details with
+ * the tools and tools_policy.
+ */
+
+static ngx_int_t
+ngx_http_hangar_cp_describe(ngx_http_hangar_cp_t *cp, ngx_uint_t details)
+{
     ngx_str_t                text;
-    ngx_uint_t               filtered, active;
+    ngx_uint_t               state, predefined, filtered, active;
     ngx_http_hangar_node_t  *n;
 
     if (ngx_http_hangar_start_outcome(cp->hr->reg, cp->hr->r->pool,
@@ -1051,26 +1022,44 @@ ngx_http_hangar_cp_details(ngx_http_hangar_cp_t *cp)
         return ngx_http_hangar_cp_unknown(cp);
     }
 
-    ngx_http_hangar_render_details(&cp->body, n, 0);
+    state = n->state % NGX_HTTP_HANGAR_NSTATES;
+    predefined = n->tools_predefined;
+
+    if (details) {
+        ngx_http_hangar_render_details(&cp->body, n, 0);
+    }
 
     ngx_http_hangar_unlock(cp->hr->reg);
+
+    if (!details) {
+        ngx_http_hangar_out_lit(&cp->body, "{\"mcp_server\":");
+        ngx_http_hangar_out_str(&cp->body, cp->server.data, cp->server.len);
+        ngx_http_hangar_out_printf(&cp->body, ",\"state\":\"%s\","
+                                   "\"predefined\":%s",
+                                   ngx_http_hangar_state_name(state),
+                                   predefined ? "true" : "false");
+    }
 
     ngx_http_hangar_out_lit(&cp->body, ",");
     ngx_http_hangar_cp_tools_out(cp, &text, &filtered);
 
-    active = ngx_http_hangar_policy_active(cp->hr->reg);
+    if (details) {
+        active = ngx_http_hangar_policy_active(cp->hr->reg);
 
-    ngx_http_hangar_out_printf(&cp->body, ",\"tools_policy\":{\"active\":%s,"
-                               "\"unrestricted\":%s",
-                               active ? "true" : "false",
-                               filtered ? "false" : "true");
+        ngx_http_hangar_out_printf(&cp->body, ",\"tools_policy\":{\"active\":"
+                                   "%s,\"unrestricted\":%s",
+                                   active ? "true" : "false",
+                                   filtered ? "false" : "true");
 
-    if (active) {
-        ngx_http_hangar_out_printf(&cp->body, ",\"filtered_count\":%ui",
-                                   filtered);
+        if (active) {
+            ngx_http_hangar_out_printf(&cp->body, ",\"filtered_count\":%ui",
+                                       filtered);
+        }
+
+        ngx_http_hangar_out_lit(&cp->body, "}");
     }
 
-    ngx_http_hangar_out_lit(&cp->body, "}}");
+    ngx_http_hangar_out_lit(&cp->body, "}");
 
     return ngx_http_hangar_cp_done(cp);
 }
