@@ -50,7 +50,7 @@ sub tool {
 
 sub names { [sort map { $_->{name} } @{ $_[0] }] }
 
-my $fleet = ">>> conf/hangar.yaml\nmcp_servers:\n"
+my $fleet = ">>> conf/hangar.yaml\nexecution:\n  allowed_commands: [perl, node]\nmcp_servers:\n"
           . "  math:\n    command: [perl, $SERVER, --name, math, --flaky, 2]\n"
           . "    description: Math\n"
           . "  slow:\n    command: [perl, $SERVER, --tools, \"sleep,echo\"]\n"
@@ -62,8 +62,9 @@ my $locations = "location /api/ { hangar_api; }\n"
               . "location = /mcp { hangar_mcp; hangar_mcp_control_tools on; }\n"
               . "location = /mcp-plain { hangar_mcp; }\n";
 
+my $timeout = Hangar::Test::valgrind_on() ? 120 : 30;
 nginx_start({ workers => 2, http_config => $http, config => $locations,
-              user_files => $fleet });
+              timeout => $timeout, user_files => $fleet });
 
 sub state_of {
     my (undef, undef, $b) = http_request(GET => "/api/mcp_servers/$_[0]");
@@ -250,6 +251,26 @@ is($out->{results}[1]{error}, 'Cancelled', 'fail_fast: the rest is Cancelled');
 is($out->{results}[1]{error_type}, 'CancellationError', '... CancellationError');
 is($out->{failed}, 2, 'fail_fast: both count as failed');
 
+# fail_fast: a call in flight is cancelled too
+($out) = tool($sid, 'hangar_call', { fail_fast => JSON::PP::true, calls => [
+    { mcp_server => 'slow', tool => 'sleep', arguments => { ms => 8000 } },
+    { mcp_server => 'other', tool => 'fail', arguments => { message => 'second' } },
+] });
+is($out->{results}[0]{error}, 'Cancelled', 'fail_fast: the call in flight is Cancelled');
+is($out->{results}[1]{error}, 'tool_error: second', '... by the failure');
+
+# a server whose tools are not known yet is started, then its tool checked
+my ($cst) = http_request(POST => '/api/mcp_servers', $json->encode(
+    { mcp_server_id => 'fresh', mode => 'subprocess',
+      command => ['perl', $SERVER, '--tools', 'echo'] }), { 'Content-Type' => 'application/json' });
+is($cst, 201, 'a new server, never started');
+($out) = tool($sid, 'hangar_call', { calls => [
+    { mcp_server => 'fresh', tool => 'echo', arguments => { text => 'lazy' } },
+    { mcp_server => 'fresh', tool => 'nope', arguments => {} } ] });
+is($out->{results}[0]{result}{content}[0]{text}, 'lazy', 'hangar_call starts it (lazy start)');
+is($out->{results}[1]{error_type}, 'ToolNotFoundError', 'a tool it does not have: ToolNotFoundError');
+is(state_of('fresh'), 'ready', 'it is ready');
+
 # the budget: a slow call is cut off, the quick one is kept
 ($out) = tool($sid, 'hangar_call', { timeout => 1, calls => [
     { mcp_server => 'slow', tool => 'sleep', arguments => { ms => 8000 } },
@@ -301,7 +322,7 @@ like($doc->{error}{message}, qr/Unknown tool: hangar_list/, '... not found');
                 `$NODE $REPO/t/servers/sdk-client.mjs $url '$calls' 2>&1`;
     my ($call) = grep { ($_->{call} // '') eq 'hangar_list' } @lines;
     is_deeply([map { $_->{mcp_server_id} } @{ $call->{result}{structuredContent}{mcp_servers} || [] }],
-              [qw(math slow other)], 'the SDK client calls hangar_list')
+              [qw(math slow other fresh)], 'the SDK client calls hangar_list')
         or diag(join "\n", map { $json->encode($_) } @lines);
     ok((grep { $_ eq 'hangar_call' } @{ $lines[1]{tools} || [] }), 'and lists the tools');
 }
@@ -314,7 +335,7 @@ no_alerts();
 
 my %key = map { $_ => "mcp_test_${_}_" . ('k' x 24) } qw(viewer service developer);
 nginx_start({ workers => 2, http_config => $http, config => $locations,
-              user_files => $fleet . "auth:\n  enabled: true\n  api_keys:\n"
+              timeout => $timeout, user_files => $fleet . "auth:\n  enabled: true\n  api_keys:\n"
                   . join('', map { "    - {name: $_, principal_id: \"svc:$_\", key: \"$key{$_}\"}\n" }
                              sort keys %key)
                   . "  role_assignments:\n"
