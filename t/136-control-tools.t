@@ -341,7 +341,8 @@ nginx_start({ workers => 2, http_config => $http, config => $locations,
                   . "  role_assignments:\n"
                   . "    - {principal: \"svc:viewer\", role: viewer}\n"
                   . "    - {principal: \"svc:service\", role: service-account}\n"
-                  . "    - {principal: \"svc:developer\", role: developer}\n" });
+                  . "    - {principal: \"svc:developer\", role: developer}\n"
+                  . "rate_limit:\n  tools: {rps: 0.001, burst: 3}\n" });
 
 my %as = map { $_ => { 'X-API-Key' => $key{$_} } } keys %key;
 my %sid = map { $_ => session('/mcp', $as{$_}) } keys %key;
@@ -380,6 +381,14 @@ like($out->{results}[0]{error}, qr/tool:invoke permission required/, '... saying
 ($out) = tool($sid{service}, 'hangar_call', { calls => [
     { mcp_server => 'math', tool => 'add', arguments => { a => 1, b => 2 } } ] }, $as{service});
 is($out->{results}[0]{result}{content}[0]{text}, '3', 'service-account: hangar_call runs the call');
+
+# the rate limit comes first: a bucket per principal and tool
+my @health = map { (tool($sid{viewer}, 'hangar_health', {}, $as{viewer}))[1] } 1 .. 4;
+is(join(',', map { $_->{isError} ? 'refused' : 'ok' } @health), 'ok,ok,ok,refused',
+   'rate limit: the burst (3) of hangar_health passes, then a tool error');
+like($health[3]{content}[0]{text}, qr/^Rate limit exceeded: .*retry in \d+s$/, '... saying so');
+($out) = tool($sid{developer}, 'hangar_health', {}, $as{developer});
+is($out->{status}, 'healthy', '... another principal has its own bucket');
 
 sub state_of_auth {
     my (undef, undef, $b) = http_request(GET => "/api/mcp_servers/$_[0]", undef,
