@@ -53,7 +53,7 @@ sub names { [sort map { $_->{name} } @{ $_[0] }] }
 my $fleet = ">>> conf/hangar.yaml\nexecution:\n  allowed_commands: [perl, node]\nmcp_servers:\n"
           . "  math:\n    command: [perl, $SERVER, --name, math, --flaky, 2]\n"
           . "    description: Math\n"
-          . "  slow:\n    command: [perl, $SERVER, --tools, \"sleep,echo\"]\n"
+          . "  slow:\n    command: [perl, $SERVER, --tools, \"sleep,echo,blob\", --blob-tool]\n"
           . "  other:\n    command: [perl, $SERVER, --tools, \"echo,fail\"]\n";
 my $http = "    hangar_zone hangar 1m;\n"
          . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
@@ -279,6 +279,18 @@ is(state_of('fresh'), 'ready', 'it is ready');
 is($out->{results}[0]{error}, 'Timeout', 'the budget: the slow call times out');
 is($out->{results}[0]{error_type}, 'TimeoutError', '... TimeoutError');
 is($out->{results}[1]{result}{content}[0]{text}, 'quick', 'the budget: the quick one answered');
+
+# a result over 10 MiB is left out
+($out) = tool($sid, 'hangar_call', { calls => [
+    { mcp_server => 'slow', tool => 'blob', arguments => { bytes => 11 * 1024 * 1024 } },
+    { mcp_server => 'slow', tool => 'blob', arguments => { bytes => 10 } } ] });
+my $big = $out->{results}[0] // {};
+is_deeply([@$big{qw(success result truncated truncated_reason)}],
+          [JSON::PP::true, undef, JSON::PP::true, 'response_size_exceeded'],
+          'a result over 10 MiB: result null, truncated');
+ok(($big->{original_size_bytes} // 0) > 11 * 1024 * 1024, '... with its original size');
+is($out->{results}[1]{result}{content}[0]{text}, 'x' x 10, 'a small one is kept');
+ok(!exists $out->{results}[1]{truncated}, '... and not marked');
 
 # a call's own timeout
 ($out) = tool($sid, 'hangar_call', { calls => [
