@@ -10,6 +10,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Hangar::Test;
 use JSON::PP ();
+use IO::Select ();
+use IO::Socket::INET ();
 
 my $REPO = "$FindBin::Bin/..";
 my $SERVER = "$REPO/t/servers/hangar-test-server";
@@ -320,9 +322,9 @@ my $plain = session('/mcp-plain');
 ok(!(grep { $_->{name} =~ /^hangar_/ } @{ $list->{result}{tools} || [] }),
    'directive off: no hangar_* tools listed');
 ok((grep { $_->{name} eq 'add' } @{ $list->{result}{tools} || [] }), '... the fleet\'s are');
-my (undef, undef, $doc) = tool($plain, 'hangar_list', {}, undef, '/mcp-plain');
-is($doc->{error}{code}, -32601, 'directive off: hangar_list is -32601');
-like($doc->{error}{message}, qr/Unknown tool: hangar_list/, '... not found');
+my (undef, undef, $err) = tool($plain, 'hangar_list', {}, undef, '/mcp-plain');
+is($err->{error}{code}, -32601, 'directive off: hangar_list is -32601');
+like($err->{error}{message}, qr/Unknown tool: hangar_list/, '... not found');
 
 # ---- the official SDK client ------------------------------------------------------
 
@@ -338,6 +340,53 @@ like($doc->{error}{message}, qr/Unknown tool: hangar_list/, '... not found');
         or diag(join "\n", map { $json->encode($_) } @lines);
     ok((grep { $_ eq 'hangar_call' } @{ $lines[1]{tools} || [] }), 'and lists the tools');
 }
+
+is(nginx_stop(), '', 'nginx stopped');
+no_orphans();
+no_alerts();
+
+# ---- hangar_call through the approval gate ------------------------------------
+
+nginx_start({ workers => 2, http_config => $http, config => $locations, timeout => $timeout,
+              user_files => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                  . "  gated:\n    command: [perl, $SERVER, --tools, \"echo,sleep\"]\n"
+                  . "    tools: {approval_list: [echo], approval_timeout_seconds: 300}\n" });
+http_request(POST => '/api/mcp_servers/gated/start');
+$sid = session('/mcp');
+
+# the batch waits on its own connection while the call is held
+my $held = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => port(), Timeout => 10)
+    or die "connect: $!";
+my $body = $json->encode({ jsonrpc => '2.0', id => 1, method => 'tools/call', params => {
+    name => 'hangar_call', arguments => { calls => [
+        { mcp_server => 'gated', tool => 'echo', arguments => { text => 'approved' } },
+        { mcp_server => 'gated', tool => 'sleep', arguments => { ms => 1 } } ] } } });
+syswrite($held, "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+         . "Accept: application/json, text/event-stream\r\nMcp-Session-Id: $sid\r\n"
+         . "Content-Length: " . length($body) . "\r\n\r\n$body");
+my $pending;
+for (1 .. 200) {
+    my (undef, undef, $b) = http_request(GET => '/api/approvals');
+    ($pending) = grep { $_->{tool_name} eq 'echo' && $_->{state} eq 'pending' }
+                 @{ (eval { $json->decode($b) }) // [] };
+    last if $pending;
+    select undef, undef, undef, 0.05;
+}
+ok($pending, 'hangar_call: an approval-listed tool is held for approval');
+my ($ast) = http_request(POST => "/api/approvals/$pending->{approval_id}/resolve",
+                         '{"decision":"approve"}', { 'Content-Type' => 'application/json' });
+is($ast, 200, 'approved');
+my ($buf, $sel) = ('', IO::Select->new($held));
+my @resp;
+while ($sel->can_read($timeout)) {
+    sysread($held, $buf, 65536, length $buf) or last;
+    last if @resp = Hangar::Test::parse_response($buf, 0, 0);
+}
+my $doc = eval { $json->decode($resp[2] // '') } // {};
+my $bo = $doc->{result}{structuredContent} // {};
+is($bo->{results}[0]{result}{content}[0]{text}, 'approved', 'then the held call runs');
+is($bo->{results}[1]{result}{content}[0]{text}, 'slept 1', 'the other call was not held');
+close $held;
 
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
