@@ -93,6 +93,8 @@ static ngx_int_t ngx_http_hangar_cp_error(ngx_http_hangar_cp_t *cp,
 static ngx_int_t ngx_http_hangar_cp_unknown(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_wait(ngx_http_hangar_cp_t *cp);
 static void ngx_http_hangar_cp_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_cp_string(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_out_t *inner);
 static ngx_int_t ngx_http_hangar_cp_fleet(ngx_http_hangar_cp_t *cp,
     ngx_array_t *servers);
 static ngx_int_t ngx_http_hangar_cp_failed(ngx_http_hangar_cp_t *cp,
@@ -529,6 +531,24 @@ ngx_http_hangar_cp_cleanup(void *data)
 }
 
 
+/* what inner holds, as a JSON string in out */
+
+static ngx_int_t
+ngx_http_hangar_cp_string(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_out_t *inner)
+{
+    ngx_str_t  text;
+
+    if (ngx_http_hangar_out_flatten(inner, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_out_str(out, text.data, text.len);
+
+    return NGX_OK;
+}
+
+
 /* every server's numbers, copied out under the mutex */
 
 static ngx_int_t
@@ -720,7 +740,7 @@ ngx_http_hangar_cp_status(ngx_http_hangar_cp_t *cp)
 {
     u_char                       buf[64];
     double                       up;
-    ngx_str_t                    uptime, box;
+    ngx_str_t                    uptime;
     ngx_uint_t                   i, healthy;
     ngx_array_t                  servers;
     ngx_http_hangar_out_t       *out, text;
@@ -773,12 +793,12 @@ ngx_http_hangar_cp_status(ngx_http_hangar_cp_t *cp)
     ngx_http_hangar_out_init(&text, cp->hr->r->pool, 1024);
     ngx_http_hangar_cp_box(&text, &servers, healthy, &uptime);
 
-    if (ngx_http_hangar_out_flatten(&text, &box) != NGX_OK) {
+    ngx_http_hangar_out_lit(out, "},\"formatted\":");
+
+    if (ngx_http_hangar_cp_string(out, &text) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_hangar_out_lit(out, "},\"formatted\":");
-    ngx_http_hangar_out_str(out, box.data, box.len);
     ngx_http_hangar_out_lit(out, "}");
 
     return ngx_http_hangar_cp_done(cp);
@@ -1344,7 +1364,6 @@ ngx_http_hangar_cp_health(ngx_http_hangar_cp_t *cp)
 static ngx_int_t
 ngx_http_hangar_cp_metrics(ngx_http_hangar_cp_t *cp)
 {
-    ngx_str_t                     text;
     ngx_uint_t                    i, calls, errors;
     ngx_array_t                   servers;
     ngx_http_hangar_out_t        *out, prom;
@@ -1360,12 +1379,12 @@ ngx_http_hangar_cp_metrics(ngx_http_hangar_cp_t *cp)
         ngx_http_hangar_out_init(&prom, cp->hr->r->pool, 4096);
         ngx_http_hangar_metrics_render(&prom, cp->hr->reg);
 
-        if (ngx_http_hangar_out_flatten(&prom, &text) != NGX_OK) {
+        ngx_http_hangar_out_lit(out, "{\"metrics\":");
+
+        if (ngx_http_hangar_cp_string(out, &prom) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_hangar_out_lit(out, "{\"metrics\":");
-        ngx_http_hangar_out_str(out, text.data, text.len);
         ngx_http_hangar_out_lit(out, "}");
 
         return ngx_http_hangar_cp_done(cp);
