@@ -55,6 +55,7 @@ sub names { [sort map { $_->{name} } @{ $_[0] }] }
 my $fleet = ">>> conf/hangar.yaml\nexecution:\n  allowed_commands: [perl, node]\nmcp_servers:\n"
           . "  math:\n    command: [perl, $SERVER, --name, math, --flaky, 2]\n"
           . "    description: Math\n"
+          . "    tools: {deny_list: [crash]}\n"
           . "  slow:\n    command: [perl, $SERVER, --tools, \"sleep,echo,blob\", --blob-tool]\n"
           . "  other:\n    command: [perl, $SERVER, --tools, \"echo,fail\"]\n";
 my $http = "    hangar_zone hangar 1m;\n"
@@ -170,6 +171,16 @@ is($out->{summary}, 'Warmed 1 mcp_servers, 0 already warm, 1 failed', 'hangar_wa
 ($out) = tool($sid, 'hangar_warm', { mcp_servers => undef });
 is_deeply([sort @{ $out->{already_warm} }], [qw(math other)], 'hangar_warm all: already warm');
 is_deeply($out->{warmed}, ['slow'], 'hangar_warm all: warmed the rest');
+
+($out) = tool($sid, 'hangar_details', { mcp_server => 'math' });
+is_deeply($out->{tools_policy}, { active => JSON::PP::true, unrestricted => JSON::PP::false,
+                                  has_allow_list => JSON::PP::false, has_deny_list => JSON::PP::true,
+                                  filtered_count => 1 },
+          'hangar_details: a deny_list in tools_policy');
+ok(!(grep { $_->{name} eq 'crash' } @{ $out->{tools} }) && (grep { $_->{name} eq 'add' } @{ $out->{tools} }),
+   'hangar_details: the tools it denies are not shown');
+($out) = tool($sid, 'hangar_tools', { mcp_server => 'math' });
+ok(!(grep { $_->{name} eq 'crash' } @{ $out->{tools} }), 'hangar_tools: nor here');
 
 # ---- hangar_health, hangar_metrics ----------------------------------------------
 

@@ -118,6 +118,8 @@ static ngx_int_t ngx_http_hangar_cp_tools_answer(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_details(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_describe(ngx_http_hangar_cp_t *cp,
     ngx_uint_t details);
+static void ngx_http_hangar_cp_policy(ngx_http_hangar_cp_t *cp,
+    ngx_uint_t filtered);
 static ngx_int_t ngx_http_hangar_cp_warm(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_warm_ids(ngx_http_hangar_cp_t *cp,
     ngx_http_hangar_value_t *list);
@@ -1023,7 +1025,7 @@ static ngx_int_t
 ngx_http_hangar_cp_describe(ngx_http_hangar_cp_t *cp, ngx_uint_t details)
 {
     ngx_str_t                text;
-    ngx_uint_t               state, predefined, filtered, active;
+    ngx_uint_t               state, predefined, filtered;
     ngx_http_hangar_node_t  *n;
 
     if (ngx_http_hangar_start_outcome(cp->hr->reg, cp->hr->r->pool,
@@ -1064,24 +1066,51 @@ ngx_http_hangar_cp_describe(ngx_http_hangar_cp_t *cp, ngx_uint_t details)
     ngx_http_hangar_cp_tools_out(cp, &text, &filtered);
 
     if (details) {
-        active = ngx_http_hangar_policy_active(cp->hr->reg);
-
-        ngx_http_hangar_out_printf(&cp->body, ",\"tools_policy\":{\"active\":"
-                                   "%s,\"unrestricted\":%s",
-                                   active ? "true" : "false",
-                                   filtered ? "false" : "true");
-
-        if (active) {
-            ngx_http_hangar_out_printf(&cp->body, ",\"filtered_count\":%ui",
-                                       filtered);
-        }
-
-        ngx_http_hangar_out_lit(&cp->body, "}");
+        ngx_http_hangar_cp_policy(cp, filtered);
     }
 
     ngx_http_hangar_out_lit(&cp->body, "}");
 
     return ngx_http_hangar_cp_done(cp);
+}
+
+
+/*
+ * "tools_policy" of hangar_details: whether the server's own tool access
+ * policy (hangar.yaml's tools:, or the API's) has an allow or a deny list,
+ * and how many tools it hides from the caller.
+ */
+
+static void
+ngx_http_hangar_cp_policy(ngx_http_hangar_cp_t *cp, ngx_uint_t filtered)
+{
+    ngx_uint_t                 allow, deny;
+    ngx_http_hangar_policy_t  *yaml, *api, *eff;
+
+    eff = NULL;
+
+    (void) ngx_http_hangar_policy_layer(cp->hr->reg,
+                                        NGX_HTTP_HANGAR_POLICY_TOOL,
+                                        NGX_HTTP_HANGAR_SCOPE_PROVIDER,
+                                        &cp->server, &yaml, &api, &eff);
+
+    allow = eff && eff->allow && eff->allow->nelts;
+    deny = eff && eff->deny && eff->deny->nelts;
+
+    ngx_http_hangar_out_printf(&cp->body, ",\"tools_policy\":{\"active\":%s,"
+                               "\"unrestricted\":%s",
+                               (allow || deny) ? "true" : "false",
+                               (allow || deny || filtered) ? "false" : "true");
+
+    if (allow || deny) {
+        ngx_http_hangar_out_printf(&cp->body, ",\"has_allow_list\":%s,"
+                                   "\"has_deny_list\":%s,"
+                                   "\"filtered_count\":%ui",
+                                   allow ? "true" : "false",
+                                   deny ? "true" : "false", filtered);
+    }
+
+    ngx_http_hangar_out_lit(&cp->body, "}");
 }
 
 
