@@ -175,6 +175,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       offsetof(ngx_http_hangar_loc_conf_t, page_size),
       NULL },
 
+    { ngx_string("hangar_mcp_control_tools"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, control_tools),
+      NULL },
+
     { ngx_string("hangar_body_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -312,6 +319,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->streams_per_session = NGX_CONF_UNSET_UINT;
     hlcf->streams_per_client = NGX_CONF_UNSET_UINT;
     hlcf->principal = NGX_CONF_UNSET_PTR;
+    hlcf->control_tools = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -340,6 +348,7 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->streams_per_client,
                               prev->streams_per_client, 32);
     ngx_conf_merge_ptr_value(conf->principal, prev->principal, NULL);
+    ngx_conf_merge_value(conf->control_tools, prev->control_tools, 0);
 
     if (conf->page_size < 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

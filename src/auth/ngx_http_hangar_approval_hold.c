@@ -63,7 +63,6 @@ static void ngx_http_hangar_approval_progress(ngx_http_hangar_held_t *h);
 static void ngx_http_hangar_approval_finish(ngx_http_hangar_held_t *h,
     ngx_int_t rc, const char *error_type, ngx_str_t *error);
 static void ngx_http_hangar_approval_cleanup(void *data);
-static void ngx_http_hangar_approval_uuid(u_char *out);
 static void ngx_http_hangar_approval_sweep(ngx_event_t *ev);
 static ngx_int_t ngx_http_hangar_approval_sweep_done(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
@@ -477,7 +476,7 @@ ngx_http_hangar_approval_cleanup(void *data)
 }
 
 
-static void
+void
 ngx_http_hangar_approval_uuid(u_char *out)
 {
     u_char  r[16];

@@ -38,6 +38,9 @@ ngx_int_t ngx_http_hangar_approval_hold(ngx_http_request_t *r,
     ngx_http_hangar_policy_verdict_t *v, ngx_http_hangar_approval_pt handler,
     void *data, ngx_str_t *msg);
 
+/* a random (version 4) UUID: 36 characters and a NUL at out */
+void ngx_http_hangar_approval_uuid(u_char *out);
+
 /* the sweep of expired pending records, on the lease holder's timer */
 ngx_int_t ngx_http_hangar_approval_init_process(ngx_cycle_t *cycle);
 

@@ -1267,3 +1267,20 @@ ngx_http_hangar_bucket_expire(ngx_http_hangar_registry_t *reg,
         ngx_http_hangar_limit_delete(reg, &sh->buckets, &b->ln);
     }
 }
+
+
+ngx_uint_t
+ngx_http_hangar_limit_buckets(ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t                   n;
+    ngx_http_hangar_limit_sh_t  *sh;
+
+    ngx_http_hangar_lock(reg);
+
+    sh = ngx_http_hangar_limit_sh(reg, 0);
+    n = sh ? sh->buckets.count : 0;
+
+    ngx_http_hangar_unlock(reg);
+
+    return n;
+}

@@ -93,6 +93,8 @@ ngx_int_t ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
 
 /* rate limits are on (tools/call bodies must be looked at) */
 ngx_uint_t ngx_http_hangar_limit_enabled(ngx_http_hangar_registry_t *reg);
+/* how many token buckets the zone holds now */
+ngx_uint_t ngx_http_hangar_limit_buckets(ngx_http_hangar_registry_t *reg);
 
 
 #endif /* _NGX_HTTP_HANGAR_LIMIT_H_INCLUDED_ */

@@ -25,8 +25,6 @@
 static ngx_uint_t ngx_http_hangar_limit_exempt(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_limit_pay(ngx_http_hangar_req_t *hr,
     ngx_str_t *server, ngx_str_t *tool, ngx_http_hangar_limit_refusal_t *no);
-static u_char *ngx_http_hangar_limit_message(u_char *buf, u_char *last,
-    ngx_http_hangar_limit_refusal_t *no);
 static u_char *ngx_http_hangar_limit_details(u_char *buf, u_char *last,
     ngx_http_hangar_limit_refusal_t *no);
 static ngx_int_t ngx_http_hangar_limit_header(ngx_http_request_t *r,
@@ -204,7 +202,7 @@ ngx_http_hangar_limit_exempt(ngx_http_hangar_req_t *hr)
 
 /* "Rate limit exceeded: more than 20 requests (10 per second) ..." */
 
-static u_char *
+u_char *
 ngx_http_hangar_limit_message(u_char *buf, u_char *last,
     ngx_http_hangar_limit_refusal_t *no)
 {

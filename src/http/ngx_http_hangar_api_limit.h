@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_hangar_reply.h"
+#include "ngx_http_hangar_limit.h"
 
 
 /*
@@ -31,6 +32,9 @@ ngx_int_t ngx_http_hangar_limit_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_str_t *server, ngx_str_t *tool,
     ngx_uint_t status);
 
+/* "Rate limit exceeded: ... retry in Ns", for a refusal */
+u_char *ngx_http_hangar_limit_message(u_char *buf, u_char *last,
+    ngx_http_hangar_limit_refusal_t *no);
 
 /*
  * The parsed body of a pass-through POST: a token for each tools/call in

@@ -139,94 +139,156 @@ ngx_http_hangar_start_done(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
 static ngx_int_t
 ngx_http_hangar_start_answer(ngx_http_hangar_req_t *hr, ngx_int_t rc)
 {
-    ngx_str_t                 err, text, *id;
-    ngx_uint_t                i;
-    ngx_http_hangar_out_t    *out;
-    ngx_http_hangar_node_t   *n;
-    ngx_http_hangar_value_t  *e, *msg, *sugg, *tools, **items, *name;
+    ngx_str_t  text, msg, *id;
 
     id = &hr->params[0];
-    out = &hr->out;
 
-    if (rc == NGX_HTTP_HANGAR_UNKNOWN || rc == NGX_ABORT) {
-        return ngx_http_hangar_not_found(hr, id);
-    }
-
-    ngx_str_null(&text);
-
-    ngx_http_hangar_lock(hr->reg);
-
-    n = ngx_http_hangar_find(&hr->reg->sh->servers, id->data, id->len);
-
-    if (n && rc == NGX_OK && n->tools) {
-        text.len = n->tools->len;
-        text.data = ngx_pnalloc(hr->r->pool, text.len);
-        if (text.data) {
-            ngx_memcpy(text.data, n->tools->data, text.len);
-        }
-
-    } else if (n && rc != NGX_OK && n->error) {
-        text.len = n->error->len;
-        text.data = ngx_pnalloc(hr->r->pool, text.len);
-        if (text.data) {
-            ngx_memcpy(text.data, n->error->data, text.len);
-        }
-    }
-
-    ngx_http_hangar_unlock(hr->reg);
-
-    if (n == NULL) {
+    if (rc == NGX_HTTP_HANGAR_UNKNOWN || rc == NGX_ABORT
+        || ngx_http_hangar_start_outcome(hr->reg, hr->r->pool, id, rc, &text)
+           != NGX_OK)
+    {
         return ngx_http_hangar_not_found(hr, id);
     }
 
     if (rc != NGX_OK) {
-        e = text.len ? ngx_http_hangar_json_parse(hr->r->pool, text.data,
-                                                  text.len, &err)
-                     : NULL;
-        msg = ngx_http_hangar_get(e, "message");
-        sugg = ngx_http_hangar_get(e, "suggestion");
-
-        if (e == NULL) {
-            ngx_str_set(&text, "{}");
+        if (ngx_http_hangar_start_failure(hr->r->pool, &text, &msg)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         return ngx_http_hangar_error_details(hr, 500, "McpServerStartError",
-                   &text, "Failed to start mcp_server: %V%s%V",
-                   msg ? &msg->u.s
-                       : &(ngx_str_t) ngx_string("start timed out"),
-                   sugg ? ". Suggestion: " : "",
-                   sugg ? &sugg->u.s : &(ngx_str_t) ngx_null_string);
+                                             &text, "%V", &msg);
     }
 
-    /* {"mcp_server":"id","state":"ready","tools":["names"]} */
+    ngx_http_hangar_render_started(&hr->out, hr->r->pool, id, &text);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/*
+ * What a start (rc of ensure_ready) left, copied out: the server's catalog
+ * when it is ready, else its start error (JSON); NGX_DECLINED: no server.
+ */
+
+ngx_int_t
+ngx_http_hangar_start_outcome(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_str_t *id, ngx_int_t rc, ngx_str_t *text)
+{
+    ngx_http_hangar_blob_t  *blob;
+    ngx_http_hangar_node_t  *n;
+
+    ngx_str_null(text);
+
+    ngx_http_hangar_lock(reg);
+
+    n = ngx_http_hangar_find(&reg->sh->servers, id->data, id->len);
+    blob = n ? (rc == NGX_OK ? n->tools : n->error) : NULL;
+
+    if (blob) {
+        text->data = ngx_pnalloc(pool, blob->len);
+        if (text->data) {
+            text->len = blob->len;
+            ngx_memcpy(text->data, blob->data, blob->len);
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    return n ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * A start error (text: its JSON, "{}" when there is none) as the message
+ * "Failed to start mcp_server: <reason>[. Suggestion: <s>]".
+ */
+
+ngx_int_t
+ngx_http_hangar_start_failure(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_str_t *message)
+{
+    u_char                   *p;
+    ngx_str_t                 err, reason, sugg;
+    ngx_http_hangar_value_t  *e, *m, *s;
+
+    e = text->len ? ngx_http_hangar_json_parse(pool, text->data, text->len,
+                                               &err)
+                  : NULL;
+    m = ngx_http_hangar_get(e, "message");
+    s = ngx_http_hangar_get(e, "suggestion");
+
+    if (e == NULL) {
+        ngx_str_set(text, "{}");
+    }
+
+    if (ngx_http_hangar_is(m, NGX_HTTP_HANGAR_STR)) {
+        reason = m->u.s;
+
+    } else {
+        ngx_str_set(&reason, "start timed out");
+    }
+
+    ngx_str_null(&sugg);
+
+    if (ngx_http_hangar_is(s, NGX_HTTP_HANGAR_STR)) {
+        sugg = s->u.s;
+    }
+
+    p = ngx_pnalloc(pool, reason.len + sugg.len + 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    message->data = p;
+    message->len = ngx_sprintf(p, "Failed to start mcp_server: %V%s%V",
+                               &reason, sugg.len ? ". Suggestion: " : "",
+                               &sugg)
+                   - p;
+
+    return NGX_OK;
+}
+
+
+/* {"mcp_server":"id","state":"ready","tools":["names"]} */
+
+void
+ngx_http_hangar_render_started(ngx_http_hangar_out_t *out, ngx_pool_t *pool,
+    ngx_str_t *id, ngx_str_t *tools)
+{
+    ngx_str_t                 err;
+    ngx_uint_t                i, first;
+    ngx_http_hangar_value_t  *list, **items, *name;
+
     ngx_http_hangar_out_lit(out, "{\"mcp_server\":");
     ngx_http_hangar_out_str(out, id->data, id->len);
     ngx_http_hangar_out_lit(out, ",\"state\":\"ready\",\"tools\":[");
 
-    tools = text.len ? ngx_http_hangar_json_parse(hr->r->pool, text.data,
-                                                  text.len, &err)
-                     : NULL;
+    list = tools->len ? ngx_http_hangar_json_parse(pool, tools->data,
+                                                   tools->len, &err)
+                      : NULL;
 
-    if (ngx_http_hangar_is(tools, NGX_HTTP_HANGAR_ARR)) {
-        items = tools->u.arr.elts;
+    if (ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+        items = list->u.arr.elts;
+        first = 1;
 
-        for (i = 0; i < tools->u.arr.nelts; i++) {
+        for (i = 0; i < list->u.arr.nelts; i++) {
             name = ngx_http_hangar_get(items[i], "name");
             if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
                 continue;
             }
 
-            if (i) {
+            if (!first) {
                 ngx_http_hangar_out_lit(out, ",");
             }
 
+            first = 0;
             ngx_http_hangar_out_str(out, name->u.s.data, name->u.s.len);
         }
     }
 
     ngx_http_hangar_out_lit(out, "]}");
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
 
 

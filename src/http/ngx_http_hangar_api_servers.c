@@ -112,34 +112,47 @@ ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr)
 ngx_int_t
 ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr)
 {
-    ngx_str_t                filter;
-    ngx_uint_t               first;
-    ngx_queue_t             *q;
-    ngx_http_hangar_out_t   *out;
-    ngx_http_hangar_node_t  *n;
-
-    out = &hr->out;
+    ngx_str_t  filter;
 
     if (ngx_http_arg(hr->r, (u_char *) "state", 5, &filter) != NGX_OK) {
         filter.len = 0;
     }
 
-    ngx_http_hangar_out_lit(out, "{\"mcp_servers\":[");
+    ngx_http_hangar_out_lit(&hr->out, "{\"mcp_servers\":");
+    ngx_http_hangar_render_servers(&hr->out, hr->reg, &filter);
+    ngx_http_hangar_out_lit(&hr->out, "}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* the servers' summaries, as an array; filter: a state, or empty */
+
+void
+ngx_http_hangar_render_servers(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_registry_t *reg, ngx_str_t *filter)
+{
+    ngx_uint_t               first;
+    ngx_queue_t             *q;
+    ngx_http_hangar_node_t  *n;
+
+    ngx_http_hangar_out_lit(out, "[");
 
     first = 1;
 
-    ngx_http_hangar_lock(hr->reg);
+    ngx_http_hangar_lock(reg);
 
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
          q = ngx_queue_next(q))
     {
         n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
 
-        if (filter.len
-            && (ngx_strlen(ngx_http_hangar_state_name(n->state)) != filter.len
+        if (filter->len
+            && (ngx_strlen(ngx_http_hangar_state_name(n->state))
+                != filter->len
                 || ngx_strncmp(ngx_http_hangar_state_name(n->state),
-                               filter.data, filter.len) != 0))
+                               filter->data, filter->len) != 0))
         {
             continue;
         }
@@ -163,11 +176,9 @@ ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr)
         first = 0;
     }
 
-    ngx_http_hangar_unlock(hr->reg);
+    ngx_http_hangar_unlock(reg);
 
-    ngx_http_hangar_out_lit(out, "]}");
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+    ngx_http_hangar_out_lit(out, "]");
 }
 
 
@@ -217,29 +228,48 @@ ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
 ngx_int_t
 ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr)
 {
-    ngx_msec_t               now;
-    ngx_http_hangar_out_t   *out;
     ngx_http_hangar_node_t  *n;
-
-    out = &hr->out;
-    now = ngx_http_hangar_now_ms();
 
     n = ngx_http_hangar_route_node(hr);
     if (n == NULL) {
         return ngx_http_hangar_not_found(hr, &hr->params[0]);
     }
 
+    ngx_http_hangar_render_details(&hr->out, n, 1);
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    ngx_http_hangar_out_lit(&hr->out, "}");
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/*
+ * A server's details, with the slab mutex held, as an object left open
+ * for the caller to add to and close; tools: with its catalog.
+ */
+
+void
+ngx_http_hangar_render_details(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_node_t *n, ngx_uint_t tools)
+{
+    ngx_msec_t  now;
+
+    now = ngx_http_hangar_now_ms();
+
     ngx_http_hangar_out_printf(out,
         "{\"mcp_server_id\":\"%*s\",\"state\":\"%s\",\"mode\":\"%s\","
-        "\"alive\":%s,\"tools\":",
+        "\"alive\":%s",
         n->id_len, n->id, ngx_http_hangar_state_name(n->state), n->mode_name,
         n->state == NGX_HTTP_HANGAR_READY ? "true" : "false");
 
-    if (n->tools) {
+    if (tools && n->tools) {
+        ngx_http_hangar_out_lit(out, ",\"tools\":");
         ngx_http_hangar_out_raw(out, n->tools->data, n->tools->len);
 
-    } else {
-        ngx_http_hangar_out_lit(out, "[]");
+    } else if (tools) {
+        ngx_http_hangar_out_lit(out, ",\"tools\":[]");
     }
 
     ngx_http_hangar_out_lit(out, ",\"health\":");
@@ -266,12 +296,6 @@ ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr)
     if (n->blocked) {
         ngx_http_hangar_out_lit(out, ",\"blocked\":true");
     }
-
-    ngx_http_hangar_unlock(hr->reg);
-
-    ngx_http_hangar_out_lit(out, "}");
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
 
 

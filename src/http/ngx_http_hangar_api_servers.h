@@ -23,6 +23,10 @@ ngx_int_t ngx_http_hangar_servers_update(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_servers_delete(ngx_http_hangar_req_t *hr);
 
 ngx_http_hangar_node_t *ngx_http_hangar_route_node(ngx_http_hangar_req_t *hr);
+void ngx_http_hangar_render_servers(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_registry_t *reg, ngx_str_t *filter);
+void ngx_http_hangar_render_details(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_node_t *n, ngx_uint_t tools);
 void ngx_http_hangar_render_health(ngx_http_hangar_out_t *out,
     ngx_http_hangar_node_t *n, ngx_msec_t now);
 ngx_int_t ngx_http_hangar_api_change(ngx_http_hangar_req_t *hr,

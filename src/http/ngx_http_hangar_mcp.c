@@ -21,6 +21,7 @@
 #include "ngx_http_hangar_edge.h"
 #include "ngx_http_hangar_approval_hold.h"
 #include "ngx_http_hangar_api_limit.h"
+#include "ngx_http_hangar_mcp_cp.h"
 
 
 typedef struct {
@@ -501,6 +502,7 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_send(hr, NGX_HTTP_OK);
     }
 
+    ngx_http_hangar_cp_list(hr, out, first);
     ngx_http_hangar_out_lit(out, "]}}");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
@@ -556,6 +558,11 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)) {
         ngx_str_set(&msg, "Invalid params: tools/call needs a name");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_OK, id, -32602, &msg);
+    }
+
+    rc = ngx_http_hangar_cp_call(hr, id, &name->u.s, params);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (ngx_http_hangar_catalog_find(hr, &name->u.s, &e) != NGX_OK) {

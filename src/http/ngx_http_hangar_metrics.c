@@ -18,15 +18,9 @@
 ngx_int_t
 ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                 i;
-    ngx_queue_t               *q;
-    ngx_http_hangar_req_t     *hr;
-    ngx_http_hangar_out_t     *out;
-    ngx_http_hangar_node_t    *n;
-    ngx_http_hangar_totals_t   t;
+    ngx_http_hangar_req_t  *hr;
 
     hr = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
-    out = &hr->out;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -39,11 +33,28 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
                                      "allowed: GET, HEAD", &r->method_name);
     }
 
-    ngx_http_hangar_totals(hr->reg, &t);
-
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    ngx_http_hangar_metrics_render(&hr->out, hr->reg);
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+}
+
+
+/* the exposition text, for /metrics and the hangar_metrics tool */
+
+void
+ngx_http_hangar_metrics_render(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_registry_t *reg)
+{
+    ngx_uint_t                 i;
+    ngx_queue_t               *q;
+    ngx_http_hangar_node_t    *n;
+    ngx_http_hangar_totals_t   t;
+
+    ngx_http_hangar_totals(reg, &t);
 
     ngx_http_hangar_out_lit(out,
         "# HELP mcp_hangar_build_info Build information\n"
@@ -54,7 +65,7 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
         "registry (epoch seconds)\n"
         "# TYPE mcp_hangar_process_start_time_seconds gauge\n"
         "mcp_hangar_process_start_time_seconds ");
-    ngx_http_hangar_out_num(out, (double) hr->reg->sh->boot_ms / 1000);
+    ngx_http_hangar_out_num(out, (double) reg->sh->boot_ms / 1000);
 
     ngx_http_hangar_out_lit(out, "\n\n"
         "# HELP mcp_hangar_mcp_servers Number of registered MCP servers by "
@@ -74,10 +85,10 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
         "# TYPE mcp_hangar_mcp_server_info gauge\n");
 
     /* ids are [A-Za-z0-9_-]: nothing to escape in label values */
-    ngx_http_hangar_lock(hr->reg);
+    ngx_http_hangar_lock(reg);
 
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
          q = ngx_queue_next(q))
     {
         n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
@@ -91,8 +102,8 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
         "1 initializing, 2 ready, 3 degraded, 4 dead)\n"
         "# TYPE mcp_hangar_mcp_server_state gauge\n");
 
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
          q = ngx_queue_next(q))
     {
         n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
@@ -105,8 +116,8 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
         "# HELP mcp_hangar_mcp_server_up 1 when the MCP server is ready\n"
         "# TYPE mcp_hangar_mcp_server_up gauge\n");
 
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+    for (q = ngx_queue_head(&reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&reg->sh->servers.queue);
          q = ngx_queue_next(q))
     {
         n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
@@ -116,7 +127,5 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
             n->state == NGX_HTTP_HANGAR_READY ? "1.0" : "0.0");
     }
 
-    ngx_http_hangar_unlock(hr->reg);
-
-    return ngx_http_hangar_send(hr, NGX_HTTP_OK);
+    ngx_http_hangar_unlock(reg);
 }
