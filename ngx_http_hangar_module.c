@@ -22,6 +22,7 @@
 #include "ngx_http_hangar_run.h"
 #include "ngx_http_hangar_state_load.h"
 #include "ngx_http_hangar_reconcile.h"
+#include "ngx_http_hangar_stats.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_limit.h"
@@ -75,6 +76,12 @@ static ngx_conf_enum_t  ngx_http_hangar_naming[] = {
 };
 
 
+/* distinct tools per server in /metrics before "other" */
+static ngx_conf_num_bounds_t  ngx_http_hangar_metrics_tools_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_HANGAR_STATS_TOOLS
+};
+
+
 static ngx_command_t  ngx_http_hangar_commands[] = {
 
     { ngx_string("hangar_zone"),
@@ -97,6 +104,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hangar_main_conf_t, state_dir),
       NULL },
+
+    { ngx_string("hangar_metrics_tools"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hangar_main_conf_t, metrics_tools),
+      &ngx_http_hangar_metrics_tools_bounds },
 
     { ngx_string("hangar_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -284,6 +298,7 @@ ngx_http_hangar_create_main_conf(ngx_conf_t *cf)
 
     hmcf->log = cf->log;
     hmcf->unsafe_no_auth = NGX_CONF_UNSET;
+    hmcf->metrics_tools = NGX_CONF_UNSET;
 
     return hmcf;
 }
@@ -980,6 +995,7 @@ ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
 
         if (s[i].bridge) {
             ngx_http_hangar_terminate(s[i].bridge, s[i].server);
+            ngx_http_hangar_stats_stop(reg, &s[i].id, "removed");
         }
     }
 }
