@@ -29,6 +29,7 @@
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_approval_hold.h"
+#include "ngx_http_hangar_api_config.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -899,8 +900,9 @@ static ngx_int_t
 ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
     ngx_http_hangar_registry_t *reg, ngx_uint_t start)
 {
-    ngx_int_t    rc;
-    ngx_array_t  stale;
+    ngx_int_t                   rc;
+    ngx_array_t                 stale;
+    ngx_http_hangar_changes_t   ch;
 
     /* an API change in an old worker is either before this or after */
     if (ngx_http_hangar_state_lock(reg, cycle->log) != NGX_OK) {
@@ -913,6 +915,13 @@ ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
 
     if (!reg->fresh) {
         ngx_http_hangar_refleet(cycle, hmcf);
+    }
+
+    /* what the reload changes, for its one log line */
+    if (ngx_http_hangar_config_changes(reg, cycle->pool, &hmcf->decls, &ch)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     rc = ngx_http_hangar_reconcile(reg, cycle->pool, cycle->log, &stale);
@@ -931,6 +940,11 @@ ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
     }
 
     ngx_http_hangar_stop_stale(cycle, reg, &stale);
+
+    if (!start) {
+        ngx_http_hangar_config_log(cycle->log, "nginx", &hmcf->config_file,
+                                   &ch);
+    }
 
     return NGX_OK;
 }
