@@ -70,6 +70,7 @@ sub start_nginx ($) {
     my $extra = shift;
     nginx_start({
         workers     => 2,
+        timeout     => 60,      # the first requests under valgrind
         http_config => "    hangar_zone hangar 1m;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                      . "    hangar_state \$TEST_NGINX_STATE_DIR;\n$extra",
