@@ -67,6 +67,7 @@ YAML
 
 nginx_start({
     workers     => 2,
+    timeout     => 60,      # the first requests under valgrind
     http_config => "    hangar_zone hangar 1m;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
@@ -252,6 +253,7 @@ ok(wait_for('the reload line', sub { error_log() =~ /reloaded \(nginx\): added \
    'nginx -s reload logs one line with what changed');
 
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('config api') if Hangar::Test::valgrind_on();
 no_alerts();
 no_orphans();
 Test::More::done_testing();

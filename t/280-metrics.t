@@ -185,6 +185,7 @@ ok(defined $sys->{system}{uptime_seconds} && $sys->{system}{version},
    '/api/system: uptime and version');
 
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('metrics session') if Hangar::Test::valgrind_on();
 
 # -- the cardinality cap: 2 distinct tools, then "other" -----------------
 start_nginx("    hangar_metrics_tools 2;\n");
@@ -212,6 +213,7 @@ ok($text !~ /tool="(pid|fail)"/, 'cap: no series for the tools past it');
 is($rc, 0, 'promtool check metrics passes with the cap') or diag($out);
 
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('metrics cap') if Hangar::Test::valgrind_on();
 
 no_alerts();
 no_orphans();

@@ -389,16 +389,6 @@ ngx_http_hangar_stats_start(ngx_http_hangar_registry_t *reg,
         return;
     }
 
-    /* -1: a start begins (the in-progress gauge) */
-    if (ok < 0) {
-        (void) ngx_atomic_fetch_add(&s->starting, 1);
-        return;
-    }
-
-    if (s->starting) {
-        (void) ngx_atomic_fetch_add(&s->starting, -1);
-    }
-
     if (!ok) {
         (void) ngx_atomic_fetch_add(&s->starts_failed, 1);
         return;

@@ -89,7 +89,6 @@ typedef struct {
     u_char                       mode[16];
     ngx_atomic_t                 starts_ok;
     ngx_atomic_t                 starts_failed;
-    ngx_atomic_t                 starting;      /* starts in progress */
     ngx_atomic_t                 stops[NGX_HTTP_HANGAR_STOP_REASONS];
     ngx_http_hangar_hist_t       cold_start;
     ngx_atomic_t                 checks[NGX_HTTP_HANGAR_CHECK_RESULTS];
