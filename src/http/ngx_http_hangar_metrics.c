@@ -62,7 +62,7 @@ static void ngx_http_hangar_metrics_global(ngx_http_hangar_metrics_ctx_t *ctx);
 
 
 #define ngx_http_hangar_metrics_each(st, i, s)                               \
-    for (i = 0; i < NGX_HTTP_HANGAR_STATS_SERVERS; i++)                      \
+    for (i = 0; i < (st)->nslots; i++)                                       \
         if ((s = (ngx_http_hangar_stats_server_t *) (st)->servers[i]))
 
 

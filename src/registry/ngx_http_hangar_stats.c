@@ -99,7 +99,8 @@ ngx_http_hangar_stats_lock(ngx_http_hangar_registry_t *reg)
 ngx_http_hangar_stats_sh_t *
 ngx_http_hangar_stats(ngx_http_hangar_registry_t *reg)
 {
-    ngx_uint_t                   locked;
+    size_t                       zone;
+    ngx_uint_t                   locked, n;
     ngx_http_hangar_stats_sh_t  *st;
 
     st = reg->sh->stats_sh;
@@ -108,14 +109,23 @@ ngx_http_hangar_stats(ngx_http_hangar_registry_t *reg)
         return st;
     }
 
+    /* a small zone keeps its room for servers: a table to its size */
+    zone = reg->shpool->end - (u_char *) reg->shpool;
+    n = zone / 4096;
+    n = ngx_max(n, NGX_HTTP_HANGAR_STATS_SLOTS_MIN);
+    n = ngx_min(n, NGX_HTTP_HANGAR_STATS_SLOTS_MAX);
+
     locked = ngx_http_hangar_stats_lock(reg);
 
     st = reg->sh->stats_sh;
 
     if (st == NULL) {
         st = ngx_slab_calloc_locked(reg->shpool,
-                                    sizeof(ngx_http_hangar_stats_sh_t));
+                                    offsetof(ngx_http_hangar_stats_sh_t,
+                                             servers)
+                                    + n * sizeof(ngx_atomic_t));
         if (st) {
+            st->nslots = n;
             ngx_memory_barrier();
             reg->sh->stats_sh = st;
         }
@@ -144,14 +154,14 @@ ngx_http_hangar_stats_server(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
         return NULL;
     }
 
-    k = ngx_crc32_short(id->data, id->len) % NGX_HTTP_HANGAR_STATS_SERVERS;
+    k = ngx_crc32_short(id->data, id->len) % st->nslots;
     locked = 2;
 
     for ( ;; ) {
 
-        for (i = 0; i < NGX_HTTP_HANGAR_STATS_SERVERS; i++) {
+        for (i = 0; i < st->nslots; i++) {
             s = (ngx_http_hangar_stats_server_t *)
-                st->servers[(k + i) % NGX_HTTP_HANGAR_STATS_SERVERS];
+                st->servers[(k + i) % st->nslots];
 
             if (s == NULL) {
                 break;
@@ -164,7 +174,7 @@ ngx_http_hangar_stats_server(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
             }
         }
 
-        if (i == NGX_HTTP_HANGAR_STATS_SERVERS) {
+        if (i == st->nslots) {
             s = NULL;
             goto found;
         }
@@ -190,7 +200,7 @@ ngx_http_hangar_stats_server(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
         ngx_memcpy(s->other.name, "other", sizeof("other") - 1);
 
         ngx_memory_barrier();
-        st->servers[(k + i) % NGX_HTTP_HANGAR_STATS_SERVERS] = (uintptr_t) s;
+        st->servers[(k + i) % st->nslots] = (uintptr_t) s;
         (void) ngx_atomic_fetch_add(&st->nservers, 1);
     }
 
@@ -660,7 +670,7 @@ ngx_http_hangar_stats_totals(ngx_http_hangar_registry_t *reg,
 
     t->rate_limited = st->limit_rejected;
 
-    for (i = 0; i < NGX_HTTP_HANGAR_STATS_SERVERS; i++) {
+    for (i = 0; i < st->nslots; i++) {
         s = (ngx_http_hangar_stats_server_t *) st->servers[i];
         if (s == NULL) {
             continue;

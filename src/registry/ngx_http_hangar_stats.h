@@ -17,7 +17,9 @@
 #include "ngx_http_hangar_registry.h"
 
 
-#define NGX_HTTP_HANGAR_STATS_SERVERS   1024    /* slots of the table */
+/* slots of the servers' table: one per 4k of the zone, 64 .. 4096 */
+#define NGX_HTTP_HANGAR_STATS_SLOTS_MIN 64
+#define NGX_HTTP_HANGAR_STATS_SLOTS_MAX 4096
 #define NGX_HTTP_HANGAR_STATS_TOOLS     32      /* per server, then "other" */
 #define NGX_HTTP_HANGAR_STATS_ERRTYPES  4       /* per tool, then "other" */
 #define NGX_HTTP_HANGAR_STATS_CODES     8       /* per server, then "other" */
@@ -106,9 +108,9 @@ typedef struct {
 } ngx_http_hangar_stats_server_t;
 
 
-/* the root, in the zone (sh->stats_sh) */
+/* the root, in the zone (sh->stats_sh), with its table of servers */
 typedef struct {
-    ngx_atomic_t                 servers[NGX_HTTP_HANGAR_STATS_SERVERS];
+    ngx_uint_t                   nslots;
     ngx_atomic_t                 nservers;
     ngx_atomic_t                 gc_cycles;
     ngx_http_hangar_hist_t       gc_time;
@@ -123,6 +125,7 @@ typedef struct {
     ngx_atomic_t                 reloads[2];    /* success, failure */
     ngx_http_hangar_stats_label_t  errors[8];   /* "component\0type" */
     ngx_atomic_t                 errors_other;
+    ngx_atomic_t                 servers[1];    /* nslots of them */
 } ngx_http_hangar_stats_sh_t;
 
 
