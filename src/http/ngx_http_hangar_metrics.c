@@ -32,8 +32,10 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_hangar_out_t       *out;
-    ngx_http_hangar_stats_sh_t  *st;
+    ngx_http_hangar_out_t            *out;
+    ngx_http_hangar_stats_sh_t       *st;
+    ngx_http_hangar_stats_server_t  **servers;  /* the table's, in a row */
+    ngx_uint_t                        n;
 } ngx_http_hangar_metrics_ctx_t;
 
 
@@ -48,6 +50,9 @@ static void ngx_http_hangar_metrics_hist(ngx_http_hangar_out_t *out,
     ngx_http_hangar_hist_t *h, ngx_http_hangar_hist_e set);
 static ngx_http_hangar_metrics_server_t *ngx_http_hangar_metrics_fleet(
     ngx_http_hangar_req_t *hr, ngx_uint_t *n);
+static void ngx_http_hangar_metrics_line(ngx_http_hangar_out_t *out,
+    ngx_str_t *name, ngx_http_hangar_metrics_server_t *sv, ngx_str_t *extra,
+    u_char *value, size_t len);
 static void ngx_http_hangar_metrics_gauges(ngx_http_hangar_out_t *out,
     ngx_http_hangar_metrics_server_t *sv, ngx_uint_t n);
 static void ngx_http_hangar_metrics_lifecycle(
@@ -61,9 +66,8 @@ static void ngx_http_hangar_metrics_traffic(
 static void ngx_http_hangar_metrics_global(ngx_http_hangar_metrics_ctx_t *ctx);
 
 
-#define ngx_http_hangar_metrics_each(st, i, s)                               \
-    for (i = 0; i < (st)->nslots; i++)                                       \
-        if ((s = (ngx_http_hangar_stats_server_t *) (st)->servers[i]))
+#define ngx_http_hangar_metrics_each(ctx, i, s)                              \
+    for (i = 0; i < (ctx)->n && (s = (ctx)->servers[i]); i++)
 
 
 /* GET /metrics: Prometheus text format 0.0.4 */
@@ -102,6 +106,9 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* one buffer: the exposition is tens of kilobytes */
+    ngx_http_hangar_out_init(out, r->pool, 16384 + n * 1024);
+
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -139,6 +146,21 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
     if (ctx.st == NULL) {
         ngx_memzero(&zero, sizeof(ngx_http_hangar_stats_sh_t));
         ctx.st = &zero;
+    }
+
+    /* the servers counted, once, rather than the table in every family */
+    ctx.n = 0;
+    ctx.servers = ngx_palloc(r->pool, (ctx.st->nservers + 1)
+                                      * sizeof(void *));
+    if (ctx.servers == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < ctx.st->nslots && ctx.n <= ctx.st->nservers; i++) {
+        if (ctx.st->servers[i]) {
+            ctx.servers[ctx.n++] = (ngx_http_hangar_stats_server_t *)
+                                   ctx.st->servers[i];
+        }
     }
 
     ngx_http_hangar_metrics_lifecycle(&ctx);
@@ -309,70 +331,109 @@ ngx_http_hangar_metrics_fleet(ngx_http_hangar_req_t *hr, ngx_uint_t *n)
 }
 
 
+/*
+ * name{mcp_server="<id>"<extra>} <value>: the lines of every server,
+ * copied rather than formatted (ids are [A-Za-z0-9_-]: nothing to escape)
+ */
+
+static void
+ngx_http_hangar_metrics_line(ngx_http_hangar_out_t *out, ngx_str_t *name,
+    ngx_http_hangar_metrics_server_t *sv, ngx_str_t *extra, u_char *value,
+    size_t len)
+{
+    u_char  *p, buf[512];
+
+    if (name->len + sv->id_len + extra->len + len > sizeof(buf) - 32) {
+        return;
+    }
+
+    p = ngx_cpymem(buf, name->data, name->len);
+    p = ngx_cpymem(p, "{mcp_server=\"", sizeof("{mcp_server=\"") - 1);
+    p = ngx_cpymem(p, sv->id, sv->id_len);
+    *p++ = '"';
+    p = ngx_cpymem(p, extra->data, extra->len);
+    *p++ = '}';
+    *p++ = ' ';
+    p = ngx_cpymem(p, value, len);
+    *p++ = '\n';
+
+    ngx_http_hangar_out_raw(out, buf, p - buf);
+}
+
+
 static void
 ngx_http_hangar_metrics_gauges(ngx_http_hangar_out_t *out,
     ngx_http_hangar_metrics_server_t *sv, ngx_uint_t n)
 {
-    ngx_uint_t  i;
+    u_char      *p, buf[64];
+    ngx_str_t    name, extra, none;
+    ngx_uint_t   i, k;
 
-    /* ids are [A-Za-z0-9_-]: nothing to escape in these label values */
+    static const char  *family[][2] = {
+        { "mcp_server_info", "MCP server information" },
+        { "mcp_server_state", "MCP server state (0 cold, 1 initializing, "
+                              "2 ready, 3 degraded, 4 dead)" },
+        { "mcp_server_up", "1 when the MCP server is ready" },
+        { "mcp_server_initialized", "0 when the MCP server is cold" },
+        { "mcp_server_last_start_timestamp_seconds",
+          "When the MCP server last became ready (epoch seconds; 0 never)" },
+        { "health_check_consecutive_failures",
+          "Consecutive failed health checks, calls and starts" }
+    };
 
-    ngx_http_hangar_metrics_family(out, "mcp_server_info", "gauge",
-                                   "MCP server information");
-    for (i = 0; i < n; i++) {
-        ngx_http_hangar_out_printf(out,
-            "mcp_hangar_mcp_server_info{mcp_server=\"%*s\",mode=\"%s\"} 1.0\n",
-            sv[i].id_len, sv[i].id, sv[i].mode);
-    }
+    ngx_str_null(&none);
 
-    ngx_http_hangar_metrics_family(out, "mcp_server_state", "gauge",
-                                   "MCP server state (0 cold, "
-                                   "1 initializing, 2 ready, 3 degraded, "
-                                   "4 dead)");
-    for (i = 0; i < n; i++) {
-        ngx_http_hangar_out_printf(out,
-            "mcp_hangar_mcp_server_state{mcp_server=\"%*s\"} %ui.0\n",
-            sv[i].id_len, sv[i].id, sv[i].state);
-    }
+    for (k = 0; k < 6; k++) {
+        ngx_http_hangar_metrics_family(out, family[k][0], "gauge",
+                                       family[k][1]);
 
-    ngx_http_hangar_metrics_family(out, "mcp_server_up", "gauge",
-                                   "1 when the MCP server is ready");
-    for (i = 0; i < n; i++) {
-        ngx_http_hangar_out_printf(out,
-            "mcp_hangar_mcp_server_up{mcp_server=\"%*s\"} %s\n",
-            sv[i].id_len, sv[i].id,
-            sv[i].state == NGX_HTTP_HANGAR_READY ? "1.0" : "0.0");
-    }
+        name.data = buf;
+        name.len = ngx_sprintf(buf, "mcp_hangar_%s", family[k][0]) - buf;
+        name.data = ngx_pstrdup(out->pool, &name);
+        if (name.data == NULL) {
+            out->failed = 1;
+            return;
+        }
 
-    ngx_http_hangar_metrics_family(out, "mcp_server_initialized", "gauge",
-                                   "0 when the MCP server is cold");
-    for (i = 0; i < n; i++) {
-        ngx_http_hangar_out_printf(out,
-            "mcp_hangar_mcp_server_initialized{mcp_server=\"%*s\"} %s\n",
-            sv[i].id_len, sv[i].id,
-            sv[i].state == NGX_HTTP_HANGAR_COLD ? "0.0" : "1.0");
-    }
+        for (i = 0; i < n; i++) {
+            extra = none;
 
-    ngx_http_hangar_metrics_family(out,
-                                   "mcp_server_last_start_timestamp_seconds",
-                                   "gauge", "When the MCP server last became "
-                                   "ready (epoch seconds; 0 never)");
-    for (i = 0; i < n; i++) {
-        ngx_http_hangar_out_printf(out,
-            "mcp_hangar_mcp_server_last_start_timestamp_seconds"
-            "{mcp_server=\"%*s\"} ", sv[i].id_len, sv[i].id);
-        ngx_http_hangar_out_num(out, (double) sv[i].changed / 1000);
-        ngx_http_hangar_out_lit(out, "\n");
-    }
+            switch (k) {
 
-    ngx_http_hangar_metrics_family(out, "health_check_consecutive_failures",
-                                   "gauge", "Consecutive failed health "
-                                   "checks, calls and starts");
-    for (i = 0; i < n; i++) {
-        ngx_http_hangar_out_printf(out,
-            "mcp_hangar_health_check_consecutive_failures"
-            "{mcp_server=\"%*s\"} %ui.0\n",
-            sv[i].id_len, sv[i].id, sv[i].failures);
+            case 0:
+                p = ngx_sprintf(buf, ",mode=\"%s\"", sv[i].mode);
+                extra.data = buf;
+                extra.len = p - buf;
+                ngx_http_hangar_metrics_line(out, &name, &sv[i], &extra,
+                                             (u_char *) "1.0", 3);
+                continue;
+
+            case 1:
+                p = ngx_sprintf(buf, "%ui.0", sv[i].state);
+                break;
+
+            case 2:
+                p = ngx_cpymem(buf, sv[i].state == NGX_HTTP_HANGAR_READY
+                                    ? "1.0" : "0.0", 3);
+                break;
+
+            case 3:
+                p = ngx_cpymem(buf, sv[i].state == NGX_HTTP_HANGAR_COLD
+                                    ? "0.0" : "1.0", 3);
+                break;
+
+            case 4:
+                p = ngx_sprintf(buf, "%M.%03M", sv[i].changed / 1000,
+                                sv[i].changed % 1000);
+                break;
+
+            default:
+                p = ngx_sprintf(buf, "%ui.0", sv[i].failures);
+            }
+
+            ngx_http_hangar_metrics_line(out, &name, &sv[i], &none, buf,
+                                         p - buf);
+        }
     }
 }
 
@@ -386,16 +447,14 @@ ngx_http_hangar_metrics_lifecycle(ngx_http_hangar_metrics_ctx_t *ctx)
     ngx_str_t                        pre, none;
     ngx_uint_t                       i, j;
     ngx_http_hangar_out_t           *out;
-    ngx_http_hangar_stats_sh_t      *st;
     ngx_http_hangar_stats_server_t  *s;
 
     out = ctx->out;
-    st = ctx->st;
     ngx_str_null(&none);
 
     ngx_http_hangar_metrics_family(out, "mcp_server_starts", "counter",
                                    "MCP server start attempts by result");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         ngx_http_hangar_out_printf(out,
             "mcp_hangar_mcp_server_starts_total{mcp_server=\"%*s\","
             "result=\"success\"} %uA.0\n"
@@ -406,7 +465,7 @@ ngx_http_hangar_metrics_lifecycle(ngx_http_hangar_metrics_ctx_t *ctx)
 
     ngx_http_hangar_metrics_family(out, "mcp_server_stops", "counter",
                                    "MCP server stops by reason");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         for (j = 0; j < NGX_HTTP_HANGAR_STOP_REASONS; j++) {
             if (s->stops[j]) {
                 ngx_http_hangar_out_printf(out,
@@ -420,7 +479,7 @@ ngx_http_hangar_metrics_lifecycle(ngx_http_hangar_metrics_ctx_t *ctx)
     ngx_http_hangar_metrics_family(out, "mcp_server_cold_start_seconds",
                                    "histogram", "Duration of successful "
                                    "cold starts");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         if (s->cold_start.count == 0) {
             continue;
         }
@@ -439,7 +498,7 @@ ngx_http_hangar_metrics_lifecycle(ngx_http_hangar_metrics_ctx_t *ctx)
 
     ngx_http_hangar_metrics_family(out, "health_checks", "counter",
                                    "Health checks by result");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         for (j = 0; j < NGX_HTTP_HANGAR_CHECK_RESULTS; j++) {
             if (s->checks[j]) {
                 ngx_http_hangar_out_printf(out,
@@ -452,7 +511,7 @@ ngx_http_hangar_metrics_lifecycle(ngx_http_hangar_metrics_ctx_t *ctx)
 
     ngx_http_hangar_metrics_family(out, "health_check_duration_seconds",
                                    "histogram", "Duration of health checks");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         if (s->check_time.count == 0) {
             continue;
         }
@@ -475,7 +534,6 @@ static void
 ngx_http_hangar_metrics_tools(ngx_http_hangar_metrics_ctx_t *ctx)
 {
     ngx_uint_t                       i, j, part, n;
-    ngx_http_hangar_stats_sh_t      *st;
     ngx_http_hangar_stats_tool_t    *t;
     ngx_http_hangar_stats_server_t  *s;
 
@@ -486,13 +544,12 @@ ngx_http_hangar_metrics_tools(ngx_http_hangar_metrics_ctx_t *ctx)
         { "tool_call_errors", "counter", "Failed tool calls by error type" }
     };
 
-    st = ctx->st;
 
     for (part = 0; part < 3; part++) {
         ngx_http_hangar_metrics_family(ctx->out, family[part][0],
                                        family[part][1], family[part][2]);
 
-        ngx_http_hangar_metrics_each(st, i, s) {
+        ngx_http_hangar_metrics_each(ctx, i, s) {
             n = s->ntools;
 
             for (j = 0; j <= n; j++) {
@@ -595,15 +652,13 @@ ngx_http_hangar_metrics_traffic(ngx_http_hangar_metrics_ctx_t *ctx)
     ngx_str_t                        pre, post;
     ngx_uint_t                       i, j;
     ngx_http_hangar_out_t           *out;
-    ngx_http_hangar_stats_sh_t      *st;
     ngx_http_hangar_stats_server_t  *s;
 
     out = ctx->out;
-    st = ctx->st;
 
     ngx_http_hangar_metrics_family(out, "messages_sent", "counter",
                                    "JSON-RPC requests sent to MCP servers");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         for (j = 0; j < NGX_HTTP_HANGAR_RPC_METHODS; j++) {
             if (s->sent[j]) {
                 ngx_http_hangar_out_printf(out,
@@ -617,7 +672,7 @@ ngx_http_hangar_metrics_traffic(ngx_http_hangar_metrics_ctx_t *ctx)
     ngx_http_hangar_metrics_family(out, "messages_received", "counter",
                                    "JSON-RPC messages received from MCP "
                                    "servers");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         for (j = 0; j < NGX_HTTP_HANGAR_RECV_TYPES; j++) {
             if (s->received[j]) {
                 ngx_http_hangar_out_printf(out,
@@ -630,7 +685,7 @@ ngx_http_hangar_metrics_traffic(ngx_http_hangar_metrics_ctx_t *ctx)
 
     ngx_http_hangar_metrics_family(out, "message_size_bytes", "histogram",
                                    "Size of JSON-RPC messages");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         p = ngx_snprintf(buf, sizeof(buf), "mcp_server=\"%*s\"", s->len,
                          s->id);
         post.data = buf;
@@ -654,7 +709,7 @@ ngx_http_hangar_metrics_traffic(ngx_http_hangar_metrics_ctx_t *ctx)
 
     ngx_http_hangar_metrics_family(out, "http_requests", "counter",
                                    "HTTP requests to MCP servers by status");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         for (j = 0; j < NGX_HTTP_HANGAR_STATS_CODES; j++) {
             if (s->codes[j].code && s->codes[j].count) {
                 ngx_http_hangar_out_printf(out,
@@ -675,7 +730,7 @@ ngx_http_hangar_metrics_traffic(ngx_http_hangar_metrics_ctx_t *ctx)
     ngx_http_hangar_metrics_family(out, "http_errors", "counter",
                                    "HTTP exchanges with MCP servers that "
                                    "failed (no response)");
-    ngx_http_hangar_metrics_each(st, i, s) {
+    ngx_http_hangar_metrics_each(ctx, i, s) {
         for (j = 0; j < 2; j++) {
             if (s->http_errors[j]) {
                 ngx_http_hangar_out_printf(out,
