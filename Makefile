@@ -12,7 +12,7 @@ DEB_PKGS   := nginx nginx-dev libyajl-dev libyaml-dev libpcre2-dev libssl-dev \
               zlib1g-dev libtest-base-perl libipc-run-perl libwww-perl \
               libjson-pp-perl libjson-xs-perl libtext-diff-perl liburi-perl \
               libprotocol-websocket-perl libanyevent-websocket-client-perl \
-              wrk valgrind curl procps openssl libfaketime
+              wrk valgrind curl procps openssl libfaketime prometheus
 
 PROVE_ARGS ?= -r
 

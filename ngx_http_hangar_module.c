@@ -22,12 +22,14 @@
 #include "ngx_http_hangar_run.h"
 #include "ngx_http_hangar_state_load.h"
 #include "ngx_http_hangar_reconcile.h"
+#include "ngx_http_hangar_stats.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_limit.h"
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_approval_hold.h"
+#include "ngx_http_hangar_api_config.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -75,6 +77,12 @@ static ngx_conf_enum_t  ngx_http_hangar_naming[] = {
 };
 
 
+/* distinct tools per server in /metrics before "other" */
+static ngx_conf_num_bounds_t  ngx_http_hangar_metrics_tools_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_HANGAR_STATS_TOOLS
+};
+
+
 static ngx_command_t  ngx_http_hangar_commands[] = {
 
     { ngx_string("hangar_zone"),
@@ -97,6 +105,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hangar_main_conf_t, state_dir),
       NULL },
+
+    { ngx_string("hangar_metrics_tools"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hangar_main_conf_t, metrics_tools),
+      &ngx_http_hangar_metrics_tools_bounds },
 
     { ngx_string("hangar_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -294,6 +309,7 @@ ngx_http_hangar_create_main_conf(ngx_conf_t *cf)
 
     hmcf->log = cf->log;
     hmcf->unsafe_no_auth = NGX_CONF_UNSET;
+    hmcf->metrics_tools = NGX_CONF_UNSET;
 
     return hmcf;
 }
@@ -900,8 +916,9 @@ static ngx_int_t
 ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
     ngx_http_hangar_registry_t *reg, ngx_uint_t start)
 {
-    ngx_int_t    rc;
-    ngx_array_t  stale;
+    ngx_int_t                   rc;
+    ngx_array_t                 stale;
+    ngx_http_hangar_changes_t   ch;
 
     /* an API change in an old worker is either before this or after */
     if (ngx_http_hangar_state_lock(reg, cycle->log) != NGX_OK) {
@@ -914,6 +931,13 @@ ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
 
     if (!reg->fresh) {
         ngx_http_hangar_refleet(cycle, hmcf);
+    }
+
+    /* what the reload changes, for its one log line */
+    if (ngx_http_hangar_config_changes(reg, cycle->pool, &hmcf->decls, &ch)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     rc = ngx_http_hangar_reconcile(reg, cycle->pool, cycle->log, &stale);
@@ -932,6 +956,11 @@ ngx_http_hangar_apply(ngx_cycle_t *cycle, ngx_http_hangar_main_conf_t *hmcf,
     }
 
     ngx_http_hangar_stop_stale(cycle, reg, &stale);
+
+    if (!start) {
+        ngx_http_hangar_config_log(cycle->log, "nginx", &hmcf->config_file,
+                                   &ch);
+    }
 
     return NGX_OK;
 }
@@ -996,6 +1025,7 @@ ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
 
         if (s[i].bridge) {
             ngx_http_hangar_terminate(s[i].bridge, s[i].server);
+            ngx_http_hangar_stats_stop(reg, &s[i].id, "removed");
         }
     }
 }

@@ -64,3 +64,23 @@ MOFF=$(median "${OFF[@]}") MON=$(median "${ON[@]}")
 printf '%-32s %s\n' "auth off, 3 rounds (req/s)" "${OFF[*]}"
 printf '%-32s %s\n' "auth on (X-API-Key), 3 rounds" "${ON[*]}"
 awk -v a="$MON" -v b="$MOFF" 'BEGIN { printf "auth on / auth off (medians)      %12.3f  (%+.1f%%)\n", a / b, (a / b - 1) * 100 }'
+
+# GET /metrics with 100 declared (cold) servers against `return 200`, in
+# the same nginx and run.
+YAML100="mcp_servers:"
+for i in $(seq 1 100); do
+    YAML100="$YAML100
+  m$i: {command: [python3, -m, srv$i]}"
+done
+bench_nginx rest-metrics "$YAML100" "location = /metrics { hangar_metrics; }"
+OUT3=$OUT PORT3=$PORT
+trap 'OUT=$OUT1 bench_stop; OUT=$OUT2 bench_stop; OUT=$OUT3 bench_stop' EXIT
+MTEXT=$(curl -sf "http://127.0.0.1:$PORT3/metrics") || true
+grep -q 'mcp_server="m100"' <<< "$MTEXT" || { echo "/metrics not answering" >&2; exit 1; }
+MBYTES=$(curl -s "http://127.0.0.1:$PORT3/metrics" | wc -c)
+PORT=$PORT3 rate /metrics >/dev/null    # warm-up
+MBASE=$(PORT=$PORT3 rate /baseline)
+MET=$(PORT=$PORT3 rate /metrics)
+printf '%-32s %12s req/s\n' "return 200 (baseline)" "$MBASE"
+printf '%-32s %12s req/s   (%s bytes)\n' "GET /metrics (100 servers)" "$MET" "$MBYTES"
+awk -v a="$MET" -v b="$MBASE" 'BEGIN { printf "ratio metrics/baseline           %12.2f\n", a / b }'

@@ -24,7 +24,7 @@ mcp_servers:
 --- request eval
 ["GET /api/system", "GET /api/system/"]
 --- response_body_like eval
-[qr/^\{"system":\{"total_mcp_servers":2,"mcp_servers_by_state":\{"cold":2\},"total_tools":2,"total_invocations":0,"total_failures":0,"overall_success_rate":1\.0,"uptime_seconds":[0-9.]+,"version":"[0-9.]+","instance":\{"instance_id":"[^"]+-[0-9a-f]{8}","coordinates_with_peers":false,"manages_fleet":true,"storage_is_shareable":false,"rate_limits_are_per_instance":true\},"zone":\{"name":"hangar","pages":[1-9][0-9]*,"free_pages":[1-9][0-9]*\}\}\}$/,
+[qr/^\{"system":\{"total_mcp_servers":2,"mcp_servers_by_state":\{"cold":2\},"total_tools":2,"total_invocations":0,"total_failures":0,"overall_success_rate":1\.0,"uptime_seconds":[0-9.]+,"version":"[0-9.]+","instance":\{"instance_id":"[^"]+-[0-9a-f]{8}","coordinates_with_peers":false,"manages_fleet":true,"storage_is_shareable":false,"rate_limits_are_per_instance":true\},"zone":\{"name":"hangar","pages":[1-9][0-9]*,"free_pages":[1-9][0-9]*\},"metrics":\{"tool_calls":0,"tool_call_errors":0,"starts":0,"start_failures":0,"stops":0,"health_checks":0,"health_check_failures":0,"rate_limited":0,"tool_call_seconds":0\.0\}\}\}$/,
  qr/"total_mcp_servers":2/]
 
 

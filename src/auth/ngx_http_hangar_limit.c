@@ -25,6 +25,7 @@
 #include "ngx_http_hangar_limit.h"
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_lifecycle.h"
+#include "ngx_http_hangar_stats.h"
 
 
 #define NGX_HTTP_HANGAR_LOCKOUT_CAP   3600      /* s, escalation stops */
@@ -1085,6 +1086,8 @@ ngx_http_hangar_limit_take(ngx_http_hangar_registry_t *reg,
     }
 
     ngx_http_hangar_unlock(reg);
+
+    ngx_http_hangar_stats_limit(reg, worst != 0);
 
     if (worst == 0) {
         return NGX_OK;

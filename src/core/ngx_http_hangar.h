@@ -77,6 +77,7 @@ typedef struct {
     ngx_array_t                 *trusted_hosts;     /* ngx_str_t */
     ngx_log_t                   *log;
     void                        *thread_pool;   /* state writes; or NULL */
+    ngx_int_t                    metrics_tools; /* hangar_metrics_tools */
     ngx_uint_t                   tool_access;   /* ..._ACCESS_EGRESS or
                                                    _FRONT_DOOR */
 } ngx_http_hangar_main_conf_t;

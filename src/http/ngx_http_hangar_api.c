@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_api_admin.h"
 #include "ngx_http_hangar_api_tools.h"
 #include "ngx_http_hangar_api_system.h"
+#include "ngx_http_hangar_api_config.h"
 #include "ngx_http_hangar_api_policy.h"
 #include "ngx_http_hangar_api_approvals.h"
 #include "ngx_http_hangar_api_auth.h"
@@ -119,6 +120,21 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system", "authenticated",
       ngx_http_hangar_system, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/config", "config:read",
+      ngx_http_hangar_config_get, 0 },
+
+    { NGX_HTTP_POST, "/config/reload", "config:reload",
+      ngx_http_hangar_config_reload, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_POST, "/config/export", "config:read",
+      ngx_http_hangar_config_export, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_POST, "/config/backup", "config:update",
+      ngx_http_hangar_config_backup, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/config/diff", "config:read",
+      ngx_http_hangar_config_diff, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system/me", "authenticated",
       ngx_http_hangar_system_me, 0 },

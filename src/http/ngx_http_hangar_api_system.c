@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_api_system.h"
+#include "ngx_http_hangar_stats.h"
 
 
 /* the fleet's totals, for /api/system, /health/ and /metrics */
@@ -58,13 +59,15 @@ ngx_http_hangar_uptime(ngx_http_hangar_registry_t *reg)
 ngx_int_t
 ngx_http_hangar_system(ngx_http_hangar_req_t *hr)
 {
-    ngx_uint_t                 i, first, pages, free;
-    ngx_http_hangar_out_t     *out;
-    ngx_http_hangar_totals_t   t;
+    ngx_uint_t                       i, first, pages, free;
+    ngx_http_hangar_out_t           *out;
+    ngx_http_hangar_totals_t         t;
+    ngx_http_hangar_stats_totals_t   m;
 
     out = &hr->out;
 
     ngx_http_hangar_totals(hr->reg, &t);
+    ngx_http_hangar_stats_totals(hr->reg, &m);
 
     ngx_http_hangar_lock(hr->reg);
     pages = (hr->reg->shpool->end - hr->reg->shpool->start) / ngx_pagesize;
@@ -104,8 +107,19 @@ ngx_http_hangar_system(ngx_http_hangar_req_t *hr)
         "{\"instance_id\":\"%s\",\"coordinates_with_peers\":false,"
         "\"manages_fleet\":true,\"storage_is_shareable\":false,"
         "\"rate_limits_are_per_instance\":true},"
-        "\"zone\":{\"name\":\"%V\",\"pages\":%ui,\"free_pages\":%ui}}}",
+        "\"zone\":{\"name\":\"%V\",\"pages\":%ui,\"free_pages\":%ui},",
         hr->reg->sh->instance_id, &hr->reg->name, pages, free);
+
+    /* the summary of /metrics, from the same counters (counted once) */
+    ngx_http_hangar_out_printf(out,
+        "\"metrics\":{\"tool_calls\":%ui,\"tool_call_errors\":%ui,"
+        "\"starts\":%ui,\"start_failures\":%ui,\"stops\":%ui,"
+        "\"health_checks\":%ui,\"health_check_failures\":%ui,"
+        "\"rate_limited\":%ui,\"tool_call_seconds\":",
+        m.tool_calls, m.tool_errors, m.starts, m.start_failures, m.stops,
+        m.health_checks, m.health_failures, m.rate_limited);
+    ngx_http_hangar_out_num(out, m.call_seconds);
+    ngx_http_hangar_out_lit(out, "}}}");
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }

@@ -1405,8 +1405,12 @@ ngx_http_hangar_cp_metrics(ngx_http_hangar_cp_t *cp)
     if (ngx_http_hangar_is(f, NGX_HTTP_HANGAR_STR)
         && ngx_http_hangar_str_is(&f->u.s, "prometheus"))
     {
-        ngx_http_hangar_out_init(&prom, cp->hr->r->pool, 4096);
-        ngx_http_hangar_metrics_render(&prom, cp->hr->reg);
+        if (ngx_http_hangar_metrics_render(&prom, cp->hr->reg,
+                                           cp->hr->r->pool)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         ngx_http_hangar_out_lit(out, "{\"metrics\":");
 

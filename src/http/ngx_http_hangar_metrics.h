@@ -14,8 +14,8 @@
 
 
 ngx_int_t ngx_http_hangar_metrics_handler(ngx_http_request_t *r);
-void ngx_http_hangar_metrics_render(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_registry_t *reg);
+ngx_int_t ngx_http_hangar_metrics_render(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_registry_t *reg, ngx_pool_t *pool);
 
 
 #endif /* _NGX_HTTP_HANGAR_METRICS_H_INCLUDED_ */

@@ -20,6 +20,7 @@
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_spawn.h"
+#include "ngx_http_hangar_stats.h"
 
 
 static u_char *ngx_http_hangar_job_log(ngx_log_t *log, u_char *buf,
@@ -640,6 +641,8 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
 
     call->headers.len = p - call->headers.data;
 
+    ngx_http_hangar_stats_sent(job->reg, &job->id, method, call->body.len);
+
     return ngx_http_hangar_call_start(call);
 }
 
@@ -649,6 +652,8 @@ ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
     ngx_http_hangar_value_t *msg)
 {
     ngx_http_hangar_job_t  *job = call->data;
+
+    ngx_http_hangar_stats_received(job->reg, &job->id, 1, 0);
 
     if (job->progress && job->result) {
         job->progress(job->data, msg, NULL);
@@ -671,6 +676,9 @@ ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call)
 
     job = call->data;
     job->call = NULL;
+
+    ngx_http_hangar_stats_http(job->reg, &job->id, call->status, call->rc,
+                               call->timedout);
 
     if (call->rc != NGX_OK) {
         ngx_http_hangar_job_done(job, 0, "%s: %V",
@@ -697,6 +705,9 @@ ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call)
     }
 
     err = ngx_http_hangar_get(msg, "error");
+
+    ngx_http_hangar_stats_received(job->reg, &job->id, err ? 2 : 0,
+                                   call->response.len);
 
     if (err && !job->calling && !(job->check && !job->pinged)) {
         text = ngx_http_hangar_get(err, "message");
@@ -1089,6 +1100,16 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     }
 
     ngx_http_hangar_unlock(reg);
+
+    /* the metrics' error type: a JSON-RPC error by its class, not code */
+    ngx_http_hangar_stats_call(reg, &job->id, &job->tool,
+                               !failed ? NULL
+                               : (rec.error_type[0] == '-'
+                                  || (rec.error_type[0] >= '0'
+                                      && rec.error_type[0] <= '9'))
+                                 ? "JsonRpcError"
+                                 : (const char *) rec.error_type,
+                               now - job->begun);
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);

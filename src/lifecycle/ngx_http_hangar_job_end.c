@@ -19,6 +19,7 @@
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_stats.h"
 
 
 static ngx_uint_t ngx_http_hangar_job_same(ngx_http_hangar_blob_t *blob,
@@ -167,6 +168,10 @@ ngx_http_hangar_call_failed(ngx_http_hangar_job_t *job, ngx_uint_t ok,
 
     ngx_http_hangar_unlock(reg);
 
+    ngx_http_hangar_stats_call(reg, &job->id, &job->tool,
+                               job->timer.timedout ? "ToolTimeoutError"
+                                                   : "ToolInvocationError", 0);
+
     if (job->result) {
         job->result(job->data, NULL, text);
     }
@@ -278,6 +283,10 @@ ngx_http_hangar_check_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     }
 
     ngx_http_hangar_unlock(reg);
+
+    ngx_http_hangar_stats_check(reg, &job->id,
+                                (old == NGX_HTTP_HANGAR_COLD) ? 2 : !ok,
+                                ngx_http_hangar_now_ms() - job->begun);
 
     if (old == NGX_HTTP_HANGAR_DEGRADED && state == NGX_HTTP_HANGAR_READY) {
         ngx_log_error(NGX_LOG_NOTICE, job->log, 0,
@@ -437,6 +446,9 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
                               "\"startup_duration_ms\":%M}", n->mode_name,
                               job->tools->u.arr.nelts, now - job->begun);
 
+        ngx_http_hangar_stats_start(reg, &job->id, (char *) n->mode_name, 1,
+                                    now - job->begun);
+
     } else {
         if (errtext.len == 0) {
             ngx_str_set(&errtext, "{\"message\":\"the registry is full\","
@@ -448,6 +460,7 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         n->max_failures = job->max_failures;
         n->bridge_seq = job->bridge_seq;    /* GET /logs shows this attempt */
         ngx_http_hangar_machine_fail(reg, n, NGX_HTTP_HANGAR_FAIL_START);
+        ngx_http_hangar_stats_start(reg, &job->id, NULL, 0, 0);
         ok = 0;
     }
 

@@ -20,6 +20,7 @@
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_watch.h"
+#include "ngx_http_hangar_stats.h"
 
 
 #define NGX_HTTP_HANGAR_TICK        250
@@ -268,6 +269,8 @@ ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
 
     ngx_http_hangar_unlock(reg);
 
+    ngx_http_hangar_stats_stop(reg, id, reason);
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
                    "hangar: \"%V\" stop (%s): %s", id, reason,
                    ended ? "now" : "after its calls");
@@ -444,6 +447,7 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
         if (d->idle) {
             ngx_log_error(NGX_LOG_INFO, log, 0,
                           "hangar: \"%V\" idle, stopping", &id);
+            ngx_http_hangar_stats_stop(reg, &id, "idle");
 
             if (d->run.bridge) {
                 ngx_http_hangar_terminate(d->run.bridge, d->run.server);
@@ -454,6 +458,8 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
 
         (void) ngx_http_hangar_job_begin(reg, &id, d->kind, d->seq, log);
     }
+
+    ngx_http_hangar_stats_gc(reg, ngx_http_hangar_mono_ms() - now);
 }
 
 

@@ -24,6 +24,7 @@
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_run.h"
+#include "ngx_http_hangar_stats.h"
 
 
 #define NGX_HTTP_HANGAR_SWEEP     32
@@ -278,6 +279,8 @@ ngx_http_hangar_machine_crashed(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n)
 {
     ngx_http_hangar_machine_fail(reg, n, NGX_HTTP_HANGAR_FAIL_CRASH);
+    ngx_http_hangar_stats_stop(reg, &(ngx_str_t) { n->id_len, n->id },
+                               "crashed");
 }
 
 

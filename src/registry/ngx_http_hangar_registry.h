@@ -196,6 +196,7 @@ typedef struct {
     void                        *auth_sh;
     void                        *limit_sh;
     void                        *approval_sh;
+    void                        *stats_sh;      /* ngx_http_hangar_stats.c */
 } ngx_http_hangar_shctx_t;
 
 
