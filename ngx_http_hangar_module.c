@@ -189,6 +189,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       offsetof(ngx_http_hangar_loc_conf_t, session_ttl),
       NULL },
 
+    { ngx_string("hangar_mcp_list_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, list_wait),
+      NULL },
+
     { ngx_string("hangar_mcp_streams_per_session"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -309,6 +316,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->streams_per_session = NGX_CONF_UNSET_UINT;
     hlcf->streams_per_client = NGX_CONF_UNSET_UINT;
     hlcf->principal = NGX_CONF_UNSET_PTR;
+    hlcf->list_wait = NGX_CONF_UNSET_MSEC;
 
     return hlcf;
 }
@@ -337,6 +345,7 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->streams_per_client,
                               prev->streams_per_client, 32);
     ngx_conf_merge_ptr_value(conf->principal, prev->principal, NULL);
+    ngx_conf_merge_msec_value(conf->list_wait, prev->list_wait, 10000);
 
     if (conf->page_size < 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

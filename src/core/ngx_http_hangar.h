@@ -100,6 +100,7 @@ typedef struct {
     ngx_uint_t                   streams_per_session;
     ngx_uint_t                   streams_per_client;
     ngx_http_complex_value_t    *principal;     /* hangar_auth_principal */
+    ngx_msec_t                   list_wait;     /* hangar_mcp_list_wait */
 } ngx_http_hangar_loc_conf_t;
 
 

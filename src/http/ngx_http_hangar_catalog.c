@@ -19,6 +19,7 @@
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_auth.h"
+#include "ngx_http_hangar_names.h"
 
 
 static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
@@ -41,6 +42,10 @@ static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
 static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
 static ngx_uint_t ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_node_t *node, ngx_uint_t *inflight);
+static ngx_uint_t ngx_http_hangar_catalog_awaited(ngx_http_hangar_req_t *hr);
+static void ngx_http_hangar_catalog_waited(ngx_event_t *ev);
+static void ngx_http_hangar_catalog_wait_done(void *data);
+static void ngx_http_hangar_catalog_left_out(ngx_http_hangar_req_t *hr);
 
 
 /*
@@ -52,6 +57,19 @@ static ngx_uint_t ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
 
 /* this worker saw servers waiting for a warm-up slot */
 static ngx_uint_t  ngx_http_hangar_warm_pending;
+
+
+/* how often a waiting tools/list looks at the fleet again */
+#define NGX_HTTP_HANGAR_WAIT_TICK  50
+
+
+/* a tools/list waiting for servers whose catalog is not known yet */
+typedef struct {
+    ngx_http_hangar_req_t       *hr;
+    ngx_http_hangar_catalog_pt   done;
+    ngx_event_t                  ev;
+    ngx_msec_t                   deadline;
+} ngx_http_hangar_catalog_wait_t;
 
 
 /* this worker's catalogs, per front-door location */
@@ -108,6 +126,11 @@ static ngx_http_hangar_mcp_cache_t *ngx_http_hangar_catalog_get(
     ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_catalog_index(
     ngx_http_hangar_mcp_cache_t *c);
+static void ngx_http_hangar_catalog_publish(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c);
+static ngx_int_t ngx_http_hangar_catalog_retired(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c, ngx_str_t *name,
+    ngx_http_hangar_entry_t **entry);
 
 
 /*
@@ -164,8 +187,57 @@ ngx_http_hangar_catalog_find(ngx_http_hangar_req_t *hr, ngx_str_t *name,
                == 0)
         {
             *entry = &e[c->index[k] - 1];
-            break;
+            return NGX_OK;
         }
+    }
+
+    /* a name the fleet took back since the session was given it */
+    return ngx_http_hangar_catalog_retired(hr, c, name, entry);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_catalog_retired(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c, ngx_str_t *name,
+    ngx_http_hangar_entry_t **entry)
+{
+    ngx_str_t                  server, tool;
+    ngx_uint_t                 i;
+    ngx_http_hangar_entry_t   *e, *copy;
+
+    if (c->hlcf->naming == NGX_HTTP_HANGAR_NAMING_PREFIXED
+        || ngx_http_hangar_names_retired(hr, c->hlcf->naming,
+                                         c->hlcf->session_ttl, name,
+                                         &server, &tool)
+           != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    e = c->entries->elts;
+
+    /* while the tool exists, under another name or none */
+    for (i = 0; i < c->entries->nelts; i++) {
+        if (e[i].server.len != server.len || e[i].tool.len != tool.len
+            || ngx_memcmp(e[i].server.data, server.data, server.len) != 0
+            || ngx_memcmp(e[i].tool.data, tool.data, tool.len) != 0)
+        {
+            continue;
+        }
+
+        copy = ngx_palloc(hr->r->pool, sizeof(ngx_http_hangar_entry_t));
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = e[i];
+        copy->name = *name;
+        *entry = copy;
+
+        ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                      "hangar: retired tool name \"%V\" still calls \"%V\" "
+                      "of \"%V\" for this session", name, &tool, &server);
+        break;
     }
 
     return NGX_OK;
@@ -249,6 +321,8 @@ ngx_http_hangar_catalog_get(ngx_http_hangar_req_t *hr)
     c->generation = gen;
     c->policy_gen = pgen;
 
+    ngx_http_hangar_catalog_publish(hr, c);
+
     return c;
 
 failed:
@@ -257,6 +331,52 @@ failed:
     c->pool = NULL;
 
     return NULL;
+}
+
+
+/*
+ * The names this build gives unprefixed, to the zone's map: names that
+ * an earlier build gave and this one takes back are retired there.  In
+ * "prefixed" naming a name never changes while its tool exists.
+ */
+
+static void
+ngx_http_hangar_catalog_publish(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c)
+{
+    ngx_uint_t                i;
+    ngx_array_t              *names;
+    ngx_http_hangar_name_t   *nm;
+    ngx_http_hangar_entry_t  *e;
+
+    if (c->hlcf->naming == NGX_HTTP_HANGAR_NAMING_PREFIXED) {
+        return;
+    }
+
+    names = ngx_array_create(hr->r->pool, c->entries->nelts + 1,
+                             sizeof(ngx_http_hangar_name_t));
+    if (names == NULL) {
+        return;
+    }
+
+    e = c->entries->elts;
+
+    for (i = 0; i < c->entries->nelts; i++) {
+        nm = ngx_array_push(names);
+
+        nm->server = e[i].server;
+        nm->tool = e[i].tool;
+
+        if (e[i].name.len && !e[i].dup) {
+            nm->flat = e[i].name;
+
+        } else {
+            ngx_str_null(&nm->flat);
+        }
+    }
+
+    ngx_http_hangar_names_publish(hr, c->hlcf->naming,
+                                  c->generation + c->policy_gen, names);
 }
 
 
@@ -1138,4 +1258,181 @@ ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
     }
 
     return 0;
+}
+
+
+ngx_int_t
+ngx_http_hangar_catalog_wait(ngx_http_hangar_req_t *hr, ngx_msec_t bound,
+    ngx_http_hangar_catalog_pt done)
+{
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_hangar_catalog_wait_t  *w;
+
+    if (bound == 0 || ngx_http_hangar_catalog_awaited(hr) == 0) {
+        return NGX_OK;
+    }
+
+    w = ngx_pcalloc(hr->r->pool, sizeof(ngx_http_hangar_catalog_wait_t));
+    cln = ngx_pool_cleanup_add(hr->r->pool, 0);
+    if (w == NULL || cln == NULL) {
+        return NGX_OK;
+    }
+
+    w->hr = hr;
+    w->done = done;
+    w->deadline = ngx_current_msec + bound;
+    w->ev.handler = ngx_http_hangar_catalog_waited;
+    w->ev.data = w;
+    w->ev.log = hr->r->connection->log;
+
+    cln->handler = ngx_http_hangar_catalog_wait_done;
+    cln->data = w;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hr->r->connection->log, 0,
+                   "hangar: tools/list waits up to %M ms for servers to "
+                   "warm", bound);
+
+    ngx_add_timer(&w->ev, ngx_min(bound, NGX_HTTP_HANGAR_WAIT_TICK));
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_hangar_catalog_waited(ngx_event_t *ev)
+{
+    ngx_http_hangar_catalog_wait_t  *w = ev->data;
+
+    ngx_msec_int_t  left;
+
+    left = (ngx_msec_int_t) (w->deadline - ngx_current_msec);
+
+    if (left > 0 && ngx_http_hangar_catalog_awaited(w->hr)) {
+        ngx_add_timer(ev, ngx_min(left, NGX_HTTP_HANGAR_WAIT_TICK));
+        return;
+    }
+
+    ngx_http_hangar_catalog_left_out(w->hr);
+
+    w->done(w->hr);
+}
+
+
+static void
+ngx_http_hangar_catalog_wait_done(void *data)
+{
+    ngx_http_hangar_catalog_wait_t  *w = data;
+
+    if (w->ev.timer_set) {
+        ngx_del_timer(&w->ev);
+    }
+}
+
+
+/*
+ * The servers the list waits for (warmed now if a slot is free): those
+ * whose catalog is not known and whose first start is still to come or
+ * under way.  One that failed to start, is blocked, or was warmed and
+ * went cold again is not waited for.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_catalog_awaited(ngx_http_hangar_req_t *hr)
+{
+    ngx_uint_t               n, inflight;
+    ngx_queue_t             *q;
+    ngx_http_hangar_node_t  *node;
+
+    n = 0;
+
+    ngx_http_hangar_lock(hr->reg);
+
+    inflight = ngx_http_hangar_warm_gate(hr, NULL, NULL);
+    ngx_http_hangar_warm_pending = 0;
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools || node->mode == NGX_HTTP_HANGAR_MODE_GROUP
+            || node->blocked || node->consecutive_failures)
+        {
+            continue;
+        }
+
+        if (node->state == NGX_HTTP_HANGAR_COLD) {
+            if (node->warmed) {
+                continue;
+            }
+
+            (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
+
+        } else if (node->state != NGX_HTTP_HANGAR_INITIALIZING) {
+            continue;
+        }
+
+        n++;
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    return n;
+}
+
+
+/* after a wait: the servers the list is answered without, logged */
+
+static void
+ngx_http_hangar_catalog_left_out(ngx_http_hangar_req_t *hr)
+{
+    ngx_str_t               *id;
+    ngx_uint_t               i;
+    ngx_queue_t             *q;
+    ngx_array_t             *ids;
+    ngx_http_hangar_node_t  *node;
+
+    ids = ngx_array_create(hr->r->pool, 4, sizeof(ngx_str_t));
+    if (ids == NULL) {
+        return;
+    }
+
+    ngx_http_hangar_lock(hr->reg);
+
+    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
+         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
+
+        if (node->tools || node->mode == NGX_HTTP_HANGAR_MODE_GROUP) {
+            continue;
+        }
+
+        id = ngx_array_push(ids);
+        if (id == NULL) {
+            break;
+        }
+
+        id->len = node->id_len;
+        id->data = ngx_pnalloc(hr->r->pool, node->id_len);
+        if (id->data == NULL) {
+            ids->nelts--;
+            break;
+        }
+
+        ngx_memcpy(id->data, node->id, node->id_len);
+    }
+
+    ngx_http_hangar_unlock(hr->reg);
+
+    id = ids->elts;
+
+    for (i = 0; i < ids->nelts; i++) {
+        ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                      "hangar: tools/list leaves out \"%V\": it has not "
+                      "started (yet); its tools come with "
+                      "notifications/tools/list_changed", &id[i]);
+    }
 }

@@ -196,6 +196,7 @@ typedef struct {
     void                        *auth_sh;
     void                        *limit_sh;
     void                        *approval_sh;
+    void                        *names_sh;  /* front-door names retired */
 } ngx_http_hangar_shctx_t;
 
 
