@@ -199,6 +199,24 @@ is(call('/mcp-flat', session('/mcp-flat'), 'env'), 'error -32601',
 is(names('/mcp-prefixed', session('/mcp-prefixed')),
    'alpha__add alpha__env late__env', 'prefixed names never change');
 
+# the other way round: late goes, alpha's env is "env" again; the name the
+# session had since, alpha__env, still calls it; late__env is gone
+my ($st) = http_request(DELETE => '/api/mcp_servers/late');
+ok($st == 200 || $st == 204, "late is deleted ($st)");
+$deadline = time + 20;
+while (time < $deadline) {
+    $now = names('/mcp', $s1);
+    last if $now !~ /late/;
+    sleep 0.2;
+}
+is($now, 'add env', 'the names changed back (auto)');
+for my $i (1 .. 4) {
+    is(call('/mcp', $s1, 'alpha__env'), 'alpha',
+       "auto: the session's alpha__env still calls alpha's env ($i)");
+}
+is(call('/mcp', $s1, 'late__env'), 'error -32601', 'a retired name of a tool gone is gone');
+is(call('/mcp', $s1, 'env'), 'alpha', 'env is alpha\'s again');
+
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();

@@ -335,9 +335,10 @@ failed:
 
 
 /*
- * The names this build gives unprefixed, to the zone's map: names that
- * an earlier build gave and this one takes back are retired there.  In
- * "prefixed" naming a name never changes while its tool exists.
+ * The names this build gives, to the zone's map: names that an earlier
+ * build gave and this one takes back are retired there ("echo" that
+ * became "a__echo", or the other way round).  In "prefixed" naming a
+ * name never changes while its tool exists.
  */
 
 static void
@@ -367,12 +368,7 @@ ngx_http_hangar_catalog_publish(ngx_http_hangar_req_t *hr,
         nm->server = e[i].server;
         nm->tool = e[i].tool;
 
-        if (e[i].name.len && !e[i].dup) {
-            nm->flat = e[i].name;
-
-        } else {
-            ngx_str_null(&nm->flat);
-        }
+        nm->name = e[i].name;
     }
 
     ngx_http_hangar_names_publish(hr, c->hlcf->naming,

@@ -12,8 +12,8 @@
  * before it (a session id carries its expiry, so its creation is known
  * from the session TTL).
  *
- * The unprefixed names of the last build are kept in the zone, one map
- * per naming mode: the first worker to build a newer catalog compares
+ * The names of the last build are kept in the zone, one map per naming
+ * mode ("prefixed" names never change while their tool exists): the first worker to build a newer catalog compares
  * them with its own and records what was retired, so a retirement is seen
  * whichever worker the session's calls reach.
  */
@@ -144,7 +144,11 @@ ngx_http_hangar_names_publish(ngx_http_hangar_req_t *hr, ngx_uint_t naming,
     ngx_http_hangar_unlock(hr->reg);
 
     if (blob == NULL) {
-        ngx_http_hangar_zone_full(hr->reg, hr->r->connection->log);
+        /* the catalog is served all the same; only the memory is lost */
+        ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                      "hangar: zone \"%V\" has no room for the front "
+                      "door's tool names (%uz bytes): names retired now "
+                      "are not remembered", &hr->reg->name, text.len);
         return;
     }
 
@@ -156,7 +160,7 @@ ngx_http_hangar_names_publish(ngx_http_hangar_req_t *hr, ngx_uint_t naming,
 }
 
 
-/* "server\0tool\0name\0" for each tool exported under its own name */
+/* "server\0tool\0name\0" for each tool exported */
 
 static ngx_int_t
 ngx_http_hangar_names_map(ngx_pool_t *pool, ngx_array_t *names,
@@ -171,8 +175,8 @@ ngx_http_hangar_names_map(ngx_pool_t *pool, ngx_array_t *names,
     len = 1;
 
     for (i = 0; i < names->nelts; i++) {
-        if (nm[i].flat.len) {
-            len += nm[i].server.len + nm[i].tool.len + nm[i].flat.len + 3;
+        if (nm[i].name.len) {
+            len += nm[i].server.len + nm[i].tool.len + nm[i].name.len + 3;
         }
     }
 
@@ -184,9 +188,9 @@ ngx_http_hangar_names_map(ngx_pool_t *pool, ngx_array_t *names,
     p = text->data;
 
     for (i = 0; i < names->nelts; i++) {
-        if (nm[i].flat.len) {
+        if (nm[i].name.len) {
             p = ngx_sprintf(p, "%V%Z%V%Z%V%Z", &nm[i].server, &nm[i].tool,
-                            &nm[i].flat);
+                            &nm[i].name);
         }
     }
 
@@ -248,8 +252,8 @@ ngx_http_hangar_names_diff(ngx_pool_t *pool, ngx_str_t *old,
                                          &field[1]);
 
         if (now == NULL
-            || (now->flat.len == field[2].len
-                && ngx_memcmp(now->flat.data, field[2].data, field[2].len)
+            || (now->name.len == field[2].len
+                && ngx_memcmp(now->name.data, field[2].data, field[2].len)
                    == 0))
         {
             continue;
@@ -262,7 +266,7 @@ ngx_http_hangar_names_diff(ngx_pool_t *pool, ngx_str_t *old,
 
         g->server = field[0];
         g->tool = field[1];
-        g->flat = field[2];
+        g->name = field[2];
     }
 
     return NGX_OK;
@@ -337,7 +341,7 @@ ngx_http_hangar_names_keep(ngx_http_hangar_names_sh_t *sh, ngx_uint_t naming,
     g = gone->elts;
 
     for (i = 0; i < gone->nelts; i++) {
-        if (g[i].flat.len > sizeof(r->name)
+        if (g[i].name.len > sizeof(r->name)
             || g[i].server.len > NGX_HTTP_HANGAR_ID_MAX
             || g[i].tool.len > NGX_HTTP_HANGAR_TOOL_MAX)
         {
@@ -349,10 +353,10 @@ ngx_http_hangar_names_keep(ngx_http_hangar_names_sh_t *sh, ngx_uint_t naming,
 
         r->retired = now;
         r->naming = naming;
-        r->name_len = g[i].flat.len;
+        r->name_len = g[i].name.len;
         r->server_len = g[i].server.len;
         r->tool_len = g[i].tool.len;
-        ngx_memcpy(r->name, g[i].flat.data, g[i].flat.len);
+        ngx_memcpy(r->name, g[i].name.data, g[i].name.len);
         ngx_memcpy(r->server, g[i].server.data, g[i].server.len);
         ngx_memcpy(r->tool, g[i].tool.data, g[i].tool.len);
     }

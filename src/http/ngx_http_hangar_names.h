@@ -11,19 +11,19 @@
 #include "ngx_http_hangar_reply.h"
 
 
-/* a tool of the catalog and the unprefixed name it is exported under */
+/* a tool of the catalog and the name it is exported under */
 typedef struct {
     ngx_str_t                    server;
     ngx_str_t                    tool;
-    ngx_str_t                    flat;      /* empty: prefixed or none */
+    ngx_str_t                    name;      /* empty: not exported */
 } ngx_http_hangar_name_t;
 
 
 /*
  * After a catalog build (stamp: the registry's and the policies'
- * generations): the unprefixed names that the previous build gave and
- * this one does not, while their tool is still offered, are remembered
- * with the time they were retired.
+ * generations): the names that the previous build gave and this one does
+ * not, while their tool is still offered, are remembered with the time
+ * they were retired.
  */
 void ngx_http_hangar_names_publish(ngx_http_hangar_req_t *hr,
     ngx_uint_t naming, ngx_atomic_uint_t stamp, ngx_array_t *names);
