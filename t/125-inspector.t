@@ -74,4 +74,5 @@ is(scalar @{ $list->{tools} || [] }, scalar @names, 'the pass-through lists the 
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('inspector') if Hangar::Test::valgrind_on();
 Test::More::done_testing();

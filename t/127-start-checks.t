@@ -117,4 +117,5 @@ ok(($used // 0) > 0 && $used < 2097152, "the zone use is plausible ($used bytes)
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('start line') if Hangar::Test::valgrind_on();
 Test::More::done_testing();

@@ -119,6 +119,7 @@ for my $mode (qw(auto prefixed flat)) {
     is(nginx_stop(), '', "$mode: nginx stopped");
     no_orphans();
     no_alerts();
+    Hangar::Test::check_valgrind($mode) if Hangar::Test::valgrind_on();
 }
 
 # -- a server later than the bound ----------------------------------------
@@ -220,4 +221,5 @@ is(call('/mcp', $s1, 'env'), 'alpha', 'env is alpha\'s again');
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('late server') if Hangar::Test::valgrind_on();
 Test::More::done_testing();

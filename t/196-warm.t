@@ -78,4 +78,5 @@ is(tools_list(), scalar @ids, 'the next list is the same');
 is(nginx_stop(), '', 'nginx stopped');
 no_orphans();
 no_alerts();
+Hangar::Test::check_valgrind('warm-ups') if Hangar::Test::valgrind_on();
 Test::More::done_testing();

@@ -41,21 +41,6 @@ typedef struct {
 } ngx_http_hangar_copy_t;
 
 
-typedef void (*ngx_http_hangar_catalog_pt)(ngx_http_hangar_req_t *hr);
-
-
-/*
- * A complete catalog for a tools/list: servers of the fleet whose catalog
- * is not known yet (never started, nothing predefined or kept from an
- * earlier run) are warmed, and the list waits for them, at most "bound"
- * ms, on a timer.  NGX_OK: nothing to wait for, list now; NGX_AGAIN:
- * done() is called once they are there or the bound is over (the caller
- * holds the request meanwhile); a server still missing then is left out
- * with a warning in the error log, and comes later with list_changed.
- */
-ngx_int_t ngx_http_hangar_catalog_wait(ngx_http_hangar_req_t *hr,
-    ngx_msec_t bound, ngx_http_hangar_catalog_pt done);
-
 ngx_array_t *ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr,
     ngx_pool_t *pool, ngx_uint_t warm);
 

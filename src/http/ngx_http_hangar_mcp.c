@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_catalog.h"
+#include "ngx_http_hangar_warmup.h"
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
@@ -444,8 +445,8 @@ ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
     hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
 
     if (ngx_http_hangar_get(params, "cursor") == NULL
-        && ngx_http_hangar_catalog_wait(hr, hlcf->list_wait,
-                                        ngx_http_hangar_mcp_tools_listed)
+        && ngx_http_hangar_warmup_wait(hr, hlcf->list_wait,
+                                       ngx_http_hangar_mcp_tools_listed)
            == NGX_AGAIN)
     {
         hr->r->main->count++;
