@@ -114,6 +114,15 @@ for my $mode (qw(auto prefixed flat)) {
         is(call('/mcp', $sid, 'beta__env'), 'beta', 'auto: beta__env calls beta');
         is(call('/mcp', $sid, 'echo') =~ /^error/ ? 'error' : 'ok', 'ok',
            'auto: echo (beta alone) keeps its own name');
+
+        # the next nginx knows the catalogs of this run (hangar_state):
+        # the same names at once, beta not even started for them
+        Hangar::Test::nginx_restart();
+        my $again = session('/mcp');
+        is(names('/mcp', $again), $want{auto},
+           'auto: after a restart, the same names from the remembered catalogs');
+        my (undef, undef, $b) = http_request(GET => '/api/mcp_servers/beta');
+        like($b // '', qr/"state":"cold"/, 'auto: beta is still cold');
     }
 
     is(nginx_stop(), '', "$mode: nginx stopped");
