@@ -13,9 +13,10 @@
  * from the session TTL).
  *
  * The names of the last build are kept in the zone, one map per naming
- * mode ("prefixed" names never change while their tool exists): the first worker to build a newer catalog compares
- * them with its own and records what was retired, so a retirement is seen
- * whichever worker the session's calls reach.
+ * mode ("prefixed" names never change while their tool exists): the
+ * first worker to build a newer catalog compares them with its own and
+ * records what was retired, so a retirement is seen whichever worker the
+ * session's calls reach.
  */
 
 
@@ -374,7 +375,7 @@ ngx_http_hangar_names_retired(ngx_http_hangar_req_t *hr, ngx_uint_t naming,
     ngx_http_hangar_retired_t   *r, *best;
     ngx_http_hangar_names_sh_t  *sh;
 
-    if (hr->reg->sh->names_sh == NULL || name->len > sizeof(r->name)) {
+    if (name->len > sizeof(r->name)) {
         return NGX_DECLINED;
     }
 
@@ -400,7 +401,7 @@ ngx_http_hangar_names_retired(ngx_http_hangar_req_t *hr, ngx_uint_t naming,
     sh = hr->reg->sh->names_sh;
 
     /* the first retirement after the session began is the name it had */
-    for (i = 0; i < NGX_HTTP_HANGAR_RETIRED; i++) {
+    for (i = 0; sh && i < NGX_HTTP_HANGAR_RETIRED; i++) {
         r = &sh->retired[i];
 
         if (r->retired == 0 || r->naming != naming || r->retired < created

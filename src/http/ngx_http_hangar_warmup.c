@@ -35,6 +35,14 @@ static void ngx_http_hangar_warmup_left_out(ngx_http_hangar_req_t *hr);
 static ngx_uint_t  ngx_http_hangar_warm_pending;
 
 
+/*
+ * This worker found no server to wait for at this registry generation
+ * (+ 1): a server new to the fleet changes the generation, so lists do
+ * not look at the fleet again until it does.
+ */
+static ngx_atomic_uint_t  ngx_http_hangar_warmup_complete;
+
+
 /* how often a waiting tools/list looks at the fleet again */
 #define NGX_HTTP_HANGAR_WAIT_TICK  50
 
@@ -151,10 +159,18 @@ ngx_int_t
 ngx_http_hangar_warmup_wait(ngx_http_hangar_req_t *hr, ngx_msec_t bound,
     ngx_http_hangar_warmup_pt done)
 {
+    ngx_atomic_uint_t                gen;
     ngx_pool_cleanup_t              *cln;
-    ngx_http_hangar_warmup_wait_t  *w;
+    ngx_http_hangar_warmup_wait_t   *w;
 
-    if (bound == 0 || ngx_http_hangar_warmup_awaited(hr) == 0) {
+    gen = hr->reg->sh->generation;
+
+    if (bound == 0 || ngx_http_hangar_warmup_complete == gen + 1) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_hangar_warmup_awaited(hr) == 0) {
+        ngx_http_hangar_warmup_complete = gen + 1;
         return NGX_OK;
     }
 
@@ -187,7 +203,7 @@ ngx_http_hangar_warmup_wait(ngx_http_hangar_req_t *hr, ngx_msec_t bound,
 static void
 ngx_http_hangar_warmup_waited(ngx_event_t *ev)
 {
-    ngx_http_hangar_warmup_wait_t  *w = ev->data;
+    ngx_http_hangar_warmup_wait_t   *w = ev->data;
 
     ngx_msec_int_t  left;
 
@@ -207,7 +223,7 @@ ngx_http_hangar_warmup_waited(ngx_event_t *ev)
 static void
 ngx_http_hangar_warmup_wait_done(void *data)
 {
-    ngx_http_hangar_warmup_wait_t  *w = data;
+    ngx_http_hangar_warmup_wait_t   *w = data;
 
     if (w->ev.timer_set) {
         ngx_del_timer(&w->ev);
