@@ -17,6 +17,7 @@ DEB_PKGS   := nginx nginx-dev libyajl-dev libyaml-dev libpcre2-dev libssl-dev \
 PROVE_ARGS ?= -r
 
 .PHONY: all deps build run test test-deps test-valgrind bench clean \
+        install uninstall \
         fuzz fuzz-deps fuzz-build fuzz-replay
 
 all: build
@@ -68,6 +69,33 @@ run: build
 	mkdir -p run/tmp run/state
 	$(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -t -q
 	exec $(NGINX) -p $(TOP)/ -c conf/nginx.conf -e run/error.log -g 'daemon off;'
+
+# Installs into Debian's nginx the way its libnginx-mod-* packages do: the
+# module and its bridge (the module runs "hangar-bridge" from beside its
+# .so) in nginx's modules directory, the load_module line in
+# modules-available, and a link to it in modules-enabled, which Debian's
+# nginx.conf includes.  Then "nginx -t && systemctl reload nginx".
+# DESTDIR is honoured; the files name the final paths.
+MODULES_DIR := /usr/lib/nginx/modules
+MODCONF_DIR := /usr/share/nginx/modules-available
+ENABLED_DIR := /etc/nginx/modules-enabled
+MODCONF     := mod-http-hangar.conf
+
+install: $(MODULE) $(BUILD)/hangar-bridge
+	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(MODCONF_DIR) \
+	    $(DESTDIR)$(ENABLED_DIR)
+	install -m 0644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
+	install -m 0755 $(BUILD)/hangar-bridge $(DESTDIR)$(MODULES_DIR)/
+	printf 'load_module %s/ngx_http_hangar_module.so;\n' "$(MODULES_DIR)" \
+	    > $(DESTDIR)$(MODCONF_DIR)/$(MODCONF)
+	chmod 0644 $(DESTDIR)$(MODCONF_DIR)/$(MODCONF)
+	ln -sfn $(MODCONF_DIR)/$(MODCONF) $(DESTDIR)$(ENABLED_DIR)/50-$(MODCONF)
+
+uninstall:
+	rm -f $(DESTDIR)$(ENABLED_DIR)/50-$(MODCONF) \
+	    $(DESTDIR)$(MODCONF_DIR)/$(MODCONF) \
+	    $(DESTDIR)$(MODULES_DIR)/ngx_http_hangar_module.so \
+	    $(DESTDIR)$(MODULES_DIR)/hangar-bridge
 
 # Real MCP software from the npm registry, for the tests.  "deps" installs
 # Debian's nodejs and npm when node is missing; a failed install fails.

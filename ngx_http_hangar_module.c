@@ -11,6 +11,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <openssl/rand.h>
+#include <dlfcn.h>
+#include <grp.h>
+#include <pwd.h>
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_api.h"
@@ -52,7 +55,12 @@ static ngx_int_t ngx_http_hangar_fleet(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_resolver_check(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf);
+static ngx_int_t ngx_http_hangar_bridge_check(ngx_conf_t *cf);
+static ngx_uint_t ngx_http_hangar_may(ngx_file_info_t *fi, uid_t uid,
+    gid_t *groups, int ngroups);
 static ngx_int_t ngx_http_hangar_init_module(ngx_cycle_t *cycle);
+static void ngx_http_hangar_started(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_registry_t *reg);
 static ngx_int_t ngx_http_hangar_state_dirs(ngx_cycle_t *cycle,
     ngx_http_hangar_main_conf_t *hmcf);
 static ngx_int_t ngx_http_hangar_apply(ngx_cycle_t *cycle,
@@ -211,6 +219,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       offsetof(ngx_http_hangar_loc_conf_t, session_ttl),
       NULL },
 
+    { ngx_string("hangar_mcp_list_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hangar_loc_conf_t, list_wait),
+      NULL },
+
     { ngx_string("hangar_mcp_streams_per_session"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -336,6 +351,7 @@ ngx_http_hangar_create_loc_conf(ngx_conf_t *cf)
     hlcf->streams_per_client = NGX_CONF_UNSET_UINT;
     hlcf->principal = NGX_CONF_UNSET_PTR;
     hlcf->control_tools = NGX_CONF_UNSET;
+    hlcf->list_wait = NGX_CONF_UNSET_MSEC;
 
     return hlcf;
 }
@@ -365,6 +381,7 @@ ngx_http_hangar_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->streams_per_client, 32);
     ngx_conf_merge_ptr_value(conf->principal, prev->principal, NULL);
     ngx_conf_merge_value(conf->control_tools, prev->control_tools, 0);
+    ngx_conf_merge_msec_value(conf->list_wait, prev->list_wait, 10000);
 
     if (conf->page_size < 1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -598,7 +615,9 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
         }
     }
 
-    if (ngx_http_hangar_proc_check(cf, &hmcf->state_dir) != NGX_OK) {
+    if (ngx_http_hangar_proc_check(cf, &hmcf->state_dir) != NGX_OK
+        || ngx_http_hangar_bridge_check(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -655,6 +674,156 @@ ngx_http_hangar_fleet(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
     }
 
     return ngx_http_hangar_catalog_load(cf, hmcf);
+}
+
+
+/*
+ * The bridge (hangar-bridge beside the module's .so, as the lifecycle
+ * looks for it) must be there and the workers' user must be able to run
+ * it: execute on the file, search on every directory above it.  A
+ * checkout under a private home directory fails here, naming the path
+ * and the user, not at the first start of a server.
+ */
+
+static ngx_int_t
+ngx_http_hangar_bridge_check(ngx_conf_t *cf)
+{
+    int               ngroups;
+    char             *user;
+    size_t            len;
+    u_char           *p, *path;
+    uid_t             uid;
+    gid_t             gid, groups[64];
+    Dl_info           info;
+    struct group     *gr;
+    struct passwd    *pw;
+    ngx_file_info_t   fi;
+    ngx_core_conf_t  *ccf;
+
+    if (dladdr(&ngx_http_hangar_module, &info) == 0
+        || info.dli_fname == NULL)
+    {
+        return NGX_OK;
+    }
+
+    p = (u_char *) ngx_strchr(info.dli_fname, '\0');
+    while (p > (u_char *) info.dli_fname && p[-1] != '/') {
+        p--;
+    }
+
+    len = p - (u_char *) info.dli_fname;
+
+    path = ngx_pnalloc(cf->temp_pool, len + sizeof("./hangar-bridge"));
+    if (path == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(path, "%*s%shangar-bridge%Z", len, info.dli_fname,
+                len ? "" : "./");
+
+    /* the workers' user: "user", else nobody when the master is root */
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    if (geteuid() != 0) {
+        uid = geteuid();
+        gid = getegid();
+        pw = getpwuid(uid);
+        user = pw ? pw->pw_name : "(this user)";
+
+    } else if (ccf && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        uid = ccf->user;
+        gid = ccf->group;
+        user = ccf->username;
+
+    } else {
+        pw = getpwnam(NGX_USER);
+        gr = getgrnam(NGX_GROUP);
+
+        if (pw == NULL) {
+            return NGX_OK;      /* nginx itself says so */
+        }
+
+        uid = pw->pw_uid;
+        gid = gr ? gr->gr_gid : pw->pw_gid;
+        user = NGX_USER;
+    }
+
+    ngroups = 64;
+    groups[0] = gid;
+
+    if (user == NULL || getgrouplist(user, gid, groups, &ngroups) == -1) {
+        ngroups = 1;
+    }
+
+    if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "hangar: the bridge \"%s\" is missing: it is "
+                           "built beside the module (make build) and "
+                           "installed with it (make install)", path);
+        return NGX_ERROR;
+    }
+
+    if (!ngx_is_file(&fi)
+        || !ngx_http_hangar_may(&fi, uid, groups, ngroups))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hangar: the workers' user \"%s\" cannot run "
+                           "the bridge \"%s\": it is not executable for "
+                           "that user", user, path);
+        return NGX_ERROR;
+    }
+
+    /* every directory above it, from the top */
+    for (p = path + 1; *p; p++) {
+        if (*p != '/') {
+            continue;
+        }
+
+        *p = '\0';
+
+        if (ngx_file_info(path, &fi) == NGX_FILE_ERROR
+            || !ngx_http_hangar_may(&fi, uid, groups, ngroups))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hangar: the workers' user \"%s\" cannot "
+                               "run the bridge: no search (x) permission "
+                               "on the directory \"%s\"; install the "
+                               "module elsewhere (make install) or let "
+                               "that user through", user, path);
+            return NGX_ERROR;
+        }
+
+        *p = '/';
+    }
+
+    return NGX_OK;
+}
+
+
+/* execute (search) permission of a file (directory) for a user */
+
+static ngx_uint_t
+ngx_http_hangar_may(ngx_file_info_t *fi, uid_t uid, gid_t *groups,
+    int ngroups)
+{
+    int  i;
+
+    if (uid == 0) {
+        return (fi->st_mode & (S_IXUSR|S_IXGRP|S_IXOTH)) != 0;
+    }
+
+    if (fi->st_uid == uid) {
+        return (fi->st_mode & S_IXUSR) != 0;
+    }
+
+    for (i = 0; i < ngroups; i++) {
+        if (fi->st_gid == groups[i]) {
+            return (fi->st_mode & S_IXGRP) != 0;
+        }
+    }
+
+    return (fi->st_mode & S_IXOTH) != 0;
 }
 
 
@@ -843,7 +1012,42 @@ ngx_http_hangar_init_module(ngx_cycle_t *cycle)
         ngx_http_hangar_lifecycle_reap(reg, cycle->log);
     }
 
+    if (!ngx_test_config) {
+        ngx_http_hangar_started(cycle, hmcf, reg);
+    }
+
     return NGX_OK;
+}
+
+
+/* one line at every start and reload: the fleet, the zone, the state */
+
+static void
+ngx_http_hangar_started(ngx_cycle_t *cycle,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_registry_t *reg)
+{
+    size_t                   size, used;
+    ngx_uint_t               i, groups;
+    ngx_http_hangar_decl_t  *d;
+
+    d = hmcf->decls.elts;
+    groups = 0;
+
+    for (i = 0; i < hmcf->decls.nelts; i++) {
+        groups += d[i].group;
+    }
+
+    size = hmcf->shm_zone->shm.size;
+
+    ngx_shmtx_lock(&reg->shpool->mutex);
+    used = size - reg->shpool->pfree * ngx_pagesize;
+    ngx_shmtx_unlock(&reg->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "hangar: %ui servers declared (%ui groups), zone \"%V\" "
+                  "%uz of %uz bytes used, state directory \"%V\"",
+                  hmcf->decls.nelts - groups, groups, &reg->name, used, size,
+                  &hmcf->state_dir);
 }
 
 

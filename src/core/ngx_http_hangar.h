@@ -102,6 +102,7 @@ typedef struct {
     ngx_uint_t                   streams_per_client;
     ngx_http_complex_value_t    *principal;     /* hangar_auth_principal */
     ngx_flag_t                   control_tools; /* hangar_mcp_control_tools */
+    ngx_msec_t                   list_wait;     /* hangar_mcp_list_wait */
 } ngx_http_hangar_loc_conf_t;
 
 

@@ -16,9 +16,10 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_state_doc.h"
-#include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_auth.h"
+#include "ngx_http_hangar_names.h"
+#include "ngx_http_hangar_warmup.h"
 
 
 static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
@@ -38,20 +39,6 @@ static void ngx_http_hangar_catalog_event(ngx_http_hangar_req_t *hr,
     ngx_str_t *who);
 static ngx_int_t ngx_http_hangar_mcp_export(ngx_pool_t *pool,
     ngx_str_t *server, ngx_str_t *tool, ngx_uint_t prefix, ngx_str_t *name);
-static void ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr);
-static ngx_uint_t ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_node_t *node, ngx_uint_t *inflight);
-
-
-/*
- * Servers never started are warmed (started once for their catalog) at
- * most this many at a time: one front-door call must not spawn the whole
- * fleet at once.  The others follow as these finish.
- */
-#define NGX_HTTP_HANGAR_WARM_MAX  4
-
-/* this worker saw servers waiting for a warm-up slot */
-static ngx_uint_t  ngx_http_hangar_warm_pending;
 
 
 /* this worker's catalogs, per front-door location */
@@ -108,6 +95,11 @@ static ngx_http_hangar_mcp_cache_t *ngx_http_hangar_catalog_get(
     ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_catalog_index(
     ngx_http_hangar_mcp_cache_t *c);
+static void ngx_http_hangar_catalog_publish(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c);
+static ngx_int_t ngx_http_hangar_catalog_retired(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c, ngx_str_t *name,
+    ngx_http_hangar_entry_t **entry);
 
 
 /*
@@ -164,8 +156,57 @@ ngx_http_hangar_catalog_find(ngx_http_hangar_req_t *hr, ngx_str_t *name,
                == 0)
         {
             *entry = &e[c->index[k] - 1];
-            break;
+            return NGX_OK;
         }
+    }
+
+    /* a name the fleet took back since the session was given it */
+    return ngx_http_hangar_catalog_retired(hr, c, name, entry);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_catalog_retired(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c, ngx_str_t *name,
+    ngx_http_hangar_entry_t **entry)
+{
+    ngx_str_t                  server, tool;
+    ngx_uint_t                 i;
+    ngx_http_hangar_entry_t   *e, *copy;
+
+    if (c->hlcf->naming == NGX_HTTP_HANGAR_NAMING_PREFIXED
+        || ngx_http_hangar_names_retired(hr, c->hlcf->naming,
+                                         c->hlcf->session_ttl, name,
+                                         &server, &tool)
+           != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    e = c->entries->elts;
+
+    /* while the tool exists, under another name or none */
+    for (i = 0; i < c->entries->nelts; i++) {
+        if (e[i].server.len != server.len || e[i].tool.len != tool.len
+            || ngx_memcmp(e[i].server.data, server.data, server.len) != 0
+            || ngx_memcmp(e[i].tool.data, tool.data, tool.len) != 0)
+        {
+            continue;
+        }
+
+        copy = ngx_palloc(hr->r->pool, sizeof(ngx_http_hangar_entry_t));
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = e[i];
+        copy->name = *name;
+        *entry = copy;
+
+        ngx_log_error(NGX_LOG_INFO, hr->r->connection->log, 0,
+                      "hangar: retired tool name \"%V\" still calls \"%V\" "
+                      "of \"%V\" for this session", name, &tool, &server);
+        break;
     }
 
     return NGX_OK;
@@ -197,9 +238,7 @@ ngx_http_hangar_catalog_get(ngx_http_hangar_req_t *hr)
             if (ngx_http_hangar_mcp_cache[i].generation == gen
                 && ngx_http_hangar_mcp_cache[i].policy_gen == pgen)
             {
-                if (ngx_http_hangar_warm_pending) {
-                    ngx_http_hangar_catalog_warm(hr);
-                }
+                ngx_http_hangar_warmup_more(hr);
 
                 return &ngx_http_hangar_mcp_cache[i];
             }
@@ -249,6 +288,8 @@ ngx_http_hangar_catalog_get(ngx_http_hangar_req_t *hr)
     c->generation = gen;
     c->policy_gen = pgen;
 
+    ngx_http_hangar_catalog_publish(hr, c);
+
     return c;
 
 failed:
@@ -257,6 +298,48 @@ failed:
     c->pool = NULL;
 
     return NULL;
+}
+
+
+/*
+ * The names this build gives, to the zone's map: names that an earlier
+ * build gave and this one takes back are retired there ("echo" that
+ * became "a__echo", or the other way round).  In "prefixed" naming a
+ * name never changes while its tool exists.
+ */
+
+static void
+ngx_http_hangar_catalog_publish(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_mcp_cache_t *c)
+{
+    ngx_uint_t                i;
+    ngx_array_t              *names;
+    ngx_http_hangar_name_t   *nm;
+    ngx_http_hangar_entry_t  *e;
+
+    if (c->hlcf->naming == NGX_HTTP_HANGAR_NAMING_PREFIXED) {
+        return;
+    }
+
+    names = ngx_array_create(hr->r->pool, c->entries->nelts + 1,
+                             sizeof(ngx_http_hangar_name_t));
+    if (names == NULL) {
+        return;
+    }
+
+    e = c->entries->elts;
+
+    for (i = 0; i < c->entries->nelts; i++) {
+        nm = ngx_array_push(names);
+
+        nm->server = e[i].server;
+        nm->tool = e[i].tool;
+
+        nm->name = e[i].name;
+    }
+
+    ngx_http_hangar_names_publish(hr, c->hlcf->naming,
+                                  c->generation + c->policy_gen, names);
 }
 
 
@@ -1004,8 +1087,7 @@ ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 
     ngx_http_hangar_lock(hr->reg);
 
-    inflight = warm ? ngx_http_hangar_warm_gate(hr, NULL, NULL) : 0;
-    ngx_http_hangar_warm_pending = 0;
+    inflight = warm ? ngx_http_hangar_warmup_begin(hr) : 0;
 
     copies = ngx_array_create(pool, hr->reg->sh->servers.count + 1,
                               sizeof(ngx_http_hangar_copy_t));
@@ -1021,7 +1103,7 @@ ngx_http_hangar_catalog_copy(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 
         if (node->tools == NULL) {
             if (warm) {
-                (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
+                ngx_http_hangar_warmup_node(hr, node, &inflight);
             }
 
             continue;
@@ -1059,83 +1141,4 @@ failed:
     ngx_http_hangar_unlock(hr->reg);
 
     return NULL;
-}
-
-
-/* the warm-ups still waiting for a slot, once some have finished */
-
-static void
-ngx_http_hangar_catalog_warm(ngx_http_hangar_req_t *hr)
-{
-    ngx_uint_t               inflight;
-    ngx_queue_t             *q;
-    ngx_http_hangar_node_t  *node;
-
-    ngx_http_hangar_lock(hr->reg);
-
-    inflight = ngx_http_hangar_warm_gate(hr, NULL, NULL);
-    ngx_http_hangar_warm_pending = 0;
-
-    for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        if (node->tools == NULL) {
-            (void) ngx_http_hangar_warm_gate(hr, node, &inflight);
-        }
-    }
-
-    ngx_http_hangar_unlock(hr->reg);
-}
-
-
-/*
- * With the slab mutex held.  Without a node: the number of warm-ups in
- * flight in the fleet (started for their catalog, not there yet).  With
- * one: it is warmed if a slot is free, else noted as pending.
- */
-
-static ngx_uint_t
-ngx_http_hangar_warm_gate(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_node_t *node, ngx_uint_t *inflight)
-{
-    ngx_uint_t    n, was;
-    ngx_queue_t  *q;
-
-    if (node == NULL) {
-        n = 0;
-
-        for (q = ngx_queue_head(&hr->reg->sh->servers.queue);
-             q != ngx_queue_sentinel(&hr->reg->sh->servers.queue);
-             q = ngx_queue_next(q))
-        {
-            node = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-            n += (node->warmed && node->tools == NULL
-                  && node->state == NGX_HTTP_HANGAR_INITIALIZING);
-        }
-
-        return n;
-    }
-
-    if (node->warmed || node->state != NGX_HTTP_HANGAR_COLD) {
-        return 0;
-    }
-
-    if (*inflight >= NGX_HTTP_HANGAR_WARM_MAX) {
-        ngx_http_hangar_warm_pending = 1;
-        return 0;
-    }
-
-    was = node->warmed;
-
-    ngx_http_hangar_warm(hr->reg, node, hr->r->connection->log);
-
-    if (!was && node->warmed) {
-        (*inflight)++;
-    }
-
-    return 0;
 }

@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_catalog.h"
+#include "ngx_http_hangar_warmup.h"
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
@@ -48,6 +49,9 @@ static ngx_int_t ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr);
 static ngx_int_t ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
+static void ngx_http_hangar_mcp_tools_listed(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_mcp_tools_page(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
 static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params);
@@ -416,8 +420,48 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
 }
 
 
+/*
+ * A first page waits (on a timer, hangar_mcp_list_wait at most) for the
+ * servers whose catalog is not known yet: the list is complete, and the
+ * names it gives do not change when they warm a moment later.
+ */
+
 static ngx_int_t
 ngx_http_hangar_mcp_tools_list(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
+{
+    ngx_http_hangar_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(hr->r, ngx_http_hangar_module);
+
+    if (ngx_http_hangar_get(params, "cursor") == NULL
+        && ngx_http_hangar_warmup_wait(hr, hlcf->list_wait,
+                                       ngx_http_hangar_mcp_tools_listed)
+           == NGX_AGAIN)
+    {
+        hr->r->main->count++;
+        return NGX_DONE;
+    }
+
+    return ngx_http_hangar_mcp_tools_page(hr, id, params);
+}
+
+
+static void
+ngx_http_hangar_mcp_tools_listed(ngx_http_hangar_req_t *hr)
+{
+    ngx_http_hangar_value_t  *id, *params;
+
+    id = ngx_http_hangar_get(hr->body, "id");
+    params = ngx_http_hangar_get(hr->body, "params");
+
+    ngx_http_finalize_request(hr->r,
+                              ngx_http_hangar_mcp_tools_page(hr, id, params));
+}
+
+
+static ngx_int_t
+ngx_http_hangar_mcp_tools_page(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_value_t *params)
 {
     ngx_int_t                          start;

@@ -197,6 +197,7 @@ typedef struct {
     void                        *limit_sh;
     void                        *approval_sh;
     void                        *stats_sh;      /* ngx_http_hangar_stats.c */
+    void                        *names_sh;  /* front-door names retired */
 } ngx_http_hangar_shctx_t;
 
 
