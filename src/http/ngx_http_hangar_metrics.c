@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_metrics.h"
+#include "ngx_http_hangar_api_groups.h"
 #include "ngx_http_hangar_api_system.h"
 
 
@@ -117,6 +118,12 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
     }
 
     ngx_http_hangar_unlock(hr->reg);
+
+    ngx_http_hangar_out_lit(out, "\n");
+
+    if (ngx_http_hangar_groups_metrics(hr->reg, r->pool, out) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
