@@ -396,7 +396,7 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
                 }
             }
 
-            if (k < all->nelts) {
+            if (server.data != cp[i].id.data && k < all->nelts) {
                 continue;   /* another member has it */
             }
 
