@@ -821,6 +821,7 @@ ngx_http_hangar_groups_members(ngx_http_hangar_gop_t *gop,
 static ngx_int_t
 ngx_http_hangar_groups_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
+    ngx_uint_t              strategy, min_healthy;
     ngx_http_hangar_gop_t  *gop;
 
     gop = (ngx_http_hangar_gop_t *) op;
@@ -830,14 +831,20 @@ ngx_http_hangar_groups_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
         return rc;
     }
 
+    strategy = gop->ch.conf ? gop->ch.conf->strategy : 0;
+    min_healthy = gop->ch.conf ? gop->ch.conf->min_healthy : 1;
+
     ngx_http_hangar_group_link(op->reg, &gop->ch);
 
     switch (gop->what) {
 
     case NGX_HTTP_HANGAR_G_CREATE:
         ngx_http_hangar_event(op->reg, "GroupCreated", gop->gid.data,
-                              gop->gid.len, "{\"group_id\":\"%V\"}",
-                              &gop->gid);
+                              gop->gid.len, "{\"group_id\":\"%V\","
+                              "\"strategy\":\"%s\",\"min_healthy\":%ui}",
+                              &gop->gid,
+                              ngx_http_hangar_group_strategies[strategy],
+                              min_healthy);
         break;
 
     case NGX_HTTP_HANGAR_G_DELETE:

@@ -386,8 +386,8 @@ ngx_http_hangar_group_publish(ngx_http_hangar_registry_t *reg,
 
             level = (note->to == NGX_HTTP_HANGAR_OPEN) ? NGX_LOG_WARN
                                                        : NGX_LOG_NOTICE;
-            ngx_log_error(level, log, 0, "hangar: group \"%V\": circuit breaker "
-                          "%s -> %s (%ui failures)", &gid,
+            ngx_log_error(level, log, 0, "hangar: group \"%V\": circuit "
+                          "breaker %s -> %s (%ui failures)", &gid,
                           ngx_http_hangar_breaker_states[note->from],
                           ngx_http_hangar_breaker_states[note->to],
                           note->count);
