@@ -111,6 +111,13 @@ sub counts (@) {
               3 .. $#seq;
     is(scalar @bad, 0, 'round_robin: a strict rotation, whichever worker '
                       . 'takes the call') or diag("@seq");
+
+    # a reload keeps the unchanged group's state and its running members
+    is(who($sid), 'a', 'round_robin: a is next');
+    nginx_reload();
+    is(who($sid), 'b', 'after a reload the rotation goes on where it was');
+    my (undef, undef, $b) = http_request(GET => '/api/mcp_servers/c');
+    like($b, qr/"state":"ready"/, 'and the members kept running');
     nginx_stop();
 }
 

@@ -681,7 +681,8 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 static ngx_int_t
 ngx_http_hangar_mcp_member(ngx_http_hangar_mcp_call_t *mc, ngx_str_t *msg)
 {
-    ngx_int_t  rc;
+    ngx_int_t                     rc;
+    ngx_http_hangar_principal_t  *p;
 
     if (!ngx_http_hangar_group_exists(mc->hr->reg, &mc->server)) {
         return NGX_OK;
@@ -689,8 +690,12 @@ ngx_http_hangar_mcp_member(ngx_http_hangar_mcp_call_t *mc, ngx_str_t *msg)
 
     mc->group = mc->server;
 
-    rc = ngx_http_hangar_group_select(mc->hr->reg, &mc->group, NULL,
-                                      mc->hr->r->pool, &mc->server);
+    /* the caller's tenant, for the group's canary (hangar-core §3.7) */
+    p = ngx_http_hangar_auth_principal(mc->hr->r);
+
+    rc = ngx_http_hangar_group_select_for(mc->hr->reg, &mc->group, NULL,
+                                          p ? &p->tenant : NULL,
+                                          mc->hr->r->pool, &mc->server);
 
     if (rc == NGX_DECLINED) {
         msg->data = ngx_pnalloc(mc->hr->r->pool, mc->group.len + 40);
