@@ -158,6 +158,7 @@ Content-Type: application/json
 
 === TEST 4: API groups and memberships survive reload and restart
 --- workers: 2
+--- timeout: 60
 --- http_config
     hangar_zone hangar 1m;
     hangar_config $TEST_NGINX_SERVROOT/conf/hangar.yaml;

@@ -28,6 +28,7 @@ sub start_fleet ($$) {
 
     nginx_start({
         workers     => 2,
+        timeout     => 60,
         http_config => "    hangar_zone hangar 1m;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                      . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
@@ -86,7 +87,7 @@ sub in_flight () {
 # after the client has the answer: the next call waits for that
 sub settled ($) {
     my ($want) = @_;
-    my $deadline = time + 10;
+    my $deadline = time + 60;
     while (time < $deadline) {
         my $f = in_flight();
         return 1 if !grep { ($f->{$_} // -1) != $want->{$_} } keys %$want;
@@ -157,7 +158,7 @@ sub counts (@) {
         . "Content-Length: " . length($body) . "\r\n\r\n$body";
 
     # the slow call holds one member
-    my ($busy, $deadline) = (undef, time + 10);
+    my ($busy, $deadline) = (undef, time + 60);
     while (!$busy && time < $deadline) {
         my (undef, undef, $b) = http_request(GET => '/api/groups/pool');
         my $g = eval { $json->decode($b) } // {};

@@ -26,6 +26,7 @@ sub start_fleet ($) {
 
     nginx_start({
         workers     => 2,
+        timeout     => 60,
         http_config => "    hangar_zone hangar 1m;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                      . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
@@ -80,7 +81,7 @@ sub member ($$) {
 
 sub wait_for ($) {
     my ($cond) = @_;
-    my $deadline = time + 15;
+    my $deadline = time + 60;
     while (time < $deadline) {
         return 1 if $cond->();
         Time::HiRes::sleep(0.05);

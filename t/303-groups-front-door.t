@@ -24,6 +24,7 @@ sub sdk ($$) {
 
 nginx_start({
     workers     => 2,
+    timeout     => 60,
     http_config => "    hangar_zone hangar 1m;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",

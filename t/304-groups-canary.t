@@ -26,6 +26,7 @@ my $roles = join '', map {
 
 nginx_start({
     workers     => 2,
+    timeout     => 60,
     http_config => "    hangar_zone hangar 1m;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",

@@ -16,6 +16,7 @@ my $json = JSON::PP->new->canonical;
 
 nginx_start({
     workers     => 2,
+    timeout     => 60,
     http_config => "    hangar_zone hangar 1m;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                  . "    hangar_state \$TEST_NGINX_STATE_DIR;\n",
@@ -83,7 +84,7 @@ like($pid, qr/^\d+$/, "a's pid");
 kill 'KILL', $pid;
 
 my $out = 0;
-for (1 .. 200) {
+for (1 .. 1200) {
     my (undef, undef, $b) = http_request(GET => '/api/groups/pool');
     $out = 1, last if $b =~ /"id":"a","state":"[a-z]+","in_rotation":false/;
     Time::HiRes::sleep(0.05);
