@@ -120,6 +120,7 @@ sub counts (@) {
     my (undef, undef, $b) = http_request(GET => '/api/mcp_servers/c');
     like($b, qr/"state":"ready"/, 'and the members kept running');
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 }
 
 # ---- smooth weighted round robin: 3:1 is exact, never 4 in a row ----
@@ -132,6 +133,7 @@ sub counts (@) {
        'weighted_round_robin: smooth as nginx (a a b a, a a b a)')
         or diag(join '', @seq[0 .. 15]);
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 }
 
 # ---- random: weighted by weight ----
@@ -142,6 +144,7 @@ sub counts (@) {
     ok($n->{a} >= 690 && $n->{a} <= 810 && $n->{a} + $n->{b} == 1000,
        "random: weighted 3:1 ($n->{a}/$n->{b})");
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 }
 
 # ---- least_connections: the calls really in flight ----
@@ -182,6 +185,7 @@ sub counts (@) {
               'least_connections: idle members share, least recently picked '
               . 'first');
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 }
 
 # ---- priority, and PUT of the strategy at once ----
@@ -202,6 +206,7 @@ sub counts (@) {
     my ($st2, undef, $b) = http_request(GET => '/api/groups/pool');
     like($b, qr/"strategy":"round_robin"/, 'PUT: the status says so');
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 }
 
 no_alerts();

@@ -154,6 +154,7 @@ sub log_text () { Hangar::Test::slurp(servroot() . '/logs/error.log') }
        'nor counted as a failure');
 
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
     no_alerts();
 }
 
@@ -197,6 +198,7 @@ sub log_text () { Hangar::Test::slurp(servroot() . '/logs/error.log') }
          'the recovery is logged');
 
     nginx_stop();
+    Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
     no_alerts();
 }
 

@@ -68,6 +68,7 @@ my (undef, undef, $b) = http_request(GET => '/api/mcp_servers/b');
 like($b, qr/"state":"ready"/, 'the chosen member was started on demand');
 
 nginx_stop();
+Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 no_alerts();
 no_orphans();
 

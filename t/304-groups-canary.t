@@ -84,6 +84,7 @@ is(join(' ', map { who($_) } qw(acme t2 other)), 'a a a',
    'a canary out of rotation falls back to the strategy');
 
 nginx_stop();
+Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 no_alerts();
 
 Test::More::done_testing();

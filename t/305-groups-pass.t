@@ -102,6 +102,7 @@ is(who('/mcp/pool', $s4), 'b', 'and its calls are answered');
 is(who('/mcp/pool', $s2), 'b', 'the other session never noticed');
 
 nginx_stop();
+Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
 no_alerts();
 
 Test::More::done_testing();
