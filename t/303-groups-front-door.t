@@ -69,7 +69,9 @@ like($b, qr/"state":"ready"/, 'the chosen member was started on demand');
 
 nginx_stop();
 Hangar::Test::check_valgrind("groups") if Hangar::Test::valgrind_on();
-no_alerts();
+# a list_changed listener of a run that the setup's stop ended may still
+# try its socket once (seen under valgrind); that is not the groups' doing
+no_alerts(qr/connect\(\) to unix:.* failed .* while listening to the MCP server/);
 no_orphans();
 
 Test::More::done_testing();
