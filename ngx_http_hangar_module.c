@@ -269,6 +269,12 @@ static ngx_http_variable_t  ngx_http_hangar_vars[] = {
     { ngx_string("hangar_pass_ssl_name"), NULL,
       ngx_http_hangar_pass_variable, 2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("hangar_pass_session_in"), NULL,
+      ngx_http_hangar_pass_variable, 4, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hangar_pass_session_out"), NULL,
+      ngx_http_hangar_pass_variable, 5, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 

@@ -14,7 +14,7 @@ use POSIX ();
 
 my ($kind, $target, $tool, $calls, $conc) = @ARGV;
 my $args = '{"message":"hello"}';
-$args = '{"text":"hello"}' if $tool eq 'echo';
+$args = '{"text":"hello"}' if $tool =~ /(^|__)echo$/;
 
 sub call_body { my $id = shift;
     qq({"jsonrpc":"2.0","id":$id,"method":"tools/call","params":{"name":"$tool","arguments":$args}}) }

@@ -50,6 +50,15 @@ my %want = (
     'POST /auth/policies/{scope}/{target_id}'    => 'policy:write',
     'DELETE /auth/policies/{scope}/{target_id}'  => 'policy:write',
     'POST /agent/policy'                         => 'policy:write',
+    # hangar-core.md §1.4
+    'GET /groups'                      => 'group:read',
+    'POST /groups'                     => 'group:create',
+    'GET /groups/{id}'                 => 'group:read',
+    'PUT /groups/{id}'                 => 'group:update',
+    'DELETE /groups/{id}'              => 'group:delete',
+    'POST /groups/{id}/rebalance'      => 'group:update',
+    'POST /groups/{id}/members'        => 'group:update',
+    'DELETE /groups/{id}/members/{member_id}' => 'group:update',
     # hangar-security.md §4.3, at both prefixes (spec/README.md rule 1)
     (map { ("GET $_" => 'approval:read', "GET $_/{id}" => 'approval:read',
             "POST $_/{id}/resolve" => 'approval:resolve') }

@@ -22,13 +22,13 @@
 
 /*
  * Documents kept in the state file beside the servers: JSON objects that a
- * higher layer owns (keys and roles, tool policies, approvals).  The
+ * higher layer owns (keys and roles, tool policies, approvals, groups).  The
  * registry stores, versions and writes them; it never looks inside.
  */
 #define NGX_HTTP_HANGAR_DOC_AUTH       0
 #define NGX_HTTP_HANGAR_DOC_POLICIES   1
 #define NGX_HTTP_HANGAR_DOC_APPROVALS  2
-#define NGX_HTTP_HANGAR_DOC_SPARE      3
+#define NGX_HTTP_HANGAR_DOC_GROUPS     3
 #define NGX_HTTP_HANGAR_DOCS           4
 
 /* wall clock in milliseconds (cached time) */

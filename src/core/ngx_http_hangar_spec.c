@@ -1286,6 +1286,12 @@ ngx_http_hangar_check_members(ngx_http_hangar_spec_ctx_t *ctx,
         return ngx_http_hangar_spec_error(ctx, v, path, "must be a list");
     }
 
+    /* NGX_HTTP_HANGAR_GROUP_MEMBERS: a group's record in the zone */
+    if (v->u.arr.nelts > 32) {
+        return ngx_http_hangar_spec_error(ctx, v, path,
+                                          "at most 32 members");
+    }
+
     items = v->u.arr.elts;
 
     for (i = 0; i < v->u.arr.nelts; i++) {

@@ -19,6 +19,7 @@
 #include "ngx_http_hangar_api_tools.h"
 #include "ngx_http_hangar_api_system.h"
 #include "ngx_http_hangar_api_config.h"
+#include "ngx_http_hangar_api_groups.h"
 #include "ngx_http_hangar_api_policy.h"
 #include "ngx_http_hangar_api_approvals.h"
 #include "ngx_http_hangar_api_auth.h"
@@ -88,6 +89,30 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/mcp_servers/{id}/logs",
       "mcp_servers:read", ngx_http_hangar_servers_logs, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/groups", "group:read",
+      ngx_http_hangar_groups_list, 0 },
+
+    { NGX_HTTP_POST, "/groups", "group:create",
+      ngx_http_hangar_groups_create, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/groups/{id}", "group:read",
+      ngx_http_hangar_groups_get, 0 },
+
+    { NGX_HTTP_PUT, "/groups/{id}", "group:update",
+      ngx_http_hangar_groups_update, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/groups/{id}", "group:delete",
+      ngx_http_hangar_groups_delete, 0 },
+
+    { NGX_HTTP_POST, "/groups/{id}/rebalance", "group:update",
+      ngx_http_hangar_groups_rebalance, 0 },
+
+    { NGX_HTTP_POST, "/groups/{id}/members", "group:update",
+      ngx_http_hangar_groups_add, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/groups/{id}/members/{member_id}", "group:update",
+      ngx_http_hangar_groups_remove, 0 },
 
     { NGX_HTTP_POST, "/sessions/{id}/suspend", "mcp_servers:lifecycle",
       ngx_http_hangar_sessions_suspend, NGX_HTTP_HANGAR_BODY },

@@ -20,6 +20,7 @@
 #include "ngx_http_hangar_auth.h"
 #include "ngx_http_hangar_names.h"
 #include "ngx_http_hangar_warmup.h"
+#include "ngx_http_hangar_group.h"
 
 
 static ngx_int_t ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr,
@@ -399,7 +400,8 @@ static ngx_int_t
 ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
     ngx_uint_t naming, ngx_array_t **entries)
 {
-    ngx_uint_t                   i, j, dup;
+    ngx_str_t                    server;
+    ngx_uint_t                   i, j, k, dup;
     ngx_array_t                 *all, *copies, *withdrawals, *used;
     ngx_pool_cleanup_t          *cln;
     ngx_http_hangar_copy_t      *cp;
@@ -449,6 +451,15 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
 
         items = tools->u.arr.elts;
 
+        /* a group's members are one logical server: the group */
+        server = cp[i].id;
+
+        if (ngx_http_hangar_group_of(hr->reg, &cp[i].id, pool, &server)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
         for (j = 0; j < tools->u.arr.nelts; j++) {
             name = ngx_http_hangar_get(items[j], "name");
 
@@ -456,12 +467,28 @@ ngx_http_hangar_mcp_build(ngx_http_hangar_req_t *hr, ngx_pool_t *pool,
                 continue;
             }
 
+            es = all->elts;
+
+            for (k = 0; server.data != cp[i].id.data && k < all->nelts; k++) {
+                if (ngx_memn2cmp(es[k].server.data, server.data,
+                                 es[k].server.len, server.len) == 0
+                    && ngx_memn2cmp(es[k].tool.data, name->u.s.data,
+                                    es[k].tool.len, name->u.s.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (server.data != cp[i].id.data && k < all->nelts) {
+                continue;   /* another member has it */
+            }
+
             e = ngx_array_push(all);
             if (e == NULL) {
                 return NGX_ERROR;
             }
 
-            e->server = cp[i].id;
+            e->server = server;
             e->tool = name->u.s;
             e->schema = items[j];
             e->hidden = !ngx_http_hangar_policy_base(hr->reg, &cp[i].id,

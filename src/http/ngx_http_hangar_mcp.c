@@ -23,6 +23,7 @@
 #include "ngx_http_hangar_approval_hold.h"
 #include "ngx_http_hangar_api_limit.h"
 #include "ngx_http_hangar_mcp_cp.h"
+#include "ngx_http_hangar_group.h"
 
 
 typedef struct {
@@ -32,6 +33,8 @@ typedef struct {
     ngx_str_t                    params;    /* for the server */
     ngx_str_t                    tool;      /* the server's name for it */
     void                        *handle;    /* the call in flight */
+    ngx_str_t                    group;     /* server is its member */
+    unsigned                     failover:1;
     unsigned                     sse:1;     /* the client asked progress */
     unsigned                     started:1; /* SSE headers are out */
 } ngx_http_hangar_mcp_call_t;
@@ -58,6 +61,9 @@ static ngx_int_t ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 static ngx_int_t ngx_http_hangar_mcp_access(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_http_hangar_entry_t *e,
     ngx_http_hangar_policy_verdict_t *v, ngx_int_t *rc);
+static ngx_int_t ngx_http_hangar_mcp_member(ngx_http_hangar_mcp_call_t *mc,
+    ngx_str_t *msg);
+static ngx_uint_t ngx_http_hangar_mcp_failover(ngx_http_hangar_mcp_call_t *mc);
 static ngx_int_t ngx_http_hangar_mcp_start(ngx_http_hangar_mcp_call_t *mc,
     ngx_str_t *msg);
 static void ngx_http_hangar_mcp_approved(void *data, ngx_int_t rc,
@@ -658,6 +664,13 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     if (mc->server.data == NULL || mc->tool.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    rc = ngx_http_hangar_mcp_member(mc, &msg);
+
+    if (rc != NGX_OK) {
+        return rc == NGX_DECLINED ? ngx_http_hangar_mcp_tool_error(hr, id, &msg)
+                                  : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
                                   "progressToken") != NULL;
 
@@ -697,6 +710,100 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     }
 
     return ngx_http_hangar_mcp_tool_error(hr, id, &msg);
+}
+
+
+/*
+ * A group's tool: the member its strategy picks (hangar-core §3.5), the
+ * group kept for the outcome's report and one failover.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_member(ngx_http_hangar_mcp_call_t *mc, ngx_str_t *msg)
+{
+    ngx_int_t                     rc;
+    ngx_http_hangar_principal_t  *p;
+
+    if (!ngx_http_hangar_group_exists(mc->hr->reg, &mc->server)) {
+        return NGX_OK;
+    }
+
+    mc->group = mc->server;
+
+    /* the caller's tenant, for the group's canary (hangar-core §3.7) */
+    p = ngx_http_hangar_auth_principal(mc->hr->r);
+
+    rc = ngx_http_hangar_group_select_for(mc->hr->reg, &mc->group, NULL,
+                                          p ? &p->tenant : NULL,
+                                          mc->hr->r->pool, &mc->server);
+
+    if (rc == NGX_DECLINED) {
+        msg->data = ngx_pnalloc(mc->hr->r->pool, mc->group.len + 40);
+        if (msg->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        msg->len = ngx_sprintf(msg->data, "No available member in group "
+                               "'%V'", &mc->group)
+                   - msg->data;
+    }
+
+    return rc;
+}
+
+
+/*
+ * The member failed before any answer (it could not start, refused, died
+ * or timed out): reported, and the call goes once to another member in
+ * rotation.  A tool's isError result is an answer, never retried.
+ */
+
+static ngx_uint_t
+ngx_http_hangar_mcp_failover(ngx_http_hangar_mcp_call_t *mc)
+{
+    ngx_int_t               rc;
+    ngx_str_t               next, msg;
+    ngx_http_hangar_req_t  *hr;
+
+    hr = mc->hr;
+
+    if (mc->group.len == 0) {
+        return 0;
+    }
+
+    ngx_http_hangar_group_report(hr->reg, &mc->group, &mc->server, 0);
+
+    if (mc->failover
+        || ngx_http_hangar_group_select(hr->reg, &mc->group, &mc->server,
+                                        hr->r->pool, &next)
+           != NGX_OK)
+    {
+        return 0;
+    }
+
+    mc->failover = 1;
+
+    ngx_log_error(NGX_LOG_WARN, hr->r->connection->log, 0,
+                  "hangar: group \"%V\": the call to \"%V\" failed, "
+                  "retried on \"%V\"", &mc->group, &mc->server, &next);
+
+    ngx_http_hangar_waiter_cancel(&hr->waiter);
+    mc->server = next;
+
+    rc = ngx_http_hangar_mcp_start(mc, &msg);
+
+    if (rc == NGX_OK) {
+        ngx_http_hangar_mcp_forward(mc);
+        return 1;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return 1;
+    }
+
+    ngx_http_hangar_group_report(hr->reg, &mc->group, &mc->server, 0);
+
+    return 0;
 }
 
 
@@ -787,6 +894,10 @@ ngx_http_hangar_mcp_ready(ngx_http_hangar_waiter_t *w, ngx_int_t rc)
     ngx_http_hangar_mcp_call_t  *mc = w->data;
 
     if (rc != NGX_OK) {
+        if (ngx_http_hangar_mcp_failover(mc)) {
+            return;
+        }
+
         ngx_str_set(&msg, "the MCP server could not be started; see "
                           "GET /api/mcp_servers/<id>/logs");
         ngx_http_hangar_mcp_fail(mc, &msg);
@@ -808,7 +919,7 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
                                              mc->hr->r->connection->log,
                                              ngx_http_hangar_mcp_result,
                                              ngx_http_hangar_mcp_progress, mc);
-    if (mc->handle == NULL) {
+    if (mc->handle == NULL && !ngx_http_hangar_mcp_failover(mc)) {
         ngx_str_set(&msg, "the MCP server is not ready");
         ngx_http_hangar_mcp_fail(mc, &msg);
     }
@@ -842,8 +953,15 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
     }
 
     if (msg == NULL) {
-        ngx_http_hangar_mcp_fail(mc, error);
+        if (!ngx_http_hangar_mcp_failover(mc)) {
+            ngx_http_hangar_mcp_fail(mc, error);
+        }
+
         return;
+    }
+
+    if (mc->group.len) {
+        ngx_http_hangar_group_report(hr->reg, &mc->group, &mc->server, 1);
     }
 
     ngx_http_hangar_out_init(&hr->out, hr->r->pool, 1024);

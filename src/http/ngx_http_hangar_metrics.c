@@ -16,6 +16,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_metrics.h"
+#include "ngx_http_hangar_api_groups.h"
 #include "ngx_http_hangar_api_system.h"
 #include "ngx_http_hangar_stats.h"
 
@@ -182,7 +183,7 @@ ngx_http_hangar_metrics_render(ngx_http_hangar_out_t *out,
     ngx_http_hangar_metrics_traffic(&ctx);
     ngx_http_hangar_metrics_global(&ctx);
 
-    return NGX_OK;
+    return ngx_http_hangar_groups_metrics(reg, pool, out);
 }
 
 

@@ -22,9 +22,11 @@
 #include "ngx_http_hangar_approval_hold.h"
 #include "ngx_http_hangar_edge.h"
 #include "ngx_http_hangar_pass_remote.h"
+#include "ngx_http_hangar_pass_group.h"
 
 
 extern ngx_module_t  ngx_http_proxy_module;
+extern ngx_module_t  ngx_http_headers_filter_module;
 
 
 
@@ -63,6 +65,9 @@ static ngx_int_t ngx_http_hangar_pass_list(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hangar_pass_fail(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t *ctx, ngx_uint_t status, const char *error,
     ngx_str_t *id, const char *what);
+static ngx_int_t ngx_http_hangar_conf_directive(ngx_conf_t *cf,
+    ngx_module_t *m, const char *name, const char *arg1, const char *arg2,
+    const char *arg3);
 static ngx_int_t ngx_http_hangar_proxy_directive(ngx_conf_t *cf,
     const char *name, const char *arg1, const char *arg2);
 
@@ -80,6 +85,15 @@ static ngx_int_t
 ngx_http_hangar_proxy_directive(ngx_conf_t *cf, const char *name,
     const char *arg1, const char *arg2)
 {
+    return ngx_http_hangar_conf_directive(cf, &ngx_http_proxy_module, name,
+                                          arg1, arg2, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_conf_directive(ngx_conf_t *cf, ngx_module_t *m,
+    const char *name, const char *arg1, const char *arg2, const char *arg3)
+{
     char               *rv;
     void               *conf;
     ngx_str_t          *v;
@@ -87,7 +101,7 @@ ngx_http_hangar_proxy_directive(ngx_conf_t *cf, const char *name,
     ngx_command_t      *cmd;
     ngx_http_conf_ctx_t *ctx;
 
-    for (cmd = ngx_http_proxy_module.commands; cmd->name.len; cmd++) {
+    for (cmd = m->commands; cmd->name.len; cmd++) {
         if (ngx_strcmp(cmd->name.data, name) == 0) {
             break;
         }
@@ -99,9 +113,14 @@ ngx_http_hangar_proxy_directive(ngx_conf_t *cf, const char *name,
         return NGX_ERROR;
     }
 
-    v = ngx_array_push_n(&args, arg2 ? 3 : 2);
+    v = ngx_array_push_n(&args, arg3 ? 4 : arg2 ? 3 : 2);
     if (v == NULL) {
         return NGX_ERROR;
+    }
+
+    if (arg3) {
+        v[3].data = (u_char *) arg3;
+        v[3].len = ngx_strlen(arg3);
     }
 
     v[0].data = (u_char *) name;
@@ -115,7 +134,7 @@ ngx_http_hangar_proxy_directive(ngx_conf_t *cf, const char *name,
     }
 
     ctx = cf->ctx;
-    conf = ctx->loc_conf[ngx_http_proxy_module.ctx_index];
+    conf = ctx->loc_conf[m->ctx_index];
 
     saved = cf->args;
     cf->args = &args;
@@ -198,6 +217,19 @@ ngx_http_hangar_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         || ngx_http_hangar_proxy_directive(cf, "proxy_set_header",
                                            "Connection",
                                            "$hangar_pass_connection")
+           != NGX_OK
+        /* a group's sessions carry their member (pass_group.c) */
+        || ngx_http_hangar_proxy_directive(cf, "proxy_set_header",
+                                           "Mcp-Session-Id",
+                                           "$hangar_pass_session_in")
+           != NGX_OK
+        || ngx_http_hangar_proxy_directive(cf, "proxy_hide_header",
+                                           "Mcp-Session-Id", NULL)
+           != NGX_OK
+        || ngx_http_hangar_conf_directive(cf, &ngx_http_headers_filter_module,
+                                          "add_header", "Mcp-Session-Id",
+                                          "$hangar_pass_session_out",
+                                          "always")
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -214,6 +246,13 @@ ngx_http_hangar_pass_variable(ngx_http_request_t *r,
     ngx_http_hangar_pass_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hangar_module);
+
+    if (data >= 4) {
+        return ngx_http_hangar_pass_sid(r, v, data == 5,
+                                        ctx ? &ctx->group : NULL,
+                                        ctx ? &ctx->hr.params[0] : NULL,
+                                        ctx ? &ctx->sid : NULL);
+    }
 
     if (data == 0) {
         if (ctx == NULL || ctx->phase != 2) {
@@ -291,6 +330,25 @@ ngx_http_hangar_pass_handler(ngx_http_request_t *r)
     if (ctx->hr.reg == NULL
         || ngx_http_complex_value(r, hlcf->pass, &id) != NGX_OK)
     {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a group: the session's member, or the strategy's for a new one */
+    switch (ngx_http_hangar_pass_member(r, ctx->hr.reg, &id, &ctx->group,
+                                        &ctx->sid))
+    {
+    case NGX_OK:
+    case NGX_DECLINED:
+        break;
+    case NGX_ABORT:
+        return ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_NOT_FOUND,
+                                         "SessionNotFoundError", &id,
+                                         "has no such session");
+    case NGX_BUSY:
+        return ngx_http_hangar_pass_fail(r, ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "NoAvailableMemberError", &id,
+                                         "has no member in rotation");
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -29,6 +29,8 @@ typedef struct {
     ngx_msec_t                   read_timeout;
     u_char                      *tls_host;  /* an https remote's, or NULL */
     ngx_str_t                    ca;        /* tls.ca_cert_path */
+    ngx_str_t                    group;     /* params[0] is its member */
+    ngx_str_t                    sid;       /* the member's session id */
     unsigned                     checked:1; /* the body was looked at */
     unsigned                     verify:1;  /* tls.verify_ssl */
     unsigned                     tls_ip:1;  /* tls_host is an address */

@@ -14,6 +14,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_reconcile.h"
 #include "ngx_http_hangar_state.h"
+#include "ngx_http_hangar_group_store.h"
 
 
 /* one reconcile: everything is allocated first, then linked in at once */
@@ -29,6 +30,7 @@ typedef struct {
     ngx_http_hangar_blob_t     **catalogs;
     ngx_http_hangar_adopt_t      lists;     /* of the state file */
     ngx_array_t                 *stale;     /* ngx_http_hangar_stale_t */
+    ngx_http_hangar_group_plan_t  groups;   /* the groups' own records */
 } ngx_http_hangar_reconcile_t;
 
 
@@ -120,6 +122,12 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
     ctx.reg = reg;
     ctx.hmcf = reg->hmcf;
+
+    /* the groups the API changed, kept in the state file, over the YAML */
+    if (ngx_http_hangar_group_overlay(pool, ctx.hmcf, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ctx.decls = ctx.hmcf->decls.elts;
     ctx.ndecls = n = ctx.hmcf->decls.nelts;
     ctx.stale = stale;
@@ -140,7 +148,11 @@ ngx_http_hangar_reconcile(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    /* JSON is rendered here, before the slab mutex is taken */
+    /* JSON is rendered and read here, before the slab mutex is taken */
+
+    if (ngx_http_hangar_group_plan(pool, ctx.hmcf, &ctx.groups) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     for (i = 0; i < n; i++) {
         if (ngx_http_hangar_record(pool, &ctx.decls[i].id, ctx.decls[i].spec,
@@ -225,7 +237,9 @@ ngx_http_hangar_reconcile_prepare(ngx_http_hangar_reconcile_t *ctx)
         }
     }
 
-    if (ngx_http_hangar_state_adopt_prepare(reg, &ctx->lists) != NGX_OK) {
+    if (ngx_http_hangar_state_adopt_prepare(reg, &ctx->lists) != NGX_OK
+        || ngx_http_hangar_group_plan_prepare(reg, &ctx->groups) != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
@@ -244,6 +258,7 @@ ngx_http_hangar_reconcile_discard(ngx_http_hangar_reconcile_t *ctx)
     }
 
     ngx_http_hangar_state_adopt_discard(ctx->reg, &ctx->lists);
+    ngx_http_hangar_group_plan_discard(ctx->reg, &ctx->groups);
 }
 
 
@@ -327,6 +342,7 @@ ngx_http_hangar_reconcile_commit(ngx_http_hangar_reconcile_t *ctx)
     }
 
     ngx_http_hangar_state_adopt_commit(reg, &ctx->lists);
+    ngx_http_hangar_group_plan_commit(reg, &ctx->groups);
 }
 
 

@@ -198,6 +198,7 @@ typedef struct {
     void                        *approval_sh;
     void                        *stats_sh;      /* ngx_http_hangar_stats.c */
     void                        *names_sh;  /* front-door names retired */
+    void                        *group_sh;  /* ngx_http_hangar_group.c */
 } ngx_http_hangar_shctx_t;
 
 
