@@ -270,7 +270,7 @@ my $c = hconn($b);
 my $res = request($c, POST => '/mcp', '{"jsonrpc":"2.0","id":"i-1","method":"initialize",'
     . '"params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}');
 is($res->{status}, 200, 'initialize: 200');
-is($res->{headers}{'mcp-session-id'}, "bridge-$b->{pid}", 'initialize: Mcp-Session-Id');
+like($res->{headers}{'mcp-session-id'}, qr/^b$b->{pid}-1-[0-9a-f]{16}$/, 'initialize: Mcp-Session-Id');
 is($res->{json}{id}, 'i-1', 'initialize: the client id');
 is_deeply($res->{json}{result}, $r->{init_result}, 'initialize: the cached result');
 
@@ -398,9 +398,13 @@ is(text_of($ev[3]), 'done 3', 'progress: result');
 $res = request($p, POST => '/mcp', call(echo => { text => 'after sse' }));
 is(text_of($res->{json}), 'after sse', 'keep-alive after an SSE response');
 
-# GET stream: server-to-client request and notifications
+# GET stream: server-to-client request and notifications, to a session
+# that declared sampling
+$res = request(hconn($b), POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"initialize",'
+    . '"params":{"protocolVersion":"2025-06-18","capabilities":{"sampling":{}},"clientInfo":{"name":"t","version":"0"}}}');
+my $gsid = $res->{headers}{'mcp-session-id'};
 my $g = hconn($b);
-send_req($g, GET => '/mcp', undef, Accept => 'text/event-stream');
+send_req($g, GET => '/mcp', undef, Accept => 'text/event-stream', 'Mcp-Session-Id' => $gsid);
 $h = read_head($g);
 is($h->{status}, 200, 'GET stream: 200');
 sleep 0.1;
@@ -411,13 +415,19 @@ my $e = next_event($g);
 is($e->{msg}{method}, 'sampling/createMessage', 'sample: request on the GET stream');
 like($e->{msg}{id} // '', qr/^s-\d+$/, 'sample: bridge id s-<n>');
 my $ans = hconn($b);
-$res = request($ans, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
-    result => { role => 'assistant', model => 'm', content => { type => 'text', text => 'hello back' } } }));
+my $answer = $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
+    result => { role => 'assistant', model => 'm', content => { type => 'text', text => 'hello back' } } });
+$res = request($ans, POST => '/mcp', $answer);
+is($res->{status}, 400, 'sample: an answer from no session is refused');
+$res = request($ans, POST => '/mcp', $answer, 'Mcp-Session-Id' => "${gsid}x");
+is($res->{status}, 400, 'sample: an answer from another session is refused');
+$res = request($ans, POST => '/mcp', $answer, 'Mcp-Session-Id' => $gsid);
 is($res->{status}, 202, 'sample: the answer is accepted');
 $res = read_response($s);
 is($res->{json}{id}, 0, 'sample: tool result with id 0');
 is(text_of($res->{json}), 'sampled: hello back', 'sample: round trip');
-$res = request($ans, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id}, result => {} }));
+$res = request($ans, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id}, result => {} }),
+              'Mcp-Session-Id' => $gsid);
 is($res->{status}, 400, 'sample: a second answer is refused');
 
 $res = request($s, POST => '/mcp', call(notify_list_changed => {}));
@@ -432,7 +442,7 @@ is(text_of($res->{json}), 'done 1', 'progress without SSE: just the result');
 close $g;
 sleep 0.1;
 $res = request($s, POST => '/mcp', call(sample => { prompt => 'anyone?' }));
-like(text_of($res->{json}), qr/sampling failed: no client connected/,
+like(text_of($res->{json}), qr/sampling failed: no connected client supports sampling/,
      'sample without a GET stream: the server is answered at once');
 
 # ------------------------------------------------------------- logs, status

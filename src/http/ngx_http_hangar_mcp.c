@@ -16,6 +16,7 @@
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_session.h"
+#include "ngx_http_hangar_mcp_sreq.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
@@ -30,7 +31,12 @@ typedef struct {
     ngx_str_t                    params;    /* for the server */
     ngx_str_t                    tool;      /* the server's name for it */
     void                        *handle;    /* the call in flight */
-    unsigned                     sse:1;     /* the client asked progress */
+    ngx_str_t                    sid;       /* the session, canonical */
+    ngx_uint_t                   caps;      /* what its client can do */
+    int64_t                      upstream;  /* the id the call went with */
+    ngx_queue_t                  queue;     /* in the worker's calls */
+    unsigned                     queued:1;
+    unsigned                     sse:1;     /* an SSE answer */
     unsigned                     started:1; /* SSE headers are out */
 } ngx_http_hangar_mcp_call_t;
 
@@ -63,6 +69,11 @@ static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
 static void ngx_http_hangar_mcp_result(void *data,
     ngx_http_hangar_value_t *msg, ngx_str_t *error);
 static void ngx_http_hangar_mcp_cleanup(void *data);
+static ngx_int_t ngx_http_hangar_mcp_message(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *body, ngx_http_hangar_value_t *method,
+    ngx_http_hangar_value_t *params);
+static ngx_int_t ngx_http_hangar_mcp_cancel(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_http_hangar_value_t *params);
 static void ngx_http_hangar_mcp_progress(void *data,
     ngx_http_hangar_value_t *msg, ngx_str_t *error);
 static ngx_int_t ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc,
@@ -97,6 +108,9 @@ static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
                                 NGX_HTTP_HANGAR_MCP_STREAMS];
 static ngx_uint_t           ngx_http_hangar_mcp_nstreams;
 static ngx_atomic_uint_t    ngx_http_hangar_mcp_generation;
+
+/* the worker's calls in flight, for notifications/cancelled */
+static ngx_queue_t          ngx_http_hangar_mcp_calls;
 
 
 static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
@@ -206,7 +220,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
     method = ngx_http_hangar_get(body, "method");
     params = ngx_http_hangar_get(body, "params");
 
-    /* notifications and responses are accepted, nothing to answer */
+    /* notifications and responses: 202, nothing to answer */
     if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR) || id == NULL) {
         if (ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
             && ngx_http_hangar_str_is(&method->u.s, "initialize"))
@@ -214,7 +228,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
             goto invalid;
         }
 
-        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+        return ngx_http_hangar_mcp_message(hr, body, method, params);
     }
 
     if (id->type != NGX_HTTP_HANGAR_INT && id->type != NGX_HTTP_HANGAR_STR) {
@@ -263,6 +277,112 @@ invalid:
 }
 
 
+/*
+ * A notification or a response from the client.  A response answers a
+ * server's request relayed to this session; notifications/cancelled ends
+ * a call; the others are taken and dropped.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_message(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *body, ngx_http_hangar_value_t *method,
+    ngx_http_hangar_value_t *params)
+{
+    ngx_int_t              rc;
+    ngx_uint_t             cancel;
+    ngx_http_hangar_sid_t  sid;
+
+    cancel = ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+             && ngx_http_hangar_str_is(&method->u.s,
+                                       "notifications/cancelled");
+
+    if (!cancel && (method || ngx_http_hangar_get(body, "id") == NULL)) {
+        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+    }
+
+    rc = ngx_http_hangar_mcp_session(hr, &sid);
+    if (rc != NGX_OK) {
+        return ngx_http_hangar_mcp_refuse(hr, rc);
+    }
+
+    if (cancel) {
+        return ngx_http_hangar_mcp_cancel(hr, &sid, params);
+    }
+
+    return ngx_http_hangar_sreq_answer(hr, &sid, body);
+}
+
+
+/*
+ * notifications/cancelled: the upstream id of the call is derived from the
+ * session and the client's id (ngx_http_hangar_sreq_upstream_id); the call
+ * of this worker ends at once, its server is told; a call of another
+ * worker ends when its server answers the cancellation.
+ */
+
+static ngx_int_t
+ngx_http_hangar_mcp_cancel(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_http_hangar_value_t *params)
+{
+    int64_t                      upstream;
+    ngx_queue_t                 *q;
+    ngx_http_hangar_value_t     *rid;
+    ngx_http_hangar_mcp_call_t  *mc;
+
+    rid = ngx_http_hangar_get(params, "requestId");
+
+    if (rid == NULL
+        || (rid->type != NGX_HTTP_HANGAR_INT
+            && rid->type != NGX_HTTP_HANGAR_STR))
+    {
+        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+    }
+
+    upstream = ngx_http_hangar_sreq_upstream_id(&sid->text, rid,
+                                                hr->r->pool);
+    mc = NULL;
+
+    if (ngx_http_hangar_mcp_calls.next) {
+        for (q = ngx_queue_head(&ngx_http_hangar_mcp_calls);
+             q != ngx_queue_sentinel(&ngx_http_hangar_mcp_calls);
+             q = ngx_queue_next(q))
+        {
+            mc = ngx_queue_data(q, ngx_http_hangar_mcp_call_t, queue);
+
+            if (mc->upstream == upstream && mc->handle
+                && mc->sid.len == sid->text.len
+                && ngx_strncmp(mc->sid.data, sid->text.data, mc->sid.len)
+                   == 0)
+            {
+                break;
+            }
+
+            mc = NULL;
+        }
+    }
+
+    if (ngx_http_hangar_sreq_cancel(hr, mc ? &mc->server : NULL, upstream,
+                                    ngx_http_hangar_get(params, "reason"))
+        == NGX_ERROR)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (mc) {
+        ngx_http_hangar_server_call_abandon(mc->handle);
+        mc->handle = NULL;
+
+        ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 256);
+        ngx_http_hangar_mcp_open(&mc->hr->out, mc->id);
+        ngx_http_hangar_out_lit(&mc->hr->out, "\"error\":{\"code\":-32800,"
+                                "\"message\":\"Request cancelled\"}}");
+        ngx_http_finalize_request(mc->hr->r, ngx_http_hangar_mcp_reply(mc, 1));
+    }
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+}
+
+
 /* ---- sessions ---------------------------------------------------------- */
 
 /* a new session: its id is valid for hangar_mcp_session_ttl */
@@ -280,7 +400,10 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
 
     h = ngx_list_push(&hr->r->headers_out.headers);
     if (h == NULL
-        || ngx_http_hangar_session_new(hr, hlcf->session_ttl, &h->value)
+        || ngx_http_hangar_session_new(hr, hlcf->session_ttl,
+               ngx_http_hangar_session_caps(
+                   ngx_http_hangar_get(params, "capabilities")),
+               &h->value)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -620,6 +743,7 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     }
     mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
                                   "progressToken") != NULL;
+    mc->caps = ngx_http_hangar_sreq_caps(hr->r, &mc->sid);
 
     cln = ngx_pool_cleanup_add(hr->r->pool, 0);
     if (cln == NULL) {
@@ -771,6 +895,21 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
     if (mc->handle == NULL) {
         ngx_str_set(&msg, "the MCP server is not ready");
         ngx_http_hangar_mcp_fail(mc, &msg);
+        return;
+    }
+
+    /* an id any worker derives again for a cancellation of the call */
+    if (mc->sid.len) {
+        mc->upstream = ngx_http_hangar_sreq_upstream_id(&mc->sid, mc->id,
+                                                        mc->hr->r->pool);
+        ngx_http_hangar_server_call_id(mc->handle, mc->upstream);
+
+        if (ngx_http_hangar_mcp_calls.next == NULL) {
+            ngx_queue_init(&ngx_http_hangar_mcp_calls);
+        }
+
+        ngx_queue_insert_tail(&ngx_http_hangar_mcp_calls, &mc->queue);
+        mc->queued = 1;
     }
 }
 
@@ -830,26 +969,56 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
 }
 
 
-/* notifications/progress of the call, relayed as they come */
+/*
+ * The messages of the call before its answer, relayed as they come on an
+ * SSE answer: progress (when the client asked for it), other notifications
+ * (log messages), and the server's requests (ngx_http_hangar_mcp_sreq.c).
+ */
 
 static void
 ngx_http_hangar_mcp_progress(void *data, ngx_http_hangar_value_t *msg,
     ngx_str_t *error)
 {
+    ngx_int_t                    rc;
+    ngx_http_hangar_value_t     *method;
     ngx_http_hangar_mcp_call_t  *mc = data;
 
-    if (!mc->sse) {
+    method = ngx_http_hangar_get(msg, "method");
+
+    if (ngx_http_hangar_get(msg, "id")) {
+        rc = ngx_http_hangar_sreq_relay(mc->hr, &mc->sid, mc->caps,
+                                        &mc->server, msg, &mc->hr->out);
+        if (rc == NGX_DECLINED) {
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            goto failed;
+        }
+
+    } else {
+        if (!mc->sse && ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_str_is(&method->u.s, "notifications/progress"))
+        {
+            return;
+        }
+
+        ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 512);
+        ngx_http_hangar_json_out(&mc->hr->out, msg);
+    }
+
+    /* every POST accepts text/event-stream (ngx_http_hangar_mcp_handler) */
+    mc->sse = 1;
+
+    if (ngx_http_hangar_mcp_reply(mc, 0) != NGX_ERROR) {
         return;
     }
 
-    ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 512);
-    ngx_http_hangar_json_out(&mc->hr->out, msg);
+failed:
 
-    if (ngx_http_hangar_mcp_reply(mc, 0) == NGX_ERROR) {
-        ngx_http_hangar_server_call_abandon(mc->handle);
-        mc->handle = NULL;
-        ngx_http_finalize_request(mc->hr->r, NGX_ERROR);
-    }
+    ngx_http_hangar_server_call_abandon(mc->handle);
+    mc->handle = NULL;
+    ngx_http_finalize_request(mc->hr->r, NGX_ERROR);
 }
 
 
@@ -932,6 +1101,11 @@ ngx_http_hangar_mcp_cleanup(void *data)
     ngx_http_hangar_mcp_call_t  *mc = data;
 
     ngx_http_hangar_waiter_cancel(&mc->hr->waiter);
+
+    if (mc->queued) {
+        ngx_queue_remove(&mc->queue);
+        mc->queued = 0;
+    }
 
     if (mc->handle) {
         ngx_http_hangar_server_call_abandon(mc->handle);

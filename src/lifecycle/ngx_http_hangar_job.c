@@ -34,6 +34,7 @@ static ngx_uint_t ngx_http_hangar_job_declared(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *ep);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_send_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_start_spawn(ngx_http_hangar_job_t *job);
@@ -315,12 +316,24 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
             return;
         }
 
+        if (job->calling && job->method == NULL) {
+            /* ngx_http_hangar_server_send(): the job ends with the call */
+            (void) ngx_http_hangar_rpc(job, NULL, (char *) job->params, NULL);
+            return;
+        }
+
         if (job->check) {
             /* hangar-core §2.7: a health probe gives up after 5 s */
             job->timeout = ngx_min(job->timeout, 5000);
         }
 
         ngx_add_timer(&job->timer, job->timeout);
+
+        if (job->calling) {
+            (void) ngx_http_hangar_rpc(job, job->method, (char *) job->params,
+                                       ngx_http_hangar_step_call);
+            return;
+        }
 
         if (job->check) {
             (void) ngx_http_hangar_rpc(job, "ping", "{}",
@@ -590,6 +603,10 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
             call->on_event = ngx_http_hangar_rpc_event;
         }
 
+    } else if (method == NULL) {
+        call->handler = ngx_http_hangar_send_done;
+        call->data = job;
+
     } else {
         call->handler = ngx_http_hangar_notify_done;
     }
@@ -607,7 +624,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->guard = job->guard;
     call->remote_allow = job->reg->hmcf->remote_allow;
 
-    call->body.data = ngx_pnalloc(call->pool, ngx_strlen(method)
+    call->body.data = ngx_pnalloc(call->pool, (method ? ngx_strlen(method) : 0)
                                               + ngx_strlen(params) + 96);
     call->headers.data = ngx_pnalloc(call->pool, job->headers.len
                                                  + job->session.len
@@ -617,16 +634,22 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
         return NGX_ERROR;
     }
 
-    if (step) {
+    if (method == NULL) {
+        /* a whole message, as it is */
+        p = ngx_cpymem(call->body.data, params, ngx_strlen(params));
+
+    } else if (step) {
         p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\",\"id\":%L,",
                         job->rpc_id);
+        p = ngx_sprintf(p, "\"method\":\"%s\",\"params\":%s}", method,
+                        params);
+
     } else {
-        p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\",");
+        p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\","
+                        "\"method\":\"%s\",\"params\":%s}", method, params);
     }
 
-    call->body.len = ngx_sprintf(p, "\"method\":\"%s\",\"params\":%s}",
-                                 method, params)
-                     - call->body.data;
+    call->body.len = p - call->body.data;
 
     p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
 
@@ -660,6 +683,24 @@ static void
 ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call)
 {
     ngx_destroy_pool(call->pool);
+}
+
+
+/* a client's message sent on (an answer to a server request, a cancel) */
+
+static void
+ngx_http_hangar_send_done(ngx_http_hangar_call_t *call)
+{
+    ngx_http_hangar_job_t  *job = call->data;
+
+    if (call->rc != NGX_OK || call->status >= 300) {
+        ngx_log_error(NGX_LOG_ERR, job->log, 0,
+                      "hangar: a client's message to \"%V\" was not taken: "
+                      "%V (HTTP %ui)", &job->id, &call->error, call->status);
+    }
+
+    ngx_destroy_pool(call->pool);
+    ngx_http_hangar_job_free(job);
 }
 
 
@@ -771,7 +812,9 @@ ngx_http_hangar_start_handshake(ngx_http_hangar_job_t *job)
 {
     (void) ngx_http_hangar_rpc(job, "initialize",
         "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
-        "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+        "\"capabilities\":{\"sampling\":{},\"elicitation\":{\"form\":{},"
+        "\"url\":{}},\"roots\":{\"listChanged\":false}},"
+        "\"clientInfo\":{\"name\":\"mcp-hangar\","
         "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
         ngx_http_hangar_step_initialize);
 }
@@ -1048,6 +1091,47 @@ ngx_http_hangar_server_call_abandon(void *handle)
     ngx_http_hangar_job_t  *job = handle;
 
     job->result = NULL;
+}
+
+
+/* the JSON-RPC id the call goes out with (before it sets out) */
+
+void
+ngx_http_hangar_server_call_id(void *handle, int64_t id)
+{
+    ngx_http_hangar_job_t  *job = handle;
+
+    job->rpc_id = id - 1;      /* ngx_http_hangar_rpc() counts it up */
+}
+
+
+/*
+ * A client's message for a ready server, sent as it is in the module's
+ * session with it: the answer to a server's request, a cancellation.
+ * NGX_DECLINED: the server is not ready.
+ */
+
+ngx_int_t
+ngx_http_hangar_server_send(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    ngx_str_t *msg, ngx_log_t *log)
+{
+    ngx_http_hangar_job_t  *job;
+
+    job = ngx_http_hangar_job_begin(reg, id, NGX_HTTP_HANGAR_JOB_CALL, 0, log);
+    if (job == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* no method: ngx_http_hangar_job_timeout() sends params as they are */
+    job->params = ngx_pnalloc(job->pool, msg->len + 1);
+    if (job->params == NULL) {
+        ngx_http_hangar_job_free(job);
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(job->params, msg->data, msg->len) = '\0';
+
+    return NGX_OK;
 }
 
 
