@@ -986,7 +986,12 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
 
     p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
 
-    if (job->session.len) {
+    /*
+     * A bridge sends a server's request outside calls to a GET stream of
+     * a session that can answer it: this one only listens, so it is
+     * opened in no session there (a remote wants its session on it).
+     */
+    if (job->session.len && job->mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
         p = ngx_sprintf(p, "Mcp-Session-Id: %V\r\n", &job->session);
     }
 
