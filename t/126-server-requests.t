@@ -148,6 +148,173 @@ is_deeply([ $bs->{pending}, $bs->{server_requests} ], [0, 0],
           'pass-through: nothing left pending in the bridge after the cancel');
 is($bs->{sessions}, 1, 'pass-through: the sessions the clients ended are gone, the module\'s stays');
 
+# ---------------------------------------------------------------- without the capability
+
+for my $p (['front door', '/mcp'], ['pass-through', '/mcp/everything']) {
+    my @o = peer($p->[1], { sampling => {} }, [{ call => 'trigger-elicitation-request', arguments => {} },
+                                               { call => 'trigger-url-elicitation',
+                                                 arguments => { url => 'https://example.com/x' } }]);
+    for my $r (@o[1, 2]) {
+        my $why = $r->{error} // text_of($r);
+        ok($r->{error} || $r->{result}{isError}, "$p->[0], no elicitation: $r->{call} fails")
+            or diag($json->encode($r));
+        like($why, qr/does not support elicitation|no connected client supports elicitation/,
+             "$p->[0], no elicitation: ... with a clear message");
+        ok(($r->{ms} // 1e9) < 5000, "$p->[0], no elicitation: ... at once ($r->{ms} ms)");
+        is_deeply($r->{asked}, [], "$p->[0], no elicitation: the client is never asked");
+    }
+}
+
+# ---------------------------------------------------------------- raw HTTP, two workers
+
+# a keep-alive connection, and one request/response on it
+sub conn () {
+    return IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . port()) // die "connect: $!";
+}
+
+sub send_post ($$$) {
+    my ($c, $body, $sid) = @_;
+    print $c "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           . "Accept: application/json, text/event-stream\r\n"
+           . ($sid ? "Mcp-Session-Id: $sid\r\nMCP-Protocol-Version: 2025-11-25\r\n" : '')
+           . "Content-Length: " . length($body) . "\r\n\r\n$body";
+}
+
+sub read_head ($) {
+    my ($c) = @_;
+    my $head = '';
+    while ($head !~ /\r\n\r\n\z/) {
+        sysread($c, my $ch, 1) or last;
+        $head .= $ch;
+    }
+    my %h = map { lc } $head =~ /^([^:\r\n]+):\s*(.*?)\r$/mg;
+    my ($status) = $head =~ /^HTTP\/1\.1 (\d+)/;
+    return ($status // 0, \%h);
+}
+
+sub read_chunk ($) {
+    my ($c) = @_;
+    my $line = '';
+    while ($line !~ /\r\n\z/) { sysread($c, my $ch, 1) or return undef; $line .= $ch }
+    $line =~ s/[\r\n;].*//s;
+    my $n = hex $line;
+    my $data = '';
+    while (length $data < $n + 2) { sysread($c, $data, $n + 2 - length $data, length $data) or return undef }
+    return $n ? substr($data, 0, $n) : undef;
+}
+
+# a whole response (Content-Length or chunked); SSE events decoded
+sub response ($) {
+    my ($c) = @_;
+    my ($status, $h) = read_head($c);
+    my $body = '';
+    if (($h->{'transfer-encoding'} // '') =~ /chunked/) {
+        while (defined(my $d = read_chunk($c))) { $body .= $d }
+    } else {
+        my $n = $h->{'content-length'} // 0;
+        while (length $body < $n) { sysread($c, $body, $n - length $body, length $body) or last }
+    }
+    return ($status, $h, $body);
+}
+
+sub rpc ($$;$) {
+    my ($body, $sid, $c) = @_;
+    $c //= conn();
+    send_post($c, ref $body ? $json->encode($body) : $body, $sid);
+    my ($st, $h, $b) = response($c);
+    return ($st, $h, eval { $json->decode($b) } // $b);
+}
+
+sub session ($) {
+    my ($caps) = @_;
+    my ($st, $h) = rpc({ jsonrpc => '2.0', id => 1, method => 'initialize',
+                         params => { protocolVersion => '2025-11-25', capabilities => $caps,
+                                     clientInfo => { name => 'raw', version => '0' } } }, undef);
+    rpc({ jsonrpc => '2.0', method => 'notifications/initialized' }, $h->{'mcp-session-id'});
+    return $h->{'mcp-session-id'};
+}
+
+# the next SSE event on a POST stream whose head was read
+sub next_event ($) {
+    my ($c) = @_;
+    ${*$c}{sse} //= '';
+    my $event;
+    until (defined $event) {
+        if (${*$c}{sse} =~ s/\A(.*?)\n\n//s) {
+            $event = $1;
+            last;
+        }
+        my $d = read_chunk($c);
+        return undef unless defined $d;
+        ${*$c}{sse} .= $d;
+    }
+    my ($data) = $event =~ /^data: ?(.*)$/m;
+    return eval { $json->decode($data) };
+}
+
+# a connection served by the worker other than $pid (a ping tells)
+sub other_worker ($$) {
+    my ($pid, $sid) = @_;
+    for (1 .. 100) {
+        my $c = conn();
+        my ($st, $h) = rpc({ jsonrpc => '2.0', id => 'p', method => 'ping' }, $sid, $c);
+        return $c if ($h->{'x-worker'} // $pid) ne $pid;
+    }
+    return undef;
+}
+
+my $sid = session({ sampling => {} });
+like($sid, qr/^hs3-/, 'raw: a session with sampling');
+
+my $call = conn();
+send_post($call, $json->encode({ jsonrpc => '2.0', id => 7, method => 'tools/call',
+                                 params => { name => 'sample', arguments => { prompt => 'two workers' } } }), $sid);
+my ($cst, $ch) = read_head($call);
+is($cst, 200, 'raw: the call answers 200');
+is($ch->{'content-type'}, 'text/event-stream', 'raw: as a stream, for the server request');
+my $ev = next_event($call);
+is($ev->{method}, 'sampling/createMessage', 'raw: the sampling request arrives on the call\'s stream');
+like($ev->{id} // '', qr/^hangar1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[0-9a-f]{32}$/,
+     'raw: with an id any worker routes back');
+is($ev->{params}{messages}[0]{content}{text}, 'two workers', 'raw: the request as the server sent it');
+
+my $other = other_worker($ch->{'x-worker'}, $sid);
+ok($other, "raw: a connection to the worker other than $ch->{'x-worker'}");
+
+# hostile answers first: none of them reaches the server or hurts anyone
+my $sid2 = session({ sampling => {} });
+my @bad = (
+    [ 'an id it never got', { jsonrpc => '2.0', id => 'hangar1.cGVybA.MA.' . ('0' x 32), result => {} }, $sid ],
+    [ 'a malformed id', { jsonrpc => '2.0', id => 'hangar1.!!', result => {} }, $sid ],
+    [ 'a number id', { jsonrpc => '2.0', id => 0, result => {} }, $sid ],
+    [ 'a bridge-style id', { jsonrpc => '2.0', id => 's-1', result => {} }, $sid ],
+    [ 'an id of another session', { jsonrpc => '2.0', id => $ev->{id}, result => {} }, $sid2 ],
+    [ 'an overlong id', { jsonrpc => '2.0', id => 'hangar1.' . ('A' x 100000), result => {} }, $sid ],
+    [ 'a JSON body for an id', '{"jsonrpc":"2.0","id":{"a":1},"result":{}}', $sid ],
+);
+for my $bad (@bad) {
+    my ($st, $h, $r) = rpc($bad->[1], $bad->[2]);
+    ok($st >= 400 && $st < 500, "hostile: $bad->[0] gets $st");
+}
+my ($st2, $h2, $r2) = rpc({ jsonrpc => '2.0', id => $ev->{id}, result => {} }, undef);
+is($st2, 400, 'hostile: an answer without a session: 400');
+
+my ($ast, $ah) = rpc({ jsonrpc => '2.0', id => $ev->{id},
+                       result => { role => 'assistant', model => 'm',
+                                   content => { type => 'text', text => 'from the other worker' } } },
+                     $sid, $other);
+is($ast, 202, 'raw: the answer, on the other worker, is accepted');
+isnt($ah->{'x-worker'}, $ch->{'x-worker'}, 'raw: ... by the other worker');
+my $final = next_event($call);
+is($final->{id}, 7, 'raw: the call ends with its result');
+is($final->{result}{content}[0]{text}, 'sampled: from the other worker',
+   'raw: the server got the answer routed from the other worker');
+
+($st2) = rpc({ jsonrpc => '2.0', id => $ev->{id}, result => {} }, $sid);
+ok($st2 == 202 || $st2 == 400, "hostile: a second answer is taken or refused ($st2), and dropped upstream");
+my @after = peer('/mcp', \%ALL, [{ call => 'sample', arguments => { prompt => 'still fine' } }]);
+like(text_of($after[1]), qr/sampled: client sampled: still fine/, 'hostile: the front door still works');
+
 is(nginx_stop(), "", "nginx stopped");
 no_orphans();
 no_alerts();
