@@ -572,6 +572,20 @@ request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->
     result => { content => { type => 'text', text => 'via GET' } } }), 'Mcp-Session-Id' => $sa);
 is(text_of(read_response($cb)->{json}), 'sampled: via GET', 'outside calls: answered');
 
+# the same id in flight in two sessions: a cancellation is of its session's
+my $da = hconn($rb);
+send_req($da, POST => '/mcp', call(sleep => { ms => 5000 }, 'dup'), 'Mcp-Session-Id' => $sa);
+my $db = hconn($rb);
+send_req($db, POST => '/mcp', call(sleep => { ms => 300 }, 'dup'), 'Mcp-Session-Id' => $sb);
+sleep 0.1;
+$res = request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', method => 'notifications/cancelled',
+    params => { requestId => 'dup' } }), 'Mcp-Session-Id' => $sa);
+is($res->{status}, 202, 'cancel in a session: 202');
+$res = read_response($da);
+is_deeply([ $res->{json}{id}, $res->{json}{error}{code} ], ['dup', -32800],
+          'cancel in a session: its call with that id ends');
+is(text_of(read_response($db)->{json}), 'slept 300', 'cancel in a session: the other session\'s is untouched');
+
 # a session that ended can answer nothing
 $res = request(hconn($rb), DELETE => '/mcp', undef, 'Mcp-Session-Id' => $sa);
 is($res->{status}, 200, 'DELETE ends a session');

@@ -248,6 +248,7 @@ uint64_t hb_session_of(hb_conn_t *c);
 void hb_session_end(hb_conn_t *c);
 int hb_sreq_expire(void);
 unsigned hb_sreq_count(void);
+void hb_mcp_forget(void);
 
 /* hangar_bridge_http.c: connections, responses, requests */
 

@@ -716,6 +716,32 @@ hb_sreq_expire(void)
 }
 
 
+/* every session and server request dropped (the fuzz target, between runs) */
+
+void
+hb_mcp_forget(void)
+{
+    size_t         i;
+    hb_sreq_t     *s;
+    hb_session_t  *ss;
+
+    while ((s = hb.sreqs) != NULL) {
+        hb.sreqs = s->next;
+        free(s->id);
+        free(s);
+    }
+
+    for (i = 0; i < HB_BUCKETS; i++) {
+        while ((ss = hb.sessions[i]) != NULL) {
+            hb.sessions[i] = ss->next;
+            free(ss);
+        }
+    }
+
+    hb.nsessions = 0;
+}
+
+
 unsigned
 hb_sreq_count(void)
 {
@@ -1104,7 +1130,8 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
 /*
  * A notifications/cancelled names the client's id, which means nothing to
  * the server (and may be another client's bridge id): it goes through only
- * when exactly one request in flight has that id, which then ends.
+ * when exactly one request in flight (of the client's session) has that
+ * id, which then ends.
  */
 
 static void
@@ -1112,6 +1139,7 @@ hb_forward_notification(hb_conn_t *c, yajl_val v, yajl_val method)
 {
     char          *raw, bid[32];
     size_t         i;
+    uint64_t       sess;
     hb_buf_t       b;
     yajl_val       rid;
     hb_pending_t  *p, *found;
@@ -1122,10 +1150,13 @@ hb_forward_notification(hb_conn_t *c, yajl_val v, yajl_val method)
     if (strcmp(method->u.string, "notifications/cancelled") == 0) {
         rid = hb_get(hb_get(v, "params"), "requestId");
         raw = hb_is_id(rid) ? hb_raw(rid) : NULL;
+        sess = hb_session_of(c);
 
+        /* a client's ids are its own: within its session, if it has one */
         for (i = 0; raw && i < HB_BUCKETS; i++) {
             for (p = hb.pend[i]; p; p = p->next) {
-                if (strcmp(p->id, raw) == 0) {
+                if (strcmp(p->id, raw) == 0 && (sess == 0 || p->sess == sess))
+                {
                     found = found ? (hb_pending_t *) -1 : p;
                 }
             }

@@ -36,6 +36,7 @@ typedef struct {
     int64_t                      upstream;  /* the id the call went with */
     ngx_queue_t                  queue;     /* in the worker's calls */
     unsigned                     queued:1;
+    unsigned                     progress:1;    /* the client asked it */
     unsigned                     sse:1;     /* an SSE answer */
     unsigned                     started:1; /* SSE headers are out */
 } ngx_http_hangar_mcp_call_t;
@@ -108,9 +109,7 @@ static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
                                 NGX_HTTP_HANGAR_MCP_STREAMS];
 static ngx_uint_t           ngx_http_hangar_mcp_nstreams;
 static ngx_atomic_uint_t    ngx_http_hangar_mcp_generation;
-
-/* the worker's calls in flight, for notifications/cancelled */
-static ngx_queue_t          ngx_http_hangar_mcp_calls;
+static ngx_queue_t          ngx_http_hangar_mcp_calls;  /* in flight */
 
 
 static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
@@ -277,11 +276,7 @@ invalid:
 }
 
 
-/*
- * A notification or a response from the client.  A response answers a
- * server's request relayed to this session; notifications/cancelled ends
- * a call; the others are taken and dropped.
- */
+/* a client's response (to a server's request) or notification: 202 */
 
 static ngx_int_t
 ngx_http_hangar_mcp_message(ngx_http_hangar_req_t *hr,
@@ -314,10 +309,9 @@ ngx_http_hangar_mcp_message(ngx_http_hangar_req_t *hr,
 
 
 /*
- * notifications/cancelled: the upstream id of the call is derived from the
- * session and the client's id (ngx_http_hangar_sreq_upstream_id); the call
- * of this worker ends at once, its server is told; a call of another
- * worker ends when its server answers the cancellation.
+ * notifications/cancelled: the call's upstream id derives from the session
+ * and the client's id; a call of this worker ends at once, one of another
+ * worker when its server answers the cancellation.
  */
 
 static ngx_int_t
@@ -342,21 +336,17 @@ ngx_http_hangar_mcp_cancel(ngx_http_hangar_req_t *hr,
                                                 hr->r->pool);
     mc = NULL;
 
-    if (ngx_http_hangar_mcp_calls.next) {
-        for (q = ngx_queue_head(&ngx_http_hangar_mcp_calls);
-             q != ngx_queue_sentinel(&ngx_http_hangar_mcp_calls);
-             q = ngx_queue_next(q))
+    for (q = ngx_http_hangar_mcp_calls.next ? ngx_queue_head(
+                 &ngx_http_hangar_mcp_calls) : NULL;
+         q && q != ngx_queue_sentinel(&ngx_http_hangar_mcp_calls) && !mc;
+         q = ngx_queue_next(q))
+    {
+        mc = ngx_queue_data(q, ngx_http_hangar_mcp_call_t, queue);
+
+        if (mc->upstream != upstream || mc->handle == NULL
+            || mc->sid.len != sid->text.len
+            || ngx_strncmp(mc->sid.data, sid->text.data, mc->sid.len) != 0)
         {
-            mc = ngx_queue_data(q, ngx_http_hangar_mcp_call_t, queue);
-
-            if (mc->upstream == upstream && mc->handle
-                && mc->sid.len == sid->text.len
-                && ngx_strncmp(mc->sid.data, sid->text.data, mc->sid.len)
-                   == 0)
-            {
-                break;
-            }
-
             mc = NULL;
         }
     }
@@ -741,8 +731,9 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     if (mc->server.data == NULL || mc->tool.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
-                                  "progressToken") != NULL;
+    mc->progress = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
+                                       "progressToken") != NULL;
+    mc->sse = mc->progress;
     mc->caps = ngx_http_hangar_sreq_caps(hr->r, &mc->sid);
 
     cln = ngx_pool_cleanup_add(hr->r->pool, 0);
@@ -898,7 +889,7 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
         return;
     }
 
-    /* an id any worker derives again for a cancellation of the call */
+    /* an id any worker derives again for a cancellation */
     if (mc->sid.len) {
         mc->upstream = ngx_http_hangar_sreq_upstream_id(&mc->sid, mc->id,
                                                         mc->hr->r->pool);
@@ -970,9 +961,8 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
 
 
 /*
- * The messages of the call before its answer, relayed as they come on an
- * SSE answer: progress (when the client asked for it), other notifications
- * (log messages), and the server's requests (ngx_http_hangar_mcp_sreq.c).
+ * What the server sends before its answer, relayed on an SSE answer:
+ * progress (if asked for), log messages, its requests (mcp_sreq.c).
  */
 
 static void
@@ -997,7 +987,7 @@ ngx_http_hangar_mcp_progress(void *data, ngx_http_hangar_value_t *msg,
         }
 
     } else {
-        if (!mc->sse && ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+        if (!mc->progress && ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
             && ngx_http_hangar_str_is(&method->u.s, "notifications/progress"))
         {
             return;
