@@ -16,6 +16,7 @@
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_session.h"
+#include "ngx_http_hangar_mailbox.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
@@ -39,6 +40,8 @@ typedef struct {
 typedef struct {
     ngx_http_request_t          *r;
     ngx_http_hangar_streams_t    held;      /* its session's, its client's */
+    ngx_str_t                    session;   /* its id text: the mailbox's key */
+    u_char                       key[NGX_HTTP_HANGAR_SID_LEN];
 } ngx_http_hangar_stream_t;
 
 
@@ -84,6 +87,7 @@ static ngx_int_t ngx_http_hangar_mcp_refuse(ngx_http_hangar_req_t *hr,
 
 static ngx_int_t ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr);
 static void ngx_http_hangar_mcp_stream_done(void *data);
+static void ngx_http_hangar_mcp_deliver(ngx_http_hangar_registry_t *reg);
 static ngx_int_t ngx_http_hangar_mcp_sse_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r,
     ngx_str_t *json, ngx_uint_t last);
@@ -93,10 +97,11 @@ static ngx_uint_t ngx_http_hangar_mcp_local(u_char *host, size_t len);
 
 
 /* this worker's open GET streams */
-static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
-                                NGX_HTTP_HANGAR_MCP_STREAMS];
-static ngx_uint_t           ngx_http_hangar_mcp_nstreams;
-static ngx_atomic_uint_t    ngx_http_hangar_mcp_generation;
+static ngx_http_hangar_stream_t  *ngx_http_hangar_mcp_streams[
+                                      NGX_HTTP_HANGAR_MCP_STREAMS];
+static ngx_uint_t                 ngx_http_hangar_mcp_nstreams;
+static ngx_atomic_uint_t          ngx_http_hangar_mcp_generation;
+static ngx_atomic_uint_t          ngx_http_hangar_mcp_cursor; /* mailbox */
 
 
 static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
@@ -406,6 +411,8 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
     ngx_str_null(&errmsg);
 
     rc = ngx_http_hangar_session_end(hr, &sid, &errmsg);
+
+    ngx_http_hangar_mailbox_forget(hr->reg, &sid.text);
 
     if (rc == NGX_DECLINED) {
         ngx_str_set(&msg, "the session could not be ended: too many ended "
@@ -995,6 +1002,9 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
     }
 
     stream->r = r;
+    stream->session.len = ngx_min(sid.text.len, NGX_HTTP_HANGAR_SID_LEN);
+    stream->session.data = stream->key;
+    ngx_memcpy(stream->key, sid.text.data, stream->session.len);
 
     rc = ngx_http_hangar_streams_enter(hr, &sid, hlcf->streams_per_session,
                                        hlcf->streams_per_client,
@@ -1038,7 +1048,7 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
         ngx_http_hangar_mcp_generation = hr->reg->sh->generation;
     }
 
-    ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams++] = r;
+    ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams++] = stream;
 
     /* the client closing the stream ends the request */
     r->read_event_handler = ngx_http_test_reading;
@@ -1053,15 +1063,12 @@ ngx_http_hangar_mcp_stream_done(void *data)
 {
     ngx_http_hangar_stream_t  *stream = data;
 
-    ngx_uint_t           i;
-    ngx_http_request_t  *r;
-
-    r = stream->r;
+    ngx_uint_t  i;
 
     ngx_http_hangar_streams_leave(&stream->held);
 
     for (i = 0; i < ngx_http_hangar_mcp_nstreams; i++) {
-        if (ngx_http_hangar_mcp_streams[i] == r) {
+        if (ngx_http_hangar_mcp_streams[i] == stream) {
             ngx_http_hangar_mcp_streams[i] =
                 ngx_http_hangar_mcp_streams[--ngx_http_hangar_mcp_nstreams];
             return;
@@ -1080,21 +1087,103 @@ ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg)
                                     "\"notifications/tools/list_changed\"}");
     ngx_http_request_t  *r;
 
-    if (ngx_http_hangar_mcp_nstreams == 0
-        || ngx_http_hangar_mcp_generation == reg->sh->generation)
-    {
+    if (ngx_http_hangar_mcp_nstreams == 0) {
+        /* nothing to deliver: what is queued now is not for this worker */
+        ngx_http_hangar_mcp_cursor = ngx_http_hangar_mailbox_last(reg);
+        return;
+    }
+
+    ngx_http_hangar_mcp_deliver(reg);
+
+    if (ngx_http_hangar_mcp_generation == reg->sh->generation) {
         return;
     }
 
     ngx_http_hangar_mcp_generation = reg->sh->generation;
 
     for (i = ngx_http_hangar_mcp_nstreams; i > 0; i--) {
-        r = ngx_http_hangar_mcp_streams[i - 1];
+        r = ngx_http_hangar_mcp_streams[i - 1]->r;
 
         if (ngx_http_hangar_mcp_sse_event(r, &note, 0) == NGX_ERROR) {
             ngx_http_finalize_request(r, NGX_ERROR);
         }
     }
+}
+
+
+/*
+ * The mailbox's messages for this worker's streams: those of a session go
+ * to its streams, the others to every stream.
+ */
+
+static void
+ngx_http_hangar_mcp_deliver(ngx_http_hangar_registry_t *reg)
+{
+    ngx_str_t                  keys[NGX_HTTP_HANGAR_MCP_STREAMS];
+    ngx_uint_t                 i, k, n, lost;
+    ngx_pool_t                *pool;
+    ngx_array_t               *letters;
+    ngx_http_request_t        *r;
+    ngx_http_hangar_stream_t  *st[NGX_HTTP_HANGAR_MCP_STREAMS];
+    ngx_http_hangar_letter_t  *l;
+
+    if (ngx_http_hangar_mcp_cursor == ngx_http_hangar_mailbox_last(reg)) {
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    n = ngx_http_hangar_mcp_nstreams;
+
+    for (i = 0; i < n; i++) {
+        st[i] = ngx_http_hangar_mcp_streams[i];
+        keys[i] = st[i]->session;
+    }
+
+    if (ngx_http_hangar_mailbox_take(reg, &ngx_http_hangar_mcp_cursor, pool,
+                                     keys, n, &letters, &lost)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hangar: the GET streams' messages could not be "
+                      "taken: out of memory");
+    }
+
+    if (lost) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hangar: %ui messages for GET streams were dropped "
+                      "before delivery (the mailbox is full)", lost);
+    }
+
+    l = letters ? letters->elts : NULL;
+
+    /* a stream that fails ends, and leaves the list: st[] is a copy */
+    for (k = 0; letters && k < letters->nelts; k++) {
+        for (i = 0; i < n; i++) {
+            if (st[i] == NULL
+                || (l[k].session.len
+                    && (l[k].session.len != st[i]->session.len
+                        || ngx_memcmp(l[k].session.data, st[i]->session.data,
+                                      l[k].session.len) != 0)))
+            {
+                continue;
+            }
+
+            r = st[i]->r;
+
+            if (ngx_http_hangar_mcp_sse_event(r, &l[k].json, 0)
+                == NGX_ERROR)
+            {
+                st[i] = NULL;
+                ngx_http_finalize_request(r, NGX_ERROR);
+            }
+        }
+    }
+
+    ngx_destroy_pool(pool);
 }
 
 
@@ -1316,7 +1405,7 @@ ngx_http_hangar_mcp_exit(void)
     ngx_http_request_t  *r;
 
     while (ngx_http_hangar_mcp_nstreams) {
-        r = ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1];
+        r = ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]->r;
 
         /* the cleanup takes it off the list */
         ngx_http_finalize_request(r,
@@ -1324,7 +1413,7 @@ ngx_http_hangar_mcp_exit(void)
             ? NGX_ERROR : NGX_OK);
 
         if (ngx_http_hangar_mcp_nstreams
-            && ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]
+            && ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]->r
                == r)
         {
             ngx_http_hangar_mcp_nstreams--;

@@ -196,6 +196,7 @@ typedef struct {
     void                        *auth_sh;
     void                        *limit_sh;
     void                        *approval_sh;
+    void                        *mailbox_sh;    /* the front door's */
 } ngx_http_hangar_shctx_t;
 
 
