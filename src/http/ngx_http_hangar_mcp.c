@@ -17,6 +17,7 @@
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_mailbox.h"
+#include "ngx_http_hangar_mcp_relay.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
@@ -249,6 +250,12 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
         return ngx_http_hangar_mcp_tools_call(hr, id, params);
     }
 
+    /* resources, prompts, completion, logging */
+    rc = ngx_http_hangar_relay(hr, &sid, method, id, params);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     msg.data = ngx_pnalloc(hr->r->pool, method->u.s.len + 32);
     if (msg.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -310,7 +317,9 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_mcp_open(&hr->out, id);
     ngx_http_hangar_out_printf(&hr->out,
         "\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":"
-        "{\"tools\":{\"listChanged\":true}},\"serverInfo\":{\"name\":"
+        "{\"tools\":{\"listChanged\":true},\"resources\":{\"subscribe\":"
+        "true,\"listChanged\":true},\"prompts\":{\"listChanged\":true},"
+        "\"completions\":{},\"logging\":{}},\"serverInfo\":{\"name\":"
         "\"mcp-hangar\",\"title\":\"MCP Hangar for nginx\",\"version\":\""
         NGX_HTTP_HANGAR_VERSION "\"}}}", version);
 
@@ -822,6 +831,7 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
     } else {
         v = ngx_http_hangar_get(msg, "result");
         ngx_http_hangar_out_lit(&hr->out, "\"result\":");
+        (void) ngx_http_hangar_relay_rewrite_links(hr->r->pool, &mc->server, v);
     }
 
     if (v) {

@@ -40,5 +40,16 @@ void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_result_pt progress, void *data);
 void ngx_http_hangar_server_call_abandon(void *handle);
 
+/*
+ * A ready server's notifications other than tools/list_changed, as its
+ * listener (one worker's) receives them; msg lives until the handler
+ * returns.  Set by the module glue, so that this layer never names the
+ * one above it.
+ */
+typedef void (*ngx_http_hangar_notify_pt)(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_http_hangar_value_t *msg);
+
+void ngx_http_hangar_job_notify(ngx_http_hangar_notify_pt handler);
+
 
 #endif /* _NGX_HTTP_HANGAR_JOB_H_INCLUDED_ */
