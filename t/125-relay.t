@@ -59,10 +59,20 @@ for my $naming (qw(auto prefixed flat)) {
                      . "  beta:\n    command: [$NODE, $EV, stdio]\n"
                      . "  solo:\n    command: [perl, $SERVER, --name, solo, "
                      . "--prompts, 'args-prompt,solo-prompt', "
-                     . "--resources, '$DOC/architecture.md,solo://one']\n",
+                     . "--resources, '$DOC/architecture.md,solo://one']\n"
+                     # policies of the kinds prompt and resource
+                     . "  guarded:\n    command: [perl, $SERVER, --name, guarded, "
+                     . "--prompts, 'secret-prompt,open-prompt', "
+                     . "--resources, 'g://secret,g://open']\n"
+                     . "    access: {prompt: {deny_list: ['secret-*']}, "
+                     . "resource: {deny_list: ['g://secret']}}\n"
+                     # no tool may be called: its prompts and resources neither
+                     . "  locked:\n    command: [perl, $SERVER, --name, locked, "
+                     . "--prompts, locked-prompt, --resources, 'l://x']\n"
+                     . "    tools: {deny_list: ['*']}\n",
     });
 
-    for my $id (qw(alpha beta solo)) {
+    for my $id (qw(alpha beta solo guarded locked)) {
         my ($st) = http_request(POST => "/api/mcp_servers/$id/start");
         is($st, 200, "$naming: $id started");
     }
@@ -87,8 +97,9 @@ for my $naming (qw(auto prefixed flat)) {
     is_deeply([ grep { m{^hangar://solo/} } @uris ],
               [ "hangar://solo/$DOC/architecture.md", 'hangar://solo/solo://one' ],
               "$naming: solo's, in its order");
-    is(scalar(@uris), 2 * @alpha + 2, "$naming: nothing else, nothing twice");
-    is_deeply(\@uris, [ @alpha, @beta, 'hangar://solo/' . "$DOC/architecture.md",
+    is(scalar(@uris), 2 * @alpha + 3, "$naming: nothing else, nothing twice");
+    is_deeply(\@uris, [ @alpha, @beta, 'hangar://guarded/g://open',
+                        'hangar://solo/' . "$DOC/architecture.md",
                         'hangar://solo/solo://one' ],
               "$naming: ordered by server, then the server's order");
     ok($res->{pages} >= 5, "$naming: the SDK followed $res->{pages} pages");
@@ -97,12 +108,15 @@ for my $naming (qw(auto prefixed flat)) {
         or diag($json->encode($tpl));
 
     # -- reads resolve the projection back, and answer in its terms
-    my ($r1, $r2, $r3, $r4, $r5) = sdk(
+    my ($r1, $r2, $r3, $r4, $r5, $r6, $r7, $r8) = sdk(
         { op => 'read', uri => $beta[0] },
         { op => 'read', uri => 'hangar://solo/solo://one' },
         { op => 'read', uri => 'hangar://nope/solo://one' },
         { op => 'read', uri => 'solo://one' },
-        { op => 'read', uri => 'hangar://solo/solo://two' });
+        { op => 'read', uri => 'hangar://solo/solo://two' },
+        { op => 'read', uri => 'hangar://guarded/g://secret' },
+        { op => 'read', uri => 'hangar://locked/l://x' },
+        { op => 'read', uri => 'hangar://guarded/g://open' });
     is($r1->{contents}[0]{uri}, $beta[0], "$naming: a read's contents carry the projected uri")
         or diag($json->encode($r1));
     like($r1->{contents}[0]{text} // '', qr/\w/, "$naming: and the document");
@@ -115,26 +129,37 @@ for my $naming (qw(auto prefixed flat)) {
     is($r4->{code}, -32002, "$naming: an unprojected uri: -32002");
     is($r5->{code}, -32002, "$naming: the server's own not-found passes through")
         or diag($json->encode($r5));
+    is($r6->{code}, -32002, "$naming: a resource its policy denies: -32002")
+        or diag($json->encode($r6));
+    is($r7->{code}, -32002, "$naming: a resource of a server none of whose "
+       . "tools may be called: -32002") or diag($json->encode($r7));
+    is($r8->{contents}[0]{text}, 'resource g://open of guarded',
+       "$naming: the policy allows the rest") or diag($json->encode($r8));
 
     # -- prompts: named as tools are
     my ($pl) = sdk({ op => 'prompts' });
     my @ev = qw(args-prompt completable-prompt resource-prompt simple-prompt);
     my %want = (
         auto     => [ (map { "alpha__$_" } @ev), (map { "beta__$_" } @ev),
-                      'solo__args-prompt', 'solo-prompt' ],
+                      'solo__args-prompt', 'solo-prompt', 'open-prompt' ],
         prefixed => [ (map { "alpha__$_" } @ev), (map { "beta__$_" } @ev),
-                      'solo__args-prompt', 'solo__solo-prompt' ],
-        flat     => [ 'solo-prompt' ],
+                      'solo__args-prompt', 'solo__solo-prompt',
+                      'guarded__open-prompt' ],
+        flat     => [ 'solo-prompt', 'open-prompt' ],
     );
     is_deeply([ sort @{ $pl->{items} || [] } ], [ sort @{ $want{$naming} } ],
               "$naming: prompts named by the naming mode")
         or diag($json->encode($pl));
 
     my $solo = $naming eq 'prefixed' ? 'solo__solo-prompt' : 'solo-prompt';
-    my ($g1, $g2, $g3) = sdk(
+    my ($g1, $g2, $g3, $g4, $g5) = sdk(
         { op => 'get', name => $solo },
         { op => 'get', name => 'beta__args-prompt', arguments => { city => 'Paris' } },
-        { op => 'get', name => 'args-prompt' });
+        { op => 'get', name => 'args-prompt' },
+        { op => 'get', name => $naming eq 'prefixed' ? 'guarded__secret-prompt'
+                                                     : 'secret-prompt' },
+        { op => 'get', name => $naming eq 'prefixed' ? 'locked__locked-prompt'
+                                                     : 'locked-prompt' });
     like($g1->{messages}[0]{content}{text} // '', qr/^prompt solo-prompt of solo/,
          "$naming: $solo routed to solo under its own name") or diag($json->encode($g1));
 
@@ -145,6 +170,9 @@ for my $naming (qw(auto prefixed flat)) {
            "$naming: beta__args-prompt is beta's args-prompt") or diag($json->encode($g2));
     }
     ok($g3->{error}, "$naming: the ambiguous bare name is unknown");
+    like($g4->{error} // '', qr/unknown prompt/, "$naming: a prompt its policy denies is unknown");
+    like($g5->{error} // '', qr/unknown prompt/,
+         "$naming: so is one of a server none of whose tools may be called");
 
     if ($naming ne 'flat') {
         # -- completion, by prompt and by resource template
@@ -158,6 +186,22 @@ for my $naming (qw(auto prefixed flat)) {
                   "$naming: a prompt argument completed by its server") or diag($json->encode($c1));
         ok(ref $c2->{completion}{values} eq 'ARRAY',
            "$naming: a template argument completed by its server") or diag($json->encode($c2));
+
+        # -- links in a tool's result name the resources as the client sees them
+        my ($l1, $l2, $l3) = sdk(
+            { op => 'call', name => 'alpha__get-resource-links', arguments => { count => 2 } },
+            { op => 'call', name => 'beta__get-resource-reference', arguments => {} });
+        my @links = map { $_->{uri} } grep { $_->{type} eq 'resource_link' }
+                    @{ $l1->{result}{content} || [] };
+        is(scalar(@links), 2, "$naming: two resource_link blocks") or diag($json->encode($l1));
+        is(scalar(grep { m{^hangar://alpha/demo://resource/dynamic/} } @links), 2,
+           "$naming: projected to their server");
+        my ($emb) = grep { $_->{type} eq 'resource' } @{ $l2->{result}{content} || [] };
+        like($emb->{resource}{uri} // '', qr{^hangar://beta/demo://resource/dynamic/text/1$},
+             "$naming: an embedded resource too") or diag($json->encode($l2));
+        ($l3) = sdk({ op => 'read', uri => $links[0] });
+        is($l3->{contents}[0]{uri}, $links[0], "$naming: a link read back through its server")
+            or diag($json->encode($l3));
 
         # -- a subscription: the updates come on the session's GET stream;
         # another session, open at the same time, did not subscribe

@@ -13,6 +13,7 @@
 #include <ngx_core.h>
 #include "ngx_http_hangar_mailbox.h"
 #include "ngx_http_hangar_session.h"
+#include "ngx_http_hangar_mcp_links.h"
 
 
 typedef struct {
@@ -55,6 +56,8 @@ static ngx_uint_t ngx_http_hangar_sub_expired(ngx_http_hangar_sub_t *sub,
     time_t now);
 static void ngx_http_hangar_sub_free(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_mailbox_sh_t *mb, ngx_http_hangar_sub_t *sub);
+static void ngx_http_hangar_mailbox_relay(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_str_t *session, ngx_http_hangar_value_t *msg);
 
 
 /* with the slab mutex: the mailbox, made on first use */
@@ -178,6 +181,11 @@ ngx_http_hangar_mailbox_drop(ngx_http_hangar_registry_t *reg,
     mb->oldest++;
 }
 
+
+/*
+ * Without the lock, on every worker's tick: the mailbox, once made, lives
+ * as long as the zone, and its newest number is an atomic.
+ */
 
 ngx_atomic_uint_t
 ngx_http_hangar_mailbox_last(ngx_http_hangar_registry_t *reg)
@@ -524,4 +532,105 @@ ngx_http_hangar_sub_free(ngx_http_hangar_registry_t *reg,
     ngx_queue_remove(&sub->queue);
     ngx_slab_free_locked(reg->shpool, sub);
     mb->nsubs--;
+}
+
+
+/* ---- the servers' notifications ----------------------------------------- */
+
+/*
+ * A server's notification, in the worker that listens to it: a resource
+ * update goes to the sessions subscribed to it, the list changes of
+ * resources and prompts to every session.
+ */
+
+void
+ngx_http_hangar_mailbox_notify(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_http_hangar_value_t *msg)
+{
+    ngx_str_t                *sessions, uri;
+    ngx_uint_t                i;
+    ngx_pool_t               *pool;
+    ngx_array_t              *subs;
+    ngx_http_hangar_value_t  *method, *params, *v;
+
+    method = ngx_http_hangar_get(msg, "method");
+
+    if (ngx_http_hangar_get(msg, "id") != NULL
+        || !ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR))
+    {
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_http_hangar_str_is(&method->u.s,
+                               "notifications/resources/list_changed")
+        || ngx_http_hangar_str_is(&method->u.s,
+                                  "notifications/prompts/list_changed"))
+    {
+        ngx_http_hangar_mailbox_relay(reg, pool, NULL, msg);
+        goto done;
+    }
+
+    if (!ngx_http_hangar_str_is(&method->u.s,
+                                "notifications/resources/updated"))
+    {
+        goto done;
+    }
+
+    params = ngx_http_hangar_get(msg, "params");
+    v = ngx_http_hangar_get(params, "uri");
+
+    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+        goto done;
+    }
+
+    uri = v->u.s;
+
+    if (ngx_http_hangar_mailbox_subscribers(reg, pool, server, &uri, &subs)
+        != NGX_OK
+        || subs->nelts == 0)
+    {
+        goto done;
+    }
+
+    msg = ngx_http_hangar_value_copy(pool, msg);
+
+    if (msg == NULL
+        || ngx_http_hangar_links_project(pool, server,
+                                         ngx_http_hangar_get(msg, "params"),
+                                         "uri")
+           != NGX_OK)
+    {
+        goto done;
+    }
+
+    sessions = subs->elts;
+
+    for (i = 0; i < subs->nelts; i++) {
+        ngx_http_hangar_mailbox_relay(reg, pool, &sessions[i], msg);
+    }
+
+done:
+
+    ngx_destroy_pool(pool);
+}
+
+
+static void
+ngx_http_hangar_mailbox_relay(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_str_t *session, ngx_http_hangar_value_t *msg)
+{
+    ngx_str_t  json;
+
+    if (ngx_http_hangar_json_text(pool, msg, &json) != NGX_OK
+        || ngx_http_hangar_mailbox_post(reg, session, &json) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hangar: a notification for the front door's "
+                      "sessions was dropped");
+    }
 }

@@ -75,5 +75,13 @@ ngx_int_t ngx_http_hangar_mailbox_subscribers(ngx_http_hangar_registry_t *reg,
 void ngx_http_hangar_mailbox_forget(ngx_http_hangar_registry_t *reg,
     ngx_str_t *session);
 
+/*
+ * A server's notification (the lifecycle's listener hands it over, in
+ * the worker that listens): resources/updated to the sessions subscribed,
+ * resources and prompts list_changed to every session.
+ */
+void ngx_http_hangar_mailbox_notify(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_http_hangar_value_t *msg);
+
 
 #endif /* _NGX_HTTP_HANGAR_MAILBOX_H_INCLUDED_ */

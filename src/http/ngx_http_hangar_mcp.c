@@ -18,6 +18,7 @@
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_mailbox.h"
 #include "ngx_http_hangar_mcp_relay.h"
+#include "ngx_http_hangar_mcp_links.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
@@ -831,7 +832,7 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
     } else {
         v = ngx_http_hangar_get(msg, "result");
         ngx_http_hangar_out_lit(&hr->out, "\"result\":");
-        (void) ngx_http_hangar_relay_rewrite_links(hr->r->pool, &mc->server, v);
+        (void) ngx_http_hangar_links_rewrite(hr->r->pool, &mc->server, v);
     }
 
     if (v) {

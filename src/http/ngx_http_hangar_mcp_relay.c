@@ -18,6 +18,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_mcp_relay.h"
 #include "ngx_http_hangar_mailbox.h"
+#include "ngx_http_hangar_mcp_links.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_policy.h"
@@ -27,8 +28,6 @@
 #define NGX_HTTP_HANGAR_RELAY_MS     10000  /* a phase waits this long */
 #define NGX_HTTP_HANGAR_RELAY_PAGES  100    /* of one server's list */
 #define NGX_HTTP_HANGAR_RELAY_ITEMS  10000  /* of one list */
-
-#define NGX_HTTP_HANGAR_URI_SCHEME   "hangar://"
 
 
 /* what a method does */
@@ -134,16 +133,10 @@ static ngx_int_t ngx_http_hangar_relay_add(ngx_http_hangar_relay_t *rl,
     ngx_array_t *set, ngx_str_t *server);
 static ngx_uint_t ngx_http_hangar_relay_in(ngx_array_t *set,
     ngx_str_t *server);
-static ngx_int_t ngx_http_hangar_relay_rewrite(ngx_pool_t *pool,
-    ngx_str_t *server, ngx_http_hangar_value_t *obj, const char *field);
-static void ngx_http_hangar_relay_post(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_str_t *session, ngx_http_hangar_value_t *msg);
 static int ngx_libc_cdecl ngx_http_hangar_relay_str_cmp(const void *one,
     const void *two);
 static ngx_uint_t ngx_http_hangar_relay_allowed(ngx_http_hangar_relay_t *rl,
     ngx_str_t *server, ngx_uint_t kind, ngx_str_t *name);
-static ngx_int_t ngx_http_hangar_relay_project(ngx_pool_t *pool,
-    ngx_str_t *server, ngx_http_hangar_value_t *obj, const char *field);
 static ngx_int_t ngx_http_hangar_relay_servers(ngx_http_hangar_relay_t *rl,
     const char *cap, ngx_array_t **ids);
 static void ngx_http_hangar_relay_send(ngx_http_hangar_relay_t *rl,
@@ -214,7 +207,13 @@ ngx_http_hangar_relay(ngx_http_hangar_req_t *hr, ngx_http_hangar_sid_t *sid,
     rl->hr = hr;
     rl->id = id;
     rl->op = op;
-    rl->session = sid->text;
+    /* the sid is the caller's, on its stack: a copy for later phases */
+    rl->session.len = sid->text.len;
+    rl->session.data = ngx_pstrdup(hr->r->pool, &sid->text);
+    if (rl->session.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rl->params = ngx_http_hangar_is(params, NGX_HTTP_HANGAR_OBJ)
                  ? params
                  : ngx_http_hangar_value_new(hr->r->pool, NGX_HTTP_HANGAR_OBJ);
@@ -288,7 +287,7 @@ ngx_http_hangar_relay_by_uri(ngx_http_hangar_relay_t *rl)
                                            NULL);
     }
 
-    if (ngx_http_hangar_relay_uri_parse(&v->u.s, &server, &uri) != NGX_OK
+    if (ngx_http_hangar_links_parse(&v->u.s, &server, &uri) != NGX_OK
         || !ngx_http_hangar_relay_allowed(rl, &server,
                                           NGX_HTTP_HANGAR_POLICY_RESOURCE,
                                           &uri))
@@ -370,7 +369,7 @@ ngx_http_hangar_relay_by_name(ngx_http_hangar_relay_t *rl)
             v = ngx_http_hangar_get(ref, "uri");
 
             if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
-                || ngx_http_hangar_relay_uri_parse(&v->u.s, &server, &uri)
+                || ngx_http_hangar_links_parse(&v->u.s, &server, &uri)
                    != NGX_OK
                 || !ngx_http_hangar_relay_allowed(rl, &server,
                                           NGX_HTTP_HANGAR_POLICY_RESOURCE,
@@ -809,6 +808,9 @@ ngx_http_hangar_leg_end(ngx_http_hangar_leg_t *leg, ngx_uint_t failed,
         leg->handle = NULL;
     }
 
+    /* no longer in flight (a timed out leg's wait ends too) */
+    ngx_http_hangar_waiter_cancel(&leg->waiter);
+
     if (failed && why) {
         ngx_log_error(NGX_LOG_WARN, rl->hr->r->connection->log, 0,
                       "hangar: \"%V\" left out of %s: it %s", &leg->server,
@@ -952,7 +954,7 @@ ngx_http_hangar_relay_merge(ngx_http_hangar_relay_t *rl, ngx_array_t **list)
             it->item = items[k];
 
             if (kind != NGX_HTTP_HANGAR_POLICY_PROMPT
-                && ngx_http_hangar_relay_project(pool, &leg[i].server,
+                && ngx_http_hangar_links_project(pool, &leg[i].server,
                                                  items[k], field)
                    != NGX_OK)
             {
@@ -1160,7 +1162,7 @@ ngx_http_hangar_relay_answered(ngx_http_hangar_relay_t *rl)
     result = ngx_http_hangar_get(leg->msg, "result");
 
     if (result && ngx_strcmp(rl->op->method, "resources/read") == 0
-        && ngx_http_hangar_relay_rewrite_links(rl->hr->r->pool, &leg->server,
+        && ngx_http_hangar_links_rewrite(rl->hr->r->pool, &leg->server,
                                                result)
            != NGX_OK)
     {
@@ -1347,157 +1349,6 @@ ngx_http_hangar_relay_str_cmp(const void *one, const void *two)
 }
 
 
-/* obj.field (a uri) becomes hangar://<server>/<uri> */
-
-static ngx_int_t
-ngx_http_hangar_relay_project(ngx_pool_t *pool, ngx_str_t *server,
-    ngx_http_hangar_value_t *obj, const char *field)
-{
-    u_char                   *p, *text;
-    size_t                    len;
-    ngx_http_hangar_value_t  *v, *nv;
-
-    v = ngx_http_hangar_get(obj, field);
-
-    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
-        return NGX_OK;
-    }
-
-    len = sizeof(NGX_HTTP_HANGAR_URI_SCHEME) - 1 + server->len + 1
-          + v->u.s.len;
-
-    text = ngx_pnalloc(pool, len);
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(text, NGX_HTTP_HANGAR_URI_SCHEME,
-                   sizeof(NGX_HTTP_HANGAR_URI_SCHEME) - 1);
-    p = ngx_cpymem(p, server->data, server->len);
-    *p++ = '/';
-    ngx_memcpy(p, v->u.s.data, v->u.s.len);
-
-    nv = ngx_http_hangar_value_str(pool, text, len);
-    if (nv == NULL) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_hangar_set(pool, obj, (u_char *) field,
-                               ngx_strlen(field), nv);
-}
-
-
-ngx_int_t
-ngx_http_hangar_relay_uri_parse(ngx_str_t *projected, ngx_str_t *server,
-    ngx_str_t *uri)
-{
-    u_char  *p, *last, *slash;
-    size_t   len;
-
-    len = sizeof(NGX_HTTP_HANGAR_URI_SCHEME) - 1;
-
-    if (projected->len <= len
-        || ngx_strncmp(projected->data, NGX_HTTP_HANGAR_URI_SCHEME, len) != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    p = projected->data + len;
-    last = projected->data + projected->len;
-
-    slash = ngx_strlchr(p, last, '/');
-
-    /* a server id: ^[A-Za-z][A-Za-z0-9_-]{0,63}$; the uri is not empty */
-    if (slash == NULL || slash == p || slash - p > NGX_HTTP_HANGAR_ID_MAX
-        || slash + 1 == last)
-    {
-        return NGX_DECLINED;
-    }
-
-    server->data = p;
-    server->len = slash - p;
-    uri->data = slash + 1;
-    uri->len = last - slash - 1;
-
-    return NGX_OK;
-}
-
-
-/*
- * Links in a result: a tools/call's content[] (resource_link blocks, the
- * uri of embedded resources), a resources/read's contents[].
- */
-
-ngx_int_t
-ngx_http_hangar_relay_rewrite_links(ngx_pool_t *pool, ngx_str_t *server,
-    ngx_http_hangar_value_t *result)
-{
-    ngx_uint_t                i;
-    ngx_http_hangar_value_t  *arr, **items, *type;
-
-    arr = ngx_http_hangar_get(result, "contents");
-
-    if (ngx_http_hangar_is(arr, NGX_HTTP_HANGAR_ARR)) {
-        items = arr->u.arr.elts;
-
-        for (i = 0; i < arr->u.arr.nelts; i++) {
-            if (ngx_http_hangar_relay_rewrite(pool, server, items[i], "uri")
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    arr = ngx_http_hangar_get(result, "content");
-
-    if (!ngx_http_hangar_is(arr, NGX_HTTP_HANGAR_ARR)) {
-        return NGX_OK;
-    }
-
-    items = arr->u.arr.elts;
-
-    for (i = 0; i < arr->u.arr.nelts; i++) {
-        type = ngx_http_hangar_get(items[i], "type");
-
-        if (!ngx_http_hangar_is(type, NGX_HTTP_HANGAR_STR)) {
-            continue;
-        }
-
-        if (ngx_http_hangar_str_is(&type->u.s, "resource_link")) {
-            if (ngx_http_hangar_relay_rewrite(pool, server, items[i], "uri")
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-        } else if (ngx_http_hangar_str_is(&type->u.s, "resource")) {
-            if (ngx_http_hangar_relay_rewrite(pool, server,
-                                   ngx_http_hangar_get(items[i], "resource"),
-                                   "uri")
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hangar_relay_rewrite(ngx_pool_t *pool, ngx_str_t *server,
-    ngx_http_hangar_value_t *obj, const char *field)
-{
-    if (!ngx_http_hangar_is(obj, NGX_HTTP_HANGAR_OBJ)) {
-        return NGX_OK;
-    }
-
-    return ngx_http_hangar_relay_project(pool, server, obj, field);
-}
-
-
 /*
  * The ready servers (not groups) whose initialize advertised cap, in the
  * order of their ids: their ids and handshakes copied under the mutex,
@@ -1645,105 +1496,4 @@ static void
 ngx_http_hangar_relay_finish(ngx_http_hangar_relay_t *rl, ngx_int_t rc)
 {
     ngx_http_finalize_request(rl->hr->r, rc);
-}
-
-
-/* ---- notifications ----------------------------------------------------- */
-
-/*
- * A server's notification, in the worker that listens to it: a resource
- * update goes to the sessions subscribed to it, the list changes of
- * resources and prompts to every session.
- */
-
-void
-ngx_http_hangar_relay_notify(ngx_http_hangar_registry_t *reg,
-    ngx_str_t *server, ngx_http_hangar_value_t *msg)
-{
-    ngx_str_t                *sessions, uri;
-    ngx_uint_t                i;
-    ngx_pool_t               *pool;
-    ngx_array_t              *subs;
-    ngx_http_hangar_value_t  *method, *params, *v;
-
-    method = ngx_http_hangar_get(msg, "method");
-
-    if (ngx_http_hangar_get(msg, "id") != NULL
-        || !ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR))
-    {
-        return;
-    }
-
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
-        return;
-    }
-
-    if (ngx_http_hangar_str_is(&method->u.s,
-                               "notifications/resources/list_changed")
-        || ngx_http_hangar_str_is(&method->u.s,
-                                  "notifications/prompts/list_changed"))
-    {
-        ngx_http_hangar_relay_post(reg, pool, NULL, msg);
-        goto done;
-    }
-
-    if (!ngx_http_hangar_str_is(&method->u.s,
-                                "notifications/resources/updated"))
-    {
-        goto done;
-    }
-
-    params = ngx_http_hangar_get(msg, "params");
-    v = ngx_http_hangar_get(params, "uri");
-
-    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
-        goto done;
-    }
-
-    uri = v->u.s;
-
-    if (ngx_http_hangar_mailbox_subscribers(reg, pool, server, &uri, &subs)
-        != NGX_OK
-        || subs->nelts == 0)
-    {
-        goto done;
-    }
-
-    msg = ngx_http_hangar_value_copy(pool, msg);
-
-    if (msg == NULL
-        || ngx_http_hangar_relay_project(pool, server,
-                                         ngx_http_hangar_get(msg, "params"),
-                                         "uri")
-           != NGX_OK)
-    {
-        goto done;
-    }
-
-    sessions = subs->elts;
-
-    for (i = 0; i < subs->nelts; i++) {
-        ngx_http_hangar_relay_post(reg, pool, &sessions[i], msg);
-    }
-
-done:
-
-    ngx_destroy_pool(pool);
-}
-
-
-static void
-ngx_http_hangar_relay_post(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_str_t *session, ngx_http_hangar_value_t *msg)
-{
-    ngx_str_t  json;
-
-    if (ngx_http_hangar_json_text(pool, msg, &json) != NGX_OK
-        || ngx_http_hangar_mailbox_post(reg, session, &json) != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hangar: a notification for the front door's "
-                      "sessions was dropped");
-    }
 }

@@ -1192,11 +1192,14 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
             ngx_http_hangar_machine_success(reg, n, NGX_HTTP_HANGAR_FAIL_CALL);
         }
 
-        ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
-                                    size, failed ? (err ? "JsonRpcError"
-                                                        : "tool_error")
-                                                 : NULL,
-                                    &text);
+        /* the tools' history: not the front door's resources, prompts */
+        if (job->tool.len) {
+            ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
+                                        size, failed ? (err ? "JsonRpcError"
+                                                            : "tool_error")
+                                                     : NULL,
+                                        &text);
+        }
     }
 
     ngx_http_hangar_unlock(reg);
