@@ -31,6 +31,18 @@
 #define NGX_HTTP_HANGAR_SREQ_FANOUT  64
 
 
+/* this worker's calls in flight, for notifications/cancelled */
+static ngx_queue_t  ngx_http_hangar_sreq_calls;
+
+
+static int64_t ngx_http_hangar_sreq_upstream_id(ngx_str_t *sid,
+    ngx_http_hangar_value_t *id, ngx_pool_t *pool);
+static ngx_int_t ngx_http_hangar_sreq_answer(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_http_hangar_value_t *body);
+static ngx_int_t ngx_http_hangar_sreq_cancelled(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_http_hangar_value_t *params);
+static ngx_int_t ngx_http_hangar_sreq_cancel(ngx_http_hangar_req_t *hr,
+    ngx_str_t *server, int64_t upstream, ngx_http_hangar_value_t *reason);
 static ngx_uint_t ngx_http_hangar_sreq_need(ngx_http_hangar_value_t *msg,
     ngx_str_t *method, const char **what);
 static ngx_int_t ngx_http_hangar_sreq_refuse(ngx_http_hangar_req_t *hr,
@@ -85,7 +97,7 @@ ngx_http_hangar_sreq_caps(ngx_http_request_t *r, ngx_str_t *sid)
  * anywhere names it; 53 bits, exact in every JSON implementation.
  */
 
-int64_t
+static int64_t
 ngx_http_hangar_sreq_upstream_id(ngx_str_t *sid, ngx_http_hangar_value_t *id,
     ngx_pool_t *pool)
 {
@@ -108,6 +120,135 @@ ngx_http_hangar_sreq_upstream_id(ngx_str_t *sid, ngx_http_hangar_value_t *id,
 
     /* 2 and up: 1 is what a server's own handshake may use */
     return (v & 0x1fffffffffffffLL) | 2;
+}
+
+
+/*
+ * A call of this worker, once it went out: its upstream id is derived
+ * from the session and the client's id, so that a cancellation received
+ * by any worker names it.
+ */
+
+void
+ngx_http_hangar_sreq_track(ngx_http_hangar_sreq_call_t *sc,
+    ngx_http_hangar_value_t *id, void *handle, ngx_pool_t *pool)
+{
+    if (sc->sid.len == 0) {
+        return;
+    }
+
+    sc->upstream = ngx_http_hangar_sreq_upstream_id(&sc->sid, id, pool);
+    ngx_http_hangar_server_call_id(handle, sc->upstream);
+
+    if (ngx_http_hangar_sreq_calls.next == NULL) {
+        ngx_queue_init(&ngx_http_hangar_sreq_calls);
+    }
+
+    ngx_queue_insert_tail(&ngx_http_hangar_sreq_calls, &sc->queue);
+    sc->queued = 1;
+}
+
+
+void
+ngx_http_hangar_sreq_untrack(ngx_http_hangar_sreq_call_t *sc)
+{
+    if (sc->queued) {
+        ngx_queue_remove(&sc->queue);
+        sc->queued = 0;
+    }
+}
+
+
+/*
+ * A message the client POSTs that is no request: a response (to a
+ * server's request relayed to this session), notifications/cancelled, or
+ * another notification (taken and dropped).  202, or why not.
+ */
+
+ngx_int_t
+ngx_http_hangar_sreq_message(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_value_t *body, ngx_http_hangar_value_t *method,
+    ngx_http_hangar_value_t *params)
+{
+    ngx_int_t              rc;
+    ngx_uint_t             cancel;
+    ngx_http_hangar_sid_t  sid;
+
+    cancel = ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+             && ngx_http_hangar_str_is(&method->u.s,
+                                       "notifications/cancelled");
+
+    if (!cancel && (method || ngx_http_hangar_get(body, "id") == NULL)) {
+        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+    }
+
+    rc = ngx_http_hangar_session_find(hr, &sid);
+    if (rc != NGX_OK) {
+        return ngx_http_hangar_session_refuse(hr, rc);
+    }
+
+    if (cancel) {
+        return ngx_http_hangar_sreq_cancelled(hr, &sid, params);
+    }
+
+    return ngx_http_hangar_sreq_answer(hr, &sid, body);
+}
+
+
+/*
+ * notifications/cancelled: a call of this worker ends at once and its
+ * server is told; one of another worker ends when its server answers the
+ * cancellation (which goes to every ready server then).
+ */
+
+static ngx_int_t
+ngx_http_hangar_sreq_cancelled(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *sid, ngx_http_hangar_value_t *params)
+{
+    int64_t                       upstream;
+    ngx_queue_t                  *q;
+    ngx_http_hangar_value_t      *rid;
+    ngx_http_hangar_sreq_call_t  *sc;
+
+    rid = ngx_http_hangar_get(params, "requestId");
+
+    if (rid == NULL
+        || (rid->type != NGX_HTTP_HANGAR_INT
+            && rid->type != NGX_HTTP_HANGAR_STR))
+    {
+        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+    }
+
+    upstream = ngx_http_hangar_sreq_upstream_id(&sid->text, rid,
+                                                hr->r->pool);
+    sc = NULL;
+
+    for (q = ngx_http_hangar_sreq_calls.next
+             ? ngx_queue_head(&ngx_http_hangar_sreq_calls) : NULL;
+         q && q != ngx_queue_sentinel(&ngx_http_hangar_sreq_calls) && !sc;
+         q = ngx_queue_next(q))
+    {
+        sc = ngx_queue_data(q, ngx_http_hangar_sreq_call_t, queue);
+
+        if (sc->upstream != upstream || sc->sid.len != sid->text.len
+            || ngx_strncmp(sc->sid.data, sid->text.data, sc->sid.len) != 0)
+        {
+            sc = NULL;
+        }
+    }
+
+    if (ngx_http_hangar_sreq_cancel(hr, sc ? sc->server : NULL, upstream,
+                                    ngx_http_hangar_get(params, "reason"))
+        == NGX_ERROR)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (sc) {
+        sc->cancel(sc->data);
+    }
+
+    return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
 }
 
 
@@ -156,8 +297,8 @@ ngx_http_hangar_sreq_need(ngx_http_hangar_value_t *msg, ngx_str_t *method,
  */
 
 ngx_int_t
-ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
-    ngx_uint_t caps, ngx_str_t *server, ngx_http_hangar_value_t *msg,
+ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sreq_call_t *sc, ngx_http_hangar_value_t *msg,
     ngx_http_hangar_out_t *out)
 {
     ngx_str_t                 text;
@@ -175,11 +316,13 @@ ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
 
     need = ngx_http_hangar_sreq_need(msg, &method->u.s, &what);
 
-    if (sid->len == 0 || (caps & need) != need) {
-        return ngx_http_hangar_sreq_refuse(hr, server, id, what);
+    if (sc->sid.len == 0 || (sc->caps & need) != need) {
+        return ngx_http_hangar_sreq_refuse(hr, sc->server, id, what);
     }
 
-    if (ngx_http_hangar_sreq_id(hr, sid, server, id, &text) != NGX_OK) {
+    if (ngx_http_hangar_sreq_id(hr, &sc->sid, sc->server, id, &text)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -378,7 +521,7 @@ ngx_http_hangar_sreq_decode(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
  * this session, whichever worker relayed it.  202 once it is sent on.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_hangar_sreq_answer(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_sid_t *sid, ngx_http_hangar_value_t *body)
 {
@@ -459,7 +602,7 @@ ngx_http_hangar_sreq_answer(ngx_http_hangar_req_t *hr,
  * server (one that has no such request ignores it).
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_hangar_sreq_cancel(ngx_http_hangar_req_t *hr, ngx_str_t *server,
     int64_t upstream, ngx_http_hangar_value_t *reason)
 {

@@ -303,6 +303,79 @@ ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
 }
 
 
+/*
+ * The session a front-door request names.  NGX_OK: a valid session, sid
+ * set; else why not, for ngx_http_hangar_session_refuse(): 400 (no session
+ * id), 403 (suspended), 404 (unknown or ended), or 500.
+ */
+
+ngx_int_t
+ngx_http_hangar_session_find(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *id)
+{
+    ngx_int_t    rc;
+    ngx_str_t   *sid;
+    ngx_uint_t   suspended;
+
+    sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
+
+    if (sid == NULL) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    /* signed, not expired, not ended; compared in canonical form */
+    rc = ngx_http_hangar_session_check(hr, sid, id);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        goto unknown;
+    }
+
+    /* POST /api/sessions/{id}/suspend: kept in canonical (lower) case */
+    suspended = ngx_http_hangar_state_suspended(hr->reg, &id->text);
+
+    if (suspended) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    return NGX_OK;
+
+unknown:
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+/* the answer to a request without a valid session */
+
+ngx_int_t
+ngx_http_hangar_session_refuse(ngx_http_hangar_req_t *hr, ngx_int_t rc)
+{
+    ngx_str_t  msg;
+
+    switch (rc) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32000, &msg);
+
+    case NGX_HTTP_FORBIDDEN:
+        ngx_str_set(&msg, "Session suspended");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32002, &msg);
+
+    case NGX_HTTP_NOT_FOUND:
+        ngx_str_set(&msg, "Session not found");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32001, &msg);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
 /* the capabilities a client declares at initialize, as session id bits */
 
 ngx_uint_t

@@ -54,6 +54,10 @@ typedef struct {
 
 ngx_int_t ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr,
     time_t ttl, ngx_uint_t caps, ngx_str_t *id);
+ngx_int_t ngx_http_hangar_session_find(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *id);
+ngx_int_t ngx_http_hangar_session_refuse(ngx_http_hangar_req_t *hr,
+    ngx_int_t rc);
 ngx_uint_t ngx_http_hangar_session_caps(ngx_http_hangar_value_t *caps);
 ngx_int_t ngx_http_hangar_session_sign(ngx_http_hangar_req_t *hr,
     ngx_str_t *sid, ngx_str_t *data, u_char *mac);

@@ -45,12 +45,18 @@ static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_step_level(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call,
+    u_char *data, size_t len);
+static void ngx_http_hangar_stream_refuse(ngx_http_hangar_job_t *job,
+    ngx_pool_t *pool, ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call);
 
 
@@ -84,6 +90,9 @@ static ngx_event_t              ngx_http_hangar_warm_ev;
 static ngx_http_hangar_job_t    *ngx_http_hangar_streams[
                                      NGX_HTTP_HANGAR_MAX_STREAMS];
 static ngx_uint_t                ngx_http_hangar_nstreams;
+
+/* the layer above's: the servers' other notifications */
+static ngx_http_hangar_notify_pt  ngx_http_hangar_notify_handler;
 
 
 /*
@@ -824,6 +833,7 @@ static void
 ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
 {
+    u_char                   *p, *level, params[32];
     ngx_http_hangar_value_t  *v;
 
     job->init_result = ngx_http_hangar_value_copy(job->pool,
@@ -843,6 +853,33 @@ ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     /* a notification: sent on its own, nobody waits for its 202 */
     (void) ngx_http_hangar_rpc(job, "notifications/initialized", "{}", NULL);
 
+    /* the front door's logging/setLevel holds for servers started later */
+    ngx_http_hangar_lock(job->reg);
+    level = job->reg->sh->mcp_log_level;
+    p = ngx_cpymem(params, "{\"level\":\"", 10);
+    p = ngx_cpystrn(p, level, sizeof(job->reg->sh->mcp_log_level));
+    ngx_http_hangar_unlock(job->reg);
+
+    v = ngx_http_hangar_get(job->init_result, "capabilities");
+
+    if (p > params + 10 && ngx_http_hangar_get(v, "logging")) {
+        ngx_memcpy(p, "\"}", 3);
+        (void) ngx_http_hangar_rpc(job, "logging/setLevel", (char *) params,
+                                   ngx_http_hangar_step_level);
+        return;
+    }
+
+    (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
+                               ngx_http_hangar_step_tools);
+}
+
+
+/* whatever the server answers to setLevel, the start goes on */
+
+static void
+ngx_http_hangar_step_level(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg)
+{
     (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
                                ngx_http_hangar_step_tools);
 }
@@ -974,6 +1011,7 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->handler = ngx_http_hangar_stream_end;
     call->on_notice = ngx_http_hangar_stream_notice;
     call->notice = "notifications/tools/list_changed";
+    call->on_line = ngx_http_hangar_stream_line;
     call->data = job;
 
     call->headers.data = ngx_pnalloc(call->pool, job->headers.len
@@ -1018,6 +1056,84 @@ ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call)
     (void) ngx_http_hangar_job_begin(job->reg, &job->id,
                                      NGX_HTTP_HANGAR_JOB_REFRESH, job->seq,
                                      job->log);
+}
+
+
+/*
+ * A message of the stream: tools/list_changed lists the tools again, the
+ * other notifications (resources, prompts) go to the layer above.
+ */
+
+static void
+ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call, u_char *data,
+    size_t len)
+{
+    ngx_str_t                 err;
+    ngx_pool_t               *pool;
+    ngx_http_hangar_job_t    *job;
+    ngx_http_hangar_value_t  *msg, *method;
+
+    job = call->data;
+
+    pool = ngx_create_pool(4096, job->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    msg = ngx_http_hangar_json_parse(pool, data, len, &err);
+    method = ngx_http_hangar_get(msg, "method");
+
+    if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "hangar: a stream line that is no request or "
+                       "notification is skipped");
+
+    } else if (ngx_http_hangar_str_is(&method->u.s,
+                                      "notifications/tools/list_changed"))
+    {
+        ngx_http_hangar_stream_notice(call);
+
+    } else if (ngx_http_hangar_get(msg, "id")) {
+        ngx_http_hangar_stream_refuse(job, pool, msg);
+
+    } else if (ngx_http_hangar_notify_handler) {
+        ngx_http_hangar_notify_handler(job->reg, &job->id, msg);
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
+/*
+ * A server's request outside any call (a remote's, on the module's own
+ * session): no client can be said to be asked, and none is picked among
+ * the sessions; the server gets an error at once rather than waiting.
+ */
+
+static void
+ngx_http_hangar_stream_refuse(ngx_http_hangar_job_t *job, ngx_pool_t *pool,
+    ngx_http_hangar_value_t *msg)
+{
+    ngx_str_t              text;
+    ngx_http_hangar_out_t  out;
+
+    ngx_http_hangar_out_init(&out, pool, 256);
+    ngx_http_hangar_out_lit(&out, "{\"jsonrpc\":\"2.0\",\"id\":");
+    ngx_http_hangar_json_out(&out, ngx_http_hangar_get(msg, "id"));
+    ngx_http_hangar_out_lit(&out, ",\"error\":{\"code\":-32601,\"message\":"
+                            "\"no client call in progress to ask\"}}");
+
+    if (ngx_http_hangar_out_flatten(&out, &text) == NGX_OK) {
+        (void) ngx_http_hangar_server_send(job->reg, &job->id, &text,
+                                           job->log);
+    }
+}
+
+
+void
+ngx_http_hangar_job_notify(ngx_http_hangar_notify_pt handler)
+{
+    ngx_http_hangar_notify_handler = handler;
 }
 
 
@@ -1196,11 +1312,14 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
             ngx_http_hangar_machine_success(reg, n, NGX_HTTP_HANGAR_FAIL_CALL);
         }
 
-        ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
-                                    size, failed ? (err ? "JsonRpcError"
-                                                        : "tool_error")
-                                                 : NULL,
-                                    &text);
+        /* the tools' history: not the front door's resources, prompts */
+        if (job->tool.len) {
+            ngx_http_hangar_history_add(reg, n, &job->tool, job->begun, now,
+                                        size, failed ? (err ? "JsonRpcError"
+                                                            : "tool_error")
+                                                     : NULL,
+                                        &text);
+        }
     }
 
     ngx_http_hangar_unlock(reg);

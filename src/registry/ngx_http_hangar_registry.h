@@ -196,6 +196,8 @@ typedef struct {
     void                        *auth_sh;
     void                        *limit_sh;
     void                        *approval_sh;
+    void                        *mailbox_sh;    /* the front door's */
+    u_char                       mcp_log_level[16]; /* logging/setLevel */
 } ngx_http_hangar_shctx_t;
 
 
