@@ -54,6 +54,22 @@ sub bridge_status ($) {
 
 sub text_of { my ($o) = @_; return join "\n", map { $_->{text} // '' } @{ $o->{result}{content} || [] } }
 
+# a remote peer: server-everything over Streamable HTTP, on 127.0.0.1
+my $rport = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1)->sockport;
+my $remote = fork // die;
+if (!$remote) {
+    $ENV{PORT} = $rport;
+    $ENV{NODE_OPTIONS} = "--require $REPO/t/servers/bind-localhost.cjs";
+    open STDOUT, '>', '/dev/null';
+    open STDERR, '>', '/dev/null';
+    exec $NODE, $EV, 'streamableHttp';
+    exit 127;
+}
+END { local $?; if ($remote) { kill "TERM", $remote; waitpid $remote, 0 } }
+my $rdeadline = time + 20;
+sleep 0.1 until IO::Socket::INET->new(PeerAddr => "127.0.0.1:$rport") || time > $rdeadline;
+
 nginx_start({
     workers     => 2,
     http_config => "    hangar_zone hangar 1m;\n"
@@ -62,29 +78,37 @@ nginx_start({
     config      => "add_header X-Worker \$pid always;\n"
                  . "location /api/ { hangar_api; }\n"
                  . "location = /mcp { hangar_mcp; }\n"
+                 . "location = /mcpp { hangar_mcp; hangar_mcp_naming prefixed; }\n"
                  . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
     user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                  . "  everything:\n    command: [$NODE, $EV, stdio]\n"
                  . "  perl:\n    command: [perl, $REPO/t/servers/hangar-test-server, --log-tool,"
-                 . " --tools, 'log,sample,sleep,echo']\n",
+                 . " --tools, 'log,sample,sleep,echo']\n"
+                 . "  remote:\n    mode: remote\n    endpoint: http://127.0.0.1:$rport/mcp\n",
 });
 
 # both started, and server-everything's tools for a client with every
 # capability registered (it adds them after initialize)
-for my $s (qw(everything perl)) {
+for my $s (qw(everything perl remote)) {
     my ($st) = http_request(POST => "/api/mcp_servers/$s/start", '');
     ok($st == 200 || $st == 202 || $st == 409, "$s started ($st)");
 }
 my $tools = '';
 my $deadline = time + 30;
-until ($tools =~ /trigger-url-elicitation/ && $tools =~ /"log"/ || time > $deadline) {
+my $rtools = '';
+until ($tools =~ /trigger-url-elicitation/ && $tools =~ /"log"/
+       && $rtools =~ /trigger-url-elicitation/ || time > $deadline) {
     sleep 0.3;
-    (undef, undef, $tools) = http_request(GET => '/api/tools', undef);
+    (undef, undef, $tools) = http_request(GET => '/api/mcp_servers/everything/tools', undef);
+    (undef, undef, $rtools) = http_request(GET => '/api/mcp_servers/remote/tools', undef);
+    $tools .= (http_request(GET => '/api/mcp_servers/perl/tools', undef))[2];
 }
 like($tools, qr/trigger-sampling-request/, 'the stdio server offers its sampling tool: the bridge declared sampling');
 like($tools, qr/trigger-elicitation-request/, '... elicitation (form)');
 like($tools, qr/trigger-url-elicitation/, '... elicitation (url)');
 like($tools, qr/get-roots-list/, '... roots');
+like($rtools, qr/trigger-url-elicitation.*get-roots-list|get-roots-list.*trigger-url-elicitation/s,
+     'the remote too: the module declared sampling, elicitation and roots');
 
 # ---------------------------------------------------------------- the SDK client
 
@@ -95,10 +119,11 @@ my @CALLS = (
     { call => 'get-roots-list', arguments => {} },
 );
 
-sub full_peer ($$$$) {
-    my ($label, $path, $cancel, $after) = @_;
+sub full_peer ($$$$$;$) {
+    my ($label, $path, $prefix, $cancel, $after, $roots_outside) = @_;
 
-    my @o = peer($path, \%ALL, [@CALLS, { %$cancel, cancelAfterMs => 700 }, $after]);
+    my @o = peer($path, \%ALL, [(map { { %$_, call => "$prefix$_->{call}" } } @CALLS),
+                                { %$cancel, cancelAfterMs => 700 }, $after]);
     my ($sample, $form, $url, $roots, $cancelled, $next) = @o[1 .. 6];
 
     like(text_of($sample), qr/client sampled: .*tell a joke/,
@@ -111,8 +136,15 @@ sub full_peer ($$$$) {
     ok(!$url->{error} && !$url->{result}{isError}, "$label: elicitation (url) answered")
         or diag($json->encode($url));
     is_deeply($url->{asked}, ['elicitation/create:url'], "$label: ... in url mode");
-    like(text_of($roots), qr{file:///srv/hangar-root}, "$label: roots/list answered")
-        or diag($json->encode($roots));
+    if ($roots_outside) {
+        # server-everything over HTTP sends roots/list on its GET stream,
+        # not the call's: outside any call, hangar answers it with an error
+        like(text_of($roots), qr/no roots/, "$label: roots/list outside the call is refused, not left waiting")
+            or diag($json->encode($roots));
+    } else {
+        like(text_of($roots), qr{file:///srv/hangar-root}, "$label: roots/list answered")
+            or diag($json->encode($roots));
+    }
     ok($cancelled->{error}, "$label: the cancelled call ends for the client")
         or diag($json->encode($cancelled));
     ok(($cancelled->{ms} // 1e9) < 5000, "$label: ... at once ($cancelled->{ms} ms)");
@@ -120,18 +152,18 @@ sub full_peer ($$$$) {
         or diag($json->encode($next));
 }
 
-sub log_peer ($$) {
-    my ($label, $path) = @_;
+sub log_peer ($$$) {
+    my ($label, $path, $tool) = @_;
 
-    my @o = peer($path, \%ALL, [{ setLevel => 'debug' }, { call => 'log', arguments => { lines => 3 } }]);
+    my @o = peer($path, \%ALL, [{ setLevel => 'debug' }, { call => $tool, arguments => { lines => 3 } }]);
     is(text_of($o[2]), 'logged 3', "$label: a call that logs") or diag($json->encode(\@o));
     is_deeply([ map { $_->{data} } @{ $o[2]{logs} || [] } ], ['log 1', 'log 2', 'log 3'],
               "$label: its notifications/message reach the client during the call");
 }
 
-full_peer('front door', '/mcp', { call => 'sleep', arguments => { ms => 20000 } },
-          { call => 'sample', arguments => { prompt => 'after' } });
-log_peer('front door', '/mcp');
+full_peer('front door', '/mcpp', 'everything__', { call => 'perl__sleep', arguments => { ms => 20000 } },
+          { call => 'perl__sample', arguments => { prompt => 'after' } });
+log_peer('front door', '/mcpp', 'perl__log');
 my $bs = bridge_status('perl');
 is_deeply([ $bs->{pending}, $bs->{server_requests} ], [0, 0],
           'front door: nothing left pending in the bridge after the cancel');
@@ -139,20 +171,27 @@ is_deeply([ $bs->{pending}, $bs->{server_requests} ], [0, 0],
 my ($st, $h, $b) = http_request(GET => '/api/mcp_servers/perl/logs?lines=50', undef);
 like($b, qr/request \d+ cancelled/, 'front door: the server got the cancellation, with its own id');
 
-full_peer('pass-through', '/mcp/everything',
+full_peer('pass-through', '/mcp/everything', '',
           { call => 'trigger-long-running-operation', arguments => { duration => 20, steps => 20 } },
           { call => 'get-sum', arguments => { a => 2, b => 3 } });
-log_peer('pass-through', '/mcp/perl');
+log_peer('pass-through', '/mcp/perl', 'log');
 $bs = bridge_status('everything');
 is_deeply([ $bs->{pending}, $bs->{server_requests} ], [0, 0],
           'pass-through: nothing left pending in the bridge after the cancel');
 is($bs->{sessions}, 1, 'pass-through: the sessions the clients ended are gone, the module\'s stays');
 
+# a remote server: its requests come on the call's stream, answers go back
+# in the module's session with it
+full_peer('front door, remote', '/mcpp', 'remote__',
+          { call => 'remote__trigger-long-running-operation', arguments => { duration => 20, steps => 20 } },
+          { call => 'remote__get-sum', arguments => { a => 2, b => 3 } }, 1);
+
 # ---------------------------------------------------------------- without the capability
 
-for my $p (['front door', '/mcp'], ['pass-through', '/mcp/everything']) {
-    my @o = peer($p->[1], { sampling => {} }, [{ call => 'trigger-elicitation-request', arguments => {} },
-                                               { call => 'trigger-url-elicitation',
+for my $p (['front door', '/mcpp', 'everything__'], ['pass-through', '/mcp/everything', ''],
+           ['front door, remote', '/mcpp', 'remote__']) {
+    my @o = peer($p->[1], { sampling => {} }, [{ call => "$p->[2]trigger-elicitation-request", arguments => {} },
+                                               { call => "$p->[2]trigger-url-elicitation",
                                                  arguments => { url => 'https://example.com/x' } }]);
     for my $r (@o[1, 2]) {
         my $why = $r->{error} // text_of($r);
@@ -314,6 +353,24 @@ is($final->{result}{content}[0]{text}, 'sampled: from the other worker',
 ok($st2 == 202 || $st2 == 400, "hostile: a second answer is taken or refused ($st2), and dropped upstream");
 my @after = peer('/mcp', \%ALL, [{ call => 'sample', arguments => { prompt => 'still fine' } }]);
 like(text_of($after[1]), qr/sampled: client sampled: still fine/, 'hostile: the front door still works');
+
+# a client that hangs up mid-call: the server is told, the call ends
+sub cancels () {
+    my (undef, undef, $logs) = http_request(GET => '/api/mcp_servers/perl/logs?lines=200', undef);
+    my @n = $logs =~ /request \d+ cancelled/g;
+    return scalar @n;
+}
+my $before = cancels();
+my $gone = conn();
+send_post($gone, $json->encode({ jsonrpc => '2.0', id => 'gone', method => 'tools/call',
+                                 params => { name => 'sleep', arguments => { ms => 30000 } } }), $sid);
+sleep 0.5;
+close $gone;
+my $t_end = time + 10;
+sleep 0.2 while cancels() == $before && time < $t_end;
+is(cancels(), $before + 1, 'hang-up: the server got a cancellation of the call');
+$bs = bridge_status('perl');
+is($bs->{pending}, 0, 'hang-up: nothing left pending in the bridge');
 
 is(nginx_stop(), "", "nginx stopped");
 no_orphans();

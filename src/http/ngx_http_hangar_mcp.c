@@ -598,6 +598,9 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
     if (rc == NGX_OK || rc == NGX_AGAIN) {
         hr->r->main->count++;
 
+        /* a client that hangs up ends the call (as proxy_pass does) */
+        hr->r->read_event_handler = ngx_http_test_reading;
+
         if (rc == NGX_OK) {
             ngx_http_hangar_mcp_forward(mc);
         }
@@ -920,12 +923,13 @@ ngx_http_hangar_mcp_cleanup(void *data)
 
     ngx_http_hangar_waiter_cancel(&mc->hr->waiter);
 
-    ngx_http_hangar_sreq_untrack(&mc->track);
-
+    /* the request ends before the answer: the client is gone */
     if (mc->handle) {
-        ngx_http_hangar_server_call_abandon(mc->handle);
+        ngx_http_hangar_sreq_gone(mc->hr->reg, &mc->track, mc->handle);
         mc->handle = NULL;
     }
+
+    ngx_http_hangar_sreq_untrack(&mc->track);
 }
 
 
@@ -940,7 +944,7 @@ ngx_http_hangar_mcp_cancelled(void *data)
         return;
     }
 
-    ngx_http_hangar_server_call_abandon(mc->handle);
+    ngx_http_hangar_server_call_end(mc->handle);
     mc->handle = NULL;
 
     ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 256);

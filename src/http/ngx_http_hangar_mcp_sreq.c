@@ -160,6 +160,37 @@ ngx_http_hangar_sreq_untrack(ngx_http_hangar_sreq_call_t *sc)
 
 
 /*
+ * A call whose client is gone (its request ends before the answer): the
+ * server is told, as by notifications/cancelled, and the call ends.  No
+ * request pool here: it is being freed.
+ */
+
+void
+ngx_http_hangar_sreq_gone(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_sreq_call_t *sc, void *handle)
+{
+    u_char     buf[192];
+    ngx_str_t  text;
+
+    ngx_http_hangar_sreq_untrack(sc);
+
+    if (sc->upstream) {
+        text.data = buf;
+        text.len = ngx_snprintf(buf, sizeof(buf), "{\"jsonrpc\":\"2.0\","
+                                "\"method\":\"notifications/cancelled\","
+                                "\"params\":{\"requestId\":%L,\"reason\":"
+                                "\"the client went away\"}}", sc->upstream)
+                   - buf;
+
+        (void) ngx_http_hangar_server_send(reg, sc->server, &text,
+                                           ngx_cycle->log);
+    }
+
+    ngx_http_hangar_server_call_end(handle);
+}
+
+
+/*
  * A message the client POSTs that is no request: a response (to a
  * server's request relayed to this session), notifications/cancelled, or
  * another notification (taken and dropped).  202, or why not.

@@ -34,6 +34,8 @@ ngx_uint_t ngx_http_hangar_sreq_caps(ngx_http_request_t *r, ngx_str_t *sid);
 void ngx_http_hangar_sreq_track(ngx_http_hangar_sreq_call_t *sc,
     ngx_http_hangar_value_t *id, void *handle, ngx_pool_t *pool);
 void ngx_http_hangar_sreq_untrack(ngx_http_hangar_sreq_call_t *sc);
+void ngx_http_hangar_sreq_gone(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_sreq_call_t *sc, void *handle);
 ngx_int_t ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_sreq_call_t *sc, ngx_http_hangar_value_t *msg,
     ngx_http_hangar_out_t *out);

@@ -1215,6 +1215,28 @@ ngx_http_hangar_server_call_abandon(void *handle)
 }
 
 
+/*
+ * The client's call ended before the server answered it (cancelled, or
+ * the client went away), and the server was told: nothing more is awaited
+ * of it, and nothing is counted against the server.  Not from within the
+ * call's own handlers.
+ */
+
+void
+ngx_http_hangar_server_call_end(void *handle)
+{
+    ngx_http_hangar_job_t  *job = handle;
+
+    if (job->call) {
+        ngx_http_hangar_call_cancel(job->call);
+        ngx_destroy_pool(job->call->pool);
+        job->call = NULL;
+    }
+
+    ngx_http_hangar_job_free(job);
+}
+
+
 /* the JSON-RPC id the call goes out with (before it sets out) */
 
 void

@@ -39,6 +39,7 @@ void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log, ngx_http_hangar_result_pt result,
     ngx_http_hangar_result_pt progress, void *data);
 void ngx_http_hangar_server_call_abandon(void *handle);
+void ngx_http_hangar_server_call_end(void *handle);
 void ngx_http_hangar_server_call_id(void *handle, int64_t id);
 ngx_int_t ngx_http_hangar_server_send(ngx_http_hangar_registry_t *reg,
     ngx_str_t *id, ngx_str_t *msg, ngx_log_t *log);
