@@ -5,9 +5,10 @@
  * Front-door sessions.  An id is "hs3-" <expiry><random><capabilities>
  * "-" <HMAC>, in hex, signed with the key in <hangar_state>/session.key;
  * ids compare in their canonical (lower-case) form, so a client that
- * changes the case of an id still names the same session.  An ended session is kept in a shm
- * tree and in <hangar_state>/mcp-sessions-ended.json until its id expires:
- * it stays ended whatever else ends, and across restarts.
+ * changes the case of an id still names the same session.  An ended
+ * session is kept in a shm tree and in <hangar_state>/mcp-sessions-ended.json
+ * until its id expires: it stays ended whatever else ends, and across
+ * restarts.
  */
 
 
