@@ -19,6 +19,8 @@
 #include "ngx_http_hangar_api.h"
 #include "ngx_http_hangar_pass.h"
 #include "ngx_http_hangar_mcp.h"
+#include "ngx_http_hangar_mailbox.h"
+#include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_config.h"
@@ -1302,6 +1304,7 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
     /* the front door's periodic and exit work, on the lifecycle's tick */
     ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_mcp_tick,
                                     ngx_http_hangar_mcp_exit);
+    ngx_http_hangar_job_notify(ngx_http_hangar_mailbox_notify);
 
     /* remote host names: the resolver of the http{} level */
     ctx = (ngx_http_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,

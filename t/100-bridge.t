@@ -270,7 +270,7 @@ my $c = hconn($b);
 my $res = request($c, POST => '/mcp', '{"jsonrpc":"2.0","id":"i-1","method":"initialize",'
     . '"params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}');
 is($res->{status}, 200, 'initialize: 200');
-is($res->{headers}{'mcp-session-id'}, "bridge-$b->{pid}", 'initialize: Mcp-Session-Id');
+like($res->{headers}{'mcp-session-id'}, qr/^b$b->{pid}-1-[0-9a-f]{16}$/, 'initialize: Mcp-Session-Id');
 is($res->{json}{id}, 'i-1', 'initialize: the client id');
 is_deeply($res->{json}{result}, $r->{init_result}, 'initialize: the cached result');
 
@@ -398,9 +398,13 @@ is(text_of($ev[3]), 'done 3', 'progress: result');
 $res = request($p, POST => '/mcp', call(echo => { text => 'after sse' }));
 is(text_of($res->{json}), 'after sse', 'keep-alive after an SSE response');
 
-# GET stream: server-to-client request and notifications
+# GET stream: server-to-client request and notifications, to a session
+# that declared sampling
+$res = request(hconn($b), POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"initialize",'
+    . '"params":{"protocolVersion":"2025-06-18","capabilities":{"sampling":{}},"clientInfo":{"name":"t","version":"0"}}}');
+my $gsid = $res->{headers}{'mcp-session-id'};
 my $g = hconn($b);
-send_req($g, GET => '/mcp', undef, Accept => 'text/event-stream');
+send_req($g, GET => '/mcp', undef, Accept => 'text/event-stream', 'Mcp-Session-Id' => $gsid);
 $h = read_head($g);
 is($h->{status}, 200, 'GET stream: 200');
 sleep 0.1;
@@ -411,13 +415,19 @@ my $e = next_event($g);
 is($e->{msg}{method}, 'sampling/createMessage', 'sample: request on the GET stream');
 like($e->{msg}{id} // '', qr/^s-\d+$/, 'sample: bridge id s-<n>');
 my $ans = hconn($b);
-$res = request($ans, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
-    result => { role => 'assistant', model => 'm', content => { type => 'text', text => 'hello back' } } }));
+my $answer = $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
+    result => { role => 'assistant', model => 'm', content => { type => 'text', text => 'hello back' } } });
+$res = request($ans, POST => '/mcp', $answer);
+is($res->{status}, 400, 'sample: an answer from no session is refused');
+$res = request($ans, POST => '/mcp', $answer, 'Mcp-Session-Id' => "${gsid}x");
+is($res->{status}, 400, 'sample: an answer from another session is refused');
+$res = request($ans, POST => '/mcp', $answer, 'Mcp-Session-Id' => $gsid);
 is($res->{status}, 202, 'sample: the answer is accepted');
 $res = read_response($s);
 is($res->{json}{id}, 0, 'sample: tool result with id 0');
 is(text_of($res->{json}), 'sampled: hello back', 'sample: round trip');
-$res = request($ans, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id}, result => {} }));
+$res = request($ans, POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id}, result => {} }),
+              'Mcp-Session-Id' => $gsid);
 is($res->{status}, 400, 'sample: a second answer is refused');
 
 $res = request($s, POST => '/mcp', call(notify_list_changed => {}));
@@ -432,7 +442,7 @@ is(text_of($res->{json}), 'done 1', 'progress without SSE: just the result');
 close $g;
 sleep 0.1;
 $res = request($s, POST => '/mcp', call(sample => { prompt => 'anyone?' }));
-like(text_of($res->{json}), qr/sampling failed: no client connected/,
+like(text_of($res->{json}), qr/sampling failed: no connected client supports sampling/,
      'sample without a GET stream: the server is answered at once');
 
 # ------------------------------------------------------------- logs, status
@@ -480,6 +490,113 @@ my $rss = rss($b->{pid});
 diag "bridge RSS: $idle_rss kB idle after start, $rss kB after the tests above";
 ok($idle_rss && $idle_rss < 4096, 'bridge RSS idle is small');
 ok($rss && $rss < 8192, 'bridge RSS after big messages is small');
+
+# ------------------------------------------------------------- server requests: routing
+
+# stdio carries no link between a server request and its call: it goes to
+# the most recent call in flight (on an SSE stream) whose session declared
+# the capability; with no call in flight, to a GET stream of such a session
+my $rb = start_bridge(id => 'route', args => ['--log-tool'], opts => [qw(--request-timeout-ms 400)]);
+is($rb->{ready}{state}, 'ready', 'route: ready');
+
+sub init_session {
+    my ($caps) = @_;
+    my $r = request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => 1,
+        method => 'initialize', params => { protocolVersion => '2025-11-25', capabilities => $caps,
+                                            clientInfo => { name => 't', version => '0' } } }));
+    return $r->{headers}{'mcp-session-id'};
+}
+my $sa = init_session({ sampling => {} });
+my $sb = init_session({});
+my $sc = init_session({ sampling => {}, elicitation => {} });
+ok($sa && $sb && $sc && $sa ne $sb && $sb ne $sc, 'route: a session per initialize');
+
+my $ca = hconn($rb);
+send_req($ca, POST => '/mcp', call(sleep => { ms => 3000 }, 'a'), @SSE, 'Mcp-Session-Id' => $sa);
+is(read_head($ca)->{status}, 200, 'route: A (sampling) has a call in flight');
+sleep 0.1;
+my $cb = hconn($rb);
+send_req($cb, POST => '/mcp', call(sample => { prompt => 'p1' }, 'b'), @SSE, 'Mcp-Session-Id' => $sb);
+is(read_head($cb)->{status}, 200, 'route: B (no capabilities) calls a tool that samples');
+$e = next_event($ca, 3);
+is($e->{msg}{method}, 'sampling/createMessage', 'route: the request goes to A, the call that can answer');
+$res = request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
+    result => { content => { type => 'text', text => 'from A' } } }), 'Mcp-Session-Id' => $sb);
+is($res->{status}, 400, 'route: B cannot answer what was sent to A');
+$res = request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
+    result => { content => { type => 'text', text => 'from A' } } }), 'Mcp-Session-Id' => $sa);
+is($res->{status}, 202, 'route: A answers');
+$e = next_event($cb, 3);
+is(text_of($e->{msg}), 'sampled: from A', 'route: B\'s call gets the answer');
+is(next_event($cb), undef, 'route: B\'s stream ends');
+
+my $cc = hconn($rb);
+send_req($cc, POST => '/mcp', call(sleep => { ms => 3000 }, 'c'), @SSE, 'Mcp-Session-Id' => $sc);
+read_head($cc);
+sleep 0.1;
+send_req($cb, POST => '/mcp', call(sample => { prompt => 'p2' }, 'b2'), @SSE, 'Mcp-Session-Id' => $sb);
+read_head($cb);
+$e = next_event($cc, 3);
+is($e->{msg}{method}, 'sampling/createMessage', 'route: to C now, the most recent call that can answer');
+$t0 = time;
+$e = next_event($cb, 5);
+is(text_of($e->{msg}), 'sampling failed: no client answered the request within 400 ms',
+   'timeout: unanswered, the server gets an error');
+ok(time - $t0 < 3, 'timeout: after the timeout, not later');
+next_event($cb);
+$res = request(hconn($rb), GET => '/status');
+is($res->{json}{server_requests}, 0, 'timeout: nothing left waiting');
+
+# log messages go with the most recent call
+send_req($cb, POST => '/mcp', call(log => { lines => 2 }, 'l'), @SSE, 'Mcp-Session-Id' => $sb);
+read_head($cb);
+is_deeply([ map { next_event($cb)->{msg}{params}{data} } 1 .. 2 ], ['log 1', 'log 2'],
+          'notifications/message: on the stream of the call in flight');
+is(text_of(next_event($cb)->{msg}), 'logged 2', 'notifications/message: then the result');
+next_event($cb);
+is(next_event($ca, 5)->{msg}{id}, 'a', 'route: A\'s call ends normally');
+is(next_event($cc, 5)->{msg}{id}, 'c', 'route: C\'s call ends normally');
+
+# outside calls: a GET stream of a session that can answer
+my $gb = hconn($rb);
+send_req($gb, GET => '/mcp', undef, Accept => 'text/event-stream', 'Mcp-Session-Id' => $sb);
+read_head($gb);
+my $ga = hconn($rb);
+send_req($ga, GET => '/mcp', undef, Accept => 'text/event-stream', 'Mcp-Session-Id' => $sa);
+read_head($ga);
+sleep 0.1;
+send_req($cb, POST => '/mcp', call(sample => { prompt => 'p3' }, 'b3'), 'Mcp-Session-Id' => $sb);
+$e = next_event($ga, 3);
+is($e->{msg}{method}, 'sampling/createMessage', 'outside calls: to A\'s GET stream, not B\'s');
+request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
+    result => { content => { type => 'text', text => 'via GET' } } }), 'Mcp-Session-Id' => $sa);
+is(text_of(read_response($cb)->{json}), 'sampled: via GET', 'outside calls: answered');
+
+# the same id in flight in two sessions: a cancellation is of its session's
+my $da = hconn($rb);
+send_req($da, POST => '/mcp', call(sleep => { ms => 5000 }, 'dup'), 'Mcp-Session-Id' => $sa);
+my $db = hconn($rb);
+send_req($db, POST => '/mcp', call(sleep => { ms => 300 }, 'dup'), 'Mcp-Session-Id' => $sb);
+sleep 0.1;
+$res = request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', method => 'notifications/cancelled',
+    params => { requestId => 'dup' } }), 'Mcp-Session-Id' => $sa);
+is($res->{status}, 202, 'cancel in a session: 202');
+$res = read_response($da);
+is_deeply([ $res->{json}{id}, $res->{json}{error}{code} ], ['dup', -32800],
+          'cancel in a session: its call with that id ends');
+is(text_of(read_response($db)->{json}), 'slept 300', 'cancel in a session: the other session\'s is untouched');
+
+# a session that ended can answer nothing
+$res = request(hconn($rb), DELETE => '/mcp', undef, 'Mcp-Session-Id' => $sa);
+is($res->{status}, 200, 'DELETE ends a session');
+close $ga;
+$res = request(hconn($rb), POST => '/mcp', call(sample => { prompt => 'p4' }), 'Mcp-Session-Id' => $sb);
+like(text_of($res->{json}), qr/no connected client supports sampling/,
+     'with no session that can answer, the server is answered at once');
+$res = request(hconn($rb), GET => '/status');
+is($res->{json}{sessions}, 2, 'status: the sessions left');
+kill 'TERM', $rb->{pid};
+is(wait_bridge($rb), 0, 'route: stopped');
 
 # ------------------------------------------------------------- /shutdown
 

@@ -172,7 +172,7 @@ my ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","p
 is($st, 200, 'initialize');
 is($b->{result}{protocolVersion}, '2025-06-18', 'a version we speak is kept');
 my $sid = $h->{'mcp-session-id'};
-like($sid, qr/^hs2-[0-9a-f]{24}-[0-9a-f]{32}$/, 'a signed session id');
+like($sid, qr/^hs3-[0-9a-f]{26}-[0-9a-f]{32}$/, 'a signed session id');
 
 ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01"}}');
 is($b->{result}{protocolVersion}, '2025-11-25', 'an unknown version gets our latest');
@@ -192,7 +192,7 @@ is($st, 404, 'a forged session id is 404');
 is($st, 400, 'no session id: 400');
 ($st) = raw(POST => '{"jsonrpc":"2.0","method":"notifications/initialized"}', $sid);
 is($st, 202, 'a notification: 202');
-($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,"method":"resources/list"}', $sid);
+($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,"method":"no/such-method"}', $sid);
 is($b->{error}{code}, -32601, 'unknown method: -32601');
 ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,', $sid);
 ok($st == 400 && $b->{error}{code} == -32700, 'unparsable JSON: -32700');

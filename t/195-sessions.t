@@ -49,7 +49,7 @@ my %conf = (
 nginx_start(\%conf);
 
 my $a = session();
-like($a, qr/^hs2-[0-9a-f]{24}-[0-9a-f]{32}$/, 'an id carries its expiry and a signature');
+like($a, qr/^hs3-[0-9a-f]{26}-[0-9a-f]{32}$/, 'an id carries its expiry, capabilities and a signature');
 my $b = session();
 is(ping(upper_mac($b)), 200, 'an id with its signature upper-cased names the same session');
 is(ping(uc $b), 200, 'so does the whole id upper-cased');
@@ -88,13 +88,17 @@ is(ping($b), 200, 'a live session still works after the restart');
 # the expiry is part of the signed id
 my $short = session('/mcp-short');
 is(ping($short), 200, 'a session of hangar_mcp_session_ttl 2s works at once');
-(my $later = $short) =~ s/^hs2-([0-9a-f]{8})/sprintf 'hs2-%08x', hex($1) + 3600/e;
+(my $later = $short) =~ s/^hs3-([0-9a-f]{8})/sprintf 'hs3-%08x', hex($1) + 3600/e;
 isnt($later, $short, 'its expiry moved by an hour');
 is(ping($later), 404, 'a moved expiry breaks the signature');
 sleep 3;
 is(ping($short), 404, 'once expired, the id is refused');
-(my $old = $b) =~ s/^hs2-[0-9a-f]{8}([0-9a-f]{16})/hs1-$1/;
+(my $old = $b) =~ s/^hs3-[0-9a-f]{8}([0-9a-f]{16})[0-9a-f]{2}/hs1-$1/;
 is(ping($old), 404, 'an id without an expiry is refused');
+(my $v2 = $b) =~ s/^hs3-([0-9a-f]{24})[0-9a-f]{2}/hs2-$1/;
+is(ping($v2), 404, 'an id of the earlier format (hs2, no capabilities) is refused');
+(my $caps = $b) =~ s/^(hs3-[0-9a-f]{24})([0-9a-f]{2})/sprintf '%s%02x', $1, hex($2) ^ 1/e;
+is(ping($caps), 404, 'changed capabilities break the signature');
 
 # GET streams: 2 per session, 3 per client address
 sub stream ($;$) {

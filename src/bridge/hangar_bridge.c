@@ -47,7 +47,7 @@ hb_now(void)
 }
 
 
-static int64_t
+int64_t
 hb_msec(void)
 {
     struct timespec  ts;
@@ -526,6 +526,8 @@ hb_status_json(hb_buf_t *out, int extra)
     if (extra) {
         hb_gen_num(g, "pending", hb.npending, 0, 1);
         hb_gen_num(g, "clients", hb.nconns, 0, 1);
+        hb_gen_num(g, "sessions", hb.nsessions, 0, 1);
+        hb_gen_num(g, "server_requests", hb_sreq_count(), 0, 1);
     }
     yajl_gen_map_close(g);
 
@@ -1071,6 +1073,12 @@ hb_loop(void)
             timeout = timeout < 0 ? 0 : timeout;
         }
 
+        /* server requests nobody answered, and the wait for the next */
+        n = hb_sreq_expire();
+        if (n >= 0 && (timeout < 0 || n < timeout)) {
+            timeout = n;
+        }
+
         n = poll(pfd, k, timeout);
         if (n < 0 && errno != EINTR) {
             hb.stop_req = 1;
@@ -1145,7 +1153,9 @@ hb_usage(const char *err)
             "[--ready-fd N]\n"
             "         [--init-timeout-ms 15000] [--grace-ms 3000] "
             "[--log-lines 1000]\n"
-            "         [--cwd DIR] [--keep PREFIX] -- command [args...]\n",
+            "         [--request-timeout-ms 60000] [--cwd DIR] "
+            "[--keep PREFIX]\n"
+            "         -- command [args...]\n",
             err);
     exit(2);
 }
@@ -1178,6 +1188,7 @@ hb_options(int argc, char **argv)
     hb.init_ms = 15000;
     hb.grace_ms = 3000;
     hb.log_lines = 1000;
+    hb.req_ms = 60000;
 
     for (i = 1; i < argc; i++) {
         opt = argv[i];
@@ -1206,6 +1217,8 @@ hb_options(int argc, char **argv)
             hb.init_ms = hb_num(val, 1, 86400000, opt);
         } else if (strcmp(opt, "--grace-ms") == 0) {
             hb.grace_ms = hb_num(val, 0, 3600000, opt);
+        } else if (strcmp(opt, "--request-timeout-ms") == 0) {
+            hb.req_ms = hb_num(val, 1, 86400000, opt);
         } else if (strcmp(opt, "--log-lines") == 0) {
             hb.log_lines = hb_num(val, 1, 100000, opt);
         } else {
@@ -1322,6 +1335,7 @@ main(int argc, char **argv)
                        "\"method\":\"initialize\","
                        "\"params\":{\"protocolVersion\":\"2025-11-25\","
                        "\"capabilities\":{\"sampling\":{},"
+                       "\"elicitation\":{\"form\":{},\"url\":{}},"
                        "\"roots\":{\"listChanged\":false}},"
                        "\"clientInfo\":{\"name\":\"mcp-hangar\","
                        "\"version\":\"0.1.0\"}}}");

@@ -58,6 +58,14 @@
 #define HB_BACKLOG       4096           /* the kernel caps it at somaxconn */
 #define HB_KEEP_MAX      (256 * 1024)   /* a kept log file, then rotated */
 #define HB_KEEP_READ     (1024 * 1024)  /* read back at most this much */
+#define HB_MAX_SESSIONS  1024           /* the least recently used goes */
+#define HB_SID_MAX       64             /* an Mcp-Session-Id we hand out */
+
+/* what a client session declared at initialize */
+#define HB_CAP_SAMPLING  0x01
+#define HB_CAP_FORM      0x02           /* elicitation, form mode */
+#define HB_CAP_URL       0x04           /* elicitation, url mode */
+#define HB_CAP_ROOTS     0x08
 
 enum { HB_STARTING, HB_READY, HB_FAILED, HB_EXITED, HB_STOPPED };
 
@@ -105,6 +113,8 @@ struct hb_conn_s {
     unsigned     continued:1;
 
     int          method;
+    uint64_t     sess;          /* its session (GET stream), 0 if none */
+    char         sid[HB_SID_MAX];   /* the request's Mcp-Session-Id */
     size_t       hdr_len;       /* 0 until the header block is complete */
     size_t       clen;
     int          cstate;        /* chunked decoder, see hb_dechunk() */
@@ -126,6 +136,7 @@ struct hb_pending_s {
     char          *id;          /* the client's id, raw JSON */
     char          *token;       /* the client's progressToken, raw JSON */
     int            sse;
+    uint64_t       sess;        /* the client's session, 0 if none */
     hb_pending_t  *next;
 };
 
@@ -134,7 +145,19 @@ typedef struct hb_sreq_s  hb_sreq_t;
 struct hb_sreq_s {
     uint64_t    n;              /* the bridge id "s-<n>" */
     char       *id;             /* the server's id, raw JSON */
+    uint64_t    sess;           /* the session it went to */
+    int64_t     deadline;       /* ms: answered with an error then */
     hb_sreq_t  *next;
+};
+
+typedef struct hb_session_s  hb_session_t;
+
+struct hb_session_s {
+    uint64_t       n;
+    unsigned       caps;
+    uint64_t       used;        /* hb.tick of its last request */
+    char           id[HB_SID_MAX];
+    hb_session_t  *next;
 };
 
 typedef struct {
@@ -148,6 +171,7 @@ typedef struct {
     long           init_ms;
     long           grace_ms;
     long           log_lines;
+    long           req_ms;      /* a server request waits this long */
 
     int            state;
     pid_t          pid;         /* the server, also its process group */
@@ -178,6 +202,10 @@ typedef struct {
     unsigned       npending;
     hb_pending_t  *pend[HB_BUCKETS];
     hb_sreq_t     *sreqs;
+    hb_session_t  *sessions[HB_BUCKETS];
+    unsigned       nsessions;
+    uint64_t       next_sess;
+    uint64_t       tick;
 
     hb_log_t      *ring;
     size_t         ring_next;
@@ -196,6 +224,7 @@ int hb_buf_reserve(hb_buf_t *b, size_t n);
 int hb_buf_add(hb_buf_t *b, const void *p, size_t n);
 void hb_buf_idle(hb_buf_t *b);
 void hb_buf_free(hb_buf_t *b);
+int64_t hb_msec(void);
 void hb_log(const char *stream, const char *p, size_t n);
 void hb_logf(const char *fmt, ...);
 hb_log_t *hb_ring_at(size_t i);
@@ -215,6 +244,11 @@ void hb_pending_free(hb_pending_t *p);
 void hb_deliver(hb_pending_t *p, const char *json, size_t len, int final);
 void hb_reader_read(hb_reader_t *r);
 void hb_mcp_post(hb_conn_t *c, char *body, size_t len);
+uint64_t hb_session_of(hb_conn_t *c);
+void hb_session_end(hb_conn_t *c);
+int hb_sreq_expire(void);
+unsigned hb_sreq_count(void);
+void hb_mcp_forget(void);
 
 /* hangar_bridge_http.c: connections, responses, requests */
 

@@ -284,6 +284,7 @@ hb_parse_head(hb_conn_t *c, char *p, size_t n)
     c->chunked = 0;
     c->sse = 0;
     c->expect = 0;
+    c->sid[0] = '\0';
     have_clen = 0;
 
     for (line = eol + 2; line < end; line = eol + 2) {
@@ -351,6 +352,16 @@ hb_parse_head(hb_conn_t *c, char *p, size_t n)
 
         } else if (hb_is_header("Expect")) {
             c->expect = hb_has_token(v, vlen, "100-continue");
+
+        } else if (hb_is_header("Mcp-Session-Id")) {
+            while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) {
+                vlen--;
+            }
+            /* longer than ours: no session of this bridge */
+            if (vlen < sizeof(c->sid)) {
+                memcpy(c->sid, v, vlen);
+                c->sid[vlen] = '\0';
+            }
         }
     }
 
@@ -571,9 +582,11 @@ hb_handle(hb_conn_t *c, char *body, size_t len)
             } else {
                 hb_sse_start(c);
                 c->state = HB_C_GET;
+                c->sess = hb_session_of(c);
             }
 
         } else if (c->method == HB_M_DELETE) {
+            hb_session_end(c);
             hb_reply(c, 200, NULL, NULL, "", 0);
 
         } else {

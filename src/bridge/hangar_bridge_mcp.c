@@ -6,11 +6,13 @@
  * (its stdin; its stdout and stderr, line by line), the handshake, and the
  * routing of messages between the server and the clients: request ids and
  * progress tokens are rewritten to bridge ids, requests in flight wait in
- * "pending", and requests from the server go to the GET streams with
- * "s-<n>" ids.
+ * "pending", and requests from the server go, with "s-<n>" ids, to the
+ * client that can answer them (hb_route()); each client session records
+ * the capabilities it declared at initialize.
  */
 
 
+#include <sys/random.h>
 #include "hangar_bridge.h"
 
 
@@ -403,15 +405,352 @@ hb_broadcast(const char *json, size_t len)
 }
 
 
+static int
+hb_has(yajl_val obj, const char *key)
+{
+    yajl_val  v;
+
+    v = hb_get(obj, key);
+    return v != NULL && !YAJL_IS_NULL(v);
+}
+
+
+/* client sessions: "b<pid>-<n>-<random>", with what the client can do */
+
+static hb_session_t *
+hb_session_get(uint64_t n)
+{
+    hb_session_t  *s;
+
+    for (s = hb.sessions[n % HB_BUCKETS]; s; s = s->next) {
+        if (s->n == n) {
+            return s;
+        }
+    }
+
+    return NULL;
+}
+
+
+static hb_session_t *
+hb_session_find(const char *sid)
+{
+    char          *end;
+    uint64_t       n;
+    const char    *p;
+    hb_session_t  *s;
+
+    p = (sid[0] == 'b') ? strchr(sid, '-') : NULL;
+    if (p == NULL || p[1] < '0' || p[1] > '9') {
+        return NULL;
+    }
+
+    n = strtoull(p + 1, &end, 10);
+    if (*end != '-') {
+        return NULL;
+    }
+
+    s = hb_session_get(n);
+
+    return (s && strcmp(s->id, sid) == 0) ? s : NULL;
+}
+
+
+/* the session a request names; an unknown one is no session (no caps) */
+
+uint64_t
+hb_session_of(hb_conn_t *c)
+{
+    hb_session_t  *s;
+
+    if (c->sid[0] == '\0' || (s = hb_session_find(c->sid)) == NULL) {
+        return 0;
+    }
+
+    s->used = ++hb.tick;
+    return s->n;
+}
+
+
+static void
+hb_session_free(hb_session_t *s)
+{
+    hb_session_t  **pp;
+
+    for (pp = &hb.sessions[s->n % HB_BUCKETS]; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            hb.nsessions--;
+            free(s);
+            return;
+        }
+    }
+}
+
+
+void
+hb_session_end(hb_conn_t *c)
+{
+    hb_session_t  *s;
+
+    if (c->sid[0] && (s = hb_session_find(c->sid)) != NULL) {
+        hb_session_free(s);
+    }
+}
+
+
 static unsigned
-hb_streams(void)
+hb_caps(yajl_val caps)
+{
+    unsigned  m;
+    yajl_val  e;
+
+    m = 0;
+    if (hb_has(caps, "sampling")) {
+        m |= HB_CAP_SAMPLING;
+    }
+    if (hb_has(caps, "roots")) {
+        m |= HB_CAP_ROOTS;
+    }
+
+    e = hb_get(caps, "elicitation");
+    if (e && YAJL_IS_OBJECT(e)) {
+        if (hb_has(e, "url")) {
+            m |= HB_CAP_URL;
+        }
+        /* an empty object is form mode, as before modes existed */
+        if (hb_has(e, "form") || !hb_has(e, "url")) {
+            m |= HB_CAP_FORM;
+        }
+    }
+
+    return m;
+}
+
+
+static hb_session_t *
+hb_session_new(unsigned caps)
+{
+    size_t         i;
+    uint64_t       rnd;
+    hb_session_t  *s, *old;
+
+    /* clients rarely say goodbye: the least recently used one goes */
+    if (hb.nsessions >= HB_MAX_SESSIONS) {
+        old = NULL;
+        for (i = 0; i < HB_BUCKETS; i++) {
+            for (s = hb.sessions[i]; s; s = s->next) {
+                if (old == NULL || s->used < old->used) {
+                    old = s;
+                }
+            }
+        }
+        if (old) {
+            hb_session_free(old);
+        }
+    }
+
+    s = calloc(1, sizeof(hb_session_t));
+    if (s == NULL || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+        free(s);
+        return NULL;
+    }
+
+    s->n = ++hb.next_sess;
+    s->caps = caps;
+    s->used = ++hb.tick;
+    snprintf(s->id, sizeof(s->id), "b%d-%llu-%016llx", (int) getpid(),
+             (unsigned long long) s->n, (unsigned long long) rnd);
+
+    s->next = hb.sessions[s->n % HB_BUCKETS];
+    hb.sessions[s->n % HB_BUCKETS] = s;
+    hb.nsessions++;
+
+    return s;
+}
+
+
+static int
+hb_session_can(uint64_t n, unsigned need)
+{
+    hb_session_t  *s;
+
+    if (need == 0) {
+        return 1;
+    }
+
+    s = n ? hb_session_get(n) : NULL;
+    return s != NULL && (s->caps & need) == need;
+}
+
+
+/*
+ * Where a message of the server goes.  stdio carries no link between a
+ * server's request and the call it serves, so: while calls are in flight
+ * on SSE streams, to the most recent one whose session has the
+ * capability; with none in flight and "streams" set, to a GET stream of a
+ * session that has it.
+ */
+
+static hb_conn_t *
+hb_route(unsigned need, int streams, uint64_t *sess)
+{
+    size_t         i;
+    hb_conn_t     *c;
+    hb_pending_t  *p, *best;
+
+    best = NULL;
+    for (i = 0; i < HB_BUCKETS; i++) {
+        for (p = hb.pend[i]; p; p = p->next) {
+            /* a JSON answer cannot carry it: not a call for this */
+            if (p->conn == NULL || p->conn->dead || !p->sse) {
+                continue;
+            }
+            streams = 0;
+            if ((best == NULL || p->bid > best->bid)
+                && hb_session_can(p->sess, need))
+            {
+                best = p;
+            }
+        }
+    }
+
+    if (best) {
+        *sess = best->sess;
+        return best->conn;
+    }
+
+    for (c = hb.conns; streams && c; c = c->next) {
+        if (c->state == HB_C_GET && !c->dead && hb_session_can(c->sess, need))
+        {
+            *sess = c->sess;
+            return c;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* what a server request needs of the client, and its name for messages */
+
+static unsigned
+hb_need(yajl_val v, const char *method, const char **what)
+{
+    yajl_val  mode;
+
+    if (strcmp(method, "sampling/createMessage") == 0) {
+        *what = "sampling";
+        return HB_CAP_SAMPLING;
+    }
+
+    if (strcmp(method, "roots/list") == 0) {
+        *what = "roots";
+        return HB_CAP_ROOTS;
+    }
+
+    if (strcmp(method, "elicitation/create") == 0) {
+        mode = hb_get(hb_get(v, "params"), "mode");
+        if (mode && YAJL_IS_STRING(mode) && strcmp(mode->u.string, "url") == 0)
+        {
+            *what = "elicitation (url mode)";
+            return HB_CAP_URL;
+        }
+        *what = "elicitation";
+        return HB_CAP_FORM;
+    }
+
+    *what = method;
+    return 0;
+}
+
+
+/* an error answer to the server's request "id" (raw JSON) */
+
+static void
+hb_server_refuse(const char *id, int code, const char *msg)
+{
+    hb_buf_t  b;
+
+    memset(&b, 0, sizeof(hb_buf_t));
+    if (hb_rpc_error(&b, id, code, msg) == 0) {
+        (void) hb_server_send(&b, 0);
+    }
+    hb_buf_free(&b);
+}
+
+
+/* server requests past their time are answered; ms to the next, or -1 */
+
+int
+hb_sreq_expire(void)
+{
+    char        text[128];
+    int64_t     now, next;
+    hb_sreq_t  **pp, *s;
+
+    now = hb_msec();
+    next = -1;
+
+    for (pp = &hb.sreqs; *pp; /* void */) {
+        s = *pp;
+        if (s->deadline > now) {
+            if (next < 0 || s->deadline - now < next) {
+                next = s->deadline - now;
+            }
+            pp = &s->next;
+            continue;
+        }
+
+        snprintf(text, sizeof(text), "no client answered the request "
+                 "within %ld ms", hb.req_ms);
+        hb_server_refuse(s->id, -32603, text);
+        hb_logf("answered a server request %s: %s", s->id, text);
+
+        *pp = s->next;
+        free(s->id);
+        free(s);
+    }
+
+    return next < 0 ? -1 : (next > 86400000 ? 86400000 : (int) next);
+}
+
+
+/* every session and server request dropped (the fuzz target, between runs) */
+
+void
+hb_mcp_forget(void)
+{
+    size_t         i;
+    hb_sreq_t     *s;
+    hb_session_t  *ss;
+
+    while ((s = hb.sreqs) != NULL) {
+        hb.sreqs = s->next;
+        free(s->id);
+        free(s);
+    }
+
+    for (i = 0; i < HB_BUCKETS; i++) {
+        while ((ss = hb.sessions[i]) != NULL) {
+            hb.sessions[i] = ss->next;
+            free(ss);
+        }
+    }
+
+    hb.nsessions = 0;
+}
+
+
+unsigned
+hb_sreq_count(void)
 {
     unsigned    n;
-    hb_conn_t  *c;
+    hb_sreq_t  *s;
 
     n = 0;
-    for (c = hb.conns; c; c = c->next) {
-        n += (c->state == HB_C_GET && !c->dead);
+    for (s = hb.sreqs; s; s = s->next) {
+        n++;
     }
 
     return n;
@@ -459,12 +798,16 @@ hb_handshake(yajl_val v, yajl_val id)
 
 
 static void
-hb_server_request(yajl_val v, yajl_val id)
+hb_server_request(yajl_val v, yajl_val id, yajl_val method)
 {
-    char        sid[32];
-    hb_buf_t    b;
-    hb_sreq_t  *s;
-    hb_patch_t  pt = { { "id", NULL }, sid };
+    char         sid[32], text[160];
+    unsigned     need;
+    uint64_t     sess;
+    hb_buf_t     b;
+    hb_conn_t   *c;
+    hb_sreq_t   *s;
+    const char  *what;
+    hb_patch_t   pt = { { "id", NULL }, sid };
 
     memset(&b, 0, sizeof(hb_buf_t));
     s = calloc(1, sizeof(hb_sreq_t));
@@ -473,25 +816,29 @@ hb_server_request(yajl_val v, yajl_val id)
         return;
     }
 
-    if (hb_streams() == 0) {
-        /* no client can answer it: do not leave the server waiting */
-        if (hb_rpc_error(&b, s->id, -32601, "no client connected") == 0) {
-            (void) hb_server_send(&b, 0);
-        }
-        hb_logf("answered a server request %s: no client connected", s->id);
+    need = hb_need(v, method->u.string, &what);
+    c = hb_route(need, 1, &sess);
+
+    if (c == NULL) {
+        /* nobody can answer it: do not leave the server waiting */
+        snprintf(text, sizeof(text), "no connected client supports %s",
+                 what);
+        hb_server_refuse(s->id, -32601, text);
+        hb_logf("answered a server request %s: %s", s->id, text);
         free(s->id);
         free(s);
-        hb_buf_free(&b);
         return;
     }
 
     s->n = ++hb.next_sid;
+    s->sess = sess;
+    s->deadline = hb_msec() + hb.req_ms;
     snprintf(sid, sizeof(sid), "\"s-%llu\"", (unsigned long long) s->n);
     s->next = hb.sreqs;
     hb.sreqs = s;
 
     if (hb_gen_msg(&b, v, &pt, 1) == 0) {
-        hb_broadcast(b.data, b.len);
+        hb_sse_event(c, b.data, b.len);
     }
     hb_buf_free(&b);
 }
@@ -501,7 +848,9 @@ static void
 hb_server_notification(yajl_val v, yajl_val method, char *line, size_t n)
 {
     yajl_val       tok;
+    uint64_t       sess;
     hb_buf_t       b;
+    hb_conn_t     *c;
     hb_pending_t  *p;
     hb_patch_t     pt = { { "params", "progressToken", NULL }, NULL };
 
@@ -522,11 +871,26 @@ hb_server_notification(yajl_val v, yajl_val method, char *line, size_t n)
         }
     }
 
+    /* a log message goes with the call it most likely comes from */
+    c = NULL;
+    if (strcmp(method->u.string, "notifications/message") == 0) {
+        c = hb_route(0, 0, &sess);
+    }
+
     /* unchanged: the line itself, unless a CR would break the SSE frame */
-    if (memchr(line, '\r', n) == NULL) {
+    if (memchr(line, '\r', n) != NULL) {
+        if (hb_gen_msg(&b, v, &pt, 0) != 0) {
+            hb_buf_free(&b);
+            return;
+        }
+        line = b.data;
+        n = b.len;
+    }
+
+    if (c) {
+        hb_sse_event(c, line, n);
+    } else {
         hb_broadcast(line, n);
-    } else if (hb_gen_msg(&b, v, &pt, 0) == 0) {
-        hb_broadcast(b.data, b.len);
     }
     hb_buf_free(&b);
 }
@@ -590,7 +954,7 @@ hb_server_line(char *p, size_t n)
 
     /* during the handshake there is no client to ask or to notify */
     if (method && hb_is_id(id)) {
-        hb_server_request(v, id);
+        hb_server_request(v, id, method);
 
     } else if (method) {
         if (hb.state != HB_STARTING) {
@@ -733,6 +1097,7 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
     p->bid = ++hb.next_id;
     p->conn = c;
     p->sse = c->sse;
+    p->sess = hb_session_of(c);
     snprintf(bid, sizeof(bid), "%llu", (unsigned long long) p->bid);
 
     /* progress tokens are the client's choice: replace them like ids */
@@ -765,7 +1130,8 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
 /*
  * A notifications/cancelled names the client's id, which means nothing to
  * the server (and may be another client's bridge id): it goes through only
- * when exactly one request in flight has that id, which then ends.
+ * when exactly one request in flight (of the client's session) has that
+ * id, which then ends.
  */
 
 static void
@@ -773,6 +1139,7 @@ hb_forward_notification(hb_conn_t *c, yajl_val v, yajl_val method)
 {
     char          *raw, bid[32];
     size_t         i;
+    uint64_t       sess;
     hb_buf_t       b;
     yajl_val       rid;
     hb_pending_t  *p, *found;
@@ -783,10 +1150,13 @@ hb_forward_notification(hb_conn_t *c, yajl_val v, yajl_val method)
     if (strcmp(method->u.string, "notifications/cancelled") == 0) {
         rid = hb_get(hb_get(v, "params"), "requestId");
         raw = hb_is_id(rid) ? hb_raw(rid) : NULL;
+        sess = hb_session_of(c);
 
+        /* a client's ids are its own: within its session, if it has one */
         for (i = 0; raw && i < HB_BUCKETS; i++) {
             for (p = hb.pend[i]; p; p = p->next) {
-                if (strcmp(p->id, raw) == 0) {
+                if (strcmp(p->id, raw) == 0 && (sess == 0 || p->sess == sess))
+                {
                     found = found ? (hb_pending_t *) -1 : p;
                 }
             }
@@ -849,7 +1219,8 @@ hb_forward_response(hb_conn_t *c, yajl_val v, yajl_val id)
         }
     }
 
-    if (s == NULL) {
+    /* only the session it was sent to answers it */
+    if (s == NULL || (s->sess && s->sess != hb_session_of(c))) {
         hb_reply_error(c, 400, NULL, -32600,
                        "Invalid Request: no server request with this id");
         return;
@@ -872,11 +1243,19 @@ hb_forward_response(hb_conn_t *c, yajl_val v, yajl_val id)
 
 
 static void
-hb_initialize(hb_conn_t *c, yajl_val id)
+hb_initialize(hb_conn_t *c, yajl_val v, yajl_val id)
 {
-    char      extra[64];
-    yajl_gen  g;
-    hb_buf_t  b;
+    char           extra[HB_SID_MAX + 32];
+    yajl_gen       g;
+    hb_buf_t       b;
+    hb_session_t  *s;
+
+    /* each client its own session, with the capabilities it declared */
+    s = hb_session_new(hb_caps(hb_get(hb_get(v, "params"), "capabilities")));
+    if (s == NULL) {
+        hb_reply_error(c, 503, NULL, -32000, "out of memory");
+        return;
+    }
 
     memset(&b, 0, sizeof(hb_buf_t));
     g = yajl_gen_alloc(NULL);
@@ -895,8 +1274,7 @@ hb_initialize(hb_conn_t *c, yajl_val id)
     yajl_gen_map_close(g);
 
     if (hb_gen_done(g, &b) == 0) {
-        snprintf(extra, sizeof(extra), "Mcp-Session-Id: bridge-%d\r\n",
-                 (int) getpid());
+        snprintf(extra, sizeof(extra), "Mcp-Session-Id: %s\r\n", s->id);
         hb_reply_buf(c, 200, extra, &b);
     } else {
         c->dead = 1;
@@ -947,7 +1325,7 @@ hb_mcp_post(hb_conn_t *c, char *body, size_t len)
 
     } else if (method && id) {
         if (strcmp(method->u.string, "initialize") == 0) {
-            hb_initialize(c, id);
+            hb_initialize(c, v, id);
         } else {
             hb_forward_request(c, v, id);
         }

@@ -67,6 +67,13 @@ struct ngx_http_hangar_call_s {
     const char                  *notice;
 
     /*
+     * With on_notice, instead of the notice: on_line is called with the
+     * text of each "data:" line of the stream, as lines complete.
+     */
+    void                       (*on_line)(ngx_http_hangar_call_t *call,
+                                          u_char *data, size_t len);
+
+    /*
      * Messages of an SSE answer that arrive before the response itself
      * (progress): on_event is called for each, as they come; msg lives
      * until on_event returns.

@@ -15,6 +15,7 @@
 
 
 static void ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_call_lines(ngx_http_hangar_call_t *call);
 static ngx_int_t ngx_http_hangar_call_scratch(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_call_scratch_free(void *data);
 
@@ -741,6 +742,11 @@ ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call)
     size_t      len, keep;
     ngx_buf_t  *b;
 
+    if (call->on_line) {
+        ngx_http_hangar_call_lines(call);
+        return;
+    }
+
     b = call->in;
     body = b->start + call->body_off;
     from = body;
@@ -762,6 +768,58 @@ ngx_http_hangar_call_scan(ngx_http_hangar_call_t *call)
 
     keep = ngx_min((size_t) (b->last - from), len - 1);
     b->last = ngx_movemem(body, b->last - keep, keep);
+}
+
+
+/*
+ * A stream read by lines: each complete "data:" line is handed over, what
+ * is left is the start of the next line (the buffer bounds its length).
+ * Other lines (event:, id:, chunk sizes of the framing) are skipped.
+ */
+
+static void
+ngx_http_hangar_call_lines(ngx_http_hangar_call_t *call)
+{
+    u_char     *p, *eol, *body, *line;
+    size_t      len;
+    ngx_buf_t  *b;
+
+    b = call->in;
+    body = b->start + call->body_off;
+
+    for (p = body; /* void */; p = eol + 1) {
+        eol = ngx_strlchr(p, b->last, '\n');
+        if (eol == NULL) {
+            break;
+        }
+
+        line = p;
+        len = eol - p;
+
+        if (len && line[len - 1] == '\r') {
+            len--;
+        }
+
+        if (len < 5 || ngx_strncmp(line, "data:", 5) != 0) {
+            continue;
+        }
+
+        line += 5;
+        len -= 5;
+
+        if (len && *line == ' ') {
+            line++;
+            len--;
+        }
+
+        call->on_line(call, line, len);
+
+        if (call->done) {
+            return;
+        }
+    }
+
+    b->last = ngx_movemem(body, p, b->last - p);
 }
 
 

@@ -1096,6 +1096,14 @@ ngx_http_hangar_mcp_export(ngx_pool_t *pool, ngx_str_t *server,
 }
 
 
+ngx_int_t
+ngx_http_hangar_catalog_name(ngx_pool_t *pool, ngx_str_t *server,
+    ngx_str_t *name, ngx_uint_t prefix, ngx_str_t *exported)
+{
+    return ngx_http_hangar_mcp_export(pool, server, name, prefix, exported);
+}
+
+
 /*
  * Copies of the id, spec and catalog of every server that has a catalog,
  * taken under the lock (parsed outside it).  With warm, a server that

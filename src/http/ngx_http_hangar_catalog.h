@@ -65,6 +65,13 @@ ngx_uint_t ngx_http_hangar_catalog_access(ngx_http_hangar_req_t *hr,
  * ("ToolAccessDeniedError: Tool not available for this mcp_server", ...).
  * NGX_ERROR: out of memory.
  */
+/*
+ * The name a client sees for a server's tool or prompt: <server>__<name>
+ * with prefix, made to match ^[A-Za-z0-9_-]{1,64}$.
+ */
+ngx_int_t ngx_http_hangar_catalog_name(ngx_pool_t *pool, ngx_str_t *server,
+    ngx_str_t *name, ngx_uint_t prefix, ngx_str_t *exported);
+
 ngx_int_t ngx_http_hangar_catalog_check(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_entry_t *e, ngx_http_hangar_policy_verdict_t *v,
     ngx_str_t *msg);

@@ -17,6 +17,10 @@
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_warmup.h"
 #include "ngx_http_hangar_session.h"
+#include "ngx_http_hangar_mcp_sreq.h"
+#include "ngx_http_hangar_mailbox.h"
+#include "ngx_http_hangar_mcp_relay.h"
+#include "ngx_http_hangar_mcp_links.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_state.h"
 #include "ngx_http_hangar_edge.h"
@@ -34,8 +38,10 @@ typedef struct {
     ngx_str_t                    tool;      /* the server's name for it */
     void                        *handle;    /* the call in flight */
     ngx_str_t                    group;     /* server is its member */
+    ngx_http_hangar_sreq_call_t  track;     /* session, upstream id */
     unsigned                     failover:1;
-    unsigned                     sse:1;     /* the client asked progress */
+    unsigned                     progress:1;    /* the client asked it */
+    unsigned                     sse:1;     /* an SSE answer */
     unsigned                     started:1; /* SSE headers are out */
 } ngx_http_hangar_mcp_call_t;
 
@@ -44,6 +50,8 @@ typedef struct {
 typedef struct {
     ngx_http_request_t          *r;
     ngx_http_hangar_streams_t    held;      /* its session's, its client's */
+    ngx_str_t                    session;   /* its id text: the mailbox's key */
+    u_char                       key[NGX_HTTP_HANGAR_SID_LEN];
 } ngx_http_hangar_stream_t;
 
 
@@ -74,6 +82,7 @@ static void ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc);
 static void ngx_http_hangar_mcp_result(void *data,
     ngx_http_hangar_value_t *msg, ngx_str_t *error);
 static void ngx_http_hangar_mcp_cleanup(void *data);
+static void ngx_http_hangar_mcp_cancelled(void *data);
 static void ngx_http_hangar_mcp_progress(void *data,
     ngx_http_hangar_value_t *msg, ngx_str_t *error);
 static ngx_int_t ngx_http_hangar_mcp_reply(ngx_http_hangar_mcp_call_t *mc,
@@ -84,10 +93,6 @@ static void ngx_http_hangar_mcp_tool_result(ngx_http_hangar_out_t *out,
     ngx_pool_t *pool, ngx_http_hangar_value_t *id, ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_mcp_tool_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *id, ngx_str_t *text);
-static ngx_int_t ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_sid_t *sid);
-static ngx_int_t ngx_http_hangar_mcp_refuse(ngx_http_hangar_req_t *hr,
-    ngx_int_t rc);
 
 
 #define NGX_HTTP_HANGAR_MCP_STREAMS  256
@@ -95,16 +100,18 @@ static ngx_int_t ngx_http_hangar_mcp_refuse(ngx_http_hangar_req_t *hr,
 
 static ngx_int_t ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr);
 static void ngx_http_hangar_mcp_stream_done(void *data);
+static void ngx_http_hangar_mcp_deliver(ngx_http_hangar_registry_t *reg);
 static ngx_int_t ngx_http_hangar_mcp_sse_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hangar_mcp_sse_event(ngx_http_request_t *r,
     ngx_str_t *json, ngx_uint_t last);
 
 
 /* this worker's open GET streams */
-static ngx_http_request_t  *ngx_http_hangar_mcp_streams[
-                                NGX_HTTP_HANGAR_MCP_STREAMS];
-static ngx_uint_t           ngx_http_hangar_mcp_nstreams;
-static ngx_atomic_uint_t    ngx_http_hangar_mcp_generation;
+static ngx_http_hangar_stream_t  *ngx_http_hangar_mcp_streams[
+                                      NGX_HTTP_HANGAR_MCP_STREAMS];
+static ngx_uint_t                 ngx_http_hangar_mcp_nstreams;
+static ngx_atomic_uint_t          ngx_http_hangar_mcp_generation;
+static ngx_atomic_uint_t          ngx_http_hangar_mcp_cursor; /* mailbox */
 
 
 static ngx_http_hangar_route_t  ngx_http_hangar_mcp_route = {
@@ -206,7 +213,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
     method = ngx_http_hangar_get(body, "method");
     params = ngx_http_hangar_get(body, "params");
 
-    /* notifications and responses are accepted, nothing to answer */
+    /* notifications and responses: 202, nothing to answer */
     if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR) || id == NULL) {
         if (ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
             && ngx_http_hangar_str_is(&method->u.s, "initialize"))
@@ -214,7 +221,7 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
             goto invalid;
         }
 
-        return ngx_http_hangar_send(hr, NGX_HTTP_ACCEPTED);
+        return ngx_http_hangar_sreq_message(hr, body, method, params);
     }
 
     if (id->type != NGX_HTTP_HANGAR_INT && id->type != NGX_HTTP_HANGAR_STR) {
@@ -225,9 +232,9 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
         return ngx_http_hangar_mcp_initialize(hr, id, params);
     }
 
-    rc = ngx_http_hangar_mcp_session(hr, &sid);
+    rc = ngx_http_hangar_session_find(hr, &sid);
     if (rc != NGX_OK) {
-        return ngx_http_hangar_mcp_refuse(hr, rc);
+        return ngx_http_hangar_session_refuse(hr, rc);
     }
 
     if (ngx_http_hangar_str_is(&method->u.s, "ping")) {
@@ -242,6 +249,12 @@ ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
 
     if (ngx_http_hangar_str_is(&method->u.s, "tools/call")) {
         return ngx_http_hangar_mcp_tools_call(hr, id, params);
+    }
+
+    /* resources, prompts, completion, logging */
+    rc = ngx_http_hangar_relay(hr, &sid, method, id, params);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     msg.data = ngx_pnalloc(hr->r->pool, method->u.s.len + 32);
@@ -280,7 +293,10 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
 
     h = ngx_list_push(&hr->r->headers_out.headers);
     if (h == NULL
-        || ngx_http_hangar_session_new(hr, hlcf->session_ttl, &h->value)
+        || ngx_http_hangar_session_new(hr, hlcf->session_ttl,
+               ngx_http_hangar_session_caps(
+                   ngx_http_hangar_get(params, "capabilities")),
+               &h->value)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -305,84 +321,13 @@ ngx_http_hangar_mcp_initialize(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_mcp_open(&hr->out, id);
     ngx_http_hangar_out_printf(&hr->out,
         "\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":"
-        "{\"tools\":{\"listChanged\":true}},\"serverInfo\":{\"name\":"
+        "{\"tools\":{\"listChanged\":true},\"resources\":{\"subscribe\":"
+        "true,\"listChanged\":true},\"prompts\":{\"listChanged\":true},"
+        "\"completions\":{},\"logging\":{}},\"serverInfo\":{\"name\":"
         "\"mcp-hangar\",\"title\":\"MCP Hangar for nginx\",\"version\":\""
         NGX_HTTP_HANGAR_VERSION "\"}}}", version);
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
-}
-
-
-/*
- * NGX_OK: a valid session, sid set; else why not, for
- * ngx_http_hangar_mcp_refuse(): 400 (no session id), 403 (suspended), 404
- * (unknown or ended), or 500.
- */
-
-static ngx_int_t
-ngx_http_hangar_mcp_session(ngx_http_hangar_req_t *hr,
-    ngx_http_hangar_sid_t *id)
-{
-    ngx_int_t    rc;
-    ngx_str_t   *sid;
-    ngx_uint_t   suspended;
-
-    sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
-
-    if (sid == NULL) {
-        return NGX_HTTP_BAD_REQUEST;
-    }
-
-    /* signed, not expired, not ended; compared in canonical form */
-    rc = ngx_http_hangar_session_check(hr, sid, id);
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rc != NGX_OK) {
-        goto unknown;
-    }
-
-    /* POST /api/sessions/{id}/suspend: kept in canonical (lower) case */
-    suspended = ngx_http_hangar_state_suspended(hr->reg, &id->text);
-
-    if (suspended) {
-        return NGX_HTTP_FORBIDDEN;
-    }
-
-    return NGX_OK;
-
-unknown:
-
-    return NGX_HTTP_NOT_FOUND;
-}
-
-
-/* the answer to a request without a valid session */
-
-static ngx_int_t
-ngx_http_hangar_mcp_refuse(ngx_http_hangar_req_t *hr, ngx_int_t rc)
-{
-    ngx_str_t  msg;
-
-    switch (rc) {
-
-    case NGX_HTTP_BAD_REQUEST:
-        ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
-        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32000, &msg);
-
-    case NGX_HTTP_FORBIDDEN:
-        ngx_str_set(&msg, "Session suspended");
-        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32002, &msg);
-
-    case NGX_HTTP_NOT_FOUND:
-        ngx_str_set(&msg, "Session not found");
-        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32001, &msg);
-
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 }
 
 
@@ -398,14 +343,16 @@ ngx_http_hangar_mcp_delete(ngx_http_hangar_req_t *hr)
     ngx_str_t              errmsg, msg;
     ngx_http_hangar_sid_t  sid;
 
-    rc = ngx_http_hangar_mcp_session(hr, &sid);
+    rc = ngx_http_hangar_session_find(hr, &sid);
     if (rc != NGX_OK) {
-        return ngx_http_hangar_mcp_refuse(hr, rc);
+        return ngx_http_hangar_session_refuse(hr, rc);
     }
 
     ngx_str_null(&errmsg);
 
     rc = ngx_http_hangar_session_end(hr, &sid, &errmsg);
+
+    ngx_http_hangar_mailbox_forget(hr->reg, &sid.text);
 
     if (rc == NGX_DECLINED) {
         ngx_str_set(&msg, "the session could not be ended: too many ended "
@@ -671,8 +618,11 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
         return rc == NGX_DECLINED ? ngx_http_hangar_mcp_tool_error(hr, id, &msg)
                                   : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    mc->sse = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
-                                  "progressToken") != NULL;
+
+    mc->progress = ngx_http_hangar_get(ngx_http_hangar_get(params, "_meta"),
+                                       "progressToken") != NULL;
+    mc->sse = mc->progress;
+    mc->track.caps = ngx_http_hangar_sreq_caps(hr->r, &mc->track.sid);
 
     cln = ngx_pool_cleanup_add(hr->r->pool, 0);
     if (cln == NULL) {
@@ -701,6 +651,9 @@ ngx_http_hangar_mcp_tools_call(ngx_http_hangar_req_t *hr,
 
     if (rc == NGX_OK || rc == NGX_AGAIN) {
         hr->r->main->count++;
+
+        /* a client that hangs up ends the call (as proxy_pass does) */
+        hr->r->read_event_handler = ngx_http_test_reading;
 
         if (rc == NGX_OK) {
             ngx_http_hangar_mcp_forward(mc);
@@ -922,7 +875,15 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
     if (mc->handle == NULL && !ngx_http_hangar_mcp_failover(mc)) {
         ngx_str_set(&msg, "the MCP server is not ready");
         ngx_http_hangar_mcp_fail(mc, &msg);
+        return;
     }
+
+    mc->track.server = &mc->server;
+    mc->track.cancel = ngx_http_hangar_mcp_cancelled;
+    mc->track.data = mc;
+
+    ngx_http_hangar_sreq_track(&mc->track, mc->id, mc->handle,
+                               mc->hr->r->pool);
 }
 
 
@@ -973,6 +934,7 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
     } else {
         v = ngx_http_hangar_get(msg, "result");
         ngx_http_hangar_out_lit(&hr->out, "\"result\":");
+        (void) ngx_http_hangar_links_rewrite(hr->r->pool, &mc->server, v);
     }
 
     if (v) {
@@ -988,26 +950,55 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
 }
 
 
-/* notifications/progress of the call, relayed as they come */
+/*
+ * What the server sends before its answer, relayed on an SSE answer:
+ * progress (if asked for), log messages, its requests (mcp_sreq.c).
+ */
 
 static void
 ngx_http_hangar_mcp_progress(void *data, ngx_http_hangar_value_t *msg,
     ngx_str_t *error)
 {
+    ngx_int_t                    rc;
+    ngx_http_hangar_value_t     *method;
     ngx_http_hangar_mcp_call_t  *mc = data;
 
-    if (!mc->sse) {
+    method = ngx_http_hangar_get(msg, "method");
+
+    if (ngx_http_hangar_get(msg, "id")) {
+        rc = ngx_http_hangar_sreq_relay(mc->hr, &mc->track, msg,
+                                        &mc->hr->out);
+        if (rc == NGX_DECLINED) {
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            goto failed;
+        }
+
+    } else {
+        if (!mc->progress && ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_str_is(&method->u.s, "notifications/progress"))
+        {
+            return;
+        }
+
+        ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 512);
+        ngx_http_hangar_json_out(&mc->hr->out, msg);
+    }
+
+    /* every POST accepts text/event-stream (ngx_http_hangar_mcp_handler) */
+    mc->sse = 1;
+
+    if (ngx_http_hangar_mcp_reply(mc, 0) != NGX_ERROR) {
         return;
     }
 
-    ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 512);
-    ngx_http_hangar_json_out(&mc->hr->out, msg);
+failed:
 
-    if (ngx_http_hangar_mcp_reply(mc, 0) == NGX_ERROR) {
-        ngx_http_hangar_server_call_abandon(mc->handle);
-        mc->handle = NULL;
-        ngx_http_finalize_request(mc->hr->r, NGX_ERROR);
-    }
+    ngx_http_hangar_server_call_abandon(mc->handle);
+    mc->handle = NULL;
+    ngx_http_finalize_request(mc->hr->r, NGX_ERROR);
 }
 
 
@@ -1091,10 +1082,35 @@ ngx_http_hangar_mcp_cleanup(void *data)
 
     ngx_http_hangar_waiter_cancel(&mc->hr->waiter);
 
+    /* the request ends before the answer: the client is gone */
     if (mc->handle) {
-        ngx_http_hangar_server_call_abandon(mc->handle);
+        ngx_http_hangar_sreq_gone(mc->hr->reg, &mc->track, mc->handle);
         mc->handle = NULL;
     }
+
+    ngx_http_hangar_sreq_untrack(&mc->track);
+}
+
+
+/* notifications/cancelled for this call (ngx_http_hangar_sreq_message) */
+
+static void
+ngx_http_hangar_mcp_cancelled(void *data)
+{
+    ngx_http_hangar_mcp_call_t  *mc = data;
+
+    if (mc->handle == NULL) {
+        return;
+    }
+
+    ngx_http_hangar_server_call_end(mc->handle);
+    mc->handle = NULL;
+
+    ngx_http_hangar_out_init(&mc->hr->out, mc->hr->r->pool, 256);
+    ngx_http_hangar_mcp_open(&mc->hr->out, mc->id);
+    ngx_http_hangar_out_lit(&mc->hr->out, "\"error\":{\"code\":-32800,"
+                            "\"message\":\"Request cancelled\"}}");
+    ngx_http_finalize_request(mc->hr->r, ngx_http_hangar_mcp_reply(mc, 1));
 }
 
 
@@ -1132,9 +1148,9 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
         return ngx_http_hangar_mcp_error(hr, 406, NULL, -32000, &msg);
     }
 
-    rc = ngx_http_hangar_mcp_session(hr, &sid);
+    rc = ngx_http_hangar_session_find(hr, &sid);
     if (rc != NGX_OK) {
-        return ngx_http_hangar_mcp_refuse(hr, rc);
+        return ngx_http_hangar_session_refuse(hr, rc);
     }
 
     if (ngx_http_hangar_mcp_nstreams == NGX_HTTP_HANGAR_MCP_STREAMS) {
@@ -1153,6 +1169,9 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
     }
 
     stream->r = r;
+    stream->session.len = ngx_min(sid.text.len, NGX_HTTP_HANGAR_SID_LEN);
+    stream->session.data = stream->key;
+    ngx_memcpy(stream->key, sid.text.data, stream->session.len);
 
     rc = ngx_http_hangar_streams_enter(hr, &sid, hlcf->streams_per_session,
                                        hlcf->streams_per_client,
@@ -1196,7 +1215,7 @@ ngx_http_hangar_mcp_get(ngx_http_hangar_req_t *hr)
         ngx_http_hangar_mcp_generation = hr->reg->sh->generation;
     }
 
-    ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams++] = r;
+    ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams++] = stream;
 
     /* the client closing the stream ends the request */
     r->read_event_handler = ngx_http_test_reading;
@@ -1211,15 +1230,12 @@ ngx_http_hangar_mcp_stream_done(void *data)
 {
     ngx_http_hangar_stream_t  *stream = data;
 
-    ngx_uint_t           i;
-    ngx_http_request_t  *r;
-
-    r = stream->r;
+    ngx_uint_t  i;
 
     ngx_http_hangar_streams_leave(&stream->held);
 
     for (i = 0; i < ngx_http_hangar_mcp_nstreams; i++) {
-        if (ngx_http_hangar_mcp_streams[i] == r) {
+        if (ngx_http_hangar_mcp_streams[i] == stream) {
             ngx_http_hangar_mcp_streams[i] =
                 ngx_http_hangar_mcp_streams[--ngx_http_hangar_mcp_nstreams];
             return;
@@ -1238,21 +1254,103 @@ ngx_http_hangar_mcp_tick(ngx_http_hangar_registry_t *reg)
                                     "\"notifications/tools/list_changed\"}");
     ngx_http_request_t  *r;
 
-    if (ngx_http_hangar_mcp_nstreams == 0
-        || ngx_http_hangar_mcp_generation == reg->sh->generation)
-    {
+    if (ngx_http_hangar_mcp_nstreams == 0) {
+        /* nothing to deliver: what is queued now is not for this worker */
+        ngx_http_hangar_mcp_cursor = ngx_http_hangar_mailbox_last(reg);
+        return;
+    }
+
+    ngx_http_hangar_mcp_deliver(reg);
+
+    if (ngx_http_hangar_mcp_generation == reg->sh->generation) {
         return;
     }
 
     ngx_http_hangar_mcp_generation = reg->sh->generation;
 
     for (i = ngx_http_hangar_mcp_nstreams; i > 0; i--) {
-        r = ngx_http_hangar_mcp_streams[i - 1];
+        r = ngx_http_hangar_mcp_streams[i - 1]->r;
 
         if (ngx_http_hangar_mcp_sse_event(r, &note, 0) == NGX_ERROR) {
             ngx_http_finalize_request(r, NGX_ERROR);
         }
     }
+}
+
+
+/*
+ * The mailbox's messages for this worker's streams: those of a session go
+ * to its streams, the others to every stream.
+ */
+
+static void
+ngx_http_hangar_mcp_deliver(ngx_http_hangar_registry_t *reg)
+{
+    ngx_str_t                  keys[NGX_HTTP_HANGAR_MCP_STREAMS];
+    ngx_uint_t                 i, k, n, lost;
+    ngx_pool_t                *pool;
+    ngx_array_t               *letters;
+    ngx_http_request_t        *r;
+    ngx_http_hangar_stream_t  *st[NGX_HTTP_HANGAR_MCP_STREAMS];
+    ngx_http_hangar_letter_t  *l;
+
+    if (ngx_http_hangar_mcp_cursor == ngx_http_hangar_mailbox_last(reg)) {
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    n = ngx_http_hangar_mcp_nstreams;
+
+    for (i = 0; i < n; i++) {
+        st[i] = ngx_http_hangar_mcp_streams[i];
+        keys[i] = st[i]->session;
+    }
+
+    if (ngx_http_hangar_mailbox_take(reg, &ngx_http_hangar_mcp_cursor, pool,
+                                     keys, n, &letters, &lost)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hangar: the GET streams' messages could not be "
+                      "taken: out of memory");
+    }
+
+    if (lost) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hangar: %ui messages for GET streams were dropped "
+                      "before delivery (the mailbox is full)", lost);
+    }
+
+    l = letters ? letters->elts : NULL;
+
+    /* a stream that fails ends, and leaves the list: st[] is a copy */
+    for (k = 0; letters && k < letters->nelts; k++) {
+        for (i = 0; i < n; i++) {
+            if (st[i] == NULL
+                || (l[k].session.len
+                    && (l[k].session.len != st[i]->session.len
+                        || ngx_memcmp(l[k].session.data, st[i]->session.data,
+                                      l[k].session.len) != 0)))
+            {
+                continue;
+            }
+
+            r = st[i]->r;
+
+            if (ngx_http_hangar_mcp_sse_event(r, &l[k].json, 0)
+                == NGX_ERROR)
+            {
+                st[i] = NULL;
+                ngx_http_finalize_request(r, NGX_ERROR);
+            }
+        }
+    }
+
+    ngx_destroy_pool(pool);
 }
 
 
@@ -1339,7 +1437,7 @@ ngx_http_hangar_mcp_exit(void)
     ngx_http_request_t  *r;
 
     while (ngx_http_hangar_mcp_nstreams) {
-        r = ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1];
+        r = ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]->r;
 
         /* the cleanup takes it off the list */
         ngx_http_finalize_request(r,
@@ -1347,7 +1445,7 @@ ngx_http_hangar_mcp_exit(void)
             ? NGX_ERROR : NGX_OK);
 
         if (ngx_http_hangar_mcp_nstreams
-            && ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]
+            && ngx_http_hangar_mcp_streams[ngx_http_hangar_mcp_nstreams - 1]->r
                == r)
         {
             ngx_http_hangar_mcp_nstreams--;

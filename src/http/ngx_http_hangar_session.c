@@ -2,12 +2,13 @@
 /*
  * Copyright (C) the ngx_http_hangar_module authors
  *
- * Front-door sessions.  An id is "hs2-" <expiry><random> "-" <HMAC>, in
- * hex, signed with the key in <hangar_state>/session.key; ids compare in
- * their canonical (lower-case) form, so a client that changes the case of
- * an id still names the same session.  An ended session is kept in a shm
- * tree and in <hangar_state>/mcp-sessions-ended.json until its id expires:
- * it stays ended whatever else ends, and across restarts.
+ * Front-door sessions.  An id is "hs3-" <expiry><random><capabilities>
+ * "-" <HMAC>, in hex, signed with the key in <hangar_state>/session.key;
+ * ids compare in their canonical (lower-case) form, so a client that
+ * changes the case of an id still names the same session.  An ended
+ * session is kept in a shm tree and in <hangar_state>/mcp-sessions-ended.json
+ * until its id expires: it stays ended whatever else ends, and across
+ * restarts.
  */
 
 
@@ -117,7 +118,7 @@ ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr)
 }
 
 
-/* the HMAC of the canonical body "hs2-<key>", its first SID_MAC bytes */
+/* the HMAC of the canonical body "hs3-<key><caps>", its first SID_MAC bytes */
 
 static ngx_int_t
 ngx_http_hangar_session_mac(u_char *body, u_char *mac)
@@ -179,9 +180,9 @@ ngx_http_hangar_hex(u_char *dst, u_char *src, size_t len)
 
 ngx_int_t
 ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr, time_t ttl,
-    ngx_str_t *id)
+    ngx_uint_t caps, ngx_str_t *id)
 {
-    u_char    *p, raw[4 + 8], mac[NGX_HTTP_HANGAR_SID_MAC];
+    u_char    *p, raw[4 + 8 + 1], mac[NGX_HTTP_HANGAR_SID_MAC];
     uint32_t   expires;
 
     if (ngx_http_hangar_session_secret(hr) != NGX_OK) {
@@ -201,8 +202,9 @@ ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr, time_t ttl,
     raw[1] = (u_char) (expires >> 16);
     raw[2] = (u_char) (expires >> 8);
     raw[3] = (u_char) expires;
+    raw[12] = (u_char) caps;
 
-    p = ngx_cpymem(id->data, "hs2-", 4);
+    p = ngx_cpymem(id->data, "hs3-", 4);
     p = ngx_hex_dump(p, raw, sizeof(raw));
 
     if (ngx_http_hangar_session_mac(id->data, mac) != NGX_OK) {
@@ -230,7 +232,7 @@ ngx_int_t
 ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
     ngx_http_hangar_sid_t *sid)
 {
-    u_char                    *p, raw[4 + 8];
+    u_char                    *p, raw[4 + 8 + 1];
     u_char                     mac[NGX_HTTP_HANGAR_SID_MAC];
     u_char                     want[NGX_HTTP_HANGAR_SID_MAC];
     uint32_t                   hash;
@@ -239,9 +241,10 @@ ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
     ngx_http_hangar_shctx_t   *sh;
 
     if (text->len != NGX_HTTP_HANGAR_SID_LEN
-        || ngx_strncasecmp(text->data, (u_char *) "hs2-", 4) != 0
+        || ngx_strncasecmp(text->data, (u_char *) "hs3-", 4) != 0
         || text->data[NGX_HTTP_HANGAR_SID_BODY] != '-'
-        || ngx_http_hangar_hex(raw, text->data + 4, NGX_HTTP_HANGAR_SID_KEY)
+        || ngx_http_hangar_hex(raw, text->data + 4, NGX_HTTP_HANGAR_SID_KEY
+                                                    + NGX_HTTP_HANGAR_SID_CAPS)
            != NGX_OK
         || ngx_http_hangar_hex(mac, text->data + NGX_HTTP_HANGAR_SID_BODY + 1,
                                2 * NGX_HTTP_HANGAR_SID_MAC)
@@ -255,7 +258,7 @@ ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
     }
 
     /* the canonical form: what initialize sent */
-    p = ngx_cpymem(sid->data, "hs2-", 4);
+    p = ngx_cpymem(sid->data, "hs3-", 4);
     p = ngx_hex_dump(p, raw, sizeof(raw));
 
     if (ngx_http_hangar_session_mac(sid->data, want) != NGX_OK) {
@@ -273,6 +276,7 @@ ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
     sid->text.len = p - sid->data;
     sid->expires = ((time_t) raw[0] << 24) | (raw[1] << 16) | (raw[2] << 8)
                    | raw[3];
+    sid->caps = raw[12];
 
     if (sid->expires <= ngx_time()) {
         return NGX_DECLINED;
@@ -297,6 +301,156 @@ ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
     ngx_http_hangar_unlock(hr->reg);
 
     return ended ? NGX_DECLINED : NGX_OK;
+}
+
+
+/*
+ * The session a front-door request names.  NGX_OK: a valid session, sid
+ * set; else why not, for ngx_http_hangar_session_refuse(): 400 (no session
+ * id), 403 (suspended), 404 (unknown or ended), or 500.
+ */
+
+ngx_int_t
+ngx_http_hangar_session_find(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *id)
+{
+    ngx_int_t    rc;
+    ngx_str_t   *sid;
+    ngx_uint_t   suspended;
+
+    sid = ngx_http_hangar_header(hr->r, "Mcp-Session-Id");
+
+    if (sid == NULL) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    /* signed, not expired, not ended; compared in canonical form */
+    rc = ngx_http_hangar_session_check(hr, sid, id);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        goto unknown;
+    }
+
+    /* POST /api/sessions/{id}/suspend: kept in canonical (lower) case */
+    suspended = ngx_http_hangar_state_suspended(hr->reg, &id->text);
+
+    if (suspended) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    return NGX_OK;
+
+unknown:
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+/* the answer to a request without a valid session */
+
+ngx_int_t
+ngx_http_hangar_session_refuse(ngx_http_hangar_req_t *hr, ngx_int_t rc)
+{
+    ngx_str_t  msg;
+
+    switch (rc) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        ngx_str_set(&msg, "Bad Request: Mcp-Session-Id header is required");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32000, &msg);
+
+    case NGX_HTTP_FORBIDDEN:
+        ngx_str_set(&msg, "Session suspended");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32002, &msg);
+
+    case NGX_HTTP_NOT_FOUND:
+        ngx_str_set(&msg, "Session not found");
+        return ngx_http_hangar_mcp_error(hr, rc, NULL, -32001, &msg);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/* the capabilities a client declares at initialize, as session id bits */
+
+ngx_uint_t
+ngx_http_hangar_session_caps(ngx_http_hangar_value_t *caps)
+{
+    ngx_uint_t                m;
+    ngx_http_hangar_value_t  *e, *v;
+
+    m = 0;
+
+    v = ngx_http_hangar_get(caps, "sampling");
+    if (v && v->type != NGX_HTTP_HANGAR_NULL) {
+        m |= NGX_HTTP_HANGAR_CAP_SAMPLING;
+    }
+
+    v = ngx_http_hangar_get(caps, "roots");
+    if (v && v->type != NGX_HTTP_HANGAR_NULL) {
+        m |= NGX_HTTP_HANGAR_CAP_ROOTS;
+    }
+
+    e = ngx_http_hangar_get(caps, "elicitation");
+
+    if (ngx_http_hangar_is(e, NGX_HTTP_HANGAR_OBJ)) {
+        v = ngx_http_hangar_get(e, "url");
+        if (v && v->type != NGX_HTTP_HANGAR_NULL) {
+            m |= NGX_HTTP_HANGAR_CAP_URL;
+        }
+
+        /* an empty object is form mode, as before modes existed */
+        if (ngx_http_hangar_get(e, "form") || v == NULL) {
+            m |= NGX_HTTP_HANGAR_CAP_FORM;
+        }
+    }
+
+    return m;
+}
+
+
+/*
+ * The first SID_MAC bytes of the HMAC of "<session id>.<data>": ids that
+ * hangar gives a session (server requests relayed to it) and checks when
+ * they come back, on any worker.
+ */
+
+ngx_int_t
+ngx_http_hangar_session_sign(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
+    ngx_str_t *data, u_char *mac)
+{
+    u_char        md[EVP_MAX_MD_SIZE], *msg, *p;
+    unsigned int  mdlen;
+
+    if (ngx_http_hangar_session_secret(hr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    msg = ngx_pnalloc(hr->r->pool, sid->len + 1 + data->len);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(msg, sid->data, sid->len);
+    *p++ = '.';
+    p = ngx_cpymem(p, data->data, data->len);
+
+    if (HMAC(EVP_sha256(), ngx_http_hangar_session_key,
+             sizeof(ngx_http_hangar_session_key), msg, p - msg, md, &mdlen)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(mac, md, NGX_HTTP_HANGAR_SID_MAC);
+
+    return NGX_OK;
 }
 
 

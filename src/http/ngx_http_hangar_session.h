@@ -16,16 +16,29 @@
 #include "ngx_http_hangar_reply.h"
 
 
-/* "hs2-" <8 hex expiry><16 hex random> "-" <32 hex HMAC of what precedes> */
+/*
+ * "hs3-" <8 hex expiry><16 hex random><2 hex capabilities> "-" <32 hex
+ * HMAC of what precedes>; the key of an ended session is the first 24.
+ */
 #define NGX_HTTP_HANGAR_SID_KEY    24
+#define NGX_HTTP_HANGAR_SID_CAPS   2
 #define NGX_HTTP_HANGAR_SID_MAC    16
-#define NGX_HTTP_HANGAR_SID_BODY   (4 + NGX_HTTP_HANGAR_SID_KEY)
+#define NGX_HTTP_HANGAR_SID_BODY   (4 + NGX_HTTP_HANGAR_SID_KEY              \
+                                    + NGX_HTTP_HANGAR_SID_CAPS)
 #define NGX_HTTP_HANGAR_SID_LEN    (NGX_HTTP_HANGAR_SID_BODY + 1             \
                                     + 2 * NGX_HTTP_HANGAR_SID_MAC)
 
 
+/* what the client declared at initialize, kept in its session id */
+#define NGX_HTTP_HANGAR_CAP_SAMPLING  0x01
+#define NGX_HTTP_HANGAR_CAP_FORM      0x02  /* elicitation, form mode */
+#define NGX_HTTP_HANGAR_CAP_URL       0x04  /* elicitation, url mode */
+#define NGX_HTTP_HANGAR_CAP_ROOTS     0x08
+
+
 typedef struct {
     time_t                       expires;
+    ngx_uint_t                   caps;
     ngx_str_t                    text;      /* canonical: lower-case */
     u_char                       data[NGX_HTTP_HANGAR_SID_LEN];
 } ngx_http_hangar_sid_t;
@@ -40,7 +53,14 @@ typedef struct {
 
 
 ngx_int_t ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr,
-    time_t ttl, ngx_str_t *id);
+    time_t ttl, ngx_uint_t caps, ngx_str_t *id);
+ngx_int_t ngx_http_hangar_session_find(ngx_http_hangar_req_t *hr,
+    ngx_http_hangar_sid_t *id);
+ngx_int_t ngx_http_hangar_session_refuse(ngx_http_hangar_req_t *hr,
+    ngx_int_t rc);
+ngx_uint_t ngx_http_hangar_session_caps(ngx_http_hangar_value_t *caps);
+ngx_int_t ngx_http_hangar_session_sign(ngx_http_hangar_req_t *hr,
+    ngx_str_t *sid, ngx_str_t *data, u_char *mac);
 ngx_int_t ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr,
     ngx_str_t *text, ngx_http_hangar_sid_t *sid);
 ngx_int_t ngx_http_hangar_session_end(ngx_http_hangar_req_t *hr,

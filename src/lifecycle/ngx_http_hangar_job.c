@@ -35,6 +35,7 @@ static ngx_uint_t ngx_http_hangar_job_declared(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *ep);
 static void ngx_http_hangar_rpc_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_send_done(ngx_http_hangar_call_t *call);
 static void ngx_http_hangar_rpc_event(ngx_http_hangar_call_t *call,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_start_spawn(ngx_http_hangar_job_t *job);
@@ -45,12 +46,18 @@ static void ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_tools(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
+static void ngx_http_hangar_step_level(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_ping(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job);
 static void ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call,
+    u_char *data, size_t len);
+static void ngx_http_hangar_stream_refuse(ngx_http_hangar_job_t *job,
+    ngx_pool_t *pool, ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call);
 
 
@@ -84,6 +91,9 @@ static ngx_event_t              ngx_http_hangar_warm_ev;
 static ngx_http_hangar_job_t    *ngx_http_hangar_streams[
                                      NGX_HTTP_HANGAR_MAX_STREAMS];
 static ngx_uint_t                ngx_http_hangar_nstreams;
+
+/* the layer above's: the servers' other notifications */
+static ngx_http_hangar_notify_pt  ngx_http_hangar_notify_handler;
 
 
 /*
@@ -316,12 +326,24 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
             return;
         }
 
+        if (job->calling && job->method == NULL) {
+            /* ngx_http_hangar_server_send(): the job ends with the call */
+            (void) ngx_http_hangar_rpc(job, NULL, (char *) job->params, NULL);
+            return;
+        }
+
         if (job->check) {
             /* hangar-core §2.7: a health probe gives up after 5 s */
             job->timeout = ngx_min(job->timeout, 5000);
         }
 
         ngx_add_timer(&job->timer, job->timeout);
+
+        if (job->calling) {
+            (void) ngx_http_hangar_rpc(job, job->method, (char *) job->params,
+                                       ngx_http_hangar_step_call);
+            return;
+        }
 
         if (job->check) {
             (void) ngx_http_hangar_rpc(job, "ping", "{}",
@@ -591,6 +613,10 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
             call->on_event = ngx_http_hangar_rpc_event;
         }
 
+    } else if (method == NULL) {
+        call->handler = ngx_http_hangar_send_done;
+        call->data = job;
+
     } else {
         call->handler = ngx_http_hangar_notify_done;
     }
@@ -608,7 +634,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->guard = job->guard;
     call->remote_allow = job->reg->hmcf->remote_allow;
 
-    call->body.data = ngx_pnalloc(call->pool, ngx_strlen(method)
+    call->body.data = ngx_pnalloc(call->pool, (method ? ngx_strlen(method) : 0)
                                               + ngx_strlen(params) + 96);
     call->headers.data = ngx_pnalloc(call->pool, job->headers.len
                                                  + job->session.len
@@ -618,16 +644,22 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
         return NGX_ERROR;
     }
 
-    if (step) {
+    if (method == NULL) {
+        /* a whole message, as it is */
+        p = ngx_cpymem(call->body.data, params, ngx_strlen(params));
+
+    } else if (step) {
         p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\",\"id\":%L,",
                         job->rpc_id);
+        p = ngx_sprintf(p, "\"method\":\"%s\",\"params\":%s}", method,
+                        params);
+
     } else {
-        p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\",");
+        p = ngx_sprintf(call->body.data, "{\"jsonrpc\":\"2.0\","
+                        "\"method\":\"%s\",\"params\":%s}", method, params);
     }
 
-    call->body.len = ngx_sprintf(p, "\"method\":\"%s\",\"params\":%s}",
-                                 method, params)
-                     - call->body.data;
+    call->body.len = p - call->body.data;
 
     p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
 
@@ -665,6 +697,24 @@ static void
 ngx_http_hangar_notify_done(ngx_http_hangar_call_t *call)
 {
     ngx_destroy_pool(call->pool);
+}
+
+
+/* a client's message sent on (an answer to a server request, a cancel) */
+
+static void
+ngx_http_hangar_send_done(ngx_http_hangar_call_t *call)
+{
+    ngx_http_hangar_job_t  *job = call->data;
+
+    if (call->rc != NGX_OK || call->status >= 300) {
+        ngx_log_error(NGX_LOG_ERR, job->log, 0,
+                      "hangar: a client's message to \"%V\" was not taken: "
+                      "%V (HTTP %ui)", &job->id, &call->error, call->status);
+    }
+
+    ngx_destroy_pool(call->pool);
+    ngx_http_hangar_job_free(job);
 }
 
 
@@ -782,7 +832,9 @@ ngx_http_hangar_start_handshake(ngx_http_hangar_job_t *job)
 {
     (void) ngx_http_hangar_rpc(job, "initialize",
         "{\"protocolVersion\":\"" NGX_HTTP_HANGAR_PROTOCOL "\","
-        "\"capabilities\":{},\"clientInfo\":{\"name\":\"mcp-hangar\","
+        "\"capabilities\":{\"sampling\":{},\"elicitation\":{\"form\":{},"
+        "\"url\":{}},\"roots\":{\"listChanged\":false}},"
+        "\"clientInfo\":{\"name\":\"mcp-hangar\","
         "\"version\":\"" NGX_HTTP_HANGAR_VERSION "\"}}",
         ngx_http_hangar_step_initialize);
 }
@@ -792,6 +844,7 @@ static void
 ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
 {
+    u_char                   *p, *level, params[32];
     ngx_http_hangar_value_t  *v;
 
     job->init_result = ngx_http_hangar_value_copy(job->pool,
@@ -811,6 +864,33 @@ ngx_http_hangar_step_initialize(ngx_http_hangar_job_t *job,
     /* a notification: sent on its own, nobody waits for its 202 */
     (void) ngx_http_hangar_rpc(job, "notifications/initialized", "{}", NULL);
 
+    /* the front door's logging/setLevel holds for servers started later */
+    ngx_http_hangar_lock(job->reg);
+    level = job->reg->sh->mcp_log_level;
+    p = ngx_cpymem(params, "{\"level\":\"", 10);
+    p = ngx_cpystrn(p, level, sizeof(job->reg->sh->mcp_log_level));
+    ngx_http_hangar_unlock(job->reg);
+
+    v = ngx_http_hangar_get(job->init_result, "capabilities");
+
+    if (p > params + 10 && ngx_http_hangar_get(v, "logging")) {
+        ngx_memcpy(p, "\"}", 3);
+        (void) ngx_http_hangar_rpc(job, "logging/setLevel", (char *) params,
+                                   ngx_http_hangar_step_level);
+        return;
+    }
+
+    (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
+                               ngx_http_hangar_step_tools);
+}
+
+
+/* whatever the server answers to setLevel, the start goes on */
+
+static void
+ngx_http_hangar_step_level(ngx_http_hangar_job_t *job,
+    ngx_http_hangar_value_t *msg)
+{
     (void) ngx_http_hangar_rpc(job, "tools/list", "{}",
                                ngx_http_hangar_step_tools);
 }
@@ -942,6 +1022,7 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->handler = ngx_http_hangar_stream_end;
     call->on_notice = ngx_http_hangar_stream_notice;
     call->notice = "notifications/tools/list_changed";
+    call->on_line = ngx_http_hangar_stream_line;
     call->data = job;
 
     call->headers.data = ngx_pnalloc(call->pool, job->headers.len
@@ -954,7 +1035,12 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
 
     p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
 
-    if (job->session.len) {
+    /*
+     * A bridge sends a server's request outside calls to a GET stream of
+     * a session that can answer it: this one only listens, so it is
+     * opened in no session there (a remote wants its session on it).
+     */
+    if (job->session.len && job->mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
         p = ngx_sprintf(p, "Mcp-Session-Id: %V\r\n", &job->session);
     }
 
@@ -981,6 +1067,84 @@ ngx_http_hangar_stream_notice(ngx_http_hangar_call_t *call)
     (void) ngx_http_hangar_job_begin(job->reg, &job->id,
                                      NGX_HTTP_HANGAR_JOB_REFRESH, job->seq,
                                      job->log);
+}
+
+
+/*
+ * A message of the stream: tools/list_changed lists the tools again, the
+ * other notifications (resources, prompts) go to the layer above.
+ */
+
+static void
+ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call, u_char *data,
+    size_t len)
+{
+    ngx_str_t                 err;
+    ngx_pool_t               *pool;
+    ngx_http_hangar_job_t    *job;
+    ngx_http_hangar_value_t  *msg, *method;
+
+    job = call->data;
+
+    pool = ngx_create_pool(4096, job->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    msg = ngx_http_hangar_json_parse(pool, data, len, &err);
+    method = ngx_http_hangar_get(msg, "method");
+
+    if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, job->log, 0,
+                       "hangar: a stream line that is no request or "
+                       "notification is skipped");
+
+    } else if (ngx_http_hangar_str_is(&method->u.s,
+                                      "notifications/tools/list_changed"))
+    {
+        ngx_http_hangar_stream_notice(call);
+
+    } else if (ngx_http_hangar_get(msg, "id")) {
+        ngx_http_hangar_stream_refuse(job, pool, msg);
+
+    } else if (ngx_http_hangar_notify_handler) {
+        ngx_http_hangar_notify_handler(job->reg, &job->id, msg);
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
+/*
+ * A server's request outside any call (a remote's, on the module's own
+ * session): no client can be said to be asked, and none is picked among
+ * the sessions; the server gets an error at once rather than waiting.
+ */
+
+static void
+ngx_http_hangar_stream_refuse(ngx_http_hangar_job_t *job, ngx_pool_t *pool,
+    ngx_http_hangar_value_t *msg)
+{
+    ngx_str_t              text;
+    ngx_http_hangar_out_t  out;
+
+    ngx_http_hangar_out_init(&out, pool, 256);
+    ngx_http_hangar_out_lit(&out, "{\"jsonrpc\":\"2.0\",\"id\":");
+    ngx_http_hangar_json_out(&out, ngx_http_hangar_get(msg, "id"));
+    ngx_http_hangar_out_lit(&out, ",\"error\":{\"code\":-32601,\"message\":"
+                            "\"no client call in progress to ask\"}}");
+
+    if (ngx_http_hangar_out_flatten(&out, &text) == NGX_OK) {
+        (void) ngx_http_hangar_server_send(job->reg, &job->id, &text,
+                                           job->log);
+    }
+}
+
+
+void
+ngx_http_hangar_job_notify(ngx_http_hangar_notify_pt handler)
+{
+    ngx_http_hangar_notify_handler = handler;
 }
 
 
@@ -1063,6 +1227,69 @@ ngx_http_hangar_server_call_abandon(void *handle)
 }
 
 
+/*
+ * The client's call ended before the server answered it (cancelled, or
+ * the client went away), and the server was told: nothing more is awaited
+ * of it, and nothing is counted against the server.  Not from within the
+ * call's own handlers.
+ */
+
+void
+ngx_http_hangar_server_call_end(void *handle)
+{
+    ngx_http_hangar_job_t  *job = handle;
+
+    if (job->call) {
+        ngx_http_hangar_call_cancel(job->call);
+        ngx_destroy_pool(job->call->pool);
+        job->call = NULL;
+    }
+
+    ngx_http_hangar_job_free(job);
+}
+
+
+/* the JSON-RPC id the call goes out with (before it sets out) */
+
+void
+ngx_http_hangar_server_call_id(void *handle, int64_t id)
+{
+    ngx_http_hangar_job_t  *job = handle;
+
+    job->rpc_id = id - 1;      /* ngx_http_hangar_rpc() counts it up */
+}
+
+
+/*
+ * A client's message for a ready server, sent as it is in the module's
+ * session with it: the answer to a server's request, a cancellation.
+ * NGX_DECLINED: the server is not ready.
+ */
+
+ngx_int_t
+ngx_http_hangar_server_send(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
+    ngx_str_t *msg, ngx_log_t *log)
+{
+    ngx_http_hangar_job_t  *job;
+
+    job = ngx_http_hangar_job_begin(reg, id, NGX_HTTP_HANGAR_JOB_CALL, 0, log);
+    if (job == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* no method: ngx_http_hangar_job_timeout() sends params as they are */
+    job->params = ngx_pnalloc(job->pool, msg->len + 1);
+    if (job->params == NULL) {
+        ngx_http_hangar_job_free(job);
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(job->params, msg->data, msg->len) = '\0';
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
     ngx_http_hangar_value_t *msg)
@@ -1096,20 +1323,26 @@ ngx_http_hangar_step_call(ngx_http_hangar_job_t *job,
             ngx_http_hangar_machine_success(reg, n, NGX_HTTP_HANGAR_FAIL_CALL);
         }
 
-        ngx_http_hangar_history_add(reg, n, &rec);
+        /* the tools' history: not the front door's resources, prompts */
+        if (job->tool.len) {
+            ngx_http_hangar_history_add(reg, n, &rec);
+        }
     }
 
     ngx_http_hangar_unlock(reg);
 
-    /* the metrics' error type: a JSON-RPC error by its class, not code */
-    ngx_http_hangar_stats_call(reg, &job->id, &job->tool,
-                               !failed ? NULL
-                               : (rec.error_type[0] == '-'
-                                  || (rec.error_type[0] >= '0'
-                                      && rec.error_type[0] <= '9'))
-                                 ? "JsonRpcError"
-                                 : (const char *) rec.error_type,
-                               now - job->begun);
+    /* tools' calls (the front door also relays resources and prompts);
+       the metrics' error type: a JSON-RPC error by its class, not code */
+    if (job->tool.len) {
+        ngx_http_hangar_stats_call(reg, &job->id, &job->tool,
+                                   !failed ? NULL
+                                   : (rec.error_type[0] == '-'
+                                      || (rec.error_type[0] >= '0'
+                                          && rec.error_type[0] <= '9'))
+                                     ? "JsonRpcError"
+                                     : (const char *) rec.error_type,
+                                   now - job->begun);
+    }
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);

@@ -39,6 +39,21 @@ void *ngx_http_hangar_server_call(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log, ngx_http_hangar_result_pt result,
     ngx_http_hangar_result_pt progress, void *data);
 void ngx_http_hangar_server_call_abandon(void *handle);
+void ngx_http_hangar_server_call_end(void *handle);
+void ngx_http_hangar_server_call_id(void *handle, int64_t id);
+ngx_int_t ngx_http_hangar_server_send(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *id, ngx_str_t *msg, ngx_log_t *log);
+
+/*
+ * A ready server's notifications other than tools/list_changed, as its
+ * listener (one worker's) receives them; msg lives until the handler
+ * returns.  Set by the module glue, so that this layer never names the
+ * one above it.
+ */
+typedef void (*ngx_http_hangar_notify_pt)(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_http_hangar_value_t *msg);
+
+void ngx_http_hangar_job_notify(ngx_http_hangar_notify_pt handler);
 
 
 #endif /* _NGX_HTTP_HANGAR_JOB_H_INCLUDED_ */

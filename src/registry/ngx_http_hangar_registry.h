@@ -199,6 +199,8 @@ typedef struct {
     void                        *stats_sh;      /* ngx_http_hangar_stats.c */
     void                        *names_sh;  /* front-door names retired */
     void                        *group_sh;  /* ngx_http_hangar_group.c */
+    void                        *mailbox_sh;    /* the front door's */
+    u_char                       mcp_log_level[16]; /* logging/setLevel */
 } ngx_http_hangar_shctx_t;
 
 

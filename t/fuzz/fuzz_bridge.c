@@ -5,8 +5,11 @@
  * hangar-bridge's HTTP request parser (hangar_bridge_http.c) and what it
  * hands the requests to (/mcp, /status, /logs): the input is what a
  * worker sends on one connection, cut into reads of varying sizes (the
- * first byte picks them).  The server's stdin is /dev/null; the server
- * never answers, so a forwarded request stays pending until the
+ * first byte picks them).  The server's stdin is /dev/null.  What follows
+ * a line "#server" is what the server writes on its stdout while those
+ * requests are in flight (responses, notifications, its own requests,
+ * which are routed by the sessions the client made); without it the
+ * server never answers, so a forwarded request stays pending until the
  * connection goes.  Built with the bridge's main() renamed.
  */
 
@@ -16,6 +19,9 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static int  hb_fuzz_pipe[2] = { -1, -1 };
 
 
 static void
@@ -37,7 +43,6 @@ hb_fuzz_init(void)
     hb.lfd = -1;
     hb.sigfd = -1;
     hb.in_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    hb.out.fd = -1;
     hb.out.is_stdout = 1;
     hb.out.max = HB_MAX_MSG;
     hb.err.fd = -1;
@@ -52,6 +57,15 @@ hb_fuzz_init(void)
                                      "\"capabilities\":{\"tools\":{}}}",
                                      NULL, 0);
 
+    hb.req_ms = 60000;
+
+    /* the server's stdout */
+    if (pipe2(hb_fuzz_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+        abort();
+    }
+
+    hb.out.fd = hb_fuzz_pipe[0];
+
     if (hb.ring == NULL || hb.in_fd == -1 || hb.init_result == NULL) {
         abort();
     }
@@ -63,8 +77,10 @@ hb_fuzz_init(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t         i, n, step;
+    size_t         i, n, step, out_size;
+    ssize_t        w;
     uint32_t       seed;
+    const uint8_t *out;
     hb_conn_t     *c;
     hb_pending_t  *p, *next;
 
@@ -77,6 +93,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     seed = data[0] | 1;
     data++;
     size--;
+
+    out = memmem(data, size, "\n#server\n", 9);
+    out_size = 0;
+    if (out) {
+        out_size = data + size - (out + 9);
+        size = out - data;
+        out += 9;
+    }
 
     c = calloc(1, sizeof(hb_conn_t));
     if (c == NULL) {
@@ -114,6 +138,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    /* the server's output, while the requests are in flight */
+    while (out_size && !c->dead) {
+        w = write(hb_fuzz_pipe[1], out, out_size);
+        if (w <= 0) {
+            break;
+        }
+
+        out += w;
+        out_size -= w;
+        hb_reader_read(&hb.out);
+    }
+
+    (void) hb_sreq_expire();
+
     c->dead = 1;
     hb_sweep();
 
@@ -127,6 +165,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     hb.npending = 0;
+    hb_mcp_forget();
+    hb_reader_read(&hb.out);
+    hb.out.buf.pos = hb.out.buf.len;
+    hb.out.scanned = 0;
+    hb.out.skipping = 0;
+    hb_buf_idle(&hb.out.buf);
     hb.in_buf.pos = hb.in_buf.len;
     hb_buf_idle(&hb.in_buf);
     hb.stop_req = 0;
