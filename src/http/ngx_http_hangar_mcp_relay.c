@@ -302,6 +302,9 @@ ngx_http_hangar_relay_by_uri(ngx_http_hangar_relay_t *rl)
     params = ngx_http_hangar_value_copy(pool, rl->params);
     v = ngx_http_hangar_value_str(pool, uri.data, uri.len);
 
+    /* a key given twice: get() read the last, set() replaces the first */
+    ngx_http_hangar_del(params, "uri");
+
     if (params == NULL || v == NULL
         || ngx_http_hangar_set(pool, params, (u_char *) "uri", 3, v)
            != NGX_OK)
@@ -384,6 +387,7 @@ ngx_http_hangar_relay_by_name(ngx_http_hangar_relay_t *rl)
             params = ngx_http_hangar_value_copy(pool, rl->params);
             ref = ngx_http_hangar_get(params, "ref");
             v = ngx_http_hangar_value_str(pool, uri.data, uri.len);
+            ngx_http_hangar_del(ref, "uri");
 
             if (params == NULL || v == NULL
                 || ngx_http_hangar_set(pool, ref, (u_char *) "uri", 3, v)
@@ -1038,6 +1042,7 @@ ngx_http_hangar_relay_names(ngx_http_hangar_relay_t *rl, ngx_array_t *list)
         v = ngx_http_hangar_value_str(pool, it[i].exported.data,
                                       it[i].exported.len);
         it[i].item = ngx_http_hangar_value_copy(pool, it[i].item);
+        ngx_http_hangar_del(it[i].item, "name");
 
         if (v == NULL || it[i].item == NULL
             || ngx_http_hangar_set(pool, it[i].item, (u_char *) "name", 4, v)
@@ -1117,6 +1122,7 @@ ngx_http_hangar_relay_prompts(ngx_http_hangar_relay_t *rl)
     }
 
     v = ngx_http_hangar_value_str(pool, it[i].name.data, it[i].name.len);
+    ngx_http_hangar_del(holder, "name");
 
     if (v == NULL
         || ngx_http_hangar_set(pool, holder, (u_char *) "name", 4, v)
