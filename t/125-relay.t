@@ -292,6 +292,7 @@ for my $naming (qw(auto prefixed flat)) {
     is(nginx_stop(), '', "$naming: nginx stopped");
     no_orphans();
     no_alerts();
+    Hangar::Test::check_valgrind("$naming") if Hangar::Test::valgrind_on();
 }
 
 Test::More::done_testing();
