@@ -46,6 +46,7 @@ my $DOC = 'demo://resource/static/document';
 for my $naming (qw(auto prefixed flat)) {
     nginx_start({
         workers     => 2,
+        timeout     => 60,      # starts of node servers, under valgrind too
         http_config => "    hangar_zone hangar 2m;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                      . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
@@ -58,7 +59,7 @@ for my $naming (qw(auto prefixed flat)) {
                      . "  alpha:\n    command: [$NODE, $EV, stdio]\n"
                      . "  beta:\n    command: [$NODE, $EV, stdio]\n"
                      . "  solo:\n    command: [perl, $SERVER, --name, solo, "
-                     . "--prompts, 'args-prompt,solo-prompt', "
+                     . "--prompts, 'args-prompt,solo-prompt,notify-changed', "
                      . "--resources, '$DOC/architecture.md,solo://one']\n"
                      # policies of the kinds prompt and resource
                      . "  guarded:\n    command: [perl, $SERVER, --name, guarded, "
@@ -141,11 +142,12 @@ for my $naming (qw(auto prefixed flat)) {
     my @ev = qw(args-prompt completable-prompt resource-prompt simple-prompt);
     my %want = (
         auto     => [ (map { "alpha__$_" } @ev), (map { "beta__$_" } @ev),
-                      'solo__args-prompt', 'solo-prompt', 'open-prompt' ],
+                      'solo__args-prompt', 'solo-prompt', 'open-prompt',
+                      'notify-changed' ],
         prefixed => [ (map { "alpha__$_" } @ev), (map { "beta__$_" } @ev),
                       'solo__args-prompt', 'solo__solo-prompt',
-                      'guarded__open-prompt' ],
-        flat     => [ 'solo-prompt', 'open-prompt' ],
+                      'guarded__open-prompt', 'solo__notify-changed' ],
+        flat     => [ 'solo-prompt', 'open-prompt', 'notify-changed' ],
     );
     is_deeply([ sort @{ $pl->{items} || [] } ], [ sort @{ $want{$naming} } ],
               "$naming: prompts named by the naming mode")
@@ -173,6 +175,29 @@ for my $naming (qw(auto prefixed flat)) {
     like($g4->{error} // '', qr/unknown prompt/, "$naming: a prompt its policy denies is unknown");
     like($g5->{error} // '', qr/unknown prompt/,
          "$naming: so is one of a server none of whose tools may be called");
+
+    # -- a server's list_changed of prompts and resources reaches every
+    # session's GET stream
+    {
+        local $ENV{SDK_DIR} = $SDK;
+        local $ENV{READY} = 1;
+        my $url = 'http://127.0.0.1:' . port() . '/mcp';
+        my $steps = $json->encode([{ op => 'changed', seconds => 10 }]);
+        open(my $fh, '-|', "$NODE $REPO/t/servers/sdk-relay.mjs $url '$steps' 2>&1")
+            or die "node: $!";
+        my $ready = <$fh>;
+        like($ready // '', qr/"ready":true/, "$naming: a listening session");
+        delete local $ENV{READY};
+        my ($n) = sdk({ op => 'get', name => $naming eq 'prefixed'
+                                               ? 'solo__notify-changed' : 'notify-changed' });
+        ok($n->{messages}, "$naming: solo announced changes") or diag($json->encode($n));
+        my @theirs = map { eval { $json->decode($_) } // { raw => $_ } } <$fh>;
+        close $fh;
+        is_deeply($theirs[0]{changed}, [ 'notifications/prompts/list_changed',
+                                         'notifications/resources/list_changed' ],
+                  "$naming: the other session heard both list_changed")
+            or diag($json->encode(\@theirs));
+    }
 
     if ($naming ne 'flat') {
         # -- completion, by prompt and by resource template
@@ -267,6 +292,7 @@ for my $naming (qw(auto prefixed flat)) {
     is(nginx_stop(), '', "$naming: nginx stopped");
     no_orphans();
     no_alerts();
+    Hangar::Test::check_valgrind("$naming") if Hangar::Test::valgrind_on();
 }
 
 Test::More::done_testing();

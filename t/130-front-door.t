@@ -192,7 +192,7 @@ is($st, 404, 'a forged session id is 404');
 is($st, 400, 'no session id: 400');
 ($st) = raw(POST => '{"jsonrpc":"2.0","method":"notifications/initialized"}', $sid);
 is($st, 202, 'a notification: 202');
-($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,"method":"no/such-method"}', $sid);
+($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,"method":"no/such/method"}', $sid);
 is($b->{error}{code}, -32601, 'unknown method: -32601');
 ($st, $h, $b) = raw(POST => '{"jsonrpc":"2.0","id":4,', $sid);
 ok($st == 400 && $b->{error}{code} == -32700, 'unparsable JSON: -32700');

@@ -53,6 +53,10 @@ ngx_http_hangar_links_project(ngx_pool_t *pool, ngx_str_t *server,
         return NGX_ERROR;
     }
 
+    /* a peer's key given twice: get() read the last, set() replaces the
+       first; none may stay unprojected */
+    ngx_http_hangar_del(obj, field);
+
     return ngx_http_hangar_set(pool, obj, (u_char *) field,
                                ngx_strlen(field), nv);
 }

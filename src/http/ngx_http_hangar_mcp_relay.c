@@ -19,10 +19,9 @@
 #include "ngx_http_hangar_mcp_relay.h"
 #include "ngx_http_hangar_mailbox.h"
 #include "ngx_http_hangar_mcp_links.h"
+#include "ngx_http_hangar_mcp_view.h"
 #include "ngx_http_hangar_catalog.h"
 #include "ngx_http_hangar_job.h"
-#include "ngx_http_hangar_policy.h"
-#include "ngx_http_hangar_principal.h"
 
 
 #define NGX_HTTP_HANGAR_RELAY_MS     10000  /* a phase waits this long */
@@ -92,8 +91,7 @@ struct ngx_http_hangar_relay_s {
     ngx_http_hangar_phase_pt     phase_done;
     ngx_str_t                    uri;       /* the upstream's */
     ngx_http_hangar_value_t     *asked;     /* the projected uri asked */
-    ngx_array_t                 *open;      /* servers the caller may use */
-    ngx_array_t                 *tooled;    /* servers that export tools */
+    ngx_http_hangar_view_t       view;      /* what the caller may see */
 };
 
 
@@ -128,15 +126,8 @@ static ngx_int_t ngx_http_hangar_relay_names(ngx_http_hangar_relay_t *rl,
     ngx_array_t *list);
 static int ngx_libc_cdecl ngx_http_hangar_relay_name_cmp(const void *one,
     const void *two);
-static ngx_int_t ngx_http_hangar_relay_open(ngx_http_hangar_relay_t *rl);
-static ngx_int_t ngx_http_hangar_relay_add(ngx_http_hangar_relay_t *rl,
-    ngx_array_t *set, ngx_str_t *server);
-static ngx_uint_t ngx_http_hangar_relay_in(ngx_array_t *set,
-    ngx_str_t *server);
 static int ngx_libc_cdecl ngx_http_hangar_relay_str_cmp(const void *one,
     const void *two);
-static ngx_uint_t ngx_http_hangar_relay_allowed(ngx_http_hangar_relay_t *rl,
-    ngx_str_t *server, ngx_uint_t kind, ngx_str_t *name);
 static ngx_int_t ngx_http_hangar_relay_servers(ngx_http_hangar_relay_t *rl,
     const char *cap, ngx_array_t **ids);
 static void ngx_http_hangar_relay_send(ngx_http_hangar_relay_t *rl,
@@ -205,6 +196,7 @@ ngx_http_hangar_relay(ngx_http_hangar_req_t *hr, ngx_http_hangar_sid_t *sid,
     }
 
     rl->hr = hr;
+    rl->view.hr = hr;
     rl->id = id;
     rl->op = op;
     /* the sid is the caller's, on its stack: a copy for later phases */
@@ -288,7 +280,7 @@ ngx_http_hangar_relay_by_uri(ngx_http_hangar_relay_t *rl)
     }
 
     if (ngx_http_hangar_links_parse(&v->u.s, &server, &uri) != NGX_OK
-        || !ngx_http_hangar_relay_allowed(rl, &server,
+        || !ngx_http_hangar_view_allowed(&rl->view, &server,
                                           NGX_HTTP_HANGAR_POLICY_RESOURCE,
                                           &uri))
     {
@@ -301,6 +293,9 @@ ngx_http_hangar_relay_by_uri(ngx_http_hangar_relay_t *rl)
 
     params = ngx_http_hangar_value_copy(pool, rl->params);
     v = ngx_http_hangar_value_str(pool, uri.data, uri.len);
+
+    /* a key given twice: get() read the last, set() replaces the first */
+    ngx_http_hangar_del(params, "uri");
 
     if (params == NULL || v == NULL
         || ngx_http_hangar_set(pool, params, (u_char *) "uri", 3, v)
@@ -371,7 +366,7 @@ ngx_http_hangar_relay_by_name(ngx_http_hangar_relay_t *rl)
             if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
                 || ngx_http_hangar_links_parse(&v->u.s, &server, &uri)
                    != NGX_OK
-                || !ngx_http_hangar_relay_allowed(rl, &server,
+                || !ngx_http_hangar_view_allowed(&rl->view, &server,
                                           NGX_HTTP_HANGAR_POLICY_RESOURCE,
                                           &uri))
             {
@@ -384,6 +379,7 @@ ngx_http_hangar_relay_by_name(ngx_http_hangar_relay_t *rl)
             params = ngx_http_hangar_value_copy(pool, rl->params);
             ref = ngx_http_hangar_get(params, "ref");
             v = ngx_http_hangar_value_str(pool, uri.data, uri.len);
+            ngx_http_hangar_del(ref, "uri");
 
             if (params == NULL || v == NULL
                 || ngx_http_hangar_set(pool, ref, (u_char *) "uri", 3, v)
@@ -493,7 +489,7 @@ ngx_http_hangar_relay_fan(ngx_http_hangar_relay_t *rl, const char *method,
     ids = list->elts;
 
     for (i = 0; i < list->nelts; i++) {
-        if (!ngx_http_hangar_relay_allowed(rl, &ids[i], 0, NULL)) {
+        if (!ngx_http_hangar_view_allowed(&rl->view, &ids[i], 0, NULL)) {
             continue;
         }
 
@@ -588,16 +584,26 @@ ngx_http_hangar_relay_run(ngx_http_hangar_relay_t *rl)
 static void
 ngx_http_hangar_relay_timeout(ngx_event_t *ev)
 {
-    ngx_uint_t                i;
+    ngx_uint_t                i, n, last;
     ngx_http_hangar_leg_t    *leg;
     ngx_http_hangar_relay_t  *rl;
 
     rl = ev->data;
     leg = rl->legs->elts;
+    n = rl->legs->nelts;
 
-    for (i = 0; i < rl->legs->nelts; i++) {
-        if (!leg[i].done) {
-            ngx_http_hangar_leg_end(&leg[i], 1, "timed out");
+    for (i = 0; i < n; i++) {
+        if (leg[i].done) {
+            continue;
+        }
+
+        /* the last one ends the phase, and may free the request */
+        last = (rl->pending == 1);
+
+        ngx_http_hangar_leg_end(&leg[i], 1, "timed out");
+
+        if (last) {
+            return;
         }
     }
 }
@@ -726,6 +732,17 @@ ngx_http_hangar_leg_result(void *data, ngx_http_hangar_value_t *msg,
     {
         leg->msg = ngx_http_hangar_value_copy(pool, msg);
         ngx_http_hangar_leg_end(leg, leg->msg == NULL, "out of memory");
+        return;
+    }
+
+    result = ngx_http_hangar_get(msg, "error");
+    result = ngx_http_hangar_get(result, "message");
+
+    if (ngx_http_hangar_is(result, NGX_HTTP_HANGAR_STR)) {
+        ngx_log_error(NGX_LOG_WARN, rl->hr->r->connection->log, 0,
+                      "hangar: \"%V\" left out of %s: it answered \"%V\"",
+                      &leg->server, rl->method, &result->u.s);
+        ngx_http_hangar_leg_end(leg, 1, NULL);
         return;
     }
 
@@ -937,7 +954,7 @@ ngx_http_hangar_relay_merge(ngx_http_hangar_relay_t *rl, ngx_array_t **list)
 
             name = v->u.s;
 
-            if (!ngx_http_hangar_relay_allowed(rl, &leg[i].server, kind,
+            if (!ngx_http_hangar_view_allowed(&rl->view, &leg[i].server, kind,
                                                &name))
             {
                 continue;
@@ -1038,6 +1055,7 @@ ngx_http_hangar_relay_names(ngx_http_hangar_relay_t *rl, ngx_array_t *list)
         v = ngx_http_hangar_value_str(pool, it[i].exported.data,
                                       it[i].exported.len);
         it[i].item = ngx_http_hangar_value_copy(pool, it[i].item);
+        ngx_http_hangar_del(it[i].item, "name");
 
         if (v == NULL || it[i].item == NULL
             || ngx_http_hangar_set(pool, it[i].item, (u_char *) "name", 4, v)
@@ -1117,6 +1135,7 @@ ngx_http_hangar_relay_prompts(ngx_http_hangar_relay_t *rl)
     }
 
     v = ngx_http_hangar_value_str(pool, it[i].name.data, it[i].name.len);
+    ngx_http_hangar_del(holder, "name");
 
     if (v == NULL
         || ngx_http_hangar_set(pool, holder, (u_char *) "name", 4, v)
@@ -1208,136 +1227,6 @@ ngx_http_hangar_relay_leveled(ngx_http_hangar_relay_t *rl)
 
 
 /* ---- helpers ----------------------------------------------------------- */
-
-/*
- * What the caller may see: the policy of the kind (on the server's name
- * of a prompt, the upstream uri of a resource), and a server none of
- * whose tools the caller may call is closed to it for prompts and
- * resources too, so that the tools' access rules are not bypassed.
- */
-
-static ngx_uint_t
-ngx_http_hangar_relay_allowed(ngx_http_hangar_relay_t *rl, ngx_str_t *server,
-    ngx_uint_t kind, ngx_str_t *name)
-{
-    ngx_str_t                         *tenant;
-    ngx_http_hangar_principal_t       *p;
-    ngx_http_hangar_policy_verdict_t   v;
-
-    if (rl->open == NULL
-        && ngx_http_hangar_relay_open(rl) != NGX_OK)
-    {
-        return 0;
-    }
-
-    if (ngx_http_hangar_relay_in(rl->tooled, server)
-        && !ngx_http_hangar_relay_in(rl->open, server))
-    {
-        return 0;
-    }
-
-    if (name == NULL) {
-        return 1;
-    }
-
-    p = ngx_http_hangar_auth_principal(rl->hr->r);
-    tenant = (p && p->tenant.len) ? &p->tenant : NULL;
-
-    return ngx_http_hangar_policy_decide(rl->hr->reg, server, NULL, tenant,
-                                         kind, name, &v)
-           == NGX_OK
-           && v.allowed;
-}
-
-
-/* the servers that export tools, and those the caller may call one of */
-
-static ngx_int_t
-ngx_http_hangar_relay_open(ngx_http_hangar_relay_t *rl)
-{
-    ngx_uint_t                         i;
-    ngx_array_t                       *entries;
-    ngx_http_hangar_entry_t           *e;
-    ngx_http_hangar_policy_verdict_t   v;
-
-    rl->open = ngx_array_create(rl->hr->r->pool, 8, sizeof(ngx_str_t));
-    rl->tooled = ngx_array_create(rl->hr->r->pool, 8, sizeof(ngx_str_t));
-
-    if (rl->open == NULL || rl->tooled == NULL
-        || ngx_http_hangar_catalog(rl->hr, &entries) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    e = entries->elts;
-
-    for (i = 0; i < entries->nelts; i++) {
-        if (e[i].name.len == 0) {
-            continue;
-        }
-
-        if (ngx_http_hangar_relay_add(rl, rl->tooled, &e[i].server)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_hangar_catalog_access(rl->hr, &e[i], &v)
-            == NGX_HTTP_HANGAR_ACCESS_OK
-            && ngx_http_hangar_relay_add(rl, rl->open, &e[i].server)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* the catalog is the worker's and may be rebuilt meanwhile: a copy */
-
-static ngx_int_t
-ngx_http_hangar_relay_add(ngx_http_hangar_relay_t *rl, ngx_array_t *set,
-    ngx_str_t *server)
-{
-    ngx_str_t  *s;
-
-    if (ngx_http_hangar_relay_in(set, server)) {
-        return NGX_OK;
-    }
-
-    s = ngx_array_push(set);
-    if (s == NULL) {
-        return NGX_ERROR;
-    }
-
-    s->len = server->len;
-    s->data = ngx_pstrdup(rl->hr->r->pool, server);
-
-    return s->data ? NGX_OK : NGX_ERROR;
-}
-
-
-static ngx_uint_t
-ngx_http_hangar_relay_in(ngx_array_t *set, ngx_str_t *server)
-{
-    ngx_str_t   *s;
-    ngx_uint_t   i;
-
-    s = set->elts;
-
-    for (i = 0; i < set->nelts; i++) {
-        if (s[i].len == server->len
-            && ngx_strncmp(s[i].data, server->data, server->len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
 
 static int ngx_libc_cdecl
 ngx_http_hangar_relay_str_cmp(const void *one, const void *two)

@@ -1094,17 +1094,28 @@ ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call, u_char *data,
     msg = ngx_http_hangar_json_parse(pool, data, len, &err);
     method = ngx_http_hangar_get(msg, "method");
 
-    if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)) {
+    /*
+     * The stream's chunk framing is not taken out: a line that a chunk
+     * cut does not parse, but the tools' notice in it is still seen.
+     */
+    if ((msg == NULL
+         && ngx_strlcasestrn(data, data + len,
+                             (u_char *) "notifications/tools/list_changed",
+                             sizeof("notifications/tools/list_changed") - 2)
+            != NULL)
+        || (ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_str_is(&method->u.s,
+                                      "notifications/tools/list_changed")))
+    {
+        ngx_http_hangar_stream_notice(call);
+
+    } else if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, job->log, 0,
                        "hangar: a stream line that is no request or "
                        "notification is skipped");
 
-    } else if (ngx_http_hangar_str_is(&method->u.s,
-                                      "notifications/tools/list_changed"))
-    {
-        ngx_http_hangar_stream_notice(call);
-
     } else if (ngx_http_hangar_get(msg, "id")) {
+        /* a server's request outside any call */
         ngx_http_hangar_stream_refuse(job, pool, msg);
 
     } else if (ngx_http_hangar_notify_handler) {

@@ -15,6 +15,8 @@
 //   {op:"call", name, arguments} {op, result}
 //   {op:"wait", uri, seconds}   waits for notifications/resources/updated
 //                               of uri ({op, updated:[uris]})
+//   {op:"changed", seconds}     waits for prompts/list_changed and
+//                               resources/list_changed ({op, changed:[methods]})
 //   {op:"caps"}                 the server's capabilities
 // A step that fails prints {op, error, code}.
 import path from 'node:path';
@@ -23,7 +25,9 @@ const sdk = path.resolve(process.env.SDK_DIR);
 const { Client } = await import(`${sdk}/dist/esm/client/index.js`);
 const { StreamableHTTPClientTransport } =
     await import(`${sdk}/dist/esm/client/streamableHttp.js`);
-const { ResourceUpdatedNotificationSchema } =
+const { ResourceUpdatedNotificationSchema,
+        PromptListChangedNotificationSchema,
+        ResourceListChangedNotificationSchema } =
     await import(`${sdk}/dist/esm/types.js`);
 
 const [url, stepsJson] = process.argv.slice(2);
@@ -36,8 +40,19 @@ const client = new Client({ name: 'hangar-relay-test', version: '1.0.0' });
 const updated = [];
 client.setNotificationHandler(ResourceUpdatedNotificationSchema,
     (n) => updated.push(n.params.uri));
+const changed = new Set();
+client.setNotificationHandler(PromptListChangedNotificationSchema,
+    (n) => changed.add(n.method));
+client.setNotificationHandler(ResourceListChangedNotificationSchema,
+    (n) => changed.add(n.method));
 
 await client.connect(transport);
+// READY=1: a line once connected (and one round trip made), for a test
+// that makes something happen while this session listens
+if (process.env.READY) {
+    await client.ping();
+    out({ ready: true });
+}
 
 async function all(list, key, pick) {
     const items = [];
@@ -104,6 +119,14 @@ for (const s of steps) {
                 await new Promise((r) => setTimeout(r, 100));
             }
             out({ op: s.op, updated: [...new Set(updated)] });
+            break;
+        }
+        case 'changed': {
+            const until = Date.now() + (s.seconds || 10) * 1000;
+            while (changed.size < 2 && Date.now() < until) {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            out({ op: s.op, changed: [...changed].sort() });
             break;
         }
         default:
