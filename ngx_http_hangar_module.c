@@ -28,6 +28,7 @@
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_approval_hold.h"
+#include "ngx_http_hangar_ws.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -201,6 +202,13 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hangar_loc_conf_t, streams_per_client),
+      NULL },
+
+    { ngx_string("hangar_events_ping"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hangar_ws_ping_set,
+      0,
+      0,
       NULL },
 
     { ngx_string("hangar_unsafe_no_auth"),
