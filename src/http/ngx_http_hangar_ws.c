@@ -148,8 +148,9 @@ ngx_http_hangar_ws_events(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_arg_t  arg = { "since", -1, 0, NGX_MAX_INT_T_VALUE };
     u_char                 accept[32];
 
+    /* NGX_DECLINED: a good handshake; else what the refusal returned */
     rc = ngx_http_hangar_ws_handshake(hr, accept);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -253,7 +254,7 @@ ngx_http_hangar_ws_handshake(ngx_http_hangar_req_t *hr, u_char *accept)
     ngx_encode_base64(&dst, &src);
     accept[dst.len] = '\0';
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 

@@ -1,0 +1,197 @@
+# GET /api/ws/events: the event stream on a WebSocket served by the module
+# (hangar-core.md §5): handshake, subscribe and filters, events of every
+# worker, a slow subscriber, keep-alive, close codes, hostile frames,
+# resuming with ?since.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Hangar::Test;
+use Hangar::WS;
+
+my $http = <<'CONF';
+    hangar_zone hangar 1m;
+    hangar_state $TEST_NGINX_STATE_DIR;
+    hangar_events_ping 1s;
+CONF
+
+sub create {
+    my ($id) = @_;
+    my ($st) = http_request(POST => '/api/mcp_servers',
+        qq({"mcp_server_id":"$id","mode":"subprocess","command":["node"]}));
+    return $st;
+}
+
+sub subscribe {
+    my ($ws, $msg) = @_;
+    ws_send($ws, 1, $msg);
+    return ws_json($ws, 5);
+}
+
+nginx_start({
+    workers     => 2,
+    http_config => $http,
+    config      => "location /api/ { hangar_api; add_header X-Worker \$pid always; }\n",
+});
+
+# -- handshake ---------------------------------------------------------------
+my ($ws, $st, $h) = ws_open('/api/ws/events');
+is($st, 101, 'the handshake answers 101');
+ok($h->{accept_ok}, 'Sec-WebSocket-Accept is SHA-1 of the key and the GUID');
+like($h->{connection} // '', qr/upgrade/i, 'Connection: upgrade');
+is(lc($h->{upgrade} // ''), 'websocket', 'Upgrade: websocket');
+
+my $j = subscribe($ws, '{"type":"subscribe","event_types":["McpServerRegistered"],"mcp_server_ids":[]}');
+is_deeply($j, { type => 'subscribed', event_types => ['McpServerRegistered'],
+                mcp_server_ids => [] }, 'the first subscribe is acknowledged');
+
+is(create("w$_"), 201, "create w$_") for 1 .. 6;
+my @ev = ws_until($ws, sub { ($_[0]{mcp_server_id} // '') eq 'w6' }, 10);
+my @reg = grep { ($_->{event_type} // '') eq 'McpServerRegistered' } @ev;
+is(scalar @reg, 6, 'six McpServerRegistered events') or Test::More::diag(Test::More::explain(\@ev));
+is(join(',', map { $_->{mcp_server_id} } @reg), join(',', map { "w$_" } 1 .. 6),
+   'in order');
+is(scalar(grep { $_->{event_type} ne 'McpServerRegistered' } @ev), 0,
+   'nothing the filter excludes');
+my $e = $reg[0];
+ok($e->{event_id} =~ /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+   'event_id is a UUID');
+ok($e->{occurred_at} > 1e9, 'occurred_at is epoch seconds');
+ok(length($e->{produced_by} // ''), 'produced_by names the instance');
+is($e->{source}, 'api', 'the payload is flat: source');
+my @seq = map { $_->{seq} } @reg;
+ok((grep { $seq[$_] <= $seq[$_ - 1] } 1 .. $#seq) == 0, 'seq increases');
+
+
+# -- the creates went to both workers; their events all came here ---------
+{
+    my %w;
+    my ($ws2) = ws_open('/api/ws/events');
+    subscribe($ws2, '{"event_types":["McpServerRegistered"]}');
+    for my $i (1 .. 12) {
+        my ($st, $hh) = http_request(POST => '/api/mcp_servers',
+            qq({"mcp_server_id":"x$i","mode":"subprocess","command":["node"]}));
+        $w{ $hh->{'x-worker'} }++ if $st == 201;
+    }
+    is(scalar keys %w, 2, 'the servers were created through both workers');
+    my @got = ws_until($ws2, sub { ($_[0]{mcp_server_id} // '') eq 'x12' }, 10);
+    is(join(',', map { $_->{mcp_server_id} // '?' } @got),
+       join(',', map { "x$_" } 1 .. 12),
+       'one subscriber gets the events of both workers, in order');
+}
+
+# -- mcp_server_ids filters; another type with filter keys is ignored -------
+{
+    my ($w3) = ws_open('/api/ws/events');
+    my $ack = subscribe($w3, '{"type":"subscribe","mcp_server_ids":["y2"]}');
+    is_deeply($ack->{mcp_server_ids}, ['y2'], 'ack names the server filter');
+    is_deeply($ack->{event_types}, [], 'and no type filter');
+    ws_send($w3, 1, '{"type":"hello","mcp_server_ids":[],"event_types":["Nope"]}');
+    ws_send($w3, 1, '{"type":"subscribe","mcp_server_ids":["y2","y3"]}');
+    create("y$_") for 1 .. 4;
+    http_request(DELETE => '/api/mcp_servers/y2');
+    my @got = ws_until($w3, sub { ($_[0]{event_type} // '') eq 'McpServerDeregistered' }, 10);
+    is(join(',', map { ($_->{type} // $_->{event_type}) . ':' . ($_->{mcp_server_id} // '') } @got),
+       'McpServerRegistered:y2,McpServerRegistered:y3,McpServerStopped:y2,'
+       . 'McpServerDeregistered:y2',
+       'only y2 and y3 (a later subscribe applies silently; a message of '
+       . 'another type carrying filters changes nothing)');
+}
+
+# -- bad handshakes ------------------------------------------------------------
+{
+    my (undef, $st, $hh) = ws_open('/api/ws/events', key => undef);
+    is($st, 400, 'no Sec-WebSocket-Key: 400');
+    like($hh->{body}, qr/"error":"ValidationError"/, 'with the envelope');
+    (undef, $st) = ws_open('/api/ws/events', key => 'c2hvcnQ=');
+    is($st, 400, 'a key that is not 16 bytes: 400');
+    (undef, $st, $hh) = ws_open('/api/ws/events', version => 8,
+                                headers => { 'Sec-WebSocket-Version' => 8 });
+    is($st, 426, 'Sec-WebSocket-Version 8: 426');
+    is($hh->{'sec-websocket-version'}, '13', 'naming the version spoken');
+    (undef, $st, $hh) = ws_open('/api/ws/events', headers => { Upgrade => undef });
+    is($st, 426, 'no Upgrade: 426');
+    (undef, $st) = ws_open('/api/ws/events', headers => { Connection => 'keep-alive' });
+    is($st, 400, 'no Connection: upgrade: 400');
+    my ($pst) = http_request(POST => '/api/ws/events', '{}');
+    is($pst, 405, 'POST: 405');
+}
+
+# -- ping/pong, keep-alive, close -------------------------------------------
+{
+    my ($w4) = ws_open('/api/ws/events');
+    subscribe($w4, '{"type":"subscribe"}');
+    ws_send($w4, 0x9, 'hello');
+    my ($op, $p) = ws_recv($w4, 5);
+    is($op, 0xa, 'a ping is answered with a pong');
+    is($p, 'hello', 'carrying the ping payload');
+
+    my $j = ws_json($w4, 5, raw => 1);
+    is($j->{type}, 'ping', 'an idle stream gets a keep-alive {"type":"ping"}');
+    ws_send($w4, 1, '{"type":"pong"}');
+    $j = ws_json($w4, 5, raw => 1);
+    is($j->{type}, 'ping', 'answered: the stream stays, the next ping comes');
+    is(ws_close_code($w4, 5), '1008no pong',
+       'a ping left unanswered closes with 1008');
+
+    my ($w5) = ws_open('/api/ws/events');
+    ws_send($w5, 0x8, pack('n', 1000) . 'bye');
+    is(ws_close_code($w5, 5), '1000', 'a close 1000 is answered with 1000');
+    is((ws_recv($w5, 5))[0], 'eof', 'and the server closes the connection');
+}
+
+# -- hostile frames --------------------------------------------------------------
+my @hostile = (
+    [ 'an unmasked frame', [[1, '{}', mask => 0]], '1002' ],
+    [ 'RSV bits set', [[1, '{}', rsv => 4]], '1002' ],
+    [ 'an unknown opcode', [[3, 'x']], '1002' ],
+    [ 'a continuation with no message', [[0, 'x']], '1002' ],
+    [ 'a new message inside a fragmented one', [[1, '{', fin => 0], [1, '}']], '1002' ],
+    [ 'a fragmented ping', [[9, 'x', fin => 0]], '1002' ],
+    [ 'a ping of 126 bytes', [[9, 'x' x 126]], '1002' ],
+    [ 'a declared length of 1 GB', [[1, 'x', len => 1 << 30]], '1009' ],
+    [ 'a frame over 16 KB', [[1, 'x' x 16385]], '1009' ],
+    [ 'a message over 16 KB in fragments',
+      [[1, 'x' x 9000, fin => 0], [0, 'x' x 9000]], '1009' ],
+    [ 'a binary message', [[2, 'abc']], '1003' ],
+    [ 'text that is not UTF-8', [[1, "\xc3\x28"]], '1007' ],
+    [ 'text that is not JSON', [[1, 'not json']], '1007' ],
+    [ 'a close code 999', [[8, pack('n', 999)]], '1002' ],
+    [ 'a close frame of one byte', [[8, 'x']], '1002' ],
+    [ 'too many filters',
+      [[1, '{"type":"subscribe","event_types":[' . join(',', map { qq("t$_") } 1 .. 33) . ']}']],
+      '1008' ],
+);
+for my $t (@hostile) {
+    my ($name, $frames, $code) = @$t;
+    my ($hw) = ws_open('/api/ws/events');
+    ws_send($hw, @$_) for @$frames;
+    my $got = ws_close_code($hw, 5) // 'none';
+    is(substr($got, 0, 4), $code, "$name: close $code");
+}
+{
+    my ($fw) = ws_open('/api/ws/events');
+    ws_send($fw, 1, '{"type":"subs', fin => 0);
+    ws_send($fw, 9, 'between');
+    ws_send($fw, 0, 'cribe","event_types":', fin => 0);
+    ws_send($fw, 0, '["A"]}');
+    my (%op, $j);
+    for (1 .. 2) {
+        my ($op, $p) = ws_recv($fw, 5);
+        $op{$op // 'none'} = $p;
+    }
+    is($op{0xa}, 'between', 'a ping between fragments is answered');
+    $j = eval { JSON::PP::decode_json($op{1} // '') } // {};
+    is_deeply($j->{event_types}, ['A'], 'a fragmented subscribe is assembled');
+
+    my ($pw) = ws_open('/api/ws/events',
+        after => "\x81\x80abcd");   # an empty masked text frame right behind
+    my $c = ws_close_code($pw, 3);
+    is($c // 'none', '1007a message must be JSON',
+       'a frame sent with the handshake is read');
+}
+my ($ok) = http_request(GET => '/api/mcp_servers');
+is($ok, 200, 'the workers serve on after the hostile clients');
+
+no_alerts();
+Test::More::done_testing();
