@@ -194,4 +194,118 @@ my ($ok) = http_request(GET => '/api/mcp_servers');
 is($ok, 200, 'the workers serve on after the hostile clients');
 
 no_alerts();
+is(nginx_stop(), '', 'nginx stopped');
+
+# -- a slow subscriber, resuming with ?since ---------------------------------
+# A second server sends through a 4 KB socket buffer to a client reading
+# through 4 KB: the subscriber that stops reading falls behind the ring.
+my $slow = do {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1, ReuseAddr => 1);
+    my $p = $s->sockport; close $s; $p;
+};
+nginx_start({
+    workers     => 2,
+    http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
+                 . "    server { listen 127.0.0.1:$slow sndbuf=4k; "
+                 . "location /api/ { hangar_api; } }\n",
+    config      => "location /api/ { hangar_api; }\n",
+});
+{
+    my ($sw) = ws_open('/api/ws/events', port => $slow, rcvbuf => 4096);
+    my $ack = subscribe($sw, '{"type":"subscribe"}');
+    is($ack->{type}, 'subscribed', 'the slow subscriber subscribed');
+
+    my $rss = sub {
+        my $sum = 0;
+        $sum += (slurp_status($_) =~ /VmRSS:\s+(\d+)/)[0] // 0
+            for Hangar::Test::worker_pids(master_pid());
+        return $sum;
+    };
+    my $before = $rss->();
+    my $n = 0;
+    for my $i (1 .. 150) {
+        $n++ if create("s$i") == 201;
+        my ($st) = http_request(DELETE => "/api/mcp_servers/s$i");
+        $n += 2 if $st == 200;       # McpServerStopped, McpServerDeregistered
+    }
+    is($n, 450, '450 events made while the subscriber did not read');
+    my $grew = $rss->() - $before;
+    Test::More::diag("workers' RSS grew by $grew kB");
+
+    my @got = ws_until($sw, sub { ($_[0]{event_type} // '') eq 'McpServerDeregistered'
+                                  && $_[0]{mcp_server_id} eq 's150' }, 20);
+    my @warn = grep { ($_->{type} // '') eq 'warning' } @got;
+    my @ev = grep { $_->{event_type} } @got;
+    ok(@warn >= 1, 'the subscriber is told with a warning frame');
+    is($warn[0]{reason}, 'slow_subscriber', 'naming the reason');
+    my $dropped = 0;
+    $dropped += $_->{dropped} for @warn;
+    ok($dropped > 0, "the oldest were dropped ($dropped)");
+    is($dropped + @ev, 450, 'every event was delivered or counted as dropped');
+    my @seq = map { $_->{seq} } @ev;
+    ok((grep { $seq[$_] <= $seq[$_ - 1] } 1 .. $#seq) == 0, 'what came is in order');
+    is($ev[-1]{mcp_server_id}, 's150', 'the newest events were kept');
+    my ($gap) = grep { $seq[$_] - $seq[$_ - 1] > 1 } 1 .. $#seq;
+    ok(defined $gap, 'the gap is where the oldest queued events were dropped');
+
+    # resume: events made while no one listened come after ?since=<seq>
+    my $last = $ev[-1]{seq};
+    close $sw->{sock};
+    create("r$_") for 1 .. 3;
+    my ($rw) = ws_open("/api/ws/events?since=$last");
+    subscribe($rw, '{"event_types":["McpServerRegistered"]}');
+    my @r = ws_until($rw, sub { ($_[0]{mcp_server_id} // '') eq 'r3' }, 10);
+    is(join(',', map { $_->{mcp_server_id} // $_->{type} } @r), 'r1,r2,r3',
+       '?since resumes with the events the client missed, in order');
+    is($r[0]{seq}, $last + 1, 'from the sequence after the one it saw');
+
+    # a sequence the ring no longer has: told first, then the stream goes on
+    my ($ow) = ws_open('/api/ws/events?since=1');
+    my $w = ws_json($ow, 5);
+    is($w->{type}, 'warning', 'a since older than the ring: a warning first');
+    is($w->{reason}, 'ring_passed', 'the ring moved past it');
+    ok($w->{oldest_seq} > 2, "naming the oldest sequence available ($w->{oldest_seq})");
+    is($w->{lost}, $w->{oldest_seq} - 2, 'and how many were lost');
+    subscribe($ow, '{"event_types":["McpServerRegistered"]}');
+    my @o = ws_until($ow, sub { ($_[0]{mcp_server_id} // '') eq 'r3' }, 10);
+    ok(($o[0]{seq} // 0) >= $w->{oldest_seq},
+       'the stream continues from the oldest event in the ring');
+    ok((grep { ($_->{mcp_server_id} // '') eq 'r3' } @o), 'up to the newest event');
+
+    my ($bad) = http_request(GET => '/api/ws/events?since=x',
+        undef, { Upgrade => 'websocket', Connection => 'Upgrade',
+                 'Sec-WebSocket-Version' => 13,
+                 'Sec-WebSocket-Key' => 'dGhlIHNhbXBsZSBub25jZQ==' });
+    is($bad, 422, 'since must be a number');
+}
+no_alerts();
+is(nginx_stop(), '', 'nginx stopped');
+
+# -- auth: the stream needs audit:read --------------------------------------
+{
+    my %k = (aud => 'mcp_auditor_key_0123456789', dev => 'mcp_developer_key_0123456789');
+    nginx_start({
+        http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
+                     . "    hangar_config conf/hangar.yaml;\n",
+        config      => "location /api/ { hangar_api; }\n",
+        user_files  => ">>> conf/hangar.yaml\nauth:\n  enabled: true\n  api_keys:\n"
+                     . "    - {name: a, principal_id: \"svc:a\", key: \"$k{aud}\"}\n"
+                     . "    - {name: d, principal_id: \"svc:d\", key: \"$k{dev}\"}\n"
+                     . "  role_assignments:\n    - {principal: \"svc:a\", role: auditor}\n"
+                     . "    - {principal: \"svc:d\", role: developer}\nmcp_servers: {}\n",
+    });
+    my (undef, $st) = ws_open('/api/ws/events');
+    is($st, 401, 'auth on: no credential is 401');
+    (undef, $st) = ws_open('/api/ws/events', headers => { 'X-API-Key' => $k{dev} });
+    is($st, 403, 'a developer (no audit:read) is 403');
+    my ($aw);
+    ($aw, $st) = ws_open('/api/ws/events', headers => { 'X-API-Key' => $k{aud} });
+    is($st, 101, 'an auditor (audit:read) gets the stream');
+    no_alerts();
+    is(nginx_stop(), '', 'nginx stopped');
+}
+
+sub slurp_status { my $f = "/proc/$_[0]/status"; open my $fh, '<', $f or return ''; local $/; <$fh> }
+
 Test::More::done_testing();

@@ -23,7 +23,7 @@ my $GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 sub ws_open {
     my ($path, %o) = @_;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => Hangar::Test::port(), Proto => 'tcp',
+                                     PeerPort => $o{port} // Hangar::Test::port(), Proto => 'tcp',
                                      Timeout => 10,
                                      $o{rcvbuf} ? (Blocking => 1) : ())
         or die "connect: $!";
