@@ -79,6 +79,7 @@ typedef struct {
     void                        *thread_pool;   /* state writes; or NULL */
     ngx_uint_t                   tool_access;   /* ..._ACCESS_EGRESS or
                                                    _FRONT_DOOR */
+    void                        *audit;     /* hangar_audit_log; NULL: off */
 } ngx_http_hangar_main_conf_t;
 
 
