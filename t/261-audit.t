@@ -129,6 +129,8 @@ for (1 .. 50) {
     @new = lines('audit.log');
     last if @new;
 }
+# the line is written in the log phase, after the answer: let it land
+@new = wait_lines('audit.log', $made);
 ok(@new >= 1, 'after "nginx -s reopen", the next lines are in a new file');
 like($new[0]{resource} // '', qr/^r\d+$/, 'the change made after the reopen');
 is(scalar(grep { ($_->{resource} // '') =~ /^r\d+$/ } lines('audit.log.1'), @new),
@@ -141,7 +143,7 @@ nginx_start(conf('logs/audit.log buffer=64k flush=300ms arguments'));
 http_request(POST => '/api/mcp_servers/math/start');
 $sid = session();
 call($sid, 'math__echo', { text => 'hello' });
-@l = grep { $_->{kind} eq 'tool_call' } wait_lines('audit.log', 1);
+@l = grep { $_->{kind} eq 'tool_call' } wait_lines('audit.log', 2);
 is(scalar @l, 1, 'a buffered line is written by the flush timer');
 is_deeply($l[0]{arguments}, { text => 'hello' }, '"arguments" logs them');
 is(nginx_stop(), '', 'nginx stopped');
