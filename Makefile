@@ -124,7 +124,7 @@ clean:
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CC      := clang-14
 FUZZ_PKGS    := clang-14 libclang-rt-14-dev llvm-14
-FUZZ_TARGETS := json yaml client bridge jwt
+FUZZ_TARGETS := json yaml client bridge jwt ws
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
@@ -132,13 +132,15 @@ FUZZ_CFLAGS  := -g -O1 -D_GNU_SOURCE $(FUZZ_SAN) \
                 $(addprefix -I$(NGX_SRC)/src/,core event event/modules \
                   os/unix http http/v2 http/modules) \
                 -I$(BUILD) -I$(TOP)/src/core -I$(TOP)/src/auth -I$(TOP)/src/bridge \
+                -I$(TOP)/src/http \
                 -I$(TOP)/t/fuzz
 FUZZ_NGXSRC  := ngx_alloc ngx_array ngx_palloc ngx_string
 FUZZ_CORE    := src/core/ngx_http_hangar_value.c src/core/ngx_http_hangar_out.c \
                 src/core/ngx_http_hangar_yaml.c src/core/ngx_http_hangar_spec.c \
                 src/core/ngx_http_hangar_policy_spec.c \
                 src/core/ngx_http_hangar_header.c
-FUZZ_HDRS    := $(wildcard src/core/*.h src/auth/*.h src/bridge/*.h t/fuzz/*.h)
+FUZZ_HDRS    := $(wildcard src/core/*.h src/auth/*.h src/bridge/*.h t/fuzz/*.h) \
+                src/http/ngx_http_hangar_ws_frame.h
 
 fuzz-deps:
 	@missing=""; for p in $(FUZZ_PKGS); do \
@@ -184,6 +186,8 @@ $(FUZZ_DIR)/fuzz-bridge: $(FUZZ_OBJ)/t/fuzz/fuzz_bridge.o \
     $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(BRIDGE_SRCS))
 $(FUZZ_DIR)/fuzz-jwt: $(FUZZ_OBJ)/t/fuzz/fuzz_jwt.o \
     $(FUZZ_OBJ)/src/auth/ngx_http_hangar_jws.o $(FUZZ_COMMON)
+$(FUZZ_DIR)/fuzz-ws: $(FUZZ_OBJ)/t/fuzz/fuzz_ws.o \
+    $(FUZZ_OBJ)/src/http/ngx_http_hangar_ws_frame.o $(FUZZ_COMMON)
 
 $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%):
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lyajl -lyaml -lcrypto -lm
