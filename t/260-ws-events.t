@@ -30,6 +30,7 @@ sub subscribe {
 
 nginx_start({
     workers     => 2,
+    timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
     http_config => $http,
     config      => "location /api/ { hangar_api; add_header X-Worker \$pid always; }\n",
 });
@@ -206,6 +207,7 @@ my $slow = do {
 };
 nginx_start({
     workers     => 2,
+    timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
     http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                  . "    server { listen 127.0.0.1:$slow sndbuf=4k; "
                  . "location /api/ { hangar_api; } }\n",
@@ -286,6 +288,7 @@ is(nginx_stop(), '', 'nginx stopped');
 {
     my %k = (aud => 'mcp_auditor_key_0123456789', dev => 'mcp_developer_key_0123456789');
     nginx_start({
+        timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
         http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                      . "    hangar_config conf/hangar.yaml;\n",
         config      => "location /api/ { hangar_api; }\n",

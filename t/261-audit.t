@@ -22,7 +22,7 @@ sub lines ($) {
 
 sub wait_lines ($$) {
     my ($file, $n) = @_;
-    for (1 .. 100) {
+    for (1 .. (Hangar::Test::valgrind_on() ? 600 : 100)) {
         my @l = lines($file);
         return @l if @l >= $n;
         Time::HiRes::sleep(0.1);
@@ -57,6 +57,7 @@ sub conf ($) {
     my ($audit) = @_;
     return {
         workers     => 2,
+        timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
         http_config => "    hangar_zone hangar 1m;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n"
                      . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
@@ -85,11 +86,13 @@ is($st, 200, 'delete a1');
 
 my @l = wait_lines('audit.log', 4);
 is(scalar @l, 4, 'four API lines: reads are not changes') or Test::More::diag(Test::More::explain(\@l));
-is(join(' ', map { "$_->{method}:$_->{status}:" . ($_->{resource} // 'null') } @l),
-   'POST:201:a1 PATCH:200:a1 POST:422:bad id! DELETE:200:a1',
+# each worker writes its line after its answer: two may swap places
+is(join(' ', sort map { "$_->{method}:$_->{status}:" . ($_->{resource} // 'null') } @l),
+   'DELETE:200:a1 PATCH:200:a1 POST:201:a1 POST:422:bad id!',
    'method, status and resource of each change');
-is($l[0]{kind}, 'api', 'kind api');
-is($l[0]{path}, '/api/mcp_servers', 'the path');
+my ($first) = grep { $_->{method} eq 'POST' && $_->{status} == 201 } @l;
+is($first->{kind}, 'api', 'kind api');
+is($first->{path}, '/api/mcp_servers', 'the path');
 like($l[0]{time}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'an ISO 8601 time');
 ok(exists $l[0]{principal} && !defined $l[0]{principal},
    'principal null when auth is off');
@@ -105,12 +108,13 @@ call($sid, 'math__error', { code => -32001, message => 'boom' });
 
 @l = grep { $_->{kind} eq 'tool_call' } wait_lines('audit.log', 8);
 is(scalar @l, 3, 'three tool-call lines');
-is(join(' ', map { "$_->{server}:$_->{tool}:$_->{outcome}" } @l),
-   'math:echo:ok math:fail:tool_error math:error:error',
+is(join(' ', map { "$_->{server}:$_->{tool}:$_->{outcome}" }
+            sort { $a->{tool} cmp $b->{tool} } @l),
+   'math:echo:ok math:error:error math:fail:tool_error',
    'server, tool and outcome of each call');
-ok($l[0]{duration_ms} >= 0 && $l[0]{request_bytes} > 0 && $l[0]{response_bytes} > 0,
-   'duration and sizes');
-ok(!exists $l[0]{arguments}, 'no arguments unless asked');
+ok(!(grep { !($_->{duration_ms} >= 0 && $_->{request_bytes} > 0
+              && $_->{response_bytes} > 0) } @l), 'duration and sizes');
+ok(!(grep { exists $_->{arguments} } @l), 'no arguments unless asked');
 unlike(Hangar::Test::slurp(servroot() . '/logs/audit.log'), qr/secret-argument/,
        'the arguments are nowhere in the log');
 

@@ -18,13 +18,16 @@ our @EXPORT = qw(ws_open ws_send ws_recv ws_json ws_until ws_close_code);
 
 my $GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+# waits stretch under valgrind: a worker there is many times slower
+sub slow ($) { $_[0] * (($ENV{HANGAR_TEST_VALGRIND} // '') eq '1' ? 6 : 1) }
+
 # ws_open($path, headers => {..}, rcvbuf => n, key => ..., version => ..)
 # returns ($ws, $status, \%headers); $ws is undef unless the status is 101
 sub ws_open {
     my ($path, %o) = @_;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $o{port} // Hangar::Test::port(), Proto => 'tcp',
-                                     Timeout => 10,
+                                     Timeout => slow(10),
                                      $o{rcvbuf} ? (Blocking => 1) : ())
         or die "connect: $!";
     setsockopt($sock, SOL_SOCKET, SO_RCVBUF, pack('i', $o{rcvbuf}))
@@ -42,7 +45,7 @@ sub ws_open {
     local $SIG{PIPE} = 'IGNORE';
     syswrite($sock, $req);
     my ($buf, $sel) = ('', IO::Select->new($sock));
-    my $deadline = time + 10;
+    my $deadline = time + slow(10);
     while (index($buf, "\r\n\r\n") < 0) {
         my $left = $deadline - time;
         return (undef, undef, {}) if $left <= 0 || !$sel->can_read($left);
@@ -57,7 +60,7 @@ sub ws_open {
     my $rest = substr($buf, $end + 4);
     if (($status // 0) != 101) {
         my $len = $rh{'content-length'} // 0;
-        while (length $rest < $len && $sel->can_read(5)) {
+        while (length $rest < $len && $sel->can_read(slow(5))) {
             sysread($sock, $rest, 65536, length $rest) or last;
         }
         $rh{body} = $rest;
@@ -102,7 +105,7 @@ sub ws_send {
 # the next frame: ($opcode, $payload); () on timeout; ('eof') at the end
 sub ws_recv {
     my ($ws, $secs) = @_;
-    my $deadline = time + ($secs // 10);
+    my $deadline = time + slow($secs // 10);
     for (;;) {
         my $b = $ws->{buf};
         if (length $b >= 2) {
@@ -127,7 +130,7 @@ sub ws_recv {
 # the next text frame as JSON (pings of the server answered unless asked)
 sub ws_json {
     my ($ws, $secs, %o) = @_;
-    my $deadline = time + ($secs // 10);
+    my $deadline = time + slow($secs // 10);
     for (;;) {
         my $left = $deadline - time;
         return undef if $left <= 0;
@@ -147,7 +150,7 @@ sub ws_json {
 # JSON messages until $pred returns true (then that one is last) or timeout
 sub ws_until {
     my ($ws, $pred, $secs) = @_;
-    my $deadline = time + ($secs // 10);
+    my $deadline = time + slow($secs // 10);
     my @got;
     while ((my $left = $deadline - time) > 0) {
         my $j = ws_json($ws, $left) or last;
@@ -160,7 +163,7 @@ sub ws_until {
 # the code of the server's close frame, after other frames; undef if none
 sub ws_close_code {
     my ($ws, $secs) = @_;
-    my $deadline = time + ($secs // 10);
+    my $deadline = time + slow($secs // 10);
     while ((my $left = $deadline - time) > 0) {
         my ($op, $p) = ws_recv($ws, $left);
         return undef unless defined $op && $op ne 'eof';
