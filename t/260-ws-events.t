@@ -309,6 +309,61 @@ is(nginx_stop(), '', 'nginx stopped');
     is(nginx_stop(), '', 'nginx stopped');
 }
 
+# -- the lifecycle of a server and its calls, as events ------------------------
+{
+    my $SERVER = "$FindBin::Bin/servers/hangar-test-server";
+    nginx_start({
+        workers     => 2,
+        timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
+        http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
+                     . "    hangar_config conf/hangar.yaml;\n    hangar_mcp_naming prefixed;\n",
+        config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
+        user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
+                     . "  math:\n    command: [perl, $SERVER, --name, math]\n",
+    });
+    my ($lw) = ws_open('/api/ws/events');
+    subscribe($lw, '{"type":"subscribe","mcp_server_ids":["math"]}');
+    my ($st) = http_request(POST => '/api/mcp_servers/math/start');
+    is($st, 200, 'math started');
+    my @e = ws_until($lw, sub { ($_[0]{event_type} // '') eq 'McpServerStarted' }, 20);
+    is(join(',', map { $_->{event_type} eq 'McpServerStateChanged'
+                       ? "$_->{old_state}>$_->{new_state}" : $_->{event_type} } @e),
+       'cold>initializing,initializing>ready,McpServerStarted',
+       'a start: two state changes, then McpServerStarted');
+    is($e[-1]{mode}, 'subprocess', 'McpServerStarted names the mode');
+    ok($e[-1]{tools_count} > 3, 'the tools count');
+    ok(exists $e[-1]{startup_duration_ms}, 'and the startup duration');
+
+    my $json = JSON::PP->new;
+    my %h = ('Content-Type' => 'application/json',
+             'Accept' => 'application/json, text/event-stream');
+    my (undef, $ih) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":1,'
+        . '"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        . '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}', \%h);
+    $h{'Mcp-Session-Id'} = $ih->{'mcp-session-id'};
+    for my $c (['echo', '{"text":"hi"}'], ['error', '{"code":-32001,"message":"no"}']) {
+        http_request(POST => '/mcp', qq({"jsonrpc":"2.0","id":2,"method":"tools/call",)
+                     . qq("params":{"name":"math__$c->[0]","arguments":$c->[1]}}), \%h);
+    }
+    @e = ws_until($lw, sub { ($_[0]{event_type} // '') eq 'ToolInvocationFailed' }, 20);
+    my ($ok) = grep { $_->{event_type} eq 'ToolInvocationCompleted' } @e;
+    is($ok->{tool_name}, 'echo', 'ToolInvocationCompleted names the tool');
+    ok(exists $ok->{duration_ms} && $ok->{result_size_bytes} > 0,
+       'with its duration and result size');
+    like($ok->{correlation_id} // '', qr/^[0-9a-f-]{36}$/, 'and a correlation id');
+    is($e[-1]{tool_name}, 'error', 'ToolInvocationFailed for the JSON-RPC error');
+    is($e[-1]{error_type}, 'JsonRpcError', 'with its error type');
+
+    ($st) = http_request(POST => '/api/mcp_servers/math/stop');
+    @e = ws_until($lw, sub { ($_[0]{event_type} // '') eq 'McpServerStopped' }, 20);
+    is(join(',', map { $_->{event_type} eq 'McpServerStateChanged'
+                       ? "$_->{old_state}>$_->{new_state}" : $_->{event_type} } @e),
+       'ready>cold,McpServerStopped', 'a stop: ready to cold, McpServerStopped');
+    is($e[-1]{reason}, 'user_request', 'with the reason of the stop');
+    no_alerts();
+    is(nginx_stop(), '', 'nginx stopped');
+}
+
 sub slurp_status { my $f = "/proc/$_[0]/status"; open my $fh, '<', $f or return ''; local $/; <$fh> }
 
 Test::More::done_testing();

@@ -63,7 +63,8 @@ sub conf ($) {
                      . "    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                      . "    hangar_mcp_naming prefixed;\n"
                      . "    hangar_audit_log $audit;\n",
-        config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
+        config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n"
+                     . "location ~ ^/mcp/(?<server>[^/]+)\$ { hangar_pass \$server; }\n",
         user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                      . "  math:\n    command: [perl, $SERVER, --name, math]\n",
     };
@@ -118,11 +119,24 @@ ok(!(grep { exists $_->{arguments} } @l), 'no arguments unless asked');
 unlike(Hangar::Test::slurp(servroot() . '/logs/audit.log'), qr/secret-argument/,
        'the arguments are nowhere in the log');
 
+# -- the pass-through: a line per POST to one server --------------------------
+my ($pst) = http_request(POST => '/mcp/math',
+    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+    . '"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
+    { 'Content-Type' => 'application/json',
+      'Accept' => 'application/json, text/event-stream' });
+is($pst, 200, 'initialize through hangar_pass');
+my ($pl) = grep { $_->{kind} eq 'pass' } wait_lines('audit.log', 9);
+is($pl->{server}, 'math', 'a pass line names the server');
+is($pl->{status}, 200, 'and the status');
+ok($pl->{response_bytes} > 0 && $pl->{request_bytes} > 0, 'and the sizes');
+
 # -- nginx -s reopen after moving the file -----------------------------------
 my $dir = servroot() . '/logs';
 rename "$dir/audit.log", "$dir/audit.log.1" or die "rename: $!";
 http_request(POST => '/api/mcp_servers/math/stop');
-is(scalar(lines('audit.log.1')), 9, 'before the reopen: lines go to the moved file');
+is(scalar(wait_lines('audit.log.1', 10)), 10,
+   'before the reopen: lines go to the moved file');
 kill 'USR1', master_pid();
 my (@new, $made);
 for (1 .. 50) {
