@@ -304,22 +304,15 @@ void ngx_http_hangar_blob_free(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t *blob);
 ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t **slot, ngx_str_t *text);
-/* formats first: never with the slab mutex held */
-void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
-    u_char *id, size_t id_len, const char *fmt, ...);
-/* copies fixed fields: safe with the slab mutex held */
-void ngx_http_hangar_event_fields(ngx_http_hangar_registry_t *reg,
-    const char *type, u_char *id, size_t id_len,
-    ngx_http_hangar_efield_t *f, ngx_uint_t n);
-/* copies up to max events after seq "from"; *oldest: the first in the ring */
-ngx_uint_t ngx_http_hangar_events_read(ngx_http_hangar_registry_t *reg,
-    ngx_atomic_uint_t from, ngx_http_hangar_event_t *out, ngx_uint_t max,
-    ngx_atomic_uint_t *oldest);
 void ngx_http_hangar_zone_full(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 
 const char *ngx_http_hangar_state_name(ngx_uint_t state);
 const char *ngx_http_hangar_mode_name(ngx_uint_t mode);
+
+
+/* the event ring's functions, for every user of the registry */
+#include "ngx_http_hangar_events.h"
 
 
 #endif /* _NGX_HTTP_HANGAR_REGISTRY_H_INCLUDED_ */
