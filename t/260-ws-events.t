@@ -31,6 +31,7 @@ sub subscribe {
 nginx_start({
     workers     => 2,
     timeout     => Hangar::Test::valgrind_on() ? 60 : 10,
+    env         => "MCP_CORS_ORIGINS=https://dash.example.com\n",
     http_config => $http,
     config      => "location /api/ { hangar_api; add_header X-Worker \$pid always; }\n",
 });
@@ -116,6 +117,14 @@ ok((grep { $seq[$_] <= $seq[$_ - 1] } 1 .. $#seq) == 0, 'seq increases');
     is($st, 400, 'no Connection: upgrade: 400');
     my ($pst) = http_request(POST => '/api/ws/events', '{}');
     is($pst, 405, 'POST: 405');
+    (undef, $st, $hh) = ws_open('/api/ws/events',
+                                headers => { Origin => 'https://evil.example' });
+    is($st, 403, 'a page of an origin the API does not allow: 403');
+    like($hh->{body}, qr/"error":"OriginNotAllowedError"/, 'with the envelope');
+    my ($ow2);
+    ($ow2, $st) = ws_open('/api/ws/events',
+                          headers => { Origin => 'https://dash.example.com' });
+    is($st, 101, 'an origin of MCP_CORS_ORIGINS gets the stream');
 }
 
 # -- ping/pong, keep-alive, close -------------------------------------------
@@ -190,6 +199,21 @@ for my $t (@hostile) {
     my $c = ws_close_code($pw, 3);
     is($c // 'none', '1007a message must be JSON',
        'a frame sent with the handshake is read');
+}
+{
+    # the longest filters of the worst bytes: every one escapes to 6 bytes
+    my $t = '"' . ('\\u0001' x 47) . '"';
+    my $i = '"' . ('\\u0002' x 64) . '"';
+    my ($bw) = ws_open('/api/ws/events');
+    my $ack = subscribe($bw, '{"type":"subscribe","event_types":['
+                             . join(',', ($t) x 32) . '],"mcp_server_ids":['
+                             . join(',', ($i) x 10) . ']}');
+    is($ack->{type}, 'subscribed', 'filters of escaped bytes: a valid ack');
+    ok(@{ $ack->{event_types} } >= 1 && @{ $ack->{mcp_server_ids} } < 10,
+       'listing what fits of the filters');
+    ws_send($bw, 0x9, 'still');
+    my ($op, $p) = ws_recv($bw, 5);
+    is($p, 'still', 'and the connection goes on');
 }
 my ($ok) = http_request(GET => '/api/mcp_servers');
 is($ok, 200, 'the workers serve on after the hostile clients');

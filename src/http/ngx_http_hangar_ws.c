@@ -21,6 +21,7 @@
 #include <openssl/sha.h>
 #include "ngx_http_hangar_ws.h"
 #include "ngx_http_hangar_ws_frame.h"
+#include "ngx_http_hangar_header.h"
 
 
 #define NGX_HTTP_HANGAR_WS_MSG       16384   /* a client message */
@@ -108,6 +109,8 @@ static ngx_uint_t ngx_http_hangar_ws_match(ngx_http_hangar_ws_t *ws,
     ngx_http_hangar_event_t *e);
 static size_t ngx_http_hangar_ws_render(ngx_http_hangar_ws_t *ws,
     ngx_http_hangar_event_t *e);
+static u_char *ngx_http_hangar_ws_json_str(u_char *p, u_char *last,
+    const char *before, u_char *s);
 static ngx_uint_t ngx_http_hangar_ws_text(ngx_http_hangar_ws_t *ws,
     u_char *p, size_t len);
 static void ngx_http_hangar_ws_fail(ngx_http_hangar_ws_t *ws,
@@ -172,6 +175,24 @@ ngx_http_hangar_ws_handshake(ngx_http_hangar_req_t *hr, u_char *accept)
     ngx_http_request_t  *r;
 
     r = hr->r;
+
+    /*
+     * hangar-core.md §5.3: a page of another origin is refused (a browser
+     * sends Origin on every WebSocket); the CORS list of the API decides,
+     * and ngx_http_hangar_cors() has answered an allowed one already.
+     */
+    if (ngx_http_hangar_header(r, "Origin")
+        && ngx_http_hangar_header_find(&r->headers_out.headers,
+                                       (u_char *) "Access-Control-Allow-Origin",
+                                       sizeof("Access-Control-Allow-Origin")
+                                       - 1)
+           == NULL)
+    {
+        return ngx_http_hangar_error(hr, NGX_HTTP_FORBIDDEN,
+                                     "OriginNotAllowedError",
+                                     "the Origin is not one the API allows "
+                                     "(cors origins)");
+    }
 
     v = ngx_http_hangar_header(r, "Upgrade");
 
@@ -762,7 +783,7 @@ ngx_http_hangar_ws_filter_set(ngx_http_hangar_ws_t *ws,
 static void
 ngx_http_hangar_ws_subscribed(ngx_http_hangar_ws_t *ws)
 {
-    u_char      *p, *last;
+    u_char      *p, *q, *last, *stop;
     ngx_uint_t   i;
 
     p = ws->render;
@@ -770,19 +791,29 @@ ngx_http_hangar_ws_subscribed(ngx_http_hangar_ws_t *ws)
 
     p = ngx_slprintf(p, last, "{\"type\":\"subscribed\",\"event_types\":[");
 
+    /* room kept for the end; a list too long to show is cut */
+    stop = last - 64;
+
     for (i = 0; i < ws->ntypes; i++) {
-        p = ngx_slprintf(p, last, "%s\"", i ? ",": "");
-        p = (u_char *) ngx_escape_json(p, ws->types[i],
-                                       ngx_strlen(ws->types[i]));
-        p = ngx_slprintf(p, last, "\"");
+        q = ngx_http_hangar_ws_json_str(p, stop, i ? "," : "", ws->types[i]);
+
+        if (q == p) {
+            break;
+        }
+
+        p = q;
     }
 
     p = ngx_slprintf(p, last, "],\"mcp_server_ids\":[");
 
     for (i = 0; i < ws->nids; i++) {
-        p = ngx_slprintf(p, last, "%s\"", i ? ",": "");
-        p = (u_char *) ngx_escape_json(p, ws->ids[i], ngx_strlen(ws->ids[i]));
-        p = ngx_slprintf(p, last, "\"");
+        q = ngx_http_hangar_ws_json_str(p, stop, i ? "," : "", ws->ids[i]);
+
+        if (q == p) {
+            break;
+        }
+
+        p = q;
     }
 
     p = ngx_slprintf(p, last, "]}");
@@ -1023,7 +1054,7 @@ ngx_http_hangar_ws_match(ngx_http_hangar_ws_t *ws, ngx_http_hangar_event_t *e)
 static size_t
 ngx_http_hangar_ws_render(ngx_http_hangar_ws_t *ws, ngx_http_hangar_event_t *e)
 {
-    u_char                         *p, *last;
+    u_char                         *p, *last, key[40];
     size_t                          len;
     uint32_t                        salt;
     ngx_uint_t                      i;
@@ -1045,9 +1076,8 @@ ngx_http_hangar_ws_render(ngx_http_hangar_ws_t *ws, ngx_http_hangar_event_t *e)
                      ws->reg->sh->instance_id, e->seq);
 
     if (e->id[0]) {
-        p = ngx_slprintf(p, last, ",\"mcp_server_id\":\"");
-        p = (u_char *) ngx_escape_json(p, e->id, ngx_strlen(e->id));
-        p = ngx_slprintf(p, last, "\"");
+        p = ngx_http_hangar_ws_json_str(p, last, ",\"mcp_server_id\":",
+                                        e->id);
     }
 
     for (i = 0; i < e->nfields && i < NGX_HTTP_HANGAR_EVENT_FIELDS; i++) {
@@ -1060,9 +1090,8 @@ ngx_http_hangar_ws_render(ngx_http_hangar_ws_t *ws, ngx_http_hangar_event_t *e)
             continue;
         }
 
-        p = ngx_slprintf(p, last, ",\"%s\":\"", f->key);
-        p = (u_char *) ngx_escape_json(p, f->str, ngx_strlen(f->str));
-        p = ngx_slprintf(p, last, "\"");
+        *ngx_snprintf(key, sizeof(key) - 1, ",\"%s\":", f->key) = '\0';
+        p = ngx_http_hangar_ws_json_str(p, last - 2, (char *) key, f->str);
     }
 
     /* the members of a JSON object formatted by the event's producer */
@@ -1076,6 +1105,31 @@ ngx_http_hangar_ws_render(ngx_http_hangar_ws_t *ws, ngx_http_hangar_event_t *e)
     p = ngx_slprintf(p, last, "}");
 
     return p - ws->render;
+}
+
+
+/* before, then s as a JSON string; nothing of it when it may not fit */
+
+static u_char *
+ngx_http_hangar_ws_json_str(u_char *p, u_char *last, const char *before,
+    u_char *s)
+{
+    size_t  len, n;
+
+    len = ngx_strlen(s);
+    n = ngx_strlen(before);
+
+    /* an escaped byte takes at most 6 */
+    if ((size_t) (last - p) < n + len * 6 + 2) {
+        return p;
+    }
+
+    p = ngx_cpymem(p, before, n);
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, s, len);
+    *p++ = '"';
+
+    return p;
 }
 
 
