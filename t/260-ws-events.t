@@ -220,6 +220,7 @@ is($ok, 200, 'the workers serve on after the hostile clients');
 
 no_alerts();
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('the stream') if Hangar::Test::valgrind_on();
 
 # -- a slow subscriber, resuming with ?since ---------------------------------
 # A second server sends through a 4 KB socket buffer to a client reading
@@ -307,6 +308,7 @@ nginx_start({
 }
 no_alerts();
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('a slow subscriber') if Hangar::Test::valgrind_on();
 
 # -- auth: the stream needs audit:read --------------------------------------
 {
@@ -331,6 +333,7 @@ is(nginx_stop(), '', 'nginx stopped');
     is($st, 101, 'an auditor (audit:read) gets the stream');
     no_alerts();
     is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('auth') if Hangar::Test::valgrind_on();
 }
 
 # -- the lifecycle of a server and its calls, as events ------------------------
@@ -343,7 +346,8 @@ is(nginx_stop(), '', 'nginx stopped');
                      . "    hangar_config conf/hangar.yaml;\n    hangar_mcp_naming prefixed;\n",
         config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
         user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
-                     . "  math:\n    command: [perl, $SERVER, --name, math]\n",
+                     . "  math:\n    command: [perl, $SERVER, --name, math]\n"
+                     . "    health_check_interval_s: 5\n",
     });
     my ($lw) = ws_open('/api/ws/events');
     subscribe($lw, '{"type":"subscribe","mcp_server_ids":["math"]}');
@@ -378,6 +382,10 @@ is(nginx_stop(), '', 'nginx stopped');
     is($e[-1]{tool_name}, 'error', 'ToolInvocationFailed for the JSON-RPC error');
     is($e[-1]{error_type}, 'JsonRpcError', 'with its error type');
 
+    @e = ws_until($lw, sub { ($_[0]{event_type} // '') eq 'HealthCheckPassed' }, 20);
+    is($e[-1]{event_type}, 'HealthCheckPassed', 'a health check passes: an event');
+    is($e[-1]{mcp_server_id}, 'math', 'naming the server');
+
     ($st) = http_request(POST => '/api/mcp_servers/math/stop');
     @e = ws_until($lw, sub { ($_[0]{event_type} // '') eq 'McpServerStopped' }, 20);
     is(join(',', map { $_->{event_type} eq 'McpServerStateChanged'
@@ -386,6 +394,7 @@ is(nginx_stop(), '', 'nginx stopped');
     is($e[-1]{reason}, 'user_request', 'with the reason of the stop');
     no_alerts();
     is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind("a server's lifecycle") if Hangar::Test::valgrind_on();
 }
 
 sub slurp_status { my $f = "/proc/$_[0]/status"; open my $fh, '<', $f or return ''; local $/; <$fh> }

@@ -155,6 +155,7 @@ is(scalar(grep { ($_->{resource} // '') =~ /^r\d+$/ } lines('audit.log.1'), @new
    $made, 'every change is in one file or the other, once');
 no_alerts();
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('unbuffered audit log') if Hangar::Test::valgrind_on();
 
 # -- buffered, arguments: flushed by the timer, at reopen and at exit --------
 nginx_start(conf('logs/audit.log buffer=64k flush=300ms arguments'));
@@ -165,12 +166,14 @@ call($sid, 'math__echo', { text => 'hello' });
 is(scalar @l, 1, 'a buffered line is written by the flush timer');
 is_deeply($l[0]{arguments}, { text => 'hello' }, '"arguments" logs them');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('a flush timer') if Hangar::Test::valgrind_on();
 
 nginx_start(conf('logs/audit2.log buffer=64k flush=1h'));
 ($st) = http_request(POST => '/api/mcp_servers',
     '{"mcp_server_id":"q1","mode":"subprocess","command":["node"]}');
 is($st, 201, 'a change with a buffer flushed hourly');
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('flushed at exit') if Hangar::Test::valgrind_on();
 @l = lines('audit2.log');
 is(scalar(grep { ($_->{resource} // '') eq 'q1' } @l), 1,
    'nginx stopping flushes the buffer');
@@ -190,5 +193,6 @@ is(scalar(grep { ($_->{resource} // '') eq 'q2' } @old), 1,
    'a reopen flushes the buffer into the moved file first');
 no_alerts();
 is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('flushed at reopen') if Hangar::Test::valgrind_on();
 
 Test::More::done_testing();
