@@ -333,7 +333,7 @@ Hangar::Test::check_valgrind('a slow subscriber') if Hangar::Test::valgrind_on()
     is($st, 101, 'an auditor (audit:read) gets the stream');
     no_alerts();
     is(nginx_stop(), '', 'nginx stopped');
-Hangar::Test::check_valgrind('auth') if Hangar::Test::valgrind_on();
+    Hangar::Test::check_valgrind('auth') if Hangar::Test::valgrind_on();
 }
 
 # -- the lifecycle of a server and its calls, as events ------------------------
@@ -394,7 +394,7 @@ Hangar::Test::check_valgrind('auth') if Hangar::Test::valgrind_on();
     is($e[-1]{reason}, 'user_request', 'with the reason of the stop');
     no_alerts();
     is(nginx_stop(), '', 'nginx stopped');
-Hangar::Test::check_valgrind("a server's lifecycle") if Hangar::Test::valgrind_on();
+    Hangar::Test::check_valgrind("a server's lifecycle") if Hangar::Test::valgrind_on();
 }
 
 sub slurp_status { my $f = "/proc/$_[0]/status"; open my $fh, '<', $f or return ''; local $/; <$fh> }
