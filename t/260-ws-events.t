@@ -9,10 +9,13 @@ use lib "$FindBin::Bin/lib";
 use Hangar::Test;
 use Hangar::WS;
 
-my $http = <<'CONF';
+# the keep-alive is short here (also the wait for a pong): longer under
+# valgrind, where a worker answers many times slower
+my $ping = Hangar::Test::valgrind_on() ? '6s' : '1s';
+my $http = <<"CONF";
     hangar_zone hangar 1m;
-    hangar_state $TEST_NGINX_STATE_DIR;
-    hangar_events_ping 1s;
+    hangar_state \$TEST_NGINX_STATE_DIR;
+    hangar_events_ping $ping;
 CONF
 
 sub create {

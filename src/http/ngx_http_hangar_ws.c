@@ -91,6 +91,9 @@ static ngx_int_t ngx_http_hangar_ws_handshake(ngx_http_hangar_req_t *hr,
     u_char *accept);
 static ngx_int_t ngx_http_hangar_ws_accept(ngx_http_hangar_req_t *hr,
     u_char *accept, ngx_int_t since);
+static void ngx_http_hangar_ws_resume(ngx_http_hangar_ws_t *ws,
+    ngx_int_t since);
+static void ngx_http_hangar_ws_register(ngx_http_hangar_ws_t *ws);
 static void ngx_http_hangar_ws_cleanup(void *data);
 static void ngx_http_hangar_ws_read_handler(ngx_http_request_t *r);
 static void ngx_http_hangar_ws_write_handler(ngx_http_request_t *r);
@@ -292,7 +295,6 @@ ngx_http_hangar_ws_accept(ngx_http_hangar_req_t *hr, u_char *accept,
     size_t                 n;
     ngx_int_t              rc;
     ngx_connection_t      *c;
-    ngx_atomic_uint_t      oldest, last;
     ngx_pool_cleanup_t    *cln;
     ngx_http_request_t    *r;
     ngx_http_hangar_ws_t  *ws;
@@ -315,47 +317,12 @@ ngx_http_hangar_ws_accept(ngx_http_hangar_req_t *hr, u_char *accept,
     ws->accepted = ngx_current_msec;
     ws->last_sent = ngx_current_msec;
 
-    /* live from now, or resumed after the sequence the client saw */
-    last = ws->reg->sh->event_seq;
-    ws->next = last + 1;
+    ngx_http_hangar_ws_resume(ws, since);
 
-    if (since >= 0 && (ngx_atomic_uint_t) since < last) {
-        ws->next = since + 1;
-
-        (void) ngx_http_hangar_events_read(ws->reg, ws->next, ws->ev, 0,
-                                           &oldest);
-
-        if (ws->next < oldest) {
-            /* the ring moved past it: say so first, go on from the oldest */
-            n = ngx_sprintf(ws->render, "{\"type\":\"warning\","
-                            "\"reason\":\"ring_passed\","
-                            "\"requested_since\":%i,\"oldest_seq\":%uA,"
-                            "\"lost\":%uA}", since, oldest,
-                            oldest - ws->next)
-                - ws->render;
-            (void) ngx_http_hangar_ws_text(ws, ws->render, n);
-            ws->dropped_total = oldest - ws->next;
-            ws->next = oldest;
-        }
-    }
-
-    if (!ngx_http_hangar_ws_ready) {
-        ngx_queue_init(&ngx_http_hangar_ws_conns);
-        ngx_http_hangar_ws_timer.handler = ngx_http_hangar_ws_tick;
-        ngx_http_hangar_ws_timer.log = ngx_cycle->log;
-        ngx_http_hangar_ws_timer.data = &ngx_http_hangar_ws_conns;
-        ngx_http_hangar_ws_ready = 1;
-    }
-
-    ngx_queue_insert_tail(&ngx_http_hangar_ws_conns, &ws->queue);
-    ws->queued = 1;
+    ngx_http_hangar_ws_register(ws);
     cln->handler = ngx_http_hangar_ws_cleanup;
     cln->data = ws;
     hr->call = ws;
-
-    if (!ngx_http_hangar_ws_timer.timer_set) {
-        ngx_add_timer(&ngx_http_hangar_ws_timer, NGX_HTTP_HANGAR_WS_TICK);
-    }
 
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
     ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
@@ -424,6 +391,61 @@ ngx_http_hangar_ws_accept(ngx_http_hangar_req_t *hr, u_char *accept,
     (void) ngx_http_hangar_ws_pump(ws);
 
     return NGX_DONE;
+}
+
+
+/* live from now, or resumed after the sequence the client saw */
+
+static void
+ngx_http_hangar_ws_resume(ngx_http_hangar_ws_t *ws, ngx_int_t since)
+{
+    size_t             n;
+    ngx_atomic_uint_t  oldest, last;
+
+    last = ws->reg->sh->event_seq;
+    ws->next = last + 1;
+
+    if (since >= 0 && (ngx_atomic_uint_t) since < last) {
+        ws->next = since + 1;
+
+        (void) ngx_http_hangar_events_read(ws->reg, ws->next, ws->ev, 0,
+                                           &oldest);
+
+        if (ws->next < oldest) {
+            /* the ring moved past it: say so first, go on from the oldest */
+            n = ngx_sprintf(ws->render, "{\"type\":\"warning\","
+                            "\"reason\":\"ring_passed\","
+                            "\"requested_since\":%i,\"oldest_seq\":%uA,"
+                            "\"lost\":%uA}", since, oldest,
+                            oldest - ws->next)
+                - ws->render;
+            (void) ngx_http_hangar_ws_text(ws, ws->render, n);
+            ws->dropped_total = oldest - ws->next;
+            ws->next = oldest;
+        }
+    }
+}
+
+
+/* the worker's list of subscribers, walked by its timer */
+
+static void
+ngx_http_hangar_ws_register(ngx_http_hangar_ws_t *ws)
+{
+    if (!ngx_http_hangar_ws_ready) {
+        ngx_queue_init(&ngx_http_hangar_ws_conns);
+        ngx_http_hangar_ws_timer.handler = ngx_http_hangar_ws_tick;
+        ngx_http_hangar_ws_timer.log = ngx_cycle->log;
+        ngx_http_hangar_ws_timer.data = &ngx_http_hangar_ws_conns;
+        ngx_http_hangar_ws_ready = 1;
+    }
+
+    ngx_queue_insert_tail(&ngx_http_hangar_ws_conns, &ws->queue);
+    ws->queued = 1;
+
+    if (!ngx_http_hangar_ws_timer.timer_set) {
+        ngx_add_timer(&ngx_http_hangar_ws_timer, NGX_HTTP_HANGAR_WS_TICK);
+    }
 }
 
 
