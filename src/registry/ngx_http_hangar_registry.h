@@ -111,7 +111,7 @@ typedef struct {
  * safe under the slab mutex); readers build the JSON from their copy.
  * The ring has a sixteenth of the zone, at least EVENTS_MIN slots.
  */
-#define NGX_HTTP_HANGAR_EVENTS_MIN    128
+#define NGX_HTTP_HANGAR_EVENTS_MIN    16
 #define NGX_HTTP_HANGAR_EVENT_FIELDS  4
 #define NGX_HTTP_HANGAR_EVENT_DATA    320
 
