@@ -35,6 +35,8 @@
 #include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_approval_hold.h"
 #include "ngx_http_hangar_api_config.h"
+#include "ngx_http_hangar_ws.h"
+#include "ngx_http_hangar_audit.h"
 
 
 static void *ngx_http_hangar_create_main_conf(ngx_conf_t *cf);
@@ -240,6 +242,20 @@ static ngx_command_t  ngx_http_hangar_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hangar_loc_conf_t, streams_per_client),
+      NULL },
+
+    { ngx_string("hangar_audit_log"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_hangar_audit_log,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hangar_events_ping"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hangar_ws_ping_set,
+      0,
+      0,
       NULL },
 
     { ngx_string("hangar_unsafe_no_auth"),
@@ -601,6 +617,10 @@ ngx_http_hangar_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_hangar_pass_handler;
+
+    if (ngx_http_hangar_audit_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (hmcf->shm_zone == NULL) {
         if (hmcf->config_file.len || hmcf->state_dir.len) {

@@ -59,6 +59,7 @@ my %want = (
     'POST /groups/{id}/rebalance'      => 'group:update',
     'POST /groups/{id}/members'        => 'group:update',
     'DELETE /groups/{id}/members/{member_id}' => 'group:update',
+    'GET /ws/events'                             => 'audit:read',   # core §1.10
     # hangar-security.md §4.3, at both prefixes (spec/README.md rule 1)
     (map { ("GET $_" => 'approval:read', "GET $_/{id}" => 'approval:read',
             "POST $_/{id}/resolve" => 'approval:resolve') }
@@ -96,6 +97,7 @@ sub route_file {
     return 'ngx_http_hangar_api_server_ops.c' if $p =~ m{^/mcp_servers/\{id\}/};
     return 'ngx_http_hangar_api_policy.c'     if $p =~ m{^/(auth/policies|agent/policy)\b};
     return 'ngx_http_hangar_api_approvals.c'  if $p =~ m{^(/enterprise)?/approvals};
+    return 'ngx_http_hangar_ws.c'             if $p =~ m{^/ws/};
     return "ngx_http_hangar_api_auth_$1.c"    if $p =~ m{^/auth/(keys|roles)\b};
     return "ngx_http_hangar_api_$1.c"         if $p =~ m{^/(\w+)};
     return '';

@@ -1361,7 +1361,7 @@ ngx_http_hangar_auth_record(ngx_http_request_t *r, const char *event,
     len = ngx_min(who.len, 64);
     last = (u_char *) ngx_escape_json(esc, who.data, len);
 
-    ngx_http_hangar_event(reg, event, who.data, len,
+    ngx_http_hangar_event(reg, event, NULL, 0,
                           "{\"principal_id\":\"%*s\",\"source\":\"%V\"}",
                           last - esc, esc, &r->connection->addr_text);
 }

@@ -987,7 +987,7 @@ ngx_http_hangar_lockout_events(ngx_http_hangar_registry_t *reg,
     if (unlocked) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "hangar: authentication lockout of %V ended", addr);
-        ngx_http_hangar_event(reg, "RateLimitUnlock", addr->data, addr->len,
+        ngx_http_hangar_event(reg, "RateLimitUnlock", NULL, 0,
                               "{\"ip\":\"%V\"}", addr);
     }
 
@@ -996,7 +996,7 @@ ngx_http_hangar_lockout_events(ngx_http_hangar_registry_t *reg,
                       "hangar: %V locked out of authentication for %T s "
                       "after too many failures (lockout %ui)",
                       addr, locked, lockouts);
-        ngx_http_hangar_event(reg, "RateLimitLockout", addr->data, addr->len,
+        ngx_http_hangar_event(reg, "RateLimitLockout", NULL, 0,
                               "{\"ip\":\"%V\",\"lockout_seconds\":%T,"
                               "\"lockout_count\":%ui}",
                               addr, locked, lockouts);

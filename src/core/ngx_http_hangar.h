@@ -80,6 +80,7 @@ typedef struct {
     ngx_int_t                    metrics_tools; /* hangar_metrics_tools */
     ngx_uint_t                   tool_access;   /* ..._ACCESS_EGRESS or
                                                    _FRONT_DOOR */
+    void                        *audit;     /* hangar_audit_log; NULL: off */
 } ngx_http_hangar_main_conf_t;
 
 

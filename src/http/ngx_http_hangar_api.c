@@ -31,6 +31,7 @@
 #include "ngx_http_hangar_api_limit.h"
 #include "ngx_http_hangar_wellknown.h"
 #include "ngx_http_hangar_edge.h"
+#include "ngx_http_hangar_ws.h"
 
 
 static ngx_int_t ngx_http_hangar_dispatch(ngx_http_hangar_req_t *hr);
@@ -163,6 +164,9 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/system/me", "authenticated",
       ngx_http_hangar_system_me, 0 },
+
+    { NGX_HTTP_GET, "/ws/events", "audit:read",
+      ngx_http_hangar_ws_events, 0 },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "/enterprise/approvals", "approval:read",
       ngx_http_hangar_approvals_list, 0 },

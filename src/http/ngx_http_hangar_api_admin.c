@@ -194,6 +194,7 @@ static ngx_int_t
 ngx_http_hangar_withdrawal_answer(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc)
 {
+    ngx_str_t                data;
     ngx_http_hangar_req_t   *hr;
     ngx_http_hangar_rule_t  *rule;
 
@@ -226,6 +227,12 @@ ngx_http_hangar_withdrawal_answer(ngx_http_hangar_state_op_t *op,
     }
 
     ngx_http_hangar_out_lit(&hr->out, "}");
+
+    if (ngx_http_hangar_out_flatten(&hr->out, &data) == NGX_OK) {
+        ngx_http_hangar_event(hr->reg, rule->on ? "ToolWithdrawn"
+                                                : "ToolRestored",
+                              NULL, 0, "%V", &data);
+    }
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }

@@ -590,6 +590,13 @@ ngx_http_hangar_change_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     what = (ch->what == NGX_HTTP_HANGAR_CREATE) ? "created"
            : (ch->what == NGX_HTTP_HANGAR_UPDATE) ? "updated" : "deleted";
 
+    ngx_http_hangar_event(hr->reg, ch->what == NGX_HTTP_HANGAR_CREATE
+                                   ? "McpServerRegistered"
+                                   : ch->what == NGX_HTTP_HANGAR_UPDATE
+                                     ? "McpServerUpdated"
+                                     : "McpServerDeregistered",
+                          op->id.data, op->id.len, "{\"source\":\"api\"}");
+
     ngx_http_hangar_out_lit(&hr->out, "{\"mcp_server_id\":");
     ngx_http_hangar_out_str(&hr->out, op->id.data, op->id.len);
     ngx_http_hangar_out_printf(&hr->out, ",\"%s\":true}", what);

@@ -163,6 +163,7 @@ ngx_http_hangar_session_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 static ngx_int_t
 ngx_http_hangar_session_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 {
+    ngx_str_t                      data;
     ngx_http_hangar_req_t         *hr;
     ngx_http_hangar_suspension_t  *rule;
 
@@ -182,6 +183,14 @@ ngx_http_hangar_session_answer(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 
     ngx_http_hangar_out_lit(&hr->out, "{\"session_id\":");
     ngx_http_hangar_out_str(&hr->out, rule->sid.data, rule->sid.len);
+
+    /* the event's members: what the answer has so far, and the source */
+    if (ngx_http_hangar_out_flatten(&hr->out, &data) == NGX_OK) {
+        ngx_http_hangar_event(hr->reg, rule->on ? "SessionSuspended"
+                                                : "SessionUnsuspended",
+                              NULL, 0, "%V,\"source\":\"api\"}", &data);
+    }
+
     ngx_http_hangar_out_printf(&hr->out, ",\"suspended\":%s}",
                                rule->on ? "true" : "false");
 

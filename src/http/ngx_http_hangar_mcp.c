@@ -28,6 +28,7 @@
 #include "ngx_http_hangar_api_limit.h"
 #include "ngx_http_hangar_mcp_cp.h"
 #include "ngx_http_hangar_group.h"
+#include "ngx_http_hangar_audit.h"
 
 
 typedef struct {
@@ -946,6 +947,8 @@ ngx_http_hangar_mcp_result(void *data, ngx_http_hangar_value_t *msg,
 
     ngx_http_hangar_out_lit(&hr->out, "}");
 
+    ngx_http_hangar_audit_call(hr->r, &mc->server, &mc->tool, &mc->params,
+                               msg, hr->out.size);
     ngx_http_finalize_request(hr->r, ngx_http_hangar_mcp_reply(mc, 1));
 }
 
@@ -1046,6 +1049,8 @@ ngx_http_hangar_mcp_fail(ngx_http_hangar_mcp_call_t *mc, ngx_str_t *text)
     ngx_http_hangar_req_t  *hr = mc->hr;
 
     ngx_http_hangar_mcp_tool_result(&hr->out, hr->r->pool, mc->id, text);
+    ngx_http_hangar_audit_call(hr->r, &mc->server, &mc->tool, &mc->params,
+                               NULL, hr->out.size);
     ngx_http_finalize_request(hr->r, ngx_http_hangar_mcp_reply(mc, 1));
 }
 

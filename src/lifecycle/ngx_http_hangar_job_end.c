@@ -196,6 +196,7 @@ ngx_http_hangar_refresh_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
 {
     ngx_str_t                    tools;
     ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_efield_t     f[1];
     ngx_http_hangar_registry_t  *reg;
 
     reg = job->reg;
@@ -223,9 +224,11 @@ ngx_http_hangar_refresh_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         n->tools_count = job->tools->u.arr.nelts;
         n->tools_predefined = 0;
         (void) ngx_atomic_fetch_add(&reg->sh->generation, 1);
-        ngx_http_hangar_event(reg, "ToolsListChanged", n->id, n->id_len,
-                              "{\"tools_count\":%ui}",
-                              job->tools->u.arr.nelts);
+        f[0].key = "tools_count";
+        f[0].str = NULL;
+        f[0].num = job->tools->u.arr.nelts;
+        ngx_http_hangar_event_fields(reg, "ToolsListChanged", n->id,
+                                     n->id_len, f, 1);
         ok = 2;
     }
 
@@ -370,6 +373,7 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
     ngx_http_hangar_out_t        o;
     ngx_http_hangar_run_t        run;
     ngx_http_hangar_node_t      *n;
+    ngx_http_hangar_efield_t     f[3];
     ngx_http_hangar_registry_t  *reg;
 
     reg = job->reg;
@@ -441,10 +445,16 @@ ngx_http_hangar_start_done(ngx_http_hangar_job_t *job, ngx_uint_t ok,
         n->next_check = ngx_http_hangar_mono_ms() + job->interval;
         ngx_http_hangar_machine_ready(reg, n, &run);
 
-        ngx_http_hangar_event(reg, "McpServerStarted", n->id, n->id_len,
-                              "{\"mode\":\"%s\",\"tools_count\":%ui,"
-                              "\"startup_duration_ms\":%M}", n->mode_name,
-                              job->tools->u.arr.nelts, now - job->begun);
+        f[0].key = "mode";
+        f[0].str = (char *) n->mode_name;
+        f[1].key = "tools_count";
+        f[1].str = NULL;
+        f[1].num = job->tools->u.arr.nelts;
+        f[2].key = "startup_duration_ms";
+        f[2].str = NULL;
+        f[2].num = now - job->begun;
+        ngx_http_hangar_event_fields(reg, "McpServerStarted", n->id,
+                                     n->id_len, f, 3);
 
         ngx_http_hangar_stats_start(reg, &job->id, (char *) n->mode_name, 1,
                                     now - job->begun);

@@ -247,9 +247,10 @@ ngx_int_t
 ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     const char *reason, ngx_uint_t block, ngx_log_t *log)
 {
-    ngx_uint_t               ended, calls;
-    ngx_http_hangar_run_t    run;
-    ngx_http_hangar_node_t  *n;
+    ngx_uint_t                ended, calls;
+    ngx_http_hangar_run_t     run;
+    ngx_http_hangar_node_t   *n;
+    ngx_http_hangar_efield_t  f[1];
 
     ngx_memzero(&run, sizeof(ngx_http_hangar_run_t));
 
@@ -264,8 +265,10 @@ ngx_http_hangar_stop(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     calls = n->inflight;
     ended = ngx_http_hangar_machine_stop(reg, n, block, 0, &run);
 
-    ngx_http_hangar_event(reg, "McpServerStopped", n->id, n->id_len,
-                          "{\"reason\":\"%s\"}", reason);
+    f[0].key = "reason";
+    f[0].str = reason;
+    ngx_http_hangar_event_fields(reg, "McpServerStopped", n->id, n->id_len,
+                                 f, 1);
 
     ngx_http_hangar_unlock(reg);
 
@@ -387,6 +390,7 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
     ngx_queue_t              *q;
     ngx_http_hangar_node_t   *n;
     ngx_http_hangar_duty_t   *d, list[NGX_HTTP_HANGAR_DUTIES];
+    ngx_http_hangar_efield_t  f[1];
 
     now = ngx_http_hangar_mono_ms();
     k = 0;
@@ -407,10 +411,15 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
             /* the check and the stop in one step: no call can slip in */
             (void) ngx_http_hangar_machine_stop(reg, n, 0, 1, &d->run);
             d->idle = 1;
-            ngx_http_hangar_event(reg, "McpServerIdleDetected", n->id,
-                                  n->id_len, "{}");
-            ngx_http_hangar_event(reg, "McpServerStopped", n->id, n->id_len,
-                                  "{\"reason\":\"idle\"}");
+            f[0].key = "last_used_at";
+            f[0].str = NULL;
+            f[0].num = n->last_used / 1000;
+            ngx_http_hangar_event_fields(reg, "McpServerIdleDetected", n->id,
+                                         n->id_len, f, 1);
+            f[0].key = "reason";
+            f[0].str = "idle";
+            ngx_http_hangar_event_fields(reg, "McpServerStopped", n->id,
+                                         n->id_len, f, 1);
 
         } else if ((n->state == NGX_HTTP_HANGAR_READY
                     || (n->state == NGX_HTTP_HANGAR_DEGRADED && n->bridge_pid))

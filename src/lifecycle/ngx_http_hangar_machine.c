@@ -66,6 +66,10 @@ typedef struct {
 } ngx_http_hangar_sweep_t;
 
 
+static void ngx_http_hangar_machine_changed(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_uint_t state, const char *reason);
+static void ngx_http_hangar_machine_degraded(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, const char *reason);
 static void ngx_http_hangar_machine_end(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_http_hangar_run_t *run);
 static ngx_uint_t ngx_http_hangar_release(ngx_http_hangar_registry_t *reg,
@@ -110,7 +114,8 @@ ngx_http_hangar_machine_begin(ngx_http_hangar_registry_t *reg,
 
     n->blocked = 0;
     n->drain_until = 0;
-    n->state = NGX_HTTP_HANGAR_INITIALIZING;
+    ngx_http_hangar_machine_changed(reg, n, NGX_HTTP_HANGAR_INITIALIZING,
+                                    "starting");
     n->start_owner = ngx_pid;
     n->start_deadline = ngx_http_hangar_mono_ms() + NGX_HTTP_HANGAR_START_MS;
 
@@ -164,7 +169,7 @@ ngx_http_hangar_machine_ready(ngx_http_hangar_registry_t *reg,
 
     n->bridge_pid = run->bridge;
     n->server_pid = run->server;
-    n->state = NGX_HTTP_HANGAR_READY;
+    ngx_http_hangar_machine_changed(reg, n, NGX_HTTP_HANGAR_READY, "started");
     n->start_owner = 0;
     n->drain_until = 0;
     n->changed = 0;
@@ -187,7 +192,8 @@ void
 ngx_http_hangar_machine_fail(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_node_t *n, ngx_http_hangar_fail_e kind)
 {
-    ngx_uint_t  max, old, degrade;
+    ngx_uint_t                max, degrade;
+    ngx_http_hangar_efield_t  f[1];
 
     n->consecutive_failures++;
     n->total_failures++;
@@ -197,7 +203,6 @@ ngx_http_hangar_machine_fail(ngx_http_hangar_registry_t *reg,
 
     max = n->max_failures ? n->max_failures : 3;
     degrade = (n->consecutive_failures >= max);
-    old = n->state;
 
     switch (kind) {
 
@@ -207,38 +212,33 @@ ngx_http_hangar_machine_fail(ngx_http_hangar_registry_t *reg,
         n->server_pid = 0;
         n->start_owner = 0;
         n->drain_until = 0;
-        n->state = degrade ? NGX_HTTP_HANGAR_DEGRADED : NGX_HTTP_HANGAR_DEAD;
-
-        ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
-                              "{\"old_state\":\"%s\",\"new_state\":\"%s\","
-                              "\"reason\":\"%s\"}",
-                              ngx_http_hangar_state_name(old),
-                              ngx_http_hangar_state_name(n->state),
-                              kind == NGX_HTTP_HANGAR_FAIL_CRASH
-                              ? "exited" : "start_failed");
+        ngx_http_hangar_machine_changed(reg, n, degrade
+                                        ? NGX_HTTP_HANGAR_DEGRADED
+                                        : NGX_HTTP_HANGAR_DEAD,
+                                        kind == NGX_HTTP_HANGAR_FAIL_CRASH
+                                        ? "exited" : "start_failed");
 
         if (degrade) {
-            ngx_http_hangar_event(reg, "McpServerDegraded", n->id, n->id_len,
-                "{\"consecutive_failures\":%uA,\"total_failures\":%uA,"
-                "\"reason\":\"%s\"}", n->consecutive_failures,
-                n->total_failures, kind == NGX_HTTP_HANGAR_FAIL_CRASH
-                                   ? "crashes" : "start_failures");
+            ngx_http_hangar_machine_degraded(reg, n,
+                                             kind == NGX_HTTP_HANGAR_FAIL_CRASH
+                                             ? "crashes" : "start_failures");
         }
 
         return;
 
     case NGX_HTTP_HANGAR_FAIL_CHECK:
         if (degrade && n->state == NGX_HTTP_HANGAR_READY) {
-            n->state = NGX_HTTP_HANGAR_DEGRADED;
-            ngx_http_hangar_event(reg, "McpServerDegraded", n->id, n->id_len,
-                                  "{\"consecutive_failures\":%uA,"
-                                  "\"reason\":\"health_check_failures\"}",
-                                  n->consecutive_failures);
+            ngx_http_hangar_machine_changed(reg, n, NGX_HTTP_HANGAR_DEGRADED,
+                                            "health_check_failures");
+            ngx_http_hangar_machine_degraded(reg, n,
+                                             "health_check_failures");
         }
 
-        ngx_http_hangar_event(reg, "HealthCheckFailed", n->id, n->id_len,
-                              "{\"consecutive_failures\":%uA}",
-                              n->consecutive_failures);
+        f[0].key = "consecutive_failures";
+        f[0].str = NULL;
+        f[0].num = n->consecutive_failures;
+        ngx_http_hangar_event_fields(reg, "HealthCheckFailed", n->id,
+                                     n->id_len, f, 1);
         return;
 
     default: /* NGX_HTTP_HANGAR_FAIL_CALL: counted, the state stays */
@@ -262,13 +262,64 @@ ngx_http_hangar_machine_success(ngx_http_hangar_registry_t *reg,
 
     n->total_invocations++;
 
+    ngx_http_hangar_event_fields(reg, "HealthCheckPassed", n->id, n->id_len,
+                                 NULL, 0);
+
     if (n->state == NGX_HTTP_HANGAR_DEGRADED && n->bridge_pid) {
-        n->state = NGX_HTTP_HANGAR_READY;
-        ngx_http_hangar_event(reg, "McpServerStateChanged", n->id, n->id_len,
-                              "{\"old_state\":\"degraded\","
-                              "\"new_state\":\"ready\","
-                              "\"reason\":\"health_check_passed\"}");
+        ngx_http_hangar_machine_changed(reg, n, NGX_HTTP_HANGAR_READY,
+                                        "health_check_passed");
     }
+}
+
+
+/*
+ * The state changes, and the events that tell of them (hangar-core §5.2):
+ * fixed records copied into the ring, nothing formatted under the mutex.
+ */
+
+static void
+ngx_http_hangar_machine_changed(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, ngx_uint_t state, const char *reason)
+{
+    ngx_uint_t                old;
+    ngx_http_hangar_efield_t  f[3];
+
+    old = n->state;
+    n->state = state;
+
+    if (old == state) {
+        return;
+    }
+
+    f[0].key = "old_state";
+    f[0].str = ngx_http_hangar_state_name(old);
+    f[1].key = "new_state";
+    f[1].str = ngx_http_hangar_state_name(state);
+    f[2].key = "reason";
+    f[2].str = reason;
+
+    ngx_http_hangar_event_fields(reg, "McpServerStateChanged", n->id,
+                                 n->id_len, f, 3);
+}
+
+
+static void
+ngx_http_hangar_machine_degraded(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_node_t *n, const char *reason)
+{
+    ngx_http_hangar_efield_t  f[3];
+
+    f[0].key = "consecutive_failures";
+    f[0].str = NULL;
+    f[0].num = n->consecutive_failures;
+    f[1].key = "total_failures";
+    f[1].str = NULL;
+    f[1].num = n->total_failures;
+    f[2].key = "reason";
+    f[2].str = reason;
+
+    ngx_http_hangar_event_fields(reg, "McpServerDegraded", n->id, n->id_len,
+                                 f, 3);
 }
 
 
@@ -335,7 +386,7 @@ ngx_http_hangar_machine_end(ngx_http_hangar_registry_t *reg,
     n->server_pid = 0;
     n->start_owner = 0;
     n->drain_until = 0;
-    n->state = NGX_HTTP_HANGAR_COLD;
+    ngx_http_hangar_machine_changed(reg, n, NGX_HTTP_HANGAR_COLD, "stopped");
 
     /* a start, health check or listener in flight is now stale */
     n->start_seq = ngx_atomic_fetch_add(&reg->sh->run_seq, 1) + 1;

@@ -220,6 +220,31 @@ ngx_http_hangar_history_record(ngx_http_hangar_record_call_t *h,
 }
 
 
+/* the call's event for the stream: a fixed record, copied */
+
+static void
+ngx_http_hangar_history_event(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_record_call_t *h)
+{
+    ngx_http_hangar_efield_t  f[4];
+
+    f[0].key = "tool_name";
+    f[0].str = (char *) h->tool;
+    f[1].key = "correlation_id";
+    f[1].str = (char *) h->correlation_id;
+    f[2].key = "duration_ms";
+    f[2].str = NULL;
+    f[2].num = h->duration_us / 1000;
+    f[3].key = h->failed ? "error_type" : "result_size_bytes";
+    f[3].str = h->failed ? (char *) h->error_type : NULL;
+    f[3].num = h->size;
+
+    ngx_http_hangar_event_fields(reg, h->failed ? "ToolInvocationFailed"
+                                                : "ToolInvocationCompleted",
+                                 h->server, ngx_strlen(h->server), f, 4);
+}
+
+
 /* with the slab mutex held: n is the server's node */
 
 void
@@ -243,4 +268,6 @@ ngx_http_hangar_history_add(ngx_http_hangar_registry_t *reg,
     h->time = ngx_http_hangar_now_ms();
 
     *ngx_cpymem(h->server, n->id, n->id_len) = '\0';
+
+    ngx_http_hangar_history_event(reg, h);
 }

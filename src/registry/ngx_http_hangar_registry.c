@@ -97,10 +97,7 @@ ngx_http_hangar_registry_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         reg->shpool->data = reg->sh;
         reg->fresh = 1;
 
-        reg->sh->events = ngx_slab_calloc(reg->shpool,
-                                          sizeof(ngx_http_hangar_event_t)
-                                          * NGX_HTTP_HANGAR_EVENTS);
-        if (reg->sh->events == NULL) {
+        if (ngx_http_hangar_events_init(reg, shm_zone->shm.size) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -321,38 +318,6 @@ ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
     *slot = b;
 
     return NGX_OK;
-}
-
-
-/*
- * The event ring (hangar-core.md §5): lock-free, a slot is published by
- * its seq; safe with or without the slab mutex.
- */
-
-void
-ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
-    u_char *id, size_t id_len, const char *fmt, ...)
-{
-    u_char                   *p;
-    va_list                   args;
-    ngx_atomic_uint_t         seq;
-    ngx_http_hangar_event_t  *e;
-
-    seq = ngx_atomic_fetch_add(&reg->sh->event_seq, 1) + 1;
-    e = &reg->sh->events[seq % NGX_HTTP_HANGAR_EVENTS];
-
-    e->seq = 0;
-    e->time = ngx_http_hangar_now_ms();
-    ngx_cpystrn(e->type, (u_char *) type, sizeof(e->type));
-    *ngx_cpymem(e->id, id, ngx_min(id_len, NGX_HTTP_HANGAR_ID_MAX)) = '\0';
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(e->data, e->data + sizeof(e->data) - 1, fmt, args);
-    va_end(args);
-    *p = '\0';
-
-    ngx_memory_barrier();
-    e->seq = seq;
 }
 
 

@@ -105,17 +105,41 @@ typedef struct {
 } ngx_http_hangar_tree_t;
 
 
-/* lifecycle events, for the event stream (hangar-core.md §5) */
-#define NGX_HTTP_HANGAR_EVENTS      64
-#define NGX_HTTP_HANGAR_EVENT_DATA  240
+/*
+ * The event ring (hangar-core.md §5): every event has a zone-wide sequence
+ * number.  A writer copies a fixed record into the slot (no formatting,
+ * safe under the slab mutex); readers build the JSON from their copy.
+ * The ring has a sixteenth of the zone, at least EVENTS_MIN slots.
+ */
+#define NGX_HTTP_HANGAR_EVENTS_MIN    16
+#define NGX_HTTP_HANGAR_EVENT_FIELDS  4
+#define NGX_HTTP_HANGAR_EVENT_DATA    320
 
 typedef struct {
-    ngx_atomic_t                 seq;
-    ngx_msec_t                   time;
-    u_char                       type[32];
+    u_char                       key[24];
+    u_char                       str[64];
+    ngx_uint_t                   num;
+    ngx_uint_t                   is_num;
+} ngx_http_hangar_event_field_t;
+
+
+typedef struct {
+    ngx_atomic_t                 seq;       /* 0 while being written */
+    ngx_msec_t                   time;      /* epoch ms */
+    u_char                       type[40];
     u_char                       id[NGX_HTTP_HANGAR_ID_MAX + 1];
+    ngx_uint_t                   nfields;
+    ngx_http_hangar_event_field_t  fields[NGX_HTTP_HANGAR_EVENT_FIELDS];
     u_char                       data[NGX_HTTP_HANGAR_EVENT_DATA];  /* JSON */
 } ngx_http_hangar_event_t;
+
+
+/* what a caller holding the slab mutex hands over: copied, not formatted */
+typedef struct {
+    const char                  *key;
+    const char                  *str;       /* NULL: num is the value */
+    ngx_uint_t                   num;
+} ngx_http_hangar_efield_t;
 
 
 /* one tool call, for GET .../tools/history */
@@ -168,8 +192,11 @@ typedef struct {
     ngx_msec_t                   boot_ms;   /* epoch ms of the first start */
     ngx_atomic_t                 lease_pid;     /* worker doing the duties */
     ngx_atomic_t                 lease_until;   /* monotonic ms */
-    ngx_atomic_t                 event_seq;
-    ngx_http_hangar_event_t     *events;    /* ring of EVENTS */
+    ngx_atomic_t                 event_seq;     /* the last published */
+    ngx_atomic_t                 event_lock;    /* serialises writers */
+    ngx_http_hangar_event_t     *events;
+    ngx_uint_t                   events_size;
+    uint32_t                     event_salt;    /* names events: event_id */
     ngx_http_hangar_record_call_t *history;
     ngx_uint_t                   history_size;
     ngx_atomic_uint_t            history_seq;
@@ -282,13 +309,15 @@ void ngx_http_hangar_blob_free(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t *blob);
 ngx_int_t ngx_http_hangar_set_blob(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_blob_t **slot, ngx_str_t *text);
-void ngx_http_hangar_event(ngx_http_hangar_registry_t *reg, const char *type,
-    u_char *id, size_t id_len, const char *fmt, ...);
 void ngx_http_hangar_zone_full(ngx_http_hangar_registry_t *reg,
     ngx_log_t *log);
 
 const char *ngx_http_hangar_state_name(ngx_uint_t state);
 const char *ngx_http_hangar_mode_name(ngx_uint_t mode);
+
+
+/* the event ring's functions, for every user of the registry */
+#include "ngx_http_hangar_events.h"
 
 
 #endif /* _NGX_HTTP_HANGAR_REGISTRY_H_INCLUDED_ */
