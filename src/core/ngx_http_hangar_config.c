@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_hangar_config_access(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc);
 static ngx_int_t ngx_http_hangar_config_execution(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in);
+static ngx_int_t ngx_http_hangar_config_discovery(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in);
 
 
 /* hangar-core.md §4.1; "groups" is our addition (a map of groups) */
@@ -114,6 +116,13 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
     if (ngx_http_hangar_config_execution(cf, hmcf,
                                          ngx_http_hangar_get(doc, "execution"))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hangar_config_discovery(cf, hmcf,
+                                         ngx_http_hangar_get(doc, "discovery"))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -559,6 +568,49 @@ ngx_http_hangar_config_execution(ngx_conf_t *cf,
                                items[i]->col, i, &items[i]->u.s);
             return NGX_ERROR;
         }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * hangar.yaml "discovery:" (hangar-security.md §5.1): validated here, so
+ * that an unknown source type or mode fails nginx -t; kept only when it
+ * is enabled (the block is off unless "enabled: true").
+ */
+
+static ngx_int_t
+ngx_http_hangar_config_discovery(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in)
+{
+    ngx_http_hangar_value_t     *disc, *on;
+    ngx_http_hangar_spec_ctx_t   ctx;
+
+    hmcf->discovery = NULL;
+
+    if (in == NULL || in->type == NGX_HTTP_HANGAR_NULL) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+    ctx.pool = cf->pool;
+    ctx.log = cf->log;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_CONFIG;
+    ctx.file = hmcf->config_file;
+    ngx_str_set(&ctx.prefix, "discovery.");
+
+    if (ngx_http_hangar_spec_discovery(&ctx, in, &disc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V",
+                           ctx.message.len ? &ctx.message
+                                           : &hmcf->config_file);
+        return NGX_ERROR;
+    }
+
+    on = ngx_http_hangar_get(disc, "enabled");
+
+    if (ngx_http_hangar_is(on, NGX_HTTP_HANGAR_BOOL) && on->u.b) {
+        hmcf->discovery = disc;
     }
 
     return NGX_OK;

@@ -196,6 +196,7 @@ typedef struct {
     void                        *auth_sh;
     void                        *limit_sh;
     void                        *approval_sh;
+    void                        *discovery_sh;
 } ngx_http_hangar_shctx_t;
 
 
