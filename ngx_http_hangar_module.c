@@ -1090,6 +1090,9 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_hangar_exit_process(ngx_cycle_t *cycle)
 {
+    /* the inotify watch is a connection: closed before nginx counts */
+    ngx_http_hangar_discovery_exit();
+
     if (ngx_http_hangar_registry()) {
         ngx_http_hangar_lifecycle_exit_process(cycle);
     }

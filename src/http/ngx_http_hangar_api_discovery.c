@@ -71,6 +71,8 @@ static ngx_int_t ngx_http_hangar_disc_answer(ngx_http_hangar_state_op_t *op,
 static ngx_http_hangar_disc_source_t *ngx_http_hangar_disc_find(
     ngx_http_hangar_req_t *hr, ngx_str_t *id);
 static ngx_int_t ngx_http_hangar_disc_body(ngx_http_hangar_req_t *hr,
+    ngx_uint_t create, ngx_int_t *sent);
+static ngx_int_t ngx_http_hangar_disc_body_check(ngx_http_hangar_req_t *hr,
     ngx_uint_t create);
 static ngx_http_hangar_value_t *ngx_http_hangar_disc_held(
     ngx_http_hangar_req_t *hr, ngx_str_t *name, ngx_uint_t *quarantined);
@@ -206,8 +208,7 @@ ngx_http_hangar_discovery_add(ngx_http_hangar_req_t *hr)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_hangar_disc_body(hr, 1);
-    if (rc != NGX_OK) {
+    if (ngx_http_hangar_disc_body(hr, 1, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -235,8 +236,7 @@ ngx_http_hangar_discovery_update(ngx_http_hangar_req_t *hr)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_hangar_disc_body(hr, 0);
-    if (rc != NGX_OK) {
+    if (ngx_http_hangar_disc_body(hr, 0, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -303,10 +303,33 @@ ngx_http_hangar_discovery_remove(ngx_http_hangar_req_t *hr)
 }
 
 
-/* the body of POST (create) and PUT: source_type, mode, enabled, config */
+/*
+ * The body of POST (create) and PUT: NGX_OK when it is valid, else
+ * NGX_DECLINED with *sent what the answer sent.
+ */
 
 static ngx_int_t
-ngx_http_hangar_disc_body(ngx_http_hangar_req_t *hr, ngx_uint_t create)
+ngx_http_hangar_disc_body(ngx_http_hangar_req_t *hr, ngx_uint_t create,
+    ngx_int_t *sent)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_hangar_disc_body_check(hr, create);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    *sent = rc;
+
+    return NGX_DECLINED;
+}
+
+
+/* source_type, mode, enabled, config: NGX_DECLINED when they are valid */
+
+static ngx_int_t
+ngx_http_hangar_disc_body_check(ngx_http_hangar_req_t *hr, ngx_uint_t create)
 {
     ngx_uint_t                   i;
     ngx_http_hangar_pair_t      *pair;
@@ -377,7 +400,7 @@ ngx_http_hangar_disc_body(ngx_http_hangar_req_t *hr, ngx_uint_t create)
     }
 
     if (conf == NULL) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     /* the source's keys, checked by the same table as hangar.yaml's */
@@ -419,7 +442,7 @@ ngx_http_hangar_disc_body(ngx_http_hangar_req_t *hr, ngx_uint_t create)
                                                 &ctx.message);
     }
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 

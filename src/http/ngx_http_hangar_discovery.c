@@ -515,7 +515,7 @@ static ngx_int_t
 ngx_http_hangar_disc_decide(ngx_http_hangar_disc_cycle_t *cy,
     ngx_http_hangar_disc_item_t *item)
 {
-    u_char                    key[NGX_HTTP_HANGAR_ID_MAX + 1];
+    u_char                   *key;
     ngx_int_t                 rc;
     ngx_str_t                 why, spec_text;
     ngx_uint_t                ours, exists, same;
@@ -523,8 +523,13 @@ ngx_http_hangar_disc_decide(ngx_http_hangar_disc_cycle_t *cy,
     ngx_http_hangar_value_t  *old, *v, *spec, *auto_reg;
     ngx_http_hangar_record_t  rec;
 
-    ngx_cpystrn(key, item->name.data,
-                ngx_min(item->name.len + 1, sizeof(key)));
+    /* a key of the view's objects: kept by them, so from the pool */
+    key = ngx_pnalloc(cy->pool, item->name.len + 1);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(key, item->name.data, item->name.len + 1);
 
     old = ngx_http_hangar_get(ngx_http_hangar_get(cy->prev, "tracked"),
                               (char *) key);
