@@ -60,6 +60,10 @@ typedef struct {
     ngx_http_hangar_value_t     *pending;
     ngx_http_hangar_value_t     *quarantined;
     ngx_http_hangar_value_t     *attempts;  /* per source type: [ms] */
+    ngx_array_t                 *items;     /* found by the sources */
+    ngx_uint_t                   src_next;
+    ngx_uint_t                   src_before;
+    ngx_event_t                  scan;      /* the next source */
     ngx_array_t                  acts;
     ngx_uint_t                   next;
     ngx_http_hangar_call_t      *check;
@@ -74,8 +78,16 @@ typedef struct {
 
 static void ngx_http_hangar_disc_run(ngx_http_hangar_registry_t *reg);
 static ngx_int_t ngx_http_hangar_disc_read(ngx_http_hangar_disc_cycle_t *cy);
+static void ngx_http_hangar_disc_scan_next(ngx_event_t *ev);
+static ngx_int_t ngx_http_hangar_disc_api_scan(
+    ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
+    ngx_http_hangar_disc_done_pt done, void *data);
+static void ngx_http_hangar_disc_scanned(void *data, ngx_int_t rc,
+    ngx_str_t *error);
+static ngx_int_t ngx_http_hangar_disc_sort(ngx_http_hangar_disc_cycle_t *cy);
 static ngx_int_t ngx_http_hangar_disc_source(ngx_http_hangar_disc_cycle_t *cy,
-    ngx_http_hangar_disc_source_t *src, ngx_array_t *items);
+    ngx_http_hangar_disc_source_t *src, ngx_int_t rc, ngx_str_t *error);
 static int ngx_libc_cdecl ngx_http_hangar_disc_cmp(const void *one,
     const void *two);
 static ngx_int_t ngx_http_hangar_disc_decide(
@@ -217,6 +229,10 @@ ngx_http_hangar_discovery_exit(void)
         if (ngx_http_hangar_disc_current->resume.posted) {
             ngx_delete_posted_event(&ngx_http_hangar_disc_current->resume);
         }
+
+        if (ngx_http_hangar_disc_current->scan.posted) {
+            ngx_delete_posted_event(&ngx_http_hangar_disc_current->scan);
+        }
     }
 }
 
@@ -227,11 +243,10 @@ static void
 ngx_http_hangar_disc_run(ngx_http_hangar_registry_t *reg)
 {
     ngx_msec_t                     now;
-    ngx_uint_t                     i, ok;
+    ngx_uint_t                     ok;
     ngx_pool_t                    *pool;
     ngx_array_t                   *items;
     ngx_http_hangar_disc_sh_t     *d;
-    ngx_http_hangar_disc_item_t   *it;
     ngx_http_hangar_disc_cycle_t  *cy;
 
     d = ngx_http_hangar_disc_sh(reg);
@@ -288,16 +303,135 @@ ngx_http_hangar_disc_run(ngx_http_hangar_registry_t *reg)
         goto failed;
     }
 
-    for (i = 0; i < cy->sources->nelts; i++) {
-        if (ngx_http_hangar_disc_source(cy,
-                &((ngx_http_hangar_disc_source_t *) cy->sources->elts)[i],
-                items)
-            != NGX_OK)
-        {
-            goto failed;
-        }
+    cy->items = items;
+    cy->scan.handler = ngx_http_hangar_disc_scan_next;
+    cy->scan.data = cy;
+    cy->scan.log = ngx_cycle->log;
+
+    ngx_http_hangar_disc_scan_next(&cy->scan);
+    return;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, cy->log, 0,
+                  "hangar: discovery: the cycle failed (out of memory?)");
+    ngx_http_hangar_disc_end(cy);
+}
+
+
+/*
+ * The sources, one after the other: the filesystem is read at once, the
+ * others answer on the event loop (their done() resumes the cycle).
+ */
+
+static void
+ngx_http_hangar_disc_scan_next(ngx_event_t *ev)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       error;
+    ngx_http_hangar_disc_source_t  *src;
+    ngx_http_hangar_disc_cycle_t   *cy;
+
+    cy = ev->data;
+
+    if (ngx_http_hangar_disc_exiting) {
+        ngx_http_hangar_disc_end(cy);
+        return;
     }
 
+    while (cy->src_next < cy->sources->nelts) {
+        src = &((ngx_http_hangar_disc_source_t *) cy->sources->elts)
+                  [cy->src_next];
+        cy->src_before = cy->items->nelts;
+        ngx_str_null(&error);
+
+        if (!src->enabled) {
+            rc = NGX_DONE;
+
+        } else if (src->type == NGX_HTTP_HANGAR_DISC_FILESYSTEM) {
+            rc = ngx_http_hangar_disc_fs_scan(cy->reg, cy->pool, src,
+                                              cy->items, &error);
+
+        } else {
+            rc = ngx_http_hangar_disc_api_scan(cy->reg, cy->pool, src,
+                                               cy->items,
+                                               ngx_http_hangar_disc_scanned,
+                                               cy);
+            if (rc == NGX_AGAIN) {
+                return;
+            }
+        }
+
+        if (ngx_http_hangar_disc_source(cy, src, rc, &error) != NGX_OK) {
+            goto failed;
+        }
+
+        cy->src_next++;
+    }
+
+    if (ngx_http_hangar_disc_sort(cy) != NGX_OK) {
+        goto failed;
+    }
+
+    ngx_http_hangar_disc_next(&cy->resume);
+    return;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, cy->log, 0,
+                  "hangar: discovery: the cycle failed (out of memory?)");
+    ngx_http_hangar_disc_end(cy);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_disc_api_scan(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
+    ngx_http_hangar_disc_done_pt done, void *data)
+{
+    if (src->type == NGX_HTTP_HANGAR_DISC_DOCKER) {
+        return ngx_http_hangar_disc_docker_scan(reg, pool, src, items, done,
+                                                data);
+    }
+
+    return ngx_http_hangar_disc_k8s_scan(reg, pool, src, items, done, data);
+}
+
+
+/* a source that answers on the event loop has answered */
+
+static void
+ngx_http_hangar_disc_scanned(void *data, ngx_int_t rc, ngx_str_t *error)
+{
+    ngx_http_hangar_disc_cycle_t   *cy = data;
+
+    ngx_http_hangar_disc_source_t  *src;
+
+    src = &((ngx_http_hangar_disc_source_t *) cy->sources->elts)
+              [cy->src_next];
+
+    if (ngx_http_hangar_disc_exiting
+        || ngx_http_hangar_disc_source(cy, src, rc, error) != NGX_OK)
+    {
+        ngx_http_hangar_disc_end(cy);
+        return;
+    }
+
+    cy->src_next++;
+    ngx_post_event(&cy->scan, &ngx_posted_events);
+}
+
+
+/* every item found, by name: the winner decided, the losers logged */
+
+static ngx_int_t
+ngx_http_hangar_disc_sort(ngx_http_hangar_disc_cycle_t *cy)
+{
+    ngx_uint_t                    i;
+    ngx_array_t                  *items;
+    ngx_http_hangar_disc_item_t  *it;
+
+    items = cy->items;
     cy->found = items->nelts;
 
     /* by name, the winning source first (its priority), then the file */
@@ -320,22 +454,11 @@ ngx_http_hangar_disc_run(ngx_http_hangar_registry_t *reg)
         }
 
         if (ngx_http_hangar_disc_decide(cy, &it[i]) != NGX_OK) {
-            goto failed;
+            return NGX_ERROR;
         }
     }
 
-    if (ngx_http_hangar_disc_expire(cy, items) != NGX_OK) {
-        goto failed;
-    }
-
-    ngx_http_hangar_disc_next(&cy->resume);
-    return;
-
-failed:
-
-    ngx_log_error(NGX_LOG_ERR, cy->log, 0,
-                  "hangar: discovery: the cycle failed (out of memory?)");
-    ngx_http_hangar_disc_end(cy);
+    return ngx_http_hangar_disc_expire(cy, items);
 }
 
 
@@ -376,16 +499,15 @@ ngx_http_hangar_disc_read(ngx_http_hangar_disc_cycle_t *cy)
 }
 
 
-/* one source: its items, and its health (an event when it changes) */
+/* a source's status after its scan (NGX_DONE: disabled, kept as it was),
+   its health (an event when it changes) */
 
 static ngx_int_t
 ngx_http_hangar_disc_source(ngx_http_hangar_disc_cycle_t *cy,
-    ngx_http_hangar_disc_source_t *src, ngx_array_t *items)
+    ngx_http_hangar_disc_source_t *src, ngx_int_t rc, ngx_str_t *error)
 {
     u_char                   *key;
-    ngx_int_t                 rc;
-    ngx_str_t                 error;
-    ngx_uint_t                before, was, healthy;
+    ngx_uint_t                was, healthy;
     ngx_http_hangar_value_t  *st, *old, *v;
 
     st = ngx_http_hangar_value_new(cy->pool, NGX_HTTP_HANGAR_OBJ);
@@ -399,27 +521,11 @@ ngx_http_hangar_disc_source(ngx_http_hangar_disc_cycle_t *cy,
     old = ngx_http_hangar_get(ngx_http_hangar_get(cy->prev, "sources"),
                               (char *) key);
 
-    if (!src->enabled) {
-        /* kept as it was */
+    if (rc == NGX_DONE) {
+        /* disabled: kept as it was */
         return old ? ngx_http_hangar_disc_put(cy->pool, cy->status,
                                               (char *) key, old)
                    : NGX_OK;
-    }
-
-    before = items->nelts;
-    ngx_str_null(&error);
-
-    switch (src->type) {
-
-    case NGX_HTTP_HANGAR_DISC_FILESYSTEM:
-        rc = ngx_http_hangar_disc_fs_scan(cy->reg, cy->pool, src, items,
-                                          &error);
-        break;
-
-    default:
-        rc = NGX_DECLINED;
-        ngx_str_set(&error, "this source type is not supported");
-        break;
     }
 
     if (rc == NGX_ERROR) {
@@ -436,7 +542,7 @@ ngx_http_hangar_disc_source(ngx_http_hangar_disc_cycle_t *cy,
                       "hangar: discovery: source %s is %s%s%V",
                       ngx_http_hangar_disc_type_name(src->type),
                       healthy ? "healthy again" : "unhealthy",
-                      healthy ? "" : ": ", &error);
+                      healthy ? "" : ": ", error);
         ngx_http_hangar_event(cy->reg, "DiscoverySourceHealthChanged",
                               (u_char *) "", 0,
                               "{\"source_type\":\"%s\",\"is_healthy\":%s}",
@@ -457,13 +563,13 @@ ngx_http_hangar_disc_source(ngx_http_hangar_disc_cycle_t *cy,
                        : ngx_http_hangar_get(old, "last_discovery"))
            != NGX_OK
         || ngx_http_hangar_disc_put(cy->pool, st, "mcp_servers_count",
-               ngx_http_hangar_value_int(cy->pool,
-                                         (int64_t) (items->nelts - before)))
+               ngx_http_hangar_value_int(cy->pool, (int64_t)
+                                         (cy->items->nelts - cy->src_before)))
            != NGX_OK
         || ngx_http_hangar_disc_put(cy->pool, st, "error_message",
-               error.len ? ngx_http_hangar_value_str(cy->pool, error.data,
-                                                     error.len)
-                         : NULL)
+               error->len ? ngx_http_hangar_value_str(cy->pool, error->data,
+                                                      error->len)
+                          : NULL)
            != NGX_OK)
     {
         return NGX_ERROR;

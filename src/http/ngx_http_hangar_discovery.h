@@ -108,6 +108,24 @@ ngx_int_t ngx_http_hangar_disc_fingerprint(ngx_pool_t *pool,
 void ngx_http_hangar_disc_item_out(ngx_http_hangar_out_t *out,
     ngx_http_hangar_value_t *entry);
 
+/* a source over HTTP: NGX_AGAIN, then done(data, rc, error) once; rc is
+   NGX_OK, NGX_DECLINED (the source failed: error) or NGX_ERROR */
+typedef void (*ngx_http_hangar_disc_done_pt)(void *data, ngx_int_t rc,
+    ngx_str_t *error);
+
+ngx_int_t ngx_http_hangar_disc_docker_scan(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
+    ngx_http_hangar_disc_done_pt done, void *data);
+ngx_int_t ngx_http_hangar_disc_k8s_scan(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
+    ngx_http_hangar_disc_done_pt done, void *data);
+/* the item's spec from its mode and connection_info, and its checks */
+ngx_int_t ngx_http_hangar_disc_network(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item, ngx_str_t *host, ngx_int_t port,
+    ngx_str_t *health_path, ngx_str_t *endpoint);
+ngx_int_t ngx_http_hangar_disc_described(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item);
+
 /* the filesystem source: the items of its directory */
 ngx_int_t ngx_http_hangar_disc_fs_scan(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,

@@ -35,8 +35,7 @@ static ngx_int_t ngx_http_hangar_disc_fs_command(ngx_pool_t *pool,
     ngx_http_hangar_value_t *conn, ngx_http_hangar_value_t *spec,
     ngx_http_hangar_disc_item_t *item);
 static ngx_int_t ngx_http_hangar_disc_fs_network(ngx_pool_t *pool,
-    ngx_http_hangar_value_t *conn, ngx_http_hangar_value_t *spec,
-    ngx_http_hangar_disc_item_t *item);
+    ngx_http_hangar_value_t *conn, ngx_http_hangar_disc_item_t *item);
 static void ngx_http_hangar_disc_fs_read(ngx_event_t *ev);
 
 
@@ -323,9 +322,8 @@ static ngx_int_t
 ngx_http_hangar_disc_fs_item(ngx_pool_t *pool, ngx_http_hangar_value_t *doc,
     ngx_http_hangar_disc_item_t *item)
 {
-    u_char                   *p;
     ngx_str_t                 mode;
-    ngx_http_hangar_value_t  *v, *conn, *spec, *desc;
+    ngx_http_hangar_value_t  *v, *conn, *spec;
 
     v = ngx_http_hangar_get(doc, "name");
 
@@ -392,55 +390,34 @@ ngx_http_hangar_disc_fs_item(ngx_pool_t *pool, ngx_http_hangar_value_t *doc,
 
     item->conn = conn;
 
-    spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
-    desc = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_STR);
-    p = ngx_pnalloc(pool, sizeof("Discovered from filesystem") - 1);
-    if (spec == NULL || desc == NULL || p == NULL) {
-        return NGX_ERROR;
-    }
-
-    desc->u.s.data = p;
-    desc->u.s.len = ngx_cpymem(p, "Discovered from filesystem",
-                               sizeof("Discovered from filesystem") - 1)
-                    - p;
-
     if (ngx_http_hangar_str_is(&mode, "subprocess")
         || ngx_http_hangar_str_is(&mode, "stdio"))
     {
-        if (ngx_http_hangar_disc_fs_command(pool, conn, spec, item)
-            != NGX_OK)
+        spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
+        if (spec == NULL
+            || ngx_http_hangar_disc_fs_command(pool, conn, spec, item)
+               != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-    } else if (ngx_http_hangar_str_is(&mode, "http")
-               || ngx_http_hangar_str_is(&mode, "sse")
-               || ngx_http_hangar_str_is(&mode, "remote"))
-    {
-        if (ngx_http_hangar_disc_fs_network(pool, conn, spec, item)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+        if (item->invalid.len == 0) {
+            item->spec = spec;
+            return ngx_http_hangar_disc_described(pool, item);
         }
 
-    } else {
-        ngx_str_set(&item->invalid, "mode: must be subprocess, stdio, "
-                                    "http, sse or remote");
         return NGX_OK;
     }
 
-    if (item->invalid.len) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_hangar_set(pool, spec, (u_char *) "description", 11, desc)
-        != NGX_OK)
+    if (ngx_http_hangar_str_is(&mode, "http")
+        || ngx_http_hangar_str_is(&mode, "sse")
+        || ngx_http_hangar_str_is(&mode, "remote"))
     {
-        return NGX_ERROR;
+        return ngx_http_hangar_disc_fs_network(pool, conn, item);
     }
 
-    item->spec = spec;
-
+    ngx_str_set(&item->invalid, "mode: must be subprocess, stdio, http, sse "
+                                "or remote");
     return NGX_OK;
 }
 
@@ -520,22 +497,15 @@ ngx_http_hangar_disc_fs_command(ngx_pool_t *pool,
 }
 
 
-/* endpoint, or http://host:port; the health URL for the check */
+/* host (localhost), port (8080), health_path (/health), endpoint */
 
 static ngx_int_t
 ngx_http_hangar_disc_fs_network(ngx_pool_t *pool,
-    ngx_http_hangar_value_t *conn, ngx_http_hangar_value_t *spec,
-    ngx_http_hangar_disc_item_t *item)
+    ngx_http_hangar_value_t *conn, ngx_http_hangar_disc_item_t *item)
 {
-    u_char                   *p;
-    ngx_str_t                 host, hpath;
     ngx_int_t                 port;
-    ngx_http_hangar_value_t  *v, *mode, *ep;
-
-    mode = ngx_http_hangar_value_str(pool, (u_char *) "remote", 6);
-    if (mode == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_str_t                 host, hpath, ep;
+    ngx_http_hangar_value_t  *v;
 
     v = ngx_http_hangar_get(conn, "host");
     if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR) && v->u.s.len) {
@@ -547,54 +517,22 @@ ngx_http_hangar_disc_fs_network(ngx_pool_t *pool,
     v = ngx_http_hangar_get(conn, "port");
     port = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 8080;
 
-    if (port < 1 || port > 65535 || host.len > 253) {
-        ngx_str_set(&item->invalid, "connection: bad host or port");
-        return NGX_OK;
-    }
-
     v = ngx_http_hangar_get(conn, "health_path");
-    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR) && v->u.s.len
-        && v->u.s.data[0] == '/' && v->u.s.len < 1024)
-    {
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
         hpath = v->u.s;
     } else {
         ngx_str_set(&hpath, "/health");
     }
 
-    ep = ngx_http_hangar_get(conn, "endpoint");
-
-    if (!ngx_http_hangar_is(ep, NGX_HTTP_HANGAR_STR) || ep->u.s.len == 0) {
-        p = ngx_pnalloc(pool, host.len + sizeof("http://:65535"));
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ep = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_STR);
-        if (ep == NULL) {
-            return NGX_ERROR;
-        }
-
-        ep->u.s.data = p;
-        ep->u.s.len = ngx_sprintf(p, "http://%V:%i", &host, port) - p;
+    v = ngx_http_hangar_get(conn, "endpoint");
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+        ep = v->u.s;
+    } else {
+        ngx_str_null(&ep);
     }
 
-    p = ngx_pnalloc(pool, host.len + hpath.len + sizeof("http://:65535"));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    item->health.data = p;
-    item->health.len = ngx_sprintf(p, "http://%V:%i%V", &host, port, &hpath)
-                       - p;
-
-    if (ngx_http_hangar_set(pool, spec, (u_char *) "mode", 4, mode) != NGX_OK
-        || ngx_http_hangar_set(pool, spec, (u_char *) "endpoint", 8, ep)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_hangar_disc_network(pool, item, &host, port, &hpath,
+                                        &ep);
 }
 
 

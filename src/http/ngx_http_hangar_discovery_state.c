@@ -432,3 +432,91 @@ ngx_http_hangar_disc_iso(ngx_pool_t *pool, ngx_msec_t ms)
 
     return ngx_http_hangar_value_str(pool, p, last - p);
 }
+
+
+/*
+ * A network server: a remote at its endpoint (http://host:port unless
+ * given), and the URL of its health check.
+ */
+
+ngx_int_t
+ngx_http_hangar_disc_network(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item, ngx_str_t *host, ngx_int_t port,
+    ngx_str_t *health_path, ngx_str_t *endpoint)
+{
+    u_char                   *p;
+    ngx_http_hangar_value_t  *ep;
+
+    if (port < 1 || port > 65535 || host->len == 0 || host->len > 253
+        || health_path->len == 0 || health_path->data[0] != '/'
+        || health_path->len > 1024)
+    {
+        ngx_str_set(&item->invalid, "a bad host, port or health path");
+        return NGX_OK;
+    }
+
+    item->spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
+    if (item->spec == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (endpoint && endpoint->len) {
+        ep = ngx_http_hangar_value_str(pool, endpoint->data, endpoint->len);
+
+    } else {
+        p = ngx_pnalloc(pool, host->len + sizeof("http://[]:65535"));
+        ep = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_STR);
+        if (p == NULL || ep == NULL) {
+            return NGX_ERROR;
+        }
+
+        ep->u.s.data = p;
+        ep->u.s.len = ngx_sprintf(p, "http://%V:%i", host, port) - p;
+    }
+
+    p = ngx_pnalloc(pool, host->len + health_path->len
+                          + sizeof("http://[]:65535"));
+    if (p == NULL || ep == NULL) {
+        return NGX_ERROR;
+    }
+
+    item->health.data = p;
+    item->health.len = ngx_sprintf(p, "http://%V:%i%V", host, port,
+                                   health_path)
+                       - p;
+
+    if (ngx_http_hangar_disc_put(pool, item->spec, "mode",
+                                 ngx_http_hangar_disc_str(pool, "remote"))
+        != NGX_OK
+        || ngx_http_hangar_disc_put(pool, item->spec, "endpoint", ep)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hangar_disc_described(pool, item);
+}
+
+
+/* "Discovered from <type>": how hangar knows its own discovered servers */
+
+ngx_int_t
+ngx_http_hangar_disc_described(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item)
+{
+    u_char                   *p;
+    ngx_http_hangar_value_t  *desc;
+
+    p = ngx_pnalloc(pool, sizeof("Discovered from kubernetes"));
+    desc = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_STR);
+    if (p == NULL || desc == NULL) {
+        return NGX_ERROR;
+    }
+
+    desc->u.s.data = p;
+    desc->u.s.len = ngx_sprintf(p, "Discovered from %s",
+                                ngx_http_hangar_disc_type_name(item->type))
+                    - p;
+
+    return ngx_http_hangar_disc_put(pool, item->spec, "description", desc);
+}
