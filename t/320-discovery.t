@@ -51,7 +51,8 @@ sub start_nginx ($$) {
         $keep ? (keep_servroot => 1) : (),
         http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n",
-        config      => "location /api/ { hangar_api; }\nlocation = /mcp { hangar_mcp; }\n",
+        config      => "location /api/ { hangar_api; }\n"
+                     . "location = /mcp { hangar_mcp; hangar_mcp_naming prefixed; }\n",
         user_files  => ">>> conf/hangar.yaml\n"
                      . "execution:\n  allowed_commands: [perl]\n"
                      . "mcp_servers:\n  static1:\n    command: [perl, $SERVER, --tools, echo]\n"
@@ -117,15 +118,27 @@ ok(wait_for('beta changed', sub {
        join(' ', @{ $state->{mcp_servers}{beta}{command} || [] }) =~ /echo,add/;
    }), 'a changed file updates the server (its spec in the state file)');
 
-# the discovered server works: a call through the front door starts it
-my %h = ('Content-Type' => 'application/json', Accept => 'application/json, text/event-stream');
-my ($s2, $hd) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":1,"method":"initialize",'
-                              . '"params":{"protocolVersion":"2025-06-18"}}', \%h);
-$h{'Mcp-Session-Id'} = $hd->{'mcp-session-id'};
-my (undef, undef, $cb) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":2,"method":"tools/call",'
-    . '"params":{"name":"alpha__echo","arguments":{"text":"found"}}}', \%h);
-my (undef, undef, $cb2) = http_request(POST => '/mcp', '{"jsonrpc":"2.0","id":3,"method":"tools/list"}', \%h);
-like($cb . $cb2, qr/found|alpha/, 'a discovered server is reached through the front door');
+# the discovered server works: the official SDK client calls it through
+# the front door, which starts it
+{
+    my $SDK = "$REPO/t/.cache/npm/node_modules/\@modelcontextprotocol/sdk";
+    my ($NODE) = grep { -x } map { "$_/node" } split /:/, $ENV{PATH} // '';
+    local $ENV{SDK_DIR} = $SDK;
+    # started once, so that its catalog is known to the front door
+    my ($s) = http_request(POST => '/api/mcp_servers/alpha/start');
+    is($s, 200, 'the discovered server starts');
+    my $url = 'http://127.0.0.1:' . Hangar::Test::port() . '/mcp';
+    my $calls = $json->encode([{ name => 'alpha__echo', arguments => { text => 'found me' } }]);
+    my @out = map { eval { $json->decode($_) } // { raw => $_ } }
+              `$NODE $REPO/t/servers/sdk-client.mjs $url '$calls' 2>&1`;
+    my ($tools) = grep { $_->{tools} } @out;
+    ok($tools && grep({ $_ eq 'alpha__echo' } @{ $tools->{tools} }),
+       'the SDK client lists the discovered server\'s tool');
+    my ($call) = grep { ($_->{call} // '') eq 'alpha__echo' } @out;
+    is($call && $call->{result}{content}[0]{text}, 'found me',
+       'and calls it: the discovered stdio server started on demand')
+        or diag($json->encode(\@out));
+}
 
 # additive: a removed file leaves the server registered
 unlink "$dir/beta.yaml";

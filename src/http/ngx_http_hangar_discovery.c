@@ -39,6 +39,7 @@
 
 typedef struct {
     ngx_uint_t                   kind;
+    ngx_uint_t                   type;      /* the source's, of a delete */
     ngx_str_t                    name;
     ngx_http_hangar_disc_item_t *item;
     ngx_http_hangar_value_t     *spec;
@@ -63,6 +64,7 @@ typedef struct {
     ngx_array_t                 *items;     /* found by the sources */
     ngx_uint_t                   src_next;
     ngx_uint_t                   src_before;
+    ngx_uint_t                   failed;    /* types whose scan failed */
     ngx_event_t                  scan;      /* the next source */
     ngx_array_t                  acts;
     ngx_uint_t                   next;
@@ -534,6 +536,11 @@ ngx_http_hangar_disc_source(ngx_http_hangar_disc_cycle_t *cy,
 
     healthy = (rc == NGX_OK);
 
+    if (!healthy) {
+        /* what it reported before is not "gone": nothing expires */
+        cy->failed |= 1 << src->type;
+    }
+
     v = ngx_http_hangar_get(old, "is_healthy");
     was = !ngx_http_hangar_is(v, NGX_HTTP_HANGAR_BOOL) || v->u.b;
 
@@ -902,7 +909,7 @@ ngx_http_hangar_disc_expire(ngx_http_hangar_disc_cycle_t *cy,
             continue;
         }
 
-        /* is its source authoritative? */
+        /* is its source authoritative, and did it answer? */
         src = ngx_http_hangar_get(pair[i].value, "source");
         auth = 0;
         s = cy->sources->elts;
@@ -911,7 +918,8 @@ ngx_http_hangar_disc_expire(ngx_http_hangar_disc_cycle_t *cy,
             if (ngx_http_hangar_is(src, NGX_HTTP_HANGAR_STR)
                 && ngx_http_hangar_disc_type(&src->u.s) == s[k].type)
             {
-                auth = s[k].authoritative;
+                auth = s[k].authoritative && s[k].enabled
+                       && !(cy->failed & (1 << s[k].type));
             }
         }
 
@@ -928,6 +936,9 @@ ngx_http_hangar_disc_expire(ngx_http_hangar_disc_cycle_t *cy,
             {
                 return NGX_ERROR;
             }
+
+            ((ngx_http_hangar_disc_act_t *) cy->acts.elts)
+                [cy->acts.nelts - 1].type = ngx_http_hangar_disc_type(&src->u.s);
 
             continue;
         }
@@ -966,6 +977,7 @@ ngx_http_hangar_disc_act(ngx_http_hangar_disc_cycle_t *cy, ngx_uint_t kind,
     }
 
     a->kind = kind;
+    a->type = item ? item->type : 0;
     a->name = *name;
     a->item = item;
     a->spec = spec;
@@ -1134,6 +1146,9 @@ ngx_http_hangar_disc_changed(void *data, ngx_int_t rc)
             break;
         }
 
+        ngx_atomic_fetch_add(
+            &ngx_http_hangar_disc_sh(cy->reg)->registered[a->item->type], 1);
+
         if (a->kind == NGX_HTTP_HANGAR_DISC_CREATE) {
             cy->registered++;
             ngx_log_error(NGX_LOG_NOTICE, cy->log, 0,
@@ -1170,6 +1185,12 @@ ngx_http_hangar_disc_changed(void *data, ngx_int_t rc)
                       &a->name, rc == NGX_OK ? "removed" : "not removed");
 
         if (rc == NGX_OK) {
+            if (a->type) {
+                ngx_atomic_fetch_add(
+                    &ngx_http_hangar_disc_sh(cy->reg)->deregistered[a->type],
+                    1);
+            }
+
             ngx_http_hangar_event(cy->reg, "McpServerDiscoveryLost",
                                   a->name.data, a->name.len,
                                   "{\"reason\":\"ttl_expired\"}");
@@ -1237,6 +1258,8 @@ ngx_http_hangar_disc_quarantine(ngx_http_hangar_disc_cycle_t *cy,
     }
 
     if (old == NULL) {
+        ngx_atomic_fetch_add(
+            &ngx_http_hangar_disc_sh(cy->reg)->quarantined[item->type], 1);
         ngx_log_error(NGX_LOG_WARN, cy->log, 0,
                       "hangar: discovery: \"%V\" of %s quarantined: %V",
                       &item->name, ngx_http_hangar_disc_type_name(item->type),

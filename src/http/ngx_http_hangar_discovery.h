@@ -34,6 +34,11 @@ typedef struct {
     ngx_atomic_t                 cycles;    /* cycles completed */
     ngx_atomic_t                 next_at;   /* the next periodic one */
     ngx_http_hangar_blob_t      *view;
+    /* counters by source type, for /metrics */
+    ngx_atomic_t                 registered[4];
+    ngx_atomic_t                 deregistered[4];
+    ngx_atomic_t                 quarantined[4];
+    ngx_atomic_t                 rejected_cycles;   /* cycles that failed */
 } ngx_http_hangar_disc_sh_t;
 
 
@@ -100,6 +105,15 @@ ngx_http_hangar_value_t *ngx_http_hangar_disc_str(ngx_pool_t *pool,
     const char *s);
 ngx_http_hangar_value_t *ngx_http_hangar_disc_iso(ngx_pool_t *pool,
     ngx_msec_t ms);
+
+/* a server's TTL when it names none: the source's ttl_s, else
+   lifecycle.default_ttl_s, else 90 s */
+ngx_int_t ngx_http_hangar_disc_ttl(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_disc_source_t *src);
+
+/* the mcp_hangar_discovery_* families of /metrics (nothing when off) */
+ngx_int_t ngx_http_hangar_disc_metrics(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_out_t *out);
 
 /* the item's fingerprint (hangar-security.md §5.3) */
 ngx_int_t ngx_http_hangar_disc_fingerprint(ngx_pool_t *pool,

@@ -29,6 +29,7 @@
 typedef struct {
     ngx_pool_t                     *pool;
     ngx_array_t                    *items;
+    ngx_int_t                       ttl;       /* the default */
     ngx_http_hangar_disc_done_pt    done;
     void                           *data;
 } ngx_http_hangar_docker_t;
@@ -36,7 +37,7 @@ typedef struct {
 
 static void ngx_http_hangar_docker_listed(ngx_http_hangar_call_t *call);
 static ngx_int_t ngx_http_hangar_docker_item(ngx_pool_t *pool,
-    ngx_http_hangar_value_t *c, ngx_array_t *items);
+    ngx_http_hangar_value_t *c, ngx_array_t *items, ngx_int_t dttl);
 static ngx_int_t ngx_http_hangar_docker_endpoint(
     ngx_http_hangar_value_t *c, ngx_int_t port, ngx_str_t *host,
     ngx_int_t *hport, ngx_str_t *ip);
@@ -84,6 +85,7 @@ ngx_http_hangar_disc_docker_scan(ngx_http_hangar_registry_t *reg,
 
     dk->pool = pool;
     dk->items = items;
+    dk->ttl = ngx_http_hangar_disc_ttl(reg, src);
     dk->done = done;
     dk->data = data;
 
@@ -157,7 +159,7 @@ ngx_http_hangar_docker_listed(ngx_http_hangar_call_t *call)
     c = list->u.arr.elts;
 
     for (i = 0; i < list->u.arr.nelts && i < NGX_HTTP_HANGAR_DOCKER_MAX; i++) {
-        if (ngx_http_hangar_docker_item(dk->pool, c[i], dk->items)
+        if (ngx_http_hangar_docker_item(dk->pool, c[i], dk->items, dk->ttl)
             != NGX_OK)
         {
             rc = NGX_ERROR;
@@ -176,7 +178,7 @@ done:
 
 static ngx_int_t
 ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
-    ngx_array_t *items)
+    ngx_array_t *items, ngx_int_t dttl)
 {
     ngx_int_t                     port, hport, ttl;
     ngx_str_t                    *l, name, host, ip, hpath, id, mode;
@@ -252,8 +254,8 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
     }
 
     l = ngx_http_hangar_docker_label(labels, "ttl");
-    ttl = l ? ngx_atoi(l->data, l->len) : 90;
-    item->ttl = (ttl > 0 && ttl <= 86400) ? ttl : 90;
+    ttl = l ? ngx_atoi(l->data, l->len) : dttl;
+    item->ttl = (ttl > 0 && ttl <= 86400) ? ttl : dttl;
 
     l = ngx_http_hangar_docker_label(labels, "port");
     port = l ? ngx_atoi(l->data, l->len) : 8080;

@@ -54,14 +54,12 @@ ngx_http_hangar_disc_fs_scan(ngx_http_hangar_registry_t *reg,
     ngx_str_t                 dir;
     ngx_uint_t                n;
     struct dirent            *de;
-    ngx_http_hangar_value_t  *v;
 
     if (ngx_http_hangar_disc_fs_dir(reg, pool, src, &dir) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    v = ngx_http_hangar_get(src->conf, "ttl_s");
-    ttl = ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 90;
+    ttl = ngx_http_hangar_disc_ttl(reg, src);
 
     d = opendir((char *) dir.data);
     if (d == NULL) {

@@ -39,6 +39,7 @@ typedef struct {
     ngx_str_t                       selector;   /* escaped */
     ngx_http_hangar_value_t        *namespaces; /* NULL: every one */
     ngx_uint_t                      next;       /* namespace asked */
+    ngx_int_t                       ttl;        /* the default */
 } ngx_http_hangar_k8s_t;
 
 
@@ -76,6 +77,7 @@ ngx_http_hangar_disc_k8s_scan(ngx_http_hangar_registry_t *reg,
 
     k->pool = pool;
     k->items = items;
+    k->ttl = ngx_http_hangar_disc_ttl(reg, src);
     k->src = src;
     k->done = done;
     k->data = data;
@@ -622,8 +624,8 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
     port = a ? ngx_atoi(a->data, a->len) : 8080;
 
     a = ngx_http_hangar_k8s_ann(ann, "ttl");
-    ttl = a ? ngx_atoi(a->data, a->len) : 90;
-    item->ttl = (ttl > 0 && ttl <= 86400) ? ttl : 90;
+    ttl = a ? ngx_atoi(a->data, a->len) : k->ttl;
+    item->ttl = (ttl > 0 && ttl <= 86400) ? ttl : k->ttl;
 
     ngx_str_set(&hpath, "/health");
     a = ngx_http_hangar_k8s_ann(ann, "health-path");

@@ -520,3 +520,157 @@ ngx_http_hangar_disc_described(ngx_pool_t *pool,
 
     return ngx_http_hangar_disc_put(pool, item->spec, "description", desc);
 }
+
+
+/*
+ * /metrics: cycles run, per source type its health, the servers it has
+ * registered now, and the registrations, removals and quarantines
+ * counted since the zone was made; pending and quarantined now.
+ */
+
+ngx_int_t
+ngx_http_hangar_disc_metrics(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_out_t *out)
+{
+    ngx_uint_t                      i, t, n;
+    ngx_array_t                    *sources;
+    ngx_http_hangar_pair_t         *pair;
+    ngx_http_hangar_value_t        *doc, *view, *st, *v, *set;
+    ngx_http_hangar_disc_sh_t      *d;
+    ngx_http_hangar_disc_source_t  *s;
+
+    if (reg->hmcf->discovery == NULL) {
+        return NGX_OK;
+    }
+
+    d = ngx_http_hangar_disc_sh(reg);
+
+    if (d == NULL
+        || ngx_http_hangar_disc_doc(reg, pool, &doc) != NGX_OK
+        || ngx_http_hangar_disc_view(reg, pool, &view) != NGX_OK
+        || ngx_http_hangar_disc_sources(reg, pool, doc, &sources) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hangar_out_printf(out, "\n"
+        "# HELP mcp_hangar_discovery_cycles_total Discovery cycles "
+        "completed\n"
+        "# TYPE mcp_hangar_discovery_cycles_total counter\n"
+        "mcp_hangar_discovery_cycles_total %uA\n\n"
+        "# HELP mcp_hangar_discovery_source_healthy 1 when the source "
+        "answered its last scan\n"
+        "# TYPE mcp_hangar_discovery_source_healthy gauge\n", d->cycles);
+
+    s = sources->elts;
+
+    for (i = 0; i < sources->nelts; i++) {
+        st = ngx_http_hangar_get_n(ngx_http_hangar_get(view, "sources"),
+                                   s[i].id.data, s[i].id.len);
+        v = ngx_http_hangar_get(st, "is_healthy");
+
+        ngx_http_hangar_out_printf(out,
+            "mcp_hangar_discovery_source_healthy{source_id=\"%V\","
+            "source_type=\"%s\"} %d\n", &s[i].id,
+            ngx_http_hangar_disc_type_name(s[i].type),
+            (v == NULL || v->u.b) ? 1 : 0);
+    }
+
+    ngx_http_hangar_out_lit(out, "\n"
+        "# HELP mcp_hangar_discovery_mcp_servers MCP servers registered by "
+        "discovery, by source type\n"
+        "# TYPE mcp_hangar_discovery_mcp_servers gauge\n");
+
+    set = ngx_http_hangar_get(view, "tracked");
+
+    for (t = 1; t <= 3; t++) {
+        n = 0;
+
+        if (ngx_http_hangar_is(set, NGX_HTTP_HANGAR_OBJ)) {
+            pair = set->u.obj.elts;
+
+            for (i = 0; i < set->u.obj.nelts; i++) {
+                v = ngx_http_hangar_get(pair[i].value, "source");
+
+                if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
+                    && ngx_http_hangar_disc_type(&v->u.s) == t)
+                {
+                    n++;
+                }
+            }
+        }
+
+        ngx_http_hangar_out_printf(out,
+            "mcp_hangar_discovery_mcp_servers{source_type=\"%s\"} %ui\n",
+            ngx_http_hangar_disc_type_name(t), n);
+    }
+
+    ngx_http_hangar_out_lit(out, "\n"
+        "# HELP mcp_hangar_discovery_registrations_total Servers registered "
+        "or updated by discovery\n"
+        "# TYPE mcp_hangar_discovery_registrations_total counter\n");
+
+    for (t = 1; t <= 3; t++) {
+        ngx_http_hangar_out_printf(out,
+            "mcp_hangar_discovery_registrations_total{source_type=\"%s\"} "
+            "%uA\n", ngx_http_hangar_disc_type_name(t), d->registered[t]);
+    }
+
+    ngx_http_hangar_out_lit(out, "\n"
+        "# HELP mcp_hangar_discovery_deregistrations_total Servers removed "
+        "by discovery (gone from an authoritative source)\n"
+        "# TYPE mcp_hangar_discovery_deregistrations_total counter\n");
+
+    for (t = 1; t <= 3; t++) {
+        ngx_http_hangar_out_printf(out,
+            "mcp_hangar_discovery_deregistrations_total{source_type=\"%s\"} "
+            "%uA\n", ngx_http_hangar_disc_type_name(t),
+            d->deregistered[t]);
+    }
+
+    ngx_http_hangar_out_lit(out, "\n"
+        "# HELP mcp_hangar_discovery_quarantines_total Servers put in "
+        "quarantine\n"
+        "# TYPE mcp_hangar_discovery_quarantines_total counter\n");
+
+    for (t = 1; t <= 3; t++) {
+        ngx_http_hangar_out_printf(out,
+            "mcp_hangar_discovery_quarantines_total{source_type=\"%s\"} "
+            "%uA\n", ngx_http_hangar_disc_type_name(t), d->quarantined[t]);
+    }
+
+    v = ngx_http_hangar_get(view, "pending");
+    set = ngx_http_hangar_get(view, "quarantined");
+
+    ngx_http_hangar_out_printf(out, "\n"
+        "# HELP mcp_hangar_discovery_pending MCP servers waiting for "
+        "approval\n"
+        "# TYPE mcp_hangar_discovery_pending gauge\n"
+        "mcp_hangar_discovery_pending %ui\n\n"
+        "# HELP mcp_hangar_discovery_quarantined MCP servers in quarantine\n"
+        "# TYPE mcp_hangar_discovery_quarantined gauge\n"
+        "mcp_hangar_discovery_quarantined %ui\n",
+        ngx_http_hangar_is(v, NGX_HTTP_HANGAR_OBJ) ? v->u.obj.nelts : 0,
+        ngx_http_hangar_is(set, NGX_HTTP_HANGAR_OBJ)
+        ? set->u.obj.nelts : 0);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hangar_disc_ttl(ngx_http_hangar_registry_t *reg,
+    ngx_http_hangar_disc_source_t *src)
+{
+    ngx_http_hangar_value_t  *v;
+
+    v = ngx_http_hangar_get(src->conf, "ttl_s");
+
+    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT)) {
+        v = ngx_http_hangar_get(ngx_http_hangar_get(reg->hmcf->discovery,
+                                                    "lifecycle"),
+                                "default_ttl_s");
+    }
+
+    return ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT) ? v->u.i : 90;
+}

@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_metrics.h"
 #include "ngx_http_hangar_api_system.h"
+#include "ngx_http_hangar_discovery.h"
 
 
 /* GET /metrics: Prometheus text format 0.0.4 */
@@ -117,6 +118,10 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
     }
 
     ngx_http_hangar_unlock(hr->reg);
+
+    if (ngx_http_hangar_disc_metrics(hr->reg, r->pool, out) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_hangar_send(hr, NGX_HTTP_OK);
 }
