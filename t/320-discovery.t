@@ -48,6 +48,7 @@ sub start_nginx ($$) {
     my ($auto, $keep) = @_;
     nginx_start({
         workers     => 2,
+        timeout     => 90,
         $keep ? (keep_servroot => 1) : (),
         http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                      . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n",

@@ -67,6 +67,7 @@ sub servers () {
 
 nginx_start({
     workers     => 2,
+    timeout     => 90,
     http_config => "    hangar_zone hangar 1m;\n    hangar_state \$TEST_NGINX_STATE_DIR;\n"
                  . "    hangar_config \$TEST_NGINX_SERVROOT/conf/hangar.yaml;\n",
     config      => "location /api/ { hangar_api; }\n"
