@@ -36,7 +36,7 @@ sub server_ids () {
 
 sub wait_for ($$) {
     my ($what, $cond) = @_;
-    my $deadline = time + 15;
+    my $deadline = time + 90;
     while (time < $deadline) {
         return 1 if $cond->();
         select undef, undef, undef, 0.1;

@@ -99,7 +99,7 @@ my @containers = (
     { %base, Id => 'aa00000000000000000000000000000000000000000000000000000000000001', Names => ['/tool-box'],
       Image => 'mcp/tool:2',
       Labels => { 'mcp.hangar.enabled' => 'true', 'mcp.hangar.name' => 'dtool', 'mcp.hangar.read-only' => 'yes',
-                  'mcp.hangar.volumes' => '/srv/a:/a, /srv/b:/b:ro', 'mcp.hangar.ttl' => '1' },
+                  'mcp.hangar.volumes' => '/srv/a:/a, /srv/b:/b:ro', 'mcp.hangar.ttl' => '8' },
       Ports => [], NetworkSettings => { Networks => { bridge => { IPAddress => '172.17.0.4' } } } },
     { %base, Id => 'bb00000000000000000000000000000000000000000000000000000000000002', Names => ['/weird'],
       Labels => { 'mcp.hangar.enabled' => 'true', 'mcp.hangar.mode' => 'grpc' }, Ports => [],
@@ -191,7 +191,7 @@ scan();
 is($src{docker}{is_healthy}, JSON::PP::false, 'a Docker API answering 500 makes its source unhealthy');
 like($src{docker}{error_message}, qr/answered 500/, 'with the reason');
 ok(servers()->{dtool}, 'and its servers stay');
-sleep 2;
+sleep 9;
 scan();
 ok(servers()->{dtool}, 'even past their TTL: a source that fails reports nothing gone');
 data({ containers => \@containers, pods => \@pods });
@@ -200,8 +200,8 @@ scan();
 # authoritative: a container gone for longer than its TTL is removed
 data({ containers => [ grep { $_->{Names}[0] ne '/tool-box' } @containers ], pods => \@pods });
 scan();
-ok(servers()->{dtool}, 'a container just gone stays until its TTL (1 s) is over');
-sleep 2;
+ok(servers()->{dtool}, 'a container just gone stays until its TTL (8 s) is over');
+sleep 9;
 scan();
 ok(!servers()->{dtool}, 'then the authoritative source removes it');
 (undef, $src) = api(GET => '/api/discovery/sources');

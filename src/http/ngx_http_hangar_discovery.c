@@ -218,11 +218,13 @@ ngx_http_hangar_discovery_exit(void)
     ngx_http_hangar_disc_exiting = 1;
     ngx_http_hangar_disc_fs_unwatch();
 
+    if (ngx_http_hangar_disc_inflight) {
+        ngx_http_hangar_call_destroy(ngx_http_hangar_disc_inflight);
+        ngx_http_hangar_disc_inflight = NULL;
+    }
+
     if (ngx_http_hangar_disc_current) {
-        if (ngx_http_hangar_disc_current->check) {
-            ngx_http_hangar_call_destroy(ngx_http_hangar_disc_current->check);
-            ngx_http_hangar_disc_current->check = NULL;
-        }
+        ngx_http_hangar_disc_current->check = NULL;
 
         if (ngx_http_hangar_disc_current->resume.timer_set) {
             ngx_del_timer(&ngx_http_hangar_disc_current->resume);
@@ -1055,6 +1057,7 @@ ngx_http_hangar_disc_next(ngx_event_t *ev)
         call->background = 1;
 
         cy->check = call;
+        ngx_http_hangar_disc_inflight = call;
         a->entry = ngx_http_hangar_disc_entry(cy, a->item);
 
         if (ngx_http_hangar_call_start(call) != NGX_OK) {
@@ -1092,6 +1095,7 @@ ngx_http_hangar_disc_checked(ngx_http_hangar_call_t *call)
 
     cy = call->data;
     cy->check = NULL;
+    ngx_http_hangar_disc_inflight = NULL;
 
     a = &((ngx_http_hangar_disc_act_t *) cy->acts.elts)[cy->next];
 

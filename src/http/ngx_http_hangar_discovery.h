@@ -91,6 +91,10 @@ void ngx_http_hangar_disc_request(ngx_http_hangar_registry_t *reg);
 ngx_atomic_uint_t ngx_http_hangar_disc_cycles(
     ngx_http_hangar_registry_t *reg);
 
+/* the call a cycle has in flight (one at a time): cut when the worker
+   exits, since nginx counts the sockets left open */
+extern void  *ngx_http_hangar_disc_inflight;
+
 /* on every worker's tick; and when the worker exits */
 void ngx_http_hangar_discovery_tick(ngx_http_hangar_registry_t *reg);
 void ngx_http_hangar_discovery_exit(void);

@@ -106,6 +106,7 @@ ngx_http_hangar_disc_docker_scan(ngx_http_hangar_registry_t *reg,
     call->handler = ngx_http_hangar_docker_listed;
     call->data = dk;
     call->background = 1;
+    ngx_http_hangar_disc_inflight = call;
 
     if (ngx_http_hangar_call_start(call) != NGX_OK) {
         /* the handler has been called, or will be */
@@ -126,6 +127,7 @@ ngx_http_hangar_docker_listed(ngx_http_hangar_call_t *call)
     ngx_http_hangar_docker_t  *dk;
 
     dk = call->data;
+    ngx_http_hangar_disc_inflight = NULL;
     ngx_str_null(&error);
     rc = NGX_OK;
 

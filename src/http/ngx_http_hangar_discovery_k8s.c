@@ -460,6 +460,7 @@ ngx_http_hangar_k8s_get(ngx_http_hangar_k8s_t *k)
     call->handler = ngx_http_hangar_k8s_listed;
     call->data = k;
     call->background = 1;
+    ngx_http_hangar_disc_inflight = call;
 
     (void) ngx_http_hangar_call_start(call);
 
@@ -478,6 +479,7 @@ ngx_http_hangar_k8s_listed(ngx_http_hangar_call_t *call)
     ngx_http_hangar_value_t  *doc, *pods, **pod;
 
     k = call->data;
+    ngx_http_hangar_disc_inflight = NULL;
     ngx_str_null(&error);
     rc = NGX_OK;
 

@@ -21,6 +21,9 @@ static const char  *ngx_http_hangar_disc_types[] = {
     NULL, "kubernetes", "docker", "filesystem"
 };
 
+void  *ngx_http_hangar_disc_inflight;
+
+
 /* hangar-security.md §5.6: UUIDv5 of "config:<type>" */
 static const char  *ngx_http_hangar_disc_ids[] = {
     NULL,
