@@ -21,6 +21,7 @@
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_mailbox.h"
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_discovery.h"
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_proc.h"
 #include "ngx_http_hangar_config.h"
@@ -75,6 +76,8 @@ static void ngx_http_hangar_refleet(ngx_cycle_t *cycle,
 static void ngx_http_hangar_stop_stale(ngx_cycle_t *cycle,
     ngx_http_hangar_registry_t *reg, ngx_array_t *stale);
 static ngx_int_t ngx_http_hangar_init_process(ngx_cycle_t *cycle);
+static void ngx_http_hangar_http_tick(ngx_http_hangar_registry_t *reg);
+static void ngx_http_hangar_http_exit(void);
 static ngx_int_t ngx_http_hangar_session_key(ngx_cycle_t *cycle,
     ngx_http_hangar_main_conf_t *hmcf, ngx_core_conf_t *ccf);
 static void ngx_http_hangar_exit_process(ngx_cycle_t *cycle);
@@ -1315,6 +1318,24 @@ ngx_http_hangar_session_key(ngx_cycle_t *cycle,
 }
 
 
+/* the HTTP layer's periodic and exit work, on the lifecycle's tick */
+
+static void
+ngx_http_hangar_http_tick(ngx_http_hangar_registry_t *reg)
+{
+    ngx_http_hangar_mcp_tick(reg);
+    ngx_http_hangar_discovery_tick(reg);
+}
+
+
+static void
+ngx_http_hangar_http_exit(void)
+{
+    ngx_http_hangar_mcp_exit();
+    ngx_http_hangar_discovery_exit();
+}
+
+
 static ngx_int_t
 ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 {
@@ -1322,8 +1343,8 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
     ngx_http_core_loc_conf_t  *clcf;
 
     /* the front door's periodic and exit work, on the lifecycle's tick */
-    ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_mcp_tick,
-                                    ngx_http_hangar_mcp_exit);
+    ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_http_tick,
+                                    ngx_http_hangar_http_exit);
     ngx_http_hangar_job_notify(ngx_http_hangar_mailbox_notify);
 
     /* remote host names: the resolver of the http{} level */
@@ -1348,6 +1369,9 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_hangar_exit_process(ngx_cycle_t *cycle)
 {
+    /* the inotify watch is a connection: closed before nginx counts */
+    ngx_http_hangar_discovery_exit();
+
     if (ngx_http_hangar_registry()) {
         ngx_http_hangar_lifecycle_exit_process(cycle);
     }

@@ -29,7 +29,8 @@
 #define NGX_HTTP_HANGAR_DOC_POLICIES   1
 #define NGX_HTTP_HANGAR_DOC_APPROVALS  2
 #define NGX_HTTP_HANGAR_DOC_GROUPS     3
-#define NGX_HTTP_HANGAR_DOCS           4
+#define NGX_HTTP_HANGAR_DOC_DISCOVERY  4
+#define NGX_HTTP_HANGAR_DOCS           5
 
 /* wall clock in milliseconds (cached time) */
 #define ngx_http_hangar_now_ms()                                             \
@@ -75,6 +76,8 @@ typedef struct {
     ngx_array_t                 *allowed_commands;  /* ngx_str_t */
     ngx_array_t                 *remote_allow;      /* ngx_cidr_t */
     ngx_array_t                 *trusted_hosts;     /* ngx_str_t */
+    /* hangar.yaml "discovery:", validated; NULL without the block */
+    void                        *discovery;         /* value_t */
     ngx_log_t                   *log;
     void                        *thread_pool;   /* state writes; or NULL */
     ngx_int_t                    metrics_tools; /* hangar_metrics_tools */

@@ -31,6 +31,10 @@ static ngx_int_t ngx_http_hangar_config_access(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *doc);
 static ngx_int_t ngx_http_hangar_config_execution(ngx_conf_t *cf,
     ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in);
+static ngx_int_t ngx_http_hangar_config_discovery(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in);
+static ngx_int_t ngx_http_hangar_config_k8s(ngx_conf_t *cf,
+    ngx_http_hangar_value_t *disc);
 
 
 /* hangar-core.md §4.1; "groups" is our addition (a map of groups) */
@@ -114,6 +118,13 @@ ngx_http_hangar_config_load(ngx_conf_t *cf, ngx_http_hangar_main_conf_t *hmcf)
 
     if (ngx_http_hangar_config_execution(cf, hmcf,
                                          ngx_http_hangar_get(doc, "execution"))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hangar_config_discovery(cf, hmcf,
+                                         ngx_http_hangar_get(doc, "discovery"))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -557,6 +568,135 @@ ngx_http_hangar_config_execution(ngx_conf_t *cf,
                                "an address or a network (CIDR)",
                                &hmcf->config_file, items[i]->line,
                                items[i]->col, i, &items[i]->u.s);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * hangar.yaml "discovery:" (hangar-security.md §5.1): validated here, so
+ * that an unknown source type or mode fails nginx -t; kept only when it
+ * is enabled (the block is off unless "enabled: true").
+ */
+
+static ngx_int_t
+ngx_http_hangar_config_discovery(ngx_conf_t *cf,
+    ngx_http_hangar_main_conf_t *hmcf, ngx_http_hangar_value_t *in)
+{
+    ngx_http_hangar_value_t     *disc, *on;
+    ngx_http_hangar_spec_ctx_t   ctx;
+
+    hmcf->discovery = NULL;
+
+    if (in == NULL || in->type == NGX_HTTP_HANGAR_NULL) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+    ctx.pool = cf->pool;
+    ctx.log = cf->log;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_CONFIG;
+    ctx.file = hmcf->config_file;
+    ngx_str_set(&ctx.prefix, "discovery.");
+
+    if (ngx_http_hangar_spec_discovery(&ctx, in, &disc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hangar_config: %V",
+                           ctx.message.len ? &ctx.message
+                                           : &hmcf->config_file);
+        return NGX_ERROR;
+    }
+
+    on = ngx_http_hangar_get(disc, "enabled");
+
+    if (!ngx_http_hangar_is(on, NGX_HTTP_HANGAR_BOOL) || !on->u.b) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_hangar_config_k8s(cf, disc) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    hmcf->discovery = disc;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Kubernetes sources: the API server of the cluster nginx runs in, read
+ * from the environment here (workers do not inherit it); the namespace
+ * lists of the deprecated place (security.*) when the source has none.
+ */
+
+static ngx_int_t
+ngx_http_hangar_config_k8s(ngx_conf_t *cf, ngx_http_hangar_value_t *disc)
+{
+    u_char                   *p;
+    char                     *host, *port;
+    ngx_uint_t                i, k;
+    ngx_http_hangar_value_t  *list, **src, *type, *v, *sec;
+
+    static const char  *lists[] = { "allowed_namespaces", "denied_namespaces",
+                                    NULL };
+
+    list = ngx_http_hangar_get(disc, "sources");
+    sec = ngx_http_hangar_get(disc, "security");
+
+    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)) {
+        return NGX_OK;
+    }
+
+    src = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts; i++) {
+        type = ngx_http_hangar_get(src[i], "type");
+
+        if (!ngx_http_hangar_str_is(&type->u.s, "kubernetes")) {
+            continue;
+        }
+
+        for (k = 0; lists[k]; k++) {
+            v = ngx_http_hangar_get(sec, lists[k]);
+
+            if (v && ngx_http_hangar_get(src[i], lists[k]) == NULL
+                && ngx_http_hangar_set(cf->pool, src[i], (u_char *) lists[k],
+                                       ngx_strlen(lists[k]), v)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        v = ngx_http_hangar_get(src[i], "in_cluster");
+        host = getenv("KUBERNETES_SERVICE_HOST");
+        port = getenv("KUBERNETES_SERVICE_PORT");
+
+        if (ngx_http_hangar_get(src[i], "api_server")
+            || (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_BOOL) && !v->u.b)
+            || host == NULL || *host == '\0')
+        {
+            continue;
+        }
+
+        p = ngx_pnalloc(cf->pool, ngx_strlen(host) + 32);
+        v = ngx_http_hangar_value_new(cf->pool, NGX_HTTP_HANGAR_STR);
+        if (p == NULL || v == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->u.s.data = p;
+        v->u.s.len = ngx_sprintf(p, ngx_strchr(host, ':') ? "https://[%s]:%s"
+                                                          : "https://%s:%s",
+                                 host, port && *port ? port : "443")
+                     - p;
+
+        if (ngx_http_hangar_set(cf->pool, src[i], (u_char *) "api_server",
+                                10, v)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }

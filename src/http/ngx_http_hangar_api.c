@@ -22,6 +22,7 @@
 #include "ngx_http_hangar_api_groups.h"
 #include "ngx_http_hangar_api_policy.h"
 #include "ngx_http_hangar_api_approvals.h"
+#include "ngx_http_hangar_api_discovery.h"
 #include "ngx_http_hangar_api_auth.h"
 #include "ngx_http_hangar_api_auth_keys.h"
 #include "ngx_http_hangar_api_auth_roles.h"
@@ -185,6 +186,38 @@ static ngx_http_hangar_route_t  ngx_http_hangar_routes[] = {
 
     { NGX_HTTP_POST, "/approvals/{id}/resolve", "approval:resolve",
       ngx_http_hangar_approvals_resolve, NGX_HTTP_HANGAR_BODY },
+
+    /* /discovery/ (hangar-security.md §5.6) */
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/discovery/sources", "discovery:read",
+      ngx_http_hangar_discovery_sources, 0 },
+
+    { NGX_HTTP_POST, "/discovery/sources", "discovery:approve",
+      ngx_http_hangar_discovery_add, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_POST, "/discovery/sources/{id}/scan", "discovery:trigger",
+      ngx_http_hangar_discovery_scan, 0 },
+
+    { NGX_HTTP_PUT, "/discovery/sources/{id}/enable", "discovery:approve",
+      ngx_http_hangar_discovery_enable, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_PUT, "/discovery/sources/{id}", "discovery:approve",
+      ngx_http_hangar_discovery_update, NGX_HTTP_HANGAR_BODY },
+
+    { NGX_HTTP_DELETE, "/discovery/sources/{id}", "discovery:approve",
+      ngx_http_hangar_discovery_remove, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/discovery/pending", "discovery:read",
+      ngx_http_hangar_discovery_pending, 0 },
+
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "/discovery/quarantined", "discovery:read",
+      ngx_http_hangar_discovery_quarantined, 0 },
+
+    { NGX_HTTP_POST, "/discovery/approve/{id}", "discovery:approve",
+      ngx_http_hangar_discovery_approve, 0 },
+
+    { NGX_HTTP_POST, "/discovery/reject/{id}", "discovery:approve",
+      ngx_http_hangar_discovery_reject, 0 },
 
     /* /auth/: admin only; "all", "assign", "revoke" before {role_name} */
 

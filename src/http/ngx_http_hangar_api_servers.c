@@ -17,6 +17,7 @@
 #define NGX_HTTP_HANGAR_CREATE  0
 #define NGX_HTTP_HANGAR_UPDATE  1
 #define NGX_HTTP_HANGAR_DELETE  2
+#define NGX_HTTP_HANGAR_REPLACE 3      /* a whole new spec (discovery) */
 
 /* why a change's prepare refused it (answered once the lock is let go) */
 #define NGX_HTTP_HANGAR_MISSING  1     /* 404: no such server */
@@ -37,6 +38,8 @@ typedef struct {
     ngx_uint_t                   refused;   /* NGX_HTTP_HANGAR_MISSING... */
     ngx_str_t                    field;     /* of NGX_HTTP_HANGAR_INVALID */
     ngx_str_t                    message;
+    ngx_http_hangar_server_done_pt  done;  /* a change made by hangar */
+    void                        *done_data;
 } ngx_http_hangar_change_t;
 
 
@@ -61,6 +64,8 @@ static ngx_int_t ngx_http_hangar_change_refused(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_change_t *ch);
 static ngx_int_t ngx_http_hangar_change_done(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc);
+static ngx_int_t ngx_http_hangar_change_ended(
+    ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_uint_t ngx_http_hangar_runs_same(ngx_pool_t *pool,
     ngx_http_hangar_value_t *a, ngx_http_hangar_value_t *b);
 
@@ -656,7 +661,9 @@ ngx_http_hangar_change_prepare(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 
     n = ngx_http_hangar_find(&reg->sh->servers, op->id.data, op->id.len);
 
-    if (n && ch->what == NGX_HTTP_HANGAR_UPDATE) {
+    if (n && (ch->what == NGX_HTTP_HANGAR_UPDATE
+              || ch->what == NGX_HTTP_HANGAR_REPLACE))
+    {
         text.len = n->spec->len;
         text.data = ngx_pnalloc(op->pool, text.len);
         if (text.data != NULL) {
@@ -740,6 +747,24 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
     ngx_http_hangar_value_t  *cur;
 
     hr = ch->op.data;
+
+    if (ch->what == NGX_HTTP_HANGAR_REPLACE) {
+        /* validated by the caller; the process restarts if it runs else */
+        if (text->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        cur = ngx_http_hangar_json_parse(ch->op.pool, text->data, text->len,
+                                         &err);
+        if (cur == NULL) {
+            return NGX_ERROR;
+        }
+
+        *spec = ch->in;
+        ch->restart = !ngx_http_hangar_runs_same(ch->op.pool, cur, ch->in);
+
+        return NGX_OK;
+    }
 
     if (ch->what != NGX_HTTP_HANGAR_UPDATE) {
         *spec = ch->in;
@@ -879,4 +904,108 @@ ngx_http_hangar_change_commit(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     ngx_http_hangar_unlock(reg);
 
     return NGX_OK;
+}
+
+
+/*
+ * A change of a server that hangar makes itself, with no request
+ * (discovery): spec (validated by the caller, ngx_http_hangar_server_check)
+ * creates the server or, with replace, replaces its spec; a NULL spec
+ * deletes it.  The same durable path as the API's; done() is called once
+ * with NGX_OK, NGX_DECLINED (refused: exists, missing) or NGX_ERROR, at
+ * once or when the state file is written.
+ */
+
+ngx_int_t
+ngx_http_hangar_server_change(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *id,
+    ngx_http_hangar_value_t *spec, ngx_uint_t replace,
+    ngx_http_hangar_server_done_pt done, void *data)
+{
+    ngx_int_t                  rc;
+    ngx_http_hangar_change_t  *ch;
+
+    ch = ngx_pcalloc(pool, sizeof(ngx_http_hangar_change_t));
+    if (ch == NULL) {
+        done(data, NGX_ERROR);
+        return NGX_ERROR;
+    }
+
+    ch->what = spec == NULL ? NGX_HTTP_HANGAR_DELETE
+               : replace ? NGX_HTTP_HANGAR_REPLACE : NGX_HTTP_HANGAR_CREATE;
+    ch->in = spec;
+    ch->done = done;
+    ch->done_data = data;
+    ch->op.id = *id;
+    ch->op.reg = reg;
+    ch->op.pool = pool;
+    ch->op.log = log;
+    ch->op.prepare = ngx_http_hangar_change_prepare;
+    ch->op.commit = ngx_http_hangar_change_commit;
+    ch->op.answer = ngx_http_hangar_change_ended;
+    ch->op.done = ngx_http_hangar_change_ended;
+
+    rc = ngx_http_hangar_state_run(&ch->op);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_hangar_change_ended(&ch->op, rc);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_change_ended(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
+{
+    ngx_http_hangar_change_t  *ch = (ngx_http_hangar_change_t *) op;
+
+    if (rc != NGX_OK && rc != NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, op->log, 0,
+                      "hangar: the change of \"%V\" failed: %V", &op->id,
+                      &op->errmsg);
+        rc = NGX_ERROR;
+    }
+
+    ch->done(ch->done_data, rc);
+
+    return rc;
+}
+
+
+/*
+ * A spec that hangar builds itself (discovery) goes through the API's
+ * checks: the field table, then the edge's rules (allowed commands,
+ * arguments, SSRF).  NGX_OK, NGX_DECLINED with message, NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_hangar_server_check(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *id,
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **spec,
+    ngx_str_t *message)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    field;
+    ngx_http_hangar_spec_ctx_t   ctx;
+
+    ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
+    ctx.pool = pool;
+    ctx.log = log;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_API;
+
+    if (ngx_http_hangar_spec_server(&ctx, id, in, spec) != NGX_OK) {
+        if (ctx.message.len == 0) {
+            return NGX_ERROR;
+        }
+
+        *message = ctx.message;
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hangar_guard_server(pool, reg->hmcf->allowed_commands,
+                                      reg->hmcf->remote_allow, *spec, in,
+                                      &field, message);
+
+    return (rc == NGX_ABORT) ? NGX_DECLINED : rc;
 }

@@ -16,6 +16,9 @@
 #include "ngx_http_hangar_state.h"
 
 
+/* a change hangar makes itself: rc NGX_OK, NGX_DECLINED or NGX_ERROR */
+typedef void (*ngx_http_hangar_server_done_pt)(void *data, ngx_int_t rc);
+
 ngx_int_t ngx_http_hangar_servers_list(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_servers_create(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_servers_get(ngx_http_hangar_req_t *hr);
@@ -33,6 +36,14 @@ ngx_int_t ngx_http_hangar_api_change(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_state_op_t *op);
 ngx_int_t ngx_http_hangar_api_change_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
+ngx_int_t ngx_http_hangar_server_change(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *id,
+    ngx_http_hangar_value_t *spec, ngx_uint_t replace,
+    ngx_http_hangar_server_done_pt done, void *data);
+ngx_int_t ngx_http_hangar_server_check(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *id,
+    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **spec,
+    ngx_str_t *message);
 
 
 #endif /* _NGX_HTTP_HANGAR_API_SERVERS_H_INCLUDED_ */

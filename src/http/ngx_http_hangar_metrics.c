@@ -69,6 +69,7 @@ static void ngx_http_hangar_metrics_global(ngx_http_hangar_metrics_ctx_t *ctx);
 
 #define ngx_http_hangar_metrics_each(ctx, i, s)                              \
     for (i = 0; i < (ctx)->n && (s = (ctx)->servers[i]); i++)
+#include "ngx_http_hangar_discovery.h"
 
 
 /* GET /metrics: Prometheus text format 0.0.4 */
@@ -183,7 +184,11 @@ ngx_http_hangar_metrics_render(ngx_http_hangar_out_t *out,
     ngx_http_hangar_metrics_traffic(&ctx);
     ngx_http_hangar_metrics_global(&ctx);
 
-    return ngx_http_hangar_groups_metrics(reg, pool, out);
+    if (ngx_http_hangar_groups_metrics(reg, pool, out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hangar_disc_metrics(reg, pool, out);
 }
 
 

@@ -228,6 +228,7 @@ typedef struct {
     void                        *group_sh;  /* ngx_http_hangar_group.c */
     void                        *mailbox_sh;    /* the front door's */
     u_char                       mcp_log_level[16]; /* logging/setLevel */
+    void                        *discovery_sh;
 } ngx_http_hangar_shctx_t;
 
 

@@ -16,7 +16,7 @@
 
 /* the state file's keys of the documents, by NGX_HTTP_HANGAR_DOC_* */
 const char  *ngx_http_hangar_doc_names[NGX_HTTP_HANGAR_DOCS] = {
-    "auth", "tool_policies", "approvals", "groups"
+    "auth", "tool_policies", "approvals", "groups", "discovery"
 };
 
 
