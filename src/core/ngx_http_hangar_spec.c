@@ -6,47 +6,10 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include "ngx_http_hangar_spec.h"
+#include "ngx_http_hangar_field.h"
 #include "ngx_http_hangar_header.h"
 
 
-#define NGX_HTTP_HANGAR_PATH_MAX  256
-
-
-typedef enum {
-    NGX_HTTP_HANGAR_F_STR = 0,    /* string */
-    NGX_HTTP_HANGAR_F_INT,        /* integer in [min, max] */
-    NGX_HTTP_HANGAR_F_NUM,        /* number in [min, max] */
-    NGX_HTTP_HANGAR_F_BOOL,
-    NGX_HTTP_HANGAR_F_ENUM,       /* one of enums */
-    NGX_HTTP_HANGAR_F_STRLIST,    /* list of strings, at most max items */
-    NGX_HTTP_HANGAR_F_STRMAP,     /* object of strings */
-    NGX_HTTP_HANGAR_F_OBJ,        /* object checked against sub */
-    NGX_HTTP_HANGAR_F_ANYOBJ,     /* any object, kept as given */
-    NGX_HTTP_HANGAR_F_ANY         /* any value, kept as given */
-} ngx_http_hangar_ftype_e;
-
-
-typedef struct ngx_http_hangar_field_s  ngx_http_hangar_field_t;
-
-typedef ngx_int_t (*ngx_http_hangar_check_pt)(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *v);
-
-struct ngx_http_hangar_field_s {
-    const char                  *name;
-    ngx_http_hangar_ftype_e      type;
-    int64_t                      min;
-    int64_t                      max;
-    const char                 **enums;
-    ngx_http_hangar_field_t     *sub;
-    ngx_http_hangar_check_pt     check;
-    const char                  *canonical;   /* alias: stored under this */
-};
-
-
-static ngx_int_t ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *in,
-    ngx_http_hangar_field_t *table, ngx_http_hangar_value_t **out);
 static ngx_int_t ngx_http_hangar_spec_value(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_field_t *f, ngx_http_hangar_value_t *in,
     ngx_http_hangar_value_t **out);
@@ -111,9 +74,6 @@ static ngx_int_t ngx_http_hangar_check_members(
     ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_access(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *v);
-static ngx_int_t ngx_http_hangar_check_disc_sources(
-    ngx_http_hangar_spec_ctx_t *ctx, const char *path,
-    ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_kinds(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_spec_defaults(
@@ -139,21 +99,6 @@ static const char  *ngx_http_hangar_strategies[] = {
 };
 
 
-#define F_STR(n, max)      { n, NGX_HTTP_HANGAR_F_STR, 0, max, NULL, NULL,   \
-                             NULL, NULL }
-#define F_INT(n, lo, hi)   { n, NGX_HTTP_HANGAR_F_INT, lo, hi, NULL, NULL,   \
-                             NULL, NULL }
-#define F_NUM(n, lo, hi)   { n, NGX_HTTP_HANGAR_F_NUM, lo, hi, NULL, NULL,   \
-                             NULL, NULL }
-#define F_BOOL(n)          { n, NGX_HTTP_HANGAR_F_BOOL, 0, 0, NULL, NULL,    \
-                             NULL, NULL }
-#define F_ENUM(n, e)       { n, NGX_HTTP_HANGAR_F_ENUM, 0, 0, e, NULL, NULL, \
-                             NULL }
-#define F_OBJ(n, t)        { n, NGX_HTTP_HANGAR_F_OBJ, 0, 0, NULL, t, NULL,  \
-                             NULL }
-#define F_ANYOBJ(n)        { n, NGX_HTTP_HANGAR_F_ANYOBJ, 0, 0, NULL, NULL,  \
-                             NULL, NULL }
-#define F_END              { NULL, 0, 0, 0, NULL, NULL, NULL, NULL }
 
 
 /* a string checked by a function of its own */
@@ -286,76 +231,6 @@ static ngx_http_hangar_field_t  ngx_http_hangar_execution_fields[] = {
 };
 
 
-/* hangar-security.md §5.1-5.2: "discovery:" and its sources */
-
-static const char  *ngx_http_hangar_disc_types[] = {
-    "filesystem", "docker", "kubernetes", NULL
-};
-
-static const char  *ngx_http_hangar_disc_modes[] = {
-    "additive", "authoritative", NULL
-};
-
-static ngx_http_hangar_field_t  ngx_http_hangar_disc_source_fields[] = {
-    F_ENUM("type", ngx_http_hangar_disc_types),
-    F_ENUM("mode", ngx_http_hangar_disc_modes),
-    F_BOOL("enabled"),
-    F_INT("ttl_s", 1, 86400),
-    /* filesystem */
-    F_STR("path", 4096),
-    F_STR("pattern", 256),
-    F_BOOL("watch"),
-    /* docker */
-    F_STR("socket_path", 4096),
-    /* kubernetes */
-    { "namespaces", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL, NULL,
-      NULL },
-    F_STR("label_selector", 1024),
-    F_BOOL("in_cluster"),
-    F_STR("kubeconfig", 4096),
-    F_STR("api_server", 4096),
-    F_STR("token_path", 4096),
-    F_STR("ca_path", 4096),
-    { "allowed_namespaces", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
-      NULL, NULL },
-    { "denied_namespaces", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
-      NULL, NULL },
-    F_END
-};
-
-static ngx_http_hangar_field_t  ngx_http_hangar_disc_security_fields[] = {
-    F_BOOL("require_health_check"),
-    F_BOOL("require_mcp_schema"),
-    F_INT("max_mcp_servers_per_source", 0, 100000),
-    F_INT("max_registration_rate", 0, 100000),
-    F_NUM("health_check_timeout_s", 0, 300),
-    F_BOOL("quarantine_on_failure"),
-    { "allowed_namespaces", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
-      NULL, NULL },
-    { "denied_namespaces", NGX_HTTP_HANGAR_F_STRLIST, 0, 1000, NULL, NULL,
-      NULL, NULL },
-    F_END
-};
-
-static ngx_http_hangar_field_t  ngx_http_hangar_disc_lifecycle_fields[] = {
-    F_INT("default_ttl_s", 1, 86400),
-    F_INT("check_interval_s", 1, 3600),
-    F_INT("drain_timeout_s", 0, 3600),
-    F_END
-};
-
-static ngx_http_hangar_field_t  ngx_http_hangar_disc_fields[] = {
-    F_BOOL("enabled"),
-    F_INT("refresh_interval_s", 1, 86400),
-    F_BOOL("auto_register"),
-    { "sources", NGX_HTTP_HANGAR_F_ANY, 0, 0, NULL, NULL,
-      ngx_http_hangar_check_disc_sources, NULL },
-    F_OBJ("security", ngx_http_hangar_disc_security_fields),
-    F_OBJ("lifecycle", ngx_http_hangar_disc_lifecycle_fields),
-    F_END
-};
-
-
 /* 1..max of [A-Za-z0-9_-] */
 
 ngx_uint_t
@@ -479,102 +354,7 @@ ngx_http_hangar_spec_execution(ngx_http_hangar_spec_ctx_t *ctx,
 }
 
 
-/* hangar.yaml "discovery:" (hangar-security.md §5.1) */
-
 ngx_int_t
-ngx_http_hangar_spec_discovery(ngx_http_hangar_spec_ctx_t *ctx,
-    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **out)
-{
-    if (!ngx_http_hangar_is(in, NGX_HTTP_HANGAR_OBJ)) {
-        return ngx_http_hangar_spec_error(ctx, in, "", "must be a mapping");
-    }
-
-    return ngx_http_hangar_spec_object(ctx, "", in,
-                                       ngx_http_hangar_disc_fields, out);
-}
-
-
-/* one discovery source: its type and mode are required */
-
-ngx_int_t
-ngx_http_hangar_spec_disc_source(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *in,
-    ngx_http_hangar_value_t **out)
-{
-    if (!ngx_http_hangar_is(in, NGX_HTTP_HANGAR_OBJ)) {
-        return ngx_http_hangar_spec_error(ctx, in, path, "must be a mapping");
-    }
-
-    if (ngx_http_hangar_spec_object(ctx, path, in,
-                                    ngx_http_hangar_disc_source_fields, out)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_hangar_get(*out, "type") == NULL) {
-        return ngx_http_hangar_spec_error(ctx, in, path,
-                                          "type: is required (filesystem, "
-                                          "docker or kubernetes)");
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hangar_check_disc_sources(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *v)
-{
-    char                      sub[NGX_HTTP_HANGAR_PATH_MAX];
-    ngx_uint_t                i, k;
-    ngx_http_hangar_value_t  *item, *src, *type, *other;
-
-    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_ARR)) {
-        return ngx_http_hangar_spec_error(ctx, v, path, "must be a list");
-    }
-
-    if (v->u.arr.nelts > 16) {
-        return ngx_http_hangar_spec_error(ctx, v, path,
-                                          "at most 16 sources");
-    }
-
-    for (i = 0; i < v->u.arr.nelts; i++) {
-        item = ((ngx_http_hangar_value_t **) v->u.arr.elts)[i];
-        ngx_snprintf((u_char *) sub, sizeof(sub), "%s[%ui]%Z", path, i);
-
-        if (ngx_http_hangar_spec_disc_source(ctx, sub, item, &src)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ((ngx_http_hangar_value_t **) v->u.arr.elts)[i] = src;
-
-        /* one live source per type (hangar-security.md §5.1) */
-        type = ngx_http_hangar_get(src, "type");
-
-        for (k = 0; k < i; k++) {
-            other = ngx_http_hangar_get(
-                        ((ngx_http_hangar_value_t **) v->u.arr.elts)[k],
-                        "type");
-
-            if (other && type
-                && ngx_memn2cmp(other->u.s.data, type->u.s.data,
-                                other->u.s.len, type->u.s.len) == 0)
-            {
-                return ngx_http_hangar_spec_error(ctx, item, sub,
-                                                  "a second source of "
-                                                  "type %V", &type->u.s);
-            }
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
 ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *in,
     ngx_http_hangar_field_t *table, ngx_http_hangar_value_t **out)
