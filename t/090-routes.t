@@ -60,6 +60,17 @@ my %want = (
     'POST /groups/{id}/members'        => 'group:update',
     'DELETE /groups/{id}/members/{member_id}' => 'group:update',
     'GET /ws/events'                             => 'audit:read',   # core §1.10
+    # hangar-security.md §3.3 and §5.6
+    'GET /discovery/sources'                     => 'discovery:read',
+    'POST /discovery/sources'                    => 'discovery:approve',
+    'POST /discovery/sources/{id}/scan'          => 'discovery:trigger',
+    'PUT /discovery/sources/{id}/enable'         => 'discovery:approve',
+    'PUT /discovery/sources/{id}'                => 'discovery:approve',
+    'DELETE /discovery/sources/{id}'             => 'discovery:approve',
+    'GET /discovery/pending'                     => 'discovery:read',
+    'GET /discovery/quarantined'                 => 'discovery:read',
+    'POST /discovery/approve/{id}'               => 'discovery:approve',
+    'POST /discovery/reject/{id}'                => 'discovery:approve',
     # hangar-security.md §4.3, at both prefixes (spec/README.md rule 1)
     (map { ("GET $_" => 'approval:read', "GET $_/{id}" => 'approval:read',
             "POST $_/{id}/resolve" => 'approval:resolve') }

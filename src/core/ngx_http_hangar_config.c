@@ -14,6 +14,7 @@
 #include "ngx_http_hangar.h"
 #include "ngx_http_hangar_yaml.h"
 #include "ngx_http_hangar_guard.h"
+#include "ngx_http_hangar_spec_disc.h"
 
 
 static ngx_int_t ngx_http_hangar_config_servers(ngx_conf_t *cf,

@@ -65,10 +65,4 @@ struct ngx_http_hangar_field_s {
 #define F_END              { NULL, 0, 0, 0, NULL, NULL, NULL, NULL }
 
 
-/* in is checked against table; *out is the canonical object */
-ngx_int_t ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
-    const char *path, ngx_http_hangar_value_t *in,
-    ngx_http_hangar_field_t *table, ngx_http_hangar_value_t **out);
-
-
 #endif /* _NGX_HTTP_HANGAR_FIELD_H_INCLUDED_ */

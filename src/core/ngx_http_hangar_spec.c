@@ -6,6 +6,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include "ngx_http_hangar_spec.h"
 #include "ngx_http_hangar_field.h"
 #include "ngx_http_hangar_header.h"
 

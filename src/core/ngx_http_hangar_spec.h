@@ -62,12 +62,13 @@ ngx_int_t ngx_http_hangar_spec_server(ngx_http_hangar_spec_ctx_t *ctx,
 ngx_int_t ngx_http_hangar_spec_execution(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **out);
 
-/* hangar.yaml "discovery:" and one of its sources (hangar-security §5) */
-ngx_int_t ngx_http_hangar_spec_discovery(ngx_http_hangar_spec_ctx_t *ctx,
-    ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **out);
-ngx_int_t ngx_http_hangar_spec_disc_source(ngx_http_hangar_spec_ctx_t *ctx,
+/* in checked against a field table (ngx_http_hangar_field.h); *out is
+   the canonical object */
+struct ngx_http_hangar_field_s;
+
+ngx_int_t ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *in,
-    ngx_http_hangar_value_t **out);
+    struct ngx_http_hangar_field_s *table, ngx_http_hangar_value_t **out);
 
 ngx_http_hangar_mode_e ngx_http_hangar_spec_mode(ngx_http_hangar_value_t *s);
 ngx_int_t ngx_http_hangar_spec_error(ngx_http_hangar_spec_ctx_t *ctx,

@@ -9,6 +9,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include "ngx_http_hangar_spec_disc.h"
 #include "ngx_http_hangar_field.h"
 
 

@@ -15,10 +15,11 @@
 #include <ngx_http.h>
 #include <openssl/rand.h>
 #include "ngx_http_hangar_api_discovery.h"
-#include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_state.h"
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_spec.h"
+#include "ngx_http_hangar_spec_disc.h"
 
 
 #define NGX_HTTP_HANGAR_DISC_SOURCES_MAX  16

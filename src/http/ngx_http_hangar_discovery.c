@@ -21,6 +21,9 @@
 #include <ngx_http.h>
 #include <openssl/sha.h>
 #include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_fs.h"
+#include "ngx_http_hangar_discovery_docker.h"
+#include "ngx_http_hangar_discovery_k8s.h"
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_machine.h"
@@ -81,10 +84,6 @@ typedef struct {
 static void ngx_http_hangar_disc_run(ngx_http_hangar_registry_t *reg);
 static ngx_int_t ngx_http_hangar_disc_read(ngx_http_hangar_disc_cycle_t *cy);
 static void ngx_http_hangar_disc_scan_next(ngx_event_t *ev);
-static ngx_int_t ngx_http_hangar_disc_api_scan(
-    ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
-    ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
-    ngx_http_hangar_disc_done_pt done, void *data);
 static void ngx_http_hangar_disc_scanned(void *data, ngx_int_t rc,
     ngx_str_t *error);
 static ngx_int_t ngx_http_hangar_disc_sort(ngx_http_hangar_disc_cycle_t *cy);
@@ -357,10 +356,11 @@ ngx_http_hangar_disc_scan_next(ngx_event_t *ev)
                                               cy->items, &error);
 
         } else {
-            rc = ngx_http_hangar_disc_api_scan(cy->reg, cy->pool, src,
-                                               cy->items,
-                                               ngx_http_hangar_disc_scanned,
-                                               cy);
+            rc = (src->type == NGX_HTTP_HANGAR_DISC_DOCKER)
+                 ? ngx_http_hangar_disc_docker_scan(cy->reg, cy->pool, src,
+                       cy->items, ngx_http_hangar_disc_scanned, cy)
+                 : ngx_http_hangar_disc_k8s_scan(cy->reg, cy->pool, src,
+                       cy->items, ngx_http_hangar_disc_scanned, cy);
             if (rc == NGX_AGAIN) {
                 return;
             }
@@ -385,20 +385,6 @@ failed:
     ngx_log_error(NGX_LOG_ERR, cy->log, 0,
                   "hangar: discovery: the cycle failed (out of memory?)");
     ngx_http_hangar_disc_end(cy);
-}
-
-
-static ngx_int_t
-ngx_http_hangar_disc_api_scan(ngx_http_hangar_registry_t *reg,
-    ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
-    ngx_http_hangar_disc_done_pt done, void *data)
-{
-    if (src->type == NGX_HTTP_HANGAR_DISC_DOCKER) {
-        return ngx_http_hangar_disc_docker_scan(reg, pool, src, items, done,
-                                                data);
-    }
-
-    return ngx_http_hangar_disc_k8s_scan(reg, pool, src, items, done, data);
 }
 
 
@@ -1228,7 +1214,7 @@ ngx_http_hangar_disc_quarantine(ngx_http_hangar_disc_cycle_t *cy,
 
     if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_BOOL) && !v->u.b) {
         ngx_log_error(NGX_LOG_WARN, cy->log, 0,
-                      "hangar: discovery: \"%V\" of %s skipped: %s: %V",
+                      "hangar: discovery: \"%V\" of %s left out (%s): %V",
                       &item->name, ngx_http_hangar_disc_type_name(item->type),
                       reason, detail);
         return NGX_OK;

@@ -13,7 +13,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_docker.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_spec.h"
 
@@ -235,7 +235,7 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
 
     } else {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hangar: discovery: container \"%V\" skipped: "
+                      "hangar: discovery: container \"%V\" left out: "
                       "mode \"%V\" is not container, http or sse", &name, l);
         return NGX_OK;
     }
@@ -377,7 +377,7 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
         /* no address: skipped */
         items->nelts--;
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hangar: discovery: container \"%V\" skipped: no "
+                      "hangar: discovery: container \"%V\" left out: no "
                       "address for port %i", &name, port);
         return NGX_OK;
     }

@@ -14,7 +14,7 @@
 #include <ngx_http.h>
 #include <fnmatch.h>
 #include <sys/inotify.h>
-#include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_fs.h"
 #include "ngx_http_hangar_yaml.h"
 #include "ngx_http_hangar_spec.h"
 

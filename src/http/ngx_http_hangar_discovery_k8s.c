@@ -13,7 +13,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_k8s.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_spec.h"
 #include "ngx_http_hangar_yaml.h"

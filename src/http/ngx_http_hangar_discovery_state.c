@@ -12,7 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <openssl/sha.h>
-#include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_state.h"
 #include "ngx_http_hangar_state_doc.h"
 #include "ngx_http_hangar_rbac.h"
 

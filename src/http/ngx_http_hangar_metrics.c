@@ -69,7 +69,7 @@ static void ngx_http_hangar_metrics_global(ngx_http_hangar_metrics_ctx_t *ctx);
 
 #define ngx_http_hangar_metrics_each(ctx, i, s)                              \
     for (i = 0; i < (ctx)->n && (s = (ctx)->servers[i]); i++)
-#include "ngx_http_hangar_discovery.h"
+#include "ngx_http_hangar_discovery_state.h"
 
 
 /* GET /metrics: Prometheus text format 0.0.4 */
