@@ -469,10 +469,15 @@ ngx_http_hangar_stats_sent(ngx_http_hangar_registry_t *reg,
         return;
     }
 
-    for (i = 0; i < NGX_HTTP_HANGAR_RPC_METHODS - 1; i++) {
+    /* a message sent as it is (an answer to a server's request): other */
+    for (i = 0; method && i < NGX_HTTP_HANGAR_RPC_METHODS - 1; i++) {
         if (ngx_strcmp(method, ngx_http_hangar_rpc_methods[i]) == 0) {
             break;
         }
+    }
+
+    if (method == NULL) {
+        i = NGX_HTTP_HANGAR_RPC_METHODS - 1;
     }
 
     (void) ngx_atomic_fetch_add(&s->sent[i], 1);
