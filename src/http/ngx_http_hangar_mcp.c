@@ -873,9 +873,13 @@ ngx_http_hangar_mcp_forward(ngx_http_hangar_mcp_call_t *mc)
                                              mc->hr->r->connection->log,
                                              ngx_http_hangar_mcp_result,
                                              ngx_http_hangar_mcp_progress, mc);
-    if (mc->handle == NULL && !ngx_http_hangar_mcp_failover(mc)) {
-        ngx_str_set(&msg, "the MCP server is not ready");
-        ngx_http_hangar_mcp_fail(mc, &msg);
+    if (mc->handle == NULL) {
+        /* a failover forwards (and tracks) the call by itself */
+        if (!ngx_http_hangar_mcp_failover(mc)) {
+            ngx_str_set(&msg, "the MCP server is not ready");
+            ngx_http_hangar_mcp_fail(mc, &msg);
+        }
+
         return;
     }
 

@@ -133,9 +133,12 @@ void
 ngx_http_hangar_sreq_track(ngx_http_hangar_sreq_call_t *sc,
     ngx_http_hangar_value_t *id, void *handle, ngx_pool_t *pool)
 {
-    if (sc->sid.len == 0) {
+    if (sc->sid.len == 0 || handle == NULL) {
         return;
     }
+
+    /* a call tracked again (failed over to another member): moved */
+    ngx_http_hangar_sreq_untrack(sc);
 
     sc->upstream = ngx_http_hangar_sreq_upstream_id(&sc->sid, id, pool);
     ngx_http_hangar_server_call_id(handle, sc->upstream);
