@@ -38,6 +38,9 @@ typedef struct {
 static void ngx_http_hangar_docker_listed(ngx_http_hangar_call_t *call);
 static ngx_int_t ngx_http_hangar_docker_item(ngx_pool_t *pool,
     ngx_http_hangar_value_t *c, ngx_array_t *items, ngx_int_t dttl);
+static ngx_int_t ngx_http_hangar_docker_container(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item, ngx_http_hangar_value_t *labels,
+    ngx_http_hangar_value_t *image, ngx_str_t *name);
 static ngx_int_t ngx_http_hangar_docker_endpoint(
     ngx_http_hangar_value_t *c, ngx_int_t port, ngx_str_t *host,
     ngx_int_t *hport, ngx_str_t *ip);
@@ -299,75 +302,8 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
     }
 
     if (ngx_http_hangar_str_is(&mode, "container")) {
-        /* run as a docker server: the image, read-only, command, volumes */
-        item->spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
-        if (item->spec == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (!ngx_http_hangar_is(image, NGX_HTTP_HANGAR_STR)) {
-            ngx_str_set(&item->invalid, "the container has no image");
-            item->spec = NULL;
-            return ngx_http_hangar_disc_fingerprint(pool, item);
-        }
-
-        v = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_BOOL);
-        if (v == NULL) {
-            return NGX_ERROR;
-        }
-
-        l = ngx_http_hangar_docker_label(labels, "read-only");
-        v->u.b = l && (ngx_http_hangar_str_is(l, "true")
-                       || ngx_http_hangar_str_is(l, "1")
-                       || ngx_http_hangar_str_is(l, "yes"));
-
-        if (ngx_http_hangar_disc_put(pool, item->spec, "mode",
-                                     ngx_http_hangar_disc_str(pool, "docker"))
-            != NGX_OK
-            || ngx_http_hangar_disc_put(pool, item->spec, "image", image)
-               != NGX_OK
-            || ngx_http_hangar_disc_put(pool, item->spec, "read_only", v)
-               != NGX_OK
-            || ngx_http_hangar_disc_put(pool, item->conn, "image", image)
-               != NGX_OK
-            || ngx_http_hangar_disc_put(pool, item->conn, "container_name",
-                   ngx_http_hangar_value_str(pool, name.data, name.len))
-               != NGX_OK
-            || ngx_http_hangar_disc_put(pool, item->conn, "read_only", v)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        l = ngx_http_hangar_docker_label(labels, "command");
-        if (l) {
-            if (ngx_http_hangar_docker_words(pool, l, ' ', &list) != NGX_OK
-                || ngx_http_hangar_disc_put(pool, item->spec, "args", list)
-                   != NGX_OK
-                || ngx_http_hangar_disc_put(pool, item->conn, "command", list)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-
-        l = ngx_http_hangar_docker_label(labels, "volumes");
-        if (l) {
-            if (ngx_http_hangar_docker_words(pool, l, ',', &list) != NGX_OK
-                || ngx_http_hangar_disc_put(pool, item->spec, "volumes", list)
-                   != NGX_OK
-                || ngx_http_hangar_disc_put(pool, item->conn, "volumes", list)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-
-        if (ngx_http_hangar_disc_described(pool, item) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        return ngx_http_hangar_disc_fingerprint(pool, item);
+        return ngx_http_hangar_docker_container(pool, item, labels, image,
+                                                &name);
     }
 
     /* http or sse: the published port, else the container's address */
@@ -417,6 +353,89 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
                                                         "endpoint"))
            != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hangar_disc_fingerprint(pool, item);
+}
+
+
+/* a container-mode item: run as a docker server with the image, the
+   read-only label, the command and the volumes */
+
+static ngx_int_t
+ngx_http_hangar_docker_container(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item, ngx_http_hangar_value_t *labels,
+    ngx_http_hangar_value_t *image, ngx_str_t *name)
+{
+    ngx_str_t                *l;
+    ngx_http_hangar_value_t  *v, *list;
+
+    /* run as a docker server: the image, read-only, command, volumes */
+    item->spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
+    if (item->spec == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ngx_http_hangar_is(image, NGX_HTTP_HANGAR_STR)) {
+        ngx_str_set(&item->invalid, "the container has no image");
+        item->spec = NULL;
+        return ngx_http_hangar_disc_fingerprint(pool, item);
+    }
+
+    v = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_BOOL);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    l = ngx_http_hangar_docker_label(labels, "read-only");
+    v->u.b = l && (ngx_http_hangar_str_is(l, "true")
+                   || ngx_http_hangar_str_is(l, "1")
+                   || ngx_http_hangar_str_is(l, "yes"));
+
+    if (ngx_http_hangar_disc_put(pool, item->spec, "mode",
+                                 ngx_http_hangar_disc_str(pool, "docker"))
+        != NGX_OK
+        || ngx_http_hangar_disc_put(pool, item->spec, "image", image)
+           != NGX_OK
+        || ngx_http_hangar_disc_put(pool, item->spec, "read_only", v)
+           != NGX_OK
+        || ngx_http_hangar_disc_put(pool, item->conn, "image", image)
+           != NGX_OK
+        || ngx_http_hangar_disc_put(pool, item->conn, "container_name",
+               ngx_http_hangar_value_str(pool, name->data, name->len))
+           != NGX_OK
+        || ngx_http_hangar_disc_put(pool, item->conn, "read_only", v)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    l = ngx_http_hangar_docker_label(labels, "command");
+    if (l) {
+        if (ngx_http_hangar_docker_words(pool, l, ' ', &list) != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->spec, "args", list)
+               != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->conn, "command", list)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    l = ngx_http_hangar_docker_label(labels, "volumes");
+    if (l) {
+        if (ngx_http_hangar_docker_words(pool, l, ',', &list) != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->spec, "volumes", list)
+               != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->conn, "volumes", list)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_hangar_disc_described(pool, item) != NGX_OK) {
         return NGX_ERROR;
     }
 
