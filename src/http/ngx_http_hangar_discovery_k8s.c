@@ -53,6 +53,8 @@ static ngx_int_t ngx_http_hangar_k8s_get(ngx_http_hangar_k8s_t *k);
 static void ngx_http_hangar_k8s_listed(ngx_http_hangar_call_t *call);
 static ngx_int_t ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k,
     ngx_http_hangar_value_t *pod);
+static ngx_int_t ngx_http_hangar_k8s_command(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item, ngx_http_hangar_value_t *ann);
 static ngx_uint_t ngx_http_hangar_k8s_allowed(ngx_http_hangar_k8s_t *k,
     ngx_str_t *ns);
 static ngx_str_t *ngx_http_hangar_k8s_ann(ngx_http_hangar_value_t *ann,
@@ -548,7 +550,7 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
     ngx_uint_t                    i;
     ngx_pool_t                   *pool;
     ngx_http_hangar_pair_t       *pair;
-    ngx_http_hangar_value_t      *md, *st, *ann, *v, *mine, *list, *cmd;
+    ngx_http_hangar_value_t      *md, *st, *ann, *v, *mine, *list;
     ngx_http_hangar_disc_item_t  *item;
 
     pool = k->pool;
@@ -706,59 +708,8 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
     } else if (ngx_http_hangar_str_is(&item->mode, "subprocess")
                || ngx_http_hangar_str_is(&item->mode, "stdio"))
     {
-        a = ngx_http_hangar_k8s_ann(ann, "command");
-        cmd = NULL;
-
-        if (a) {
-            cmd = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR);
-            if (cmd == NULL) {
-                return NGX_ERROR;
-            }
-
-            for (i = 0; i < a->len; /* void */) {
-                while (i < a->len && (a->data[i] == ' '
-                                      || a->data[i] == '\t'))
-                {
-                    i++;
-                }
-
-                port = i;
-
-                while (i < a->len && a->data[i] != ' '
-                       && a->data[i] != '\t')
-                {
-                    i++;
-                }
-
-                if ((ngx_int_t) i > port
-                    && ngx_http_hangar_push(cmd,
-                           ngx_http_hangar_value_str(pool, a->data + port,
-                                                     i - port))
-                       != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-            }
-        }
-
-        if (cmd == NULL || cmd->u.arr.nelts == 0) {
-            ngx_str_set(&item->invalid, "mode subprocess needs the "
-                                        "mcp-hangar.io/command annotation");
-
-        } else {
-            item->spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
-
-            if (item->spec == NULL
-                || ngx_http_hangar_disc_put(pool, item->spec, "mode",
-                       ngx_http_hangar_disc_str(pool, "subprocess")) != NGX_OK
-                || ngx_http_hangar_disc_put(pool, item->spec, "command", cmd)
-                   != NGX_OK
-                || ngx_http_hangar_disc_put(pool, item->conn, "command", cmd)
-                   != NGX_OK
-                || ngx_http_hangar_disc_described(pool, item) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
+        if (ngx_http_hangar_k8s_command(pool, item, ann) != NGX_OK) {
+            return NGX_ERROR;
         }
 
     } else {
@@ -770,6 +721,76 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
     }
 
     return ngx_http_hangar_disc_fingerprint(pool, item);
+}
+
+
+/* a subprocess pod: the command of its annotation, split at blanks */
+
+static ngx_int_t
+ngx_http_hangar_k8s_command(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *item, ngx_http_hangar_value_t *ann)
+{
+    ngx_str_t                *a;
+    ngx_int_t                 port;
+    ngx_uint_t                i;
+    ngx_http_hangar_value_t  *cmd;
+
+    a = ngx_http_hangar_k8s_ann(ann, "command");
+    cmd = NULL;
+
+    if (a) {
+        cmd = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR);
+        if (cmd == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < a->len; /* void */) {
+            while (i < a->len && (a->data[i] == ' '
+                                  || a->data[i] == '\t'))
+            {
+                i++;
+            }
+
+            port = i;
+
+            while (i < a->len && a->data[i] != ' '
+                   && a->data[i] != '\t')
+            {
+                i++;
+            }
+
+            if ((ngx_int_t) i > port
+                && ngx_http_hangar_push(cmd,
+                       ngx_http_hangar_value_str(pool, a->data + port,
+                                                 i - port))
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (cmd == NULL || cmd->u.arr.nelts == 0) {
+        ngx_str_set(&item->invalid, "mode subprocess needs the "
+                                    "mcp-hangar.io/command annotation");
+
+    } else {
+        item->spec = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_OBJ);
+
+        if (item->spec == NULL
+            || ngx_http_hangar_disc_put(pool, item->spec, "mode",
+                   ngx_http_hangar_disc_str(pool, "subprocess")) != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->spec, "command", cmd)
+               != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->conn, "command", cmd)
+               != NGX_OK
+            || ngx_http_hangar_disc_described(pool, item) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
