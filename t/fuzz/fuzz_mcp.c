@@ -224,7 +224,7 @@ static void
 ngx_fuzz_mcp_call(ngx_pool_t *pool, ngx_http_hangar_value_t *params,
     ngx_str_t *server)
 {
-    ngx_str_t                 text, err;
+    ngx_str_t                 text, err, t;
     ngx_http_hangar_value_t  *name, *copy, *tool, *back, *meta;
 
     name = ngx_http_hangar_get(params, "name");
@@ -236,8 +236,15 @@ ngx_fuzz_mcp_call(ngx_pool_t *pool, ngx_http_hangar_value_t *params,
     meta = ngx_http_hangar_get(params, "_meta");
     (void) ngx_http_hangar_get(meta, "progressToken");
 
+    /* the server's name for the tool came from its JSON: valid UTF-8 */
+    t = *server;
+
+    if (ngx_http_hangar_utf8_clean(pool, &t) != NGX_OK) {
+        return;
+    }
+
     copy = ngx_http_hangar_value_copy(pool, params);
-    tool = ngx_http_hangar_value_str(pool, server->data, server->len);
+    tool = ngx_http_hangar_value_str(pool, t.data, t.len);
 
     if (copy == NULL || tool == NULL
         || ngx_http_hangar_set(pool, copy, (u_char *) "name", 4, tool)
@@ -256,8 +263,8 @@ ngx_fuzz_mcp_call(ngx_pool_t *pool, ngx_http_hangar_value_t *params,
     name = ngx_http_hangar_get(back, "name");
 
     if (!ngx_http_hangar_is(name, NGX_HTTP_HANGAR_STR)
-        || name->u.s.len != server->len
-        || ngx_memcmp(name->u.s.data, server->data, server->len) != 0
+        || name->u.s.len != t.len
+        || ngx_memcmp(name->u.s.data, t.data, t.len) != 0
         || (ngx_fuzz_mcp_exact(params)
             && !ngx_http_hangar_value_equal(
                     ngx_http_hangar_get(params, "arguments"),
