@@ -152,7 +152,7 @@ clean:
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CC      := clang-14
 FUZZ_PKGS    := clang-14 libclang-rt-14-dev llvm-14
-FUZZ_TARGETS := json yaml client bridge jwt links ws
+FUZZ_TARGETS := json yaml client bridge jwt links ws mcp
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
@@ -168,7 +168,8 @@ FUZZ_CORE    := src/core/ngx_http_hangar_value.c src/core/ngx_http_hangar_out.c 
                 src/core/ngx_http_hangar_header.c
 FUZZ_HDRS    := $(wildcard src/core/*.h src/auth/*.h src/bridge/*.h t/fuzz/*.h) \
                 src/http/ngx_http_hangar_mcp_links.h \
-                src/http/ngx_http_hangar_ws_frame.h
+                src/http/ngx_http_hangar_ws_frame.h \
+                src/http/ngx_http_hangar_mcp_wire.h
 
 fuzz-deps:
 	@missing=""; for p in $(FUZZ_PKGS); do \
@@ -219,6 +220,9 @@ $(FUZZ_DIR)/fuzz-links: $(FUZZ_OBJ)/t/fuzz/fuzz_links.o \
 
 $(FUZZ_DIR)/fuzz-ws: $(FUZZ_OBJ)/t/fuzz/fuzz_ws.o \
     $(FUZZ_OBJ)/src/http/ngx_http_hangar_ws_frame.o $(FUZZ_COMMON)
+
+$(FUZZ_DIR)/fuzz-mcp: $(FUZZ_OBJ)/t/fuzz/fuzz_mcp.o \
+    $(FUZZ_OBJ)/src/http/ngx_http_hangar_mcp_wire.o $(FUZZ_COMMON)
 
 $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%):
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lyajl -lyaml -lcrypto -lm

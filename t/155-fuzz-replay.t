@@ -8,7 +8,7 @@ use FindBin;
 use Test::More;
 
 my $REPO = "$FindBin::Bin/..";
-my @targets = qw(json yaml client bridge jwt);
+my @targets = qw(json yaml client bridge jwt mcp);
 
 my $out = `make -s -j2 -C $REPO fuzz-replay 2>&1`;
 is($?, 0, 'make fuzz-replay builds the targets and replays the corpus')

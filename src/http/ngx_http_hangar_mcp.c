@@ -197,36 +197,34 @@ ngx_http_hangar_mcp_handler(ngx_http_hangar_req_t *hr)
 static ngx_int_t
 ngx_http_hangar_mcp_post(ngx_http_hangar_req_t *hr)
 {
-    ngx_int_t                 rc;
-    ngx_str_t                 msg;
-    ngx_http_hangar_sid_t     sid;
-    ngx_http_hangar_value_t  *body, *id, *method, *params;
+    ngx_int_t                   rc;
+    ngx_str_t                   msg;
+    ngx_uint_t                  kind;
+    ngx_http_hangar_sid_t       sid;
+    ngx_http_hangar_value_t    *id, *method, *params;
+    ngx_http_hangar_mcp_msg_t   m;
 
-    body = hr->body;
+    kind = ngx_http_hangar_wire_classify(hr->body, &m);
+    id = m.id;
+    method = m.method;
+    params = m.params;
 
-    if (!ngx_http_hangar_is(body, NGX_HTTP_HANGAR_OBJ)) {
+    switch (kind) {
+
+    case NGX_HTTP_HANGAR_MSG_NOT_ONE:
         ngx_str_set(&msg, "Invalid Request: one JSON-RPC message per POST");
         return ngx_http_hangar_mcp_error(hr, NGX_HTTP_BAD_REQUEST, NULL,
                                          -32600, &msg);
-    }
 
-    id = ngx_http_hangar_get(body, "id");
-    method = ngx_http_hangar_get(body, "method");
-    params = ngx_http_hangar_get(body, "params");
-
-    /* notifications and responses: 202, nothing to answer */
-    if (!ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR) || id == NULL) {
-        if (ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)
-            && ngx_http_hangar_str_is(&method->u.s, "initialize"))
-        {
-            goto invalid;
-        }
-
-        return ngx_http_hangar_sreq_message(hr, body, method, params);
-    }
-
-    if (id->type != NGX_HTTP_HANGAR_INT && id->type != NGX_HTTP_HANGAR_STR) {
+    case NGX_HTTP_HANGAR_MSG_INVALID:
         goto invalid;
+
+    case NGX_HTTP_HANGAR_MSG_OTHER:
+        /* notifications and responses: 202, nothing to answer */
+        return ngx_http_hangar_sreq_message(hr, hr->body, method, params);
+
+    default: /* NGX_HTTP_HANGAR_MSG_REQUEST */
+        break;
     }
 
     if (ngx_http_hangar_str_is(&method->u.s, "initialize")) {

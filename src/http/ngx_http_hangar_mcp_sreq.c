@@ -20,12 +20,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <ngx_md5.h>
-#include <openssl/crypto.h>
 #include "ngx_http_hangar_mcp_sreq.h"
 #include "ngx_http_hangar_job.h"
 
-
-#define NGX_HTTP_HANGAR_SREQ_PREFIX  "hangar1."
 
 /* ready servers a cancellation of an unknown call goes to, at most */
 #define NGX_HTTP_HANGAR_SREQ_FANOUT  64
@@ -437,47 +434,19 @@ static ngx_int_t
 ngx_http_hangar_sreq_id(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
     ngx_str_t *server, ngx_http_hangar_value_t *id, ngx_str_t *out)
 {
-    u_char     *p, mac[NGX_HTTP_HANGAR_SID_MAC];
-    ngx_str_t   raw, data, b64;
+    u_char     *key;
+    ngx_str_t   raw;
 
-    if (ngx_http_hangar_json_text(hr->r->pool, id, &raw) != NGX_OK) {
+    key = ngx_http_hangar_session_key_get(hr);
+
+    if (key == NULL
+        || ngx_http_hangar_json_text(hr->r->pool, id, &raw) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    out->data = ngx_pnalloc(hr->r->pool,
-                            sizeof(NGX_HTTP_HANGAR_SREQ_PREFIX)
-                            + ngx_base64_encoded_length(server->len)
-                            + ngx_base64_encoded_length(raw.len) + 2
-                            + 2 * NGX_HTTP_HANGAR_SID_MAC);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(out->data, NGX_HTTP_HANGAR_SREQ_PREFIX,
-                   sizeof(NGX_HTTP_HANGAR_SREQ_PREFIX) - 1);
-    data.data = p;
-
-    b64.data = p;
-    ngx_encode_base64url(&b64, server);
-    p += b64.len;
-    *p++ = '.';
-
-    b64.data = p;
-    ngx_encode_base64url(&b64, &raw);
-    p += b64.len;
-
-    data.len = p - data.data;
-
-    if (ngx_http_hangar_session_sign(hr, sid, &data, mac) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    *p++ = '.';
-    p = ngx_hex_dump(p, mac, sizeof(mac));
-
-    out->len = p - out->data;
-
-    return NGX_OK;
+    return ngx_http_hangar_wire_sreq_encode(hr->r->pool, key, sid, server,
+                                            &raw, out);
 }
 
 
@@ -487,66 +456,15 @@ static ngx_int_t
 ngx_http_hangar_sreq_decode(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
     ngx_str_t *text, ngx_str_t *server, ngx_str_t *id)
 {
-    u_char     *p, *dot, *last, mac[NGX_HTTP_HANGAR_SID_MAC];
-    u_char      hex[2 * NGX_HTTP_HANGAR_SID_MAC];
-    ngx_str_t   data, part;
-    size_t      n;
+    u_char  *key;
 
-    n = sizeof(NGX_HTTP_HANGAR_SREQ_PREFIX) - 1;
-    last = text->data + text->len;
-
-    if (text->len < n + 2 * NGX_HTTP_HANGAR_SID_MAC + 3
-        || text->len > 4096
-        || ngx_strncmp(text->data, NGX_HTTP_HANGAR_SREQ_PREFIX, n) != 0
-        || last[-2 * NGX_HTTP_HANGAR_SID_MAC - 1] != '.')
-    {
-        return NGX_DECLINED;
-    }
-
-    data.data = text->data + n;
-    data.len = last - 2 * NGX_HTTP_HANGAR_SID_MAC - 1 - data.data;
-
-    if (ngx_http_hangar_session_sign(hr, sid, &data, mac) != NGX_OK) {
+    key = ngx_http_hangar_session_key_get(hr);
+    if (key == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_hex_dump(hex, mac, sizeof(mac));
-
-    if (CRYPTO_memcmp(hex, last - sizeof(hex), sizeof(hex)) != 0) {
-        return NGX_DECLINED;
-    }
-
-    dot = ngx_strlchr(data.data, data.data + data.len, '.');
-    if (dot == NULL) {
-        return NGX_DECLINED;
-    }
-
-    p = data.data;
-    part.data = p;
-    part.len = dot - p;
-
-    server->data = ngx_pnalloc(hr->r->pool, part.len);
-    if (server->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_decode_base64url(server, &part) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    part.data = dot + 1;
-    part.len = data.data + data.len - part.data;
-
-    id->data = ngx_pnalloc(hr->r->pool, part.len);
-    if (id->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_decode_base64url(id, &part) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
+    return ngx_http_hangar_wire_sreq_decode(hr->r->pool, key, sid, text,
+                                            server, id);
 }
 
 

@@ -39,7 +39,6 @@ static ngx_int_t ngx_http_hangar_body_parse(ngx_http_hangar_req_t *hr,
 static ngx_int_t ngx_http_hangar_envelope(ngx_http_hangar_req_t *hr,
     ngx_uint_t status, const char *error, ngx_str_t *message,
     ngx_str_t *field, ngx_str_t *details);
-static size_t ngx_http_hangar_utf8_len(u_char *p, u_char *last);
 
 
 /*
@@ -701,45 +700,17 @@ ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr, ngx_str_t *field,
 }
 
 
-/* {"jsonrpc":"2.0","id":<id>, */
-
-void
-ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_value_t *id)
-{
-    ngx_http_hangar_out_lit(out, "{\"jsonrpc\":\"2.0\",\"id\":");
-
-    if (id) {
-        ngx_http_hangar_json_out(out, id);
-
-    } else {
-        ngx_http_hangar_out_lit(out, "null");
-    }
-
-    ngx_http_hangar_out_lit(out, ",");
-}
-
-
 /* a JSON-RPC error: the front door's envelope */
 
 ngx_int_t
 ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr, ngx_uint_t status,
     ngx_http_hangar_value_t *id, ngx_int_t code, ngx_str_t *message)
 {
-    ngx_str_t  m;
-
-    m = *message;
-
-    if (ngx_http_hangar_utf8_clean(hr->r->pool, &m) != NGX_OK) {
+    if (ngx_http_hangar_wire_error(&hr->out, hr->r->pool, id, code, message)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_http_hangar_out_init(&hr->out, hr->r->pool, 512);
-    ngx_http_hangar_mcp_open(&hr->out, id);
-    ngx_http_hangar_out_printf(&hr->out, "\"error\":{\"code\":%i,\"message\":",
-                               code);
-    ngx_http_hangar_out_str(&hr->out, m.data, m.len);
-    ngx_http_hangar_out_lit(&hr->out, "}}");
 
     return ngx_http_hangar_send(hr, status);
 }
@@ -833,106 +804,4 @@ ngx_http_hangar_arg_error(ngx_http_hangar_req_t *hr,
     }
 
     return ngx_http_hangar_validation_error(hr, &field, &msg);
-}
-
-
-/*
- * Makes s valid UTF-8: every byte that does not start a well-formed
- * sequence (overlong forms, surrogates and values above U+10FFFF are not)
- * becomes U+FFFD.  s is left alone, without a copy, when it is valid.
- */
-
-ngx_int_t
-ngx_http_hangar_utf8_clean(ngx_pool_t *pool, ngx_str_t *s)
-{
-    u_char  *p, *last, *d, *copy;
-    size_t   n;
-
-    p = s->data;
-    last = p + s->len;
-
-    while (p < last) {
-        n = ngx_http_hangar_utf8_len(p, last);
-        if (n == 0) {
-            break;
-        }
-
-        p += n;
-    }
-
-    if (p == last) {
-        return NGX_OK;
-    }
-
-    copy = ngx_pnalloc(pool, 3 * s->len);
-    if (copy == NULL) {
-        return NGX_ERROR;
-    }
-
-    d = ngx_cpymem(copy, s->data, p - s->data);
-
-    while (p < last) {
-        n = ngx_http_hangar_utf8_len(p, last);
-
-        if (n == 0) {
-            *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
-            p++;
-            continue;
-        }
-
-        d = ngx_cpymem(d, p, n);
-        p += n;
-    }
-
-    s->data = copy;
-    s->len = d - copy;
-
-    return NGX_OK;
-}
-
-
-/* the length of the well-formed UTF-8 sequence at p, 0 for none */
-
-static size_t
-ngx_http_hangar_utf8_len(u_char *p, u_char *last)
-{
-    u_char  c;
-    size_t  n, i;
-
-    c = *p;
-
-    if (c < 0x80) {
-        return 1;
-    }
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (last - p) < n) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-
-    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)
-        || (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-    {
-        return 0;
-    }
-
-    return n;
 }

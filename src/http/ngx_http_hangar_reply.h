@@ -16,6 +16,7 @@
 #include "ngx_http_hangar_registry.h"
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_auth.h"
+#include "ngx_http_hangar_mcp_wire.h"
 
 
 /* what a location serves (hlcf->handler) */
@@ -80,8 +81,6 @@ ngx_int_t ngx_http_hangar_error_details(ngx_http_hangar_req_t *hr,
 ngx_int_t ngx_http_hangar_validation_error(ngx_http_hangar_req_t *hr,
     ngx_str_t *field, ngx_str_t *message);
 ngx_int_t ngx_http_hangar_not_found(ngx_http_hangar_req_t *hr, ngx_str_t *id);
-void ngx_http_hangar_mcp_open(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_value_t *id);
 ngx_int_t ngx_http_hangar_mcp_error(ngx_http_hangar_req_t *hr,
     ngx_uint_t status, ngx_http_hangar_value_t *id, ngx_int_t code,
     ngx_str_t *message);
@@ -101,7 +100,6 @@ ngx_int_t ngx_http_hangar_arg_error(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_arg_t *arg);
 ngx_int_t ngx_http_hangar_refuse(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_refusal_t *no);
-ngx_int_t ngx_http_hangar_utf8_clean(ngx_pool_t *pool, ngx_str_t *s);
 
 
 #endif /* _NGX_HTTP_HANGAR_REPLY_H_INCLUDED_ */

@@ -15,9 +15,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include "ngx_http_hangar_session.h"
 #include "ngx_http_hangar_state.h"
@@ -53,8 +50,6 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr);
-static ngx_int_t ngx_http_hangar_session_mac(u_char *body, u_char *mac);
-static ngx_int_t ngx_http_hangar_hex(u_char *dst, u_char *src, size_t len);
 static void ngx_http_hangar_session_trees(ngx_http_hangar_shctx_t *sh);
 static ngx_int_t ngx_http_hangar_ended_load(ngx_http_hangar_req_t *hr);
 static void ngx_http_hangar_ended_add(ngx_http_hangar_registry_t *reg,
@@ -70,7 +65,7 @@ static void ngx_http_hangar_counter_release(ngx_http_hangar_registry_t *reg,
     ngx_str_node_t *sn);
 
 
-static u_char      ngx_http_hangar_session_key[32];
+static u_char      ngx_http_hangar_session_key[NGX_HTTP_HANGAR_SID_SECRET];
 static ngx_uint_t  ngx_http_hangar_session_have_key;
 
 
@@ -118,72 +113,14 @@ ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr)
 }
 
 
-/* the HMAC of the canonical body "hs3-<key><caps>", its first SID_MAC bytes */
-
-static ngx_int_t
-ngx_http_hangar_session_mac(u_char *body, u_char *mac)
-{
-    u_char        md[EVP_MAX_MD_SIZE];
-    unsigned int  mdlen;
-
-    if (HMAC(EVP_sha256(), ngx_http_hangar_session_key,
-             sizeof(ngx_http_hangar_session_key), body,
-             NGX_HTTP_HANGAR_SID_BODY, md, &mdlen)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(mac, md, NGX_HTTP_HANGAR_SID_MAC);
-
-    return NGX_OK;
-}
-
-
-/* len hex digits of either case to len / 2 bytes; NGX_ERROR on others */
-
-static ngx_int_t
-ngx_http_hangar_hex(u_char *dst, u_char *src, size_t len)
-{
-    u_char      c, v;
-    ngx_uint_t  i;
-
-    for (i = 0; i < len; i++) {
-        c = src[i];
-
-        if (c >= '0' && c <= '9') {
-            v = c - '0';
-
-        } else {
-            c |= 0x20;
-
-            if (c < 'a' || c > 'f') {
-                return NGX_ERROR;
-            }
-
-            v = c - 'a' + 10;
-        }
-
-        if (i % 2 == 0) {
-            dst[i / 2] = (u_char) (v << 4);
-
-        } else {
-            dst[i / 2] |= v;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
 /* a new id, valid for ttl seconds */
 
 ngx_int_t
 ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr, time_t ttl,
     ngx_uint_t caps, ngx_str_t *id)
 {
-    u_char    *p, raw[4 + 8 + 1], mac[NGX_HTTP_HANGAR_SID_MAC];
-    uint32_t   expires;
+    u_char    raw[NGX_HTTP_HANGAR_SID_RAW];
+    uint32_t  expires;
 
     if (ngx_http_hangar_session_secret(hr) != NGX_OK) {
         return NGX_ERROR;
@@ -204,17 +141,14 @@ ngx_http_hangar_session_new(ngx_http_hangar_req_t *hr, time_t ttl,
     raw[3] = (u_char) expires;
     raw[12] = (u_char) caps;
 
-    p = ngx_cpymem(id->data, "hs3-", 4);
-    p = ngx_hex_dump(p, raw, sizeof(raw));
-
-    if (ngx_http_hangar_session_mac(id->data, mac) != NGX_OK) {
+    if (ngx_http_hangar_wire_sid_encode(ngx_http_hangar_session_key, raw,
+                                        id->data)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    *p++ = '-';
-    p = ngx_hex_dump(p, mac, sizeof(mac));
-
-    id->len = p - id->data;
+    id->len = NGX_HTTP_HANGAR_SID_LEN;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, hr->r->connection->log, 0,
                    "hangar session %V until %T", id, (time_t) expires);
@@ -232,24 +166,15 @@ ngx_int_t
 ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
     ngx_http_hangar_sid_t *sid)
 {
-    u_char                    *p, raw[4 + 8 + 1];
+    u_char                     raw[NGX_HTTP_HANGAR_SID_RAW];
     u_char                     mac[NGX_HTTP_HANGAR_SID_MAC];
-    u_char                     want[NGX_HTTP_HANGAR_SID_MAC];
     uint32_t                   hash;
+    ngx_int_t                  rc;
     ngx_str_t                  key;
     ngx_uint_t                 ended;
     ngx_http_hangar_shctx_t   *sh;
 
-    if (text->len != NGX_HTTP_HANGAR_SID_LEN
-        || ngx_strncasecmp(text->data, (u_char *) "hs3-", 4) != 0
-        || text->data[NGX_HTTP_HANGAR_SID_BODY] != '-'
-        || ngx_http_hangar_hex(raw, text->data + 4, NGX_HTTP_HANGAR_SID_KEY
-                                                    + NGX_HTTP_HANGAR_SID_CAPS)
-           != NGX_OK
-        || ngx_http_hangar_hex(mac, text->data + NGX_HTTP_HANGAR_SID_BODY + 1,
-                               2 * NGX_HTTP_HANGAR_SID_MAC)
-           != NGX_OK)
-    {
+    if (ngx_http_hangar_wire_sid_decode(text, raw, mac) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -257,23 +182,15 @@ ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr, ngx_str_t *text,
         return NGX_ERROR;
     }
 
-    /* the canonical form: what initialize sent */
-    p = ngx_cpymem(sid->data, "hs3-", 4);
-    p = ngx_hex_dump(p, raw, sizeof(raw));
-
-    if (ngx_http_hangar_session_mac(sid->data, want) != NGX_OK) {
-        return NGX_ERROR;
+    /* signed with our key; compared in the canonical form */
+    rc = ngx_http_hangar_wire_sid_verify(ngx_http_hangar_session_key, raw, mac,
+                                         sid->data);
+    if (rc != NGX_OK) {
+        return rc;
     }
-
-    if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0) {
-        return NGX_DECLINED;
-    }
-
-    *p++ = '-';
-    p = ngx_hex_dump(p, mac, sizeof(mac));
 
     sid->text.data = sid->data;
-    sid->text.len = p - sid->data;
+    sid->text.len = NGX_HTTP_HANGAR_SID_LEN;
     sid->expires = ((time_t) raw[0] << 24) | (raw[1] << 16) | (raw[2] << 8)
                    | raw[3];
     sid->caps = raw[12];
@@ -416,41 +333,19 @@ ngx_http_hangar_session_caps(ngx_http_hangar_value_t *caps)
 
 
 /*
- * The first SID_MAC bytes of the HMAC of "<session id>.<data>": ids that
- * hangar gives a session (server requests relayed to it) and checks when
- * they come back, on any worker.
+ * The key that signs session ids and the ids that hangar gives a session
+ * (server requests relayed to it, checked when they come back on any
+ * worker); NULL when it cannot be read.
  */
 
-ngx_int_t
-ngx_http_hangar_session_sign(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
-    ngx_str_t *data, u_char *mac)
+u_char *
+ngx_http_hangar_session_key_get(ngx_http_hangar_req_t *hr)
 {
-    u_char        md[EVP_MAX_MD_SIZE], *msg, *p;
-    unsigned int  mdlen;
-
     if (ngx_http_hangar_session_secret(hr) != NGX_OK) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    msg = ngx_pnalloc(hr->r->pool, sid->len + 1 + data->len);
-    if (msg == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(msg, sid->data, sid->len);
-    *p++ = '.';
-    p = ngx_cpymem(p, data->data, data->len);
-
-    if (HMAC(EVP_sha256(), ngx_http_hangar_session_key,
-             sizeof(ngx_http_hangar_session_key), msg, p - msg, md, &mdlen)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(mac, md, NGX_HTTP_HANGAR_SID_MAC);
-
-    return NGX_OK;
+    return ngx_http_hangar_session_key;
 }
 
 
@@ -526,8 +421,8 @@ ngx_http_hangar_ended_load(ngx_http_hangar_req_t *hr)
     for (i = 0; i < n; i++) {
         if (!ngx_http_hangar_is(items[i], NGX_HTTP_HANGAR_STR)
             || items[i]->u.s.len != NGX_HTTP_HANGAR_SID_KEY
-            || ngx_http_hangar_hex(raw, items[i]->u.s.data,
-                                   NGX_HTTP_HANGAR_SID_KEY)
+            || ngx_http_hangar_wire_hex(raw, items[i]->u.s.data,
+                                        NGX_HTTP_HANGAR_SID_KEY)
                != NGX_OK)
         {
             continue;
@@ -570,7 +465,8 @@ ngx_http_hangar_ended_load(ngx_http_hangar_req_t *hr)
             break;
         }
 
-        (void) ngx_http_hangar_hex(raw, k + i * NGX_HTTP_HANGAR_SID_KEY, 8);
+        (void) ngx_http_hangar_wire_hex(raw, k + i * NGX_HTTP_HANGAR_SID_KEY,
+                                        8);
         expires = ((time_t) raw[0] << 24) | (raw[1] << 16) | (raw[2] << 8)
                   | raw[3];
 

@@ -14,19 +14,7 @@
 
 
 #include "ngx_http_hangar_reply.h"
-
-
-/*
- * "hs3-" <8 hex expiry><16 hex random><2 hex capabilities> "-" <32 hex
- * HMAC of what precedes>; the key of an ended session is the first 24.
- */
-#define NGX_HTTP_HANGAR_SID_KEY    24
-#define NGX_HTTP_HANGAR_SID_CAPS   2
-#define NGX_HTTP_HANGAR_SID_MAC    16
-#define NGX_HTTP_HANGAR_SID_BODY   (4 + NGX_HTTP_HANGAR_SID_KEY              \
-                                    + NGX_HTTP_HANGAR_SID_CAPS)
-#define NGX_HTTP_HANGAR_SID_LEN    (NGX_HTTP_HANGAR_SID_BODY + 1             \
-                                    + 2 * NGX_HTTP_HANGAR_SID_MAC)
+#include "ngx_http_hangar_mcp_wire.h"
 
 
 /* what the client declared at initialize, kept in its session id */
@@ -59,8 +47,7 @@ ngx_int_t ngx_http_hangar_session_find(ngx_http_hangar_req_t *hr,
 ngx_int_t ngx_http_hangar_session_refuse(ngx_http_hangar_req_t *hr,
     ngx_int_t rc);
 ngx_uint_t ngx_http_hangar_session_caps(ngx_http_hangar_value_t *caps);
-ngx_int_t ngx_http_hangar_session_sign(ngx_http_hangar_req_t *hr,
-    ngx_str_t *sid, ngx_str_t *data, u_char *mac);
+u_char *ngx_http_hangar_session_key_get(ngx_http_hangar_req_t *hr);
 ngx_int_t ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr,
     ngx_str_t *text, ngx_http_hangar_sid_t *sid);
 ngx_int_t ngx_http_hangar_session_end(ngx_http_hangar_req_t *hr,
