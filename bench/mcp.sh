@@ -66,12 +66,11 @@ extra_bench() {
         for my $op (qw(call read elicit)) {
             my ($a, $b, $d) = @{ $r{$op} }{qw(a b d)};
             next unless $a && $d && $d->[0] && $d->[4];
-            $b //= $d;
-            printf "%-6s front door / direct stdio: throughput seq %.2fx conc %.2fx, p50 added %.3f ms;"
-                 . " hangar_pass: %.2fx %.2fx, %.3f ms
-", $op,
-                $a->[0] / $d->[0], $a->[4] / $d->[4], $a->[1] - $d->[1],
-                $b->[0] / $d->[0], $b->[4] / $d->[4], $b->[1] - $d->[1];
+            printf "%-6s front door / direct stdio: throughput seq %.2fx conc %.2fx, p50 added %.3f ms",
+                $op, $a->[0] / $d->[0], $a->[4] / $d->[4], $a->[1] - $d->[1];
+            printf "; hangar_pass: %.2fx %.2fx, %.3f ms", $b->[0] / $d->[0], $b->[4] / $d->[4],
+                $b->[1] - $d->[1] if $b;
+            print "\n";
         }
     ' "$OUT/extra.txt"
 }
