@@ -974,11 +974,11 @@ ngx_http_hangar_counter_release(ngx_http_hangar_registry_t *reg,
 ngx_uint_t
 ngx_http_hangar_streams_held(ngx_http_hangar_registry_t *reg, ngx_str_t *sid)
 {
-    u_char                      key[1 + NGX_HTTP_HANGAR_SID_KEY];
-    uint32_t                    hash;
-    ngx_str_t                   name;
-    ngx_uint_t                  n;
-    ngx_str_node_t             *sn;
+    u_char           key[1 + NGX_HTTP_HANGAR_SID_KEY];
+    uint32_t         hash;
+    ngx_str_t        name;
+    ngx_uint_t       n;
+    ngx_str_node_t  *sn;
 
     if (sid->len != NGX_HTTP_HANGAR_SID_LEN) {
         return 0;
