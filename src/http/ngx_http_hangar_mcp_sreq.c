@@ -142,13 +142,18 @@ void
 ngx_http_hangar_sreq_track(ngx_http_hangar_sreq_call_t *sc,
     ngx_http_hangar_value_t *id, void *handle, ngx_pool_t *pool)
 {
+    ngx_http_hangar_registry_t  *reg;
+
     if (handle == NULL) {
         return;
     }
 
     /* who may be asked what the server asks outside calls */
-    ngx_http_hangar_mailbox_caller(ngx_http_hangar_registry(), sc->server,
-                                   &sc->sid);
+    reg = ngx_http_hangar_registry();
+
+    if (reg) {
+        ngx_http_hangar_mailbox_caller(reg, sc->server, &sc->sid);
+    }
 
     if (sc->sid.len == 0) {
         return;
