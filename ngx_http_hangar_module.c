@@ -20,6 +20,7 @@
 #include "ngx_http_hangar_pass.h"
 #include "ngx_http_hangar_mcp.h"
 #include "ngx_http_hangar_mailbox.h"
+#include "ngx_http_hangar_mcp_sreq.h"
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_discovery.h"
 #include "ngx_http_hangar_lifecycle.h"
@@ -1346,6 +1347,7 @@ ngx_http_hangar_init_process(ngx_cycle_t *cycle)
     ngx_http_hangar_lifecycle_hooks(ngx_http_hangar_http_tick,
                                     ngx_http_hangar_http_exit);
     ngx_http_hangar_job_notify(ngx_http_hangar_mailbox_notify);
+    ngx_http_hangar_job_request(ngx_http_hangar_sreq_idle);
 
     /* remote host names: the resolver of the http{} level */
     ctx = (ngx_http_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,

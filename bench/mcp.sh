@@ -9,6 +9,7 @@
 # load client (bench/mcp-load.mjs), the pairing most users run.
 # Then (a) and (b) against the same with auth on and an API key on every
 # call, measured in turns.  The error_log level is notice throughout.
+# Last, resources/read and a call with one elicitation (extra_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-2000}
@@ -16,6 +17,68 @@ CONC=${2:-8}
 KIND=${3:-perl}
 . bench/lib.sh
 export HANGAR_BENCH_LOG=${HANGAR_BENCH_LOG:-notice}
+
+# ---- resources/read and a tool call that raises one elicitation ----------
+# server-everything (stdio) as server "ev": a static resource read, and
+# trigger-elicitation-request answered at once by the client
+# (bench/mcp-load-extra.mjs), through the front door, the pass-through and
+# directly over stdio; sequential and concurrent, and the ratios to direct
+# stdio.  Runs last (after the tools/call rows), or alone with
+# "bench/mcp.sh [calls] [concurrency] extra".
+
+extra_run() {  # label op what kind target
+    local seq con
+    seq=$(node bench/mcp-load-extra.mjs "$4" "$5" "$2" "$3" "$CALLS" 1)
+    con=$(node bench/mcp-load-extra.mjs "$4" "$5" "$2" "$3" "$CALLS" "$CONC")
+    printf '%-30s %9s %8s %8s   %9s %8s %8s   %s/%s\n' "$1" $(echo "$seq" | cut -d' ' -f1-3) \
+        $(echo "$con" | cut -d' ' -f1-3) "$(echo "$seq" | cut -d' ' -f4)" "$(echo "$con" | cut -d' ' -f4)"
+    echo "$2 ${1%% *} $seq $con" >> "$OUT/extra.txt"
+}
+
+extra_bench() {
+    local ev doc
+    ev="$TOP/t/.cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    if [ ! -f "$ev" ] || ! command -v node >/dev/null; then
+        echo "resources/read, elicitation: skipped (server-everything or node missing: make test-deps)"
+        return 0
+    fi
+    doc=demo://resource/static/document/features.md
+    bench_nginx "mcp-extra" "mcp_servers:
+  ev: {command: [node, $ev, stdio]}" \
+      'location = /mcp { hangar_mcp; } location ~ ^/pass/(?<server>[^/]+)$ { hangar_pass $server; }'
+    curl -s -o /dev/null -XPOST "http://127.0.0.1:$PORT/api/mcp_servers/ev/start"
+    node bench/mcp-load-extra.mjs http "http://127.0.0.1:$PORT/mcp" read "hangar://ev/$doc" 50 1 >/dev/null
+    : > "$OUT/extra.txt"
+    printf '\nserver-everything, %s operations, concurrency %s\n' "$CALLS" "$CONC"
+    printf '%-30s %9s %8s %8s   %9s %8s %8s   %s\n' "" "seq op/s" "p50 ms" "p99 ms" "conc op/s" "p50 ms" "p99 ms" "errors"
+    extra_run "(a) echo, front door" call echo http "http://127.0.0.1:$PORT/mcp"
+    extra_run "(d) echo, direct stdio" call echo stdio "node $ev stdio"
+    extra_run "(a) read, front door" read "hangar://ev/$doc" http "http://127.0.0.1:$PORT/mcp"
+    extra_run "(b) read, hangar_pass" read "$doc" http "http://127.0.0.1:$PORT/pass/ev"
+    extra_run "(d) read, direct stdio" read "$doc" stdio "node $ev stdio"
+    extra_run "(a) elicit, front door" elicit trigger-elicitation-request http "http://127.0.0.1:$PORT/mcp"
+    extra_run "(b) elicit, hangar_pass" elicit trigger-elicitation-request http "http://127.0.0.1:$PORT/pass/ev"
+    extra_run "(d) elicit, direct stdio" elicit trigger-elicitation-request stdio "node $ev stdio"
+    perl -e '
+        my %r;
+        open my $f, "<", $ARGV[0] or die;
+        while (<$f>) { my @f = split; $r{$f[0]}{ substr($f[1], 1, 1) } = [@f[-8 .. -1]]; }
+        for my $op (qw(call read elicit)) {
+            my ($a, $b, $d) = @{ $r{$op} }{qw(a b d)};
+            next unless $a && $d && $d->[0] && $d->[4];
+            printf "%-6s front door / direct stdio: throughput seq %.2fx conc %.2fx, p50 added %.3f ms",
+                $op, $a->[0] / $d->[0], $a->[4] / $d->[4], $a->[1] - $d->[1];
+            printf "; hangar_pass: %.2fx %.2fx, %.3f ms", $b->[0] / $d->[0], $b->[4] / $d->[4],
+                $b->[1] - $d->[1] if $b;
+            print "\n";
+        }
+    ' "$OUT/extra.txt"
+}
+
+if [ "$KIND" = extra ]; then
+    extra_bench
+    exit 0
+fi
 
 if [ "$KIND" = everything ]; then
     EV="$TOP/t/.cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
@@ -134,3 +197,8 @@ perl -e '
             join(",", map { $_->[0] } @{ $r{$path}{off} }), join(",", map { $_->[0] } @{ $r{$path}{on} });
     }
 ' "$OUT2/ab.txt"
+
+# the tools/call nginx and supergateway stop; the extra part has its own
+cleanup
+trap - EXIT
+extra_bench

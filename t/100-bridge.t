@@ -410,7 +410,7 @@ is($h->{status}, 200, 'GET stream: 200');
 sleep 0.1;
 
 my $s = hconn($b);
-send_req($s, POST => '/mcp', call(sample => { prompt => 'say hi' }, 0));
+send_req($s, POST => '/mcp', call(sample => { prompt => 'say hi' }, 0), 'Mcp-Session-Id' => $gsid);
 my $e = next_event($g);
 is($e->{msg}{method}, 'sampling/createMessage', 'sample: request on the GET stream');
 like($e->{msg}{id} // '', qr/^s-\d+$/, 'sample: bridge id s-<n>');
@@ -495,7 +495,8 @@ ok($rss && $rss < 8192, 'bridge RSS after big messages is small');
 
 # stdio carries no link between a server request and its call: it goes to
 # the most recent call in flight (on an SSE stream) whose session declared
-# the capability; with no call in flight, to a GET stream of such a session
+# the capability; with no call in flight, to a GET stream of the session
+# of the last tools/call, if it declared it
 my $rb = start_bridge(id => 'route', args => ['--log-tool'], opts => [qw(--request-timeout-ms 400)]);
 is($rb->{ready}{state}, 'ready', 'route: ready');
 
@@ -565,12 +566,18 @@ my $ga = hconn($rb);
 send_req($ga, GET => '/mcp', undef, Accept => 'text/event-stream', 'Mcp-Session-Id' => $sa);
 read_head($ga);
 sleep 0.1;
+# only to the session of the last tools/call: B (no sampling) called last
 send_req($cb, POST => '/mcp', call(sample => { prompt => 'p3' }, 'b3'), 'Mcp-Session-Id' => $sb);
+like(text_of(read_response($cb)->{json}), qr/no connected client supports sampling/,
+     'outside calls: B called last and cannot answer, the server gets an error');
+my $cj = hconn($rb);
+send_req($cj, POST => '/mcp', call(sample => { prompt => 'p3' }, 'a3'), 'Mcp-Session-Id' => $sa);
 $e = next_event($ga, 3);
-is($e->{msg}{method}, 'sampling/createMessage', 'outside calls: to A\'s GET stream, not B\'s');
+is($e->{msg}{method}, 'sampling/createMessage',
+   'outside calls: to the GET stream of A, whose call was last (B\'s request never went there)');
 request(hconn($rb), POST => '/mcp', $json->encode({ jsonrpc => '2.0', id => $e->{msg}{id},
     result => { content => { type => 'text', text => 'via GET' } } }), 'Mcp-Session-Id' => $sa);
-is(text_of(read_response($cb)->{json}), 'sampled: via GET', 'outside calls: answered');
+is(text_of(read_response($cj)->{json}), 'sampled: via GET', 'outside calls: answered');
 
 # the same id in flight in two sessions: a cancellation is of its session's
 my $da = hconn($rb);

@@ -205,6 +205,7 @@ typedef struct {
     hb_session_t  *sessions[HB_BUCKETS];
     unsigned       nsessions;
     uint64_t       next_sess;
+    uint64_t       last_call;   /* the session of the last tools/call */
     uint64_t       tick;
 
     hb_log_t      *ring;

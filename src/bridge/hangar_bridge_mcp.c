@@ -588,8 +588,9 @@ hb_session_can(uint64_t n, unsigned need)
  * Where a message of the server goes.  stdio carries no link between a
  * server's request and the call it serves, so: while calls are in flight
  * on SSE streams, to the most recent one whose session has the
- * capability; with none in flight and "streams" set, to a GET stream of a
- * session that has it.
+ * capability; with none in flight and "streams" set, to a GET stream of
+ * the session that made the last tools/call, if it has the capability
+ * (never to another session: it may be another client's).
  */
 
 static hb_conn_t *
@@ -620,9 +621,12 @@ hb_route(unsigned need, int streams, uint64_t *sess)
         return best->conn;
     }
 
+    if (hb.last_call == 0 || !hb_session_can(hb.last_call, need)) {
+        return NULL;
+    }
+
     for (c = hb.conns; streams && c; c = c->next) {
-        if (c->state == HB_C_GET && !c->dead && hb_session_can(c->sess, need))
-        {
+        if (c->state == HB_C_GET && !c->dead && c->sess == hb.last_call) {
             *sess = c->sess;
             return c;
         }
@@ -739,6 +743,7 @@ hb_mcp_forget(void)
     }
 
     hb.nsessions = 0;
+    hb.last_call = 0;
 }
 
 
@@ -1079,7 +1084,7 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
 {
     char           bid[32];
     hb_buf_t       b;
-    yajl_val       tok;
+    yajl_val       tok, m;
     hb_pending_t  *p;
     hb_patch_t     pt[2] = {
         { { "id", NULL }, bid },
@@ -1099,6 +1104,12 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
     p->sse = c->sse;
     p->sess = hb_session_of(c);
     snprintf(bid, sizeof(bid), "%llu", (unsigned long long) p->bid);
+
+    /* a server's request outside calls goes to this session's GET stream */
+    m = hb_get(v, "method");
+    if (m && YAJL_IS_STRING(m) && strcmp(m->u.string, "tools/call") == 0) {
+        hb.last_call = p->sess;
+    }
 
     /* progress tokens are the client's choice: replace them like ids */
     tok = hb_get(hb_get(hb_get(v, "params"), "_meta"), "progressToken");

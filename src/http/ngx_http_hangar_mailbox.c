@@ -34,6 +34,15 @@ typedef struct {
 } ngx_http_hangar_sub_t;
 
 
+/* the session of the last front-door call to a server */
+typedef struct {
+    size_t                       server_len;    /* 0: a free slot */
+    size_t                       sid_len;       /* 0: a call of no session */
+    u_char                       server[NGX_HTTP_HANGAR_ID_MAX];
+    u_char                       sid[NGX_HTTP_HANGAR_MAILBOX_KEY];
+} ngx_http_hangar_caller_t;
+
+
 typedef struct {
     ngx_atomic_t                 seq;       /* the newest message */
     size_t                       bytes;     /* in the ring */
@@ -41,6 +50,7 @@ typedef struct {
     ngx_http_hangar_slot_t       ring[NGX_HTTP_HANGAR_MAILBOX_SLOTS];
     ngx_queue_t                  subs;
     ngx_uint_t                   nsubs;
+    ngx_http_hangar_caller_t     callers[NGX_HTTP_HANGAR_MAILBOX_CALLERS];
 } ngx_http_hangar_mailbox_sh_t;
 
 
@@ -58,6 +68,8 @@ static void ngx_http_hangar_sub_free(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_mailbox_sh_t *mb, ngx_http_hangar_sub_t *sub);
 static void ngx_http_hangar_mailbox_relay(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_str_t *session, ngx_http_hangar_value_t *msg);
+static ngx_http_hangar_caller_t *ngx_http_hangar_caller_slot(
+    ngx_http_hangar_mailbox_sh_t *mb, ngx_str_t *server);
 
 
 /* with the slab mutex: the mailbox, made on first use */
@@ -633,4 +645,99 @@ ngx_http_hangar_mailbox_relay(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
                       "hangar: a notification for the front door's "
                       "sessions was dropped");
     }
+}
+
+
+/* ---- the last caller of each server -------------------------------------- */
+
+static ngx_http_hangar_caller_t *
+ngx_http_hangar_caller_slot(ngx_http_hangar_mailbox_sh_t *mb,
+    ngx_str_t *server)
+{
+    return &mb->callers[ngx_crc32_short(server->data, server->len)
+                        % NGX_HTTP_HANGAR_MAILBOX_CALLERS];
+}
+
+
+/*
+ * On every front-door call: without the lock when the slot already says
+ * so (the usual case: the same session calls again), else a bounded copy
+ * under it.  Two servers that share a slot take turns in it; the one that
+ * lost it answers requests outside calls with an error, never to another
+ * server's caller.
+ */
+
+void
+ngx_http_hangar_mailbox_caller(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *sid)
+{
+    ngx_http_hangar_caller_t      *c;
+    ngx_http_hangar_mailbox_sh_t  *mb;
+
+    if (server->len == 0 || server->len > NGX_HTTP_HANGAR_ID_MAX
+        || sid->len > NGX_HTTP_HANGAR_MAILBOX_KEY)
+    {
+        return;
+    }
+
+    mb = reg->sh->mailbox_sh;
+
+    if (mb) {
+        c = ngx_http_hangar_caller_slot(mb, server);
+
+        if (c->server_len == server->len && c->sid_len == sid->len
+            && ngx_memcmp(c->server, server->data, server->len) == 0
+            && ngx_memcmp(c->sid, sid->data, sid->len) == 0)
+        {
+            return;
+        }
+    }
+
+    ngx_http_hangar_lock(reg);
+
+    mb = ngx_http_hangar_mailbox_sh(reg);
+
+    if (mb) {
+        c = ngx_http_hangar_caller_slot(mb, server);
+
+        ngx_memcpy(c->server, server->data, server->len);
+        c->server_len = server->len;
+        ngx_memcpy(c->sid, sid->data, sid->len);
+        c->sid_len = sid->len;
+    }
+
+    ngx_http_hangar_unlock(reg);
+}
+
+
+ngx_int_t
+ngx_http_hangar_mailbox_last_caller(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *sid)
+{
+    ngx_int_t                      rc;
+    ngx_http_hangar_caller_t      *c;
+    ngx_http_hangar_mailbox_sh_t  *mb;
+
+    rc = NGX_DECLINED;
+    sid->len = 0;
+
+    ngx_http_hangar_lock(reg);
+
+    mb = reg->sh->mailbox_sh;
+
+    if (mb) {
+        c = ngx_http_hangar_caller_slot(mb, server);
+
+        if (c->server_len == server->len && c->sid_len
+            && ngx_memcmp(c->server, server->data, server->len) == 0)
+        {
+            ngx_memcpy(sid->data, c->sid, c->sid_len);
+            sid->len = c->sid_len;
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_http_hangar_unlock(reg);
+
+    return rc;
 }

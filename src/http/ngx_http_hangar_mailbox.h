@@ -24,6 +24,7 @@
 #define NGX_HTTP_HANGAR_MAILBOX_BYTES   (4 * 1024 * 1024)   /* all of them */
 #define NGX_HTTP_HANGAR_MAILBOX_SUBS    1024    /* subscriptions, in all */
 #define NGX_HTTP_HANGAR_MAILBOX_URI     2048    /* a subscribed uri */
+#define NGX_HTTP_HANGAR_MAILBOX_CALLERS 256     /* servers' last callers */
 
 
 /* a message taken out of the ring, for a worker's streams */
@@ -82,6 +83,19 @@ void ngx_http_hangar_mailbox_forget(ngx_http_hangar_registry_t *reg,
  */
 void ngx_http_hangar_mailbox_notify(ngx_http_hangar_registry_t *reg,
     ngx_str_t *server, ngx_http_hangar_value_t *msg);
+
+
+/*
+ * The session (its canonical id; empty: none) of the last front-door call
+ * to a server, for the requests it sends outside calls; bounded (a fixed
+ * table, servers that share a slot take turns).
+ */
+void ngx_http_hangar_mailbox_caller(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *sid);
+
+/* NGX_OK with it copied to sid->data (MAILBOX_KEY bytes), or NGX_DECLINED */
+ngx_int_t ngx_http_hangar_mailbox_last_caller(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_str_t *sid);
 
 
 #endif /* _NGX_HTTP_HANGAR_MAILBOX_H_INCLUDED_ */

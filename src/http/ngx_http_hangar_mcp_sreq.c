@@ -13,6 +13,11 @@
  * module's session with it.  A client that did not declare the needed
  * capability at initialize (kept in its session id) never sees the
  * request: hangar answers the server with an error at once.
+ *
+ * A request outside any call (on the module's GET stream with the server)
+ * goes, the same way, to the GET stream of the session whose call went to
+ * that server last, if it holds one in any worker and can answer; else
+ * the server gets an error at once.
  */
 
 
@@ -22,6 +27,7 @@
 #include <ngx_md5.h>
 #include "ngx_http_hangar_mcp_sreq.h"
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_mailbox.h"
 
 
 /* ready servers a cancellation of an unknown call goes to, at most */
@@ -44,9 +50,12 @@ static ngx_uint_t ngx_http_hangar_sreq_need(ngx_http_hangar_value_t *msg,
     ngx_str_t *method, const char **what);
 static ngx_int_t ngx_http_hangar_sreq_refuse(ngx_http_hangar_req_t *hr,
     ngx_str_t *server, ngx_http_hangar_value_t *id, const char *what);
-static ngx_int_t ngx_http_hangar_sreq_id(ngx_http_hangar_req_t *hr,
-    ngx_str_t *sid, ngx_str_t *server, ngx_http_hangar_value_t *id,
-    ngx_str_t *out);
+static ngx_int_t ngx_http_hangar_sreq_id(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *sid, ngx_str_t *server,
+    ngx_http_hangar_value_t *id, ngx_str_t *out);
+static void ngx_http_hangar_sreq_copy(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_value_t *msg, ngx_http_hangar_value_t *id,
+    ngx_str_t *text);
 static ngx_int_t ngx_http_hangar_sreq_decode(ngx_http_hangar_req_t *hr,
     ngx_str_t *sid, ngx_str_t *text, ngx_str_t *server, ngx_str_t *id);
 static ngx_int_t ngx_http_hangar_sreq_send(ngx_http_hangar_req_t *hr,
@@ -130,7 +139,20 @@ void
 ngx_http_hangar_sreq_track(ngx_http_hangar_sreq_call_t *sc,
     ngx_http_hangar_value_t *id, void *handle, ngx_pool_t *pool)
 {
-    if (sc->sid.len == 0 || handle == NULL) {
+    ngx_http_hangar_registry_t  *reg;
+
+    if (handle == NULL) {
+        return;
+    }
+
+    /* who may be asked what the server asks outside calls */
+    reg = ngx_http_hangar_registry();
+
+    if (reg) {
+        ngx_http_hangar_mailbox_caller(reg, sc->server, &sc->sid);
+    }
+
+    if (sc->sid.len == 0) {
         return;
     }
 
@@ -333,9 +355,8 @@ ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_out_t *out)
 {
     ngx_str_t                 text;
-    ngx_uint_t                i, need;
+    ngx_uint_t                need;
     const char               *what;
-    ngx_http_hangar_pair_t   *pair;
     ngx_http_hangar_value_t  *id, *method;
 
     id = ngx_http_hangar_get(msg, "id");
@@ -351,14 +372,30 @@ ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
         return ngx_http_hangar_sreq_refuse(hr, sc->server, id, what);
     }
 
-    if (ngx_http_hangar_sreq_id(hr, &sc->sid, sc->server, id, &text)
+    if (ngx_http_hangar_sreq_id(hr->reg, hr->r->pool, hr->r->connection->log,
+                                &sc->sid, sc->server, id, &text)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    /* the message as it came, with the id the client answers */
     ngx_http_hangar_out_init(out, hr->r->pool, 512);
+    ngx_http_hangar_sreq_copy(out, msg, id, &text);
+
+    return NGX_OK;
+}
+
+
+/* the message as it came, with the id the client answers */
+
+static void
+ngx_http_hangar_sreq_copy(ngx_http_hangar_out_t *out,
+    ngx_http_hangar_value_t *msg, ngx_http_hangar_value_t *id,
+    ngx_str_t *text)
+{
+    ngx_uint_t               i;
+    ngx_http_hangar_pair_t  *pair;
+
     ngx_http_hangar_out_lit(out, "{");
 
     pair = msg->u.obj.elts;
@@ -372,7 +409,7 @@ ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
         ngx_http_hangar_out_lit(out, ":");
 
         if (pair[i].value == id) {
-            ngx_http_hangar_out_str(out, text.data, text.len);
+            ngx_http_hangar_out_str(out, text->data, text->len);
 
         } else {
             ngx_http_hangar_json_out(out, pair[i].value);
@@ -380,8 +417,86 @@ ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
     }
 
     ngx_http_hangar_out_lit(out, "}");
+}
 
-    return NGX_OK;
+
+/*
+ * A server's request outside any call (the lifecycle's listener hands it
+ * over): to the GET stream of the session of the last call to that
+ * server, through the mailbox (any worker may hold the stream).  NGX_OK:
+ * it went; NGX_DECLINED: no such session can take it (no call yet, a
+ * call of no session, no GET stream, not the capability): the caller
+ * answers the server with an error.
+ */
+
+ngx_int_t
+ngx_http_hangar_sreq_idle(ngx_http_hangar_registry_t *reg, ngx_str_t *server,
+    ngx_http_hangar_value_t *msg)
+{
+    u_char                    key[NGX_HTTP_HANGAR_MAILBOX_KEY];
+    ngx_int_t                 caps, rc;
+    ngx_str_t                 sid, text, json;
+    ngx_uint_t                need;
+    ngx_pool_t               *pool;
+    const char               *what;
+    ngx_http_hangar_out_t     out;
+    ngx_http_hangar_value_t  *id, *method;
+
+    id = ngx_http_hangar_get(msg, "id");
+    method = ngx_http_hangar_get(msg, "method");
+
+    if (id == NULL || !ngx_http_hangar_is(method, NGX_HTTP_HANGAR_STR)) {
+        return NGX_DECLINED;
+    }
+
+    sid.data = key;
+
+    if (ngx_http_hangar_mailbox_last_caller(reg, server, &sid) != NGX_OK
+        || sid.len != NGX_HTTP_HANGAR_SID_LEN)
+    {
+        return NGX_DECLINED;
+    }
+
+    need = ngx_http_hangar_sreq_need(msg, &method->u.s, &what);
+    caps = ngx_hextoi(sid.data + NGX_HTTP_HANGAR_SID_BODY
+                      - NGX_HTTP_HANGAR_SID_CAPS, NGX_HTTP_HANGAR_SID_CAPS);
+
+    if (caps == NGX_ERROR || ((ngx_uint_t) caps & need) != need
+        || ngx_http_hangar_streams_held(reg, &sid) == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_DECLINED;
+
+    if (ngx_http_hangar_sreq_id(reg, pool, ngx_cycle->log, &sid, server, id,
+                                &text)
+        == NGX_OK)
+    {
+        ngx_http_hangar_out_init(&out, pool, 512);
+        ngx_http_hangar_sreq_copy(&out, msg, id, &text);
+
+        if (ngx_http_hangar_out_flatten(&out, &json) == NGX_OK
+            && ngx_http_hangar_mailbox_post(reg, &sid, &json) == NGX_OK)
+        {
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_destroy_pool(pool);
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "hangar: \"%V\" asked for %s outside any call: %s", server,
+                  what ? what : "a request",
+                  rc == NGX_OK ? "sent to the GET stream of its last caller"
+                               : "it could not be queued");
+
+    return rc;
 }
 
 
@@ -431,22 +546,20 @@ ngx_http_hangar_sreq_send(ngx_http_hangar_req_t *hr, ngx_str_t *server,
 /* "hangar1." <b64u server> "." <b64u id> "." <hex HMAC> */
 
 static ngx_int_t
-ngx_http_hangar_sreq_id(ngx_http_hangar_req_t *hr, ngx_str_t *sid,
-    ngx_str_t *server, ngx_http_hangar_value_t *id, ngx_str_t *out)
+ngx_http_hangar_sreq_id(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_log_t *log, ngx_str_t *sid, ngx_str_t *server,
+    ngx_http_hangar_value_t *id, ngx_str_t *out)
 {
     u_char     *key;
     ngx_str_t   raw;
 
-    key = ngx_http_hangar_session_key_get(hr);
+    key = ngx_http_hangar_session_key_in(reg, pool, log);
 
-    if (key == NULL
-        || ngx_http_hangar_json_text(hr->r->pool, id, &raw) != NGX_OK)
-    {
+    if (key == NULL || ngx_http_hangar_json_text(pool, id, &raw) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_hangar_wire_sreq_encode(hr->r->pool, key, sid, server,
-                                            &raw, out);
+    return ngx_http_hangar_wire_sreq_encode(pool, key, sid, server, &raw, out);
 }
 
 

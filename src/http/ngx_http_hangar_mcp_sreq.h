@@ -39,6 +39,8 @@ void ngx_http_hangar_sreq_gone(ngx_http_hangar_registry_t *reg,
 ngx_int_t ngx_http_hangar_sreq_relay(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_sreq_call_t *sc, ngx_http_hangar_value_t *msg,
     ngx_http_hangar_out_t *out);
+ngx_int_t ngx_http_hangar_sreq_idle(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *server, ngx_http_hangar_value_t *msg);
 ngx_int_t ngx_http_hangar_sreq_message(ngx_http_hangar_req_t *hr,
     ngx_http_hangar_value_t *body, ngx_http_hangar_value_t *method,
     ngx_http_hangar_value_t *params);

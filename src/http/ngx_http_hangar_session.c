@@ -50,6 +50,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr);
+static ngx_int_t ngx_http_hangar_session_load(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log);
 static void ngx_http_hangar_session_trees(ngx_http_hangar_shctx_t *sh);
 static ngx_int_t ngx_http_hangar_ended_load(ngx_http_hangar_req_t *hr);
 static void ngx_http_hangar_ended_add(ngx_http_hangar_registry_t *reg,
@@ -74,6 +76,15 @@ static ngx_uint_t  ngx_http_hangar_session_have_key;
 static ngx_int_t
 ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr)
 {
+    return ngx_http_hangar_session_load(hr->reg, hr->r->pool,
+                                        hr->r->connection->log);
+}
+
+
+static ngx_int_t
+ngx_http_hangar_session_load(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log)
+{
     ssize_t     n;
     ngx_fd_t    fd;
     ngx_str_t   path;
@@ -82,17 +93,17 @@ ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr)
         return NGX_OK;
     }
 
-    path.len = hr->reg->hmcf->state_dir.len + sizeof("/session.key") - 1;
-    path.data = ngx_pnalloc(hr->r->pool, path.len + 1);
+    path.len = reg->hmcf->state_dir.len + sizeof("/session.key") - 1;
+    path.data = ngx_pnalloc(pool, path.len + 1);
     if (path.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(path.data, "%V/session.key%Z", &hr->reg->hmcf->state_dir);
+    ngx_sprintf(path.data, "%V/session.key%Z", &reg->hmcf->state_dir);
 
     fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ALERT, hr->r->connection->log, ngx_errno,
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
                       "hangar: cannot read the session key \"%V\"", &path);
         return NGX_ERROR;
     }
@@ -102,7 +113,7 @@ ngx_http_hangar_session_secret(ngx_http_hangar_req_t *hr)
     (void) ngx_close_file(fd);
 
     if (n != (ssize_t) sizeof(ngx_http_hangar_session_key)) {
-        ngx_log_error(NGX_LOG_ALERT, hr->r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "hangar: the session key \"%V\" is short", &path);
         return NGX_ERROR;
     }
@@ -342,6 +353,20 @@ u_char *
 ngx_http_hangar_session_key_get(ngx_http_hangar_req_t *hr)
 {
     if (ngx_http_hangar_session_secret(hr) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_hangar_session_key;
+}
+
+
+/* the same outside a request (a server's request outside calls) */
+
+u_char *
+ngx_http_hangar_session_key_in(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log)
+{
+    if (ngx_http_hangar_session_load(reg, pool, log) != NGX_OK) {
         return NULL;
     }
 
@@ -838,6 +863,40 @@ ngx_http_hangar_counter_release(ngx_http_hangar_registry_t *reg,
         ngx_rbtree_delete(&reg->sh->streams_tree, &c->sn.node);
         ngx_slab_free_locked(reg->shpool, c);
     }
+}
+
+
+/* how many GET streams a session (its canonical id) holds, in all workers */
+
+ngx_uint_t
+ngx_http_hangar_streams_held(ngx_http_hangar_registry_t *reg, ngx_str_t *sid)
+{
+    u_char           key[1 + NGX_HTTP_HANGAR_SID_KEY];
+    uint32_t         hash;
+    ngx_str_t        name;
+    ngx_uint_t       n;
+    ngx_str_node_t  *sn;
+
+    if (sid->len != NGX_HTTP_HANGAR_SID_LEN) {
+        return 0;
+    }
+
+    key[0] = 's';
+    ngx_memcpy(key + 1, sid->data + 4, NGX_HTTP_HANGAR_SID_KEY);
+    name.data = key;
+    name.len = sizeof(key);
+    hash = ngx_crc32_short(key, sizeof(key));
+
+    ngx_http_hangar_lock(reg);
+
+    ngx_http_hangar_session_trees(reg->sh);
+
+    sn = ngx_str_rbtree_lookup(&reg->sh->streams_tree, &name, hash);
+    n = sn ? ((ngx_http_hangar_counter_t *) sn)->count : 0;
+
+    ngx_http_hangar_unlock(reg);
+
+    return n;
 }
 
 

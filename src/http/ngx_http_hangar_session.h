@@ -48,6 +48,8 @@ ngx_int_t ngx_http_hangar_session_refuse(ngx_http_hangar_req_t *hr,
     ngx_int_t rc);
 ngx_uint_t ngx_http_hangar_session_caps(ngx_http_hangar_value_t *caps);
 u_char *ngx_http_hangar_session_key_get(ngx_http_hangar_req_t *hr);
+u_char *ngx_http_hangar_session_key_in(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_log_t *log);
 ngx_int_t ngx_http_hangar_session_check(ngx_http_hangar_req_t *hr,
     ngx_str_t *text, ngx_http_hangar_sid_t *sid);
 ngx_int_t ngx_http_hangar_session_end(ngx_http_hangar_req_t *hr,
@@ -58,6 +60,8 @@ ngx_int_t ngx_http_hangar_streams_enter(ngx_http_hangar_req_t *hr,
     ngx_uint_t per_client, ngx_http_hangar_streams_t *st,
     const char **which);
 void ngx_http_hangar_streams_leave(ngx_http_hangar_streams_t *st);
+ngx_uint_t ngx_http_hangar_streams_held(ngx_http_hangar_registry_t *reg,
+    ngx_str_t *sid);
 
 
 #endif /* _NGX_HTTP_HANGAR_SESSION_H_INCLUDED_ */

@@ -94,6 +94,7 @@ static ngx_uint_t                ngx_http_hangar_nstreams;
 
 /* the layer above's: the servers' other notifications */
 static ngx_http_hangar_notify_pt  ngx_http_hangar_notify_handler;
+static ngx_http_hangar_request_pt  ngx_http_hangar_request_handler;
 
 
 /*
@@ -1036,11 +1037,11 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     p = ngx_cpymem(call->headers.data, job->headers.data, job->headers.len);
 
     /*
-     * A bridge sends a server's request outside calls to a GET stream of
-     * a session that can answer it: this one only listens, so it is
-     * opened in no session there (a remote wants its session on it).
+     * In the module's session: a bridge sends a server's request outside
+     * calls to a GET stream of the session that made the last call, and
+     * a remote sends them on its session's stream.
      */
-    if (job->session.len && job->mode == NGX_HTTP_HANGAR_MODE_REMOTE) {
+    if (job->session.len) {
         p = ngx_sprintf(p, "Mcp-Session-Id: %V\r\n", &job->session);
     }
 
@@ -1115,8 +1116,13 @@ ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call, u_char *data,
                        "notification is skipped");
 
     } else if (ngx_http_hangar_get(msg, "id")) {
-        /* a server's request outside any call */
-        ngx_http_hangar_stream_refuse(job, pool, msg);
+        /* a server's request outside any call: the layer above, or no */
+        if (ngx_http_hangar_request_handler == NULL
+            || ngx_http_hangar_request_handler(job->reg, &job->id, msg)
+               != NGX_OK)
+        {
+            ngx_http_hangar_stream_refuse(job, pool, msg);
+        }
 
     } else if (ngx_http_hangar_notify_handler) {
         ngx_http_hangar_notify_handler(job->reg, &job->id, msg);
@@ -1127,9 +1133,8 @@ ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call, u_char *data,
 
 
 /*
- * A server's request outside any call (a remote's, on the module's own
- * session): no client can be said to be asked, and none is picked among
- * the sessions; the server gets an error at once rather than waiting.
+ * A server's request outside any call that the layer above could not
+ * hand to a client: the server gets an error at once rather than waiting.
  */
 
 static void
@@ -1156,6 +1161,13 @@ void
 ngx_http_hangar_job_notify(ngx_http_hangar_notify_pt handler)
 {
     ngx_http_hangar_notify_handler = handler;
+}
+
+
+void
+ngx_http_hangar_job_request(ngx_http_hangar_request_pt handler)
+{
+    ngx_http_hangar_request_handler = handler;
 }
 
 

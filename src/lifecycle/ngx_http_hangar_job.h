@@ -55,5 +55,16 @@ typedef void (*ngx_http_hangar_notify_pt)(ngx_http_hangar_registry_t *reg,
 
 void ngx_http_hangar_job_notify(ngx_http_hangar_notify_pt handler);
 
+/*
+ * A ready server's request outside any call, as its listener receives
+ * it: NGX_OK when the handler sent it to a client, else the server is
+ * answered with an error at once.
+ */
+typedef ngx_int_t (*ngx_http_hangar_request_pt)(
+    ngx_http_hangar_registry_t *reg, ngx_str_t *server,
+    ngx_http_hangar_value_t *msg);
+
+void ngx_http_hangar_job_request(ngx_http_hangar_request_pt handler);
+
 
 #endif /* _NGX_HTTP_HANGAR_JOB_H_INCLUDED_ */
