@@ -89,6 +89,17 @@ sub wait_for ($) {
     return 0;
 }
 
+# the crash is recorded once a worker sees the bridge go, a moment after the
+# failed calls: a start before that finds the server still ready
+sub seen_down ($) {
+    my ($id) = @_;
+    return wait_for(sub {
+        my (undef, undef, $b) = http_request(GET => "/api/mcp_servers/$id");
+        my $s = eval { $json->decode($b) } // {};
+        return ($s->{state} // 'ready') ne 'ready';
+    });
+}
+
 sub log_text () { Hangar::Test::slurp(servroot() . '/logs/error.log') }
 
 # ---- killed between calls: no failed call, out of rotation, then back ----
@@ -110,6 +121,7 @@ sub log_text () { Hangar::Test::slurp(servroot() . '/logs/error.log') }
     like(log_text(), qr/group "pool": member "a" out of rotation/,
          'the change is logged');
 
+    ok(seen_down('a'), 'the crash of a is recorded');
     my ($st) = http_request(POST => '/api/mcp_servers/a/start');
     is($st, 200, 'a started again');
     ok(wait_for(sub { member(group(), 'a')->{in_rotation} }),
@@ -143,6 +155,7 @@ sub log_text () { Hangar::Test::slurp(servroot() . '/logs/error.log') }
          'the failover is logged');
 
     # ---- a tool error is an answer: never retried ----
+    ok(seen_down('a'), 'the second crash of a is recorded');
     ($st) = http_request(POST => '/api/mcp_servers/a/start');
     ok(wait_for(sub { member(group(), 'a')->{in_rotation} }), 'a is back');
     my $before = () = log_text() =~ /retried on/g;
@@ -180,6 +193,7 @@ sub log_text () { Hangar::Test::slurp(servroot() . '/logs/error.log') }
          'and in /metrics');
 
     for my $id (qw(a b)) {
+        ok(seen_down($id), "the crash of $id is recorded");
         my ($st) = http_request(POST => "/api/mcp_servers/$id/start");
         is($st, 200, "$id started again");
     }
