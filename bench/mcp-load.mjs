@@ -5,7 +5,12 @@
 // http: each of <concurrency> loops keeps one keep-alive connection and one
 // session, one call at a time.  stdio: <concurrency> requests in flight on
 // the pipe of one child process.
+// The HTTP client is a lean keep-alive HTTP/1.1 client over node:net (one
+// write per request, Content-Length and chunked answers, JSON or SSE), as
+// wrk and mcp-load.pl are: node:http's Agent costs more per request than
+// what is measured.  HANGAR_BENCH_NODE_HTTP=agent uses node:http instead.
 import http from 'node:http';
+import net from 'node:net';
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 
@@ -44,6 +49,139 @@ function post(agent, url, body, session) {
     });
 }
 
+// one keep-alive connection; requests one at a time
+class LeanConn {
+    constructor(url) {
+        const u = new URL(url);
+        this.host = u.host;
+        this.path = u.pathname + u.search;
+        this.port = Number(u.port || 80);
+        this.hostname = u.hostname;
+        this.sock = null;
+        this.buf = Buffer.alloc(0);
+        this.waiting = null;
+    }
+
+    connect() {
+        return new Promise((resolve, reject) => {
+            const s = net.createConnection({ host: this.hostname, port: this.port }, () => resolve());
+            s.setNoDelay(true);
+            // events of a connection given up (Connection: close) are old news
+            s.on('data', (d) => {
+                if (s !== this.sock) return;
+                this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+                this.parse();
+            });
+            s.on('error', (e) => { if (s === this.sock) this.fail(e); reject(e); });
+            s.on('close', () => {
+                if (s !== this.sock) return;
+                this.closed = true;
+                this.parse();
+                this.sock = null;
+                this.fail(new Error('closed'));
+            });
+            this.sock = s;
+            this.closed = false;
+        });
+    }
+
+    fail(e) {
+        const w = this.waiting;
+        if (w) { this.waiting = null; w.reject(e); }
+    }
+
+    // a complete response at the start of this.buf, or null
+    take() {
+        const b = this.buf;
+        const he = b.indexOf('\r\n\r\n');
+        if (he < 0) return null;
+        const lines = b.subarray(0, he).toString('latin1').split('\r\n');
+        const status = Number(lines[0].split(' ')[1]);
+        const headers = {};
+        for (const l of lines.slice(1)) {
+            const i = l.indexOf(':');
+            if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+        }
+        let pos = he + 4;
+        if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+            const parts = [];
+            for (;;) {
+                const le = b.indexOf('\r\n', pos);
+                if (le < 0) return null;
+                const size = parseInt(b.subarray(pos, le).toString('latin1'), 16);
+                if (Number.isNaN(size)) throw new Error('bad chunk size');
+                if (size === 0) {
+                    // trailers, up to an empty line
+                    let t = le + 2;
+                    for (;;) {
+                        const te = b.indexOf('\r\n', t);
+                        if (te < 0) return null;
+                        if (te === t) { pos = te + 2; break; }
+                        t = te + 2;
+                    }
+                    break;
+                }
+                if (b.length < le + 2 + size + 2) return null;
+                parts.push(b.subarray(le + 2, le + 2 + size));
+                pos = le + 2 + size + 2;
+            }
+            this.buf = b.subarray(pos);
+            return { status, headers, data: Buffer.concat(parts).toString('utf8') };
+        }
+        if (headers['content-length'] !== undefined) {
+            const n = Number(headers['content-length']);
+            if (b.length < pos + n) return null;
+            this.buf = b.subarray(pos + n);
+            return { status, headers, data: b.subarray(pos, pos + n).toString('utf8') };
+        }
+        // neither: the body ends with the connection
+        if (!this.closed) return null;
+        this.buf = Buffer.alloc(0);
+        return { status, headers, data: b.subarray(pos).toString('utf8') };
+    }
+
+    parse() {
+        if (!this.waiting) return;
+        let r;
+        try { r = this.take(); } catch (e) { this.fail(e); return; }
+        if (r) {
+            const w = this.waiting;
+            this.waiting = null;
+            if (/close/i.test(r.headers.connection || '')) { this.sock?.destroy(); this.sock = null; }
+            w.resolve(r);
+        }
+    }
+
+    async post(body, session) {
+        if (!this.sock) { this.buf = Buffer.alloc(0); await this.connect(); }
+        let head = `POST ${this.path} HTTP/1.1\r\nHost: ${this.host}\r\n`
+            + 'Content-Type: application/json\r\n'
+            + 'Accept: application/json, text/event-stream\r\n'
+            + 'MCP-Protocol-Version: 2025-06-18\r\n';
+        if (session) head += `Mcp-Session-Id: ${session}\r\n`;
+        if (process.env.HANGAR_BENCH_KEY) head += `X-API-Key: ${process.env.HANGAR_BENCH_KEY}\r\n`;
+        const b = Buffer.from(body);
+        head += `Content-Length: ${b.length}\r\n\r\n`;
+        return new Promise((resolve, reject) => {
+            this.waiting = { resolve, reject };
+            this.sock.write(Buffer.concat([Buffer.from(head), b]));
+        });
+    }
+
+    destroy() { this.sock?.destroy(); }
+}
+
+const lean = process.env.HANGAR_BENCH_NODE_HTTP !== 'agent';
+
+function client(url) {
+    if (lean) {
+        const c = new LeanConn(url);
+        return { post: (body, session) => c.post(body, session), destroy: () => c.destroy() };
+    }
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    return { post: (body, session) => post(agent, url, body, session), destroy: () => agent.destroy() };
+}
+
 function ok(res) {
     if (res.status !== 200) return false;
     const text = res.data.startsWith('data:') || res.data.includes('\ndata:')
@@ -59,19 +197,19 @@ async function runHttp() {
     const t0 = now();
     for (let i = 0; i < conc; i++) {
         loops.push((async () => {
-            const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-            const r = await post(agent, target, JSON.stringify(init));
+            const cl = client(target);
+            const r = await cl.post(JSON.stringify(init));
             const session = r.headers['mcp-session-id'];
-            await post(agent, target, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), session);
+            await cl.post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), session);
             while (next < calls) {
                 const id = ++next;
                 const t = now();
                 try {
-                    const res = await post(agent, target, callMsg(id), session);
+                    const res = await cl.post(callMsg(id), session);
                     if (ok(res)) lat.push(now() - t); else errors++;
                 } catch { errors++; }
             }
-            agent.destroy();
+            cl.destroy();
         })());
     }
     await Promise.all(loops);

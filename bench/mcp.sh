@@ -2,11 +2,15 @@
 # tools/call of an echo tool on one stdio server, sequential and
 # concurrent, (a) through the front door, (b) through hangar_pass,
 # (c) through supergateway --stateful in front of the same server,
-# (d) directly over stdio.  Calls per second, p50 and p99, and ratios.
+# (d) directly over stdio, and (e) the same load client against nginx's own
+# return 200 of a JSON-RPC result (what the client's HTTP costs alone).
+# Calls per second, p50 and p99, and ratios.
 #   bench/mcp.sh [calls] [concurrency] [perl|everything]
 # perl: the project's Perl test server and Perl load client;
 # everything: @modelcontextprotocol/server-everything (Node) and a Node
-# load client (bench/mcp-load.mjs), the pairing most users run.
+# load client (bench/mcp-load.mjs), the pairing most users run.  The Node
+# client speaks HTTP/1.1 over node:net, one write per request, as the Perl
+# one does; HANGAR_BENCH_NODE_HTTP=agent makes it use node:http's Agent.
 # Then (a) and (b) against the same with auth on and an API key on every
 # call, measured in turns.  The error_log level is notice throughout.
 # Last, resources/read and a call with one elicitation (extra_bench).
@@ -96,7 +100,8 @@ else
     load() { perl bench/mcp-load.pl "$1" "$2" echo "$3" "$4"; }
 fi
 bench_nginx "mcp-$KIND" "$YAML" \
-  'location = /mcp { hangar_mcp; } location ~ ^/pass/(?<server>[^/]+)$ { hangar_pass $server; }'
+  'location = /mcp { hangar_mcp; } location ~ ^/pass/(?<server>[^/]+)$ { hangar_pass $server; }
+   location = /ret200 { default_type application/json; return 200 '"'"'{"jsonrpc":"2.0","id":1,"result":{}}'"'"'; }'
 
 # supergateway from npm, into bench/out (not part of the tests)
 SG=""
@@ -135,7 +140,8 @@ run() {  # label kind target
 }
 
 : > "$OUT/results.txt"
-printf 'tools/call echo on the %s server, %s calls, concurrency %s\n' "$KIND" "$CALLS" "$CONC"
+printf 'tools/call echo on the %s server, %s calls, concurrency %s%s\n' "$KIND" "$CALLS" "$CONC" \
+    "$( [ "$KIND" = everything ] && echo ", Node client HTTP: ${HANGAR_BENCH_NODE_HTTP:-net}")"
 printf '%-26s %9s %8s %8s   %9s %8s %8s   %s\n' "" "seq c/s" "p50 ms" "p99 ms" "conc c/s" "p50 ms" "p99 ms" "errors"
 run "(a) front door /mcp" http "http://127.0.0.1:$PORT/mcp"
 run "(b) hangar_pass" http "http://127.0.0.1:$PORT/pass/echo"
@@ -145,17 +151,21 @@ else
     echo "(c) supergateway: skipped (npm missing)"
 fi
 run "(d) direct stdio" stdio "$CMD"
+run "(e) nginx return 200" http "http://127.0.0.1:$PORT/ret200"
 
 perl -e '
     my %r;
     open my $f, "<", $ARGV[0] or die;
     while (<$f>) { my @f = split; my $k = substr($f[0], 1, 1); $r{$k} = [@f[-8 .. -1]]; }
     # per row: seq c/s, p50, p99, errors, conc c/s, p50, p99, errors
-    my ($a, $b, $c, $d) = @r{qw(a b c d)};
+    my ($a, $b, $c, $d, $e) = @r{qw(a b c d e)};
     printf "front door / supergateway throughput: sequential %.2fx, concurrent %.2fx\n",
         $a->[0] / $c->[0], $a->[4] / $c->[4] if $c;
     printf "front door p50 added to direct stdio: %.3f ms (sequential)\n", $a->[1] - $d->[1];
     printf "hangar_pass p50 added to direct stdio: %.3f ms (sequential)\n", $b->[1] - $d->[1];
+    # (e) is one HTTP request of this client to nginx with no work behind it
+    printf "the client and nginx alone (return 200): p50 %.3f ms; front door beyond it: %.3f ms, hangar_pass: %.3f ms, over direct stdio\n",
+        $e->[1], $a->[1] - $e->[1] - $d->[1], $b->[1] - $e->[1] - $d->[1] if $e;
 ' "$OUT/results.txt"
 
 # auth on: the same front door and pass-through with an API key, on a

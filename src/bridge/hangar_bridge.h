@@ -108,6 +108,7 @@ struct hb_conn_s {
     unsigned     dead:1;        /* freed by the sweep after this round */
     unsigned     eof:1;
     unsigned     sse:1;         /* Accept has text/event-stream */
+    unsigned     sse_head:1;    /* SSE head due with the first event */
     unsigned     chunked:1;
     unsigned     expect:1;
     unsigned     continued:1;
@@ -261,7 +262,9 @@ void hb_reply_buf(hb_conn_t *c, int status, const char *extra, hb_buf_t *b);
 void hb_reply_error(hb_conn_t *c, int status, const char *id, int code,
     const char *msg);
 void hb_sse_start(hb_conn_t *c);
+void hb_sse_defer(hb_conn_t *c);
 void hb_sse_event(hb_conn_t *c, const char *json, size_t len);
+void hb_sse_last(hb_conn_t *c, const char *json, size_t len);
 void hb_sse_end(hb_conn_t *c);
 void hb_sweep(void);
 void hb_conn_process(hb_conn_t *c);

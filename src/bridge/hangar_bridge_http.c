@@ -40,8 +40,10 @@ hb_conn_flush(hb_conn_t *c)
 }
 
 
-void
-hb_conn_send(hb_conn_t *c, const char *p, size_t n)
+/* queued, not written: a message leaves in one write (hb_conn_flush) */
+
+static void
+hb_conn_add(hb_conn_t *c, const char *p, size_t n)
 {
     if (c->dead) {
         return;
@@ -52,10 +54,18 @@ hb_conn_send(hb_conn_t *c, const char *p, size_t n)
         || hb_buf_add(&c->out, p, n) != 0)
     {
         c->dead = 1;
-        return;
     }
+}
 
-    hb_conn_flush(c);
+
+void
+hb_conn_send(hb_conn_t *c, const char *p, size_t n)
+{
+    hb_conn_add(c, p, n);
+
+    if (!c->dead) {
+        hb_conn_flush(c);
+    }
 }
 
 
@@ -91,7 +101,9 @@ hb_reply(hb_conn_t *c, int status, const char *type, const char *extra,
                  type ? "\r\n" : "", len, extra ? extra : "",
                  c->keepalive ? "" : "Connection: close\r\n");
 
-    hb_conn_send(c, head, n);
+    /* one write: a peer woken by the head would find no body yet */
+    c->sse_head = 0;
+    hb_conn_add(c, head, n);
     hb_conn_send(c, body, len);
 
     c->state = HB_C_READ;
@@ -135,32 +147,73 @@ hb_reply_text(hb_conn_t *c, int status, const char *json)
 }
 
 
+static const char  hb_sse_head[] =
+    "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n";
+
+
 void
 hb_sse_start(hb_conn_t *c)
 {
-    static const char  head[] =
-        "HTTP/1.1 200 OK\r\n"
-        "Content-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\n"
-        "X-Accel-Buffering: no\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n";
+    c->sse_head = 0;
+    hb_conn_send(c, hb_sse_head, sizeof(hb_sse_head) - 1);
+}
 
-    hb_conn_send(c, head, sizeof(head) - 1);
+
+/*
+ * The head of a POST's stream goes out with its first event: a response
+ * that comes first and alone is then answered as plain JSON instead
+ * (hb_deliver()), in one write.
+ */
+
+void
+hb_sse_defer(hb_conn_t *c)
+{
+    c->sse_head = 1;
+}
+
+
+static void
+hb_sse_add(hb_conn_t *c, const char *json, size_t len)
+{
+    static const char  pre[] = "event: message\ndata: ";
+    char               head[64];
+    int                n;
+
+    if (c->sse_head) {
+        c->sse_head = 0;
+        hb_conn_add(c, hb_sse_head, sizeof(hb_sse_head) - 1);
+    }
+
+    n = snprintf(head, sizeof(head), "%zx\r\n%s",
+                 len + sizeof(pre) - 1 + 2, pre);
+    hb_conn_add(c, head, n);
+    hb_conn_add(c, json, len);
+    hb_conn_add(c, "\n\n\r\n", 4);
 }
 
 
 void
 hb_sse_event(hb_conn_t *c, const char *json, size_t len)
 {
-    static const char  pre[] = "event: message\ndata: ";
-    char               head[64];
-    int                n;
+    hb_sse_add(c, json, len);
 
-    n = snprintf(head, sizeof(head), "%zx\r\n%s",
-                 len + sizeof(pre) - 1 + 2, pre);
-    hb_conn_send(c, head, n);
-    hb_conn_send(c, json, len);
-    hb_conn_send(c, "\n\n\r\n", 4);
+    if (!c->dead) {
+        hb_conn_flush(c);
+    }
+}
+
+
+/* the last event of a POST stream and the stream's end, in one write */
+
+void
+hb_sse_last(hb_conn_t *c, const char *json, size_t len)
+{
+    hb_sse_add(c, json, len);
+    hb_sse_end(c);
 }
 
 
@@ -169,6 +222,11 @@ hb_sse_event(hb_conn_t *c, const char *json, size_t len)
 void
 hb_sse_end(hb_conn_t *c)
 {
+    if (c->sse_head) {
+        c->sse_head = 0;
+        hb_conn_add(c, hb_sse_head, sizeof(hb_sse_head) - 1);
+    }
+
     hb_conn_send(c, "0\r\n\r\n", 5);
     c->state = HB_C_READ;
     if (!c->keepalive) {

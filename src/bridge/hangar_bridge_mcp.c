@@ -373,13 +373,15 @@ hb_deliver(hb_pending_t *p, const char *json, size_t len, int final)
         return;
     }
 
-    if (p->sse) {
-        hb_sse_event(c, json, len);
+    if (p->sse && !(final && c->sse_head)) {
         if (final) {
-            hb_sse_end(c);
+            hb_sse_last(c, json, len);
+        } else {
+            hb_sse_event(c, json, len);
         }
 
     } else if (final) {
+        /* nothing streamed before it: plain JSON, in one write */
         hb_reply(c, 200, "application/json", NULL, json, len);
 
     } else {
@@ -1133,7 +1135,7 @@ hb_forward_request(hb_conn_t *c, yajl_val v, yajl_val id)
 
     c->state = HB_C_WAIT;
     if (p->sse) {
-        hb_sse_start(c);
+        hb_sse_defer(c);
     }
 }
 
