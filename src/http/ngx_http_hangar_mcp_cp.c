@@ -4,11 +4,13 @@
  *
  * The control-plane tools on the front door (hangar-core.md §7.1, §7.2,
  * §7.5).  Every tool but hangar_call is wrapped: (1) the rate limit, (2)
- * its permission (auth off: allowed), (3) its server id checked; a
- * refusal there is a tool error (isError).  What the tool itself finds
- * wrong (an unknown server, a failed start) is a normal result
- * {"error","type","details"}.  The answers are the REST API's own
- * writers; groups do not exist yet, their parts are empty.
+ * its permission (auth off: allowed), (3) its server or group id
+ * checked; a refusal there is a tool error (isError).  What the tool
+ * itself finds wrong (an unknown server, a failed start) is a normal
+ * result {"error","type","details"}.  The answers are the REST API's own
+ * writers.  This file: the table, the wrapper and the tools of one
+ * server; the fleet's in ngx_http_hangar_mcp_cp_fleet.c, the groups' in
+ * ngx_http_hangar_mcp_cp_groups.c.
  */
 
 
@@ -17,6 +19,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_mcp_cp.h"
 #include "ngx_http_hangar_mcp_cp_fleet.h"
+#include "ngx_http_hangar_mcp_cp_groups.h"
 #include "ngx_http_hangar_mcp_batch.h"
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_api_server_ops.h"
@@ -71,6 +74,12 @@ static ngx_int_t ngx_http_hangar_cp_call_batch(ngx_http_hangar_cp_t *cp);
                               ",\"required\":[\"mcp_server\"]")
 
 
+/* the argument of each kind of id a tool takes */
+static const char  *ngx_http_hangar_cp_id_args[] = {
+    NULL, "mcp_server", "group"
+};
+
+
 static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
 
     { ngx_string("hangar_list"), "mcp_servers", "read", 0,
@@ -85,22 +94,22 @@ static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
       "\"description\":\"A dashboard of the fleet: every server with an "
       "indicator, and a summary\"," ngx_http_hangar_cp_schema("", "") },
 
-    { ngx_string("hangar_start"), "mcp_servers", "lifecycle", 1,
-      ngx_http_hangar_cp_start,
+    { ngx_string("hangar_start"), "mcp_servers", "lifecycle",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_start,
       "\"description\":\"Start an MCP server (waits until it is ready)\","
       NGX_HTTP_HANGAR_CP_SERVER },
 
-    { ngx_string("hangar_stop"), "mcp_servers", "lifecycle", 1,
-      ngx_http_hangar_cp_stop,
+    { ngx_string("hangar_stop"), "mcp_servers", "lifecycle",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_stop,
       "\"description\":\"Stop an MCP server\"," NGX_HTTP_HANGAR_CP_SERVER },
 
-    { ngx_string("hangar_tools"), "mcp_servers", "read", 1,
-      ngx_http_hangar_cp_tools,
+    { ngx_string("hangar_tools"), "mcp_servers", "read",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_tools,
       "\"description\":\"The tools of an MCP server (started when its "
       "tools are not known)\"," NGX_HTTP_HANGAR_CP_SERVER },
 
-    { ngx_string("hangar_details"), "mcp_servers", "read", 1,
-      ngx_http_hangar_cp_details,
+    { ngx_string("hangar_details"), "mcp_servers", "read",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_details,
       "\"description\":\"The details of an MCP server: state, health, "
       "tools, tool policy\"," NGX_HTTP_HANGAR_CP_SERVER },
 
@@ -120,6 +129,19 @@ static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
       "\"description\":\"The fleet's metrics, as JSON or Prometheus "
       "text\"," ngx_http_hangar_cp_schema("\"format\":{\"type\":\"string\","
       "\"enum\":[\"json\",\"prometheus\"],\"default\":\"json\"}", "") },
+
+    { ngx_string("hangar_group_list"), "group", "read", 0,
+      ngx_http_hangar_cp_group_list,
+      "\"description\":\"The groups with their members, rotation and "
+      "circuit breaker\"," ngx_http_hangar_cp_schema("", "") },
+
+    { ngx_string("hangar_group_rebalance"), "group", "update",
+      NGX_HTTP_HANGAR_CP_GROUP_ID, ngx_http_hangar_cp_group_rebalance,
+      "\"description\":\"Rebalance a group: members whose server is ready "
+      "or cold back in rotation, the others out; the strategy and the "
+      "circuit breaker reset\"," ngx_http_hangar_cp_schema("\"group\":{"
+      "\"type\":\"string\",\"description\":\"group id\"}",
+      ",\"required\":[\"group\"]") },
 
     { ngx_string("hangar_call"), NULL, NULL, 0,
       ngx_http_hangar_cp_call_batch,
@@ -231,7 +253,7 @@ ngx_http_hangar_cp_call(ngx_http_hangar_req_t *hr,
 }
 
 
-/* the rate limit, the permission, the server id; then the tool */
+/* the rate limit, the permission, the server or group id; then the tool */
 
 static ngx_int_t
 ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp)
@@ -247,13 +269,15 @@ ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp)
     r = cp->hr->r;
     t = cp->tool;
 
-    v = ngx_http_hangar_get(cp->args, "mcp_server");
+    v = t->takes ? ngx_http_hangar_get(cp->args,
+                                       ngx_http_hangar_cp_id_args[t->takes])
+                 : NULL;
 
-    if (t->server && ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
         cp->server = v->u.s;
     }
 
-    /* one bucket per tool and server: "hangar_start:<id>" */
+    /* one bucket per tool and id: "hangar_start:<id>" */
     key = ngx_pnalloc(r->pool, t->name.len + 1 + cp->server.len);
     if (key == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -289,17 +313,28 @@ ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp)
                                          &t->name, t->resource, t->action);
     }
 
-    if (t->server && v == NULL) {
+    if (t->takes && v == NULL) {
         return ngx_http_hangar_cp_refuse(cp, "Invalid arguments for %V: "
-                                         "mcp_server is required",
-                                         &t->name);
+                                         "%s is required", &t->name,
+                                         ngx_http_hangar_cp_id_args[t->takes]);
     }
 
-    if (t->server && !ngx_http_hangar_cp_valid_id(&cp->server)) {
+    if (t->takes == NGX_HTTP_HANGAR_CP_SERVER_ID
+        && !ngx_http_hangar_cp_valid_id(&cp->server))
+    {
         return ngx_http_hangar_cp_refuse(cp, "Invalid arguments for %V: "
                                          "mcp_server must match "
                                          "^[A-Za-z][A-Za-z0-9_-]{0,63}$",
                                          &t->name);
+    }
+
+    /* a group's id is what the REST API accepts for one */
+    if (t->takes == NGX_HTTP_HANGAR_CP_GROUP_ID
+        && !ngx_http_hangar_id_chars(&cp->server, NGX_HTTP_HANGAR_ID_MAX))
+    {
+        return ngx_http_hangar_cp_refuse(cp, "Invalid arguments for %V: "
+                                         "group must match "
+                                         "^[A-Za-z0-9_-]{1,64}$", &t->name);
     }
 
     return t->handler(cp);

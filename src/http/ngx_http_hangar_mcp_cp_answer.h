@@ -25,10 +25,13 @@ typedef struct {
     ngx_str_t                    name;
     const char                  *resource;  /* its permission; NULL: */
     const char                  *action;    /* per call (hangar_call) */
-    ngx_uint_t                   server;    /* takes mcp_server */
+    ngx_uint_t                   takes;     /* the id it needs, if any */
     ngx_http_hangar_cp_pt        handler;
     const char                  *doc;       /* the tool object's rest */
 } ngx_http_hangar_cp_tool_t;
+
+#define NGX_HTTP_HANGAR_CP_SERVER_ID  1     /* mcp_server */
+#define NGX_HTTP_HANGAR_CP_GROUP_ID   2     /* group */
 
 
 /* a server of hangar_warm */
@@ -58,7 +61,7 @@ struct ngx_http_hangar_cp_s {
     ngx_http_hangar_value_t     *id;
     ngx_http_hangar_value_t     *args;
     ngx_http_hangar_cp_tool_t   *tool;
-    ngx_str_t                    server;
+    ngx_str_t                    server;    /* or the group, as it takes */
     ngx_http_hangar_out_t        body;
     ngx_http_hangar_cp_warm_t   *warm;
     ngx_uint_t                   nwarm;
