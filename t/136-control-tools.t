@@ -102,8 +102,9 @@ like($out->{formatted}, qr/\[COLD\] math \(subprocess\)/, 'hangar_status: format
 my (undef, undef, $list) = rpc('/mcp', $sid, 'tools/list');
 my %listed = map { $_->{name} => $_ } @{ $list->{result}{tools} || [] };
 is(join(',', grep { /^hangar_/ } sort keys %listed),
-   'hangar_call,hangar_details,hangar_health,hangar_list,hangar_metrics,'
-   . 'hangar_start,hangar_status,hangar_stop,hangar_tools,hangar_warm',
+   'hangar_call,hangar_details,hangar_group_list,hangar_group_rebalance,'
+   . 'hangar_health,hangar_list,hangar_metrics,hangar_start,hangar_status,'
+   . 'hangar_stop,hangar_tools,hangar_warm',
    'tools/list: the control-plane tools (auth off: all of them)');
 is($listed{hangar_start}{inputSchema}{type}, 'object', 'each with an object inputSchema');
 is_deeply($listed{hangar_start}{inputSchema}{required}, ['mcp_server'], 'hangar_start needs mcp_server');
@@ -431,11 +432,12 @@ for my $who (keys %key) {
     (undef, undef, $list) = rpc('/mcp', $sid{$who}, 'tools/list', {}, $as{$who});
     $seen{$who} = join ',', sort grep { /^hangar_/ } map { $_->{name} } @{ $list->{result}{tools} || [] };
 }
-is($seen{viewer}, 'hangar_details,hangar_health,hangar_list,hangar_metrics,hangar_status,hangar_tools',
-   'viewer: the read tools and metrics are listed');
+is($seen{viewer}, 'hangar_details,hangar_group_list,hangar_health,hangar_list,hangar_metrics,'
+   . 'hangar_status,hangar_tools', 'viewer: the read tools, metrics and hangar_group_list are listed');
 is($seen{service}, 'hangar_call', 'service-account: only hangar_call');
-is($seen{developer}, 'hangar_call,hangar_details,hangar_health,hangar_list,hangar_start,'
-   . 'hangar_status,hangar_stop,hangar_tools,hangar_warm', 'developer: no hangar_metrics');
+is($seen{developer}, 'hangar_call,hangar_details,hangar_group_list,hangar_health,hangar_list,'
+   . 'hangar_start,hangar_status,hangar_stop,hangar_tools,hangar_warm',
+   'developer: no hangar_metrics, no hangar_group_rebalance');
 
 (undef, $res) = tool($sid{service}, 'hangar_list', {}, $as{service});
 is($res->{content}[0]{text}, "Not authorized to call 'hangar_list': mcp_servers:read permission required",

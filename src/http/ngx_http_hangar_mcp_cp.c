@@ -4,11 +4,13 @@
  *
  * The control-plane tools on the front door (hangar-core.md §7.1, §7.2,
  * §7.5).  Every tool but hangar_call is wrapped: (1) the rate limit, (2)
- * its permission (auth off: allowed), (3) its server id checked; a
- * refusal there is a tool error (isError).  What the tool itself finds
- * wrong (an unknown server, a failed start) is a normal result
- * {"error","type","details"}.  The answers are the REST API's own
- * writers; groups do not exist yet, their parts are empty.
+ * its permission (auth off: allowed), (3) its server or group id
+ * checked; a refusal there is a tool error (isError).  What the tool
+ * itself finds wrong (an unknown server, a failed start) is a normal
+ * result {"error","type","details"}.  The answers are the REST API's own
+ * writers.  This file: the table, the wrapper and the tools of one
+ * server; the fleet's in ngx_http_hangar_mcp_cp_fleet.c, the groups' in
+ * ngx_http_hangar_mcp_cp_groups.c.
  */
 
 
@@ -16,38 +18,14 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_hangar_mcp_cp.h"
+#include "ngx_http_hangar_mcp_cp_fleet.h"
+#include "ngx_http_hangar_mcp_cp_groups.h"
 #include "ngx_http_hangar_mcp_batch.h"
 #include "ngx_http_hangar_api_servers.h"
 #include "ngx_http_hangar_api_server_ops.h"
-#include "ngx_http_hangar_api_system.h"
 #include "ngx_http_hangar_api_limit.h"
-#include "ngx_http_hangar_metrics.h"
 #include "ngx_http_hangar_policy.h"
 
-
-typedef struct ngx_http_hangar_cp_s  ngx_http_hangar_cp_t;
-
-typedef ngx_int_t (*ngx_http_hangar_cp_pt)(ngx_http_hangar_cp_t *cp);
-
-
-typedef struct {
-    ngx_str_t                    name;
-    const char                  *resource;  /* its permission; NULL: */
-    const char                  *action;    /* per call (hangar_call) */
-    ngx_uint_t                   server;    /* takes mcp_server */
-    ngx_http_hangar_cp_pt        handler;
-    const char                  *doc;       /* the tool object's rest */
-} ngx_http_hangar_cp_tool_t;
-
-
-/* a server of hangar_warm */
-typedef struct {
-    ngx_http_hangar_cp_t        *cp;
-    ngx_str_t                    id;
-    ngx_http_hangar_waiter_t     waiter;
-    ngx_uint_t                   outcome;
-    ngx_str_t                    error;
-} ngx_http_hangar_cp_warm_t;
 
 #define NGX_HTTP_HANGAR_WARM_PENDING  0
 #define NGX_HTTP_HANGAR_WARM_ALREADY  1
@@ -55,57 +33,14 @@ typedef struct {
 #define NGX_HTTP_HANGAR_WARM_FAILED   3
 
 
-/* a server's numbers, copied out of shm */
-typedef struct {
-    u_char                       id[NGX_HTTP_HANGAR_ID_MAX];
-    size_t                       id_len;
-    ngx_uint_t                   state;
-    u_char                       mode[16];
-    ngx_uint_t                   tools;
-    ngx_uint_t                   invocations;
-    ngx_uint_t                   failures;
-} ngx_http_hangar_cp_server_t;
-
-
-struct ngx_http_hangar_cp_s {
-    ngx_http_hangar_req_t       *hr;
-    ngx_http_hangar_value_t     *id;
-    ngx_http_hangar_value_t     *args;
-    ngx_http_hangar_cp_tool_t   *tool;
-    ngx_str_t                    server;
-    ngx_http_hangar_out_t        body;
-    ngx_http_hangar_cp_warm_t   *warm;
-    ngx_uint_t                   nwarm;
-    ngx_uint_t                   pending;
-    ngx_http_hangar_cp_pt        answer;    /* once the server is ready */
-    unsigned                     async:1;
-    unsigned                     blocked:1;
-};
-
-
 static ngx_int_t ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp);
 static ngx_uint_t ngx_http_hangar_cp_valid_id(ngx_str_t *id);
 static ngx_int_t ngx_http_hangar_cp_refuse(ngx_http_hangar_cp_t *cp,
     const char *fmt, ...);
-static ngx_int_t ngx_http_hangar_cp_done(ngx_http_hangar_cp_t *cp);
-static ngx_int_t ngx_http_hangar_cp_error(ngx_http_hangar_cp_t *cp,
-    const char *type, ngx_str_t *details, const char *fmt, ...);
-static ngx_int_t ngx_http_hangar_cp_unknown(ngx_http_hangar_cp_t *cp);
-static ngx_int_t ngx_http_hangar_cp_wait(ngx_http_hangar_cp_t *cp);
-static void ngx_http_hangar_cp_cleanup(void *data);
-static ngx_int_t ngx_http_hangar_cp_string(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_out_t *inner);
-static ngx_int_t ngx_http_hangar_cp_fleet(ngx_http_hangar_cp_t *cp,
-    ngx_array_t *servers);
 static ngx_int_t ngx_http_hangar_cp_failed(ngx_http_hangar_cp_t *cp,
     ngx_int_t rc, ngx_msec_t retry);
 static void ngx_http_hangar_cp_tools_out(ngx_http_hangar_cp_t *cp,
     ngx_str_t *text, ngx_uint_t *filtered);
-
-static ngx_int_t ngx_http_hangar_cp_list_servers(ngx_http_hangar_cp_t *cp);
-static ngx_int_t ngx_http_hangar_cp_status(ngx_http_hangar_cp_t *cp);
-static void ngx_http_hangar_cp_box(ngx_http_hangar_out_t *box,
-    ngx_array_t *servers, ngx_uint_t healthy, ngx_str_t *uptime);
 static ngx_int_t ngx_http_hangar_cp_ensure(ngx_http_hangar_cp_t *cp,
     ngx_uint_t explicit, ngx_http_hangar_cp_pt answer);
 static void ngx_http_hangar_cp_ready(ngx_http_hangar_waiter_t *w,
@@ -126,8 +61,6 @@ static ngx_int_t ngx_http_hangar_cp_warm_ids(ngx_http_hangar_cp_t *cp,
 static void ngx_http_hangar_cp_warmed(ngx_http_hangar_waiter_t *w,
     ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_cp_warm_answer(ngx_http_hangar_cp_t *cp);
-static ngx_int_t ngx_http_hangar_cp_health(ngx_http_hangar_cp_t *cp);
-static ngx_int_t ngx_http_hangar_cp_metrics(ngx_http_hangar_cp_t *cp);
 static ngx_int_t ngx_http_hangar_cp_call_batch(ngx_http_hangar_cp_t *cp);
 
 
@@ -139,6 +72,12 @@ static ngx_int_t ngx_http_hangar_cp_call_batch(ngx_http_hangar_cp_t *cp);
     ngx_http_hangar_cp_schema("\"mcp_server\":{\"type\":\"string\","         \
                               "\"description\":\"MCP server id\"}",          \
                               ",\"required\":[\"mcp_server\"]")
+
+
+/* the argument of each kind of id a tool takes */
+static const char  *ngx_http_hangar_cp_id_args[] = {
+    NULL, "mcp_server", "group"
+};
 
 
 static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
@@ -155,22 +94,22 @@ static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
       "\"description\":\"A dashboard of the fleet: every server with an "
       "indicator, and a summary\"," ngx_http_hangar_cp_schema("", "") },
 
-    { ngx_string("hangar_start"), "mcp_servers", "lifecycle", 1,
-      ngx_http_hangar_cp_start,
+    { ngx_string("hangar_start"), "mcp_servers", "lifecycle",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_start,
       "\"description\":\"Start an MCP server (waits until it is ready)\","
       NGX_HTTP_HANGAR_CP_SERVER },
 
-    { ngx_string("hangar_stop"), "mcp_servers", "lifecycle", 1,
-      ngx_http_hangar_cp_stop,
+    { ngx_string("hangar_stop"), "mcp_servers", "lifecycle",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_stop,
       "\"description\":\"Stop an MCP server\"," NGX_HTTP_HANGAR_CP_SERVER },
 
-    { ngx_string("hangar_tools"), "mcp_servers", "read", 1,
-      ngx_http_hangar_cp_tools,
+    { ngx_string("hangar_tools"), "mcp_servers", "read",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_tools,
       "\"description\":\"The tools of an MCP server (started when its "
       "tools are not known)\"," NGX_HTTP_HANGAR_CP_SERVER },
 
-    { ngx_string("hangar_details"), "mcp_servers", "read", 1,
-      ngx_http_hangar_cp_details,
+    { ngx_string("hangar_details"), "mcp_servers", "read",
+      NGX_HTTP_HANGAR_CP_SERVER_ID, ngx_http_hangar_cp_details,
       "\"description\":\"The details of an MCP server: state, health, "
       "tools, tool policy\"," NGX_HTTP_HANGAR_CP_SERVER },
 
@@ -191,6 +130,19 @@ static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
       "text\"," ngx_http_hangar_cp_schema("\"format\":{\"type\":\"string\","
       "\"enum\":[\"json\",\"prometheus\"],\"default\":\"json\"}", "") },
 
+    { ngx_string("hangar_group_list"), "group", "read", 0,
+      ngx_http_hangar_cp_group_list,
+      "\"description\":\"The groups with their members, rotation and "
+      "circuit breaker\"," ngx_http_hangar_cp_schema("", "") },
+
+    { ngx_string("hangar_group_rebalance"), "group", "update",
+      NGX_HTTP_HANGAR_CP_GROUP_ID, ngx_http_hangar_cp_group_rebalance,
+      "\"description\":\"Rebalance a group: members whose server is ready "
+      "or cold back in rotation, the others out; the strategy and the "
+      "circuit breaker reset\"," ngx_http_hangar_cp_schema("\"group\":{"
+      "\"type\":\"string\",\"description\":\"group id\"}",
+      ",\"required\":[\"group\"]") },
+
     { ngx_string("hangar_call"), NULL, NULL, 0,
       ngx_http_hangar_cp_call_batch,
       "\"description\":\"Call tools of MCP servers, in parallel\","
@@ -207,11 +159,6 @@ static ngx_http_hangar_cp_tool_t  ngx_http_hangar_cp_tools_table[] = {
       ",\"required\":[\"calls\"]") },
 
     { ngx_null_string, NULL, NULL, 0, NULL, NULL }
-};
-
-
-static const char  *ngx_http_hangar_cp_indicators[] = {
-    "[COLD]", "[STARTING]", "[READY]", "[DEGRADED]", "[DEAD]"
 };
 
 
@@ -306,7 +253,7 @@ ngx_http_hangar_cp_call(ngx_http_hangar_req_t *hr,
 }
 
 
-/* the rate limit, the permission, the server id; then the tool */
+/* the rate limit, the permission, the server or group id; then the tool */
 
 static ngx_int_t
 ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp)
@@ -322,13 +269,15 @@ ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp)
     r = cp->hr->r;
     t = cp->tool;
 
-    v = ngx_http_hangar_get(cp->args, "mcp_server");
+    v = t->takes ? ngx_http_hangar_get(cp->args,
+                                       ngx_http_hangar_cp_id_args[t->takes])
+                 : NULL;
 
-    if (t->server && ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
         cp->server = v->u.s;
     }
 
-    /* one bucket per tool and server: "hangar_start:<id>" */
+    /* one bucket per tool and id: "hangar_start:<id>" */
     key = ngx_pnalloc(r->pool, t->name.len + 1 + cp->server.len);
     if (key == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -364,17 +313,28 @@ ngx_http_hangar_cp_wrap(ngx_http_hangar_cp_t *cp)
                                          &t->name, t->resource, t->action);
     }
 
-    if (t->server && v == NULL) {
+    if (t->takes && v == NULL) {
         return ngx_http_hangar_cp_refuse(cp, "Invalid arguments for %V: "
-                                         "mcp_server is required",
-                                         &t->name);
+                                         "%s is required", &t->name,
+                                         ngx_http_hangar_cp_id_args[t->takes]);
     }
 
-    if (t->server && !ngx_http_hangar_cp_valid_id(&cp->server)) {
+    if (t->takes == NGX_HTTP_HANGAR_CP_SERVER_ID
+        && !ngx_http_hangar_cp_valid_id(&cp->server))
+    {
         return ngx_http_hangar_cp_refuse(cp, "Invalid arguments for %V: "
                                          "mcp_server must match "
                                          "^[A-Za-z][A-Za-z0-9_-]{0,63}$",
                                          &t->name);
+    }
+
+    /* a group's id is what the REST API accepts for one */
+    if (t->takes == NGX_HTTP_HANGAR_CP_GROUP_ID
+        && !ngx_http_hangar_id_chars(&cp->server, NGX_HTTP_HANGAR_ID_MAX))
+    {
+        return ngx_http_hangar_cp_refuse(cp, "Invalid arguments for %V: "
+                                         "group must match "
+                                         "^[A-Za-z0-9_-]{1,64}$", &t->name);
     }
 
     return t->handler(cp);
@@ -428,178 +388,6 @@ ngx_http_hangar_cp_refuse(ngx_http_hangar_cp_t *cp, const char *fmt, ...)
     ngx_http_hangar_batch_answer(cp->hr, cp->id, &msg, 1);
 
     return ngx_http_hangar_send(cp->hr, NGX_HTTP_OK);
-}
-
-
-/* cp->body is the tool's result: sent now, or ending the request */
-
-static ngx_int_t
-ngx_http_hangar_cp_done(ngx_http_hangar_cp_t *cp)
-{
-    ngx_int_t   rc;
-    ngx_str_t   json;
-
-    if (ngx_http_hangar_out_flatten(&cp->body, &json) != NGX_OK) {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-    } else {
-        ngx_http_hangar_batch_answer(cp->hr, cp->id, &json, 0);
-        rc = ngx_http_hangar_send(cp->hr, NGX_HTTP_OK);
-    }
-
-    if (cp->async) {
-        ngx_http_finalize_request(cp->hr->r, rc);
-    }
-
-    return rc;
-}
-
-
-/* what the tool found wrong: {"error","type","details"} as its result */
-
-static ngx_int_t
-ngx_http_hangar_cp_error(ngx_http_hangar_cp_t *cp, const char *type,
-    ngx_str_t *details, const char *fmt, ...)
-{
-    u_char   *p, buf[1024];
-    va_list   args;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
-    va_end(args);
-
-    ngx_http_hangar_out_init(&cp->body, cp->hr->r->pool, 512);
-    ngx_http_hangar_out_lit(&cp->body, "{\"error\":");
-    ngx_http_hangar_out_str(&cp->body, buf, p - buf);
-    ngx_http_hangar_out_printf(&cp->body, ",\"type\":\"%s\",\"details\":",
-                               type);
-
-    if (details && details->len) {
-        ngx_http_hangar_out_raw(&cp->body, details->data, details->len);
-
-    } else {
-        ngx_http_hangar_out_lit(&cp->body, "{}");
-    }
-
-    ngx_http_hangar_out_lit(&cp->body, "}");
-
-    return ngx_http_hangar_cp_done(cp);
-}
-
-
-static ngx_int_t
-ngx_http_hangar_cp_unknown(ngx_http_hangar_cp_t *cp)
-{
-    return ngx_http_hangar_cp_error(cp, "ValueError", NULL,
-                                    "unknown_mcp_server: %V", &cp->server);
-}
-
-
-/* the tool waits for a start: the request stays until cp_done() */
-
-static ngx_int_t
-ngx_http_hangar_cp_wait(ngx_http_hangar_cp_t *cp)
-{
-    ngx_pool_cleanup_t  *cln;
-
-    cln = ngx_pool_cleanup_add(cp->hr->r->pool, 0);
-    if (cln == NULL) {
-        ngx_http_hangar_cp_cleanup(cp);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_hangar_cp_cleanup;
-    cln->data = cp;
-
-    cp->async = 1;
-    cp->hr->r->main->count++;
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_hangar_cp_cleanup(void *data)
-{
-    ngx_http_hangar_cp_t  *cp = data;
-
-    ngx_uint_t  i;
-
-    ngx_http_hangar_waiter_cancel(&cp->hr->waiter);
-
-    for (i = 0; i < cp->nwarm; i++) {
-        ngx_http_hangar_waiter_cancel(&cp->warm[i].waiter);
-    }
-}
-
-
-/* what inner holds, as a JSON string in out */
-
-static ngx_int_t
-ngx_http_hangar_cp_string(ngx_http_hangar_out_t *out,
-    ngx_http_hangar_out_t *inner)
-{
-    ngx_str_t  text;
-
-    if (ngx_http_hangar_out_flatten(inner, &text) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_hangar_out_str(out, text.data, text.len);
-
-    return NGX_OK;
-}
-
-
-/* every server's numbers, copied out under the mutex */
-
-static ngx_int_t
-ngx_http_hangar_cp_fleet(ngx_http_hangar_cp_t *cp, ngx_array_t *servers)
-{
-    ngx_int_t                     rc;
-    ngx_queue_t                  *q;
-    ngx_http_hangar_node_t       *n;
-    ngx_http_hangar_registry_t   *reg;
-    ngx_http_hangar_cp_server_t  *s;
-
-    reg = cp->hr->reg;
-
-    if (ngx_array_init(servers, cp->hr->r->pool, 16,
-                       sizeof(ngx_http_hangar_cp_server_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    rc = NGX_OK;
-
-    ngx_http_hangar_lock(reg);
-
-    for (q = ngx_queue_head(&reg->sh->servers.queue);
-         q != ngx_queue_sentinel(&reg->sh->servers.queue);
-         q = ngx_queue_next(q))
-    {
-        n = ngx_queue_data(q, ngx_http_hangar_node_t, queue);
-
-        s = ngx_array_push(servers);
-        if (s == NULL) {
-            rc = NGX_ERROR;
-            break;
-        }
-
-        s->id_len = n->id_len;
-        ngx_memcpy(s->id, n->id, n->id_len);
-        s->state = n->state % NGX_HTTP_HANGAR_NSTATES;
-        ngx_memcpy(s->mode, n->mode_name, sizeof(s->mode));
-        s->mode[sizeof(s->mode) - 1] = '\0';
-        s->tools = n->tools_count;
-        s->invocations = n->total_invocations;
-        s->failures = n->total_failures;
-    }
-
-    ngx_http_hangar_unlock(reg);
-
-    return rc;
 }
 
 
@@ -711,156 +499,6 @@ ngx_http_hangar_cp_tools_out(ngx_http_hangar_cp_t *cp, ngx_str_t *text,
 
 
 /* ---- the tools --------------------------------------------------------- */
-
-/* hangar_list: {mcp_servers:[summaries],groups:[],runtime_mcp_servers:[]} */
-
-static ngx_int_t
-ngx_http_hangar_cp_list_servers(ngx_http_hangar_cp_t *cp)
-{
-    ngx_str_t                 filter;
-    ngx_http_hangar_value_t  *v;
-
-    ngx_str_null(&filter);
-
-    v = ngx_http_hangar_get(cp->args, "state_filter");
-
-    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)) {
-        filter = v->u.s;
-    }
-
-    ngx_http_hangar_out_lit(&cp->body, "{\"mcp_servers\":");
-    ngx_http_hangar_render_servers(&cp->body, cp->hr->reg, &filter);
-    ngx_http_hangar_out_lit(&cp->body, ",\"groups\":[],"
-                                       "\"runtime_mcp_servers\":[]}");
-
-    return ngx_http_hangar_cp_done(cp);
-}
-
-
-static ngx_int_t
-ngx_http_hangar_cp_status(ngx_http_hangar_cp_t *cp)
-{
-    u_char                       buf[64];
-    double                       up;
-    ngx_str_t                    uptime;
-    ngx_uint_t                   i, healthy;
-    ngx_array_t                  servers;
-    ngx_http_hangar_out_t       *out, text;
-    ngx_http_hangar_cp_server_t *s;
-
-    if (ngx_http_hangar_cp_fleet(cp, &servers) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    out = &cp->body;
-    s = servers.elts;
-    healthy = 0;
-
-    ngx_http_hangar_out_lit(out, "{\"mcp_servers\":[");
-
-    for (i = 0; i < servers.nelts; i++) {
-        healthy += s[i].state == NGX_HTTP_HANGAR_READY;
-
-        ngx_http_hangar_out_printf(out, "%s{\"id\":\"%*s\",\"indicator\":"
-                                   "\"%s\",\"state\":\"%s\",\"mode\":\"%s\"",
-                                   i ? "," : "", s[i].id_len, s[i].id,
-                                   ngx_http_hangar_cp_indicators[s[i].state],
-                                   ngx_http_hangar_state_name(s[i].state),
-                                   s[i].mode);
-
-        if (s[i].state == NGX_HTTP_HANGAR_COLD) {
-            ngx_http_hangar_out_lit(out, ",\"note\":\"Will start on first "
-                                         "request\"");
-        }
-
-        ngx_http_hangar_out_lit(out, "}");
-    }
-
-    up = ngx_http_hangar_uptime(cp->hr->reg);
-    uptime.data = buf;
-    uptime.len = ngx_sprintf(buf, "%uih %uim", (ngx_uint_t) up / 3600,
-                             (ngx_uint_t) up % 3600 / 60)
-                 - buf;
-
-    ngx_http_hangar_out_printf(out, "],\"runtime_mcp_servers\":[],"
-                               "\"groups\":[],\"summary\":{"
-                               "\"healthy_mcp_servers\":%ui,"
-                               "\"total_mcp_servers\":%ui,"
-                               "\"runtime_mcp_servers\":0,"
-                               "\"runtime_healthy\":0,\"uptime\":\"%V\","
-                               "\"uptime_seconds\":", healthy, servers.nelts,
-                               &uptime);
-    ngx_http_hangar_out_num(out, up);
-
-    ngx_http_hangar_out_init(&text, cp->hr->r->pool, 1024);
-    ngx_http_hangar_cp_box(&text, &servers, healthy, &uptime);
-
-    ngx_http_hangar_out_lit(out, "},\"formatted\":");
-
-    if (ngx_http_hangar_cp_string(out, &text) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_hangar_out_lit(out, "}");
-
-    return ngx_http_hangar_cp_done(cp);
-}
-
-
-/* the status as box-drawn text, 48 columns wide */
-
-#define NGX_HTTP_HANGAR_BOX_RULE                                             \
-    "\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80" \
-    "\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80"
-
-static void
-ngx_http_hangar_cp_box(ngx_http_hangar_out_t *box, ngx_array_t *servers,
-    ngx_uint_t healthy, ngx_str_t *uptime)
-{
-    u_char                       line[128], *p;
-    ngx_uint_t                   i, k;
-    ngx_http_hangar_cp_server_t *s;
-
-    s = servers->elts;
-
-    ngx_http_hangar_out_lit(box, "\xe2\x95\xad" NGX_HTTP_HANGAR_BOX_RULE
-                            NGX_HTTP_HANGAR_BOX_RULE NGX_HTTP_HANGAR_BOX_RULE
-                            NGX_HTTP_HANGAR_BOX_RULE "\xe2\x95\xae\n");
-
-    for (i = 0; i <= servers->nelts; i++) {
-        if (i < servers->nelts) {
-            p = ngx_snprintf(line, 46, "%s %*s (%s)",
-                             ngx_http_hangar_cp_indicators[s[i].state],
-                             s[i].id_len, s[i].id, s[i].mode);
-
-        } else {
-            p = ngx_snprintf(line, 46, "%ui/%ui healthy, up %V", healthy,
-                             servers->nelts, uptime);
-        }
-
-        for (k = p - line; k < 46; k++) {
-            *p++ = ' ';
-        }
-
-        ngx_http_hangar_out_lit(box, "\xe2\x94\x82 ");
-        ngx_http_hangar_out_raw(box, line, p - line);
-        ngx_http_hangar_out_lit(box, " \xe2\x94\x82\n");
-
-        if (i + 1 == servers->nelts) {
-            ngx_http_hangar_out_lit(box, "\xe2\x94\x9c"
-                                    NGX_HTTP_HANGAR_BOX_RULE
-                                    NGX_HTTP_HANGAR_BOX_RULE
-                                    NGX_HTTP_HANGAR_BOX_RULE
-                                    NGX_HTTP_HANGAR_BOX_RULE
-                                    "\xe2\x94\xa4\n");
-        }
-    }
-
-    ngx_http_hangar_out_lit(box, "\xe2\x95\xb0" NGX_HTTP_HANGAR_BOX_RULE
-                            NGX_HTTP_HANGAR_BOX_RULE NGX_HTTP_HANGAR_BOX_RULE
-                            NGX_HTTP_HANGAR_BOX_RULE "\xe2\x95\xaf");
-}
-
 
 /*
  * The server ready (started if need be; explicit: as a REST start), then
@@ -1339,128 +977,6 @@ ngx_http_hangar_cp_warm_answer(ngx_http_hangar_cp_t *cp)
                                count[NGX_HTTP_HANGAR_WARM_DONE],
                                count[NGX_HTTP_HANGAR_WARM_ALREADY],
                                count[NGX_HTTP_HANGAR_WARM_FAILED]);
-
-    return ngx_http_hangar_cp_done(cp);
-}
-
-
-/* hangar_health */
-
-static ngx_int_t
-ngx_http_hangar_cp_health(ngx_http_hangar_cp_t *cp)
-{
-    ngx_uint_t                     i;
-    ngx_http_hangar_out_t         *out;
-    ngx_http_hangar_totals_t       t;
-    ngx_http_hangar_limit_conf_t  *lc;
-
-    out = &cp->body;
-
-    ngx_http_hangar_totals(cp->hr->reg, &t);
-
-    ngx_http_hangar_out_printf(out, "{\"status\":\"healthy\",\"mcp_servers\":"
-                               "{\"total\":%ui,\"by_state\":{", t.servers);
-
-    for (i = 0; i < NGX_HTTP_HANGAR_NSTATES; i++) {
-        ngx_http_hangar_out_printf(out, "%s\"%s\":%ui", i ? "," : "",
-                                   ngx_http_hangar_state_name(i),
-                                   t.by_state[i]);
-    }
-
-    lc = cp->hr->reg->hmcf ? cp->hr->reg->hmcf->limit : NULL;
-
-    ngx_http_hangar_out_printf(out, "}},\"groups\":{\"total\":0,\"by_state\":"
-                               "{},\"total_members\":0,\"healthy_members\":0}"
-                               ",\"security\":{\"rate_limiting\":"
-                               "{\"active_buckets\":%ui,\"config\":",
-                               ngx_http_hangar_limit_buckets(cp->hr->reg));
-
-    if (lc && lc->enabled) {
-        ngx_http_hangar_out_printf(out, "{\"enabled\":true,\"rps\":");
-        ngx_http_hangar_out_num(out, (double) lc->rest.rate / 1000);
-        ngx_http_hangar_out_printf(out, ",\"burst\":%ui}}}}", lc->rest.burst);
-
-    } else {
-        ngx_http_hangar_out_lit(out, "{\"enabled\":false}}}}");
-    }
-
-    return ngx_http_hangar_cp_done(cp);
-}
-
-
-/* hangar_metrics: prometheus -> {metrics:"<text>"}; json */
-
-static ngx_int_t
-ngx_http_hangar_cp_metrics(ngx_http_hangar_cp_t *cp)
-{
-    ngx_uint_t                    i, calls, errors;
-    ngx_array_t                   servers;
-    ngx_http_hangar_out_t        *out, prom;
-    ngx_http_hangar_value_t      *f;
-    ngx_http_hangar_cp_server_t  *s;
-
-    out = &cp->body;
-    f = ngx_http_hangar_get(cp->args, "format");
-
-    if (ngx_http_hangar_is(f, NGX_HTTP_HANGAR_STR)
-        && ngx_http_hangar_str_is(&f->u.s, "prometheus"))
-    {
-        if (ngx_http_hangar_metrics_render(&prom, cp->hr->reg,
-                                           cp->hr->r->pool)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_hangar_out_lit(out, "{\"metrics\":");
-
-        if (ngx_http_hangar_cp_string(out, &prom) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_hangar_out_lit(out, "}");
-
-        return ngx_http_hangar_cp_done(cp);
-    }
-
-    if (f && !(ngx_http_hangar_is(f, NGX_HTTP_HANGAR_STR)
-               && ngx_http_hangar_str_is(&f->u.s, "json"))
-        && f->type != NGX_HTTP_HANGAR_NULL)
-    {
-        return ngx_http_hangar_cp_error(cp, "ValueError", NULL,
-                                        "format must be json or prometheus");
-    }
-
-    if (ngx_http_hangar_cp_fleet(cp, &servers) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    s = servers.elts;
-    calls = 0;
-    errors = 0;
-
-    ngx_http_hangar_out_lit(out, "{\"mcp_servers\":{");
-
-    /* the registry keeps no latency: avg_latency_ms is null */
-    for (i = 0; i < servers.nelts; i++) {
-        ngx_http_hangar_out_printf(out, "%s\"%*s\":{\"state\":\"%s\","
-                                   "\"mode\":\"%s\",\"tools_count\":%ui,"
-                                   "\"invocations\":%ui,\"errors\":%ui,"
-                                   "\"avg_latency_ms\":null}", i ? "," : "",
-                                   s[i].id_len, s[i].id,
-                                   ngx_http_hangar_state_name(s[i].state),
-                                   s[i].mode, s[i].tools, s[i].invocations,
-                                   s[i].failures);
-        calls += s[i].invocations;
-        errors += s[i].failures;
-    }
-
-    ngx_http_hangar_out_printf(out, "},\"groups\":{},\"tool_calls\":{},"
-                               "\"discovery\":{},\"errors\":{},"
-                               "\"performance\":{},\"summary\":{"
-                               "\"total_mcp_servers\":%ui,\"total_groups\":0,"
-                               "\"total_tool_calls\":%ui,\"total_errors\":%ui"
-                               "}}", servers.nelts, calls, errors);
 
     return ngx_http_hangar_cp_done(cp);
 }

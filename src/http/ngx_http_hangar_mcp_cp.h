@@ -5,7 +5,8 @@
  * The control-plane tools of the front door (hangar-core.md §7.2, §7.5),
  * behind hangar_mcp_control_tools: hangar_list, hangar_status,
  * hangar_start, hangar_stop, hangar_tools, hangar_details, hangar_warm,
- * hangar_health, hangar_metrics and hangar_call.
+ * hangar_health, hangar_metrics, hangar_group_list, hangar_group_rebalance
+ * and hangar_call.
  */
 
 
