@@ -16,8 +16,11 @@ my ($kind, $target, $tool, $calls, $conc) = @ARGV;
 my $args = '{"message":"hello"}';
 $args = '{"text":"hello"}' if $tool =~ /(^|__)echo$/;
 
-sub call_body { my $id = shift;
-    qq({"jsonrpc":"2.0","id":$id,"method":"tools/call","params":{"name":"$tool","arguments":$args}}) }
+# <tool> may be a comma list: the calls go to each in turn
+my @tools = split /,/, $tool;
+
+sub call_body { my $id = shift; my $t = $tools[$id % @tools];
+    qq({"jsonrpc":"2.0","id":$id,"method":"tools/call","params":{"name":"$t","arguments":$args}}) }
 
 sub pct { my ($l, $p) = @_; my @s = sort { $a <=> $b } @$l; @s ? $s[int($#s * $p)] : 0 }
 
