@@ -36,6 +36,8 @@ static u_char *ngx_http_hangar_audit_str(u_char *p, u_char *last,
     const char *key, ngx_str_t *s);
 static u_char *ngx_http_hangar_audit_head(ngx_http_request_t *r, u_char *p,
     u_char *last, const char *kind);
+static u_char *ngx_http_hangar_audit_start(ngx_http_hangar_audit_t *a,
+    ngx_http_request_t *r, u_char *stack, size_t len);
 static void ngx_http_hangar_audit_write(ngx_http_hangar_audit_t *a,
     ngx_log_t *log, u_char *buf, size_t len);
 static void ngx_http_hangar_audit_flush(ngx_open_file_t *file,
@@ -254,6 +256,7 @@ ngx_http_hangar_audit_call(ngx_http_request_t *r, ngx_str_t *server,
     size_t response_size)
 {
     u_char                   *p, *last, *line;
+    u_char                    stack[NGX_HTTP_HANGAR_AUDIT_LINE];
     ngx_str_t                 err, args;
     const char               *outcome;
     ngx_msec_int_t            ms;
@@ -277,7 +280,8 @@ ngx_http_hangar_audit_call(ngx_http_request_t *r, ngx_str_t *server,
         }
     }
 
-    line = ngx_pnalloc(r->pool, NGX_HTTP_HANGAR_AUDIT_LINE + args.len);
+    line = ngx_http_hangar_audit_start(a, r, stack,
+                                       NGX_HTTP_HANGAR_AUDIT_LINE + args.len);
     if (line == NULL) {
         return;
     }
@@ -320,6 +324,7 @@ void
 ngx_http_hangar_audit_pass(ngx_http_request_t *r, ngx_str_t *server)
 {
     u_char                   *p, *last, *line;
+    u_char                    stack[NGX_HTTP_HANGAR_AUDIT_LINE];
     ngx_msec_int_t            ms;
     ngx_http_hangar_audit_t  *a;
 
@@ -328,7 +333,8 @@ ngx_http_hangar_audit_pass(ngx_http_request_t *r, ngx_str_t *server)
         return;
     }
 
-    line = ngx_pnalloc(r->pool, NGX_HTTP_HANGAR_AUDIT_LINE);
+    line = ngx_http_hangar_audit_start(a, r, stack,
+                                       NGX_HTTP_HANGAR_AUDIT_LINE);
     if (line == NULL) {
         return;
     }
@@ -358,6 +364,7 @@ void
 ngx_http_hangar_audit_api(ngx_http_hangar_req_t *hr, ngx_uint_t status)
 {
     u_char                   *p, *last, *line;
+    u_char                    stack[NGX_HTTP_HANGAR_AUDIT_LINE];
     ngx_str_t                *id, text;
     ngx_uint_t                i;
     ngx_http_request_t       *r;
@@ -375,7 +382,8 @@ ngx_http_hangar_audit_api(ngx_http_hangar_req_t *hr, ngx_uint_t status)
 
     r = hr->r;
 
-    line = ngx_pnalloc(r->pool, NGX_HTTP_HANGAR_AUDIT_LINE);
+    line = ngx_http_hangar_audit_start(a, r, stack,
+                                       NGX_HTTP_HANGAR_AUDIT_LINE);
     if (line == NULL) {
         return;
     }
@@ -467,11 +475,48 @@ ngx_http_hangar_audit_phase(ngx_http_request_t *r)
 }
 
 
+/*
+ * Where a line of at most len bytes is made: in place at the free end of
+ * the buffer (flushed first if it has not the room), else in the caller's
+ * stack buffer, else (arguments make it long) in the request's pool.
+ */
+
+static u_char *
+ngx_http_hangar_audit_start(ngx_http_hangar_audit_t *a,
+    ngx_http_request_t *r, u_char *stack, size_t len)
+{
+    if (a->start && len <= (size_t) (a->last - a->start)) {
+        if (len > (size_t) (a->last - a->pos)) {
+            ngx_http_hangar_audit_flush(a->file, r->connection->log);
+        }
+
+        return a->pos;
+    }
+
+    if (len <= NGX_HTTP_HANGAR_AUDIT_LINE) {
+        return stack;
+    }
+
+    return ngx_pnalloc(r->pool, len);
+}
+
+
 static void
 ngx_http_hangar_audit_write(ngx_http_hangar_audit_t *a, ngx_log_t *log,
     u_char *buf, size_t len)
 {
     ssize_t  n;
+
+    /* made in place: the buffer has it already */
+    if (a->start && buf == a->pos) {
+        a->pos += len;
+
+        if (a->flush && !a->event->timer_set) {
+            ngx_add_timer(a->event, a->flush);
+        }
+
+        return;
+    }
 
     if (a->start) {
         if (len > (size_t) (a->last - a->pos)) {

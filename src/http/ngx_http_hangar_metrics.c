@@ -114,7 +114,8 @@ ngx_http_hangar_metrics_handler(ngx_http_request_t *r)
 
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    /* the type without its parameters, as gzip_types matches it */
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
 
     if (ngx_http_hangar_metrics_render(&hr->out, hr->reg, r->pool)
         != NGX_OK)
