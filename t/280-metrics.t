@@ -74,7 +74,9 @@ sub start_nginx ($) {
         config      => "add_header X-Worker \$pid always;\n"
                      . "location /api/ { hangar_api; }\n"
                      . "location = /mcp { hangar_mcp; }\n"
-                     . "location = /metrics { hangar_metrics; }\n",
+                     . "location = /metrics { hangar_metrics; }\n"
+                     . "location = /metrics-gzip { hangar_metrics; gzip on;"
+                     . " gzip_types text/plain; }\n",
         user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                      . "  math:\n    command: [perl, $SERVER]\n"
                      . "    tools: {deny_list: [\"crash\"]}\n",
@@ -87,6 +89,13 @@ start_nginx('');
 my ($st, $h, $text) = metrics();
 is($st, 200, 'GET /metrics before anything happened');
 like($h->{'content-type'}, qr{^text/plain; version=0\.0\.4}, 'the Prometheus content type');
+{
+    my (undef, $gh) = http_request(GET => '/metrics-gzip', undef,
+                                   { 'Accept-Encoding' => 'gzip' });
+    is($gh->{'content-encoding'} // '', 'gzip',
+       'gzip_types text/plain compresses /metrics (the type is matched '
+       . 'without its parameters)');
+}
 my ($rc, $out) = promtool($text);
 is($rc, 0, 'promtool check metrics passes on a fresh zone') or diag($out);
 for my $f (qw(mcp_hangar_tool_calls mcp_hangar_tool_call_duration_seconds
