@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-2000}
 CONC=${2:-8}
-ROUNDS=${3:-3}
+ROUNDS=${3:-5}
 . bench/lib.sh
 export HANGAR_BENCH_LOG=${HANGAR_BENCH_LOG:-notice}
 
