@@ -226,6 +226,30 @@ is($rc, 0, 'promtool check metrics passes with the cap') or diag($out);
 is(nginx_stop(), '', 'nginx stopped');
 Hangar::Test::check_valgrind('metrics cap') if Hangar::Test::valgrind_on();
 
+# -- the text outgrows its first buffer (sized for the fleet): servers
+# removed keep their counters but leave the fleet; every scrape whole ----
+start_nginx('');
+{
+    my ($bad, $last) = (0, '');
+    for my $i (1 .. 90) {
+        my ($cst) = http_request(POST => '/api/mcp_servers',
+            qq({"mcp_server_id":"gone$i","mode":"subprocess","command":["node"]}));
+        my ($dst) = http_request(DELETE => "/api/mcp_servers/gone$i");
+        next unless $cst == 201 && $dst =~ /^20/;
+        next if $i < 40;
+        my ($mst, undef, $mtext) = metrics();
+        $bad++ if $mst != 200 || $mtext !~ /mcp_server="gone$i"/;
+        $last = $mtext if $mst == 200;
+    }
+    is($bad, 0, 'every scrape past the first buffer is whole (50 sizes)');
+    ok(length($last) > 20000, 'the last one is long (' . length($last)
+       . ' bytes)');
+    my ($prc, $pout) = promtool($last);
+    is($prc, 0, 'and passes promtool') or diag($pout);
+}
+is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('metrics long') if Hangar::Test::valgrind_on();
+
 no_alerts();
 no_orphans();
 Test::More::done_testing();

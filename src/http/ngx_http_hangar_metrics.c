@@ -568,8 +568,9 @@ ngx_http_hangar_metrics_line(ngx_http_hangar_out_t *out, ngx_str_t *name,
 
 /*
  * Room for len bytes at the end of the output, written in place and
- * committed by ngx_http_hangar_metrics_done().  A buffer without room is
- * followed by a new one: out_raw() makes it (for one byte, taken back).
+ * committed by ngx_http_hangar_metrics_done().  A buffer without the room
+ * is followed by a new one: out_raw() of len bytes (more than fit) makes
+ * it, and they are taken back.
  */
 
 static u_char *
@@ -577,23 +578,30 @@ ngx_http_hangar_metrics_room(ngx_http_hangar_out_t *out, size_t len)
 {
     ngx_buf_t  *b;
 
+    static u_char  blank[NGX_HTTP_HANGAR_METRICS_LINE];
+
     b = out->b;
 
     if (b && (size_t) (b->end - b->last) >= len) {
         return b->last;
     }
 
-    ngx_http_hangar_out_raw(out, "\n", 1);
-
-    b = out->b;
-
-    if (out->failed || b == NULL || b->last == b->start) {
+    if (len > sizeof(blank)) {
         out->failed = 1;
         return NULL;
     }
 
-    b->last--;
-    out->size--;
+    ngx_http_hangar_out_raw(out, blank, len);
+
+    b = out->b;
+
+    if (out->failed || b == NULL || (size_t) (b->last - b->start) < len) {
+        out->failed = 1;
+        return NULL;
+    }
+
+    b->last -= len;
+    out->size -= len;
 
     if ((size_t) (b->end - b->last) < len) {
         out->failed = 1;
