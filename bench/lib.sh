@@ -2,7 +2,8 @@
 # free 127.0.0.1 port under bench/out/<name>/.  Source it, then:
 #   bench_nginx <name> <hangar.yaml text> [extra location lines]
 # sets OUT and PORT, starts nginx and stops it on exit (or at bench_stop).
-# HANGAR_BENCH_LOG sets the error_log level (default info).
+# HANGAR_BENCH_LOG sets the error_log level (default info);
+# HANGAR_BENCH_HTTP adds lines to the http block (e.g. hangar_audit_log).
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MODULE=$TOP/build/ngx_http_hangar_module.so
@@ -27,6 +28,7 @@ http {
     hangar_zone hangar ${HANGAR_BENCH_ZONE:-16m};
     hangar_config conf/hangar.yaml;
     hangar_state state;
+    ${HANGAR_BENCH_HTTP:-}
     server {
         listen 127.0.0.1:$PORT;
         location /api/ { hangar_api; }

@@ -334,6 +334,37 @@ Hangar::Test::check_valgrind('a slow subscriber') if Hangar::Test::valgrind_on()
     my ($aw);
     ($aw, $st) = ws_open('/api/ws/events', headers => { 'X-API-Key' => $k{aud} });
     is($st, 101, 'an auditor (audit:read) gets the stream');
+
+    # ?token= (hangar-security.md §1.2, row 36): an "mcp_" token is a key
+    my $tw;
+    ($tw, $st) = ws_open("/api/ws/events?since=0&token=$k{aud}");
+    is($st, 101, '?token=<an auditor key> gets the stream');
+    my $tj = $tw && subscribe($tw, '{"event_types":["*"]}');
+    is($tj && $tj->{type}, 'subscribed', 'and subscribes');
+    ($tw, $st) = ws_open("/api/ws/events?token=Bearer%20$k{aud}");
+    is($st, 101, 'a "Bearer " prefix in the value is kept, not doubled');
+    my $bad = 'mcp_not_a_key_of_ours_4242424242';
+    (undef, $st, my $bh) = ws_open("/api/ws/events?token=$bad");
+    is($st, 401, 'a bad ?token= is refused before the upgrade: 401');
+    like($bh->{body} // '', qr/"error":"\w+"/, 'with the envelope');
+    (undef, $st) = ws_open("/api/ws/events?token=$k{dev}");
+    is($st, 403, '?token=<a developer key> (no audit:read) is 403');
+    (undef, $st) = ws_open("/api/ws/events?token=$k{aud}",
+                           headers => { 'X-API-Key' => $k{dev} });
+    is($st, 403, 'a key header wins over ?token=');
+    (undef, $st) = ws_open("/api/ws/events?token=");
+    is($st, 401, 'an empty ?token= is no credential');
+    my ($ast) = http_request(GET => "/api/mcp_servers?token=mcp_elsewhere_0123456789");
+    is($ast, 401, '?token= is for the event stream only');
+    # nginx's own debug lines show the request as it arrived; every line
+    # above debug, and the access log, come after the token is blanked
+    my $logs = join('', grep { !/\[debug\]/ } split /^/,
+                    Hangar::Test::slurp(servroot() . '/logs/error.log'))
+             . Hangar::Test::slurp(servroot() . '/logs/access.log');
+    like($logs, qr{GET /api/ws/events\?token=\*+ }, 'the access log has the '
+         . 'request, its token blanked');
+    unlike($logs, qr/\Q$_\E/, "no log names the token $_")
+        for $k{dev}, $bad, substr($k{aud}, 4);
     no_alerts();
     is(nginx_stop(), '', 'nginx stopped');
     Hangar::Test::check_valgrind('auth') if Hangar::Test::valgrind_on();

@@ -74,7 +74,9 @@ sub start_nginx ($) {
         config      => "add_header X-Worker \$pid always;\n"
                      . "location /api/ { hangar_api; }\n"
                      . "location = /mcp { hangar_mcp; }\n"
-                     . "location = /metrics { hangar_metrics; }\n",
+                     . "location = /metrics { hangar_metrics; }\n"
+                     . "location = /metrics-gzip { hangar_metrics; gzip on;"
+                     . " gzip_types text/plain; }\n",
         user_files  => ">>> conf/hangar.yaml\nmcp_servers:\n"
                      . "  math:\n    command: [perl, $SERVER]\n"
                      . "    tools: {deny_list: [\"crash\"]}\n",
@@ -87,6 +89,13 @@ start_nginx('');
 my ($st, $h, $text) = metrics();
 is($st, 200, 'GET /metrics before anything happened');
 like($h->{'content-type'}, qr{^text/plain; version=0\.0\.4}, 'the Prometheus content type');
+{
+    my (undef, $gh) = http_request(GET => '/metrics-gzip', undef,
+                                   { 'Accept-Encoding' => 'gzip' });
+    is($gh->{'content-encoding'} // '', 'gzip',
+       'gzip_types text/plain compresses /metrics (the type is matched '
+       . 'without its parameters)');
+}
 my ($rc, $out) = promtool($text);
 is($rc, 0, 'promtool check metrics passes on a fresh zone') or diag($out);
 for my $f (qw(mcp_hangar_tool_calls mcp_hangar_tool_call_duration_seconds
@@ -216,6 +225,30 @@ is($rc, 0, 'promtool check metrics passes with the cap') or diag($out);
 
 is(nginx_stop(), '', 'nginx stopped');
 Hangar::Test::check_valgrind('metrics cap') if Hangar::Test::valgrind_on();
+
+# -- the text outgrows its first buffer (sized for the fleet): servers
+# removed keep their counters but leave the fleet; every scrape whole ----
+start_nginx('');
+{
+    my ($bad, $last) = (0, '');
+    for my $i (1 .. 90) {
+        my ($cst) = http_request(POST => '/api/mcp_servers',
+            qq({"mcp_server_id":"gone$i","mode":"subprocess","command":["node"]}));
+        my ($dst) = http_request(DELETE => "/api/mcp_servers/gone$i");
+        next unless $cst == 201 && $dst =~ /^20/;
+        next if $i < 40;
+        my ($mst, undef, $mtext) = metrics();
+        $bad++ if $mst != 200 || $mtext !~ /mcp_server="gone$i"/;
+        $last = $mtext if $mst == 200;
+    }
+    is($bad, 0, 'every scrape past the first buffer is whole (50 sizes)');
+    ok(length($last) > 20000, 'the last one is long (' . length($last)
+       . ' bytes)');
+    my ($prc, $pout) = promtool($last);
+    is($prc, 0, 'and passes promtool') or diag($pout);
+}
+is(nginx_stop(), '', 'nginx stopped');
+Hangar::Test::check_valgrind('metrics long') if Hangar::Test::valgrind_on();
 
 no_alerts();
 no_orphans();

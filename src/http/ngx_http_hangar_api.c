@@ -343,6 +343,10 @@ ngx_http_hangar_dispatch(ngx_http_hangar_req_t *hr)
     ngx_http_hangar_refusal_t    no;
     ngx_http_hangar_loc_conf_t  *hlcf;
 
+    if (ngx_http_hangar_ws_token(hr->r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     rc = ngx_http_hangar_auth_authenticate(hr->r, &no,
                                            ngx_http_hangar_auth_wake, hr);
 

@@ -19,6 +19,9 @@
 
 #define NGX_HTTP_HANGAR_AUDIT_LINE  4096
 
+#define ngx_http_hangar_audit_lit(p, last, s)                                \
+    ngx_http_hangar_audit_cpy(p, last, (u_char *) s, sizeof(s) - 1)
+
 
 typedef struct {
     ngx_open_file_t             *file;
@@ -32,10 +35,16 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_hangar_audit_phase(ngx_http_request_t *r);
+static u_char *ngx_http_hangar_audit_cpy(u_char *p, u_char *last,
+    u_char *s, size_t len);
+static u_char *ngx_http_hangar_audit_uint(u_char *p, u_char *last,
+    uint64_t v);
 static u_char *ngx_http_hangar_audit_str(u_char *p, u_char *last,
     const char *key, ngx_str_t *s);
 static u_char *ngx_http_hangar_audit_head(ngx_http_request_t *r, u_char *p,
     u_char *last, const char *kind);
+static u_char *ngx_http_hangar_audit_start(ngx_http_hangar_audit_t *a,
+    ngx_http_request_t *r, u_char *stack, size_t len);
 static void ngx_http_hangar_audit_write(ngx_http_hangar_audit_t *a,
     ngx_log_t *log, u_char *buf, size_t len);
 static void ngx_http_hangar_audit_flush(ngx_open_file_t *file,
@@ -192,6 +201,31 @@ ngx_http_hangar_audit_conf(void)
 }
 
 
+/* a piece of a line, copied (ngx_slprintf costs more), cut at last */
+
+static u_char *
+ngx_http_hangar_audit_cpy(u_char *p, u_char *last, u_char *s, size_t len)
+{
+    return ngx_cpymem(p, s, ngx_min(len, (size_t) (last - p)));
+}
+
+
+static u_char *
+ngx_http_hangar_audit_uint(u_char *p, u_char *last, uint64_t v)
+{
+    u_char  *t, tmp[NGX_INT64_LEN];
+
+    t = tmp + NGX_INT64_LEN;
+
+    do {
+        *--t = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    return ngx_http_hangar_audit_cpy(p, last, t, tmp + NGX_INT64_LEN - t);
+}
+
+
 /* time, kind, principal: the head of every line */
 
 static u_char *
@@ -200,15 +234,19 @@ ngx_http_hangar_audit_head(ngx_http_request_t *r, u_char *p, u_char *last,
 {
     ngx_http_hangar_principal_t  *who;
 
-    p = ngx_slprintf(p, last, "{\"time\":\"%V\",\"kind\":\"%s\","
-                     "\"principal\":", &ngx_cached_http_log_iso8601, kind);
+    p = ngx_http_hangar_audit_lit(p, last, "{\"time\":\"");
+    p = ngx_http_hangar_audit_cpy(p, last, ngx_cached_http_log_iso8601.data,
+                                  ngx_cached_http_log_iso8601.len);
+    p = ngx_http_hangar_audit_lit(p, last, "\",\"kind\":\"");
+    p = ngx_http_hangar_audit_cpy(p, last, (u_char *) kind, ngx_strlen(kind));
+    p = ngx_http_hangar_audit_lit(p, last, "\",\"principal\":");
 
     who = ngx_http_hangar_auth_principal(r);
 
     if (who == NULL || who->id.len == 0
         || (size_t) (last - p) < who->id.len * 6 + 2)
     {
-        return ngx_slprintf(p, last, "null");
+        return ngx_http_hangar_audit_lit(p, last, "null");
     }
 
     *p++ = '"';
@@ -228,16 +266,18 @@ ngx_http_hangar_audit_str(u_char *p, u_char *last, const char *key,
 {
     size_t  len;
 
-    p = ngx_slprintf(p, last, ",\"%s\":", key);
+    p = ngx_http_hangar_audit_lit(p, last, ",\"");
+    p = ngx_http_hangar_audit_cpy(p, last, (u_char *) key, ngx_strlen(key));
+    p = ngx_http_hangar_audit_lit(p, last, "\":");
 
     if (s == NULL || s->data == NULL) {
-        return ngx_slprintf(p, last, "null");
+        return ngx_http_hangar_audit_lit(p, last, "null");
     }
 
     len = ngx_min(s->len, 256);
 
     if ((size_t) (last - p) < len * 6 + 2) {
-        return ngx_slprintf(p, last, "null");
+        return ngx_http_hangar_audit_lit(p, last, "null");
     }
 
     *p++ = '"';
@@ -254,6 +294,7 @@ ngx_http_hangar_audit_call(ngx_http_request_t *r, ngx_str_t *server,
     size_t response_size)
 {
     u_char                   *p, *last, *line;
+    u_char                    stack[NGX_HTTP_HANGAR_AUDIT_LINE];
     ngx_str_t                 err, args;
     const char               *outcome;
     ngx_msec_int_t            ms;
@@ -277,7 +318,8 @@ ngx_http_hangar_audit_call(ngx_http_request_t *r, ngx_str_t *server,
         }
     }
 
-    line = ngx_pnalloc(r->pool, NGX_HTTP_HANGAR_AUDIT_LINE + args.len);
+    line = ngx_http_hangar_audit_start(a, r, stack,
+                                       NGX_HTTP_HANGAR_AUDIT_LINE + args.len);
     if (line == NULL) {
         return;
     }
@@ -300,13 +342,19 @@ ngx_http_hangar_audit_call(ngx_http_request_t *r, ngx_str_t *server,
     p = ngx_http_hangar_audit_head(r, p, last, "tool_call");
     p = ngx_http_hangar_audit_str(p, last, "server", server);
     p = ngx_http_hangar_audit_str(p, last, "tool", tool);
-    p = ngx_slprintf(p, last, ",\"outcome\":\"%s\",\"duration_ms\":%M,"
-                     "\"request_bytes\":%O,\"response_bytes\":%uz",
-                     outcome, (ngx_msec_t) ngx_max(ms, 0),
-                     r->request_length, response_size);
+    p = ngx_http_hangar_audit_lit(p, last, ",\"outcome\":\"");
+    p = ngx_http_hangar_audit_cpy(p, last, (u_char *) outcome,
+                                  ngx_strlen(outcome));
+    p = ngx_http_hangar_audit_lit(p, last, "\",\"duration_ms\":");
+    p = ngx_http_hangar_audit_uint(p, last, ngx_max(ms, 0));
+    p = ngx_http_hangar_audit_lit(p, last, ",\"request_bytes\":");
+    p = ngx_http_hangar_audit_uint(p, last, ngx_max(r->request_length, 0));
+    p = ngx_http_hangar_audit_lit(p, last, ",\"response_bytes\":");
+    p = ngx_http_hangar_audit_uint(p, last, response_size);
 
     if (args.len) {
-        p = ngx_slprintf(p, last, ",\"arguments\":%V", &args);
+        p = ngx_http_hangar_audit_lit(p, last, ",\"arguments\":");
+        p = ngx_http_hangar_audit_cpy(p, last, args.data, args.len);
     }
 
     *p++ = '}';
@@ -320,6 +368,7 @@ void
 ngx_http_hangar_audit_pass(ngx_http_request_t *r, ngx_str_t *server)
 {
     u_char                   *p, *last, *line;
+    u_char                    stack[NGX_HTTP_HANGAR_AUDIT_LINE];
     ngx_msec_int_t            ms;
     ngx_http_hangar_audit_t  *a;
 
@@ -328,7 +377,8 @@ ngx_http_hangar_audit_pass(ngx_http_request_t *r, ngx_str_t *server)
         return;
     }
 
-    line = ngx_pnalloc(r->pool, NGX_HTTP_HANGAR_AUDIT_LINE);
+    line = ngx_http_hangar_audit_start(a, r, stack,
+                                       NGX_HTTP_HANGAR_AUDIT_LINE);
     if (line == NULL) {
         return;
     }
@@ -342,10 +392,14 @@ ngx_http_hangar_audit_pass(ngx_http_request_t *r, ngx_str_t *server)
     p = ngx_http_hangar_audit_head(r, p, last, "pass");
     p = ngx_http_hangar_audit_str(p, last, "server", server);
     p = ngx_http_hangar_audit_str(p, last, "method", &r->method_name);
-    p = ngx_slprintf(p, last, ",\"status\":%ui,\"duration_ms\":%M,"
-                     "\"request_bytes\":%O,\"response_bytes\":%O",
-                     r->headers_out.status, (ngx_msec_t) ngx_max(ms, 0),
-                     r->request_length, r->connection->sent);
+    p = ngx_http_hangar_audit_lit(p, last, ",\"status\":");
+    p = ngx_http_hangar_audit_uint(p, last, r->headers_out.status);
+    p = ngx_http_hangar_audit_lit(p, last, ",\"duration_ms\":");
+    p = ngx_http_hangar_audit_uint(p, last, ngx_max(ms, 0));
+    p = ngx_http_hangar_audit_lit(p, last, ",\"request_bytes\":");
+    p = ngx_http_hangar_audit_uint(p, last, ngx_max(r->request_length, 0));
+    p = ngx_http_hangar_audit_lit(p, last, ",\"response_bytes\":");
+    p = ngx_http_hangar_audit_uint(p, last, ngx_max(r->connection->sent, 0));
 
     *p++ = '}';
     *p++ = '\n';
@@ -358,6 +412,7 @@ void
 ngx_http_hangar_audit_api(ngx_http_hangar_req_t *hr, ngx_uint_t status)
 {
     u_char                   *p, *last, *line;
+    u_char                    stack[NGX_HTTP_HANGAR_AUDIT_LINE];
     ngx_str_t                *id, text;
     ngx_uint_t                i;
     ngx_http_request_t       *r;
@@ -375,7 +430,8 @@ ngx_http_hangar_audit_api(ngx_http_hangar_req_t *hr, ngx_uint_t status)
 
     r = hr->r;
 
-    line = ngx_pnalloc(r->pool, NGX_HTTP_HANGAR_AUDIT_LINE);
+    line = ngx_http_hangar_audit_start(a, r, stack,
+                                       NGX_HTTP_HANGAR_AUDIT_LINE);
     if (line == NULL) {
         return;
     }
@@ -418,7 +474,8 @@ ngx_http_hangar_audit_api(ngx_http_hangar_req_t *hr, ngx_uint_t status)
     p = ngx_http_hangar_audit_head(r, p, last, "api");
     p = ngx_http_hangar_audit_str(p, last, "method", &r->method_name);
     p = ngx_http_hangar_audit_str(p, last, "path", &r->uri);
-    p = ngx_slprintf(p, last, ",\"status\":%ui", status);
+    p = ngx_http_hangar_audit_lit(p, last, ",\"status\":");
+    p = ngx_http_hangar_audit_uint(p, last, status);
     p = ngx_http_hangar_audit_str(p, last, "resource", id);
 
     *p++ = '}';
@@ -467,11 +524,48 @@ ngx_http_hangar_audit_phase(ngx_http_request_t *r)
 }
 
 
+/*
+ * Where a line of at most len bytes is made: in place at the free end of
+ * the buffer (flushed first if it has not the room), else in the caller's
+ * stack buffer, else (arguments make it long) in the request's pool.
+ */
+
+static u_char *
+ngx_http_hangar_audit_start(ngx_http_hangar_audit_t *a,
+    ngx_http_request_t *r, u_char *stack, size_t len)
+{
+    if (a->start && len <= (size_t) (a->last - a->start)) {
+        if (len > (size_t) (a->last - a->pos)) {
+            ngx_http_hangar_audit_flush(a->file, r->connection->log);
+        }
+
+        return a->pos;
+    }
+
+    if (len <= NGX_HTTP_HANGAR_AUDIT_LINE) {
+        return stack;
+    }
+
+    return ngx_pnalloc(r->pool, len);
+}
+
+
 static void
 ngx_http_hangar_audit_write(ngx_http_hangar_audit_t *a, ngx_log_t *log,
     u_char *buf, size_t len)
 {
     ssize_t  n;
+
+    /* made in place: the buffer has it already */
+    if (a->start && buf == a->pos) {
+        a->pos += len;
+
+        if (a->flush && !a->event->timer_set) {
+            ngx_add_timer(a->event, a->flush);
+        }
+
+        return;
+    }
 
     if (a->start) {
         if (len > (size_t) (a->last - a->pos)) {

@@ -168,6 +168,95 @@ ngx_http_hangar_ws_events(ngx_http_hangar_req_t *hr)
 }
 
 
+/*
+ * hangar-security.md §1.2 and row 36: a browser cannot set headers on a
+ * WebSocket, so the credential may come as "?token=<t>".  It becomes
+ * "Authorization: Bearer <t>" ("Bearer " in the value is kept), where an
+ * "mcp_" token is an API key and anything else a JWT.  The value is
+ * blanked where nginx keeps the request line ($request, $args and the
+ * "request:" of error lines point there), whether it is used or not.
+ */
+
+ngx_int_t
+ngx_http_hangar_ws_token(ngx_http_request_t *r)
+{
+    u_char           *p, *src, *dst;
+    size_t            len;
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  path = ngx_string("/ws/events");
+
+    len = r->uri.len;
+
+    if (len && r->uri.data[len - 1] == '/') {
+        len--;
+    }
+
+    if (r->args.len == 0 || len < path.len
+        || ngx_strncmp(r->uri.data + len - path.len, path.data, path.len)
+           != 0
+        || ngx_http_arg(r, (u_char *) "token", 5, &value) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    h = NULL;
+
+    if (value.len && r->headers_in.authorization == NULL
+        && ngx_http_hangar_header(r, "X-API-Key") == NULL)
+    {
+        h = ngx_list_push(&r->headers_in.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_pnalloc(r->pool, sizeof("Bearer ") - 1 + value.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* "+" is a space in a query, as in "Bearer+<t>" */
+        for (src = value.data; src < value.data + value.len; src++) {
+            if (*src == '+') {
+                *src = ' ';
+            }
+        }
+
+        src = value.data;
+        dst = p + sizeof("Bearer ") - 1;
+        ngx_unescape_uri(&dst, &src, value.len, 0);
+
+        len = dst - (p + sizeof("Bearer ") - 1);
+
+        if (len >= 7 && ngx_strncmp(p + 7, "Bearer ", 7) == 0) {
+            ngx_memmove(p, p + 7, len);
+
+        } else {
+            ngx_memcpy(p, "Bearer ", 7);
+            len += 7;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Authorization");
+        h->lowcase_key = (u_char *) "authorization";
+        h->value.data = p;
+        h->value.len = len;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+    }
+
+    ngx_memset(value.data, '*', value.len);
+
+    if (h) {
+        r->headers_in.authorization = h;
+    }
+
+    return NGX_OK;
+}
+
+
 /* RFC 6455 §4.2.1: what a client's opening handshake must have */
 
 static ngx_int_t

@@ -15,6 +15,13 @@
 
 
 ngx_int_t ngx_http_hangar_ws_events(ngx_http_hangar_req_t *hr);
+/*
+ * Before authentication: on /ws/events, with neither Authorization nor
+ * X-API-Key, "?token=<t>" becomes "Authorization: Bearer <t>"; the token
+ * is blanked in the request line (logs never see it).  NGX_ERROR: no
+ * memory.
+ */
+ngx_int_t ngx_http_hangar_ws_token(ngx_http_request_t *r);
 /* "hangar_events_ping <time>": the keep-alive interval (default 55s) */
 char *ngx_http_hangar_ws_ping_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
