@@ -284,7 +284,12 @@ ngx_http_hangar_disc_scan_next(ngx_event_t *ev)
 
         } else if (src->type == NGX_HTTP_HANGAR_DISC_FILESYSTEM) {
             rc = ngx_http_hangar_disc_fs_scan(cy->reg, cy->pool, src,
-                                              cy->items, &error);
+                                              cy->items,
+                                              ngx_http_hangar_disc_scanned,
+                                              cy);
+            if (rc == NGX_AGAIN) {
+                return;
+            }
 
         } else {
             rc = (src->type == NGX_HTTP_HANGAR_DISC_DOCKER)

@@ -506,6 +506,12 @@ ngx_http_hangar_state_complete(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 
     reg = op->reg;
 
+    if (op->text.len) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, op->log, 0,
+                       "hangar: state file written, %uz bytes, rc %i",
+                       op->text.len, rc);
+    }
+
     ngx_http_hangar_state_set_commit(op, rc);
     ngx_http_hangar_state_doc_commit(op, rc);
 
@@ -1271,13 +1277,9 @@ ngx_http_hangar_state_changed(ngx_http_hangar_state_op_t *op, u_char *id,
     ngx_uint_t                       lo, hi, mid;
     ngx_http_hangar_state_change_t  *ch;
 
-    if (op->changes == NULL) {
-        return 0;
-    }
-
-    ch = op->changes->elts;
     lo = 0;
-    hi = op->changes->nelts;
+    hi = op->changes ? op->changes->nelts : 0;
+    ch = op->changes ? op->changes->elts : NULL;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
@@ -1287,12 +1289,8 @@ ngx_http_hangar_state_changed(ngx_http_hangar_state_op_t *op, u_char *id,
             return 1;
         }
 
-        if (rc < 0) {
-            lo = mid + 1;
-
-        } else {
-            hi = mid;
-        }
+        lo = (rc < 0) ? mid + 1 : lo;
+        hi = (rc < 0) ? hi : mid;
     }
 
     return 0;
