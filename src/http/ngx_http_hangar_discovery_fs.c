@@ -194,7 +194,7 @@ ngx_http_hangar_disc_fs_task(ngx_http_hangar_registry_t *reg,
 
     t->pool = tp;
     t->ttl = ngx_http_hangar_disc_ttl(reg, src);
-    t->dir.data = ngx_pstrdup(tp, &dir);
+    t->dir.data = ngx_pnalloc(tp, dir.len + 1);
     t->dir.len = dir.len;
     t->items = ngx_array_create(tp, 64, sizeof(ngx_http_hangar_disc_item_t));
     t->cache = ngx_pcalloc(cp, sizeof(ngx_http_hangar_disc_fs_cache_t));
@@ -209,6 +209,7 @@ ngx_http_hangar_disc_fs_task(ngx_http_hangar_registry_t *reg,
         goto failed;
     }
 
+    ngx_cpystrn(t->dir.data, dir.data, dir.len + 1);
     t->cache->pool = cp;
     t->cache->ttl = t->ttl;
 
