@@ -261,8 +261,9 @@ ngx_http_hangar_disc_batched(void *data, ngx_array_t *entries)
         }
 
         if (e[i].rc == NGX_OK && e[i].spec && a->item) {
-            a->item->spec_crc = ngx_crc32_long(e[i].rec.spec.data,
-                                               e[i].rec.spec.len) | 1;
+            a->item->spec_crc = (ngx_crc32_long(e[i].rec.spec.data,
+                                                e[i].rec.spec.len)
+                                 ^ cy->edge) | 1;
         }
 
         ngx_http_hangar_disc_result(cy, a, e[i].rc);

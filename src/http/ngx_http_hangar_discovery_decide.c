@@ -35,6 +35,7 @@ static ngx_int_t ngx_http_hangar_disc_expire(ngx_http_hangar_disc_cycle_t *cy);
 static ngx_int_t ngx_http_hangar_disc_act(ngx_http_hangar_disc_cycle_t *cy,
     ngx_uint_t kind, ngx_str_t *name, ngx_http_hangar_disc_item_t *item,
     ngx_http_hangar_value_t *spec);
+static uint32_t ngx_http_hangar_disc_edge(ngx_http_hangar_disc_cycle_t *cy);
 static ngx_uint_t ngx_http_hangar_disc_fp_is(ngx_http_hangar_value_t *v,
     ngx_http_hangar_disc_item_t *item);
 
@@ -48,6 +49,7 @@ ngx_http_hangar_disc_decide_all(ngx_http_hangar_disc_cycle_t *cy)
 
     items = cy->items;
     cy->found = items->nelts;
+    cy->edge = ngx_http_hangar_disc_edge(cy);
 
     if (ngx_http_hangar_disc_index_init(&cy->act_names, cy->pool, 16)
         != NGX_OK)
@@ -113,6 +115,40 @@ ngx_http_hangar_disc_cmp(const void *one, const void *two)
     }
 
     return 0;
+}
+
+
+/* the edge rules a server was checked against (the command allow-list,
+   the addresses allowed): a reload that changes them checks every
+   server again */
+
+static uint32_t
+ngx_http_hangar_disc_edge(ngx_http_hangar_disc_cycle_t *cy)
+{
+    uint32_t      crc;
+    ngx_str_t    *cmd;
+    ngx_uint_t    i;
+    ngx_array_t  *a;
+
+    ngx_crc32_init(crc);
+
+    a = cy->reg->hmcf->allowed_commands;
+    cmd = a ? a->elts : NULL;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        ngx_crc32_update(&crc, cmd[i].data, cmd[i].len);
+        ngx_crc32_update(&crc, (u_char *) "\n", 1);
+    }
+
+    a = cy->reg->hmcf->remote_allow;
+
+    if (a) {
+        ngx_crc32_update(&crc, a->elts, a->nelts * a->size);
+    }
+
+    ngx_crc32_final(crc);
+
+    return crc;
 }
 
 
@@ -221,7 +257,8 @@ ngx_http_hangar_disc_decide(ngx_http_hangar_disc_cycle_t *cy,
         return NGX_ERROR;
     }
 
-    item->spec_crc = ngx_crc32_long(rec.spec.data, rec.spec.len) | 1;
+    item->spec_crc = (ngx_crc32_long(rec.spec.data, rec.spec.len) ^ cy->edge)
+                     | 1;
 
     if (rec.spec.len == spec_text.len
         && ngx_strncmp(rec.spec.data, spec_text.data, spec_text.len) == 0)
@@ -256,7 +293,7 @@ ngx_http_hangar_disc_known(ngx_http_hangar_disc_cycle_t *cy,
     }
 
     v = ngx_http_hangar_get(old, "spec_crc");
-    crc = ngx_crc32_long(spec_text->data, spec_text->len) | 1;
+    crc = (ngx_crc32_long(spec_text->data, spec_text->len) ^ cy->edge) | 1;
 
     if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_INT)
         || (uint32_t) v->u.i != crc)

@@ -81,6 +81,7 @@ struct ngx_http_hangar_disc_cycle_s {
     ngx_http_hangar_disc_set_t   pending;
     ngx_http_hangar_disc_set_t   quarantined;
     ngx_uint_t                   per_type[4];   /* tracked, by source */
+    uint32_t                     edge;      /* the edge rules' stamp */
     ngx_http_hangar_value_t     *attempts;  /* per source type: [ms] */
     ngx_http_hangar_value_t     *fresh[4];  /* the attempts, pruned */
     ngx_array_t                 *items;     /* found by the sources */
