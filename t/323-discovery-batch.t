@@ -126,6 +126,9 @@ is($s, 200, 'run1 starts');
 is(join(',', sort map { $_->{name} } @{ $b->{tools} || [] }), 'echo', 'with its tool echo');
 
 put_file('run1.yaml', "name: run1\nconnection:\n  command: [perl, $SERVER, --tools, 'echo,add']\n");
+# a scan, not only inotify (t/320 tests that): the lease may have moved
+($s) = api(POST => "/api/discovery/sources/$FS/scan");
+is($s, 200, 'a scan after the change');
 ok(wait_for(sub {
        join(' ', @{ state_file()->{mcp_servers}{run1}{command} || [] }) =~ /echo,add/
    }), 'the changed file updates run1 in the state file')
