@@ -66,8 +66,6 @@ static ngx_int_t ngx_http_hangar_change_done(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_change_ended(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
-static ngx_uint_t ngx_http_hangar_runs_same(ngx_pool_t *pool,
-    ngx_http_hangar_value_t *a, ngx_http_hangar_value_t *b);
 
 
 static const char *
@@ -828,7 +826,7 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
  * runs with (command, args, env, endpoint, image, headers...).
  */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_hangar_runs_same(ngx_pool_t *pool, ngx_http_hangar_value_t *a,
     ngx_http_hangar_value_t *b)
 {

@@ -44,6 +44,9 @@ ngx_int_t ngx_http_hangar_server_check(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_log_t *log, ngx_str_t *id,
     ngx_http_hangar_value_t *in, ngx_http_hangar_value_t **spec,
     ngx_str_t *message);
+/* what the process runs is the same in both specs (no restart needed) */
+ngx_uint_t ngx_http_hangar_runs_same(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *a, ngx_http_hangar_value_t *b);
 
 
 #endif /* _NGX_HTTP_HANGAR_API_SERVERS_H_INCLUDED_ */

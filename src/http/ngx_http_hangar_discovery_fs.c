@@ -15,6 +15,7 @@
 #include <fnmatch.h>
 #include <sys/inotify.h>
 #include "ngx_http_hangar_discovery_fs.h"
+#include "ngx_http_hangar_discovery_view.h"
 #include "ngx_http_hangar_yaml.h"
 #include "ngx_http_hangar_spec.h"
 
@@ -23,12 +24,64 @@
 #define NGX_HTTP_HANGAR_DISC_FILES_MAX  10000
 
 
+/* a file as the last scan of this worker found it */
+typedef struct {
+    ngx_str_t                        path;
+    ino_t                            ino;
+    off_t                            size;
+    struct timespec                  mtime;
+    struct timespec                  ctime;
+    ngx_uint_t                       skip;  /* not a server's file */
+    ngx_http_hangar_disc_item_t      item;
+} ngx_http_hangar_disc_fs_file_t;
+
+
+typedef struct {
+    ngx_pool_t                      *pool;
+    ngx_array_t                      files;
+    ngx_http_hangar_disc_index_t     index; /* by path */
+    ngx_int_t                        ttl;
+} ngx_http_hangar_disc_fs_cache_t;
+
+
+/* a scan, run on the thread pool: it touches only what it owns */
+typedef struct {
+    ngx_str_t                        dir;
+    u_char                           pat[257];  /* empty: the default */
+    ngx_int_t                        ttl;
+    ngx_http_hangar_disc_fs_cache_t *old;   /* read only */
+    ngx_pool_t                      *pool;  /* the items' */
+    ngx_array_t                     *items;
+    ngx_http_hangar_disc_fs_cache_t *cache; /* the next scan's */
+    ngx_int_t                        rc;
+    ngx_str_t                        error;
+    ngx_uint_t                       parsed;
+    /* back on the event loop */
+    ngx_array_t                     *out;
+    ngx_http_hangar_disc_done_pt     done;
+    void                            *data;
+} ngx_http_hangar_disc_fs_task_t;
+
+
 static ngx_int_t ngx_http_hangar_disc_fs_dir(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_str_t *dir);
-static ngx_uint_t ngx_http_hangar_disc_fs_match(
-    ngx_http_hangar_disc_source_t *src, const char *name);
+static ngx_http_hangar_disc_fs_task_t *ngx_http_hangar_disc_fs_task(
+    ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
+    ngx_http_hangar_disc_source_t *src);
+static void ngx_http_hangar_disc_fs_run(void *data, ngx_log_t *log);
+static ngx_int_t ngx_http_hangar_disc_fs_entry(
+    ngx_http_hangar_disc_fs_task_t *t, const char *name);
+#if (NGX_THREADS)
+static void ngx_http_hangar_disc_fs_ended(ngx_event_t *ev);
+#endif
+static void ngx_http_hangar_disc_fs_adopt(ngx_http_hangar_disc_fs_task_t *t);
+static void ngx_http_hangar_disc_fs_free(void *data);
+static ngx_int_t ngx_http_hangar_disc_fs_copy(ngx_pool_t *pool,
+    ngx_http_hangar_disc_item_t *to, ngx_http_hangar_disc_item_t *from);
+static ngx_uint_t ngx_http_hangar_disc_fs_match(u_char *pat,
+    const char *name);
 static ngx_int_t ngx_http_hangar_disc_fs_file(ngx_pool_t *pool,
-    ngx_str_t *dir, const char *name, ngx_int_t ttl, ngx_array_t *items);
+    ngx_str_t *path, const char *name, ngx_int_t ttl, ngx_array_t *items);
 static ngx_int_t ngx_http_hangar_disc_fs_item(ngx_pool_t *pool,
     ngx_http_hangar_value_t *doc, ngx_http_hangar_disc_item_t *item);
 static ngx_int_t ngx_http_hangar_disc_fs_command(ngx_pool_t *pool,
@@ -43,33 +96,173 @@ static void ngx_http_hangar_disc_fs_read(ngx_event_t *ev);
 static ngx_connection_t      *ngx_http_hangar_disc_fs_conn;
 static ngx_event_handler_pt   ngx_http_hangar_disc_fs_handler;
 
+/* what this worker's last scan found (one scan at a time per worker) */
+static ngx_http_hangar_disc_fs_cache_t  *ngx_http_hangar_disc_fs_cache;
+
+
+/*
+ * The directory read, and its new or changed files parsed, on the thread
+ * pool when there is one (NGX_AGAIN, then done()), else at once.  A file
+ * with the inode, size and times of the last scan is not read again.
+ */
 
 ngx_int_t
 ngx_http_hangar_disc_fs_scan(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
-    ngx_str_t *error)
+    ngx_http_hangar_disc_done_pt done, void *data)
 {
-    DIR                      *d;
-    ngx_int_t                 ttl;
-    ngx_str_t                 dir;
-    ngx_uint_t                n;
-    struct dirent            *de;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_hangar_disc_fs_task_t  *t;
+#if (NGX_THREADS)
+    ngx_thread_task_t               *task;
+#endif
 
-    if (ngx_http_hangar_disc_fs_dir(reg, pool, src, &dir) != NGX_OK) {
+    t = ngx_http_hangar_disc_fs_task(reg, pool, src);
+    if (t == NULL) {
         return NGX_ERROR;
     }
 
-    ttl = ngx_http_hangar_disc_ttl(reg, src);
+    /* the items' pool goes with the cycle's */
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        ngx_http_hangar_disc_fs_free(t->pool);
+        return NGX_ERROR;
+    }
 
-    d = opendir((char *) dir.data);
-    if (d == NULL) {
-        error->data = ngx_pnalloc(pool, dir.len + 128);
-        if (error->data) {
-            error->len = ngx_sprintf(error->data, "cannot read %s: %s",
-                                     dir.data, strerror(ngx_errno))
-                         - error->data;
+    cln->handler = ngx_http_hangar_disc_fs_free;
+    cln->data = t->pool;
+
+    t->out = items;
+    t->done = done;
+    t->data = data;
+
+#if (NGX_THREADS)
+
+    if (reg->hmcf->thread_pool) {
+        task = ngx_thread_task_alloc(t->pool, 0);
+        if (task == NULL) {
+            return NGX_ERROR;
         }
-        return NGX_DECLINED;
+
+        task->ctx = t;
+        task->handler = ngx_http_hangar_disc_fs_run;
+        task->event.handler = ngx_http_hangar_disc_fs_ended;
+        task->event.data = t;
+        task->event.log = ngx_cycle->log;
+
+        if (ngx_thread_task_post(reg->hmcf->thread_pool, task) == NGX_OK) {
+            return NGX_AGAIN;
+        }
+    }
+
+#endif
+
+    /* no thread pool: the scan blocks this worker while it runs */
+    ngx_http_hangar_disc_fs_run(t, ngx_cycle->log);
+    ngx_http_hangar_disc_fs_adopt(t);
+
+    return NGX_AGAIN;
+}
+
+
+/* what the scan needs, copied: the cycle's values stay on the loop */
+
+static ngx_http_hangar_disc_fs_task_t *
+ngx_http_hangar_disc_fs_task(ngx_http_hangar_registry_t *reg,
+    ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src)
+{
+    ngx_str_t                        dir;
+    ngx_pool_t                      *tp, *cp;
+    ngx_http_hangar_value_t         *v;
+    ngx_http_hangar_disc_fs_task_t  *t;
+
+    if (ngx_http_hangar_disc_fs_dir(reg, pool, src, &dir) != NGX_OK) {
+        return NULL;
+    }
+
+    tp = ngx_create_pool(16384, ngx_cycle->log);
+    if (tp == NULL) {
+        return NULL;
+    }
+
+    cp = ngx_create_pool(16384, ngx_cycle->log);
+    t = ngx_pcalloc(tp, sizeof(ngx_http_hangar_disc_fs_task_t));
+
+    if (cp == NULL || t == NULL) {
+        goto failed;
+    }
+
+    t->pool = tp;
+    t->ttl = ngx_http_hangar_disc_ttl(reg, src);
+    t->dir.data = ngx_pnalloc(tp, dir.len + 1);
+    t->dir.len = dir.len;
+    t->items = ngx_array_create(tp, 64, sizeof(ngx_http_hangar_disc_item_t));
+    t->cache = ngx_pcalloc(cp, sizeof(ngx_http_hangar_disc_fs_cache_t));
+
+    if (t->dir.data == NULL || t->items == NULL || t->cache == NULL
+        || ngx_array_init(&t->cache->files, cp, 64,
+                          sizeof(ngx_http_hangar_disc_fs_file_t))
+           != NGX_OK
+        || ngx_http_hangar_disc_index_init(&t->cache->index, cp, 64)
+           != NGX_OK)
+    {
+        goto failed;
+    }
+
+    ngx_cpystrn(t->dir.data, dir.data, dir.len + 1);
+    t->cache->pool = cp;
+    t->cache->ttl = t->ttl;
+
+    v = ngx_http_hangar_get(src->conf, "pattern");
+
+    if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR) && v->u.s.len) {
+        ngx_cpystrn(t->pat, v->u.s.data,
+                    ngx_min(v->u.s.len + 1, sizeof(t->pat)));
+    }
+
+    if (ngx_http_hangar_disc_fs_cache
+        && ngx_http_hangar_disc_fs_cache->ttl == t->ttl)
+    {
+        t->old = ngx_http_hangar_disc_fs_cache;
+    }
+
+    return t;
+
+failed:
+
+    if (cp) {
+        ngx_destroy_pool(cp);
+    }
+
+    ngx_destroy_pool(tp);
+
+    return NULL;
+}
+
+
+/* in a thread (or at once): the directory's files into t->items */
+
+static void
+ngx_http_hangar_disc_fs_run(void *data, ngx_log_t *log)
+{
+    ngx_http_hangar_disc_fs_task_t *t = data;
+
+    DIR            *d;
+    ngx_uint_t      n;
+    struct dirent  *de;
+
+    t->rc = NGX_OK;
+
+    d = opendir((char *) t->dir.data);
+    if (d == NULL) {
+        t->rc = NGX_DECLINED;
+        t->error.data = ngx_pnalloc(t->pool, t->dir.len + 128);
+        if (t->error.data) {
+            t->error.len = ngx_sprintf(t->error.data, "cannot read %s: %s",
+                                       t->dir.data, strerror(ngx_errno))
+                           - t->error.data;
+        }
+        return;
     }
 
     n = 0;
@@ -83,28 +276,234 @@ ngx_http_hangar_disc_fs_scan(ngx_http_hangar_registry_t *reg,
         }
 
         if (de->d_name[0] == '.'
-            || !ngx_http_hangar_disc_fs_match(src, de->d_name))
+            || !ngx_http_hangar_disc_fs_match(t->pat, de->d_name))
         {
             continue;
         }
 
         if (++n > NGX_HTTP_HANGAR_DISC_FILES_MAX) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+            ngx_log_error(NGX_LOG_WARN, log, 0,
                           "hangar: discovery: more than %d files in %s, "
                           "the rest ignored", NGX_HTTP_HANGAR_DISC_FILES_MAX,
-                          dir.data);
+                          t->dir.data);
             break;
         }
 
-        if (ngx_http_hangar_disc_fs_file(pool, &dir, de->d_name, ttl, items)
-            != NGX_OK)
-        {
-            (void) closedir(d);
-            return NGX_ERROR;
+        if (ngx_http_hangar_disc_fs_entry(t, de->d_name) != NGX_OK) {
+            t->rc = NGX_ERROR;
+            break;
         }
     }
 
     (void) closedir(d);
+}
+
+
+/* one file: the last scan's item when the file is the same, else read */
+
+static ngx_int_t
+ngx_http_hangar_disc_fs_entry(ngx_http_hangar_disc_fs_task_t *t,
+    const char *name)
+{
+    u_char                          *p;
+    size_t                           len;
+    ngx_str_t                        path;
+    ngx_uint_t                       before;
+    ngx_file_info_t                  fi;
+    ngx_http_hangar_disc_item_t     *item;
+    ngx_http_hangar_disc_fs_file_t  *f, *old;
+
+    len = ngx_strlen(name);
+
+    path.data = ngx_pnalloc(t->cache->pool, t->dir.len + len + 2);
+    if (path.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(path.data, t->dir.data, t->dir.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, name, len);
+    *p = '\0';
+    path.len = p - path.data;
+
+    if (ngx_file_info(path.data, &fi) == NGX_FILE_ERROR
+        || !ngx_is_file(&fi))
+    {
+        return NGX_OK;
+    }
+
+    f = ngx_array_push(&t->cache->files);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(f, sizeof(ngx_http_hangar_disc_fs_file_t));
+    f->path = path;
+    f->ino = fi.st_ino;
+    f->size = fi.st_size;
+    f->mtime = fi.st_mtim;
+    f->ctime = fi.st_ctim;
+
+    old = t->old ? ngx_http_hangar_disc_index_get(&t->old->index, path.data,
+                                                  path.len)
+                 : NULL;
+
+    if (old && old->ino == f->ino && old->size == f->size
+        && old->mtime.tv_sec == f->mtime.tv_sec
+        && old->mtime.tv_nsec == f->mtime.tv_nsec
+        && old->ctime.tv_sec == f->ctime.tv_sec
+        && old->ctime.tv_nsec == f->ctime.tv_nsec)
+    {
+        f->skip = old->skip;
+
+        if (!f->skip) {
+            item = ngx_array_push(t->items);
+            if (item == NULL
+                || ngx_http_hangar_disc_fs_copy(t->pool, item, &old->item)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+    } else {
+        t->parsed++;
+        before = t->items->nelts;
+
+        if (ngx_http_hangar_disc_fs_file(t->pool, &path, name, t->ttl,
+                                         t->items)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        f->skip = (t->items->nelts == before);
+    }
+
+    /* the cache keeps its own copy: the cycle may change its items */
+    if (!f->skip
+        && ngx_http_hangar_disc_fs_copy(t->cache->pool, &f->item,
+               &((ngx_http_hangar_disc_item_t *) t->items->elts)
+                   [t->items->nelts - 1])
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_hangar_disc_fs_ended(ngx_event_t *ev)
+{
+    ngx_http_hangar_disc_fs_adopt(ev->data);
+}
+
+#endif
+
+
+/* on the event loop: the items to the cycle, the cache replaced */
+
+static void
+ngx_http_hangar_disc_fs_adopt(ngx_http_hangar_disc_fs_task_t *t)
+{
+    ngx_uint_t                       i;
+    ngx_http_hangar_disc_item_t     *item;
+    ngx_http_hangar_disc_fs_file_t  *f;
+    ngx_http_hangar_disc_fs_cache_t *cache;
+
+    cache = t->cache;
+    f = cache->files.elts;
+
+    for (i = 0; t->rc == NGX_OK && i < cache->files.nelts; i++) {
+        if (ngx_http_hangar_disc_index_put(&cache->index, f[i].path.data,
+                                              f[i].path.len, &f[i])
+            != NGX_OK)
+        {
+            t->rc = NGX_ERROR;
+        }
+    }
+
+    item = t->items->elts;
+
+    for (i = 0; t->rc == NGX_OK && i < t->items->nelts; i++) {
+        if (ngx_array_push(t->out) == NULL) {
+            t->rc = NGX_ERROR;
+            break;
+        }
+
+        ((ngx_http_hangar_disc_item_t *) t->out->elts)[t->out->nelts - 1]
+            = item[i];
+    }
+
+    if (t->rc == NGX_OK) {
+        if (ngx_http_hangar_disc_fs_cache) {
+            ngx_destroy_pool(ngx_http_hangar_disc_fs_cache->pool);
+        }
+
+        ngx_http_hangar_disc_fs_cache = cache;
+
+    } else {
+        ngx_destroy_pool(cache->pool);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hangar: discovery: %s: %ui items, %ui files read",
+                   t->dir.data, t->items->nelts, t->parsed);
+
+    t->done(t->data, t->rc, &t->error);
+}
+
+
+static void
+ngx_http_hangar_disc_fs_free(void *data)
+{
+    ngx_destroy_pool(data);
+}
+
+
+/* an item, deep, into another pool */
+
+static ngx_int_t
+ngx_http_hangar_disc_fs_copy(ngx_pool_t *pool, ngx_http_hangar_disc_item_t *to,
+    ngx_http_hangar_disc_item_t *from)
+{
+    ngx_str_t  *s[4];
+    ngx_uint_t  i;
+
+    *to = *from;
+
+    s[0] = &to->name;
+    s[1] = &to->mode;
+    s[2] = &to->invalid;
+    s[3] = &to->health;
+
+    for (i = 0; i < 4; i++) {
+        if (s[i]->len == 0) {
+            continue;
+        }
+
+        s[i]->data = ngx_pstrdup(pool, s[i]);
+        if (s[i]->data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    to->conn = from->conn ? ngx_http_hangar_value_copy(pool, from->conn)
+                          : NULL;
+    to->meta = from->meta ? ngx_http_hangar_value_copy(pool, from->meta)
+                          : NULL;
+    to->spec = from->spec ? ngx_http_hangar_value_copy(pool, from->spec)
+                          : NULL;
+
+    if ((from->conn && to->conn == NULL) || (from->meta && to->meta == NULL)
+        || (from->spec && to->spec == NULL))
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -157,21 +556,13 @@ ngx_http_hangar_disc_fs_dir(ngx_http_hangar_registry_t *reg, ngx_pool_t *pool,
 
 
 static ngx_uint_t
-ngx_http_hangar_disc_fs_match(ngx_http_hangar_disc_source_t *src,
-    const char *name)
+ngx_http_hangar_disc_fs_match(u_char *pat, const char *name)
 {
-    u_char                    pat[257];
-    ngx_http_hangar_value_t  *v;
-
-    v = ngx_http_hangar_get(src->conf, "pattern");
-
-    if (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR) || v->u.s.len == 0) {
+    if (pat[0] == '\0') {
         /* the default matches *.yaml and *.yml */
         return fnmatch("*.yaml", name, 0) == 0
                || fnmatch("*.yml", name, 0) == 0;
     }
-
-    ngx_cpystrn(pat, v->u.s.data, ngx_min(v->u.s.len + 1, sizeof(pat)));
 
     return fnmatch((char *) pat, name, 0) == 0;
 }
@@ -180,28 +571,17 @@ ngx_http_hangar_disc_fs_match(ngx_http_hangar_disc_source_t *src,
 /* one file: an item, or nothing when the file is not a server's */
 
 static ngx_int_t
-ngx_http_hangar_disc_fs_file(ngx_pool_t *pool, ngx_str_t *dir,
+ngx_http_hangar_disc_fs_file(ngx_pool_t *pool, ngx_str_t *path,
     const char *name, ngx_int_t ttl, ngx_array_t *items)
 {
-    u_char                       *p, *dot;
+    u_char                       *dot;
     size_t                        len;
-    ngx_str_t                     path, err;
+    ngx_str_t                     err;
     ngx_file_info_t               fi;
     ngx_http_hangar_value_t      *doc, *meta, *v;
     ngx_http_hangar_disc_item_t  *item;
 
     len = ngx_strlen(name);
-
-    path.data = ngx_pnalloc(pool, dir->len + len + 2);
-    if (path.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(path.data, dir->data, dir->len);
-    *p++ = '/';
-    p = ngx_cpymem(p, name, len);
-    *p = '\0';
-    path.len = p - path.data;
 
     item = ngx_array_push(items);
     if (item == NULL) {
@@ -230,7 +610,7 @@ ngx_http_hangar_disc_fs_file(ngx_pool_t *pool, ngx_str_t *dir,
     ngx_str_null(&err);
     doc = NULL;
 
-    if (ngx_file_info(path.data, &fi) == NGX_FILE_ERROR
+    if (ngx_file_info(path->data, &fi) == NGX_FILE_ERROR
         || !ngx_is_file(&fi))
     {
         items->nelts--;
@@ -241,7 +621,7 @@ ngx_http_hangar_disc_fs_file(ngx_pool_t *pool, ngx_str_t *dir,
         ngx_str_set(&item->invalid, "the file is larger than 64 KiB");
 
     } else {
-        doc = ngx_http_hangar_yaml_parse(pool, &path, &err);
+        doc = ngx_http_hangar_yaml_parse(pool, path, &err);
 
         if (doc == NULL) {
             item->invalid = err;
@@ -286,7 +666,7 @@ ngx_http_hangar_disc_fs_file(ngx_pool_t *pool, ngx_str_t *dir,
         }
     }
 
-    v = ngx_http_hangar_value_str(pool, path.data, path.len);
+    v = ngx_http_hangar_value_str(pool, path->data, path->len);
     if (v == NULL
         || ngx_http_hangar_set(pool, item->meta, (u_char *) "file_path", 9, v)
            != NGX_OK)

@@ -13,10 +13,11 @@
 #include "ngx_http_hangar_discovery_state.h"
 
 
-/* the filesystem source: the items of its directory */
+/* the filesystem source: the items of its directory, read on the thread
+   pool; NGX_AGAIN, then done() once (NGX_ERROR: nothing was started) */
 ngx_int_t ngx_http_hangar_disc_fs_scan(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_http_hangar_disc_source_t *src, ngx_array_t *items,
-    ngx_str_t *error);
+    ngx_http_hangar_disc_done_pt done, void *data);
 /* inotify on its directory (once per worker): handler on a change */
 ngx_int_t ngx_http_hangar_disc_fs_watch(ngx_http_hangar_registry_t *reg,
     ngx_http_hangar_disc_source_t *src, ngx_event_handler_pt handler);

@@ -380,7 +380,8 @@ ngx_http_hangar_disc_item_out(ngx_http_hangar_out_t *out,
     for (i = 0; i < entry->u.obj.nelts; i++) {
         if (ngx_http_hangar_str_is(&pair[i].key, "spec")
             || ngx_http_hangar_str_is(&pair[i].key, "source")
-            || ngx_http_hangar_str_is(&pair[i].key, "last_seen"))
+            || ngx_http_hangar_str_is(&pair[i].key, "last_seen")
+            || ngx_http_hangar_str_is(&pair[i].key, "spec_crc"))
         {
             continue;
         }

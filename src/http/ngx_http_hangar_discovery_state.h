@@ -51,6 +51,7 @@ typedef struct {
     ngx_int_t                    ttl;       /* seconds */
     ngx_str_t                    health;    /* a URL to check, or empty */
     u_char                       fp[NGX_HTTP_HANGAR_DISC_FP + 1];
+    uint32_t                     spec_crc;  /* of its record's spec */
 } ngx_http_hangar_disc_item_t;
 
 

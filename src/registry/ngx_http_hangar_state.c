@@ -58,6 +58,8 @@ static ngx_int_t ngx_http_hangar_state_flags_prepare(
 static ngx_int_t ngx_http_hangar_state_flags_done(
     ngx_http_hangar_state_op_t *op, ngx_int_t rc);
 static ngx_int_t ngx_http_hangar_state_render(ngx_http_hangar_state_op_t *op);
+static ngx_uint_t ngx_http_hangar_state_changed(
+    ngx_http_hangar_state_op_t *op, u_char *id, size_t len);
 static ngx_int_t ngx_http_hangar_state_render_servers(
     ngx_http_hangar_state_op_t *op, ngx_http_hangar_out_t *out,
     ngx_array_t *decl);
@@ -503,6 +505,12 @@ ngx_http_hangar_state_complete(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
     ngx_http_hangar_registry_t  *reg;
 
     reg = op->reg;
+
+    if (op->text.len) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, op->log, 0,
+                       "hangar: state file written, %uz bytes, rc %i",
+                       op->text.len, rc);
+    }
 
     ngx_http_hangar_state_set_commit(op, rc);
     ngx_http_hangar_state_doc_commit(op, rc);
@@ -1155,11 +1163,12 @@ static ngx_int_t
 ngx_http_hangar_state_render_servers(ngx_http_hangar_state_op_t *op,
     ngx_http_hangar_out_t *out, ngx_array_t *decl)
 {
-    ngx_str_t                   *pair;
-    ngx_uint_t                   first;
-    ngx_queue_t                 *q;
-    ngx_http_hangar_node_t      *node;
-    ngx_http_hangar_registry_t  *reg;
+    ngx_str_t                       *pair;
+    ngx_uint_t                       i, first;
+    ngx_queue_t                     *q;
+    ngx_http_hangar_node_t          *node;
+    ngx_http_hangar_state_change_t  *ch;
+    ngx_http_hangar_registry_t      *reg;
 
     reg = op->reg;
     first = 1;
@@ -1174,7 +1183,8 @@ ngx_http_hangar_state_render_servers(ngx_http_hangar_state_op_t *op,
 
         if (!node->api
             || ngx_memn2cmp(node->id, op->id.data, node->id_len, op->id.len)
-               == 0)
+               == 0
+            || ngx_http_hangar_state_changed(op, node->id, node->id_len))
         {
             continue;
         }
@@ -1221,6 +1231,7 @@ ngx_http_hangar_state_render_servers(ngx_http_hangar_state_op_t *op,
             ngx_http_hangar_out_lit(out, ",");
         }
 
+        first = 0;
         ngx_http_hangar_out_str(out, op->id.data, op->id.len);
         ngx_http_hangar_out_lit(out, ":");
         ngx_http_hangar_out_raw(out, op->spec->data, op->spec->len);
@@ -1234,7 +1245,55 @@ ngx_http_hangar_state_render_servers(ngx_http_hangar_state_op_t *op,
         pair[1] = *op->spec;
     }
 
+    /* a batch's new servers are created by hangar, never declared */
+    ch = op->changes ? op->changes->elts : NULL;
+
+    for (i = 0; ch && i < op->changes->nelts; i++) {
+        if (ch[i].spec == NULL) {
+            continue;
+        }
+
+        if (!first) {
+            ngx_http_hangar_out_lit(out, ",");
+        }
+
+        first = 0;
+        ngx_http_hangar_out_str(out, ch[i].id.data, ch[i].id.len);
+        ngx_http_hangar_out_lit(out, ":");
+        ngx_http_hangar_out_raw(out, ch[i].spec->data, ch[i].spec->len);
+    }
+
     return NGX_OK;
+}
+
+
+/* the id is one of the op's batch of changes (sorted by id) */
+
+static ngx_uint_t
+ngx_http_hangar_state_changed(ngx_http_hangar_state_op_t *op, u_char *id,
+    size_t len)
+{
+    ngx_int_t                        rc;
+    ngx_uint_t                       lo, hi, mid;
+    ngx_http_hangar_state_change_t  *ch;
+
+    lo = 0;
+    hi = op->changes ? op->changes->nelts : 0;
+    ch = op->changes ? op->changes->elts : NULL;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        rc = ngx_memn2cmp(ch[mid].id.data, id, ch[mid].id.len, len);
+
+        if (rc == 0) {
+            return 1;
+        }
+
+        lo = (rc < 0) ? mid + 1 : lo;
+        hi = (rc < 0) ? hi : mid;
+    }
+
+    return 0;
 }
 
 

@@ -24,6 +24,12 @@
 
 typedef struct ngx_http_hangar_state_op_s  ngx_http_hangar_state_op_t;
 
+/* one of a batch of server changes written at once (sorted by id) */
+typedef struct {
+    ngx_str_t                    id;
+    ngx_str_t                   *spec;      /* NULL: dropped */
+} ngx_http_hangar_state_change_t;
+
 typedef ngx_int_t (*ngx_http_hangar_state_pt)(ngx_http_hangar_state_op_t *op,
     ngx_int_t rc);
 
@@ -45,6 +51,7 @@ struct ngx_http_hangar_state_op_s {
     ngx_str_t                    id;        /* a server whose spec changes */
     ngx_str_t                   *spec;      /* NULL with an id: dropped */
     ngx_str_t                    blocked;   /* a server to render blocked */
+    ngx_array_t                 *changes;   /* more, of ..._change_t */
     ngx_http_hangar_set_t       *set;       /* a set it changes: */
     ngx_http_hangar_item_t      *add;       /* reserved, added in commit */
     ngx_str_t                    del;       /* a key removed in commit */
