@@ -29,6 +29,7 @@
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_rbac.h"
+#include "ngx_http_hangar_guard.h"
 
 
 #define NGX_HTTP_HANGAR_DISC_RUN_MAX    (10 * 60 * 1000)  /* a stuck cycle */
@@ -1039,7 +1040,10 @@ ngx_http_hangar_disc_next(ngx_event_t *ev)
         call->handler = ngx_http_hangar_disc_checked;
         call->data = cy;
         call->guard = 1;
-        call->remote_allow = cy->reg->hmcf->remote_allow;
+        call->remote_allow = ngx_http_hangar_runtime_allow(cy->pool,
+                                 cy->reg->hmcf->remote_allow,
+                                 ngx_http_hangar_get(a->spec,
+                                                     "runtime_addresses"));
         call->background = 1;
 
         cy->check = call;

@@ -16,6 +16,7 @@
 #include <ngx_event.h>
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_job_end.h"
+#include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_history.h"
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
@@ -395,7 +396,8 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
 /*
  * A remote's endpoint is trusted as hangar.yaml declares it; one created
  * or changed through the API is checked again when the client connects
- * (SSRF: a name may resolve to a loopback or metadata address).
+ * (SSRF: a name may resolve to a loopback or metadata address); a
+ * discovered one may reach its own runtime addresses there too.
  */
 
 static ngx_uint_t
@@ -508,6 +510,10 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     for (p = host; p < last && *p != '/' && *p != '?'; p++) { /* void */ }
 
     job->guard = !ngx_http_hangar_job_declared(job, ep);
+    job->remote_allow = ngx_http_hangar_runtime_allow(pool,
+                            job->reg->hmcf->remote_allow,
+                            ngx_http_hangar_get(job->spec,
+                                                "runtime_addresses"));
     job->target.data = host;
     job->target.len = p - host;
     job->host = job->target;
@@ -632,7 +638,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->verify = job->verify;
     call->ca_file = job->ca_file;
     call->guard = job->guard;
-    call->remote_allow = job->reg->hmcf->remote_allow;
+    call->remote_allow = job->remote_allow;
 
     call->body.data = ngx_pnalloc(call->pool, (method ? ngx_strlen(method) : 0)
                                               + ngx_strlen(params) + 96);
@@ -1018,7 +1024,7 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->verify = job->verify;
     call->ca_file = job->ca_file;
     call->guard = job->guard;
-    call->remote_allow = job->reg->hmcf->remote_allow;
+    call->remote_allow = job->remote_allow;
     call->handler = ngx_http_hangar_stream_end;
     call->on_notice = ngx_http_hangar_stream_notice;
     call->notice = "notifications/tools/list_changed";

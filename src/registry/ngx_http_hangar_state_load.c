@@ -555,7 +555,7 @@ ngx_http_hangar_state_servers(ngx_conf_t *cf,
         ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
         ctx.pool = cf->pool;
         ctx.log = cf->log;
-        ctx.source = NGX_HTTP_HANGAR_SPEC_API;
+        ctx.source = NGX_HTTP_HANGAR_SPEC_OWN;     /* hangar wrote it */
 
         if (!ngx_http_hangar_spec_id_valid(&pair[i].key,
                                            NGX_HTTP_HANGAR_SPEC_API)
