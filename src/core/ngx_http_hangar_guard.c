@@ -397,12 +397,14 @@ ngx_http_hangar_runtime_add(ngx_pool_t *pool, ngx_http_hangar_value_t *list,
 
 ngx_array_t *
 ngx_http_hangar_runtime_allow(ngx_pool_t *pool, ngx_array_t *remote_allow,
-    ngx_http_hangar_value_t *list)
+    ngx_http_hangar_value_t *spec)
 {
     ngx_uint_t                 i, n;
     ngx_cidr_t                 cidr, *c;
     ngx_array_t               *allow;
-    ngx_http_hangar_value_t  **items;
+    ngx_http_hangar_value_t  **items, *list;
+
+    list = ngx_http_hangar_get(spec, "runtime_addresses");
 
     if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)
         || list->u.arr.nelts == 0)
@@ -714,7 +716,7 @@ ngx_http_hangar_guard_server(ngx_pool_t *pool, ngx_array_t *allowed,
 
         /* a discovered one: its container's or pod's own addresses too */
         ra = ngx_http_hangar_get(spec, "runtime_addresses");
-        allow = ngx_http_hangar_runtime_allow(pool, remote_allow, ra);
+        allow = ngx_http_hangar_runtime_allow(pool, remote_allow, spec);
         if (allow == NULL) {
             return NGX_ERROR;
         }

@@ -67,12 +67,12 @@ ngx_int_t ngx_http_hangar_runtime_add(ngx_pool_t *pool,
     ngx_http_hangar_value_t *list, ngx_str_t *addr);
 
 /*
- * What a server with the runtime addresses list (or NULL) may reach
- * although private: remote_allow and those addresses (ngx_cidr_t);
- * remote_allow itself when there are none; NULL when out of memory.
+ * What a server of that spec (or NULL) may reach although private:
+ * remote_allow and its runtime addresses (ngx_cidr_t); remote_allow
+ * itself when it has none; NULL when out of memory.
  */
 ngx_array_t *ngx_http_hangar_runtime_allow(ngx_pool_t *pool,
-    ngx_array_t *remote_allow, ngx_http_hangar_value_t *list);
+    ngx_array_t *remote_allow, ngx_http_hangar_value_t *spec);
 
 /*
  * The rules for a server created or changed through the API (hangar-core

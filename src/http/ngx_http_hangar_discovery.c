@@ -1041,9 +1041,7 @@ ngx_http_hangar_disc_next(ngx_event_t *ev)
         call->data = cy;
         call->guard = 1;
         call->remote_allow = ngx_http_hangar_runtime_allow(cy->pool,
-                                 cy->reg->hmcf->remote_allow,
-                                 ngx_http_hangar_get(a->spec,
-                                                     "runtime_addresses"));
+                                 cy->reg->hmcf->remote_allow, a->spec);
         call->background = 1;
 
         cy->check = call;

@@ -215,6 +215,9 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
         goto failed;
     }
 
+    job->remote_allow = ngx_http_hangar_runtime_allow(pool,
+                            reg->hmcf->remote_allow, job->spec);
+
     ngx_http_hangar_job_policy(job);
 
     job->timer.handler = ngx_http_hangar_job_timeout;
@@ -396,8 +399,7 @@ ngx_http_hangar_job_timeout(ngx_event_t *ev)
 /*
  * A remote's endpoint is trusted as hangar.yaml declares it; one created
  * or changed through the API is checked again when the client connects
- * (SSRF: a name may resolve to a loopback or metadata address); a
- * discovered one may reach its own runtime addresses there too.
+ * (SSRF: a name may resolve to a loopback or metadata address).
  */
 
 static ngx_uint_t
@@ -510,10 +512,6 @@ ngx_http_hangar_job_target(ngx_http_hangar_job_t *job)
     for (p = host; p < last && *p != '/' && *p != '?'; p++) { /* void */ }
 
     job->guard = !ngx_http_hangar_job_declared(job, ep);
-    job->remote_allow = ngx_http_hangar_runtime_allow(pool,
-                            job->reg->hmcf->remote_allow,
-                            ngx_http_hangar_get(job->spec,
-                                                "runtime_addresses"));
     job->target.data = host;
     job->target.len = p - host;
     job->host = job->target;
