@@ -780,7 +780,8 @@ ngx_http_hangar_check_command(ngx_http_hangar_spec_ctx_t *ctx,
 
 /*
  * A discovered server's runtime addresses (ngx_http_hangar_guard.h): set
- * by hangar only, as literal addresses; unknown to the API and hangar.yaml
+ * by hangar, literal addresses; unknown to the API (hangar.yaml takes
+ * them, as /api/config/export writes them)
  */
 
 static ngx_int_t
@@ -791,7 +792,7 @@ ngx_http_hangar_check_runtime(ngx_http_hangar_spec_ctx_t *ctx,
     ngx_cidr_t                 cidr;
     ngx_http_hangar_value_t  **a;
 
-    if (ctx->source != NGX_HTTP_HANGAR_SPEC_OWN) {
+    if (ctx->source == NGX_HTTP_HANGAR_SPEC_API) {
         return ngx_http_hangar_spec_error(ctx, v, path, "unknown field");
     }
 
