@@ -37,6 +37,8 @@ typedef struct {
     ngx_connection_t            *c;
     ngx_str_t                    key;
     u_char                       buf[512];
+    ngx_sockaddr_t               sa;        /* the peer's address */
+    socklen_t                    socklen;
 } ngx_http_hangar_keepalive_t;
 
 
@@ -608,6 +610,23 @@ ngx_http_hangar_keepalive_get(ngx_http_hangar_call_t *call)
             continue;
         }
 
+        /* SSRF: made for a server that may reach where this one may not */
+        if (call->guard
+            && ngx_http_hangar_addr_blocked(&k->sa.sockaddr)
+            && !ngx_http_hangar_addr_allowed(call->remote_allow,
+                                             &k->sa.sockaddr))
+        {
+            continue;
+        }
+
+        call->peer.sockaddr = ngx_palloc(call->pool, k->socklen);
+        if (call->peer.sockaddr == NULL) {
+            return 0;
+        }
+
+        ngx_memcpy(call->peer.sockaddr, &k->sa, k->socklen);
+        call->peer.socklen = k->socklen;
+
         c = k->c;
         k->c = NULL;
 
@@ -657,7 +676,9 @@ ngx_http_hangar_keepalive_put(ngx_http_hangar_call_t *call)
     }
 
     if (slot == NGX_HTTP_HANGAR_KEEPALIVE
-        || call->key.len > sizeof(ngx_http_hangar_keepalive[0].buf))
+        || call->key.len > sizeof(ngx_http_hangar_keepalive[0].buf)
+        || call->peer.sockaddr == NULL
+        || call->peer.socklen > sizeof(ngx_sockaddr_t))
     {
         ngx_http_hangar_call_close(c);
         return;
@@ -668,6 +689,8 @@ ngx_http_hangar_keepalive_put(ngx_http_hangar_call_t *call)
     k->key.data = k->buf;
     k->key.len = call->key.len;
     ngx_memcpy(k->buf, call->key.data, call->key.len);
+    ngx_memcpy(&k->sa, call->peer.sockaddr, call->peer.socklen);
+    k->socklen = call->peer.socklen;
 
     /* the call's log may be a request's, which is going away */
     c->data = k;

@@ -25,6 +25,7 @@ static const char *ngx_http_hangar_in_blocked(uint32_t addr);
 #if (NGX_HAVE_INET6)
 static const char *ngx_http_hangar_in6_blocked(u_char *a);
 #endif
+static ngx_uint_t ngx_http_hangar_runtime_never(ngx_cidr_t *cidr);
 static ngx_uint_t ngx_http_hangar_ends_with(ngx_str_t *s, const char *tail);
 static void ngx_http_hangar_url_host(ngx_str_t *url, ngx_str_t *host);
 static ngx_int_t ngx_http_hangar_guard_exec(ngx_pool_t *pool,
@@ -315,6 +316,179 @@ ngx_http_hangar_addr_allowed(ngx_array_t *cidrs, struct sockaddr *sa)
 }
 
 
+ngx_int_t
+ngx_http_hangar_runtime_addr(ngx_str_t *addr, ngx_cidr_t *cidr)
+{
+    u_char     buf[NGX_INET6_ADDRSTRLEN + 1];
+    ngx_str_t  h;
+#if (NGX_HAVE_INET6)
+    u_char    *a;
+#endif
+
+    h = *addr;
+    ngx_http_hangar_unbracket(&h);
+
+    if (h.len == 0 || h.len >= sizeof(buf)) {
+        return NGX_DECLINED;
+    }
+
+    *ngx_cpymem(buf, h.data, h.len) = '\0';
+    ngx_memzero(cidr, sizeof(ngx_cidr_t));
+
+    /* dotted quads only: a runtime reports addresses, not "127.1" */
+    if (inet_pton(AF_INET, (char *) buf, &cidr->u.in.addr) == 1) {
+        cidr->family = AF_INET;
+        cidr->u.in.mask = 0xffffffff;
+        return NGX_OK;
+    }
+
+#if (NGX_HAVE_INET6)
+    a = cidr->u.in6.addr.s6_addr;
+
+    if (ngx_strlchr(h.data, h.data + h.len, '%') == NULL
+        && ngx_inet6_addr(h.data, h.len, a) == NGX_OK)
+    {
+        if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *) a)) {
+            cidr->family = AF_INET;
+            ngx_memcpy(&cidr->u.in.addr, a + 12, 4);
+            ngx_memzero(a + 4, 12);
+            cidr->u.in.mask = 0xffffffff;
+            return NGX_OK;
+        }
+
+        cidr->family = AF_INET6;
+        ngx_memset(cidr->u.in6.mask.s6_addr, 0xff, 16);
+        return NGX_OK;
+    }
+#endif
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_hangar_runtime_add(ngx_pool_t *pool, ngx_http_hangar_value_t *list,
+    ngx_str_t *addr)
+{
+    ngx_uint_t                 i;
+    ngx_cidr_t                 cidr;
+    ngx_http_hangar_value_t  **items;
+
+    if (list->u.arr.nelts >= NGX_HTTP_HANGAR_RUNTIME_MAX
+        || ngx_http_hangar_runtime_addr(addr, &cidr) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    items = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts; i++) {
+        if (ngx_memn2cmp(items[i]->u.s.data, addr->data, items[i]->u.s.len,
+                         addr->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_hangar_push(list,
+               ngx_http_hangar_value_str(pool, addr->data, addr->len));
+}
+
+
+ngx_array_t *
+ngx_http_hangar_runtime_allow(ngx_pool_t *pool, ngx_array_t *remote_allow,
+    ngx_http_hangar_value_t *spec)
+{
+    ngx_uint_t                 i, n;
+    ngx_cidr_t                 cidr, *c;
+    ngx_array_t               *allow;
+    ngx_http_hangar_value_t  **items, *list;
+
+    list = ngx_http_hangar_get(spec, "runtime_addresses");
+
+    if (!ngx_http_hangar_is(list, NGX_HTTP_HANGAR_ARR)
+        || list->u.arr.nelts == 0)
+    {
+        return remote_allow;
+    }
+
+    n = remote_allow ? remote_allow->nelts : 0;
+
+    allow = ngx_array_create(pool, n + list->u.arr.nelts,
+                             sizeof(ngx_cidr_t));
+    if (allow == NULL) {
+        return NULL;
+    }
+
+    /* room for all was made: the pushes below do not allocate */
+    if (n) {
+        c = ngx_array_push_n(allow, n);
+        ngx_memcpy(c, remote_allow->elts, n * sizeof(ngx_cidr_t));
+    }
+
+    items = list->u.arr.elts;
+
+    for (i = 0; i < list->u.arr.nelts && i < NGX_HTTP_HANGAR_RUNTIME_MAX;
+         i++)
+    {
+        if (!ngx_http_hangar_is(items[i], NGX_HTTP_HANGAR_STR)
+            || ngx_http_hangar_runtime_addr(&items[i]->u.s, &cidr) != NGX_OK
+            || ngx_http_hangar_runtime_never(&cidr))
+        {
+            continue;
+        }
+
+        c = ngx_array_push(allow);
+        *c = cidr;
+    }
+
+    return allow;
+}
+
+
+/* link-local, 0.0.0.0/8 and "::", in any form: never a runtime exemption */
+
+static ngx_uint_t
+ngx_http_hangar_runtime_never(ngx_cidr_t *cidr)
+{
+    ngx_uint_t            i;
+    const char           *range;
+    struct sockaddr_in    sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6   sin6;
+#endif
+
+    static const char  *never[] = { "169.254.0.0/16", "0.0.0.0/8", "::",
+                                    "fe80::/10", NULL };
+
+    range = NULL;
+
+    if (cidr->family == AF_INET) {
+        ngx_memzero(&sin, sizeof(struct sockaddr_in));
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = cidr->u.in.addr;
+        range = ngx_http_hangar_addr_blocked((struct sockaddr *) &sin);
+    }
+
+#if (NGX_HAVE_INET6)
+    if (cidr->family == AF_INET6) {
+        ngx_memzero(&sin6, sizeof(struct sockaddr_in6));
+        sin6.sin6_family = AF_INET6;
+        ngx_memcpy(sin6.sin6_addr.s6_addr, cidr->u.in6.addr.s6_addr, 16);
+        range = ngx_http_hangar_addr_blocked((struct sockaddr *) &sin6);
+    }
+#endif
+
+    for (i = 0; range && never[i]; i++) {
+        if (ngx_strcmp(range, never[i]) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static ngx_uint_t
 ngx_http_hangar_ends_with(ngx_str_t *s, const char *tail)
 {
@@ -517,7 +691,8 @@ ngx_http_hangar_guard_server(ngx_pool_t *pool, ngx_array_t *allowed,
 {
     ngx_str_t                 host;
     const char               *why;
-    ngx_http_hangar_value_t  *mode, *ep;
+    ngx_array_t              *allow;
+    ngx_http_hangar_value_t  *mode, *ep, *ra;
 
     static const char  *run[] = { "mode", "command", "args", "image", NULL };
     static const char  *reach[] = { "mode", "endpoint", NULL };
@@ -539,13 +714,31 @@ ngx_http_hangar_guard_server(ngx_pool_t *pool, ngx_array_t *allowed,
             return NGX_OK;
         }
 
-        why = ngx_http_hangar_endpoint_blocked(&ep->u.s, remote_allow,
-                                               &host);
+        /* a discovered one: its container's or pod's own addresses too */
+        ra = ngx_http_hangar_get(spec, "runtime_addresses");
+        allow = ngx_http_hangar_runtime_allow(pool, remote_allow, spec);
+        if (allow == NULL) {
+            return NGX_ERROR;
+        }
+
+        why = ngx_http_hangar_endpoint_blocked(&ep->u.s, allow, &host);
         if (why == NULL) {
             return NGX_OK;
         }
 
         ngx_str_set(field, "endpoint");
+
+        if (ra) {
+            return (ngx_http_hangar_say(pool, message,
+                        "endpoint: the host \"%V\" is refused (%s): a "
+                        "discovered endpoint may be private only when it "
+                        "is one of the runtime addresses its source reports "
+                        "for that container or pod, never link-local; an "
+                        "operator opens a network with "
+                        "execution.remote_allow in hangar.yaml",
+                        &host, why)
+                    == NGX_OK) ? NGX_ABORT : NGX_ERROR;
+        }
 
         if (ngx_http_hangar_say(pool, message,
                 "endpoint: the host \"%V\" is refused (%s): remotes "

@@ -50,6 +50,31 @@ ngx_uint_t ngx_http_hangar_addr_allowed(ngx_array_t *cidrs,
     struct sockaddr *sa);
 
 /*
+ * Runtime addresses (hangar-security §5.4): the addresses a Docker or
+ * Kubernetes source reports as a container's or pod's own, kept in a
+ * discovered server's spec ("runtime_addresses", at most
+ * NGX_HTTP_HANGAR_RUNTIME_MAX, not settable through the API).  Such a
+ * server may reach them although private, except link-local, 0.0.0.0/8
+ * and "::", which they never open.
+ */
+#define NGX_HTTP_HANGAR_RUNTIME_MAX  8
+
+/* a literal IPv4 or IPv6 address as a host cidr: NGX_OK, NGX_DECLINED */
+ngx_int_t ngx_http_hangar_runtime_addr(ngx_str_t *addr, ngx_cidr_t *cidr);
+
+/* addr added to list (an array) once, if literal and the list not full */
+ngx_int_t ngx_http_hangar_runtime_add(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *list, ngx_str_t *addr);
+
+/*
+ * What a server of that spec (or NULL) may reach although private:
+ * remote_allow and its runtime addresses (ngx_cidr_t); remote_allow
+ * itself when it has none; NULL when out of memory.
+ */
+ngx_array_t *ngx_http_hangar_runtime_allow(ngx_pool_t *pool,
+    ngx_array_t *remote_allow, ngx_http_hangar_value_t *spec);
+
+/*
  * The rules for a server created or changed through the API (hangar-core
  * §2.1 and §1.1), on its new spec; changed holds the fields the request
  * set, and only the rules of those apply.  NGX_OK; NGX_DECLINED with

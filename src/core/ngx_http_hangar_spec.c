@@ -9,6 +9,7 @@
 #include "ngx_http_hangar_spec.h"
 #include "ngx_http_hangar_field.h"
 #include "ngx_http_hangar_header.h"
+#include "ngx_http_hangar_guard.h"
 
 
 static ngx_int_t ngx_http_hangar_spec_value(ngx_http_hangar_spec_ctx_t *ctx,
@@ -30,6 +31,8 @@ static ngx_int_t ngx_http_hangar_spec_list(ngx_http_hangar_spec_ctx_t *ctx,
 static ngx_int_t ngx_http_hangar_spec_map(ngx_http_hangar_spec_ctx_t *ctx,
     const char *path, ngx_http_hangar_value_t *in,
     ngx_http_hangar_value_t **out);
+static ngx_int_t ngx_http_hangar_check_runtime(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v);
 static ngx_int_t ngx_http_hangar_check_endpoint(
     ngx_http_hangar_spec_ctx_t *ctx, const char *path,
     ngx_http_hangar_value_t *v);
@@ -176,6 +179,9 @@ static ngx_http_hangar_field_t  ngx_http_hangar_server_fields[] = {
       ngx_http_hangar_check_image, NULL },
     { "endpoint", NGX_HTTP_HANGAR_F_STR, 0, 4096, NULL, NULL,
       ngx_http_hangar_check_endpoint, NULL },
+    { "runtime_addresses", NGX_HTTP_HANGAR_F_STRLIST, 0,
+      NGX_HTTP_HANGAR_RUNTIME_MAX, NULL, NULL,
+      ngx_http_hangar_check_runtime, NULL },
     { "env", NGX_HTTP_HANGAR_F_STRMAP, 0, 100, NULL, NULL,
       ngx_http_hangar_check_env, NULL },
     F_INT("idle_ttl_s", 1, 86400),
@@ -393,7 +399,7 @@ ngx_http_hangar_spec_object(ngx_http_hangar_spec_ctx_t *ctx,
         ngx_http_hangar_spec_path(sub, path, &pair[i].key);
 
         if (f->name == NULL) {
-            if (ctx->source == NGX_HTTP_HANGAR_SPEC_API) {
+            if (ctx->source != NGX_HTTP_HANGAR_SPEC_CONFIG) {
                 return ngx_http_hangar_spec_error(ctx, pair[i].value, sub,
                                                   "unknown field");
             }
@@ -766,6 +772,37 @@ ngx_http_hangar_check_command(ngx_http_hangar_spec_ctx_t *ctx,
     if (items[0]->u.s.len == 0) {
         return ngx_http_hangar_spec_error(ctx, items[0], path,
                                           "the program name is empty");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A discovered server's runtime addresses (ngx_http_hangar_guard.h): set
+ * by hangar, literal addresses; unknown to the API (hangar.yaml takes
+ * them, as /api/config/export writes them)
+ */
+
+static ngx_int_t
+ngx_http_hangar_check_runtime(ngx_http_hangar_spec_ctx_t *ctx,
+    const char *path, ngx_http_hangar_value_t *v)
+{
+    ngx_uint_t                 i;
+    ngx_cidr_t                 cidr;
+    ngx_http_hangar_value_t  **a;
+
+    if (ctx->source == NGX_HTTP_HANGAR_SPEC_API) {
+        return ngx_http_hangar_spec_error(ctx, v, path, "unknown field");
+    }
+
+    a = v->u.arr.elts;
+
+    for (i = 0; i < v->u.arr.nelts; i++) {
+        if (ngx_http_hangar_runtime_addr(&a[i]->u.s, &cidr) != NGX_OK) {
+            return ngx_http_hangar_spec_error(ctx, a[i], path,
+                                              "must be IP addresses");
+        }
     }
 
     return NGX_OK;

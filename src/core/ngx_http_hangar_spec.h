@@ -24,6 +24,9 @@
 /* where a spec comes from: YAML is lenient (warnings, coercion) */
 #define NGX_HTTP_HANGAR_SPEC_CONFIG   1
 #define NGX_HTTP_HANGAR_SPEC_API      2
+/* hangar's own (discovery, the state file): as strict as the API, and
+   the fields only hangar sets (runtime_addresses) */
+#define NGX_HTTP_HANGAR_SPEC_OWN      3
 
 
 typedef enum {

@@ -742,7 +742,7 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
     ngx_uint_t                i;
     ngx_http_hangar_req_t    *hr;
     ngx_http_hangar_pair_t   *pair;
-    ngx_http_hangar_value_t  *cur;
+    ngx_http_hangar_value_t  *cur, *ra;
 
     hr = ch->op.data;
 
@@ -779,6 +779,10 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
         return NGX_ERROR;
     }
 
+    /* a discovered server's runtime addresses: not the API's to set */
+    ra = ngx_http_hangar_get(cur, "runtime_addresses");
+    ngx_http_hangar_del(cur, "runtime_addresses");
+
     pair = ch->in->u.obj.elts;
 
     for (i = 0; i < ch->in->u.obj.nelts; i++) {
@@ -811,6 +815,18 @@ ngx_http_hangar_change_spec(ngx_http_hangar_change_t *ch, ngx_str_t *text,
     }
 
     if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* they stay while the endpoint does (and only for it) */
+    if (ra && ngx_http_hangar_value_equal(
+                  ngx_http_hangar_get(ch->in, "endpoint"),
+                  ngx_http_hangar_get(*spec, "endpoint"))
+        && ngx_http_hangar_set(ch->op.pool, *spec,
+                               (u_char *) "runtime_addresses",
+                               sizeof("runtime_addresses") - 1, ra)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -974,7 +990,8 @@ ngx_http_hangar_change_ended(ngx_http_hangar_state_op_t *op, ngx_int_t rc)
 /*
  * A spec that hangar builds itself (discovery) goes through the API's
  * checks: the field table, then the edge's rules (allowed commands,
- * arguments, SSRF).  NGX_OK, NGX_DECLINED with message, NGX_ERROR.
+ * arguments, SSRF); it may hold the runtime addresses the API does not
+ * take.  NGX_OK, NGX_DECLINED with message, NGX_ERROR.
  */
 
 ngx_int_t
@@ -990,7 +1007,7 @@ ngx_http_hangar_server_check(ngx_http_hangar_registry_t *reg,
     ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
     ctx.pool = pool;
     ctx.log = log;
-    ctx.source = NGX_HTTP_HANGAR_SPEC_API;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_OWN;
 
     if (ngx_http_hangar_spec_server(&ctx, id, in, spec) != NGX_OK) {
         if (ctx.message.len == 0) {

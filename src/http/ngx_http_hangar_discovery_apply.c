@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 #include "ngx_http_hangar_discovery_apply.h"
 #include "ngx_http_hangar_server_batch.h"
+#include "ngx_http_hangar_guard.h"
 
 
 static ngx_int_t ngx_http_hangar_disc_check(ngx_http_hangar_disc_cycle_t *cy);
@@ -135,7 +136,8 @@ ngx_http_hangar_disc_check(ngx_http_hangar_disc_cycle_t *cy)
     call->handler = ngx_http_hangar_disc_checked;
     call->data = cy;
     call->guard = 1;
-    call->remote_allow = cy->reg->hmcf->remote_allow;
+    call->remote_allow = ngx_http_hangar_runtime_allow(cy->pool,
+                             cy->reg->hmcf->remote_allow, a->spec);
     call->background = 1;
 
     cy->check = call;

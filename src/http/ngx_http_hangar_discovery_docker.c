@@ -16,6 +16,7 @@
 #include "ngx_http_hangar_discovery_docker.h"
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_spec.h"
+#include "ngx_http_hangar_guard.h"
 
 
 #define NGX_HTTP_HANGAR_DOCKER_TIMEOUT  10000
@@ -44,6 +45,8 @@ static ngx_int_t ngx_http_hangar_docker_container(ngx_pool_t *pool,
 static ngx_int_t ngx_http_hangar_docker_endpoint(
     ngx_http_hangar_value_t *c, ngx_int_t port, ngx_str_t *host,
     ngx_int_t *hport, ngx_str_t *ip);
+static ngx_http_hangar_value_t *ngx_http_hangar_docker_runtime(
+    ngx_pool_t *pool, ngx_http_hangar_value_t *c, ngx_str_t *host);
 static ngx_str_t *ngx_http_hangar_docker_label(ngx_http_hangar_value_t *labels,
     const char *name);
 static ngx_int_t ngx_http_hangar_docker_words(ngx_pool_t *pool,
@@ -324,13 +327,8 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
         hpath = *l;
     }
 
-    list = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR);
+    list = ngx_http_hangar_docker_runtime(pool, c, &host);
     if (list == NULL
-        || ngx_http_hangar_push(list,
-               ngx_http_hangar_value_str(pool, host.data, host.len)) != NGX_OK
-        || (ip.len
-            && ngx_http_hangar_push(list,
-                   ngx_http_hangar_value_str(pool, ip.data, ip.len)) != NGX_OK)
         || ngx_http_hangar_disc_put(pool, item->meta, "runtime_addresses",
                                     list) != NGX_OK
         || ngx_http_hangar_disc_put(pool, item->conn, "host",
@@ -347,11 +345,15 @@ ngx_http_hangar_docker_item(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
         return NGX_ERROR;
     }
 
+    /* the container's own addresses: reachable although private */
     if (item->spec
-        && ngx_http_hangar_disc_put(pool, item->conn, "endpoint",
-                                    ngx_http_hangar_get(item->spec,
-                                                        "endpoint"))
-           != NGX_OK)
+        && (ngx_http_hangar_disc_put(pool, item->conn, "endpoint",
+                                     ngx_http_hangar_get(item->spec,
+                                                         "endpoint"))
+            != NGX_OK
+            || ngx_http_hangar_disc_put(pool, item->spec,
+                                        "runtime_addresses", list)
+               != NGX_OK))
     {
         return NGX_ERROR;
     }
@@ -525,6 +527,78 @@ ngx_http_hangar_docker_endpoint(ngx_http_hangar_value_t *c, ngx_int_t port,
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A container's runtime addresses (hangar-security §5.4): the endpoint's
+ * host, the address of each of its networks, the host address of each of
+ * its published ports (0.0.0.0, :: or empty read as 127.0.0.1); literal
+ * addresses only, each once, at most NGX_HTTP_HANGAR_RUNTIME_MAX.
+ */
+
+static ngx_http_hangar_value_t *
+ngx_http_hangar_docker_runtime(ngx_pool_t *pool, ngx_http_hangar_value_t *c,
+    ngx_str_t *host)
+{
+    ngx_str_t                 loop = ngx_string("127.0.0.1");
+    ngx_uint_t                i;
+    ngx_http_hangar_pair_t   *pair;
+    ngx_http_hangar_value_t  *list, *nets, *ports, **pp, *v;
+
+    list = ngx_http_hangar_value_new(pool, NGX_HTTP_HANGAR_ARR);
+    if (list == NULL
+        || ngx_http_hangar_runtime_add(pool, list, host) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    nets = ngx_http_hangar_get(ngx_http_hangar_get(c, "NetworkSettings"),
+                               "Networks");
+
+    if (ngx_http_hangar_is(nets, NGX_HTTP_HANGAR_OBJ)) {
+        pair = nets->u.obj.elts;
+
+        for (i = 0; i < nets->u.obj.nelts; i++) {
+            v = ngx_http_hangar_get(pair[i].value, "IPAddress");
+
+            if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
+                && ngx_http_hangar_runtime_add(pool, list, &v->u.s)
+                   != NGX_OK)
+            {
+                return NULL;
+            }
+        }
+    }
+
+    ports = ngx_http_hangar_get(c, "Ports");
+
+    if (ngx_http_hangar_is(ports, NGX_HTTP_HANGAR_ARR)) {
+        pp = ports->u.arr.elts;
+
+        for (i = 0; i < ports->u.arr.nelts; i++) {
+            if (!ngx_http_hangar_is(ngx_http_hangar_get(pp[i], "PublicPort"),
+                                    NGX_HTTP_HANGAR_INT))
+            {
+                continue;
+            }
+
+            v = ngx_http_hangar_get(pp[i], "IP");
+
+            if (ngx_http_hangar_runtime_add(pool, list,
+                    (!ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
+                     || v->u.s.len == 0
+                     || ngx_http_hangar_str_is(&v->u.s, "0.0.0.0")
+                     || ngx_http_hangar_str_is(&v->u.s, "::"))
+                    ? &loop : &v->u.s)
+                != NGX_OK)
+            {
+                return NULL;
+            }
+        }
+    }
+
+    return list;
 }
 
 

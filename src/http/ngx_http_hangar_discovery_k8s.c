@@ -17,6 +17,7 @@
 #include "ngx_http_hangar_client.h"
 #include "ngx_http_hangar_spec.h"
 #include "ngx_http_hangar_yaml.h"
+#include "ngx_http_hangar_guard.h"
 
 
 #define NGX_HTTP_HANGAR_K8S_TIMEOUT   10000
@@ -53,6 +54,9 @@ static ngx_int_t ngx_http_hangar_k8s_get(ngx_http_hangar_k8s_t *k);
 static void ngx_http_hangar_k8s_listed(ngx_http_hangar_call_t *call);
 static ngx_int_t ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k,
     ngx_http_hangar_value_t *pod);
+static ngx_int_t ngx_http_hangar_k8s_runtime(ngx_pool_t *pool,
+    ngx_http_hangar_value_t *list, ngx_http_hangar_value_t *st,
+    ngx_str_t *ip);
 static ngx_int_t ngx_http_hangar_k8s_command(ngx_pool_t *pool,
     ngx_http_hangar_disc_item_t *item, ngx_http_hangar_value_t *ann);
 static ngx_uint_t ngx_http_hangar_k8s_allowed(ngx_http_hangar_k8s_t *k,
@@ -656,9 +660,7 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
 
     a = ngx_http_hangar_k8s_ann(ann, "group");
 
-    if (ngx_http_hangar_push(list, ngx_http_hangar_value_str(pool, ip.data,
-                                                             ip.len))
-        != NGX_OK
+    if (ngx_http_hangar_k8s_runtime(pool, list, st, &ip) != NGX_OK
         || ngx_http_hangar_disc_put(pool, item->meta, "namespace",
                ngx_http_hangar_value_str(pool, ns.data, ns.len)) != NGX_OK
         || ngx_http_hangar_disc_put(pool, item->meta, "pod_name",
@@ -699,8 +701,13 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
     } else if (ngx_http_hangar_str_is(&item->mode, "http")
                || ngx_http_hangar_str_is(&item->mode, "sse"))
     {
+        /* the pod's own addresses: reachable although private */
         if (ngx_http_hangar_disc_network(pool, item, &ip, port, &hpath, NULL)
-            != NGX_OK)
+            != NGX_OK
+            || (item->spec
+                && ngx_http_hangar_disc_put(pool, item->spec,
+                                            "runtime_addresses", list)
+                   != NGX_OK))
         {
             return NGX_ERROR;
         }
@@ -721,6 +728,45 @@ ngx_http_hangar_k8s_pod(ngx_http_hangar_k8s_t *k, ngx_http_hangar_value_t *pod)
     }
 
     return ngx_http_hangar_disc_fingerprint(pool, item);
+}
+
+
+/*
+ * A pod's runtime addresses (hangar-security §5.4): status.podIP, then
+ * each status.podIPs[].ip; literal addresses only, each once, at most
+ * NGX_HTTP_HANGAR_RUNTIME_MAX.
+ */
+
+static ngx_int_t
+ngx_http_hangar_k8s_runtime(ngx_pool_t *pool, ngx_http_hangar_value_t *list,
+    ngx_http_hangar_value_t *st, ngx_str_t *ip)
+{
+    ngx_uint_t                 i;
+    ngx_http_hangar_value_t   *ips, **a, *v;
+
+    if (ngx_http_hangar_runtime_add(pool, list, ip) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ips = ngx_http_hangar_get(st, "podIPs");
+
+    if (!ngx_http_hangar_is(ips, NGX_HTTP_HANGAR_ARR)) {
+        return NGX_OK;
+    }
+
+    a = ips->u.arr.elts;
+
+    for (i = 0; i < ips->u.arr.nelts; i++) {
+        v = ngx_http_hangar_get(a[i], "ip");
+
+        if (ngx_http_hangar_is(v, NGX_HTTP_HANGAR_STR)
+            && ngx_http_hangar_runtime_add(pool, list, &v->u.s) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -16,6 +16,7 @@
 #include <ngx_event.h>
 #include "ngx_http_hangar_job.h"
 #include "ngx_http_hangar_job_end.h"
+#include "ngx_http_hangar_guard.h"
 #include "ngx_http_hangar_history.h"
 #include "ngx_http_hangar_machine.h"
 #include "ngx_http_hangar_proc.h"
@@ -214,6 +215,9 @@ ngx_http_hangar_job_begin(ngx_http_hangar_registry_t *reg, ngx_str_t *id,
     if (job->spec == NULL) {
         goto failed;
     }
+
+    job->remote_allow = ngx_http_hangar_runtime_allow(pool,
+                            reg->hmcf->remote_allow, job->spec);
 
     ngx_http_hangar_job_policy(job);
 
@@ -633,7 +637,7 @@ ngx_http_hangar_rpc(ngx_http_hangar_job_t *job, const char *method,
     call->verify = job->verify;
     call->ca_file = job->ca_file;
     call->guard = job->guard;
-    call->remote_allow = job->reg->hmcf->remote_allow;
+    call->remote_allow = job->remote_allow;
 
     call->body.data = ngx_pnalloc(call->pool, (method ? ngx_strlen(method) : 0)
                                               + ngx_strlen(params) + 96);
@@ -1019,7 +1023,7 @@ ngx_http_hangar_stream_open(ngx_http_hangar_job_t *job)
     call->verify = job->verify;
     call->ca_file = job->ca_file;
     call->guard = job->guard;
-    call->remote_allow = job->reg->hmcf->remote_allow;
+    call->remote_allow = job->remote_allow;
     call->handler = ngx_http_hangar_stream_end;
     call->on_notice = ngx_http_hangar_stream_notice;
     call->notice = "notifications/tools/list_changed";

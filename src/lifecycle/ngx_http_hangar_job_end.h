@@ -66,6 +66,7 @@ struct ngx_http_hangar_job_s {
     unsigned                     tls:1;
     unsigned                     verify:1;
     unsigned                     guard:1;   /* SSRF: not hangar.yaml's */
+    ngx_array_t                 *remote_allow;  /* + runtime addresses */
     int64_t                      rpc_id;
     ngx_http_hangar_step_pt      step;
 

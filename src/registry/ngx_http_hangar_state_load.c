@@ -555,7 +555,7 @@ ngx_http_hangar_state_servers(ngx_conf_t *cf,
         ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
         ctx.pool = cf->pool;
         ctx.log = cf->log;
-        ctx.source = NGX_HTTP_HANGAR_SPEC_API;
+        ctx.source = NGX_HTTP_HANGAR_SPEC_OWN;     /* hangar wrote it */
 
         if (!ngx_http_hangar_spec_id_valid(&pair[i].key,
                                            NGX_HTTP_HANGAR_SPEC_API)
@@ -676,7 +676,7 @@ ngx_http_hangar_state_overlay(ngx_conf_t *cf, ngx_http_hangar_decl_t *d,
     ngx_memzero(&ctx, sizeof(ngx_http_hangar_spec_ctx_t));
     ctx.pool = cf->pool;
     ctx.log = cf->log;
-    ctx.source = NGX_HTTP_HANGAR_SPEC_API;
+    ctx.source = NGX_HTTP_HANGAR_SPEC_OWN;
 
     if (ngx_http_hangar_spec_server(&ctx, &d->id, merged, &spec) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
