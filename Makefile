@@ -165,7 +165,8 @@ FUZZ_NGXSRC  := ngx_alloc ngx_array ngx_palloc ngx_string
 FUZZ_CORE    := src/core/ngx_http_hangar_value.c src/core/ngx_http_hangar_out.c \
                 src/core/ngx_http_hangar_yaml.c src/core/ngx_http_hangar_spec.c \
                 src/core/ngx_http_hangar_policy_spec.c \
-                src/core/ngx_http_hangar_header.c
+                src/core/ngx_http_hangar_header.c \
+                src/core/ngx_http_hangar_addr.c
 FUZZ_HDRS    := $(wildcard src/core/*.h src/auth/*.h src/bridge/*.h t/fuzz/*.h) \
                 src/http/ngx_http_hangar_mcp_links.h \
                 src/http/ngx_http_hangar_ws_frame.h \

@@ -400,10 +400,13 @@ ngx_http_hangar_call_connect(ngx_http_hangar_call_t *call)
     /*
      * A unix socket whose listen queue is full fails at once with EAGAIN
      * (Linux), which nginx logs as an error: the connect is made with a
-     * quiet log, and that case is tried again after a pause.
+     * quiet log, and that case is tried again after a pause.  A bridge's
+     * socket that is gone (ENOENT: the bridge exited a moment ago) is no
+     * crit either: the failure is logged below, as an error.
      */
     quiet = *call->log;
-    quiet.log_level = NGX_LOG_CRIT;
+    quiet.log_level = call->peer.sockaddr->sa_family == AF_UNIX
+                      ? NGX_LOG_ALERT : NGX_LOG_CRIT;
     call->peer.log = &quiet;
 
     rc = ngx_event_connect_peer(&call->peer);
@@ -1181,17 +1184,47 @@ ngx_http_hangar_call_read_handler(ngx_event_t *rev)
         ngx_http_hangar_call_finish(call, NGX_ERROR, "epoll failed");
     }
 }
-/* a worker that exits closes what it keeps */
+
+
+/*
+ * A worker that exits closes what it keeps, and the connection of every
+ * call still open: a background call (a health check, a listener, a
+ * discovery check) does not keep an exiting worker alive, and nginx
+ * aborts on a socket left open, even one in a TLS handshake.
+ */
 
 void
 ngx_http_hangar_client_exit(void)
 {
-    ngx_uint_t  i;
+    ngx_uint_t         i;
+    ngx_connection_t  *c;
 
     for (i = 0; i < NGX_HTTP_HANGAR_KEEPALIVE; i++) {
         if (ngx_http_hangar_keepalive[i].c) {
             ngx_http_hangar_call_close(ngx_http_hangar_keepalive[i].c);
             ngx_http_hangar_keepalive[i].c = NULL;
+        }
+    }
+
+    c = ngx_cycle->connections;
+
+    for (i = 0; i < ngx_cycle->connection_n; i++) {
+        if (c[i].fd == (ngx_socket_t) -1 || c[i].read == NULL
+            || c[i].read->accept || c[i].read->channel)
+        {
+            continue;
+        }
+
+        if (c[i].read->handler == ngx_http_hangar_call_read_handler
+            || c[i].write->handler == ngx_http_hangar_call_write_handler
+#if (NGX_SSL)
+            || (c[i].ssl
+                && c[i].ssl->handler == ngx_http_hangar_call_handshaked)
+#endif
+           )
+        {
+            ((ngx_http_hangar_call_t *) c[i].data)->peer.connection = NULL;
+            ngx_http_hangar_call_close(&c[i]);
         }
     }
 }

@@ -17,6 +17,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_http_hangar_value.h"
+#include "ngx_http_hangar_addr.h"
 
 
 /* the shell metacharacter an argument holds, or NULL */
@@ -58,9 +59,6 @@ ngx_uint_t ngx_http_hangar_addr_allowed(ngx_array_t *cidrs,
  * and "::", which they never open.
  */
 #define NGX_HTTP_HANGAR_RUNTIME_MAX  8
-
-/* a literal IPv4 or IPv6 address as a host cidr: NGX_OK, NGX_DECLINED */
-ngx_int_t ngx_http_hangar_runtime_addr(ngx_str_t *addr, ngx_cidr_t *cidr);
 
 /* addr added to list (an array) once, if literal and the list not full */
 ngx_int_t ngx_http_hangar_runtime_add(ngx_pool_t *pool,

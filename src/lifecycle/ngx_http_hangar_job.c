@@ -60,10 +60,13 @@ static void ngx_http_hangar_stream_line(ngx_http_hangar_call_t *call,
 static void ngx_http_hangar_stream_refuse(ngx_http_hangar_job_t *job,
     ngx_pool_t *pool, ngx_http_hangar_value_t *msg);
 static void ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call);
+static void ngx_http_hangar_stream_rested(ngx_event_t *ev);
 
 
 #define NGX_HTTP_HANGAR_MAX_STREAMS  256
 #define NGX_HTTP_HANGAR_MAX_WARMS    64
+#define NGX_HTTP_HANGAR_STREAM_REST      (5 * 1000)
+#define NGX_HTTP_HANGAR_STREAM_REST_405  (10 * 60 * 1000)
 
 
 /* a never-started server begun under the mutex, its job to begin after */
@@ -1178,10 +1181,45 @@ ngx_http_hangar_job_request(ngx_http_hangar_request_pt handler)
 static void
 ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call)
 {
-    ngx_uint_t              i;
+    ngx_msec_t              rest;
     ngx_http_hangar_job_t  *job;
 
     job = call->data;
+
+    /*
+     * A stream refused rests before it is tried again (the lifecycle
+     * would open it again within a second): a server that answers 405
+     * offers no GET stream (MCP, Streamable HTTP) and is asked again
+     * after 10 minutes or at its next start; any other refusal or failed
+     * connect, after 5 s.  The job stays in the table meanwhile.
+     */
+    rest = (call->head_done && call->status == NGX_HTTP_NOT_ALLOWED)
+           ? NGX_HTTP_HANGAR_STREAM_REST_405
+           : (call->rc != NGX_OK || !call->head_done || call->status != 200)
+           ? NGX_HTTP_HANGAR_STREAM_REST : 0;
+
+    if (rest && !ngx_exiting && !ngx_terminate && !ngx_quit) {
+        job->call = NULL;
+        ngx_destroy_pool(call->pool);
+
+        job->timer.handler = ngx_http_hangar_stream_rested;
+        ngx_add_timer(&job->timer, rest);
+        return;
+    }
+
+    ngx_http_hangar_stream_rested(&job->timer);
+}
+
+
+/* a stream's job leaves the table: the lifecycle may open it again */
+
+static void
+ngx_http_hangar_stream_rested(ngx_event_t *ev)
+{
+    ngx_uint_t              i;
+    ngx_http_hangar_job_t  *job;
+
+    job = ev->data;
 
     for (i = 0; i < ngx_http_hangar_nstreams; i++) {
         if (ngx_http_hangar_streams[i] == job) {
@@ -1191,8 +1229,11 @@ ngx_http_hangar_stream_end(ngx_http_hangar_call_t *call)
         }
     }
 
-    job->call = NULL;
-    ngx_destroy_pool(call->pool);
+    if (job->call) {
+        ngx_destroy_pool(job->call->pool);
+        job->call = NULL;
+    }
+
     ngx_http_hangar_job_free(job);
 }
 

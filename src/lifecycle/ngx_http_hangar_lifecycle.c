@@ -427,7 +427,11 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
                    && ngx_http_hangar_since(now, n->next_check) >= 0)
         {
             /* a degraded server whose process runs is checked for recovery */
-            n->next_check = now + 3600 * 1000;   /* the job sets the next */
+            /*
+             * the job sets the next; a check gives up after 5 s, so one
+             * cut by its worker's exit (a reload) is replaced after 30 s
+             */
+            n->next_check = now + 30 * 1000;
             kind = NGX_HTTP_HANGAR_JOB_CHECK;
 
         } else if (n->state == NGX_HTTP_HANGAR_READY
