@@ -40,10 +40,12 @@ sub stop_hostile () {
 
 END { stop_hostile() }
 
+# valgrind makes nginx far slower: the timeouts grow with it
+my $K = Hangar::Test::valgrind_on() ? 5 : 1;
 my $remote = sub {
     my ($path) = @_;
     return "    mode: remote\n    endpoint: http://127.0.0.1:$hport$path\n"
-         . "    http: {read_timeout: 2, connect_timeout: 2}\n";
+         . "    http: {read_timeout: @{[ 2 * $K ]}, connect_timeout: @{[ 2 * $K ]}}\n";
 };
 
 nginx_start({

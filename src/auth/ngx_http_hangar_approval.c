@@ -94,6 +94,8 @@ static ngx_int_t ngx_http_hangar_approval_snapshot(
     ngx_array_t *list);
 static ngx_int_t ngx_http_hangar_approval_doc(ngx_http_hangar_state_op_t *op,
     ngx_array_t *list, ngx_http_hangar_approval_t *add, ngx_str_t *skip);
+static ngx_int_t ngx_http_hangar_approval_newer(const void *one,
+    const void *two);
 static void ngx_http_hangar_approval_time(ngx_http_hangar_out_t *out,
     ngx_msec_t ms);
 
@@ -718,6 +720,16 @@ ngx_http_hangar_approval_snapshot(ngx_http_hangar_registry_t *reg,
 }
 
 
+static ngx_int_t
+ngx_http_hangar_approval_newer(const void *one, const void *two)
+{
+    const ngx_http_hangar_approval_t  *a = one, *b = two;
+
+    return (b->requested_at > a->requested_at)
+           - (b->requested_at < a->requested_at);
+}
+
+
 ngx_int_t
 ngx_http_hangar_approval_list(ngx_http_hangar_registry_t *reg,
     ngx_pool_t *pool, ngx_log_t *log, ngx_uint_t state, ngx_str_t *provider,
@@ -756,6 +768,13 @@ ngx_http_hangar_approval_list(ngx_http_hangar_registry_t *reg,
         b = ngx_array_push(list);
         *b = a[k];
     }
+
+    /*
+     * by requested_at: records are linked when their state file write is
+     * done, which two workers may finish in another order
+     */
+    ngx_sort(list->elts, list->nelts, sizeof(ngx_http_hangar_approval_t),
+             ngx_http_hangar_approval_newer);
 
     return NGX_OK;
 }
