@@ -136,6 +136,7 @@ is(nginx_stop(), '', 'quit: nginx exits with the check in flight');
 $log = Hangar::Test::slurp(servroot() . '/logs/error.log');
 unlike($log, qr/open socket #\d+ left in connection/,
        'quit: no socket left open');
+Hangar::Test::check_valgrind('exit') if Hangar::Test::valgrind_on();
 no_alerts();
 
 Test::More::done_testing();
