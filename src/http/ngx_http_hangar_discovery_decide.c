@@ -128,6 +128,7 @@ ngx_http_hangar_disc_edge(ngx_http_hangar_disc_cycle_t *cy)
     uint32_t      crc;
     ngx_str_t    *cmd;
     ngx_uint_t    i;
+    ngx_cidr_t   *cidr;
     ngx_array_t  *a;
 
     ngx_crc32_init(crc);
@@ -140,10 +141,23 @@ ngx_http_hangar_disc_edge(ngx_http_hangar_disc_cycle_t *cy)
         ngx_crc32_update(&crc, (u_char *) "\n", 1);
     }
 
+    /* a cidr's own bytes: an IPv4 one leaves the rest of its union unset */
     a = cy->reg->hmcf->remote_allow;
+    cidr = a ? a->elts : NULL;
 
-    if (a) {
-        ngx_crc32_update(&crc, a->elts, a->nelts * a->size);
+    for (i = 0; a && i < a->nelts; i++) {
+        ngx_crc32_update(&crc, (u_char *) &cidr[i].family,
+                         sizeof(cidr[i].family));
+
+        if (cidr[i].family == AF_INET) {
+            ngx_crc32_update(&crc, (u_char *) &cidr[i].u.in,
+                             sizeof(cidr[i].u.in));
+#if (NGX_HAVE_INET6)
+        } else if (cidr[i].family == AF_INET6) {
+            ngx_crc32_update(&crc, (u_char *) &cidr[i].u.in6,
+                             sizeof(cidr[i].u.in6));
+#endif
+        }
     }
 
     ngx_crc32_final(crc);
