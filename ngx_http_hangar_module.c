@@ -22,6 +22,7 @@
 #include "ngx_http_hangar_mailbox.h"
 #include "ngx_http_hangar_mcp_sreq.h"
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_stream.h"
 #include "ngx_http_hangar_discovery.h"
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_proc.h"

@@ -69,12 +69,13 @@ struct ngx_http_hangar_job_s {
     ngx_array_t                 *remote_allow;  /* + runtime addresses */
     int64_t                      rpc_id;
     ngx_http_hangar_step_pt      step;
+    /* a listener sets out on its own (ngx_http_hangar_stream_begin()) */
+    void                       (*open)(ngx_http_hangar_job_t *job);
 
     ngx_http_hangar_value_t     *init_result;
     ngx_http_hangar_value_t     *tools;
     unsigned                     check:1;    /* a health check, not a start */
     unsigned                     refresh:1;  /* tools/list again */
-    unsigned                     stream:1;   /* listens for list_changed */
     unsigned                     calling:1;  /* a call for a client */
 
     const char                  *method;

@@ -19,6 +19,7 @@
 #include <ngx_event.h>
 #include "ngx_http_hangar_lifecycle.h"
 #include "ngx_http_hangar_job.h"
+#include "ngx_http_hangar_stream.h"
 #include "ngx_http_hangar_watch.h"
 #include "ngx_http_hangar_stats.h"
 
@@ -340,7 +341,7 @@ ngx_http_hangar_tick(ngx_event_t *ev)
             ngx_http_hangar_exit_hook();
         }
 
-        ngx_http_hangar_jobs_exit();
+        ngx_http_hangar_streams_exit();
         return;
     }
 
@@ -469,7 +470,12 @@ ngx_http_hangar_duties(ngx_http_hangar_registry_t *reg, ngx_log_t *log)
             continue;
         }
 
-        (void) ngx_http_hangar_job_begin(reg, &id, d->kind, d->seq, log);
+        if (d->kind == NGX_HTTP_HANGAR_JOB_STREAM) {
+            ngx_http_hangar_stream_begin(reg, &id, d->seq, log);
+
+        } else {
+            (void) ngx_http_hangar_job_begin(reg, &id, d->kind, d->seq, log);
+        }
     }
 
     ngx_http_hangar_stats_gc(reg, ngx_http_hangar_mono_ms() - now);
@@ -482,7 +488,7 @@ void
 ngx_http_hangar_lifecycle_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_hangar_machine_exit(ngx_http_hangar_registry());
-    ngx_http_hangar_jobs_exit();
+    ngx_http_hangar_streams_exit();
     ngx_http_hangar_watch_exit();
     ngx_http_hangar_client_exit();
 }
